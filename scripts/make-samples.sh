@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Regenerates sample-data/<interface id>/ for every bundled layout: one clean file and one
+# defect-seeded file (with <file>.defects.json), named by the layout's file-name pattern.
+# Deterministic: the same binary writes the same files. Usage: scripts/make-samples.sh [BIN]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-target/debug/esr-desk}
+ids=$(ls assets/layouts | sed -n "s/\.toml$//p")
+for id in $ids; do
+  dir=sample-data/$id
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  ESR_DESK_LAYOUTS=/nonexistent "$bin" gen-sample --interface "$id" --rows 240 --seed 11 --seq 1 --out "$dir" >/dev/null
+  ESR_DESK_LAYOUTS=/nonexistent "$bin" gen-sample --interface "$id" --rows 240 --seed 12 --seq 2 --defect-rate 0.12 --out "$dir" >/dev/null
+  echo "$dir: $(ls "$dir" | tr '\n' ' ')"
+done

@@ -1,0 +1,39 @@
+//! `esr-desk catalogue [--json]`: every interface of the catalogue.
+
+use esr_desk::catalogue::{Catalogue, Kind};
+use std::process::ExitCode;
+
+/// Arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print a JSON array, one object per interface and sub-interface.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the command.
+pub fn run(a: Args) -> ExitCode {
+    let cat = Catalogue::bundled();
+    let layouts = esr_desk::paths::layout_set().unwrap_or_default();
+    if a.json {
+        return match serde_json::to_string_pretty(&cat.interfaces) {
+            Ok(s) => {
+                println!("{s}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => super::fail(e),
+        };
+    }
+    println!("{:<42} {:<6} {:<11} {:<11} {:<7} {}", "ID", "KIND", "DIRECTION", "FREQUENCY", "LAYOUT", "NAME");
+    for i in &cat.interfaces {
+        let kind = if i.kind == Kind::Api { "API" } else { "batch" };
+        let layout = if i.kind == Kind::Api { "-" } else if layouts.get(&i.id).is_some() { "yes" } else { "no" };
+        let mut title = i.title();
+        if i.is_decommissioned() {
+            title.push_str(" [decommissioned]");
+        }
+        println!("{:<42} {:<6} {:<11} {:<11} {:<7} {}", i.id, kind, i.direction.label(), i.frequency, layout, title);
+    }
+    println!("\n{} interfaces: {} API, {} batch", cat.interfaces.len(), cat.interfaces.len() - cat.batch().count(), cat.batch().count());
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,103 @@
+//! The command line: argument parsing and dispatch, one module a command (as xsv does).
+//!
+//! Each command is a thin call into the core and returns an exit code per DESIGN.md:
+//! 0 clean / done, 1 rejects found (or a scheduled job failed), 2 could not run.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub mod catalogue;
+pub mod gen_sample;
+pub mod validate;
+
+/// ESR Interface Desk: load, validate, fix and export ESR interface files.
+#[derive(Debug, Parser)]
+#[command(name = "esr-desk", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// Files to open in the window (with no command).
+    pub files: Vec<PathBuf>,
+    /// Store file (default: the per-user data folder; or ESR_DESK_DB).
+    #[arg(long, global = true)]
+    pub db: Option<PathBuf>,
+    /// What to do; with none, the window opens.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every interface of the catalogue.
+    Catalogue(catalogue::Args),
+    /// Validate one file against its interface's layout.
+    Validate(validate::Args),
+    /// Write a synthetic sample file (for tests, benchmarks and training).
+    GenSample(gen_sample::Args),
+}
+
+/// Exit code for "could not run".
+pub const EXIT_FAILED: u8 = 2;
+
+/// Prints an error for a person to read and returns exit code 2.
+pub fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("esr-desk: {msg}");
+    ExitCode::from(EXIT_FAILED)
+}
+
+/// Runs a command.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Some(Command::Catalogue(a)) => catalogue::run(a),
+        Some(Command::Validate(a)) => validate::run(a),
+        Some(Command::GenSample(a)) => gen_sample::run(a),
+        None => unreachable_gui(),
+    }
+}
+
+fn unreachable_gui() -> ExitCode {
+    fail("no command given")
+}
+
+/// Resolves the layout for a file: `--layout`, `--interface`, or detection. On failure returns
+/// the message to show (exit 2).
+pub fn resolve_layout(
+    file: &std::path::Path,
+    interface: Option<&str>,
+    layout_file: Option<&std::path::Path>,
+    set: &esr_desk::layout::LayoutSet,
+) -> Result<esr_desk::layout::Layout, String> {
+    use esr_desk::detect;
+    if let Some(p) = layout_file {
+        return esr_desk::layout::Layout::from_path(p).map_err(|e| e.to_string());
+    }
+    if let Some(id) = interface {
+        let Some(l) = set.get(id) else {
+            let cat = esr_desk::catalogue::Catalogue::bundled();
+            return Err(match cat.get(id) {
+                Some(i) => format!("interface {id:?} ({}) has no layout yet; load one with --layout FILE", i.title()),
+                None => format!(
+                    "unknown interface {id:?}; interfaces with layouts: {}",
+                    set.layouts.iter().map(|l| l.id.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            });
+        };
+        if file.is_file() {
+            if let Ok(Some((other, score))) = detect::looks_like_other(file, l, set) {
+                return Err(format!(
+                    "{} does not look like a {} file (only {:.0}% of its first records fit that layout); it looks like a {} file: use --interface {}",
+                    file.display(),
+                    l.name,
+                    score * 100.0,
+                    other.name,
+                    other.id
+                ));
+            }
+        }
+        return Ok(l.clone());
+    }
+    match detect::detect(file, set) {
+        Ok(d) => d.layout.cloned().ok_or_else(|| format!("could not tell which interface {} is for: {}. Name it with --interface ID", file.display(), d.explanation)),
+        Err(e) => Err(format!("could not read {}: {e}", file.display())),
+    }
+}

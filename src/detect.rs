@@ -1,0 +1,120 @@
+//! Telling which interface a file belongs to, from its name and then its content.
+//!
+//! Detection first matches the file name against every layout's file-name pattern; when that
+//! does not settle it, it reads the first lines of the file with each layout's dialect and
+//! scores how many records fit (known record type and field count, or the expected column-name
+//! row). It also answers whether a file the user says is interface X looks like another one.
+
+use crate::layout::{Layout, LayoutSet};
+use crate::reader::Reader;
+use std::path::Path;
+
+/// How well the start of a file fits a layout: the share of the first records that fit.
+pub fn content_score(head: &[u8], layout: &Layout) -> f64 {
+    // The last line of a truncated head may be partial: read whole lines only.
+    let whole = head.iter().rposition(|&b| b == b'\n').map_or(head.len(), |p| p + 1);
+    let mut reader = Reader::new(&head[..whole], layout.dialect);
+    let (mut seen, mut fit) = (0u32, 0u32);
+    let mut first = true;
+    while let Ok(Some(l)) = reader.next_line() {
+        if seen >= 200 {
+            break;
+        }
+        if l.blank {
+            continue;
+        }
+        if first && layout.column_names {
+            first = false;
+            let want = layout.column_row();
+            let ok = want.len() == l.fields.len() && want.iter().zip(l.fields.iter()).all(|(w, g)| w.eq_ignore_ascii_case(g.trim()));
+            if ok {
+                return 1.0;
+            }
+            seen += 1;
+            continue;
+        }
+        first = false;
+        seen += 1;
+        let ri = match layout.discriminator {
+            None => Some(0),
+            Some(d) => layout.record_index(l.fields.get(d)),
+        };
+        if let Some(ri) = ri {
+            let rt = &layout.records[ri];
+            if rt.fields.len() == l.fields.len() {
+                // Without a discriminator, also ask that most fields pass their own checks.
+                if layout.discriminator.is_some() {
+                    fit += 1;
+                } else {
+                    let good = rt.fields.iter().enumerate().filter(|(i, f)| crate::validate::check_value(f, l.fields.get(*i)).is_ok()).count();
+                    if good * 10 >= rt.fields.len() * 8 {
+                        fit += 1;
+                    }
+                }
+            }
+        }
+    }
+    if seen == 0 { 0.0 } else { f64::from(fit) / f64::from(seen) }
+}
+
+/// What detection tried, for the message when it fails.
+#[derive(Debug, Clone)]
+pub struct Detection<'a> {
+    /// The layout chosen, if any.
+    pub layout: Option<&'a Layout>,
+    /// How it was chosen or why none was.
+    pub explanation: String,
+}
+
+/// Share of records that must fit before content alone names an interface.
+pub const CONTENT_THRESHOLD: f64 = 0.6;
+
+/// Detects the interface of a file.
+pub fn detect<'a>(path: &Path, set: &'a LayoutSet) -> std::io::Result<Detection<'a>> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let by_name: Vec<&Layout> = set.layouts.iter().filter(|l| l.file_name.matches(&name)).collect();
+    if by_name.len() == 1 {
+        return Ok(Detection { layout: Some(by_name[0]), explanation: format!("file name matches {}", by_name[0].file_name.text) });
+    }
+    let head = crate::reader::head(path, 64 * 1024)?;
+    let candidates: Vec<&Layout> = if by_name.is_empty() { set.layouts.iter().collect() } else { by_name.clone() };
+    let mut scored: Vec<(f64, &Layout)> = candidates.iter().map(|l| (content_score(&head, l), *l)).collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    if let Some((s, l)) = scored.first() {
+        let runner_up = scored.get(1).map_or(0.0, |x| x.0);
+        if *s >= CONTENT_THRESHOLD && *s > runner_up {
+            return Ok(Detection { layout: Some(l), explanation: format!("content fits {} ({:.0}% of records)", l.id, s * 100.0) });
+        }
+    }
+    let best: Vec<String> = scored.iter().take(3).map(|(s, l)| format!("{} {:.0}%", l.id, s * 100.0)).collect();
+    Ok(Detection {
+        layout: None,
+        explanation: format!(
+            "tried the file name {name:?} against {} file-name patterns ({} matched) and the content against {} layouts (best fits: {})",
+            set.layouts.len(),
+            by_name.len(),
+            candidates.len(),
+            best.join(", ")
+        ),
+    })
+}
+
+/// When a user names an interface, says which other layout the file looks like instead, if the
+/// named one fits poorly and another fits well.
+pub fn looks_like_other<'a>(path: &Path, chosen: &Layout, set: &'a LayoutSet) -> std::io::Result<Option<(&'a Layout, f64)>> {
+    let head = crate::reader::head(path, 64 * 1024)?;
+    if head.is_empty() {
+        return Ok(None);
+    }
+    let mine = content_score(&head, chosen);
+    if mine >= 0.3 {
+        return Ok(None);
+    }
+    let best = set
+        .layouts
+        .iter()
+        .filter(|l| l.id != chosen.id)
+        .map(|l| (l, content_score(&head, l)))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    Ok(best.filter(|(_, s)| *s >= CONTENT_THRESHOLD && *s > mine).map(|(l, _)| (l, mine)))
+}

@@ -1,0 +1,890 @@
+//! Deterministic synthetic sample files for any layout, clean or with seeded defects.
+//!
+//! The generator reads only the layout: each field's format, code list, identifier check and
+//! `sample` hint decide its values, record rules are honoured, unique keys are kept unique, and
+//! the trailer's counts and totals are computed from what was written. With a defect rate, some
+//! records are given one defect each (kinds taken in turn so every kind the layout allows
+//! appears), and every defect is listed with its line, field and rule. Each record is checked
+//! with the validator's own record check as it is written, so a clean record is known clean and
+//! a seeded defect is known to give exactly its one issue. Memory stays flat: records are
+//! streamed out. All names, numbers and addresses are synthetic (Ofcom drama telephone ranges,
+//! made-up identifiers that pass their checks).
+
+use crate::checks::{Check, HCPC_PREFIXES, nhs_check_digit};
+use crate::layout::{Control, Field, Generate, Layout, RecordRule, Role};
+use crate::notation::{Format, Pattern, SCALE, format_scaled};
+use crate::reader::Reader;
+use crate::rules as r;
+use crate::validate::{FieldSource, Issue, check_fields};
+use crate::writer::{WriteError, encode_record};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::Write;
+
+/// One seeded defect, as listed in `<file>.defects.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seeded {
+    /// 1-based physical line.
+    pub line: u64,
+    /// Field name, or None for record- and file-level defects.
+    pub field: Option<String>,
+    /// Rule code the validator reports.
+    pub rule: String,
+}
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct GenOptions {
+    /// Number of detail records.
+    pub rows: u64,
+    /// Share of detail records given a defect (0 for a clean file).
+    pub defect_rate: f64,
+    /// Random seed: the same seed gives the same file.
+    pub seed: u64,
+    /// The trust's VPD code.
+    pub vpd: String,
+    /// File sequence number.
+    pub seq: u64,
+    /// Extract date and time written in headers; dates in records fall before it.
+    pub when: NaiveDateTime,
+    /// The file name written in headers that carry it.
+    pub file_name: String,
+}
+
+/// What was generated.
+#[derive(Debug, Clone, Default)]
+pub struct GenSummary {
+    /// Records written (all types).
+    pub records: u64,
+    /// Lines written (records, blank lines, column-name row).
+    pub lines: u64,
+    /// The seeded defects, in line order.
+    pub defects: Vec<Seeded>,
+}
+
+/// Errors generating a file.
+#[derive(Debug, thiserror::Error)]
+pub enum GenError {
+    /// Writing failed.
+    #[error("could not write the sample: {0}")]
+    Io(#[from] std::io::Error),
+    /// A value could not be written in the layout's format.
+    #[error("layout {layout}: {source}")]
+    Write {
+        /// Layout id.
+        layout: String,
+        /// Cause.
+        source: WriteError,
+    },
+    /// The layout asks for something the generator cannot make valid (e.g. a pattern field
+    /// with no `sample` hint).
+    #[error("layout {layout}: the generator could not make a valid {record} record: {issue}. Add a `sample` hint to that field (see docs/layouts.md)")]
+    Unsatisfiable {
+        /// Layout id.
+        layout: String,
+        /// Record type.
+        record: String,
+        /// The issue the validator found.
+        issue: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Required,
+    Type,
+    Length,
+    Code,
+    Identifier,
+    Range,
+    Pattern,
+    Order,
+    RequiredIf,
+    ExtraCell,
+    MissingCell,
+    UnknownType,
+    BlankRow,
+    BrokenQuote,
+    Encoding,
+    Unique,
+}
+
+const KINDS: [Kind; 16] = [
+    Kind::Type,
+    Kind::Required,
+    Kind::Code,
+    Kind::Identifier,
+    Kind::Length,
+    Kind::Order,
+    Kind::Unique,
+    Kind::ExtraCell,
+    Kind::MissingCell,
+    Kind::Range,
+    Kind::RequiredIf,
+    Kind::Pattern,
+    Kind::UnknownType,
+    Kind::BlankRow,
+    Kind::BrokenQuote,
+    Kind::Encoding,
+];
+
+const SURNAMES: &[&str] = &[
+    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Robinson", "Wright", "Thompson", "Evans",
+    "Walker", "White", "Roberts", "Green", "Hall", "Wood", "Jackson", "Clarke", "Khan", "Okafor", "Nowak", "O'Brien", "Murphy", "Hughes",
+    "Edwards", "Lewis", "Harris", "Begum", "Ahmed", "Singh", "Kowalski", "Adeyemi", "Mensah", "Santos", "Reyes", "Fraser", "Campbell",
+];
+const FORENAMES: &[&str] = &[
+    "Olivia", "Amelia", "Isla", "Ava", "Mia", "Grace", "Sophie", "Chloé", "Zoë", "Renée", "Siân", "Aoife", "Priya", "Fatima", "Oliver",
+    "George", "Harry", "Noah", "Jack", "Leo", "Arthur", "Muhammad", "Oscar", "Rhys", "Dafydd", "Kwame", "Tomasz", "José", "Andrew",
+    "Claire", "Helen", "Sarah", "David", "James", "Michael", "Rachel", "Joanne", "Mark", "Paul", "Louise",
+];
+const TOWNS: &[&str] = &["Leeds", "Bradford", "Manchester", "Liverpool", "Newcastle", "Sheffield", "Bristol", "Exeter", "Maidstone", "York"];
+const STREETS: &[&str] = &["Park", "Church", "Station", "Victoria", "Mill", "Green", "Manor", "Queens", "Kings", "Chapel"];
+const ROADS: &[&str] = &["Road", "Street", "Lane", "Avenue", "Close", "Way"];
+const OUTWARD: &[&str] = &["LS1", "LS6", "M1", "M20", "B33", "SW1A", "EC1A", "CR2", "DN55", "NE1", "BS7", "L3", "S10", "YO1", "EX2", "ME14"];
+const INWARD_LETTERS: &[u8] = b"ABDEFGHJLNPQRSTUWXYZ";
+const NI_PREFIXES: &[&str] = &["AB", "CE", "JK", "KY", "PR", "SK", "WL", "HT", "LM", "RE"];
+const WORDS: &[&str] = &["Ward", "Clinic", "Theatre", "Outpatients", "Pharmacy", "Radiology", "Estates", "Finance", "Workforce", "Therapies"];
+const DIVISIONS: &[&str] = &["Medicine", "Surgery", "Women and Children", "Community", "Clinical Support", "Corporate"];
+const JOBS: &[&str] = &["Staff Nurse", "Healthcare Assistant", "Physiotherapist", "Consultant", "Pharmacist", "Administrator"];
+
+struct Gen<'a> {
+    layout: &'a Layout,
+    opts: &'a GenOptions,
+    rng: fastrand::Rng,
+    serial: HashMap<String, u64>,
+    next_employee: u64,
+    keys: HashSet<u64>,
+    last_clean: HashMap<usize, Vec<String>>,
+    kind_turn: usize,
+    earliest: NaiveDate,
+}
+
+fn hash_key(ri: usize, ki: usize, vals: &[&str]) -> u64 {
+    let mut h = DefaultHasher::new();
+    (ri, ki).hash(&mut h);
+    vals.hash(&mut h);
+    h.finish()
+}
+
+fn ascii_fold(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| match c {
+            'é' | 'è' | 'ë' => Some('e'),
+            'â' | 'á' => Some('a'),
+            'ï' | 'í' => Some('i'),
+            'ó' | 'ö' => Some('o'),
+            c if c.is_ascii_alphanumeric() => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+impl<'a> Gen<'a> {
+    fn pick<'s>(&mut self, list: &[&'s str]) -> &'s str {
+        list[self.rng.usize(..list.len())]
+    }
+
+    fn serial(&mut self, key: &str) -> u64 {
+        let n = self.serial.entry(key.to_string()).or_insert(0);
+        *n += 1;
+        *n
+    }
+
+    fn random_date(&mut self, from: NaiveDate, to: NaiveDate) -> NaiveDate {
+        let span = (to - from).num_days().max(1);
+        from + Duration::days(self.rng.i64(0..span))
+    }
+
+    fn number(&mut self, f: &Field, digits: usize, decimals: usize) -> i128 {
+        let cap = 10i128.pow((digits - decimals).min(9) as u32) - 1;
+        let lo = f.min.unwrap_or(0).max(0);
+        let hi = f.max.unwrap_or(cap.min(9999) * SCALE).min(cap * SCALE);
+        let step = SCALE / 10i128.pow(decimals.min(6) as u32);
+        let steps = ((hi - lo) / step).max(0);
+        lo + step * i128::from(self.rng.i64(0..=steps.min(i128::from(i64::MAX)) as i64))
+    }
+
+    fn by_format(&mut self, f: &Field) -> String {
+        match &f.format {
+            Format::Text { max } => {
+                let w = format!("{} {}", self.pick(WORDS), self.rng.u32(1..100));
+                w.chars().take(*max).collect()
+            }
+            Format::Fixed { len } => (0..*len).map(|_| self.rng.uppercase()).collect(),
+            Format::Numeric { digits, decimals } => {
+                let n = self.number(f, *digits, *decimals);
+                format_scaled(n, *decimals)
+            }
+            Format::Padded { digits, decimals } => {
+                let n = self.number(f, *digits, *decimals);
+                let s = format_scaled(n, *decimals);
+                let width = digits + usize::from(*decimals > 0);
+                format!("{s:0>width$}")
+            }
+            Format::Date(p) => {
+                let d = self.random_date(self.earliest, self.opts.when.date());
+                p.format(d, 0)
+            }
+            Format::Timestamp(p) => {
+                let d = self.random_date(self.earliest, self.opts.when.date());
+                p.format(d, self.rng.u32(0..86_400))
+            }
+            Format::Time(p) => p.format(self.opts.when.date(), self.rng.u32(24..88) * 900 % 86_400),
+            Format::Flag { yes, no } => (if self.rng.bool() { yes } else { no }).clone(),
+        }
+    }
+
+    fn identifier(&mut self, c: Check, ctx: &HashMap<String, String>, nth: usize) -> String {
+        match c {
+            Check::NiNumber => format!("{}{:06}{}", self.pick(NI_PREFIXES), self.rng.u32(0..1_000_000), self.rng.choice(['A', 'B', 'C', 'D']).unwrap_or('A')),
+            Check::NhsNumber => loop {
+                let first: String = format!("{:09}", self.rng.u32(400_000_000..999_999_999));
+                if let Some(cd) = nhs_check_digit(first.as_bytes()) {
+                    break format!("{first}{cd}");
+                }
+            },
+            Check::Gmc => format!("{}", self.rng.u32(1_000_000..9_999_999)),
+            Check::Nmc => format!("{:02}{}{:04}{}", self.rng.u32(0..100), self.rng.choice(['A', 'C', 'D', 'E', 'I', 'O', 'Y']).unwrap_or('A'), self.rng.u32(0..10_000), self.rng.uppercase()),
+            Check::Hcpc => {
+                let p = self.pick(&HCPC_PREFIXES[..15]);
+                format!("{p}{:06}", self.rng.u32(0..1_000_000))
+            }
+            Check::Gdc => format!("{}", self.rng.u32(10_000..300_000)),
+            Check::Gphc => format!("2{:06}", self.rng.u32(0..1_000_000)),
+            Check::Postcode => {
+                let o = self.pick(OUTWARD);
+                let a = INWARD_LETTERS[self.rng.usize(..INWARD_LETTERS.len())] as char;
+                let b = INWARD_LETTERS[self.rng.usize(..INWARD_LETTERS.len())] as char;
+                format!("{o} {}{a}{b}", self.rng.u32(0..10))
+            }
+            Check::Email => {
+                let first = ctx.get("first name").map(|s| ascii_fold(s)).unwrap_or_else(|| "staff".into());
+                let last = ctx.get("last name").map(|s| ascii_fold(s)).unwrap_or_else(|| self.rng.u32(1000..9999).to_string());
+                format!("{first}.{last}{}@nhs.net", self.rng.u32(1..99))
+            }
+            Check::EsrEmployee => ctx.get("employee number").cloned().unwrap_or_else(|| self.employee()),
+            Check::EsrAssignment => {
+                let emp = ctx.get("employee number").cloned().unwrap_or_else(|| self.employee());
+                if nth > 1 { format!("{emp}-{nth}") } else { emp }
+            }
+            Check::Vpd => self.opts.vpd.clone(),
+        }
+    }
+
+    fn employee(&mut self) -> String {
+        self.next_employee += 1 + self.rng.u64(0..3);
+        format!("{:08}", self.next_employee)
+    }
+
+    fn value(&mut self, f: &Field, ctx: &HashMap<String, String>, nth: usize, force: bool) -> String {
+        if let Some(v) = &f.value {
+            return v.clone();
+        }
+        if let Some(g) = f.generate {
+            return match g {
+                Generate::FileName => self.opts.file_name.clone(),
+                Generate::Vpd => self.opts.vpd.clone(),
+                Generate::Sequence => match f.format {
+                    Format::Padded { digits, .. } => format!("{:0digits$}", self.opts.seq),
+                    _ => self.opts.seq.to_string(),
+                },
+                Generate::Now => match &f.format {
+                    Format::Date(p) | Format::Timestamp(p) => p.format(self.opts.when.date(), self.opts.when.time().num_seconds_from_midnight()),
+                    Format::Time(p) => p.format(self.opts.when.date(), self.opts.when.time().num_seconds_from_midnight()),
+                    _ => self.opts.when.format("%Y%m%d%H%M%S").to_string(),
+                },
+            };
+        }
+        let hint = f.sample.as_deref().unwrap_or("");
+        let optional = !f.required && !force;
+        if optional && (hint == "rare" && self.rng.f64() > 0.05 || hint != "rare" && self.rng.f64() < 0.12) {
+            return String::new();
+        }
+        if !f.codes.is_empty() {
+            let i = self.rng.usize(..f.codes.len());
+            return f.codes[i].clone();
+        }
+        if let Some(c) = f.check {
+            return self.identifier(c, ctx, nth);
+        }
+        let when = self.opts.when;
+        let v = match hint {
+            "surname" => self.pick(SURNAMES).to_string(),
+            "forename" => self.pick(FORENAMES).to_string(),
+            "full_name" => format!("{} {}", self.pick(FORENAMES), self.pick(SURNAMES)),
+            "date_of_birth" => {
+                let d = self.random_date(NaiveDate::from_ymd_opt(1960, 1, 1).unwrap_or(when.date()), NaiveDate::from_ymd_opt(2003, 12, 31).unwrap_or(when.date()));
+                match &f.format {
+                    Format::Date(p) => p.format(d, 0),
+                    _ => d.format("%Y%m%d").to_string(),
+                }
+            }
+            "previous_run" | "this_run" => {
+                let d = if hint == "this_run" { when.date() } else { when.date() - Duration::days(1) };
+                match &f.format {
+                    Format::Date(p) | Format::Timestamp(p) => p.format(d, 0),
+                    _ => d.format("%Y%m%d").to_string(),
+                }
+            }
+            "serial" => {
+                let n = 100_000 + self.serial(&f.name.to_ascii_lowercase()) * 7;
+                n.to_string()
+            }
+            h if h.starts_with("serial:") => format!("{}{:07}", &h[7..], self.serial(&f.name.to_ascii_lowercase())),
+            "assignment_number" => self.identifier(Check::EsrAssignment, ctx, nth),
+            "street" => format!("{} {} {}", self.rng.u32(1..200), self.pick(STREETS), self.pick(ROADS)),
+            "town" => self.pick(TOWNS).to_string(),
+            "phone" => format!("0113 496 0{:03}", self.rng.u32(0..1000)),
+            "mobile" => format!("07700 900{:03}", self.rng.u32(0..1000)),
+            "org" => format!("{} {} Division", self.opts.vpd, self.pick(DIVISIONS)),
+            "location" => format!("{} Hospital {} {}", self.pick(TOWNS), self.pick(WORDS), self.rng.u32(1..40)),
+            "position_number" => format!("NTH/R{}/{:03}/{}/{:03}", self.opts.vpd, self.rng.u32(1..999), self.pick(&["STR", "FY1", "CMT", "GPS"]), self.rng.u32(1..999)),
+            "position_name" => format!("{}|{}|{}|", self.rng.u32(1000..99999), self.pick(JOBS), self.pick(DIVISIONS)),
+            "cost_centre" => format!("{:03}{}{:04}", self.rng.u32(100..999), self.rng.uppercase(), self.rng.u32(0..10_000)),
+            "vacancy_reference" => format!("{}-C{:04}-{:04}", self.opts.vpd, self.rng.u32(1000..9999), self.rng.u32(1000..9999)),
+            "rare" | "" => self.by_format(f),
+            h if h.contains('|') => {
+                let opts: Vec<&str> = h.split('|').collect();
+                self.pick(&opts).to_string()
+            }
+            literal => literal.to_string(),
+        };
+        // Never write the delimiter into a format that cannot quote it.
+        let d = self.layout.dialect.delimiter as char;
+        let v = if self.layout.dialect.quote.is_none() && v.contains(d) { v.replace(d, "/") } else { v };
+        match f.format {
+            Format::Text { max } => v.chars().take(max).collect(),
+            _ => v,
+        }
+    }
+
+    /// A clean record of type `ri` for the person in `ctx`.
+    fn record(&mut self, ri: usize, ctx: &mut HashMap<String, String>, owned: &mut HashMap<String, usize>, nth: usize) -> Vec<String> {
+        let rt = &self.layout.records[ri];
+        let mut vals = Vec::with_capacity(rt.fields.len());
+        for f in &rt.fields {
+            let key = f.name.to_ascii_lowercase();
+            let reuse = f.value.is_none() && f.generate.is_none() && owned.get(&key).is_some_and(|o| *o != ri);
+            let v = match ctx.get(&key) {
+                Some(v) if reuse => v.clone(),
+                _ => self.value(f, ctx, nth, false),
+            };
+            if rt.role == Role::Detail && !v.is_empty() {
+                ctx.insert(key.clone(), v.clone());
+                owned.insert(key, ri);
+            }
+            vals.push(v);
+        }
+        self.fix_rules(ri, &mut vals, ctx, nth);
+        vals
+    }
+
+    fn fix_rules(&mut self, ri: usize, vals: &mut [String], ctx: &HashMap<String, String>, nth: usize) {
+        let rt = &self.layout.records[ri];
+        for rule in &rt.rules {
+            match rule {
+                RecordRule::RequiredIf { field, when, equals } => {
+                    if vals[*field].is_empty() && equals.iter().any(|e| *e == vals[*when]) {
+                        vals[*field] = self.value(&rt.fields[*field], ctx, nth, true);
+                    }
+                }
+                RecordRule::NotBefore { field, other } => {
+                    let (fa, fb) = (&rt.fields[*field], &rt.fields[*other]);
+                    if vals[*field].is_empty() || vals[*other].is_empty() {
+                        continue;
+                    }
+                    let (Ok(a), Ok(b)) = (fa.format.check(&vals[*field]), fb.format.check(&vals[*other])) else { continue };
+                    if a < b {
+                        let delta = self.rng.i64(0..120);
+                        vals[*field] = self.shift(&fa.format, b, delta);
+                    }
+                }
+                RecordRule::Reference { .. } => {}
+            }
+        }
+    }
+
+    /// A value of `format` equal to the comparable key `base` moved by `delta` days (dates),
+    /// minutes (times) or units (numbers).
+    fn shift(&self, format: &Format, base: i128, delta: i64) -> String {
+        match format {
+            Format::Date(p) | Format::Timestamp(p) => {
+                let days = (base / 86_400) as i32;
+                let secs = (base % 86_400) as u32;
+                let d = NaiveDate::from_num_days_from_ce_opt(days).unwrap_or(self.opts.when.date()) + Duration::days(delta);
+                p.format(d, secs)
+            }
+            Format::Time(p) => {
+                let secs = (base as i64 + delta * 60).clamp(0, 86_399) as u32;
+                p.format(self.opts.when.date(), secs)
+            }
+            Format::Numeric { decimals, .. } => format_scaled(base + i128::from(delta) * SCALE, *decimals),
+            Format::Padded { digits, decimals } => {
+                let s = format_scaled(base + i128::from(delta) * SCALE, *decimals);
+                let width = digits + usize::from(*decimals > 0);
+                format!("{s:0>width$}")
+            }
+            _ => String::new(),
+        }
+    }
+
+    fn keys_of(&self, ri: usize, vals: &[String]) -> Vec<u64> {
+        let rt = &self.layout.records[ri];
+        rt.unique
+            .iter()
+            .enumerate()
+            .filter(|(_, key)| key.iter().all(|&k| vals.get(k).is_some_and(|v| !v.is_empty())))
+            .map(|(ki, key)| {
+                let parts: Vec<&str> = key.iter().map(|&k| vals[k].as_str()).collect();
+                hash_key(ri, ki, &parts)
+            })
+            .collect()
+    }
+
+    /// Encodes a record and checks it with the validator's record check.
+    fn encode_and_check(&self, ri: usize, vals: &[String], raw_tweak: Option<(usize, RawTweak)>) -> Result<(Vec<u8>, Vec<Issue>), WriteError> {
+        let d = &self.layout.dialect;
+        let mut bytes = Vec::with_capacity(256);
+        match raw_tweak {
+            None => encode_record(d, vals, &mut bytes)?,
+            Some((fi, tweak)) => {
+                let mut before = Vec::new();
+                encode_record(d, &vals[..fi], &mut before)?;
+                let mut field = Vec::new();
+                encode_record(d, &vals[fi..=fi], &mut field)?;
+                let mut after = Vec::new();
+                encode_record(d, &vals[fi + 1..], &mut after)?;
+                bytes.extend_from_slice(&before);
+                if fi > 0 {
+                    bytes.push(d.delimiter);
+                }
+                match tweak {
+                    RawTweak::BrokenQuote => {
+                        let q = d.quote.unwrap_or(b'"');
+                        bytes.push(q);
+                        bytes.extend_from_slice(&field);
+                        bytes.extend_from_slice(&[q, b'x']);
+                    }
+                    RawTweak::BadByte => {
+                        bytes.extend_from_slice(&field);
+                        bytes.push(if d.encoding == crate::layout::Encoding::Utf8 { 0xFF } else { 0x81 });
+                    }
+                }
+                if fi + 1 < vals.len() {
+                    bytes.push(d.delimiter);
+                    bytes.extend_from_slice(&after);
+                }
+            }
+        }
+        let mut issues = Vec::new();
+        let mut reader = Reader::new(&bytes[..], *d);
+        if let Ok(Some(line)) = reader.next_line() {
+            check_fields(self.layout, ri, &line.fields, 0, line.problems, &mut issues);
+        }
+        Ok((bytes, issues))
+    }
+
+    /// Applies one defect of `kind` to `vals`; returns the raw tweak if any, or None when the
+    /// kind does not apply to this record type.
+    fn apply(&mut self, kind: Kind, ri: usize, vals: &mut Vec<String>) -> Option<Option<(usize, RawTweak)>> {
+        let rt = &self.layout.records[ri];
+        let free: Vec<usize> = (0..rt.fields.len()).filter(|&i| rt.fields[i].value.is_none() && Some(i) != self.layout.discriminator).collect();
+        let choose = |rng: &mut fastrand::Rng, c: Vec<usize>| if c.is_empty() { None } else { Some(c[rng.usize(..c.len())]) };
+        match kind {
+            Kind::Required => {
+                let fi = choose(&mut self.rng, free.iter().copied().filter(|&i| rt.fields[i].required).collect())?;
+                vals[fi].clear();
+            }
+            Kind::Type => {
+                let fi = choose(&mut self.rng, free.iter().copied().filter(|&i| !matches!(rt.fields[i].format, Format::Text { .. } | Format::Fixed { .. })).collect())?;
+                vals[fi] = match &rt.fields[fi].format {
+                    Format::Date(p) | Format::Timestamp(p) => bad_date(p),
+                    Format::Time(_) => vals[fi].replacen(|c: char| c.is_ascii_digit(), "9", 1),
+                    Format::Flag { .. } => "?".into(),
+                    _ => "12A".into(),
+                };
+            }
+            Kind::Length => {
+                let fi = choose(&mut self.rng, free.iter().copied().filter(|&i| matches!(rt.fields[i].format, Format::Text { max } if max <= 240) || matches!(rt.fields[i].format, Format::Fixed { .. })).collect())?;
+                let n = rt.fields[fi].format.max_len().unwrap_or(1) + 1;
+                vals[fi] = "W".repeat(n);
+            }
+            Kind::Code => {
+                let fi = choose(&mut self.rng, free.iter().copied().filter(|&i| !rt.fields[i].codes.is_empty()).collect())?;
+                let n = rt.fields[fi].format.max_len().unwrap_or(3);
+                let v = match rt.fields[fi].format {
+                    Format::Fixed { len } => "Z".repeat(len),
+                    _ => "ZZZ".chars().take(n.min(3)).collect(),
+                };
+                if rt.fields[fi].codes.contains(&v) {
+                    return None;
+                }
+                vals[fi] = v;
+            }
+            Kind::Identifier => {
+                let fi = choose(&mut self.rng, free.iter().copied().filter(|&i| rt.fields[i].check.is_some() && rt.fields[i].codes.is_empty()).collect())?;
+                if vals[fi].is_empty() {
+                    vals[fi] = self.identifier(rt.fields[fi].check?, &HashMap::new(), 1);
+                }
+                vals[fi] = corrupt(rt.fields[fi].check?, &vals[fi]);
+            }
+            Kind::Range => {
+                let fi = choose(&mut self.rng, free.iter().copied().filter(|&i| rt.fields[i].is_numeric() && rt.fields[i].min.is_some_and(|m| m >= 0) && matches!(rt.fields[i].format, Format::Numeric { .. })).collect())?;
+                vals[fi] = "-1".into();
+            }
+            Kind::Pattern => {
+                let fi = choose(&mut self.rng, free.iter().copied().filter(|&i| rt.fields[i].pattern.is_some() && rt.fields[i].codes.is_empty() && rt.fields[i].check.is_none()).collect())?;
+                let n = rt.fields[fi].format.max_len().unwrap_or(4).min(4);
+                vals[fi] = "?".repeat(n);
+            }
+            Kind::Order => {
+                let rules: Vec<(usize, usize)> = rt.rules.iter().filter_map(|r| if let RecordRule::NotBefore { field, other } = r { Some((*field, *other)) } else { None }).collect();
+                let (a, b) = *rules.get(self.rng.usize(..rules.len().max(1)))?;
+                if vals[b].is_empty() {
+                    vals[b] = self.value(&rt.fields[b], &HashMap::new(), 1, true);
+                }
+                let base = rt.fields[b].format.check(&vals[b]).ok()?;
+                let delta = -self.rng.i64(1..30);
+                vals[a] = self.shift(&rt.fields[a].format, base, delta);
+            }
+            Kind::RequiredIf => {
+                let rules: Vec<(usize, usize, String)> = rt.rules.iter().filter_map(|r| if let RecordRule::RequiredIf { field, when, equals } = r { Some((*field, *when, equals.first()?.clone())) } else { None }).collect();
+                let (f, w, e) = rules.get(self.rng.usize(..rules.len().max(1)))?.clone();
+                vals[w] = e;
+                vals[f].clear();
+            }
+            Kind::ExtraCell => vals.push("EXTRA".into()),
+            Kind::MissingCell => {
+                if vals.len() < 3 {
+                    return None;
+                }
+                vals.pop();
+            }
+            Kind::UnknownType => {
+                let d = self.layout.discriminator?;
+                let len = rt.fields[d].format.max_len().unwrap_or(3);
+                vals[d] = "ZZZZZZ".chars().take(len.clamp(1, 6)).collect();
+                if self.layout.record_index(&vals[d]).is_some() {
+                    return None;
+                }
+            }
+            Kind::BlankRow => {}
+            Kind::BrokenQuote | Kind::Encoding => {
+                if kind == Kind::BrokenQuote && self.layout.dialect.quote.is_none() {
+                    return None;
+                }
+                let fi = choose(&mut self.rng, free.iter().copied().filter(|&i| matches!(rt.fields[i].format, Format::Text { .. }) && !vals[i].is_empty()).collect())?;
+                let tweak = if kind == Kind::BrokenQuote { RawTweak::BrokenQuote } else { RawTweak::BadByte };
+                return Some(Some((fi, tweak)));
+            }
+            Kind::Unique => {
+                if rt.unique.is_empty() {
+                    return None;
+                }
+                let prev = self.last_clean.get(&ri)?.clone();
+                for &k in &rt.unique[0] {
+                    vals[k] = prev.get(k)?.clone();
+                }
+            }
+        }
+        Some(None)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum RawTweak {
+    BrokenQuote,
+    BadByte,
+}
+
+fn bad_date(p: &Pattern) -> String {
+    // 31 February: formatted from 28 February with the day changed.
+    let d = NaiveDate::from_ymd_opt(2026, 2, 28).unwrap_or_default();
+    let good = p.format(d, 0);
+    match p.text.find("DD") {
+        Some(at) => format!("{}31{}", &good[..at], &good[at + 2..]),
+        None => good.replacen("FEB", "FEX", 1),
+    }
+}
+
+fn corrupt(c: Check, v: &str) -> String {
+    let mut s: Vec<char> = v.chars().collect();
+    if s.is_empty() {
+        return "X".into();
+    }
+    let last = s.len() - 1;
+    match c {
+        Check::NiNumber => return format!("QQ{}", s.iter().skip(2).collect::<String>()),
+        Check::NhsNumber => {
+            let d = s[last].to_digit(10).unwrap_or(0);
+            s[last] = char::from_digit((d + 1) % 10, 10).unwrap_or('0');
+            let candidate: String = s.iter().collect();
+            if crate::checks::nhs_number(&candidate).is_ok() {
+                s[last] = char::from_digit((d + 2) % 10, 10).unwrap_or('0');
+            }
+        }
+        Check::Nmc => s[last] = '1',
+        Check::Hcpc => return format!("XX{}", s.iter().skip_while(|c| c.is_ascii_uppercase()).collect::<String>()),
+        Check::Gphc => s[0] = '3',
+        Check::Postcode => s[last] = 'C',
+        Check::Email => return v.replace('@', "#"),
+        Check::EsrAssignment => s[0] = 'X',
+        Check::Vpd => s[last] = 'x',
+        Check::Gmc | Check::Gdc | Check::EsrEmployee => s[last] = 'X',
+    }
+    s.into_iter().collect()
+}
+
+/// Writes a sample file for `layout` to `out`.
+pub fn generate<W: Write>(layout: &Layout, opts: &GenOptions, out: W) -> Result<GenSummary, GenError> {
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, out);
+    let mut g = Gen {
+        layout,
+        opts,
+        rng: fastrand::Rng::with_seed(opts.seed),
+        serial: HashMap::new(),
+        next_employee: 10_000_000 + (opts.seed % 1000) * 10_000,
+        keys: HashSet::new(),
+        last_clean: HashMap::new(),
+        kind_turn: (opts.seed % KINDS.len() as u64) as usize,
+        earliest: NaiveDate::from_ymd_opt(opts.when.year() - 8, 1, 1).unwrap_or(opts.when.date()),
+    };
+    let werr = |source| GenError::Write { layout: layout.id.clone(), source };
+    let eol = layout.dialect.line_ending.as_str().as_bytes();
+    let mut sum = GenSummary::default();
+    let mut buf = Vec::new();
+    let unsat = |ri: usize, issues: &[Issue]| GenError::Unsatisfiable {
+        layout: layout.id.clone(),
+        record: layout.records[ri].code.clone(),
+        issue: issues.first().map_or_else(String::new, |i| i.message.clone()),
+    };
+
+    if layout.column_names {
+        buf.clear();
+        encode_record(&layout.dialect, &layout.column_row(), &mut buf).map_err(werr)?;
+        out.write_all(&buf)?;
+        out.write_all(eol)?;
+        sum.lines += 1;
+    }
+    if let Some(h) = layout.header() {
+        let mut ctx = HashMap::new();
+        let mut owned = HashMap::new();
+        let vals = g.record(h, &mut ctx, &mut owned, 1);
+        let (bytes, issues) = g.encode_and_check(h, &vals, None).map_err(werr)?;
+        if !issues.is_empty() {
+            return Err(unsat(h, &issues));
+        }
+        out.write_all(&bytes)?;
+        out.write_all(eol)?;
+        sum.lines += 1;
+        sum.records += 1;
+    }
+
+    let details: Vec<usize> = layout.details().collect();
+    let mut body = 0u64;
+    let mut by_type = vec![0u64; layout.records.len()];
+    let mut sums: HashMap<(usize, usize), i128> = HashMap::new();
+    let summed: Vec<(usize, usize)> = layout
+        .trailer()
+        .map(|t| layout.records[t].fields.iter().filter_map(|f| if let Some(Control::Sum(v)) = &f.control { Some(v.clone()) } else { None }).flatten().collect())
+        .unwrap_or_default();
+    let mut detail_count = 0u64;
+    while detail_count < opts.rows {
+        // One person: records of each detail type per its sample_count.
+        let mut ctx: HashMap<String, String> = HashMap::new();
+        let mut owned: HashMap<String, usize> = HashMap::new();
+        let mut plan = Vec::new();
+        for &ri in &details {
+            let c = layout.records[ri].sample_count;
+            let mut n = c.floor() as usize;
+            if g.rng.f64() < c.fract() {
+                n += 1;
+            }
+            if details.len() == 1 {
+                n = n.max(1);
+            }
+            for k in 0..n {
+                plan.push((ri, k + 1));
+            }
+        }
+        for (ri, nth) in plan {
+            if detail_count >= opts.rows {
+                break;
+            }
+            // A clean record whose keys are new.
+            let mut vals = Vec::new();
+            let mut tries = 0;
+            loop {
+                let candidate = g.record(ri, &mut ctx, &mut owned, nth);
+                let keys = g.keys_of(ri, &candidate);
+                if keys.iter().all(|k| !g.keys.contains(k)) {
+                    vals = candidate;
+                    break;
+                }
+                tries += 1;
+                // Keys reused from the person (e.g. a second record of the same person) can
+                // collide: start a fresh context for the retry.
+                ctx.clear();
+                owned.clear();
+                if tries > 20 {
+                    break;
+                }
+            }
+            if vals.is_empty() {
+                continue;
+            }
+            let mut written: Option<(Vec<u8>, Vec<String>, Option<Issue>, bool)> = None;
+            if opts.defect_rate > 0.0 && g.rng.f64() < opts.defect_rate {
+                for attempt in 0..KINDS.len() {
+                    let kind = KINDS[(g.kind_turn + attempt) % KINDS.len()];
+                    let mut bad = vals.clone();
+                    let Some(tweak) = g.apply(kind, ri, &mut bad) else { continue };
+                    if kind == Kind::BlankRow {
+                        g.kind_turn = (g.kind_turn + attempt + 1) % KINDS.len();
+                        let (bytes, issues) = g.encode_and_check(ri, &vals, None).map_err(werr)?;
+                        if !issues.is_empty() {
+                            return Err(unsat(ri, &issues));
+                        }
+                        out.write_all(eol)?;
+                        sum.lines += 1;
+                        sum.defects.push(Seeded { line: sum.lines, field: None, rule: r::BLANK_ROW.into() });
+                        written = Some((bytes, vals.clone(), None, false));
+                        break;
+                    }
+                    if kind == Kind::UnknownType {
+                        let mut bytes = Vec::new();
+                        encode_record(&layout.dialect, &bad, &mut bytes).map_err(werr)?;
+                        let field = layout.discriminator.and_then(|d| layout.records.first().and_then(|r0| r0.fields.get(d))).map(|f| f.name.clone());
+                        let issue = Issue { line: 0, record_type: None, field, rule: r::UNKNOWN_RECORD_TYPE.into(), severity: crate::validate::Severity::Error, message: String::new(), field_index: None };
+                        g.kind_turn = (g.kind_turn + attempt + 1) % KINDS.len();
+                        written = Some((bytes, bad, Some(issue), true));
+                        break;
+                    }
+                    let (bytes, issues) = g.encode_and_check(ri, &bad, tweak).map_err(werr)?;
+                    let keys = g.keys_of(ri, &bad);
+                    let dup = keys.iter().any(|k| g.keys.contains(k));
+                    let ok = if kind == Kind::Unique {
+                        issues.is_empty() && dup && keys.len() == layout.records[ri].unique.iter().filter(|k| k.iter().all(|&i| bad.get(i).is_some_and(|v| !v.is_empty()))).count()
+                            && g.keys_of(ri, &bad).iter().filter(|k| g.keys.contains(k)).count() == 1
+                    } else {
+                        issues.len() == 1 && !dup
+                    };
+                    if ok {
+                        g.kind_turn = (g.kind_turn + attempt + 1) % KINDS.len();
+                        let issue = if kind == Kind::Unique {
+                            let k0 = layout.records[ri].unique[0][0];
+                            Some(Issue {
+                                line: 0,
+                                record_type: None,
+                                field: Some(layout.records[ri].fields[k0].name.clone()),
+                                rule: r::UNIQUE_ERROR.into(),
+                                severity: crate::validate::Severity::Error,
+                                message: String::new(),
+                                field_index: None,
+                            })
+                        } else {
+                            issues.into_iter().next()
+                        };
+                        written = Some((bytes, bad, issue, false));
+                        break;
+                    }
+                }
+            }
+            let (bytes, final_vals, issue, unknown) = match written {
+                Some(w) => w,
+                None => {
+                    let (bytes, issues) = g.encode_and_check(ri, &vals, None).map_err(werr)?;
+                    if !issues.is_empty() {
+                        return Err(unsat(ri, &issues));
+                    }
+                    g.last_clean.insert(ri, vals.clone());
+                    (bytes, vals, None, false)
+                }
+            };
+            out.write_all(&bytes)?;
+            out.write_all(eol)?;
+            sum.lines += 1;
+            sum.records += 1;
+            body += 1;
+            detail_count += 1;
+            if let Some(i) = issue {
+                sum.defects.push(Seeded { line: sum.lines, field: i.field, rule: i.rule });
+            }
+            if unknown {
+                continue;
+            }
+            by_type[ri] += 1;
+            for k in g.keys_of(ri, &final_vals) {
+                g.keys.insert(k);
+            }
+            for &(sr, sf) in &summed {
+                if sr == ri {
+                    if let Ok(v) = layout.records[ri].fields[sf].format.check(final_vals.field(sf)) {
+                        *sums.entry((sr, sf)).or_default() += v;
+                    }
+                }
+            }
+        }
+    }
+
+    if let Some(t) = layout.trailer() {
+        let rt = &layout.records[t];
+        let mut vals = Vec::new();
+        let mut seeded = Vec::new();
+        for (fi, f) in rt.fields.iter().enumerate() {
+            let v = match &f.control {
+                Some(Control::Count(which)) => {
+                    let mut n = i128::from(which.map_or(body, |w| by_type[w]));
+                    if opts.defect_rate > 0.0 && !seeded.iter().any(|(_, r)| *r == r::TRAILER_COUNT) {
+                        n += 3;
+                        seeded.push((fi, r::TRAILER_COUNT));
+                    }
+                    control_text(&f.format, n * SCALE)
+                }
+                Some(Control::Sum(targets)) => {
+                    let mut n: i128 = targets.iter().map(|k| sums.get(k).copied().unwrap_or(0)).sum();
+                    if opts.defect_rate > 0.0 && !seeded.iter().any(|(_, r)| *r == r::TRAILER_TOTAL) {
+                        n += 10 * SCALE;
+                        seeded.push((fi, r::TRAILER_TOTAL));
+                    }
+                    control_text(&f.format, n)
+                }
+                None => g.value(f, &HashMap::new(), 1, false),
+            };
+            vals.push(v);
+        }
+        let (bytes, issues) = g.encode_and_check(t, &vals, None).map_err(werr)?;
+        if !issues.is_empty() {
+            return Err(unsat(t, &issues));
+        }
+        out.write_all(&bytes)?;
+        out.write_all(eol)?;
+        sum.lines += 1;
+        sum.records += 1;
+        for (fi, rule) in seeded {
+            sum.defects.push(Seeded { line: sum.lines, field: Some(rt.fields[fi].name.clone()), rule: rule.into() });
+        }
+    }
+    out.flush()?;
+    Ok(sum)
+}
+
+fn control_text(f: &Format, n: i128) -> String {
+    match f {
+        Format::Numeric { decimals, .. } => format_scaled(n, *decimals),
+        Format::Padded { digits, decimals } => {
+            let s = format_scaled(n, *decimals);
+            let width = digits + usize::from(*decimals > 0);
+            format!("{s:0>width$}")
+        }
+        _ => format_scaled(n, 0),
+    }
+}
+
+/// The default file name for a generated sample: the layout's pattern with these values.
+pub fn default_file_name(layout: &Layout, opts: &GenOptions) -> Result<String, String> {
+    layout.file_name.render(&crate::layout::NameValues { vpd: &opts.vpd, when: opts.when, seq: opts.seq, choices: Vec::new() })
+}

@@ -1,0 +1,860 @@
+//! Layout files: how one interface's file is built, as data a trust can edit.
+//!
+//! A layout is a TOML file (format documented in `docs/layouts.md`). This module parses it,
+//! checks that it is coherent (every rule names a field that exists, and so on) and compiles it
+//! into a [`Layout`] that the reader, validator, generator and exporter share. Bundled layouts
+//! are compiled into the binary; a file of the same id in the user's layouts folder replaces a
+//! bundled one without a rebuild, and `--layout FILE` loads any file. No UI code here.
+
+use crate::checks::Check;
+use crate::notation::{Format, SCALE, parse_number};
+use regex::Regex;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Layouts bundled into the binary: (file name, text).
+pub const BUNDLED: &[(&str, &str)] = &[
+    ("absences.toml", include_str!("../assets/layouts/absences.toml")),
+    ("local-data-warehouse.toml", include_str!("../assets/layouts/local-data-warehouse.toml")),
+    ("professional-registrations-nmc.toml", include_str!("../assets/layouts/professional-registrations-nmc.toml")),
+    ("rostering-pay-variations.toml", include_str!("../assets/layouts/rostering-pay-variations.toml")),
+];
+
+/// Errors in a layout file. Each names the layout and what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum LayoutError {
+    /// The file could not be read.
+    #[error("could not read the layout file: {source}: {path}")]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML does not parse or has unknown keys.
+    #[error("layout {name} is not a valid layout file: {message}")]
+    Syntax {
+        /// File name or id.
+        name: String,
+        /// What the TOML parser said.
+        message: String,
+    },
+    /// The layout parses but does not make sense.
+    #[error("layout {name}: {message}")]
+    Invalid {
+        /// File name or id.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+// ---------------------------------------------------------------- the file format (serde)
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LayoutFile {
+    id: String,
+    name: String,
+    version: String,
+    interface: Option<String>,
+    representative: String,
+    grounding: Option<String>,
+    delimiter: String,
+    #[serde(default = "default_quote")]
+    quote: String,
+    #[serde(default = "default_encoding")]
+    encoding: String,
+    #[serde(default = "default_line_ending")]
+    line_ending: String,
+    #[serde(default)]
+    column_names: bool,
+    discriminator: Option<usize>,
+    file_name: String,
+    #[serde(rename = "record")]
+    records: Vec<RecordFile>,
+}
+
+fn default_quote() -> String {
+    "\"".into()
+}
+fn default_encoding() -> String {
+    "utf-8".into()
+}
+fn default_line_ending() -> String {
+    "crlf".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordFile {
+    #[serde(rename = "type")]
+    code: String,
+    #[serde(default)]
+    role: Role,
+    name: String,
+    description: Option<String>,
+    #[serde(default)]
+    unique: Vec<Vec<String>>,
+    #[serde(rename = "field")]
+    fields: Vec<FieldFile>,
+    #[serde(default, rename = "rule")]
+    rules: Vec<RuleFile>,
+    sample_count: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldFile {
+    name: String,
+    format: String,
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    codes: Vec<String>,
+    check: Option<Check>,
+    min: Option<String>,
+    max: Option<String>,
+    pattern: Option<String>,
+    value: Option<String>,
+    generate: Option<String>,
+    control: Option<String>,
+    description: Option<String>,
+    sample: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+enum RuleFile {
+    NotBefore { field: String, other: String },
+    RequiredIf { field: String, when: String, equals: Vec<String> },
+    Reference { field: String, interface: String, record: String, target: String },
+}
+
+// ---------------------------------------------------------------- the compiled layout
+
+/// What a record type is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The first record of the file.
+    Header,
+    /// A data record.
+    #[default]
+    Detail,
+    /// The last record of the file, with control totals.
+    Trailer,
+}
+
+/// Text encoding of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// UTF-8 (a byte order mark is accepted).
+    Utf8,
+    /// Windows-1252 (the superset of ISO-8859-1 that Windows and ESR extracts use in practice).
+    Windows1252,
+    /// ISO-8859-1, read as Windows-1252 as the WHATWG encoding standard does.
+    Latin1,
+}
+
+impl Encoding {
+    /// The name as written in layout files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "UTF-8",
+            Encoding::Windows1252 => "Windows-1252",
+            Encoding::Latin1 => "ISO-8859-1",
+        }
+    }
+}
+
+/// Line ending written on export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEnding {
+    /// `\r\n`
+    Crlf,
+    /// `\n`
+    Lf,
+}
+
+impl LineEnding {
+    /// The bytes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineEnding::Crlf => "\r\n",
+            LineEnding::Lf => "\n",
+        }
+    }
+}
+
+/// How records and fields are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialect {
+    /// Field delimiter (one ASCII byte).
+    pub delimiter: u8,
+    /// Quote character, or None when the format never quotes.
+    pub quote: Option<u8>,
+    /// Text encoding.
+    pub encoding: Encoding,
+    /// Line ending.
+    pub line_ending: LineEnding,
+}
+
+/// What a header field is filled with on export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generate {
+    /// The exported file's name.
+    FileName,
+    /// The time of the export, in the field's date/timestamp format.
+    Now,
+    /// The trust's VPD code.
+    Vpd,
+    /// The interface's next sequence number.
+    Sequence,
+}
+
+/// A trailer control field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Number of records between header and trailer; `Some(i)` counts only record type `i`.
+    Count(Option<usize>),
+    /// Sum of a numeric field over detail records: (record type index, field index) pairs.
+    Sum(Vec<(usize, usize)>),
+}
+
+/// One field of a record type.
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// Name as in the specification.
+    pub name: String,
+    /// ESR notation.
+    pub format: Format,
+    /// Must not be empty.
+    pub required: bool,
+    /// Allowed values, when a code list applies.
+    pub codes: Vec<String>,
+    /// Identifier check.
+    pub check: Option<Check>,
+    /// Least value (scaled by [`SCALE`]) for numeric fields.
+    pub min: Option<i128>,
+    /// Greatest value (scaled by [`SCALE`]) for numeric fields.
+    pub max: Option<i128>,
+    /// Regular expression the whole value must match.
+    pub pattern: Option<Regex>,
+    /// Constant value (the record type code in the discriminator field).
+    pub value: Option<String>,
+    /// How a header field is regenerated on export.
+    pub generate: Option<Generate>,
+    /// Trailer control total.
+    pub control: Option<Control>,
+    /// Description from the layout.
+    pub description: Option<String>,
+    /// Generator hint (e.g. "surname").
+    pub sample: Option<String>,
+    /// The text of `min`, `max`, `pattern`, `control`, for display.
+    pub rule_text: String,
+}
+
+impl Field {
+    /// True for numeric formats.
+    pub fn is_numeric(&self) -> bool {
+        matches!(self.format, Format::Numeric { .. } | Format::Padded { .. })
+    }
+}
+
+/// A rule across fields of one record.
+#[derive(Debug, Clone)]
+pub enum RecordRule {
+    /// `field` must not be before `other` (dates, times, numbers).
+    NotBefore {
+        /// The later field.
+        field: usize,
+        /// The earlier field.
+        other: usize,
+    },
+    /// `field` is required when `when` has one of `equals`.
+    RequiredIf {
+        /// The field that becomes required.
+        field: usize,
+        /// The field whose value decides.
+        when: usize,
+        /// Values that make it required.
+        equals: Vec<String>,
+    },
+    /// `field` must exist in the latest batch of another interface (checked with a store).
+    Reference {
+        /// The field.
+        field: usize,
+        /// The other interface.
+        interface: String,
+        /// Record type in the other interface.
+        record: String,
+        /// Field name in the other record type.
+        target: String,
+    },
+}
+
+/// One record type.
+#[derive(Debug, Clone)]
+pub struct RecordType {
+    /// Discriminator value (e.g. `PRA`), or a label for single-type files.
+    pub code: String,
+    /// Header, detail or trailer.
+    pub role: Role,
+    /// Plain name ("Person (add/update)").
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Fields in order.
+    pub fields: Vec<Field>,
+    /// Unique keys: each a list of field indexes.
+    pub unique: Vec<Vec<usize>>,
+    /// Cross-field rules.
+    pub rules: Vec<RecordRule>,
+    /// Generator hint: how many records of this type each generated person has on average
+    /// (1.0 exactly one, 1.2 one and a 20% chance of a second, 0.02 a 2% chance of one).
+    pub sample_count: f64,
+}
+
+impl RecordType {
+    /// Field index by name (case-insensitive).
+    pub fn field_index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// One token of a file-name pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameTok {
+    /// Literal text.
+    Lit(String),
+    /// `{VPD}`
+    Vpd,
+    /// `{YYYYMMDD}`
+    Date,
+    /// `{HHMMSS}`
+    Time,
+    /// `{SEQ:n}`
+    Seq(usize),
+    /// `{A|B}`: one of several literal words.
+    OneOf(Vec<String>),
+}
+
+/// A file-name pattern such as `GO_{VPD}_GDW_{GDR|GOC}_{YYYYMMDD}_{SEQ:8}.DAT`.
+#[derive(Debug, Clone)]
+pub struct NamePattern {
+    /// As written.
+    pub text: String,
+    /// Tokens.
+    pub toks: Vec<NameTok>,
+    regex: Regex,
+}
+
+/// Values a file name is made from.
+#[derive(Debug, Clone)]
+pub struct NameValues<'a> {
+    /// VPD code.
+    pub vpd: &'a str,
+    /// Date and time of the export.
+    pub when: chrono::NaiveDateTime,
+    /// Sequence number.
+    pub seq: u64,
+    /// Preferred choices for `{A|B}` tokens, in order (e.g. from the source file's name).
+    pub choices: Vec<String>,
+}
+
+impl NamePattern {
+    /// Parses a pattern.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut toks = Vec::new();
+        let mut rest = text;
+        while !rest.is_empty() {
+            if let Some(open) = rest.find('{') {
+                if open > 0 {
+                    toks.push(NameTok::Lit(rest[..open].to_string()));
+                }
+                let close = rest[open..].find('}').ok_or_else(|| format!("file name pattern {text:?} has an unclosed {{"))? + open;
+                let tok = &rest[open + 1..close];
+                toks.push(match tok {
+                    "VPD" => NameTok::Vpd,
+                    "YYYYMMDD" => NameTok::Date,
+                    "HHMMSS" => NameTok::Time,
+                    t if t.starts_with("SEQ:") => NameTok::Seq(
+                        t[4..].parse().ok().filter(|n| (1..=12).contains(n)).ok_or_else(|| format!("file name pattern {text:?}: {{SEQ:n}} needs n from 1 to 12"))?,
+                    ),
+                    t if t.contains('|') => NameTok::OneOf(t.split('|').map(str::to_string).collect()),
+                    t => return Err(format!("file name pattern {text:?}: unknown token {{{t}}}; use VPD, YYYYMMDD, HHMMSS, SEQ:n or A|B")),
+                });
+                rest = &rest[close + 1..];
+            } else {
+                toks.push(NameTok::Lit(rest.to_string()));
+                rest = "";
+            }
+        }
+        let mut re = String::from("(?i)^");
+        for t in &toks {
+            match t {
+                NameTok::Lit(s) => re.push_str(&regex::escape(s)),
+                NameTok::Vpd => re.push_str("[A-Z0-9]{3}"),
+                NameTok::Date => re.push_str(r"\d{8}"),
+                NameTok::Time => re.push_str(r"\d{6}"),
+                NameTok::Seq(n) => re.push_str(&format!(r"\d{{{n}}}")),
+                NameTok::OneOf(words) => {
+                    re.push('(');
+                    re.push_str(&words.iter().map(|w| regex::escape(w)).collect::<Vec<_>>().join("|"));
+                    re.push(')');
+                }
+            }
+        }
+        re.push('$');
+        let regex = Regex::new(&re).map_err(|e| format!("file name pattern {text:?}: {e}"))?;
+        Ok(Self { text: text.to_string(), toks, regex })
+    }
+
+    /// True when a file name (not a path) fits the pattern.
+    pub fn matches(&self, file_name: &str) -> bool {
+        self.regex.is_match(file_name)
+    }
+
+    /// The `{A|B}` choices a file name made, in order.
+    pub fn choices_in(&self, file_name: &str) -> Vec<String> {
+        self.regex
+            .captures(file_name)
+            .map(|c| c.iter().skip(1).flatten().map(|m| m.as_str().to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Renders a file name; refuses anything that could leave the output folder.
+    pub fn render(&self, v: &NameValues<'_>) -> Result<String, String> {
+        let mut out = String::new();
+        let mut choice = 0;
+        for t in &self.toks {
+            match t {
+                NameTok::Lit(s) => out.push_str(s),
+                NameTok::Vpd => out.push_str(v.vpd),
+                NameTok::Date => out.push_str(&v.when.format("%Y%m%d").to_string()),
+                NameTok::Time => out.push_str(&v.when.format("%H%M%S").to_string()),
+                NameTok::Seq(n) => {
+                    let s = format!("{:0width$}", v.seq, width = *n);
+                    if s.len() > *n {
+                        return Err(format!("sequence number {} does not fit in {n} digits", v.seq));
+                    }
+                    out.push_str(&s);
+                }
+                NameTok::OneOf(words) => {
+                    let pick = v.choices.get(choice).filter(|c| words.iter().any(|w| w.eq_ignore_ascii_case(c)));
+                    out.push_str(pick.map(String::as_str).unwrap_or(&words[0]));
+                    choice += 1;
+                }
+            }
+        }
+        safe_file_name(&out)?;
+        Ok(out)
+    }
+}
+
+/// Refuses a file name that is empty, absolute, has a path separator or is `.`/`..`.
+pub fn safe_file_name(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || name == "."
+        || name.contains("..")
+        || name.contains(['/', '\\', ':', '\0'])
+        || Path::new(name).is_absolute()
+    {
+        return Err(format!(
+            "the file name {name:?} would be written outside the chosen folder (it contains a path separator, a drive, or \"..\")"
+        ));
+    }
+    Ok(())
+}
+
+/// Where a layout came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LayoutSource {
+    /// Compiled into the binary.
+    Bundled,
+    /// Read from a file (a trust's own or a replacement).
+    File(PathBuf),
+}
+
+/// A compiled layout.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Layout id (usually the interface id).
+    pub id: String,
+    /// Catalogue interface id this layout is for.
+    pub interface: String,
+    /// Display name.
+    pub name: String,
+    /// Version text.
+    pub version: String,
+    /// The "representative, not the official specification" statement.
+    pub representative: String,
+    /// Which public facts it rests on.
+    pub grounding: Option<String>,
+    /// Delimiter, quoting, encoding, line ending.
+    pub dialect: Dialect,
+    /// First line is a row of column names.
+    pub column_names: bool,
+    /// 0-based position of the record type field, when the file has several record types.
+    pub discriminator: Option<usize>,
+    /// Export / detection file-name pattern.
+    pub file_name: NamePattern,
+    /// Record types.
+    pub records: Vec<RecordType>,
+    /// Where it came from.
+    pub source: LayoutSource,
+    /// The layout file's text, for the viewer.
+    pub text: String,
+    by_code: HashMap<String, usize>,
+}
+
+impl Layout {
+    /// Parses and checks layout TOML. `name` is used in messages.
+    pub fn parse(text: &str, name: &str, source: LayoutSource) -> Result<Self, LayoutError> {
+        let file: LayoutFile = toml::from_str(text).map_err(|e| LayoutError::Syntax { name: name.to_string(), message: e.to_string() })?;
+        compile(file, text, name, source).map_err(|message| LayoutError::Invalid { name: name.to_string(), message })
+    }
+
+    /// Reads a layout file from disk.
+    pub fn from_path(path: &Path) -> Result<Self, LayoutError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LayoutError::Read { path: path.to_path_buf(), source })?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        Self::parse(&text, &name, LayoutSource::File(path.to_path_buf()))
+    }
+
+    /// Record type index by discriminator value.
+    pub fn record_index(&self, code: &str) -> Option<usize> {
+        if let Some(i) = self.by_code.get(code) {
+            return Some(*i);
+        }
+        self.records.iter().position(|r| r.code.eq_ignore_ascii_case(code))
+    }
+
+    /// The header record type, if any.
+    pub fn header(&self) -> Option<usize> {
+        self.records.iter().position(|r| r.role == Role::Header)
+    }
+
+    /// The trailer record type, if any.
+    pub fn trailer(&self) -> Option<usize> {
+        self.records.iter().position(|r| r.role == Role::Trailer)
+    }
+
+    /// Detail record type indexes.
+    pub fn details(&self) -> impl Iterator<Item = usize> + '_ {
+        self.records.iter().enumerate().filter(|(_, r)| r.role == Role::Detail).map(|(i, _)| i)
+    }
+
+    /// The single record type of a file without a discriminator.
+    pub fn single(&self) -> Option<usize> {
+        if self.discriminator.is_none() { Some(0) } else { None }
+    }
+
+    /// The column-name row a file with `column_names` starts with.
+    pub fn column_row(&self) -> Vec<&str> {
+        self.records.first().map(|r| r.fields.iter().map(|f| f.name.as_str()).collect()).unwrap_or_default()
+    }
+}
+
+fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Result<Layout, String> {
+    let _ = name;
+    if f.representative.trim().is_empty() {
+        return Err("`representative` must say whether this is the official specification".into());
+    }
+    let delimiter = match f.delimiter.as_bytes() {
+        [b] if b.is_ascii() && !b.is_ascii_alphanumeric() && *b != b'"' && *b != b'\n' && *b != b'\r' => *b,
+        _ => return Err(format!("delimiter {:?} must be one punctuation character such as , | ~ or a tab", f.delimiter)),
+    };
+    let quote = match f.quote.as_bytes() {
+        [] => None,
+        [q] if q.is_ascii_punctuation() && *q != delimiter => Some(*q),
+        _ => return Err(format!("quote {:?} must be one punctuation character other than the delimiter, or \"\" for none", f.quote)),
+    };
+    let encoding = match f.encoding.to_ascii_lowercase().replace('_', "-").as_str() {
+        "utf-8" | "utf8" => Encoding::Utf8,
+        "windows-1252" | "cp1252" => Encoding::Windows1252,
+        "iso-8859-1" | "latin1" | "latin-1" => Encoding::Latin1,
+        other => return Err(format!("encoding {other:?} is not supported: use UTF-8, Windows-1252 or ISO-8859-1")),
+    };
+    let line_ending = match f.line_ending.to_ascii_lowercase().as_str() {
+        "crlf" => LineEnding::Crlf,
+        "lf" => LineEnding::Lf,
+        other => return Err(format!("line_ending {other:?} must be \"crlf\" or \"lf\"")),
+    };
+    if f.records.is_empty() {
+        return Err("a layout needs at least one [[record]]".into());
+    }
+    let discriminator = match f.discriminator {
+        Some(0) => return Err("discriminator is a 1-based field position; 0 is not allowed".into()),
+        Some(d) => Some(d - 1),
+        None => None,
+    };
+    if discriminator.is_none() && f.records.len() != 1 {
+        return Err("a layout with several record types needs `discriminator` (the position of the record type field)".into());
+    }
+    if f.column_names && discriminator.is_some() {
+        return Err("`column_names = true` is only for files with one record type (no discriminator)".into());
+    }
+    let file_name = NamePattern::parse(&f.file_name)?;
+
+    let codes: Vec<String> = f.records.iter().map(|r| r.code.clone()).collect();
+    let mut records = Vec::with_capacity(f.records.len());
+    let mut by_code = HashMap::new();
+    for (ri, r) in f.records.iter().enumerate() {
+        if by_code.insert(r.code.clone(), ri).is_some() {
+            return Err(format!("record type {:?} is defined twice", r.code));
+        }
+        if r.fields.is_empty() {
+            return Err(format!("record type {:?} has no fields", r.code));
+        }
+        let mut fields = Vec::with_capacity(r.fields.len());
+        for (fi, ff) in r.fields.iter().enumerate() {
+            let at = format!("record {:?} field {:?}", r.code, ff.name);
+            if r.fields[..fi].iter().any(|o| o.name.eq_ignore_ascii_case(&ff.name)) {
+                return Err(format!("{at} is defined twice"));
+            }
+            let format = Format::parse(&ff.format).map_err(|e| format!("{at}: {e}"))?;
+            let num = |s: &Option<String>| -> Result<Option<i128>, String> {
+                s.as_deref().map(|v| parse_number(v, 30, 6, false).map_err(|e| format!("{at}: min/max {v:?} {e}"))).transpose()
+            };
+            let pattern = match &ff.pattern {
+                Some(p) => Some(Regex::new(&format!("^(?:{p})$")).map_err(|e| format!("{at}: pattern does not compile: {e}"))?),
+                None => None,
+            };
+            let generate = match ff.generate.as_deref() {
+                None => None,
+                Some("file_name") => Some(Generate::FileName),
+                Some("now") => Some(Generate::Now),
+                Some("vpd") => Some(Generate::Vpd),
+                Some("sequence") => Some(Generate::Sequence),
+                Some(g) => return Err(format!("{at}: generate = {g:?}; use file_name, now, vpd or sequence")),
+            };
+            for c in &ff.codes {
+                if let Err(p) = format.check(c) {
+                    return Err(format!("{at}: code {c:?} {} — the code list and the format disagree", p.reason));
+                }
+            }
+            let mut value = ff.value.clone();
+            if discriminator == Some(fi) {
+                match &value {
+                    Some(v) if v != &r.code => return Err(format!("{at}: value {v:?} differs from the record type {:?}", r.code)),
+                    _ => value = Some(r.code.clone()),
+                }
+            }
+            let mut rule_text = Vec::new();
+            if let Some(m) = &ff.min {
+                rule_text.push(format!("min {m}"));
+            }
+            if let Some(m) = &ff.max {
+                rule_text.push(format!("max {m}"));
+            }
+            if let Some(p) = &ff.pattern {
+                rule_text.push(format!("pattern {p}"));
+            }
+            if let Some(c) = &ff.control {
+                rule_text.push(format!("control {c}"));
+            }
+            if let Some(g) = &ff.generate {
+                rule_text.push(format!("generated: {g}"));
+            }
+            fields.push(Field {
+                name: ff.name.clone(),
+                format,
+                required: ff.required || value.is_some(),
+                codes: ff.codes.clone(),
+                check: ff.check,
+                min: num(&ff.min)?,
+                max: num(&ff.max)?,
+                pattern,
+                value,
+                generate,
+                control: None,
+                description: ff.description.clone(),
+                sample: ff.sample.clone(),
+                rule_text: rule_text.join("; "),
+            });
+        }
+        if let Some(d) = discriminator {
+            if d >= fields.len() {
+                return Err(format!("record type {:?} has fewer fields than the discriminator position {}", r.code, d + 1));
+            }
+        }
+        let idx = |n: &str, what: &str| -> Result<usize, String> {
+            r.fields.iter().position(|f| f.name.eq_ignore_ascii_case(n)).ok_or_else(|| format!("record {:?}: {what} names field {n:?}, which is not in the record", r.code))
+        };
+        let mut unique = Vec::new();
+        for key in &r.unique {
+            if key.is_empty() {
+                return Err(format!("record {:?}: an empty unique key", r.code));
+            }
+            unique.push(key.iter().map(|k| idx(k, "a unique key")).collect::<Result<Vec<_>, _>>()?);
+        }
+        let mut rules = Vec::new();
+        for rule in &r.rules {
+            rules.push(match rule {
+                RuleFile::NotBefore { field, other } => {
+                    let (a, b) = (idx(field, "a not_before rule")?, idx(other, "a not_before rule")?);
+                    let comparable = |f: &Format| !matches!(f, Format::Text { .. } | Format::Fixed { .. } | Format::Flag { .. });
+                    if !comparable(&fields[a].format) || !comparable(&fields[b].format) {
+                        return Err(format!("record {:?}: not_before needs date, time or number fields", r.code));
+                    }
+                    RecordRule::NotBefore { field: a, other: b }
+                }
+                RuleFile::RequiredIf { field, when, equals } => {
+                    RecordRule::RequiredIf { field: idx(field, "a required_if rule")?, when: idx(when, "a required_if rule")?, equals: equals.clone() }
+                }
+                RuleFile::Reference { field, interface, record, target } => RecordRule::Reference {
+                    field: idx(field, "a reference rule")?,
+                    interface: interface.clone(),
+                    record: record.clone(),
+                    target: target.clone(),
+                },
+            });
+        }
+        let sample_count = r.sample_count.unwrap_or(1.0);
+        if !(0.0..=100.0).contains(&sample_count) {
+            return Err(format!("record {:?}: sample_count must be between 0 and 100", r.code));
+        }
+        records.push(RecordType { code: r.code.clone(), role: r.role, name: r.name.clone(), description: r.description.clone(), fields, unique, rules, sample_count });
+    }
+    for role in [Role::Header, Role::Trailer] {
+        if records.iter().filter(|r| r.role == role).count() > 1 {
+            return Err(format!("a layout may have at most one {role:?} record type").to_lowercase());
+        }
+    }
+    if !records.iter().any(|r| r.role == Role::Detail) {
+        return Err("a layout needs at least one detail record type".into());
+    }
+    // Trailer controls refer to other record types, so they are resolved last.
+    for (ri, r) in f.records.iter().enumerate() {
+        for (fi, ff) in r.fields.iter().enumerate() {
+            let Some(c) = &ff.control else { continue };
+            let at = format!("record {:?} field {:?}", r.code, ff.name);
+            if r.role != Role::Trailer {
+                return Err(format!("{at}: control totals belong in the trailer record"));
+            }
+            let control = parse_control(c, &records, &codes).map_err(|e| format!("{at}: {e}"))?;
+            if !records[ri].fields[fi].is_numeric() {
+                return Err(format!("{at}: a control total needs a numeric format (N or L)"));
+            }
+            records[ri].fields[fi].control = Some(control);
+        }
+    }
+    Ok(Layout {
+        interface: f.interface.unwrap_or_else(|| f.id.clone()),
+        id: f.id,
+        name: f.name,
+        version: f.version,
+        representative: f.representative,
+        grounding: f.grounding,
+        dialect: Dialect { delimiter, quote, encoding, line_ending },
+        column_names: f.column_names,
+        discriminator,
+        file_name,
+        records,
+        source,
+        text: text.to_string(),
+        by_code,
+    })
+}
+
+fn parse_control(c: &str, records: &[RecordType], codes: &[String]) -> Result<Control, String> {
+    let c = c.trim();
+    let inner = |p: &str| c.strip_prefix(p).and_then(|r| r.strip_suffix(')')).map(str::trim);
+    if c == "count" {
+        return Ok(Control::Count(None));
+    }
+    if let Some(t) = inner("count(") {
+        let i = codes.iter().position(|x| x == t).ok_or_else(|| format!("count({t}): no record type {t:?}"))?;
+        return Ok(Control::Count(Some(i)));
+    }
+    if let Some(spec) = inner("sum(") {
+        let (only, field) = match spec.split_once('.') {
+            Some((t, f)) => (Some(t), f),
+            None => (None, spec),
+        };
+        let mut targets = Vec::new();
+        for (ri, r) in records.iter().enumerate() {
+            if r.role != Role::Detail || only.is_some_and(|t| t != r.code) {
+                continue;
+            }
+            if let Some(fi) = r.field_index(field) {
+                if !r.fields[fi].is_numeric() {
+                    return Err(format!("sum({spec}): field {field:?} of {:?} is not numeric", r.code));
+                }
+                targets.push((ri, fi));
+            }
+        }
+        if targets.is_empty() {
+            return Err(format!("sum({spec}): no detail record has a field {field:?}"));
+        }
+        return Ok(Control::Sum(targets));
+    }
+    Err(format!("control {c:?}: use count, count(TYPE) or sum(FIELD)"))
+}
+
+/// Every layout known to the tool: bundled ones, replaced or extended by files in a folder.
+#[derive(Debug, Clone, Default)]
+pub struct LayoutSet {
+    /// Layouts by id order.
+    pub layouts: Vec<Layout>,
+    /// Problems met loading the override folder (the bundled layout stays in use).
+    pub warnings: Vec<String>,
+}
+
+impl LayoutSet {
+    /// Bundled layouts only.
+    pub fn bundled() -> Result<Self, LayoutError> {
+        let mut layouts = Vec::new();
+        for (name, text) in BUNDLED {
+            layouts.push(Layout::parse(text, name, LayoutSource::Bundled)?);
+        }
+        layouts.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(Self { layouts, warnings: Vec::new() })
+    }
+
+    /// Bundled layouts, with `*.toml` files of `dir` (when it exists) replacing bundled layouts
+    /// of the same id or adding new ones. A broken file is reported and skipped.
+    pub fn with_overrides(dir: Option<&Path>) -> Result<Self, LayoutError> {
+        let mut set = Self::bundled()?;
+        let Some(dir) = dir else { return Ok(set) };
+        let Ok(entries) = std::fs::read_dir(dir) else { return Ok(set) };
+        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
+        paths.sort();
+        for p in paths {
+            match Layout::from_path(&p) {
+                Ok(l) => set.insert(l),
+                Err(e) => set.warnings.push(format!("{e} (the bundled layout stays in use)")),
+            }
+        }
+        Ok(set)
+    }
+
+    /// Adds a layout, replacing one with the same id.
+    pub fn insert(&mut self, layout: Layout) {
+        match self.layouts.iter_mut().find(|l| l.id == layout.id) {
+            Some(slot) => *slot = layout,
+            None => {
+                self.layouts.push(layout);
+                self.layouts.sort_by(|a, b| a.id.cmp(&b.id));
+            }
+        }
+    }
+
+    /// The layout for an interface (or layout) id.
+    pub fn get(&self, id: &str) -> Option<&Layout> {
+        self.layouts.iter().find(|l| l.id.eq_ignore_ascii_case(id)).or_else(|| self.layouts.iter().find(|l| l.interface.eq_ignore_ascii_case(id)))
+    }
+}
+
+/// Numeric bound check helper shared by the validator: is `v` within the field's min and max.
+pub fn within(field: &Field, v: i128) -> bool {
+    field.min.is_none_or(|m| v >= m) && field.max.is_none_or(|m| v <= m)
+}
+
+/// Formats a scaled bound for messages.
+pub fn bound_text(v: i128) -> String {
+    if v % SCALE == 0 { (v / SCALE).to_string() } else { crate::notation::format_scaled(v, 6).trim_end_matches('0').to_string() }
+}

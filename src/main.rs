@@ -1,0 +1,17 @@
+//! The `esr-desk` binary: the window with no command, otherwise a command-line tool.
+
+use clap::Parser;
+use std::process::ExitCode;
+
+mod cli;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    if args.command.is_none() {
+        return match esr_desk::ui::run(args.files, args.db) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => cli::fail(format!("could not open the window: {e}")),
+        };
+    }
+    cli::run(args)
+}

@@ -1,0 +1,39 @@
+//! Where the tool keeps things: the store file and the trust's own layouts folder.
+//!
+//! The store's default place is the platform's per-user data folder; `--db` and the
+//! environment variable `ESR_DESK_DB` override it (DESIGN.md). Layout files placed in the
+//! layouts folder (`ESR_DESK_LAYOUTS`, or `layouts/` beside the store) replace bundled layouts
+//! of the same id without a rebuild.
+
+use std::path::{Path, PathBuf};
+
+/// The per-user data folder, e.g. `~/.local/share/esr-desk` on Linux.
+pub fn data_dir() -> PathBuf {
+    directories::ProjectDirs::from("uk.nhs", "ESR Interface Desk", "esr-desk")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The store path: `--db`, else `ESR_DESK_DB`, else the data folder's `esr-desk.sqlite`.
+pub fn store_path(cli: Option<&Path>) -> PathBuf {
+    if let Some(p) = cli {
+        return p.to_path_buf();
+    }
+    match std::env::var_os("ESR_DESK_DB") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => data_dir().join("esr-desk.sqlite"),
+    }
+}
+
+/// The trust's layouts folder: `ESR_DESK_LAYOUTS`, else `layouts/` in the data folder.
+pub fn layouts_dir() -> PathBuf {
+    match std::env::var_os("ESR_DESK_LAYOUTS") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => data_dir().join("layouts"),
+    }
+}
+
+/// Bundled layouts with the trust's replacements applied.
+pub fn layout_set() -> Result<crate::layout::LayoutSet, crate::layout::LayoutError> {
+    crate::layout::LayoutSet::with_overrides(Some(&layouts_dir()))
+}

@@ -1,0 +1,412 @@
+//! Streaming reader: bytes on disk to records of text fields, one physical line at a time.
+//!
+//! The reader decodes each line with the layout's encoding (a UTF-8 byte order mark wins),
+//! strips CR/LF, and splits fields on the layout's delimiter with its quoting rules. It never
+//! holds more than one line in memory and never panics on bad bytes: problems such as bytes that
+//! do not decode or a quote that is never closed are returned beside the record, with the line
+//! number and field, for the validator to report. Only an unreadable, empty, UTF-16 or binary
+//! file stops it.
+//!
+//! Records are one physical line each. ESR interface files do not put line breaks inside
+//! fields, so a quote still open at the end of a line is reported as a broken quote on that line
+//! rather than swallowing the lines after it (which is what a general CSV parser would do, and
+//! is how a single stray quote loses data silently). That is why this module splits lines itself
+//! instead of using the `csv` crate, which the exporter uses for writing.
+
+use crate::layout::{Dialect, Encoding};
+use std::io::{BufRead, Read};
+
+/// A problem found while reading one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadProblem {
+    /// Bytes that are not valid in the file's encoding, in field `field` (0-based).
+    Encoding {
+        /// Field index.
+        field: usize,
+        /// The first offending byte.
+        byte: u8,
+    },
+    /// A NUL or other binary byte inside a text line.
+    Binary {
+        /// Field index.
+        field: usize,
+    },
+    /// A quoted field whose quote is not closed, or text after a closing quote.
+    BrokenQuote {
+        /// Field index.
+        field: usize,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+/// Errors that stop reading a file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The operating system could not read the file.
+    #[error("could not read the file: {0}")]
+    Io(#[from] std::io::Error),
+    /// Zero bytes.
+    #[error("the file is empty (0 bytes): there is nothing to validate")]
+    Empty,
+    /// UTF-16 text (Excel's "Unicode Text").
+    #[error("the file is saved as UTF-16 (Excel \"Unicode Text\"); save it again as \"CSV UTF-8\" or plain CSV")]
+    Utf16,
+    /// Binary content.
+    #[error("the file is not a text file (binary data at line {line}, byte {offset}): is it a spreadsheet (.xlsx) or a zip?")]
+    Binary {
+        /// 1-based line of the first binary byte.
+        line: u64,
+        /// Byte offset in the file.
+        offset: u64,
+    },
+}
+
+/// The fields of one record.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields<'a> {
+    text: &'a str,
+    bounds: &'a [(u32, u32)],
+}
+
+impl<'a> Fields<'a> {
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.bounds.len()
+    }
+
+    /// True when there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.bounds.is_empty()
+    }
+
+    /// Field `i`, or "" when absent.
+    pub fn get(&self, i: usize) -> &'a str {
+        match self.bounds.get(i) {
+            Some(&(a, b)) => self.text.get(a as usize..b as usize).unwrap_or(""),
+            None => "",
+        }
+    }
+
+    /// All fields in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// Owned copies of the fields.
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_string).collect()
+    }
+}
+
+/// One physical line read from the file.
+#[derive(Debug, Clone, Copy)]
+pub struct Line<'a> {
+    /// 1-based physical line number.
+    pub line: u64,
+    /// The fields.
+    pub fields: Fields<'a>,
+    /// Problems met decoding or splitting the line.
+    pub problems: &'a [ReadProblem],
+    /// True when every field is empty or white space.
+    pub blank: bool,
+}
+
+/// Reads a file line by line. Create with [`Reader::new`], then call [`Reader::next_line`].
+pub struct Reader<R> {
+    src: R,
+    dialect: Dialect,
+    line: u64,
+    raw: Vec<u8>,
+    text: String,
+    scratch: String,
+    bounds: Vec<(u32, u32)>,
+    problems: Vec<ReadProblem>,
+    bytes: u64,
+    utf8: bool,
+    started: bool,
+    /// True when the file began with a UTF-8 byte order mark.
+    pub had_bom: bool,
+    /// Line of the first non-ASCII line that decodes as UTF-8 in a single-byte-encoded file.
+    pub looks_utf8_at: Option<u64>,
+    /// True when some line ended with CRLF.
+    pub saw_crlf: bool,
+}
+
+impl<R: BufRead> Reader<R> {
+    /// A reader over `src` with the layout's dialect.
+    pub fn new(src: R, dialect: Dialect) -> Self {
+        Self {
+            src,
+            dialect,
+            line: 0,
+            raw: Vec::with_capacity(1024),
+            text: String::with_capacity(1024),
+            scratch: String::new(),
+            bounds: Vec::with_capacity(64),
+            problems: Vec::new(),
+            bytes: 0,
+            utf8: dialect.encoding == Encoding::Utf8,
+            started: false,
+            had_bom: false,
+            looks_utf8_at: None,
+            saw_crlf: false,
+        }
+    }
+
+    /// Bytes consumed so far (for progress).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Lines read so far.
+    pub fn lines_read(&self) -> u64 {
+        self.line
+    }
+
+    fn start(&mut self) -> Result<(), ReadError> {
+        self.started = true;
+        let head = self.src.fill_buf()?;
+        if head.is_empty() {
+            return Err(ReadError::Empty);
+        }
+        if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+            return Err(ReadError::Utf16);
+        }
+        if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            self.had_bom = true;
+            self.utf8 = true;
+            self.src.consume(3);
+            self.bytes = 3;
+            return Ok(());
+        }
+        let window = &head[..head.len().min(8192)];
+        if let Some(pos) = window.iter().position(|&b| b == 0) {
+            let line = 1 + window[..pos].iter().filter(|&&b| b == b'\n').count() as u64;
+            return Err(ReadError::Binary { line, offset: pos as u64 });
+        }
+        Ok(())
+    }
+
+    /// The next line, or None at the end of the file.
+    pub fn next_line(&mut self) -> Result<Option<Line<'_>>, ReadError> {
+        if !self.started {
+            self.start()?;
+        }
+        self.raw.clear();
+        let n = self.src.read_until(b'\n', &mut self.raw)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.bytes += n as u64;
+        self.line += 1;
+        if self.raw.last() == Some(&b'\n') {
+            self.raw.pop();
+            if self.raw.last() == Some(&b'\r') {
+                self.raw.pop();
+                self.saw_crlf = true;
+            }
+        } else if self.raw.last() == Some(&b'\r') {
+            self.raw.pop();
+        }
+        self.problems.clear();
+        self.decode();
+        self.split();
+        let text = self.text.as_str();
+        let blank = self.bounds.iter().all(|&(a, b)| text[a as usize..b as usize].trim().is_empty());
+        Ok(Some(Line { line: self.line, fields: Fields { text, bounds: &self.bounds }, problems: &self.problems, blank }))
+    }
+
+    fn field_at(&self, byte_offset: usize) -> usize {
+        self.raw[..byte_offset].iter().filter(|&&b| b == self.dialect.delimiter).count()
+    }
+
+    fn decode(&mut self) {
+        self.text.clear();
+        if let Some(pos) = memchr::memchr(0, &self.raw) {
+            let field = self.field_at(pos);
+            self.problems.push(ReadProblem::Binary { field });
+        }
+        if self.raw.is_ascii() {
+            // ASCII is the same in every supported encoding.
+            // SAFETY-free path: ASCII bytes are valid UTF-8.
+            self.text.push_str(std::str::from_utf8(&self.raw).unwrap_or_default());
+            return;
+        }
+        if self.utf8 {
+            match std::str::from_utf8(&self.raw) {
+                Ok(s) => self.text.push_str(s),
+                Err(e) => {
+                    let at = e.valid_up_to();
+                    let field = self.field_at(at);
+                    self.problems.push(ReadProblem::Encoding { field, byte: self.raw[at] });
+                    self.text.push_str(&String::from_utf8_lossy(&self.raw));
+                }
+            }
+        } else {
+            if self.looks_utf8_at.is_none() && std::str::from_utf8(&self.raw).is_ok() {
+                self.looks_utf8_at = Some(self.line);
+            }
+            // Windows-1252 leaves five bytes undefined; they do not decode.
+            if let Some(pos) = self.raw.iter().position(|b| matches!(b, 0x81 | 0x8D | 0x8F | 0x90 | 0x9D)) {
+                let field = self.field_at(pos);
+                self.problems.push(ReadProblem::Encoding { field, byte: self.raw[pos] });
+            }
+            let (cow, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&self.raw);
+            self.text.push_str(&cow);
+        }
+    }
+
+    fn split(&mut self) {
+        self.bounds.clear();
+        let d = self.dialect.delimiter;
+        let bytes = self.text.as_bytes();
+        let quoted = match self.dialect.quote {
+            Some(q) => memchr::memchr(q, bytes).is_some(),
+            None => false,
+        };
+        if !quoted {
+            let mut start = 0u32;
+            for pos in memchr::memchr_iter(d, bytes) {
+                self.bounds.push((start, pos as u32));
+                start = pos as u32 + 1;
+            }
+            self.bounds.push((start, bytes.len() as u32));
+            return;
+        }
+        let q = self.dialect.quote.unwrap_or(b'"');
+        // Slow path: unescape quoted fields into a fresh string.
+        self.scratch.clear();
+        let s = &self.text;
+        let b = s.as_bytes();
+        let mut i = 0;
+        let mut field = 0;
+        loop {
+            let start = self.scratch.len() as u32;
+            if i < b.len() && b[i] == q {
+                i += 1;
+                let mut closed = false;
+                let mut seg = i;
+                while i < b.len() {
+                    if b[i] == q {
+                        if i + 1 < b.len() && b[i + 1] == q {
+                            self.scratch.push_str(&s[seg..=i]);
+                            i += 2;
+                            seg = i;
+                            continue;
+                        }
+                        self.scratch.push_str(&s[seg..i]);
+                        i += 1;
+                        closed = true;
+                        break;
+                    }
+                    i += 1;
+                }
+                if !closed {
+                    self.scratch.push_str(&s[seg..]);
+                    self.problems.push(ReadProblem::BrokenQuote { field, reason: "opens a quote that is never closed on this line" });
+                    self.bounds.push((start, self.scratch.len() as u32));
+                    break;
+                }
+                // After a closing quote only the delimiter or the end of the line may follow.
+                if i < b.len() && b[i] != d {
+                    let next = memchr::memchr(d, &b[i..]).map_or(b.len(), |p| i + p);
+                    self.scratch.push_str(&s[i..next]);
+                    self.problems.push(ReadProblem::BrokenQuote { field, reason: "has text after its closing quote" });
+                    i = next;
+                }
+            } else {
+                let next = memchr::memchr(d, &b[i..]).map_or(b.len(), |p| i + p);
+                self.scratch.push_str(&s[i..next]);
+                i = next;
+            }
+            self.bounds.push((start, self.scratch.len() as u32));
+            if i >= b.len() {
+                break;
+            }
+            i += 1; // the delimiter
+            field += 1;
+            if i == b.len() {
+                let end = self.scratch.len() as u32;
+                self.bounds.push((end, end));
+                break;
+            }
+        }
+        std::mem::swap(&mut self.text, &mut self.scratch);
+    }
+}
+
+/// Opens a file for reading with a large buffer.
+pub fn open(path: &std::path::Path) -> std::io::Result<std::io::BufReader<std::fs::File>> {
+    Ok(std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(path)?))
+}
+
+/// Reads at most `max` bytes from the start of a file (for detection).
+pub fn head(path: &std::path::Path, max: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(max);
+    std::fs::File::open(path)?.take(max as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::LineEnding;
+
+    fn dialect(d: u8, q: Option<u8>, e: Encoding) -> Dialect {
+        Dialect { delimiter: d, quote: q, encoding: e, line_ending: LineEnding::Crlf }
+    }
+
+    fn read_all(bytes: &[u8], d: Dialect) -> Result<Vec<(u64, Vec<String>, Vec<ReadProblem>)>, ReadError> {
+        let mut r = Reader::new(bytes, d);
+        let mut out = Vec::new();
+        while let Some(l) = r.next_line()? {
+            out.push((l.line, l.fields.to_vec(), l.problems.to_vec()));
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn splits_lines_keeping_line_numbers() {
+        let rows = read_all(b"a,b,c\r\n1,\"x,y\",\"he said \"\"hi\"\"\"\n\nlast,,", dialect(b',', Some(b'"'), Encoding::Utf8)).expect("read");
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[1].1, vec!["1", "x,y", "he said \"hi\""]);
+        assert_eq!(rows[2].0, 3);
+        assert_eq!(rows[3].1, vec!["last", "", ""]);
+        assert!(rows.iter().all(|r| r.2.is_empty()));
+    }
+
+    #[test]
+    fn broken_quote_stays_on_its_line() {
+        let rows = read_all(b"a,\"unclosed,b\nnext,line\n", dialect(b',', Some(b'"'), Encoding::Utf8)).expect("read");
+        assert_eq!(rows.len(), 2);
+        assert!(matches!(rows[0].2[0], ReadProblem::BrokenQuote { field: 1, .. }));
+        assert_eq!(rows[1].1, vec!["next", "line"]);
+        let rows = read_all(b"\"a\"x,b\n", dialect(b',', Some(b'"'), Encoding::Utf8)).expect("read");
+        assert!(matches!(rows[0].2[0], ReadProblem::BrokenQuote { field: 0, .. }));
+        assert_eq!(rows[0].1, vec!["ax", "b"]);
+    }
+
+    #[test]
+    fn encodings() {
+        // Windows-1252 é is 0xE9.
+        let rows = read_all(b"Ren\xe9e~Smith\n", dialect(b'~', None, Encoding::Latin1)).expect("read");
+        assert_eq!(rows[0].1, vec!["Renée", "Smith"]);
+        // The same byte is not UTF-8.
+        let rows = read_all(b"ok,Ren\xe9e\n", dialect(b',', Some(b'"'), Encoding::Utf8)).expect("read");
+        assert_eq!(rows[0].2, vec![ReadProblem::Encoding { field: 1, byte: 0xE9 }]);
+        // A BOM makes the file UTF-8 whatever the layout says.
+        let mut r = Reader::new(&b"\xEF\xBB\xBFRen\xC3\xA9e~x\n"[..], dialect(b'~', None, Encoding::Latin1));
+        let l = r.next_line().expect("read").expect("line");
+        assert_eq!(l.fields.get(0), "Renée");
+        assert!(r.had_bom);
+    }
+
+    #[test]
+    fn empty_binary_and_utf16_files_stop() {
+        let d = dialect(b',', Some(b'"'), Encoding::Utf8);
+        assert!(matches!(read_all(b"", d), Err(ReadError::Empty)));
+        assert!(matches!(read_all(b"PK\x03\x04\x00\x00", d), Err(ReadError::Binary { line: 1, offset: 4 })));
+        assert!(matches!(read_all(b"\xFF\xFEa\x00", d), Err(ReadError::Utf16)));
+    }
+}

@@ -1,0 +1,145 @@
+//! Home screen: every interface of the catalogue, searchable and filterable.
+
+use crate::catalogue::{Catalogue, DirectionFilter, Interface, Kind, KindFilter};
+use crate::layout::LayoutSet;
+
+/// State of the catalogue screen.
+pub struct CatalogueScreen {
+    /// The catalogue.
+    pub catalogue: Catalogue,
+    /// Layouts known (bundled and the trust's own).
+    pub layouts: LayoutSet,
+    /// Search text.
+    pub search: String,
+    /// Kind filter.
+    pub kind: KindFilter,
+    /// Direction filter.
+    pub direction: DirectionFilter,
+    /// Number of rows shown after filtering (for tests and the status line).
+    pub rows_shown: usize,
+    /// The interface selected, if any.
+    pub selected: Option<String>,
+}
+
+impl Default for CatalogueScreen {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CatalogueScreen {
+    /// A screen over the bundled catalogue and the layouts in use.
+    pub fn new() -> Self {
+        let layouts = crate::paths::layout_set().unwrap_or_default();
+        Self {
+            catalogue: Catalogue::bundled(),
+            layouts,
+            search: String::new(),
+            kind: KindFilter::All,
+            direction: DirectionFilter::All,
+            rows_shown: 0,
+            selected: None,
+        }
+    }
+
+    /// A line for the status bar about layouts.
+    pub fn layout_status(&self) -> String {
+        let batch = self.catalogue.batch().count();
+        let with = self.catalogue.batch().filter(|i| self.layouts.get(&i.id).is_some()).count();
+        let mut s = format!("{with} of {batch} batch interfaces have a layout. Bundled layouts are representative, not the official ESR specification.");
+        for w in &self.layouts.warnings {
+            s.push_str("  Warning: ");
+            s.push_str(w);
+        }
+        s
+    }
+
+    /// Draws the screen.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Interfaces");
+        ui.horizontal(|ui| {
+            let label = ui.label("Search:");
+            ui.add(egui::TextEdit::singleline(&mut self.search).hint_text("name, id or description").desired_width(260.0))
+                .labelled_by(label.id);
+            ui.separator();
+            ui.label("Kind:");
+            ui.selectable_value(&mut self.kind, KindFilter::All, "All");
+            ui.selectable_value(&mut self.kind, KindFilter::Batch, "Batch files");
+            ui.selectable_value(&mut self.kind, KindFilter::Api, "APIs");
+            ui.separator();
+            ui.label("Direction:");
+            ui.selectable_value(&mut self.direction, DirectionFilter::All, "All");
+            ui.selectable_value(&mut self.direction, DirectionFilter::IntoEsr, "Into ESR");
+            ui.selectable_value(&mut self.direction, DirectionFilter::OutOfEsr, "Out of ESR");
+        });
+        ui.add_space(4.0);
+        let rows: Vec<Interface> = self.catalogue.filter(&self.search, self.kind, self.direction).into_iter().cloned().collect();
+        self.rows_shown = rows.len();
+        ui.label(format!("{} of {} interfaces", rows.len(), self.catalogue.interfaces.len()));
+        let layouts = &self.layouts;
+        let selected = &mut self.selected;
+        egui_extras::TableBuilder::new(ui)
+            .id_salt("catalogue-table")
+            .striped(true)
+            .resizable(true)
+            .sense(egui::Sense::click())
+            .column(egui_extras::Column::initial(300.0).at_least(120.0))
+            .column(egui_extras::Column::initial(60.0))
+            .column(egui_extras::Column::initial(90.0))
+            .column(egui_extras::Column::initial(80.0))
+            .column(egui_extras::Column::initial(130.0))
+            .column(egui_extras::Column::initial(70.0))
+            .column(egui_extras::Column::remainder())
+            .header(22.0, |mut h| {
+                for t in ["Interface", "Kind", "Direction", "Frequency", "Funding", "Layout", "Description"] {
+                    h.col(|ui| {
+                        ui.strong(t);
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(22.0, rows.len(), |mut row| {
+                    let i = &rows[row.index()];
+                    row.set_selected(selected.as_deref() == Some(i.id.as_str()));
+                    row.col(|ui| {
+                        let mut title = egui::RichText::new(i.title());
+                        if i.is_decommissioned() {
+                            title = title.strikethrough().weak();
+                        }
+                        ui.label(title).on_hover_text(format!("id: {}", i.id));
+                    });
+                    row.col(|ui| {
+                        ui.label(if i.kind == Kind::Api { "API" } else { "Batch" });
+                    });
+                    row.col(|ui| {
+                        ui.label(i.direction.label());
+                    });
+                    row.col(|ui| {
+                        ui.label(&i.frequency);
+                    });
+                    row.col(|ui| {
+                        ui.label(&i.funding).on_hover_text(&i.funding);
+                    });
+                    row.col(|ui| {
+                        let text = match (i.kind, i.is_decommissioned()) {
+                            (_, true) => "Decommissioned".to_string(),
+                            (Kind::Api, _) => "API".to_string(),
+                            (Kind::Batch, _) => if layouts.get(&i.id).is_some() { "Yes" } else { "None yet" }.to_string(),
+                        };
+                        ui.label(text);
+                    });
+                    row.col(|ui| {
+                        let mut d = i.description.clone();
+                        if let Some(n) = &i.notes {
+                            d.push_str("  Note: ");
+                            d.push_str(n);
+                        }
+                        ui.label(&i.description).on_hover_text(d);
+                    });
+                    if row.response().clicked() {
+                        *selected = Some(i.id.clone());
+                    }
+                });
+            });
+    }
+}

@@ -1,0 +1,109 @@
+//! Writing records back out in a layout's exact format: delimiter, quoting only where needed,
+//! encoding and line ending. Shared by the exporter and the sample generator, so a generated
+//! file and its export are written by the same code. No I/O beyond the byte buffer given.
+
+use crate::layout::{Dialect, Encoding};
+
+/// Errors turning a record into bytes.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WriteError {
+    /// A character the file's encoding cannot hold.
+    #[error("field {field} holds {ch:?}, which {encoding} cannot hold")]
+    Unmappable {
+        /// 1-based field position.
+        field: usize,
+        /// The character.
+        ch: char,
+        /// Encoding name.
+        encoding: &'static str,
+    },
+    /// A value holding the delimiter in a format that never quotes.
+    #[error("field {field} holds the delimiter {delimiter:?}, and this file format has no quoting")]
+    Delimiter {
+        /// 1-based field position.
+        field: usize,
+        /// The delimiter.
+        delimiter: char,
+    },
+}
+
+/// True when a value must be quoted.
+pub fn needs_quote(d: &Dialect, v: &str) -> bool {
+    let q = d.quote.unwrap_or(b'"');
+    v.bytes().any(|b| b == d.delimiter || b == q || b == b'\n' || b == b'\r')
+}
+
+/// Appends one record (no line ending) to `out`.
+pub fn encode_record<S: AsRef<str>>(d: &Dialect, fields: &[S], out: &mut Vec<u8>) -> Result<(), WriteError> {
+    let mut line = String::with_capacity(256);
+    for (i, f) in fields.iter().enumerate() {
+        let v = f.as_ref();
+        if d.encoding != Encoding::Utf8 {
+            if let Some(ch) = v.chars().find(|c| !mappable(*c)) {
+                return Err(WriteError::Unmappable { field: i + 1, ch, encoding: d.encoding.name() });
+            }
+        }
+        if i > 0 {
+            line.push(d.delimiter as char);
+        }
+        if needs_quote(d, v) {
+            let Some(q) = d.quote else {
+                return Err(WriteError::Delimiter { field: i + 1, delimiter: d.delimiter as char });
+            };
+            let q = q as char;
+            line.push(q);
+            for c in v.chars() {
+                if c == q {
+                    line.push(q);
+                }
+                line.push(c);
+            }
+            line.push(q);
+        } else {
+            line.push_str(v);
+        }
+    }
+    encode_text(d.encoding, &line, out);
+    Ok(())
+}
+
+/// True when Windows-1252 can hold `c`.
+pub fn mappable(c: char) -> bool {
+    if c.is_ascii() {
+        return true;
+    }
+    let mut buf = [0u8; 4];
+    let (_, _, unmappable) = encoding_rs::WINDOWS_1252.encode(c.encode_utf8(&mut buf));
+    !unmappable
+}
+
+/// Appends text in the given encoding; characters the encoding cannot hold must have been
+/// refused before (see [`encode_record`]).
+pub fn encode_text(enc: Encoding, text: &str, out: &mut Vec<u8>) {
+    if enc == Encoding::Utf8 || text.is_ascii() {
+        out.extend_from_slice(text.as_bytes());
+    } else {
+        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(text);
+        out.extend_from_slice(&bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::LineEnding;
+
+    #[test]
+    fn quotes_only_where_needed_and_encodes() {
+        let d = Dialect { delimiter: b',', quote: Some(b'"'), encoding: Encoding::Utf8, line_ending: LineEnding::Crlf };
+        let mut out = Vec::new();
+        encode_record(&d, &["a", "b,c", "say \"hi\"", ""], &mut out).expect("write");
+        assert_eq!(out, b"a,\"b,c\",\"say \"\"hi\"\"\",");
+        let l = Dialect { delimiter: b'~', quote: None, encoding: Encoding::Latin1, line_ending: LineEnding::Lf };
+        let mut out = Vec::new();
+        encode_record(&l, &["Renée", "x"], &mut out).expect("write");
+        assert_eq!(out, b"Ren\xe9e~x");
+        assert!(matches!(encode_record(&l, &["a~b"], &mut Vec::new()), Err(WriteError::Delimiter { field: 1, .. })));
+        assert!(matches!(encode_record(&l, &["😀"], &mut Vec::new()), Err(WriteError::Unmappable { .. })));
+    }
+}
