@@ -13,13 +13,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// Layouts bundled into the binary: (file name, text).
-pub const BUNDLED: &[(&str, &str)] = &[
-    ("absences.toml", include_str!("../assets/layouts/absences.toml")),
-    ("local-data-warehouse.toml", include_str!("../assets/layouts/local-data-warehouse.toml")),
-    ("professional-registrations-nmc.toml", include_str!("../assets/layouts/professional-registrations-nmc.toml")),
-    ("rostering-pay-variations.toml", include_str!("../assets/layouts/rostering-pay-variations.toml")),
-];
+include!(concat!(env!("OUT_DIR"), "/bundled_layouts.rs"));
 
 /// Errors in a layout file. Each names the layout and what to change.
 #[derive(Debug, thiserror::Error)]
