@@ -118,19 +118,35 @@ pub enum DirectionFilter {
 impl Interface {
     /// True when the interface carries data into ESR.
     pub fn is_inbound(&self) -> bool {
-        matches!(self.direction, Direction::In | Direction::Both | Direction::Set)
+        matches!(
+            self.direction,
+            Direction::In | Direction::Both | Direction::Set
+        )
     }
 
     /// True when the interface carries data out of ESR.
     pub fn is_outbound(&self) -> bool {
-        matches!(self.direction, Direction::Out | Direction::Both | Direction::Get)
+        matches!(
+            self.direction,
+            Direction::Out | Direction::Both | Direction::Get
+        )
     }
 
     /// True when every word of `query` appears in the id, name, group, description or notes.
     pub fn matches_text(&self, query: &str) -> bool {
-        let hay = format!("{} {} {} {} {} {}", self.id, self.group, self.name, self.description, self.frequency, self.notes.as_deref().unwrap_or(""))
-            .to_lowercase();
-        query.split_whitespace().all(|w| hay.contains(&w.to_lowercase()))
+        let hay = format!(
+            "{} {} {} {} {} {}",
+            self.id,
+            self.group,
+            self.name,
+            self.description,
+            self.frequency,
+            self.notes.as_deref().unwrap_or("")
+        )
+        .to_lowercase();
+        query
+            .split_whitespace()
+            .all(|w| hay.contains(&w.to_lowercase()))
     }
 }
 
@@ -167,23 +183,34 @@ impl Catalogue {
                 return Err(CatalogueError::DuplicateId(i.id.clone()));
             }
         }
-        Ok(Self { interfaces: file.interface })
+        Ok(Self {
+            interfaces: file.interface,
+        })
     }
 
     /// The catalogue bundled into the binary.
     pub fn bundled() -> Self {
         // The bundled text is checked by a unit test; a parse failure here is a build defect,
         // so fall back to an empty catalogue rather than panic in a user's hands.
-        Self::parse(BUNDLED_CATALOGUE).unwrap_or(Self { interfaces: Vec::new() })
+        Self::parse(BUNDLED_CATALOGUE).unwrap_or(Self {
+            interfaces: Vec::new(),
+        })
     }
 
     /// Looks an interface up by id (case-insensitive).
     pub fn get(&self, id: &str) -> Option<&Interface> {
-        self.interfaces.iter().find(|i| i.id.eq_ignore_ascii_case(id))
+        self.interfaces
+            .iter()
+            .find(|i| i.id.eq_ignore_ascii_case(id))
     }
 
     /// The interfaces that pass a text query and the kind and direction filters.
-    pub fn filter(&self, query: &str, kind: KindFilter, direction: DirectionFilter) -> Vec<&Interface> {
+    pub fn filter(
+        &self,
+        query: &str,
+        kind: KindFilter,
+        direction: DirectionFilter,
+    ) -> Vec<&Interface> {
         self.interfaces
             .iter()
             .filter(|i| match kind {
@@ -215,13 +242,21 @@ mod tests {
         let c = Catalogue::parse(BUNDLED_CATALOGUE).expect("bundled catalogue parses");
         assert_eq!(c.interfaces.len(), 42);
         assert_eq!(c.batch().count(), 37);
-        assert_eq!(c.interfaces.iter().filter(|i| i.kind == Kind::Api).count(), 5);
-        let covid = c.get("api-covid-19-digital-staff-passport").expect("covid api");
+        assert_eq!(
+            c.interfaces.iter().filter(|i| i.kind == Kind::Api).count(),
+            5
+        );
+        let covid = c
+            .get("api-covid-19-digital-staff-passport")
+            .expect("covid api");
         assert!(covid.is_decommissioned());
         let inbound = c.get("nhs-pension-inbound").expect("pension inbound");
         assert_eq!(inbound.direction, Direction::Out);
         assert!(inbound.notes.as_deref().unwrap_or("").contains("Out"));
-        assert_eq!(c.get("nhs-pension-year-end").map(|i| i.frequency.as_str()), Some("annual"));
+        assert_eq!(
+            c.get("nhs-pension-year-end").map(|i| i.frequency.as_str()),
+            Some("annual")
+        );
     }
 
     #[test]
@@ -229,18 +264,29 @@ mod tests {
         let c = Catalogue::bundled();
         assert_eq!(c.filter("", KindFilter::Api, DirectionFilter::All).len(), 5);
         let pension = c.filter("pension", KindFilter::Batch, DirectionFilter::All);
-        assert_eq!(pension.len(), 6, "five NHS Pension sub-interfaces and MyCSP");
+        assert_eq!(
+            pension.len(),
+            6,
+            "five NHS Pension sub-interfaces and MyCSP"
+        );
         let into = c.filter("", KindFilter::Batch, DirectionFilter::IntoEsr);
         assert!(into.iter().all(|i| i.is_inbound()));
         assert!(into.iter().any(|i| i.id == "absences"));
         assert!(!into.iter().any(|i| i.id == "active-directory"));
-        assert_eq!(c.filter("nmc registrations", KindFilter::All, DirectionFilter::All).len(), 1);
+        assert_eq!(
+            c.filter("nmc registrations", KindFilter::All, DirectionFilter::All)
+                .len(),
+            1
+        );
     }
 
     #[test]
     fn duplicate_ids_are_refused() {
         let text = "[[interface]]\nid='a'\ngroup='A'\nkind='batch'\ndirection='in'\nfrequency='daily'\nfunding=''\nstatus='live'\ndescription=''\n";
         let twice = format!("{text}{text}");
-        assert!(matches!(Catalogue::parse(&twice), Err(CatalogueError::DuplicateId(_))));
+        assert!(matches!(
+            Catalogue::parse(&twice),
+            Err(CatalogueError::DuplicateId(_))
+        ));
     }
 }

@@ -82,14 +82,22 @@ impl Check {
             Check::Gdc => gdc(value),
             Check::Gphc => {
                 digits_exact(value, 7, "must be 7 digits starting with 2")?;
-                if value.starts_with('2') { Ok(()) } else { Err("must be 7 digits starting with 2") }
+                if value.starts_with('2') {
+                    Ok(())
+                } else {
+                    Err("must be 7 digits starting with 2")
+                }
             }
             Check::Postcode => postcode(value),
             Check::Email => email(value),
             Check::EsrEmployee => digits_exact(value, 8, "must be 8 digits"),
             Check::EsrAssignment => esr_assignment(value),
             Check::Vpd => {
-                if value.len() == 3 && value.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+                if value.len() == 3
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                {
                     Ok(())
                 } else {
                     Err("must be exactly 3 capital letters or digits")
@@ -100,12 +108,17 @@ impl Check {
 }
 
 fn digits_exact(v: &str, n: usize, why: &'static str) -> Result<(), &'static str> {
-    if v.len() == n && v.bytes().all(|b| b.is_ascii_digit()) { Ok(()) } else { Err(why) }
+    if v.len() == n && v.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(why)
+    }
 }
 
 /// National Insurance number: two prefix letters, six digits, suffix A-D.
 pub fn ni_number(v: &str) -> Result<(), &'static str> {
-    const SHAPE: &str = "must be 2 letters, 6 digits and a final letter A, B, C or D (e.g. QQ123456C)";
+    const SHAPE: &str =
+        "must be 2 letters, 6 digits and a final letter A, B, C or D (e.g. QQ123456C)";
     let b = v.as_bytes();
     if b.len() != 9
         || !b[0].is_ascii_uppercase()
@@ -115,10 +128,15 @@ pub fn ni_number(v: &str) -> Result<(), &'static str> {
     {
         return Err(SHAPE);
     }
-    if matches!(b[0], b'D' | b'F' | b'I' | b'Q' | b'U' | b'V') || matches!(b[1], b'D' | b'F' | b'I' | b'O' | b'Q' | b'U' | b'V') {
+    if matches!(b[0], b'D' | b'F' | b'I' | b'Q' | b'U' | b'V')
+        || matches!(b[1], b'D' | b'F' | b'I' | b'O' | b'Q' | b'U' | b'V')
+    {
         return Err("uses a prefix letter HMRC never issues (D, F, I, Q, U, V, or O second)");
     }
-    if matches!(&b[0..2], b"BG" | b"GB" | b"KN" | b"NK" | b"NT" | b"TN" | b"ZZ") {
+    if matches!(
+        &b[0..2],
+        b"BG" | b"GB" | b"KN" | b"NK" | b"NT" | b"TN" | b"ZZ"
+    ) {
         return Err("uses a prefix HMRC does not allocate (BG, GB, KN, NK, NT, TN, ZZ)");
     }
     Ok(())
@@ -127,7 +145,11 @@ pub fn ni_number(v: &str) -> Result<(), &'static str> {
 /// The modulus 11 check digit for the first nine digits of an NHS number, or None when the
 /// remainder makes the number invalid (check digit 10).
 pub fn nhs_check_digit(first9: &[u8]) -> Option<u8> {
-    let sum: u32 = first9.iter().enumerate().map(|(i, d)| u32::from(d - b'0') * (10 - i as u32)).sum();
+    let sum: u32 = first9
+        .iter()
+        .enumerate()
+        .map(|(i, d)| u32::from(d - b'0') * (10 - i as u32))
+        .sum();
     match 11 - (sum % 11) {
         11 => Some(0),
         10 => None,
@@ -154,21 +176,29 @@ fn nmc(v: &str) -> Result<(), &'static str> {
         && b[2].is_ascii_uppercase()
         && b[3..7].iter().all(u8::is_ascii_digit)
         && b[7].is_ascii_uppercase();
-    if ok { Ok(()) } else { Err("must be 2 digits, a letter, 4 digits and a letter (e.g. 71A2998E)") }
+    if ok {
+        Ok(())
+    } else {
+        Err("must be 2 digits, a letter, 4 digits and a letter (e.g. 71A2998E)")
+    }
 }
 
 /// HCPC profession prefixes (ESR-FACTS.md), longest first so `PYL` wins over `PH`-like overlaps.
-pub const HCPC_PREFIXES: [&str; 16] =
-    ["HAD", "ODP", "PYL", "AS", "BS", "CH", "CS", "DT", "OR", "OT", "PA", "PH", "PO", "RA", "SL", "SW"];
+pub const HCPC_PREFIXES: [&str; 16] = [
+    "HAD", "ODP", "PYL", "AS", "BS", "CH", "CS", "DT", "OR", "OT", "PA", "PH", "PO", "RA", "SL",
+    "SW",
+];
 
 fn hcpc(v: &str) -> Result<(), &'static str> {
     const WHY: &str = "must be a profession prefix (e.g. PH, OT, PYL) followed by up to 6 digits";
     // "SW" (social workers in England) left HCPC in 2019; it is not accepted.
     for p in HCPC_PREFIXES.iter().filter(|p| **p != "SW") {
-        if let Some(rest) = v.strip_prefix(p) {
-            if !rest.is_empty() && rest.len() <= 6 && rest.bytes().all(|b| b.is_ascii_digit()) {
-                return Ok(());
-            }
+        if let Some(rest) = v.strip_prefix(p)
+            && !rest.is_empty()
+            && rest.len() <= 6
+            && rest.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Ok(());
         }
     }
     Err(WHY)
@@ -185,21 +215,43 @@ fn gdc(v: &str) -> Result<(), &'static str> {
 
 fn postcode(v: &str) -> Result<(), &'static str> {
     const WHY: &str = "is not a valid UK postcode (e.g. LS1 4AP)";
-    let Some((outward, inward)) = v.split_once(' ') else { return Err(WHY) };
+    let Some((outward, inward)) = v.split_once(' ') else {
+        return Err(WHY);
+    };
     let o = outward.as_bytes();
     let i = inward.as_bytes();
     if i.len() != 3 || !i[0].is_ascii_digit() || !i[1..].iter().all(u8::is_ascii_uppercase) {
         return Err(WHY);
     }
-    if i[1..].iter().any(|c| matches!(c, b'C' | b'I' | b'K' | b'M' | b'O' | b'V')) {
+    if i[1..]
+        .iter()
+        .any(|c| matches!(c, b'C' | b'I' | b'K' | b'M' | b'O' | b'V'))
+    {
         return Err(WHY);
     }
-    if !(2..=4).contains(&o.len()) || !o[0].is_ascii_uppercase() || matches!(o[0], b'Q' | b'V' | b'X') {
+    if !(2..=4).contains(&o.len())
+        || !o[0].is_ascii_uppercase()
+        || matches!(o[0], b'Q' | b'V' | b'X')
+    {
         return Err(WHY);
     }
     // Outward shapes: A9, A99, AA9, AA99, A9A, AA9A.
-    let shape: String = o.iter().map(|c| if c.is_ascii_digit() { '9' } else if c.is_ascii_uppercase() { 'A' } else { '?' }).collect();
-    if !matches!(shape.as_str(), "A9" | "A99" | "AA9" | "AA99" | "A9A" | "AA9A") {
+    let shape: String = o
+        .iter()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                '9'
+            } else if c.is_ascii_uppercase() {
+                'A'
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if !matches!(
+        shape.as_str(),
+        "A9" | "A99" | "AA9" | "AA99" | "A9A" | "AA9A"
+    ) {
         return Err(WHY);
     }
     if shape.starts_with("AA") && matches!(o[1], b'I' | b'J' | b'Z') {
@@ -210,14 +262,22 @@ fn postcode(v: &str) -> Result<(), &'static str> {
 
 fn email(v: &str) -> Result<(), &'static str> {
     const WHY: &str = "is not a valid e-mail address (e.g. jo.bloggs@nhs.net)";
-    let Some((local, domain)) = v.rsplit_once('@') else { return Err(WHY) };
+    let Some((local, domain)) = v.rsplit_once('@') else {
+        return Err(WHY);
+    };
     let ok_local = !local.is_empty() && local.len() <= 64 && !local.contains(['@', ' ', ',', ';']);
     let ok_domain = domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-        && domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
-    if ok_local && ok_domain { Ok(()) } else { Err(WHY) }
+        && domain
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    if ok_local && ok_domain {
+        Ok(())
+    } else {
+        Err(WHY)
+    }
 }
 
 fn esr_assignment(v: &str) -> Result<(), &'static str> {
@@ -288,7 +348,9 @@ mod tests {
 
     #[test]
     fn postcodes_emails_esr_numbers() {
-        for ok in ["LS1 4AP", "M1 1AE", "SW1A 1AA", "B33 8TH", "CR2 6XH", "DN55 1PT", "EC1A 1BB"] {
+        for ok in [
+            "LS1 4AP", "M1 1AE", "SW1A 1AA", "B33 8TH", "CR2 6XH", "DN55 1PT", "EC1A 1BB",
+        ] {
             assert!(postcode(ok).is_ok(), "{ok}");
         }
         for bad in ["LS14AP", "Q1 1AA", "LS1 4AC", "AI1 1AA", "12 3AB", "LS1 4A"] {

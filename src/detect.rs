@@ -12,7 +12,10 @@ use std::path::Path;
 /// How well the start of a file fits a layout: the share of the first records that fit.
 pub fn content_score(head: &[u8], layout: &Layout) -> f64 {
     // The last line of a truncated head may be partial: read whole lines only.
-    let whole = head.iter().rposition(|&b| b == b'\n').map_or(head.len(), |p| p + 1);
+    let whole = head
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(head.len(), |p| p + 1);
     let mut reader = Reader::new(&head[..whole], layout.dialect);
     let (mut seen, mut fit) = (0u32, 0u32);
     let mut first = true;
@@ -26,7 +29,11 @@ pub fn content_score(head: &[u8], layout: &Layout) -> f64 {
         if first && layout.column_names {
             first = false;
             let want = layout.column_row();
-            let ok = want.len() == l.fields.len() && want.iter().zip(l.fields.iter()).all(|(w, g)| w.eq_ignore_ascii_case(g.trim()));
+            let ok = want.len() == l.fields.len()
+                && want
+                    .iter()
+                    .zip(l.fields.iter())
+                    .all(|(w, g)| w.eq_ignore_ascii_case(g.trim()));
             if ok {
                 return 1.0;
             }
@@ -46,7 +53,12 @@ pub fn content_score(head: &[u8], layout: &Layout) -> f64 {
                 if layout.discriminator.is_some() {
                     fit += 1;
                 } else {
-                    let good = rt.fields.iter().enumerate().filter(|(i, f)| crate::validate::check_value(f, l.fields.get(*i)).is_ok()).count();
+                    let good = rt
+                        .fields
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, f)| crate::validate::check_value(f, l.fields.get(*i)).is_ok())
+                        .count();
                     if good * 10 >= rt.fields.len() * 8 {
                         fit += 1;
                     }
@@ -54,7 +66,11 @@ pub fn content_score(head: &[u8], layout: &Layout) -> f64 {
             }
         }
     }
-    if seen == 0 { 0.0 } else { f64::from(fit) / f64::from(seen) }
+    if seen == 0 {
+        0.0
+    } else {
+        f64::from(fit) / f64::from(seen)
+    }
 }
 
 /// What detection tried, for the message when it fails.
@@ -71,22 +87,46 @@ pub const CONTENT_THRESHOLD: f64 = 0.6;
 
 /// Detects the interface of a file.
 pub fn detect<'a>(path: &Path, set: &'a LayoutSet) -> std::io::Result<Detection<'a>> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let by_name: Vec<&Layout> = set.layouts.iter().filter(|l| l.file_name.matches(&name)).collect();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let by_name: Vec<&Layout> = set
+        .layouts
+        .iter()
+        .filter(|l| l.file_name.matches(&name))
+        .collect();
     if by_name.len() == 1 {
-        return Ok(Detection { layout: Some(by_name[0]), explanation: format!("file name matches {}", by_name[0].file_name.text) });
+        return Ok(Detection {
+            layout: Some(by_name[0]),
+            explanation: format!("file name matches {}", by_name[0].file_name.text),
+        });
     }
     let head = crate::reader::head(path, 64 * 1024)?;
-    let candidates: Vec<&Layout> = if by_name.is_empty() { set.layouts.iter().collect() } else { by_name.clone() };
-    let mut scored: Vec<(f64, &Layout)> = candidates.iter().map(|l| (content_score(&head, l), *l)).collect();
+    let candidates: Vec<&Layout> = if by_name.is_empty() {
+        set.layouts.iter().collect()
+    } else {
+        by_name.clone()
+    };
+    let mut scored: Vec<(f64, &Layout)> = candidates
+        .iter()
+        .map(|l| (content_score(&head, l), *l))
+        .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     if let Some((s, l)) = scored.first() {
         let runner_up = scored.get(1).map_or(0.0, |x| x.0);
         if *s >= CONTENT_THRESHOLD && *s > runner_up {
-            return Ok(Detection { layout: Some(l), explanation: format!("content fits {} ({:.0}% of records)", l.id, s * 100.0) });
+            return Ok(Detection {
+                layout: Some(l),
+                explanation: format!("content fits {} ({:.0}% of records)", l.id, s * 100.0),
+            });
         }
     }
-    let best: Vec<String> = scored.iter().take(3).map(|(s, l)| format!("{} {:.0}%", l.id, s * 100.0)).collect();
+    let best: Vec<String> = scored
+        .iter()
+        .take(3)
+        .map(|(s, l)| format!("{} {:.0}%", l.id, s * 100.0))
+        .collect();
     Ok(Detection {
         layout: None,
         explanation: format!(
@@ -101,7 +141,11 @@ pub fn detect<'a>(path: &Path, set: &'a LayoutSet) -> std::io::Result<Detection<
 
 /// When a user names an interface, says which other layout the file looks like instead, if the
 /// named one fits poorly and another fits well.
-pub fn looks_like_other<'a>(path: &Path, chosen: &Layout, set: &'a LayoutSet) -> std::io::Result<Option<(&'a Layout, f64)>> {
+pub fn looks_like_other<'a>(
+    path: &Path,
+    chosen: &Layout,
+    set: &'a LayoutSet,
+) -> std::io::Result<Option<(&'a Layout, f64)>> {
     let head = crate::reader::head(path, 64 * 1024)?;
     if head.is_empty() {
         return Ok(None);
@@ -116,5 +160,7 @@ pub fn looks_like_other<'a>(path: &Path, chosen: &Layout, set: &'a LayoutSet) ->
         .filter(|l| l.id != chosen.id)
         .map(|l| (l, content_score(&head, l)))
         .max_by(|a, b| a.1.total_cmp(&b.1));
-    Ok(best.filter(|(_, s)| *s >= CONTENT_THRESHOLD && *s > mine).map(|(l, _)| (l, mine)))
+    Ok(best
+        .filter(|(_, s)| *s >= CONTENT_THRESHOLD && *s > mine)
+        .map(|(l, _)| (l, mine)))
 }

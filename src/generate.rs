@@ -80,7 +80,9 @@ pub enum GenError {
     },
     /// The layout asks for something the generator cannot make valid (e.g. a pattern field
     /// with no `sample` hint).
-    #[error("layout {layout}: the generator could not make a valid {record} record: {issue}. Add a `sample` hint to that field (see docs/layouts.md)")]
+    #[error(
+        "layout {layout}: the generator could not make a valid {record} record: {issue}. Add a `sample` hint to that field (see docs/layouts.md)"
+    )]
     Unsatisfiable {
         /// Layout id.
         layout: String,
@@ -131,24 +133,68 @@ const KINDS: [Kind; 16] = [
 ];
 
 const SURNAMES: &[&str] = &[
-    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Robinson", "Wright", "Thompson", "Evans",
-    "Walker", "White", "Roberts", "Green", "Hall", "Wood", "Jackson", "Clarke", "Khan", "Okafor", "Nowak", "O'Brien", "Murphy", "Hughes",
-    "Edwards", "Lewis", "Harris", "Begum", "Ahmed", "Singh", "Kowalski", "Adeyemi", "Mensah", "Santos", "Reyes", "Fraser", "Campbell",
+    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel",
+    "Robinson", "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall",
+    "Wood", "Jackson", "Clarke", "Khan", "Okafor", "Nowak", "O'Brien", "Murphy", "Hughes",
+    "Edwards", "Lewis", "Harris", "Begum", "Ahmed", "Singh", "Kowalski", "Adeyemi", "Mensah",
+    "Santos", "Reyes", "Fraser", "Campbell",
 ];
 const FORENAMES: &[&str] = &[
-    "Olivia", "Amelia", "Isla", "Ava", "Mia", "Grace", "Sophie", "Chloé", "Zoë", "Renée", "Siân", "Aoife", "Priya", "Fatima", "Oliver",
-    "George", "Harry", "Noah", "Jack", "Leo", "Arthur", "Muhammad", "Oscar", "Rhys", "Dafydd", "Kwame", "Tomasz", "José", "Andrew",
-    "Claire", "Helen", "Sarah", "David", "James", "Michael", "Rachel", "Joanne", "Mark", "Paul", "Louise",
+    "Olivia", "Amelia", "Isla", "Ava", "Mia", "Grace", "Sophie", "Chloé", "Zoë", "Renée", "Siân",
+    "Aoife", "Priya", "Fatima", "Oliver", "George", "Harry", "Noah", "Jack", "Leo", "Arthur",
+    "Muhammad", "Oscar", "Rhys", "Dafydd", "Kwame", "Tomasz", "José", "Andrew", "Claire", "Helen",
+    "Sarah", "David", "James", "Michael", "Rachel", "Joanne", "Mark", "Paul", "Louise",
 ];
-const TOWNS: &[&str] = &["Leeds", "Bradford", "Manchester", "Liverpool", "Newcastle", "Sheffield", "Bristol", "Exeter", "Maidstone", "York"];
-const STREETS: &[&str] = &["Park", "Church", "Station", "Victoria", "Mill", "Green", "Manor", "Queens", "Kings", "Chapel"];
+const TOWNS: &[&str] = &[
+    "Leeds",
+    "Bradford",
+    "Manchester",
+    "Liverpool",
+    "Newcastle",
+    "Sheffield",
+    "Bristol",
+    "Exeter",
+    "Maidstone",
+    "York",
+];
+const STREETS: &[&str] = &[
+    "Park", "Church", "Station", "Victoria", "Mill", "Green", "Manor", "Queens", "Kings", "Chapel",
+];
 const ROADS: &[&str] = &["Road", "Street", "Lane", "Avenue", "Close", "Way"];
-const OUTWARD: &[&str] = &["LS1", "LS6", "M1", "M20", "B33", "SW1A", "EC1A", "CR2", "DN55", "NE1", "BS7", "L3", "S10", "YO1", "EX2", "ME14"];
+const OUTWARD: &[&str] = &[
+    "LS1", "LS6", "M1", "M20", "B33", "SW1A", "EC1A", "CR2", "DN55", "NE1", "BS7", "L3", "S10",
+    "YO1", "EX2", "ME14",
+];
 const INWARD_LETTERS: &[u8] = b"ABDEFGHJLNPQRSTUWXYZ";
 const NI_PREFIXES: &[&str] = &["AB", "CE", "JK", "KY", "PR", "SK", "WL", "HT", "LM", "RE"];
-const WORDS: &[&str] = &["Ward", "Clinic", "Theatre", "Outpatients", "Pharmacy", "Radiology", "Estates", "Finance", "Workforce", "Therapies"];
-const DIVISIONS: &[&str] = &["Medicine", "Surgery", "Women and Children", "Community", "Clinical Support", "Corporate"];
-const JOBS: &[&str] = &["Staff Nurse", "Healthcare Assistant", "Physiotherapist", "Consultant", "Pharmacist", "Administrator"];
+const WORDS: &[&str] = &[
+    "Ward",
+    "Clinic",
+    "Theatre",
+    "Outpatients",
+    "Pharmacy",
+    "Radiology",
+    "Estates",
+    "Finance",
+    "Workforce",
+    "Therapies",
+];
+const DIVISIONS: &[&str] = &[
+    "Medicine",
+    "Surgery",
+    "Women and Children",
+    "Community",
+    "Clinical Support",
+    "Corporate",
+];
+const JOBS: &[&str] = &[
+    "Staff Nurse",
+    "Healthcare Assistant",
+    "Physiotherapist",
+    "Consultant",
+    "Pharmacist",
+    "Administrator",
+];
 
 struct Gen<'a> {
     layout: &'a Layout,
@@ -239,7 +285,12 @@ impl<'a> Gen<'a> {
 
     fn identifier(&mut self, c: Check, ctx: &HashMap<String, String>, nth: usize) -> String {
         match c {
-            Check::NiNumber => format!("{}{:06}{}", self.pick(NI_PREFIXES), self.rng.u32(0..1_000_000), self.rng.choice(['A', 'B', 'C', 'D']).unwrap_or('A')),
+            Check::NiNumber => format!(
+                "{}{:06}{}",
+                self.pick(NI_PREFIXES),
+                self.rng.u32(0..1_000_000),
+                self.rng.choice(['A', 'B', 'C', 'D']).unwrap_or('A')
+            ),
             Check::NhsNumber => loop {
                 let first: String = format!("{:09}", self.rng.u32(400_000_000..999_999_999));
                 if let Some(cd) = nhs_check_digit(first.as_bytes()) {
@@ -247,7 +298,15 @@ impl<'a> Gen<'a> {
                 }
             },
             Check::Gmc => format!("{}", self.rng.u32(1_000_000..9_999_999)),
-            Check::Nmc => format!("{:02}{}{:04}{}", self.rng.u32(0..100), self.rng.choice(['A', 'C', 'D', 'E', 'I', 'O', 'Y']).unwrap_or('A'), self.rng.u32(0..10_000), self.rng.uppercase()),
+            Check::Nmc => format!(
+                "{:02}{}{:04}{}",
+                self.rng.u32(0..100),
+                self.rng
+                    .choice(['A', 'C', 'D', 'E', 'I', 'O', 'Y'])
+                    .unwrap_or('A'),
+                self.rng.u32(0..10_000),
+                self.rng.uppercase()
+            ),
             Check::Hcpc => {
                 let p = self.pick(&HCPC_PREFIXES[..15]);
                 format!("{p}{:06}", self.rng.u32(0..1_000_000))
@@ -261,13 +320,25 @@ impl<'a> Gen<'a> {
                 format!("{o} {}{a}{b}", self.rng.u32(0..10))
             }
             Check::Email => {
-                let first = ctx.get("first name").map(|s| ascii_fold(s)).unwrap_or_else(|| "staff".into());
-                let last = ctx.get("last name").map(|s| ascii_fold(s)).unwrap_or_else(|| self.rng.u32(1000..9999).to_string());
+                let first = ctx
+                    .get("first name")
+                    .map(|s| ascii_fold(s))
+                    .unwrap_or_else(|| "staff".into());
+                let last = ctx
+                    .get("last name")
+                    .map(|s| ascii_fold(s))
+                    .unwrap_or_else(|| self.rng.u32(1000..9999).to_string());
                 format!("{first}.{last}{}@nhs.net", self.rng.u32(1..99))
             }
-            Check::EsrEmployee => ctx.get("employee number").cloned().unwrap_or_else(|| self.employee()),
+            Check::EsrEmployee => ctx
+                .get("employee number")
+                .cloned()
+                .unwrap_or_else(|| self.employee()),
             Check::EsrAssignment => {
-                let emp = ctx.get("employee number").cloned().unwrap_or_else(|| self.employee());
+                let emp = ctx
+                    .get("employee number")
+                    .cloned()
+                    .unwrap_or_else(|| self.employee());
                 if nth > 1 { format!("{emp}-{nth}") } else { emp }
             }
             Check::Vpd => self.opts.vpd.clone(),
@@ -279,7 +350,13 @@ impl<'a> Gen<'a> {
         format!("{:08}", self.next_employee)
     }
 
-    fn value(&mut self, f: &Field, ctx: &HashMap<String, String>, nth: usize, force: bool) -> String {
+    fn value(
+        &mut self,
+        f: &Field,
+        ctx: &HashMap<String, String>,
+        nth: usize,
+        force: bool,
+    ) -> String {
         if let Some(v) = &f.value {
             return v.clone();
         }
@@ -292,15 +369,23 @@ impl<'a> Gen<'a> {
                     _ => self.opts.seq.to_string(),
                 },
                 Generate::Now => match &f.format {
-                    Format::Date(p) | Format::Timestamp(p) => p.format(self.opts.when.date(), self.opts.when.time().num_seconds_from_midnight()),
-                    Format::Time(p) => p.format(self.opts.when.date(), self.opts.when.time().num_seconds_from_midnight()),
+                    Format::Date(p) | Format::Timestamp(p) => p.format(
+                        self.opts.when.date(),
+                        self.opts.when.time().num_seconds_from_midnight(),
+                    ),
+                    Format::Time(p) => p.format(
+                        self.opts.when.date(),
+                        self.opts.when.time().num_seconds_from_midnight(),
+                    ),
                     _ => self.opts.when.format("%Y%m%d%H%M%S").to_string(),
                 },
             };
         }
         let hint = f.sample.as_deref().unwrap_or("");
         let optional = !f.required && !force;
-        if optional && (hint == "rare" && self.rng.f64() > 0.05 || hint != "rare" && self.rng.f64() < 0.12) {
+        if optional
+            && (hint == "rare" && self.rng.f64() > 0.05 || hint != "rare" && self.rng.f64() < 0.12)
+        {
             return String::new();
         }
         if !f.codes.is_empty() {
@@ -316,14 +401,21 @@ impl<'a> Gen<'a> {
             "forename" => self.pick(FORENAMES).to_string(),
             "full_name" => format!("{} {}", self.pick(FORENAMES), self.pick(SURNAMES)),
             "date_of_birth" => {
-                let d = self.random_date(NaiveDate::from_ymd_opt(1960, 1, 1).unwrap_or(when.date()), NaiveDate::from_ymd_opt(2003, 12, 31).unwrap_or(when.date()));
+                let d = self.random_date(
+                    NaiveDate::from_ymd_opt(1960, 1, 1).unwrap_or(when.date()),
+                    NaiveDate::from_ymd_opt(2003, 12, 31).unwrap_or(when.date()),
+                );
                 match &f.format {
                     Format::Date(p) => p.format(d, 0),
                     _ => d.format("%Y%m%d").to_string(),
                 }
             }
             "previous_run" | "this_run" => {
-                let d = if hint == "this_run" { when.date() } else { when.date() - Duration::days(1) };
+                let d = if hint == "this_run" {
+                    when.date()
+                } else {
+                    when.date() - Duration::days(1)
+                };
                 match &f.format {
                     Format::Date(p) | Format::Timestamp(p) => p.format(d, 0),
                     _ => d.format("%Y%m%d").to_string(),
@@ -333,18 +425,53 @@ impl<'a> Gen<'a> {
                 let n = 100_000 + self.serial(&f.name.to_ascii_lowercase()) * 7;
                 n.to_string()
             }
-            h if h.starts_with("serial:") => format!("{}{:07}", &h[7..], self.serial(&f.name.to_ascii_lowercase())),
+            h if h.starts_with("serial:") => format!(
+                "{}{:07}",
+                &h[7..],
+                self.serial(&f.name.to_ascii_lowercase())
+            ),
             "assignment_number" => self.identifier(Check::EsrAssignment, ctx, nth),
-            "street" => format!("{} {} {}", self.rng.u32(1..200), self.pick(STREETS), self.pick(ROADS)),
+            "street" => format!(
+                "{} {} {}",
+                self.rng.u32(1..200),
+                self.pick(STREETS),
+                self.pick(ROADS)
+            ),
             "town" => self.pick(TOWNS).to_string(),
             "phone" => format!("0113 496 0{:03}", self.rng.u32(0..1000)),
             "mobile" => format!("07700 900{:03}", self.rng.u32(0..1000)),
             "org" => format!("{} {} Division", self.opts.vpd, self.pick(DIVISIONS)),
-            "location" => format!("{} Hospital {} {}", self.pick(TOWNS), self.pick(WORDS), self.rng.u32(1..40)),
-            "position_number" => format!("NTH/R{}/{:03}/{}/{:03}", self.opts.vpd, self.rng.u32(1..999), self.pick(&["STR", "FY1", "CMT", "GPS"]), self.rng.u32(1..999)),
-            "position_name" => format!("{}|{}|{}|", self.rng.u32(1000..99999), self.pick(JOBS), self.pick(DIVISIONS)),
-            "cost_centre" => format!("{:03}{}{:04}", self.rng.u32(100..999), self.rng.uppercase(), self.rng.u32(0..10_000)),
-            "vacancy_reference" => format!("{}-C{:04}-{:04}", self.opts.vpd, self.rng.u32(1000..9999), self.rng.u32(1000..9999)),
+            "location" => format!(
+                "{} Hospital {} {}",
+                self.pick(TOWNS),
+                self.pick(WORDS),
+                self.rng.u32(1..40)
+            ),
+            "position_number" => format!(
+                "NTH/R{}/{:03}/{}/{:03}",
+                self.opts.vpd,
+                self.rng.u32(1..999),
+                self.pick(&["STR", "FY1", "CMT", "GPS"]),
+                self.rng.u32(1..999)
+            ),
+            "position_name" => format!(
+                "{}|{}|{}|",
+                self.rng.u32(1000..99999),
+                self.pick(JOBS),
+                self.pick(DIVISIONS)
+            ),
+            "cost_centre" => format!(
+                "{:03}{}{:04}",
+                self.rng.u32(100..999),
+                self.rng.uppercase(),
+                self.rng.u32(0..10_000)
+            ),
+            "vacancy_reference" => format!(
+                "{}-C{:04}-{:04}",
+                self.opts.vpd,
+                self.rng.u32(1000..9999),
+                self.rng.u32(1000..9999)
+            ),
             "rare" | "" => self.by_format(f),
             h if h.contains('|') => {
                 let opts: Vec<&str> = h.split('|').collect();
@@ -354,7 +481,11 @@ impl<'a> Gen<'a> {
         };
         // Never write the delimiter into a format that cannot quote it.
         let d = self.layout.dialect.delimiter as char;
-        let v = if self.layout.dialect.quote.is_none() && v.contains(d) { v.replace(d, "/") } else { v };
+        let v = if self.layout.dialect.quote.is_none() && v.contains(d) {
+            v.replace(d, "/")
+        } else {
+            v
+        };
         match f.format {
             Format::Text { max } => v.chars().take(max).collect(),
             _ => v,
@@ -362,12 +493,20 @@ impl<'a> Gen<'a> {
     }
 
     /// A clean record of type `ri` for the person in `ctx`.
-    fn record(&mut self, ri: usize, ctx: &mut HashMap<String, String>, owned: &mut HashMap<String, usize>, nth: usize) -> Vec<String> {
+    fn record(
+        &mut self,
+        ri: usize,
+        ctx: &mut HashMap<String, String>,
+        owned: &mut HashMap<String, usize>,
+        nth: usize,
+    ) -> Vec<String> {
         let rt = &self.layout.records[ri];
         let mut vals = Vec::with_capacity(rt.fields.len());
         for f in &rt.fields {
             let key = f.name.to_ascii_lowercase();
-            let reuse = f.value.is_none() && f.generate.is_none() && owned.get(&key).is_some_and(|o| *o != ri);
+            let reuse = f.value.is_none()
+                && f.generate.is_none()
+                && owned.get(&key).is_some_and(|o| *o != ri);
             let v = match ctx.get(&key) {
                 Some(v) if reuse => v.clone(),
                 _ => self.value(f, ctx, nth, false),
@@ -382,11 +521,21 @@ impl<'a> Gen<'a> {
         vals
     }
 
-    fn fix_rules(&mut self, ri: usize, vals: &mut [String], ctx: &HashMap<String, String>, nth: usize) {
+    fn fix_rules(
+        &mut self,
+        ri: usize,
+        vals: &mut [String],
+        ctx: &HashMap<String, String>,
+        nth: usize,
+    ) {
         let rt = &self.layout.records[ri];
         for rule in &rt.rules {
             match rule {
-                RecordRule::RequiredIf { field, when, equals } => {
+                RecordRule::RequiredIf {
+                    field,
+                    when,
+                    equals,
+                } => {
                     if vals[*field].is_empty() && equals.iter().any(|e| *e == vals[*when]) {
                         vals[*field] = self.value(&rt.fields[*field], ctx, nth, true);
                     }
@@ -396,7 +545,12 @@ impl<'a> Gen<'a> {
                     if vals[*field].is_empty() || vals[*other].is_empty() {
                         continue;
                     }
-                    let (Ok(a), Ok(b)) = (fa.format.check(&vals[*field]), fb.format.check(&vals[*other])) else { continue };
+                    let (Ok(a), Ok(b)) = (
+                        fa.format.check(&vals[*field]),
+                        fb.format.check(&vals[*other]),
+                    ) else {
+                        continue;
+                    };
                     if a < b {
                         let delta = self.rng.i64(0..120);
                         vals[*field] = self.shift(&fa.format, b, delta);
@@ -414,14 +568,17 @@ impl<'a> Gen<'a> {
             Format::Date(p) | Format::Timestamp(p) => {
                 let days = (base / 86_400) as i32;
                 let secs = (base % 86_400) as u32;
-                let d = NaiveDate::from_num_days_from_ce_opt(days).unwrap_or(self.opts.when.date()) + Duration::days(delta);
+                let d = NaiveDate::from_num_days_from_ce_opt(days).unwrap_or(self.opts.when.date())
+                    + Duration::days(delta);
                 p.format(d, secs)
             }
             Format::Time(p) => {
                 let secs = (base as i64 + delta * 60).clamp(0, 86_399) as u32;
                 p.format(self.opts.when.date(), secs)
             }
-            Format::Numeric { decimals, .. } => format_scaled(base + i128::from(delta) * SCALE, *decimals),
+            Format::Numeric { decimals, .. } => {
+                format_scaled(base + i128::from(delta) * SCALE, *decimals)
+            }
             Format::Padded { digits, decimals } => {
                 let s = format_scaled(base + i128::from(delta) * SCALE, *decimals);
                 let width = digits + usize::from(*decimals > 0);
@@ -436,7 +593,10 @@ impl<'a> Gen<'a> {
         rt.unique
             .iter()
             .enumerate()
-            .filter(|(_, key)| key.iter().all(|&k| vals.get(k).is_some_and(|v| !v.is_empty())))
+            .filter(|(_, key)| {
+                key.iter()
+                    .all(|&k| vals.get(k).is_some_and(|v| !v.is_empty()))
+            })
             .map(|(ki, key)| {
                 let parts: Vec<&str> = key.iter().map(|&k| vals[k].as_str()).collect();
                 hash_key(ri, ki, &parts)
@@ -445,7 +605,12 @@ impl<'a> Gen<'a> {
     }
 
     /// Encodes a record and checks it with the validator's record check.
-    fn encode_and_check(&self, ri: usize, vals: &[String], raw_tweak: Option<(usize, RawTweak)>) -> Result<(Vec<u8>, Vec<Issue>), WriteError> {
+    fn encode_and_check(
+        &self,
+        ri: usize,
+        vals: &[String],
+        raw_tweak: Option<(usize, RawTweak)>,
+    ) -> Result<(Vec<u8>, Vec<Issue>), WriteError> {
         let d = &self.layout.dialect;
         let mut bytes = Vec::with_capacity(256);
         match raw_tweak {
@@ -470,7 +635,11 @@ impl<'a> Gen<'a> {
                     }
                     RawTweak::BadByte => {
                         bytes.extend_from_slice(&field);
-                        bytes.push(if d.encoding == crate::layout::Encoding::Utf8 { 0xFF } else { 0x81 });
+                        bytes.push(if d.encoding == crate::layout::Encoding::Utf8 {
+                            0xFF
+                        } else {
+                            0x81
+                        });
                     }
                 }
                 if fi + 1 < vals.len() {
@@ -489,17 +658,47 @@ impl<'a> Gen<'a> {
 
     /// Applies one defect of `kind` to `vals`; returns the raw tweak if any, or None when the
     /// kind does not apply to this record type.
-    fn apply(&mut self, kind: Kind, ri: usize, vals: &mut Vec<String>) -> Option<Option<(usize, RawTweak)>> {
+    fn apply(
+        &mut self,
+        kind: Kind,
+        ri: usize,
+        vals: &mut Vec<String>,
+    ) -> Option<Option<(usize, RawTweak)>> {
         let rt = &self.layout.records[ri];
-        let free: Vec<usize> = (0..rt.fields.len()).filter(|&i| rt.fields[i].value.is_none() && Some(i) != self.layout.discriminator).collect();
-        let choose = |rng: &mut fastrand::Rng, c: Vec<usize>| if c.is_empty() { None } else { Some(c[rng.usize(..c.len())]) };
+        let free: Vec<usize> = (0..rt.fields.len())
+            .filter(|&i| rt.fields[i].value.is_none() && Some(i) != self.layout.discriminator)
+            .collect();
+        let choose = |rng: &mut fastrand::Rng, c: Vec<usize>| {
+            if c.is_empty() {
+                None
+            } else {
+                Some(c[rng.usize(..c.len())])
+            }
+        };
         match kind {
             Kind::Required => {
-                let fi = choose(&mut self.rng, free.iter().copied().filter(|&i| rt.fields[i].required).collect())?;
+                let fi = choose(
+                    &mut self.rng,
+                    free.iter()
+                        .copied()
+                        .filter(|&i| rt.fields[i].required)
+                        .collect(),
+                )?;
                 vals[fi].clear();
             }
             Kind::Type => {
-                let fi = choose(&mut self.rng, free.iter().copied().filter(|&i| !matches!(rt.fields[i].format, Format::Text { .. } | Format::Fixed { .. })).collect())?;
+                let fi = choose(
+                    &mut self.rng,
+                    free.iter()
+                        .copied()
+                        .filter(|&i| {
+                            !matches!(
+                                rt.fields[i].format,
+                                Format::Text { .. } | Format::Fixed { .. }
+                            )
+                        })
+                        .collect(),
+                )?;
                 vals[fi] = match &rt.fields[fi].format {
                     Format::Date(p) | Format::Timestamp(p) => bad_date(p),
                     Format::Time(_) => vals[fi].replacen(|c: char| c.is_ascii_digit(), "9", 1),
@@ -508,12 +707,27 @@ impl<'a> Gen<'a> {
                 };
             }
             Kind::Length => {
-                let fi = choose(&mut self.rng, free.iter().copied().filter(|&i| matches!(rt.fields[i].format, Format::Text { max } if max <= 240) || matches!(rt.fields[i].format, Format::Fixed { .. })).collect())?;
+                let fi = choose(
+                    &mut self.rng,
+                    free.iter()
+                        .copied()
+                        .filter(|&i| {
+                            matches!(rt.fields[i].format, Format::Text { max } if max <= 240)
+                                || matches!(rt.fields[i].format, Format::Fixed { .. })
+                        })
+                        .collect(),
+                )?;
                 let n = rt.fields[fi].format.max_len().unwrap_or(1) + 1;
                 vals[fi] = "W".repeat(n);
             }
             Kind::Code => {
-                let fi = choose(&mut self.rng, free.iter().copied().filter(|&i| !rt.fields[i].codes.is_empty()).collect())?;
+                let fi = choose(
+                    &mut self.rng,
+                    free.iter()
+                        .copied()
+                        .filter(|&i| !rt.fields[i].codes.is_empty())
+                        .collect(),
+                )?;
                 let n = rt.fields[fi].format.max_len().unwrap_or(3);
                 let v = match rt.fields[fi].format {
                     Format::Fixed { len } => "Z".repeat(len),
@@ -525,23 +739,59 @@ impl<'a> Gen<'a> {
                 vals[fi] = v;
             }
             Kind::Identifier => {
-                let fi = choose(&mut self.rng, free.iter().copied().filter(|&i| rt.fields[i].check.is_some() && rt.fields[i].codes.is_empty()).collect())?;
+                let fi = choose(
+                    &mut self.rng,
+                    free.iter()
+                        .copied()
+                        .filter(|&i| rt.fields[i].check.is_some() && rt.fields[i].codes.is_empty())
+                        .collect(),
+                )?;
                 if vals[fi].is_empty() {
                     vals[fi] = self.identifier(rt.fields[fi].check?, &HashMap::new(), 1);
                 }
                 vals[fi] = corrupt(rt.fields[fi].check?, &vals[fi]);
             }
             Kind::Range => {
-                let fi = choose(&mut self.rng, free.iter().copied().filter(|&i| rt.fields[i].is_numeric() && rt.fields[i].min.is_some_and(|m| m >= 0) && matches!(rt.fields[i].format, Format::Numeric { .. })).collect())?;
+                let fi = choose(
+                    &mut self.rng,
+                    free.iter()
+                        .copied()
+                        .filter(|&i| {
+                            rt.fields[i].is_numeric()
+                                && rt.fields[i].min.is_some_and(|m| m >= 0)
+                                && matches!(rt.fields[i].format, Format::Numeric { .. })
+                        })
+                        .collect(),
+                )?;
                 vals[fi] = "-1".into();
             }
             Kind::Pattern => {
-                let fi = choose(&mut self.rng, free.iter().copied().filter(|&i| rt.fields[i].pattern.is_some() && rt.fields[i].codes.is_empty() && rt.fields[i].check.is_none()).collect())?;
+                let fi = choose(
+                    &mut self.rng,
+                    free.iter()
+                        .copied()
+                        .filter(|&i| {
+                            rt.fields[i].pattern.is_some()
+                                && rt.fields[i].codes.is_empty()
+                                && rt.fields[i].check.is_none()
+                        })
+                        .collect(),
+                )?;
                 let n = rt.fields[fi].format.max_len().unwrap_or(4).min(4);
                 vals[fi] = "?".repeat(n);
             }
             Kind::Order => {
-                let rules: Vec<(usize, usize)> = rt.rules.iter().filter_map(|r| if let RecordRule::NotBefore { field, other } = r { Some((*field, *other)) } else { None }).collect();
+                let rules: Vec<(usize, usize)> = rt
+                    .rules
+                    .iter()
+                    .filter_map(|r| {
+                        if let RecordRule::NotBefore { field, other } = r {
+                            Some((*field, *other))
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
                 let (a, b) = *rules.get(self.rng.usize(..rules.len().max(1)))?;
                 if vals[b].is_empty() {
                     vals[b] = self.value(&rt.fields[b], &HashMap::new(), 1, true);
@@ -551,7 +801,22 @@ impl<'a> Gen<'a> {
                 vals[a] = self.shift(&rt.fields[a].format, base, delta);
             }
             Kind::RequiredIf => {
-                let rules: Vec<(usize, usize, String)> = rt.rules.iter().filter_map(|r| if let RecordRule::RequiredIf { field, when, equals } = r { Some((*field, *when, equals.first()?.clone())) } else { None }).collect();
+                let rules: Vec<(usize, usize, String)> = rt
+                    .rules
+                    .iter()
+                    .filter_map(|r| {
+                        if let RecordRule::RequiredIf {
+                            field,
+                            when,
+                            equals,
+                        } = r
+                        {
+                            Some((*field, *when, equals.first()?.clone()))
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
                 let (f, w, e) = rules.get(self.rng.usize(..rules.len().max(1)))?.clone();
                 vals[w] = e;
                 vals[f].clear();
@@ -576,8 +841,21 @@ impl<'a> Gen<'a> {
                 if kind == Kind::BrokenQuote && self.layout.dialect.quote.is_none() {
                     return None;
                 }
-                let fi = choose(&mut self.rng, free.iter().copied().filter(|&i| matches!(rt.fields[i].format, Format::Text { .. }) && !vals[i].is_empty()).collect())?;
-                let tweak = if kind == Kind::BrokenQuote { RawTweak::BrokenQuote } else { RawTweak::BadByte };
+                let fi = choose(
+                    &mut self.rng,
+                    free.iter()
+                        .copied()
+                        .filter(|&i| {
+                            matches!(rt.fields[i].format, Format::Text { .. })
+                                && !vals[i].is_empty()
+                        })
+                        .collect(),
+                )?;
+                let tweak = if kind == Kind::BrokenQuote {
+                    RawTweak::BrokenQuote
+                } else {
+                    RawTweak::BadByte
+                };
                 return Some(Some((fi, tweak)));
             }
             Kind::Unique => {
@@ -593,6 +871,9 @@ impl<'a> Gen<'a> {
         Some(None)
     }
 }
+
+/// A record ready to write: bytes, final values, its seeded issue, and whether its type is unknown.
+type Written = (Vec<u8>, Vec<String>, Option<Issue>, bool);
 
 #[derive(Debug, Clone, Copy)]
 enum RawTweak {
@@ -627,7 +908,14 @@ fn corrupt(c: Check, v: &str) -> String {
             }
         }
         Check::Nmc => s[last] = '1',
-        Check::Hcpc => return format!("XX{}", s.iter().skip_while(|c| c.is_ascii_uppercase()).collect::<String>()),
+        Check::Hcpc => {
+            return format!(
+                "XX{}",
+                s.iter()
+                    .skip_while(|c| c.is_ascii_uppercase())
+                    .collect::<String>()
+            );
+        }
         Check::Gphc => s[0] = '3',
         Check::Postcode => s[last] = 'C',
         Check::Email => return v.replace('@', "#"),
@@ -639,7 +927,11 @@ fn corrupt(c: Check, v: &str) -> String {
 }
 
 /// Writes a sample file for `layout` to `out`.
-pub fn generate<W: Write>(layout: &Layout, opts: &GenOptions, out: W) -> Result<GenSummary, GenError> {
+pub fn generate<W: Write>(
+    layout: &Layout,
+    opts: &GenOptions,
+    out: W,
+) -> Result<GenSummary, GenError> {
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, out);
     let mut g = Gen {
         layout,
@@ -652,14 +944,19 @@ pub fn generate<W: Write>(layout: &Layout, opts: &GenOptions, out: W) -> Result<
         kind_turn: (opts.seed % KINDS.len() as u64) as usize,
         earliest: NaiveDate::from_ymd_opt(opts.when.year() - 8, 1, 1).unwrap_or(opts.when.date()),
     };
-    let werr = |source| GenError::Write { layout: layout.id.clone(), source };
+    let werr = |source| GenError::Write {
+        layout: layout.id.clone(),
+        source,
+    };
     let eol = layout.dialect.line_ending.as_str().as_bytes();
     let mut sum = GenSummary::default();
     let mut buf = Vec::new();
     let unsat = |ri: usize, issues: &[Issue]| GenError::Unsatisfiable {
         layout: layout.id.clone(),
         record: layout.records[ri].code.clone(),
-        issue: issues.first().map_or_else(String::new, |i| i.message.clone()),
+        issue: issues
+            .first()
+            .map_or_else(String::new, |i| i.message.clone()),
     };
 
     if layout.column_names {
@@ -689,7 +986,20 @@ pub fn generate<W: Write>(layout: &Layout, opts: &GenOptions, out: W) -> Result<
     let mut sums: HashMap<(usize, usize), i128> = HashMap::new();
     let summed: Vec<(usize, usize)> = layout
         .trailer()
-        .map(|t| layout.records[t].fields.iter().filter_map(|f| if let Some(Control::Sum(v)) = &f.control { Some(v.clone()) } else { None }).flatten().collect())
+        .map(|t| {
+            layout.records[t]
+                .fields
+                .iter()
+                .filter_map(|f| {
+                    if let Some(Control::Sum(v)) = &f.control {
+                        Some(v.clone())
+                    } else {
+                        None
+                    }
+                })
+                .flatten()
+                .collect()
+        })
         .unwrap_or_default();
     let mut detail_count = 0u64;
     while detail_count < opts.rows {
@@ -736,12 +1046,14 @@ pub fn generate<W: Write>(layout: &Layout, opts: &GenOptions, out: W) -> Result<
             if vals.is_empty() {
                 continue;
             }
-            let mut written: Option<(Vec<u8>, Vec<String>, Option<Issue>, bool)> = None;
+            let mut written: Option<Written> = None;
             if opts.defect_rate > 0.0 && g.rng.f64() < opts.defect_rate {
                 for attempt in 0..KINDS.len() {
                     let kind = KINDS[(g.kind_turn + attempt) % KINDS.len()];
                     let mut bad = vals.clone();
-                    let Some(tweak) = g.apply(kind, ri, &mut bad) else { continue };
+                    let Some(tweak) = g.apply(kind, ri, &mut bad) else {
+                        continue;
+                    };
                     if kind == Kind::BlankRow {
                         g.kind_turn = (g.kind_turn + attempt + 1) % KINDS.len();
                         let (bytes, issues) = g.encode_and_check(ri, &vals, None).map_err(werr)?;
@@ -750,15 +1062,30 @@ pub fn generate<W: Write>(layout: &Layout, opts: &GenOptions, out: W) -> Result<
                         }
                         out.write_all(eol)?;
                         sum.lines += 1;
-                        sum.defects.push(Seeded { line: sum.lines, field: None, rule: r::BLANK_ROW.into() });
+                        sum.defects.push(Seeded {
+                            line: sum.lines,
+                            field: None,
+                            rule: r::BLANK_ROW.into(),
+                        });
                         written = Some((bytes, vals.clone(), None, false));
                         break;
                     }
                     if kind == Kind::UnknownType {
                         let mut bytes = Vec::new();
                         encode_record(&layout.dialect, &bad, &mut bytes).map_err(werr)?;
-                        let field = layout.discriminator.and_then(|d| layout.records.first().and_then(|r0| r0.fields.get(d))).map(|f| f.name.clone());
-                        let issue = Issue { line: 0, record_type: None, field, rule: r::UNKNOWN_RECORD_TYPE.into(), severity: crate::validate::Severity::Error, message: String::new(), field_index: None };
+                        let field = layout
+                            .discriminator
+                            .and_then(|d| layout.records.first().and_then(|r0| r0.fields.get(d)))
+                            .map(|f| f.name.clone());
+                        let issue = Issue {
+                            line: 0,
+                            record_type: None,
+                            field,
+                            rule: r::UNKNOWN_RECORD_TYPE.into(),
+                            severity: crate::validate::Severity::Error,
+                            message: String::new(),
+                            field_index: None,
+                        };
                         g.kind_turn = (g.kind_turn + attempt + 1) % KINDS.len();
                         written = Some((bytes, bad, Some(issue), true));
                         break;
@@ -767,8 +1094,21 @@ pub fn generate<W: Write>(layout: &Layout, opts: &GenOptions, out: W) -> Result<
                     let keys = g.keys_of(ri, &bad);
                     let dup = keys.iter().any(|k| g.keys.contains(k));
                     let ok = if kind == Kind::Unique {
-                        issues.is_empty() && dup && keys.len() == layout.records[ri].unique.iter().filter(|k| k.iter().all(|&i| bad.get(i).is_some_and(|v| !v.is_empty()))).count()
-                            && g.keys_of(ri, &bad).iter().filter(|k| g.keys.contains(k)).count() == 1
+                        issues.is_empty()
+                            && dup
+                            && keys.len()
+                                == layout.records[ri]
+                                    .unique
+                                    .iter()
+                                    .filter(|k| {
+                                        k.iter().all(|&i| bad.get(i).is_some_and(|v| !v.is_empty()))
+                                    })
+                                    .count()
+                            && g.keys_of(ri, &bad)
+                                .iter()
+                                .filter(|k| g.keys.contains(k))
+                                .count()
+                                == 1
                     } else {
                         issues.len() == 1 && !dup
                     };
@@ -811,7 +1151,11 @@ pub fn generate<W: Write>(layout: &Layout, opts: &GenOptions, out: W) -> Result<
             body += 1;
             detail_count += 1;
             if let Some(i) = issue {
-                sum.defects.push(Seeded { line: sum.lines, field: i.field, rule: i.rule });
+                sum.defects.push(Seeded {
+                    line: sum.lines,
+                    field: i.field,
+                    rule: i.rule,
+                });
             }
             if unknown {
                 continue;
@@ -821,10 +1165,12 @@ pub fn generate<W: Write>(layout: &Layout, opts: &GenOptions, out: W) -> Result<
                 g.keys.insert(k);
             }
             for &(sr, sf) in &summed {
-                if sr == ri {
-                    if let Ok(v) = layout.records[ri].fields[sf].format.check(final_vals.field(sf)) {
-                        *sums.entry((sr, sf)).or_default() += v;
-                    }
+                if sr == ri
+                    && let Ok(v) = layout.records[ri].fields[sf]
+                        .format
+                        .check(final_vals.field(sf))
+                {
+                    *sums.entry((sr, sf)).or_default() += v;
                 }
             }
         }
@@ -838,15 +1184,20 @@ pub fn generate<W: Write>(layout: &Layout, opts: &GenOptions, out: W) -> Result<
             let v = match &f.control {
                 Some(Control::Count(which)) => {
                     let mut n = i128::from(which.map_or(body, |w| by_type[w]));
-                    if opts.defect_rate > 0.0 && !seeded.iter().any(|(_, r)| *r == r::TRAILER_COUNT) {
+                    if opts.defect_rate > 0.0 && !seeded.iter().any(|(_, r)| *r == r::TRAILER_COUNT)
+                    {
                         n += 3;
                         seeded.push((fi, r::TRAILER_COUNT));
                     }
                     control_text(&f.format, n * SCALE)
                 }
                 Some(Control::Sum(targets)) => {
-                    let mut n: i128 = targets.iter().map(|k| sums.get(k).copied().unwrap_or(0)).sum();
-                    if opts.defect_rate > 0.0 && !seeded.iter().any(|(_, r)| *r == r::TRAILER_TOTAL) {
+                    let mut n: i128 = targets
+                        .iter()
+                        .map(|k| sums.get(k).copied().unwrap_or(0))
+                        .sum();
+                    if opts.defect_rate > 0.0 && !seeded.iter().any(|(_, r)| *r == r::TRAILER_TOTAL)
+                    {
                         n += 10 * SCALE;
                         seeded.push((fi, r::TRAILER_TOTAL));
                     }
@@ -865,7 +1216,11 @@ pub fn generate<W: Write>(layout: &Layout, opts: &GenOptions, out: W) -> Result<
         sum.lines += 1;
         sum.records += 1;
         for (fi, rule) in seeded {
-            sum.defects.push(Seeded { line: sum.lines, field: Some(rt.fields[fi].name.clone()), rule: rule.into() });
+            sum.defects.push(Seeded {
+                line: sum.lines,
+                field: Some(rt.fields[fi].name.clone()),
+                rule: rule.into(),
+            });
         }
     }
     out.flush()?;
@@ -886,5 +1241,10 @@ fn control_text(f: &Format, n: i128) -> String {
 
 /// The default file name for a generated sample: the layout's pattern with these values.
 pub fn default_file_name(layout: &Layout, opts: &GenOptions) -> Result<String, String> {
-    layout.file_name.render(&crate::layout::NameValues { vpd: &opts.vpd, when: opts.when, seq: opts.seq, choices: Vec::new() })
+    layout.file_name.render(&crate::layout::NameValues {
+        vpd: &opts.vpd,
+        when: opts.when,
+        seq: opts.seq,
+        choices: Vec::new(),
+    })
 }

@@ -121,9 +121,21 @@ struct FieldFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
 enum RuleFile {
-    NotBefore { field: String, other: String },
-    RequiredIf { field: String, when: String, equals: Vec<String> },
-    Reference { field: String, interface: String, record: String, target: String },
+    NotBefore {
+        field: String,
+        other: String,
+    },
+    RequiredIf {
+        field: String,
+        when: String,
+        equals: Vec<String>,
+    },
+    Reference {
+        field: String,
+        interface: String,
+        record: String,
+        target: String,
+    },
 }
 
 // ---------------------------------------------------------------- the compiled layout
@@ -314,7 +326,9 @@ pub struct RecordType {
 impl RecordType {
     /// Field index by name (case-insensitive).
     pub fn field_index(&self, name: &str) -> Option<usize> {
-        self.fields.iter().position(|f| f.name.eq_ignore_ascii_case(name))
+        self.fields
+            .iter()
+            .position(|f| f.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -368,7 +382,10 @@ impl NamePattern {
                 if open > 0 {
                     toks.push(NameTok::Lit(rest[..open].to_string()));
                 }
-                let close = rest[open..].find('}').ok_or_else(|| format!("file name pattern {text:?} has an unclosed {{"))? + open;
+                let close = rest[open..]
+                    .find('}')
+                    .ok_or_else(|| format!("file name pattern {text:?} has an unclosed {{"))?
+                    + open;
                 let tok = &rest[open + 1..close];
                 toks.push(match tok {
                     "VPD" => NameTok::Vpd,
@@ -396,14 +413,24 @@ impl NamePattern {
                 NameTok::Seq(n) => re.push_str(&format!(r"\d{{{n}}}")),
                 NameTok::OneOf(words) => {
                     re.push('(');
-                    re.push_str(&words.iter().map(|w| regex::escape(w)).collect::<Vec<_>>().join("|"));
+                    re.push_str(
+                        &words
+                            .iter()
+                            .map(|w| regex::escape(w))
+                            .collect::<Vec<_>>()
+                            .join("|"),
+                    );
                     re.push(')');
                 }
             }
         }
         re.push('$');
         let regex = Regex::new(&re).map_err(|e| format!("file name pattern {text:?}: {e}"))?;
-        Ok(Self { text: text.to_string(), toks, regex })
+        Ok(Self {
+            text: text.to_string(),
+            toks,
+            regex,
+        })
     }
 
     /// True when a file name (not a path) fits the pattern.
@@ -415,7 +442,13 @@ impl NamePattern {
     pub fn choices_in(&self, file_name: &str) -> Vec<String> {
         self.regex
             .captures(file_name)
-            .map(|c| c.iter().skip(1).flatten().map(|m| m.as_str().to_string()).collect())
+            .map(|c| {
+                c.iter()
+                    .skip(1)
+                    .flatten()
+                    .map(|m| m.as_str().to_string())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -432,12 +465,18 @@ impl NamePattern {
                 NameTok::Seq(n) => {
                     let s = format!("{:0width$}", v.seq, width = *n);
                     if s.len() > *n {
-                        return Err(format!("sequence number {} does not fit in {n} digits", v.seq));
+                        return Err(format!(
+                            "sequence number {} does not fit in {n} digits",
+                            v.seq
+                        ));
                     }
                     out.push_str(&s);
                 }
                 NameTok::OneOf(words) => {
-                    let pick = v.choices.get(choice).filter(|c| words.iter().any(|w| w.eq_ignore_ascii_case(c)));
+                    let pick = v
+                        .choices
+                        .get(choice)
+                        .filter(|c| words.iter().any(|w| w.eq_ignore_ascii_case(c)));
                     out.push_str(pick.map(String::as_str).unwrap_or(&words[0]));
                     choice += 1;
                 }
@@ -507,14 +546,26 @@ pub struct Layout {
 impl Layout {
     /// Parses and checks layout TOML. `name` is used in messages.
     pub fn parse(text: &str, name: &str, source: LayoutSource) -> Result<Self, LayoutError> {
-        let file: LayoutFile = toml::from_str(text).map_err(|e| LayoutError::Syntax { name: name.to_string(), message: e.to_string() })?;
-        compile(file, text, name, source).map_err(|message| LayoutError::Invalid { name: name.to_string(), message })
+        let file: LayoutFile = toml::from_str(text).map_err(|e| LayoutError::Syntax {
+            name: name.to_string(),
+            message: e.to_string(),
+        })?;
+        compile(file, text, name, source).map_err(|message| LayoutError::Invalid {
+            name: name.to_string(),
+            message,
+        })
     }
 
     /// Reads a layout file from disk.
     pub fn from_path(path: &Path) -> Result<Self, LayoutError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LayoutError::Read { path: path.to_path_buf(), source })?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let text = std::fs::read_to_string(path).map_err(|source| LayoutError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         Self::parse(&text, &name, LayoutSource::File(path.to_path_buf()))
     }
 
@@ -523,7 +574,9 @@ impl Layout {
         if let Some(i) = self.by_code.get(code) {
             return Some(*i);
         }
-        self.records.iter().position(|r| r.code.eq_ignore_ascii_case(code))
+        self.records
+            .iter()
+            .position(|r| r.code.eq_ignore_ascii_case(code))
     }
 
     /// The header record type, if any.
@@ -538,17 +591,28 @@ impl Layout {
 
     /// Detail record type indexes.
     pub fn details(&self) -> impl Iterator<Item = usize> + '_ {
-        self.records.iter().enumerate().filter(|(_, r)| r.role == Role::Detail).map(|(i, _)| i)
+        self.records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.role == Role::Detail)
+            .map(|(i, _)| i)
     }
 
     /// The single record type of a file without a discriminator.
     pub fn single(&self) -> Option<usize> {
-        if self.discriminator.is_none() { Some(0) } else { None }
+        if self.discriminator.is_none() {
+            Some(0)
+        } else {
+            None
+        }
     }
 
     /// The column-name row a file with `column_names` starts with.
     pub fn column_row(&self) -> Vec<&str> {
-        self.records.first().map(|r| r.fields.iter().map(|f| f.name.as_str()).collect()).unwrap_or_default()
+        self.records
+            .first()
+            .map(|r| r.fields.iter().map(|f| f.name.as_str()).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -558,19 +622,40 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
         return Err("`representative` must say whether this is the official specification".into());
     }
     let delimiter = match f.delimiter.as_bytes() {
-        [b] if b.is_ascii() && !b.is_ascii_alphanumeric() && *b != b'"' && *b != b'\n' && *b != b'\r' => *b,
-        _ => return Err(format!("delimiter {:?} must be one punctuation character such as , | ~ or a tab", f.delimiter)),
+        [b] if b.is_ascii()
+            && !b.is_ascii_alphanumeric()
+            && *b != b'"'
+            && *b != b'\n'
+            && *b != b'\r' =>
+        {
+            *b
+        }
+        _ => {
+            return Err(format!(
+                "delimiter {:?} must be one punctuation character such as , | ~ or a tab",
+                f.delimiter
+            ));
+        }
     };
     let quote = match f.quote.as_bytes() {
         [] => None,
         [q] if q.is_ascii_punctuation() && *q != delimiter => Some(*q),
-        _ => return Err(format!("quote {:?} must be one punctuation character other than the delimiter, or \"\" for none", f.quote)),
+        _ => {
+            return Err(format!(
+                "quote {:?} must be one punctuation character other than the delimiter, or \"\" for none",
+                f.quote
+            ));
+        }
     };
     let encoding = match f.encoding.to_ascii_lowercase().replace('_', "-").as_str() {
         "utf-8" | "utf8" => Encoding::Utf8,
         "windows-1252" | "cp1252" => Encoding::Windows1252,
         "iso-8859-1" | "latin1" | "latin-1" => Encoding::Latin1,
-        other => return Err(format!("encoding {other:?} is not supported: use UTF-8, Windows-1252 or ISO-8859-1")),
+        other => {
+            return Err(format!(
+                "encoding {other:?} is not supported: use UTF-8, Windows-1252 or ISO-8859-1"
+            ));
+        }
     };
     let line_ending = match f.line_ending.to_ascii_lowercase().as_str() {
         "crlf" => LineEnding::Crlf,
@@ -581,7 +666,9 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
         return Err("a layout needs at least one [[record]]".into());
     }
     let discriminator = match f.discriminator {
-        Some(0) => return Err("discriminator is a 1-based field position; 0 is not allowed".into()),
+        Some(0) => {
+            return Err("discriminator is a 1-based field position; 0 is not allowed".into());
+        }
         Some(d) => Some(d - 1),
         None => None,
     };
@@ -589,7 +676,10 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
         return Err("a layout with several record types needs `discriminator` (the position of the record type field)".into());
     }
     if f.column_names && discriminator.is_some() {
-        return Err("`column_names = true` is only for files with one record type (no discriminator)".into());
+        return Err(
+            "`column_names = true` is only for files with one record type (no discriminator)"
+                .into(),
+        );
     }
     let file_name = NamePattern::parse(&f.file_name)?;
 
@@ -606,15 +696,26 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
         let mut fields = Vec::with_capacity(r.fields.len());
         for (fi, ff) in r.fields.iter().enumerate() {
             let at = format!("record {:?} field {:?}", r.code, ff.name);
-            if r.fields[..fi].iter().any(|o| o.name.eq_ignore_ascii_case(&ff.name)) {
+            if r.fields[..fi]
+                .iter()
+                .any(|o| o.name.eq_ignore_ascii_case(&ff.name))
+            {
                 return Err(format!("{at} is defined twice"));
             }
             let format = Format::parse(&ff.format).map_err(|e| format!("{at}: {e}"))?;
             let num = |s: &Option<String>| -> Result<Option<i128>, String> {
-                s.as_deref().map(|v| parse_number(v, 30, 6, false).map_err(|e| format!("{at}: min/max {v:?} {e}"))).transpose()
+                s.as_deref()
+                    .map(|v| {
+                        parse_number(v, 30, 6, false)
+                            .map_err(|e| format!("{at}: min/max {v:?} {e}"))
+                    })
+                    .transpose()
             };
             let pattern = match &ff.pattern {
-                Some(p) => Some(Regex::new(&format!("^(?:{p})$")).map_err(|e| format!("{at}: pattern does not compile: {e}"))?),
+                Some(p) => Some(
+                    Regex::new(&format!("^(?:{p})$"))
+                        .map_err(|e| format!("{at}: pattern does not compile: {e}"))?,
+                ),
                 None => None,
             };
             let generate = match ff.generate.as_deref() {
@@ -623,17 +724,29 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
                 Some("now") => Some(Generate::Now),
                 Some("vpd") => Some(Generate::Vpd),
                 Some("sequence") => Some(Generate::Sequence),
-                Some(g) => return Err(format!("{at}: generate = {g:?}; use file_name, now, vpd or sequence")),
+                Some(g) => {
+                    return Err(format!(
+                        "{at}: generate = {g:?}; use file_name, now, vpd or sequence"
+                    ));
+                }
             };
             for c in &ff.codes {
                 if let Err(p) = format.check(c) {
-                    return Err(format!("{at}: code {c:?} {} — the code list and the format disagree", p.reason));
+                    return Err(format!(
+                        "{at}: code {c:?} {} — the code list and the format disagree",
+                        p.reason
+                    ));
                 }
             }
             let mut value = ff.value.clone();
             if discriminator == Some(fi) {
                 match &value {
-                    Some(v) if v != &r.code => return Err(format!("{at}: value {v:?} differs from the record type {:?}", r.code)),
+                    Some(v) if v != &r.code => {
+                        return Err(format!(
+                            "{at}: value {v:?} differs from the record type {:?}",
+                            r.code
+                        ));
+                    }
                     _ => value = Some(r.code.clone()),
                 }
             }
@@ -670,36 +783,74 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
                 rule_text: rule_text.join("; "),
             });
         }
-        if let Some(d) = discriminator {
-            if d >= fields.len() {
-                return Err(format!("record type {:?} has fewer fields than the discriminator position {}", r.code, d + 1));
-            }
+        if let Some(d) = discriminator
+            && d >= fields.len()
+        {
+            return Err(format!(
+                "record type {:?} has fewer fields than the discriminator position {}",
+                r.code,
+                d + 1
+            ));
         }
         let idx = |n: &str, what: &str| -> Result<usize, String> {
-            r.fields.iter().position(|f| f.name.eq_ignore_ascii_case(n)).ok_or_else(|| format!("record {:?}: {what} names field {n:?}, which is not in the record", r.code))
+            r.fields
+                .iter()
+                .position(|f| f.name.eq_ignore_ascii_case(n))
+                .ok_or_else(|| {
+                    format!(
+                        "record {:?}: {what} names field {n:?}, which is not in the record",
+                        r.code
+                    )
+                })
         };
         let mut unique = Vec::new();
         for key in &r.unique {
             if key.is_empty() {
                 return Err(format!("record {:?}: an empty unique key", r.code));
             }
-            unique.push(key.iter().map(|k| idx(k, "a unique key")).collect::<Result<Vec<_>, _>>()?);
+            unique.push(
+                key.iter()
+                    .map(|k| idx(k, "a unique key"))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
         }
         let mut rules = Vec::new();
         for rule in &r.rules {
             rules.push(match rule {
                 RuleFile::NotBefore { field, other } => {
-                    let (a, b) = (idx(field, "a not_before rule")?, idx(other, "a not_before rule")?);
-                    let comparable = |f: &Format| !matches!(f, Format::Text { .. } | Format::Fixed { .. } | Format::Flag { .. });
+                    let (a, b) = (
+                        idx(field, "a not_before rule")?,
+                        idx(other, "a not_before rule")?,
+                    );
+                    let comparable = |f: &Format| {
+                        !matches!(
+                            f,
+                            Format::Text { .. } | Format::Fixed { .. } | Format::Flag { .. }
+                        )
+                    };
                     if !comparable(&fields[a].format) || !comparable(&fields[b].format) {
-                        return Err(format!("record {:?}: not_before needs date, time or number fields", r.code));
+                        return Err(format!(
+                            "record {:?}: not_before needs date, time or number fields",
+                            r.code
+                        ));
                     }
                     RecordRule::NotBefore { field: a, other: b }
                 }
-                RuleFile::RequiredIf { field, when, equals } => {
-                    RecordRule::RequiredIf { field: idx(field, "a required_if rule")?, when: idx(when, "a required_if rule")?, equals: equals.clone() }
-                }
-                RuleFile::Reference { field, interface, record, target } => RecordRule::Reference {
+                RuleFile::RequiredIf {
+                    field,
+                    when,
+                    equals,
+                } => RecordRule::RequiredIf {
+                    field: idx(field, "a required_if rule")?,
+                    when: idx(when, "a required_if rule")?,
+                    equals: equals.clone(),
+                },
+                RuleFile::Reference {
+                    field,
+                    interface,
+                    record,
+                    target,
+                } => RecordRule::Reference {
                     field: idx(field, "a reference rule")?,
                     interface: interface.clone(),
                     record: record.clone(),
@@ -709,13 +860,27 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
         }
         let sample_count = r.sample_count.unwrap_or(1.0);
         if !(0.0..=100.0).contains(&sample_count) {
-            return Err(format!("record {:?}: sample_count must be between 0 and 100", r.code));
+            return Err(format!(
+                "record {:?}: sample_count must be between 0 and 100",
+                r.code
+            ));
         }
-        records.push(RecordType { code: r.code.clone(), role: r.role, name: r.name.clone(), description: r.description.clone(), fields, unique, rules, sample_count });
+        records.push(RecordType {
+            code: r.code.clone(),
+            role: r.role,
+            name: r.name.clone(),
+            description: r.description.clone(),
+            fields,
+            unique,
+            rules,
+            sample_count,
+        });
     }
     for role in [Role::Header, Role::Trailer] {
         if records.iter().filter(|r| r.role == role).count() > 1 {
-            return Err(format!("a layout may have at most one {role:?} record type").to_lowercase());
+            return Err(
+                format!("a layout may have at most one {role:?} record type").to_lowercase(),
+            );
         }
     }
     if !records.iter().any(|r| r.role == Role::Detail) {
@@ -731,7 +896,9 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
             }
             let control = parse_control(c, &records, &codes).map_err(|e| format!("{at}: {e}"))?;
             if !records[ri].fields[fi].is_numeric() {
-                return Err(format!("{at}: a control total needs a numeric format (N or L)"));
+                return Err(format!(
+                    "{at}: a control total needs a numeric format (N or L)"
+                ));
             }
             records[ri].fields[fi].control = Some(control);
         }
@@ -743,7 +910,12 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
         version: f.version,
         representative: f.representative,
         grounding: f.grounding,
-        dialect: Dialect { delimiter, quote, encoding, line_ending },
+        dialect: Dialect {
+            delimiter,
+            quote,
+            encoding,
+            line_ending,
+        },
         column_names: f.column_names,
         discriminator,
         file_name,
@@ -756,12 +928,19 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
 
 fn parse_control(c: &str, records: &[RecordType], codes: &[String]) -> Result<Control, String> {
     let c = c.trim();
-    let inner = |p: &str| c.strip_prefix(p).and_then(|r| r.strip_suffix(')')).map(str::trim);
+    let inner = |p: &str| {
+        c.strip_prefix(p)
+            .and_then(|r| r.strip_suffix(')'))
+            .map(str::trim)
+    };
     if c == "count" {
         return Ok(Control::Count(None));
     }
     if let Some(t) = inner("count(") {
-        let i = codes.iter().position(|x| x == t).ok_or_else(|| format!("count({t}): no record type {t:?}"))?;
+        let i = codes
+            .iter()
+            .position(|x| x == t)
+            .ok_or_else(|| format!("count({t}): no record type {t:?}"))?;
         return Ok(Control::Count(Some(i)));
     }
     if let Some(spec) = inner("sum(") {
@@ -776,17 +955,24 @@ fn parse_control(c: &str, records: &[RecordType], codes: &[String]) -> Result<Co
             }
             if let Some(fi) = r.field_index(field) {
                 if !r.fields[fi].is_numeric() {
-                    return Err(format!("sum({spec}): field {field:?} of {:?} is not numeric", r.code));
+                    return Err(format!(
+                        "sum({spec}): field {field:?} of {:?} is not numeric",
+                        r.code
+                    ));
                 }
                 targets.push((ri, fi));
             }
         }
         if targets.is_empty() {
-            return Err(format!("sum({spec}): no detail record has a field {field:?}"));
+            return Err(format!(
+                "sum({spec}): no detail record has a field {field:?}"
+            ));
         }
         return Ok(Control::Sum(targets));
     }
-    Err(format!("control {c:?}: use count, count(TYPE) or sum(FIELD)"))
+    Err(format!(
+        "control {c:?}: use count, count(TYPE) or sum(FIELD)"
+    ))
 }
 
 /// Every layout known to the tool: bundled ones, replaced or extended by files in a folder.
@@ -806,7 +992,10 @@ impl LayoutSet {
             layouts.push(Layout::parse(text, name, LayoutSource::Bundled)?);
         }
         layouts.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(Self { layouts, warnings: Vec::new() })
+        Ok(Self {
+            layouts,
+            warnings: Vec::new(),
+        })
     }
 
     /// Bundled layouts, with `*.toml` files of `dir` (when it exists) replacing bundled layouts
@@ -814,13 +1003,21 @@ impl LayoutSet {
     pub fn with_overrides(dir: Option<&Path>) -> Result<Self, LayoutError> {
         let mut set = Self::bundled()?;
         let Some(dir) = dir else { return Ok(set) };
-        let Ok(entries) = std::fs::read_dir(dir) else { return Ok(set) };
-        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Ok(set);
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
         paths.sort();
         for p in paths {
             match Layout::from_path(&p) {
                 Ok(l) => set.insert(l),
-                Err(e) => set.warnings.push(format!("{e} (the bundled layout stays in use)")),
+                Err(e) => set
+                    .warnings
+                    .push(format!("{e} (the bundled layout stays in use)")),
             }
         }
         Ok(set)
@@ -839,7 +1036,14 @@ impl LayoutSet {
 
     /// The layout for an interface (or layout) id.
     pub fn get(&self, id: &str) -> Option<&Layout> {
-        self.layouts.iter().find(|l| l.id.eq_ignore_ascii_case(id)).or_else(|| self.layouts.iter().find(|l| l.interface.eq_ignore_ascii_case(id)))
+        self.layouts
+            .iter()
+            .find(|l| l.id.eq_ignore_ascii_case(id))
+            .or_else(|| {
+                self.layouts
+                    .iter()
+                    .find(|l| l.interface.eq_ignore_ascii_case(id))
+            })
     }
 }
 
@@ -850,5 +1054,11 @@ pub fn within(field: &Field, v: i128) -> bool {
 
 /// Formats a scaled bound for messages.
 pub fn bound_text(v: i128) -> String {
-    if v % SCALE == 0 { (v / SCALE).to_string() } else { crate::notation::format_scaled(v, 6).trim_end_matches('0').to_string() }
+    if v % SCALE == 0 {
+        (v / SCALE).to_string()
+    } else {
+        crate::notation::format_scaled(v, 6)
+            .trim_end_matches('0')
+            .to_string()
+    }
 }

@@ -17,6 +17,6 @@ pub mod notation;
 pub mod paths;
 pub mod reader;
 pub mod rules;
+pub mod ui;
 pub mod validate;
 pub mod writer;
-pub mod ui;

@@ -40,14 +40,17 @@ pub struct Pattern {
     width: usize,
 }
 
-const MONTHS: [&[u8; 3]; 12] =
-    [b"JAN", b"FEB", b"MAR", b"APR", b"MAY", b"JUN", b"JUL", b"AUG", b"SEP", b"OCT", b"NOV", b"DEC"];
+const MONTHS: [&[u8; 3]; 12] = [
+    b"JAN", b"FEB", b"MAR", b"APR", b"MAY", b"JUN", b"JUL", b"AUG", b"SEP", b"OCT", b"NOV", b"DEC",
+];
 
 impl Pattern {
     /// Parses a pattern; only ASCII is allowed.
     pub fn parse(text: &str) -> Result<Self, String> {
         if !text.is_ascii() || text.is_empty() {
-            return Err(format!("date/time pattern {text:?} must be non-empty ASCII"));
+            return Err(format!(
+                "date/time pattern {text:?} must be non-empty ASCII"
+            ));
         }
         let b = text.as_bytes();
         let mut toks = Vec::new();
@@ -81,13 +84,20 @@ impl Pattern {
             i += len;
             width += w;
         }
-        Ok(Self { text: text.to_string(), toks, width })
+        Ok(Self {
+            text: text.to_string(),
+            toks,
+            width,
+        })
     }
 
     /// True when the pattern has a year, month and day.
     pub fn has_date(&self) -> bool {
         self.toks.iter().any(|t| matches!(t, Tok::Year))
-            && self.toks.iter().any(|t| matches!(t, Tok::Month | Tok::MonthName))
+            && self
+                .toks
+                .iter()
+                .any(|t| matches!(t, Tok::Month | Tok::MonthName))
             && self.toks.iter().any(|t| matches!(t, Tok::Day))
     }
 
@@ -119,7 +129,11 @@ impl Pattern {
                 }
                 Tok::MonthName => {
                     let m = &b[i..i + 3];
-                    let up = [m[0].to_ascii_uppercase(), m[1].to_ascii_uppercase(), m[2].to_ascii_uppercase()];
+                    let up = [
+                        m[0].to_ascii_uppercase(),
+                        m[1].to_ascii_uppercase(),
+                        m[2].to_ascii_uppercase(),
+                    ];
                     mo = Some(MONTHS.iter().position(|n| **n == up)? as u32 + 1);
                     i += 3;
                 }
@@ -196,7 +210,8 @@ pub enum Format {
         /// Exact length.
         len: usize,
     },
-    /// `N(n,m)`: number of up to n digits in all, at most m of them after a decimal point.
+    /// `N(n,m)`: number of up to n digits in all, at most m of them after a decimal point (so
+    /// at most n-m before it: `N(5,2)` holds up to 999.99, as Oracle's NUMBER(5,2)).
     Numeric {
         /// Most digits in all.
         digits: usize,
@@ -240,20 +255,29 @@ impl Format {
         let t = text.trim();
         let (head, arg) = match t.find('(') {
             Some(p) if t.ends_with(')') => (&t[..p], Some(&t[p + 1..t.len() - 1])),
-            Some(_) => return Err(format!("format {text:?} has an opening bracket but no closing one")),
+            Some(_) => {
+                return Err(format!(
+                    "format {text:?} has an opening bracket but no closing one"
+                ));
+            }
             None => (t, None),
         };
         let nums = |a: Option<&str>| -> Result<(usize, usize), String> {
             let a = a.ok_or_else(|| format!("format {text:?} needs a size, e.g. {head}(10)"))?;
             let mut parts = a.split(',').map(|p| p.trim().parse::<usize>());
-            let n = parts.next().and_then(Result::ok).ok_or_else(|| format!("format {text:?}: size is not a number"))?;
+            let n = parts
+                .next()
+                .and_then(Result::ok)
+                .ok_or_else(|| format!("format {text:?}: size is not a number"))?;
             let m = match parts.next() {
                 None => 0,
                 Some(Ok(m)) => m,
                 Some(Err(_)) => return Err(format!("format {text:?}: decimals is not a number")),
             };
             if n == 0 || m > n {
-                return Err(format!("format {text:?}: size must be at least 1 and decimals no more than the size"));
+                return Err(format!(
+                    "format {text:?}: size must be at least 1 and decimals no more than the size"
+                ));
             }
             Ok((n, m))
         };
@@ -269,19 +293,31 @@ impl Format {
                 Ok(Format::Padded { digits, decimals })
             }
             "date" | "timestamp" | "time" => {
-                let p = Pattern::parse(arg.ok_or_else(|| format!("format {text:?} needs a pattern, e.g. date(YYYYMMDD)"))?)?;
+                let p = Pattern::parse(arg.ok_or_else(|| {
+                    format!("format {text:?} needs a pattern, e.g. date(YYYYMMDD)")
+                })?)?;
                 match head {
                     "date" if p.has_date() => Ok(Format::Date(p)),
                     "timestamp" if p.has_date() => Ok(Format::Timestamp(p)),
                     "time" if !p.has_date() => Ok(Format::Time(p)),
-                    _ => Err(format!("format {text:?}: the pattern does not fit a {head}")),
+                    _ => Err(format!(
+                        "format {text:?}: the pattern does not fit a {head}"
+                    )),
                 }
             }
             "flag" => match arg {
-                None => Ok(Format::Flag { yes: "Y".into(), no: "N".into() }),
+                None => Ok(Format::Flag {
+                    yes: "Y".into(),
+                    no: "N".into(),
+                }),
                 Some(a) => {
-                    let (y, n) = a.split_once('/').ok_or_else(|| format!("format {text:?}: write flag(YES/NO), e.g. flag(Y/N)"))?;
-                    Ok(Format::Flag { yes: y.trim().to_string(), no: n.trim().to_string() })
+                    let (y, n) = a.split_once('/').ok_or_else(|| {
+                        format!("format {text:?}: write flag(YES/NO), e.g. flag(Y/N)")
+                    })?;
+                    Ok(Format::Flag {
+                        yes: y.trim().to_string(),
+                        no: n.trim().to_string(),
+                    })
                 }
             },
             _ => Err(format!(
@@ -297,19 +333,27 @@ impl Format {
             Format::Text { max } => {
                 let n = char_len(v);
                 if n > *max {
-                    return Err(length(format!("is {n} characters long; at most {max} are allowed (X({max}))")));
+                    return Err(length(format!(
+                        "is {n} characters long; at most {max} are allowed (X({max}))"
+                    )));
                 }
                 Ok(0)
             }
             Format::Fixed { len } => {
                 let n = char_len(v);
                 if n != *len {
-                    return Err(length(format!("is {n} characters long; exactly {len} are required (F({len}))")));
+                    return Err(length(format!(
+                        "is {n} characters long; exactly {len} are required (F({len}))"
+                    )));
                 }
                 Ok(0)
             }
-            Format::Numeric { digits, decimals } => parse_number(v, *digits, *decimals, false).map_err(|r| typed(r, self)),
-            Format::Padded { digits, decimals } => parse_number(v, *digits, *decimals, true).map_err(|r| typed(r, self)),
+            Format::Numeric { digits, decimals } => {
+                parse_number(v, *digits, *decimals, false).map_err(|r| typed(r, self))
+            }
+            Format::Padded { digits, decimals } => {
+                parse_number(v, *digits, *decimals, true).map_err(|r| typed(r, self))
+            }
             Format::Date(p) | Format::Timestamp(p) | Format::Time(p) => match p.parse_value(v) {
                 Some(k) => Ok(i128::from(k)),
                 None => {
@@ -318,14 +362,20 @@ impl Format {
                         Format::Timestamp(_) => "a real date and time",
                         _ => "a real time",
                     };
-                    Err(FormatProblem { rule: "type-error", reason: format!("is not {what} (expected {})", p.text) })
+                    Err(FormatProblem {
+                        rule: "type-error",
+                        reason: format!("is not {what} (expected {})", p.text),
+                    })
                 }
             },
             Format::Flag { yes, no } => {
                 if v == yes || v == no {
                     Ok(0)
                 } else {
-                    Err(FormatProblem { rule: "type-error", reason: format!("must be {yes} or {no}") })
+                    Err(FormatProblem {
+                        rule: "type-error",
+                        reason: format!("must be {yes} or {no}"),
+                    })
                 }
             }
         }
@@ -349,9 +399,15 @@ impl fmt::Display for Format {
         match self {
             Format::Text { max } => write!(f, "X({max})"),
             Format::Fixed { len } => write!(f, "F({len})"),
-            Format::Numeric { digits, decimals: 0 } => write!(f, "N({digits})"),
+            Format::Numeric {
+                digits,
+                decimals: 0,
+            } => write!(f, "N({digits})"),
             Format::Numeric { digits, decimals } => write!(f, "N({digits},{decimals})"),
-            Format::Padded { digits, decimals: 0 } => write!(f, "L({digits})"),
+            Format::Padded {
+                digits,
+                decimals: 0,
+            } => write!(f, "L({digits})"),
             Format::Padded { digits, decimals } => write!(f, "L({digits},{decimals})"),
             Format::Date(p) => write!(f, "date({})", p.text),
             Format::Timestamp(p) => write!(f, "timestamp({})", p.text),
@@ -362,16 +418,26 @@ impl fmt::Display for Format {
 }
 
 fn length(reason: String) -> FormatProblem {
-    FormatProblem { rule: "length-error", reason }
+    FormatProblem {
+        rule: "length-error",
+        reason,
+    }
 }
 
 fn typed(reason: String, f: &Format) -> FormatProblem {
-    FormatProblem { rule: "type-error", reason: format!("{reason} ({f})") }
+    FormatProblem {
+        rule: "type-error",
+        reason: format!("{reason} ({f})"),
+    }
 }
 
 /// Number of characters (not bytes).
 pub fn char_len(v: &str) -> usize {
-    if v.is_ascii() { v.len() } else { v.chars().count() }
+    if v.is_ascii() {
+        v.len()
+    } else {
+        v.chars().count()
+    }
 }
 
 /// Parses a decimal number into an integer scaled by [`SCALE`]. `padded` asks for the exact
@@ -394,15 +460,27 @@ pub fn parse_number(v: &str, digits: usize, decimals: usize, padded: bool) -> Re
         return Err(if decimals == 0 {
             "must be a whole number".to_string()
         } else {
-            format!("has {} decimal places; at most {decimals} are allowed", frac.len())
+            format!(
+                "has {} decimal places; at most {decimals} are allowed",
+                frac.len()
+            )
         });
     }
     if padded {
         if int.len() + frac.len() != digits || frac.len() != decimals {
-            return Err(format!("must be exactly {digits} digits, padded with leading zeros"));
+            return Err(format!(
+                "must be exactly {digits} digits, padded with leading zeros"
+            ));
         }
-    } else if int.trim_start_matches('0').len() + frac.len() > digits {
-        return Err(format!("has more than {digits} digits"));
+    } else if int.trim_start_matches('0').len() > digits - decimals {
+        return Err(if decimals == 0 {
+            format!("has more than {digits} digits")
+        } else {
+            format!(
+                "has more than {} digits before the decimal point",
+                digits - decimals
+            )
+        });
     }
     let mut n: i128 = 0;
     for b in int.bytes() {
@@ -423,7 +501,11 @@ pub fn format_scaled(n: i128, decimals: usize) -> String {
     let a = n.unsigned_abs();
     let int = a / SCALE as u128;
     let frac = a % SCALE as u128;
-    let mut s = if neg { format!("-{int}") } else { int.to_string() };
+    let mut s = if neg {
+        format!("-{int}")
+    } else {
+        int.to_string()
+    };
     if decimals > 0 {
         let f = format!("{frac:06}");
         s.push('.');
@@ -441,7 +523,18 @@ mod tests {
 
     #[test]
     fn notation_parses_and_prints() {
-        for t in ["X(30)", "F(3)", "N(5,2)", "N(8)", "L(8)", "L(7,2)", "date(DD/MM/YYYY)", "timestamp(YYYYMMDD HHMMSS)", "time(HH:MM)", "flag(Y/N)"] {
+        for t in [
+            "X(30)",
+            "F(3)",
+            "N(5,2)",
+            "N(8)",
+            "L(8)",
+            "L(7,2)",
+            "date(DD/MM/YYYY)",
+            "timestamp(YYYYMMDD HHMMSS)",
+            "time(HH:MM)",
+            "flag(Y/N)",
+        ] {
             assert_eq!(Format::parse(t).expect(t).to_string(), t);
         }
         assert!(Format::parse("Q(3)").is_err());
@@ -493,7 +586,12 @@ mod tests {
         let b = p.parse_value("20240201").expect("b");
         assert!(a < b);
         let d = NaiveDate::from_ymd_opt(2026, 3, 9).expect("date");
-        assert_eq!(Pattern::parse("DD-MON-YYYY HH:MM").expect("p").format(d, 3600 + 120), "09-MAR-2026 01:02");
+        assert_eq!(
+            Pattern::parse("DD-MON-YYYY HH:MM")
+                .expect("p")
+                .format(d, 3600 + 120),
+            "09-MAR-2026 01:02"
+        );
         assert_eq!(format_scaled(123_450_000, 2), "123.45");
         assert_eq!(format_scaled(-5_000_000, 0), "-5");
     }

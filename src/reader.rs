@@ -50,10 +50,14 @@ pub enum ReadError {
     #[error("the file is empty (0 bytes): there is nothing to validate")]
     Empty,
     /// UTF-16 text (Excel's "Unicode Text").
-    #[error("the file is saved as UTF-16 (Excel \"Unicode Text\"); save it again as \"CSV UTF-8\" or plain CSV")]
+    #[error(
+        "the file is saved as UTF-16 (Excel \"Unicode Text\"); save it again as \"CSV UTF-8\" or plain CSV"
+    )]
     Utf16,
     /// Binary content.
-    #[error("the file is not a text file (binary data at line {line}, byte {offset}): is it a spreadsheet (.xlsx) or a zip?")]
+    #[error(
+        "the file is not a text file (binary data at line {line}, byte {offset}): is it a spreadsheet (.xlsx) or a zip?"
+    )]
     Binary {
         /// 1-based line of the first binary byte.
         line: u64,
@@ -183,7 +187,10 @@ impl<R: BufRead> Reader<R> {
         let window = &head[..head.len().min(8192)];
         if let Some(pos) = window.iter().position(|&b| b == 0) {
             let line = 1 + window[..pos].iter().filter(|&&b| b == b'\n').count() as u64;
-            return Err(ReadError::Binary { line, offset: pos as u64 });
+            return Err(ReadError::Binary {
+                line,
+                offset: pos as u64,
+            });
         }
         Ok(())
     }
@@ -213,12 +220,26 @@ impl<R: BufRead> Reader<R> {
         self.decode();
         self.split();
         let text = self.text.as_str();
-        let blank = self.bounds.iter().all(|&(a, b)| text[a as usize..b as usize].trim().is_empty());
-        Ok(Some(Line { line: self.line, fields: Fields { text, bounds: &self.bounds }, problems: &self.problems, blank }))
+        let blank = self
+            .bounds
+            .iter()
+            .all(|&(a, b)| text[a as usize..b as usize].trim().is_empty());
+        Ok(Some(Line {
+            line: self.line,
+            fields: Fields {
+                text,
+                bounds: &self.bounds,
+            },
+            problems: &self.problems,
+            blank,
+        }))
     }
 
     fn field_at(&self, byte_offset: usize) -> usize {
-        self.raw[..byte_offset].iter().filter(|&&b| b == self.dialect.delimiter).count()
+        self.raw[..byte_offset]
+            .iter()
+            .filter(|&&b| b == self.dialect.delimiter)
+            .count()
     }
 
     fn decode(&mut self) {
@@ -230,7 +251,8 @@ impl<R: BufRead> Reader<R> {
         if self.raw.is_ascii() {
             // ASCII is the same in every supported encoding.
             // SAFETY-free path: ASCII bytes are valid UTF-8.
-            self.text.push_str(std::str::from_utf8(&self.raw).unwrap_or_default());
+            self.text
+                .push_str(std::str::from_utf8(&self.raw).unwrap_or_default());
             return;
         }
         if self.utf8 {
@@ -239,7 +261,10 @@ impl<R: BufRead> Reader<R> {
                 Err(e) => {
                     let at = e.valid_up_to();
                     let field = self.field_at(at);
-                    self.problems.push(ReadProblem::Encoding { field, byte: self.raw[at] });
+                    self.problems.push(ReadProblem::Encoding {
+                        field,
+                        byte: self.raw[at],
+                    });
                     self.text.push_str(&String::from_utf8_lossy(&self.raw));
                 }
             }
@@ -248,9 +273,16 @@ impl<R: BufRead> Reader<R> {
                 self.looks_utf8_at = Some(self.line);
             }
             // Windows-1252 leaves five bytes undefined; they do not decode.
-            if let Some(pos) = self.raw.iter().position(|b| matches!(b, 0x81 | 0x8D | 0x8F | 0x90 | 0x9D)) {
+            if let Some(pos) = self
+                .raw
+                .iter()
+                .position(|b| matches!(b, 0x81 | 0x8D | 0x8F | 0x90 | 0x9D))
+            {
                 let field = self.field_at(pos);
-                self.problems.push(ReadProblem::Encoding { field, byte: self.raw[pos] });
+                self.problems.push(ReadProblem::Encoding {
+                    field,
+                    byte: self.raw[pos],
+                });
             }
             let (cow, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&self.raw);
             self.text.push_str(&cow);
@@ -304,7 +336,10 @@ impl<R: BufRead> Reader<R> {
                 }
                 if !closed {
                     self.scratch.push_str(&s[seg..]);
-                    self.problems.push(ReadProblem::BrokenQuote { field, reason: "opens a quote that is never closed on this line" });
+                    self.problems.push(ReadProblem::BrokenQuote {
+                        field,
+                        reason: "opens a quote that is never closed on this line",
+                    });
                     self.bounds.push((start, self.scratch.len() as u32));
                     break;
                 }
@@ -312,7 +347,10 @@ impl<R: BufRead> Reader<R> {
                 if i < b.len() && b[i] != d {
                     let next = memchr::memchr(d, &b[i..]).map_or(b.len(), |p| i + p);
                     self.scratch.push_str(&s[i..next]);
-                    self.problems.push(ReadProblem::BrokenQuote { field, reason: "has text after its closing quote" });
+                    self.problems.push(ReadProblem::BrokenQuote {
+                        field,
+                        reason: "has text after its closing quote",
+                    });
                     i = next;
                 }
             } else {
@@ -338,13 +376,18 @@ impl<R: BufRead> Reader<R> {
 
 /// Opens a file for reading with a large buffer.
 pub fn open(path: &std::path::Path) -> std::io::Result<std::io::BufReader<std::fs::File>> {
-    Ok(std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(path)?))
+    Ok(std::io::BufReader::with_capacity(
+        256 * 1024,
+        std::fs::File::open(path)?,
+    ))
 }
 
 /// Reads at most `max` bytes from the start of a file (for detection).
 pub fn head(path: &std::path::Path, max: usize) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(max);
-    std::fs::File::open(path)?.take(max as u64).read_to_end(&mut buf)?;
+    std::fs::File::open(path)?
+        .take(max as u64)
+        .read_to_end(&mut buf)?;
     Ok(buf)
 }
 
@@ -354,10 +397,17 @@ mod tests {
     use crate::layout::LineEnding;
 
     fn dialect(d: u8, q: Option<u8>, e: Encoding) -> Dialect {
-        Dialect { delimiter: d, quote: q, encoding: e, line_ending: LineEnding::Crlf }
+        Dialect {
+            delimiter: d,
+            quote: q,
+            encoding: e,
+            line_ending: LineEnding::Crlf,
+        }
     }
 
-    fn read_all(bytes: &[u8], d: Dialect) -> Result<Vec<(u64, Vec<String>, Vec<ReadProblem>)>, ReadError> {
+    type Rows = Vec<(u64, Vec<String>, Vec<ReadProblem>)>;
+
+    fn read_all(bytes: &[u8], d: Dialect) -> Result<Rows, ReadError> {
         let mut r = Reader::new(bytes, d);
         let mut out = Vec::new();
         while let Some(l) = r.next_line()? {
@@ -368,7 +418,11 @@ mod tests {
 
     #[test]
     fn splits_lines_keeping_line_numbers() {
-        let rows = read_all(b"a,b,c\r\n1,\"x,y\",\"he said \"\"hi\"\"\"\n\nlast,,", dialect(b',', Some(b'"'), Encoding::Utf8)).expect("read");
+        let rows = read_all(
+            b"a,b,c\r\n1,\"x,y\",\"he said \"\"hi\"\"\"\n\nlast,,",
+            dialect(b',', Some(b'"'), Encoding::Utf8),
+        )
+        .expect("read");
         assert_eq!(rows.len(), 4);
         assert_eq!(rows[1].1, vec!["1", "x,y", "he said \"hi\""]);
         assert_eq!(rows[2].0, 3);
@@ -378,25 +432,47 @@ mod tests {
 
     #[test]
     fn broken_quote_stays_on_its_line() {
-        let rows = read_all(b"a,\"unclosed,b\nnext,line\n", dialect(b',', Some(b'"'), Encoding::Utf8)).expect("read");
+        let rows = read_all(
+            b"a,\"unclosed,b\nnext,line\n",
+            dialect(b',', Some(b'"'), Encoding::Utf8),
+        )
+        .expect("read");
         assert_eq!(rows.len(), 2);
-        assert!(matches!(rows[0].2[0], ReadProblem::BrokenQuote { field: 1, .. }));
+        assert!(matches!(
+            rows[0].2[0],
+            ReadProblem::BrokenQuote { field: 1, .. }
+        ));
         assert_eq!(rows[1].1, vec!["next", "line"]);
-        let rows = read_all(b"\"a\"x,b\n", dialect(b',', Some(b'"'), Encoding::Utf8)).expect("read");
-        assert!(matches!(rows[0].2[0], ReadProblem::BrokenQuote { field: 0, .. }));
+        let rows =
+            read_all(b"\"a\"x,b\n", dialect(b',', Some(b'"'), Encoding::Utf8)).expect("read");
+        assert!(matches!(
+            rows[0].2[0],
+            ReadProblem::BrokenQuote { field: 0, .. }
+        ));
         assert_eq!(rows[0].1, vec!["ax", "b"]);
     }
 
     #[test]
     fn encodings() {
         // Windows-1252 é is 0xE9.
-        let rows = read_all(b"Ren\xe9e~Smith\n", dialect(b'~', None, Encoding::Latin1)).expect("read");
+        let rows =
+            read_all(b"Ren\xe9e~Smith\n", dialect(b'~', None, Encoding::Latin1)).expect("read");
         assert_eq!(rows[0].1, vec!["Renée", "Smith"]);
         // The same byte is not UTF-8.
-        let rows = read_all(b"ok,Ren\xe9e\n", dialect(b',', Some(b'"'), Encoding::Utf8)).expect("read");
-        assert_eq!(rows[0].2, vec![ReadProblem::Encoding { field: 1, byte: 0xE9 }]);
+        let rows =
+            read_all(b"ok,Ren\xe9e\n", dialect(b',', Some(b'"'), Encoding::Utf8)).expect("read");
+        assert_eq!(
+            rows[0].2,
+            vec![ReadProblem::Encoding {
+                field: 1,
+                byte: 0xE9
+            }]
+        );
         // A BOM makes the file UTF-8 whatever the layout says.
-        let mut r = Reader::new(&b"\xEF\xBB\xBFRen\xC3\xA9e~x\n"[..], dialect(b'~', None, Encoding::Latin1));
+        let mut r = Reader::new(
+            &b"\xEF\xBB\xBFRen\xC3\xA9e~x\n"[..],
+            dialect(b'~', None, Encoding::Latin1),
+        );
         let l = r.next_line().expect("read").expect("line");
         assert_eq!(l.fields.get(0), "Renée");
         assert!(r.had_bom);
@@ -406,7 +482,13 @@ mod tests {
     fn empty_binary_and_utf16_files_stop() {
         let d = dialect(b',', Some(b'"'), Encoding::Utf8);
         assert!(matches!(read_all(b"", d), Err(ReadError::Empty)));
-        assert!(matches!(read_all(b"PK\x03\x04\x00\x00", d), Err(ReadError::Binary { line: 1, offset: 4 })));
-        assert!(matches!(read_all(b"\xFF\xFEa\x00", d), Err(ReadError::Utf16)));
+        assert!(matches!(
+            read_all(b"PK\x03\x04\x00\x00", d),
+            Err(ReadError::Binary { line: 1, offset: 4 })
+        ));
+        assert!(matches!(
+            read_all(b"\xFF\xFEa\x00", d),
+            Err(ReadError::Utf16)
+        ));
     }
 }

@@ -65,32 +65,95 @@ pub const ENCODING_MISMATCH: &str = "encoding-mismatch";
 /// Every rule code with a one-line description.
 pub const ALL: &[(&str, &str)] = &[
     (BLANK_ROW, "a line whose every field is empty"),
-    (ENCODING_ERROR, "bytes that are not valid in the file's encoding, or binary bytes in a text line"),
-    (ENCODING_MISMATCH, "warning: the file looks UTF-8 but the layout says Windows-1252 / ISO-8859-1"),
-    (BROKEN_QUOTE, "a quote that is never closed on its line, or text after a closing quote"),
-    (COLUMN_NAMES, "the first line is not the column-name row the layout expects"),
-    (UNKNOWN_RECORD_TYPE, "a record type the layout does not define"),
-    (HEADER_MISSING, "the file does not start with its header record"),
-    (HEADER_NOT_FIRST, "a header record somewhere other than first"),
-    (TRAILER_MISSING, "the file does not end with its trailer record"),
+    (
+        ENCODING_ERROR,
+        "bytes that are not valid in the file's encoding, or binary bytes in a text line",
+    ),
+    (
+        ENCODING_MISMATCH,
+        "warning: the file looks UTF-8 but the layout says Windows-1252 / ISO-8859-1",
+    ),
+    (
+        BROKEN_QUOTE,
+        "a quote that is never closed on its line, or text after a closing quote",
+    ),
+    (
+        COLUMN_NAMES,
+        "the first line is not the column-name row the layout expects",
+    ),
+    (
+        UNKNOWN_RECORD_TYPE,
+        "a record type the layout does not define",
+    ),
+    (
+        HEADER_MISSING,
+        "the file does not start with its header record",
+    ),
+    (
+        HEADER_NOT_FIRST,
+        "a header record somewhere other than first",
+    ),
+    (
+        TRAILER_MISSING,
+        "the file does not end with its trailer record",
+    ),
     (TRAILER_NOT_LAST, "records after the trailer"),
     (EXTRA_CELL, "more fields than the record type has"),
     (MISSING_CELL, "fewer fields than the record type has"),
     (REQUIRED_ERROR, "a required field is empty"),
-    (TYPE_ERROR, "not a number, not a real date or time, not a valid flag"),
-    (LENGTH_ERROR, "longer than X(n) allows, or not exactly F(n) long"),
+    (
+        TYPE_ERROR,
+        "not a number, not a real date or time, not a valid flag",
+    ),
+    (
+        LENGTH_ERROR,
+        "longer than X(n) allows, or not exactly F(n) long",
+    ),
     (CODE_ERROR, "a value not in the field's code list"),
-    (IDENTIFIER_ERROR, "an NI number, NHS number, GMC/NMC/HCPC/GDC/GPhC number, postcode, e-mail or ESR number that fails its check"),
-    (RANGE_ERROR, "a number outside the field's minimum and maximum"),
-    (PATTERN_ERROR, "a value that does not match the field's pattern"),
-    (VALUE_ERROR, "a fixed value (such as the interface code in the header) that differs"),
-    (UNIQUE_ERROR, "a second record with the same key as an earlier one"),
-    (ORDER_ERROR, "a date or number before the one it must not precede (end before start)"),
-    (REQUIRED_IF_ERROR, "a field required because of another field's value is empty"),
-    (TRAILER_COUNT, "the trailer's record count does not match the file"),
-    (TRAILER_TOTAL, "the trailer's control total does not match the sum of the records"),
-    (FOREIGN_KEY, "a value not found in the referenced interface's latest batch"),
-    (REFERENCE_UNCHECKED, "warning: a reference could not be checked because the other interface has no batch yet"),
+    (
+        IDENTIFIER_ERROR,
+        "an NI number, NHS number, GMC/NMC/HCPC/GDC/GPhC number, postcode, e-mail or ESR number that fails its check",
+    ),
+    (
+        RANGE_ERROR,
+        "a number outside the field's minimum and maximum",
+    ),
+    (
+        PATTERN_ERROR,
+        "a value that does not match the field's pattern",
+    ),
+    (
+        VALUE_ERROR,
+        "a fixed value (such as the interface code in the header) that differs",
+    ),
+    (
+        UNIQUE_ERROR,
+        "a second record with the same key as an earlier one",
+    ),
+    (
+        ORDER_ERROR,
+        "a date or number before the one it must not precede (end before start)",
+    ),
+    (
+        REQUIRED_IF_ERROR,
+        "a field required because of another field's value is empty",
+    ),
+    (
+        TRAILER_COUNT,
+        "the trailer's record count does not match the file",
+    ),
+    (
+        TRAILER_TOTAL,
+        "the trailer's control total does not match the sum of the records",
+    ),
+    (
+        FOREIGN_KEY,
+        "a value not found in the referenced interface's latest batch",
+    ),
+    (
+        REFERENCE_UNCHECKED,
+        "warning: a reference could not be checked because the other interface has no batch yet",
+    ),
 ];
 
 /// The description of a rule code.

@@ -136,7 +136,14 @@ fn shown(v: &str) -> String {
     }
 }
 
-fn issue(line: u64, rt: Option<&str>, field: Option<(usize, &Field)>, rule: &str, severity: Severity, message: String) -> Issue {
+fn issue(
+    line: u64,
+    rt: Option<&str>,
+    field: Option<(usize, &Field)>,
+    rule: &str,
+    severity: Severity,
+    message: String,
+) -> Issue {
     Issue {
         line,
         record_type: rt.map(str::to_string),
@@ -152,26 +159,58 @@ fn issue(line: u64, rt: Option<&str>, field: Option<(usize, &Field)>, rule: &str
 pub fn check_value(field: &Field, v: &str) -> Result<Option<i128>, (&'static str, String)> {
     if let Some(c) = &field.value {
         if v != c {
-            return Err((r::VALUE_ERROR, format!("{} must be {} but is {}", field.name, shown(c), shown(v))));
+            return Err((
+                r::VALUE_ERROR,
+                format!("{} must be {} but is {}", field.name, shown(c), shown(v)),
+            ));
         }
         return Ok(None);
     }
     if v.is_empty() {
         if field.required {
-            return Err((r::REQUIRED_ERROR, format!("{} is required but is empty", field.name)));
+            return Err((
+                r::REQUIRED_ERROR,
+                format!("{} is required but is empty", field.name),
+            ));
         }
         return Ok(None);
     }
-    let n = field.format.check(v).map_err(|p| (p.rule, format!("{} {} {}", field.name, shown(v), p.reason)))?;
+    let n = field
+        .format
+        .check(v)
+        .map_err(|p| (p.rule, format!("{} {} {}", field.name, shown(v), p.reason)))?;
     if !field.codes.is_empty() && !field.codes.iter().any(|c| c == v) {
-        let mut list = field.codes.iter().take(12).cloned().collect::<Vec<_>>().join(", ");
+        let mut list = field
+            .codes
+            .iter()
+            .take(12)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
         if field.codes.len() > 12 {
             list.push_str(", ...");
         }
-        return Err((r::CODE_ERROR, format!("{} {} is not one of the allowed codes: {list}", field.name, shown(v))));
+        return Err((
+            r::CODE_ERROR,
+            format!(
+                "{} {} is not one of the allowed codes: {list}",
+                field.name,
+                shown(v)
+            ),
+        ));
     }
     if let Some(check) = field.check {
-        check.check(v).map_err(|why| (r::IDENTIFIER_ERROR, format!("{} {} is not a valid {}: it {why}", field.name, shown(v), check.label())))?;
+        check.check(v).map_err(|why| {
+            (
+                r::IDENTIFIER_ERROR,
+                format!(
+                    "{} {} is not a valid {}: it {why}",
+                    field.name,
+                    shown(v),
+                    check.label()
+                ),
+            )
+        })?;
     }
     let numeric = field.is_numeric();
     if numeric && !within(field, n) {
@@ -181,20 +220,40 @@ pub fn check_value(field: &Field, v: &str) -> Result<Option<i128>, (&'static str
             (None, Some(b)) => format!("at most {}", bound_text(b)),
             (None, None) => String::new(),
         };
-        return Err((r::RANGE_ERROR, format!("{} {} must be {range}", field.name, shown(v))));
+        return Err((
+            r::RANGE_ERROR,
+            format!("{} {} must be {range}", field.name, shown(v)),
+        ));
     }
-    if let Some(p) = &field.pattern {
-        if !p.is_match(v) {
-            return Err((r::PATTERN_ERROR, format!("{} {} does not have the expected form", field.name, shown(v))));
-        }
+    if let Some(p) = &field.pattern
+        && !p.is_match(v)
+    {
+        return Err((
+            r::PATTERN_ERROR,
+            format!(
+                "{} {} does not have the expected form",
+                field.name,
+                shown(v)
+            ),
+        ));
     }
-    let comparable = !matches!(field.format, Format::Text { .. } | Format::Fixed { .. } | Format::Flag { .. });
+    let comparable = !matches!(
+        field.format,
+        Format::Text { .. } | Format::Fixed { .. } | Format::Flag { .. }
+    );
     Ok(comparable.then_some(n))
 }
 
 /// Checks one record of record type `ri` (field counts, every field, cross-field rules).
 /// Read problems of the line are passed in `problems`. Returns true when an error was found.
-pub fn check_fields<F: FieldSource + ?Sized>(layout: &Layout, ri: usize, fields: &F, line: u64, problems: &[ReadProblem], out: &mut Vec<Issue>) -> bool {
+pub fn check_fields<F: FieldSource + ?Sized>(
+    layout: &Layout,
+    ri: usize,
+    fields: &F,
+    line: u64,
+    problems: &[ReadProblem],
+    out: &mut Vec<Issue>,
+) -> bool {
     let rt = &layout.records[ri];
     let code = Some(rt.code.as_str());
     let before = out.len();
@@ -204,14 +263,30 @@ pub fn check_fields<F: FieldSource + ?Sized>(layout: &Layout, ri: usize, fields:
             ReadProblem::Encoding { field, byte } => (
                 *field,
                 r::ENCODING_ERROR,
-                format!("has a byte (0x{byte:02X}) that is not valid {}: the file may have been saved with another encoding", layout.dialect.encoding.name()),
+                format!(
+                    "has a byte (0x{byte:02X}) that is not valid {}: the file may have been saved with another encoding",
+                    layout.dialect.encoding.name()
+                ),
             ),
-            ReadProblem::Binary { field } => (*field, r::ENCODING_ERROR, "contains a binary (NUL) byte".to_string()),
-            ReadProblem::BrokenQuote { field, reason } => (*field, r::BROKEN_QUOTE, format!("{reason}")),
+            ReadProblem::Binary { field } => (
+                *field,
+                r::ENCODING_ERROR,
+                "contains a binary (NUL) byte".to_string(),
+            ),
+            ReadProblem::BrokenQuote { field, reason } => {
+                (*field, r::BROKEN_QUOTE, reason.to_string())
+            }
         };
         let f = rt.fields.get(fi).map(|f| (fi, f));
         let name = f.map_or_else(|| format!("Field {}", fi + 1), |(_, f)| f.name.clone());
-        out.push(issue(line, code, f, rule, Severity::Error, format!("{name} {msg}")));
+        out.push(issue(
+            line,
+            code,
+            f,
+            rule,
+            Severity::Error,
+            format!("{name} {msg}"),
+        ));
         if fi < bad_field.len() {
             bad_field[fi] = true;
         }
@@ -235,7 +310,10 @@ pub fn check_fields<F: FieldSource + ?Sized>(layout: &Layout, ri: usize, fields:
             Some((n, first_missing)),
             r::MISSING_CELL,
             Severity::Error,
-            format!("{} record has {n} fields; it should have {want} (from {} onwards are missing)", rt.name, first_missing.name),
+            format!(
+                "{} record has {n} fields; it should have {want} (from {} onwards are missing)",
+                rt.name, first_missing.name
+            ),
         ));
     }
     let mut values: [Option<i128>; 256] = [None; 256];
@@ -260,21 +338,31 @@ pub fn check_fields<F: FieldSource + ?Sized>(layout: &Layout, ri: usize, fields:
     for rule in &rt.rules {
         match rule {
             RecordRule::NotBefore { field, other } => {
-                if let (Some(Some(a)), Some(Some(b))) = (values.get(*field), values.get(*other)) {
-                    if a < b {
-                        let (fa, fb) = (&rt.fields[*field], &rt.fields[*other]);
-                        out.push(issue(
-                            line,
-                            code,
-                            Some((*field, fa)),
-                            r::ORDER_ERROR,
-                            Severity::Error,
-                            format!("{} {} is before {} {}", fa.name, shown(fields.field(*field)), fb.name, shown(fields.field(*other))),
-                        ));
-                    }
+                if let (Some(Some(a)), Some(Some(b))) = (values.get(*field), values.get(*other))
+                    && a < b
+                {
+                    let (fa, fb) = (&rt.fields[*field], &rt.fields[*other]);
+                    out.push(issue(
+                        line,
+                        code,
+                        Some((*field, fa)),
+                        r::ORDER_ERROR,
+                        Severity::Error,
+                        format!(
+                            "{} {} is before {} {}",
+                            fa.name,
+                            shown(fields.field(*field)),
+                            fb.name,
+                            shown(fields.field(*other))
+                        ),
+                    ));
                 }
             }
-            RecordRule::RequiredIf { field, when, equals } => {
+            RecordRule::RequiredIf {
+                field,
+                when,
+                equals,
+            } => {
                 let w = fields.field(*when);
                 if *field < n && fields.field(*field).is_empty() && equals.iter().any(|e| e == w) {
                     let (ff, fw) = (&rt.fields[*field], &rt.fields[*when]);
@@ -284,7 +372,12 @@ pub fn check_fields<F: FieldSource + ?Sized>(layout: &Layout, ri: usize, fields:
                         Some((*field, ff)),
                         r::REQUIRED_IF_ERROR,
                         Severity::Error,
-                        format!("{} is required when {} is {} but is empty", ff.name, fw.name, shown(w)),
+                        format!(
+                            "{} is required when {} is {} but is empty",
+                            ff.name,
+                            fw.name,
+                            shown(w)
+                        ),
                     ));
                 }
             }
@@ -356,7 +449,11 @@ impl<'a> Validator<'a> {
             last_record_line: 0,
             body_count: 0,
             count_by_type: vec![0; n],
-            sums: layout.records.iter().map(|r| vec![0; r.fields.len()]).collect(),
+            sums: layout
+                .records
+                .iter()
+                .map(|r| vec![0; r.fields.len()])
+                .collect(),
             records: 0,
             rejected: 0,
         }
@@ -366,24 +463,45 @@ impl<'a> Validator<'a> {
     pub fn check_line(&mut self, l: &Line<'_>, out: &mut Vec<Issue>) -> Verdict {
         let layout = self.layout;
         if l.blank && l.problems.is_empty() {
-            out.push(issue(l.line, None, None, r::BLANK_ROW, Severity::Error, "This line is blank: remove it".into()));
+            out.push(issue(
+                l.line,
+                None,
+                None,
+                r::BLANK_ROW,
+                Severity::Error,
+                "This line is blank: remove it".into(),
+            ));
             return Verdict::Blank;
         }
         if self.column_row_pending {
             self.column_row_pending = false;
             let want = layout.column_row();
             let got: Vec<&str> = l.fields.iter().collect();
-            let same = want.len() == got.len() && want.iter().zip(&got).all(|(w, g)| w.eq_ignore_ascii_case(g.trim()));
+            let same = want.len() == got.len()
+                && want
+                    .iter()
+                    .zip(&got)
+                    .all(|(w, g)| w.eq_ignore_ascii_case(g.trim()));
             if !same {
-                let at = want.iter().zip(got.iter().chain(std::iter::repeat(&""))).position(|(w, g)| !w.eq_ignore_ascii_case(g.trim())).unwrap_or(want.len());
-                let what = want.get(at).map_or_else(|| "no more columns".to_string(), |w| format!("\"{w}\""));
+                let at = want
+                    .iter()
+                    .zip(got.iter().chain(std::iter::repeat(&"")))
+                    .position(|(w, g)| !w.eq_ignore_ascii_case(g.trim()))
+                    .unwrap_or(want.len());
+                let what = want
+                    .get(at)
+                    .map_or_else(|| "no more columns".to_string(), |w| format!("\"{w}\""));
                 out.push(issue(
                     l.line,
                     None,
                     None,
                     r::COLUMN_NAMES,
                     Severity::Error,
-                    format!("Line {} should be the row of column names; column {} should be {what}", l.line, at + 1),
+                    format!(
+                        "Line {} should be the row of column names; column {} should be {what}",
+                        l.line,
+                        at + 1
+                    ),
                 ));
             }
             return Verdict::ColumnNames;
@@ -408,17 +526,20 @@ impl<'a> Validator<'a> {
         let role = ri.map(|i| layout.records[i].role);
         if self.first_record {
             self.first_record = false;
-            if let Some(h) = layout.header() {
-                if role != Some(Role::Header) {
-                    out.push(issue(
-                        l.line,
-                        ri.map(|i| layout.records[i].code.as_str()),
-                        None,
-                        r::HEADER_MISSING,
-                        Severity::Error,
-                        format!("The file must start with a {} ({}) record", layout.records[h].name, layout.records[h].code),
-                    ));
-                }
+            if let Some(h) = layout.header()
+                && role != Some(Role::Header)
+            {
+                out.push(issue(
+                    l.line,
+                    ri.map(|i| layout.records[i].code.as_str()),
+                    None,
+                    r::HEADER_MISSING,
+                    Severity::Error,
+                    format!(
+                        "The file must start with a {} ({}) record",
+                        layout.records[h].name, layout.records[h].code
+                    ),
+                ));
             }
         } else if role == Some(Role::Header) {
             out.push(issue(
@@ -427,12 +548,20 @@ impl<'a> Validator<'a> {
                 None,
                 r::HEADER_NOT_FIRST,
                 Severity::Error,
-                format!("A header record is only allowed as the first record{}", self.header_line.map_or(String::new(), |h| format!(" (there is one at line {h})"))),
+                format!(
+                    "A header record is only allowed as the first record{}",
+                    self.header_line
+                        .map_or(String::new(), |h| format!(" (there is one at line {h})"))
+                ),
             ));
         }
         let Some(ri) = ri else {
             let d = layout.discriminator.unwrap_or(0);
-            let name = layout.records.first().and_then(|r| r.fields.get(d)).map(|f| f.name.clone());
+            let name = layout
+                .records
+                .first()
+                .and_then(|r| r.fields.get(d))
+                .map(|f| f.name.clone());
             let known: Vec<&str> = layout.records.iter().map(|r| r.code.as_str()).collect();
             out.push(Issue {
                 line: l.line,
@@ -440,13 +569,20 @@ impl<'a> Validator<'a> {
                 field: name,
                 rule: r::UNKNOWN_RECORD_TYPE.into(),
                 severity: Severity::Error,
-                message: format!("Record type {} is not one this interface uses ({})", shown(l.fields.get(d)), known.join(", ")),
+                message: format!(
+                    "Record type {} is not one this interface uses ({})",
+                    shown(l.fields.get(d)),
+                    known.join(", ")
+                ),
                 field_index: Some(d),
             });
             self.body_count += 1;
             self.last_record_line = l.line;
             self.rejected += 1;
-            return Verdict::Record { record_type: None, rejected: true };
+            return Verdict::Record {
+                record_type: None,
+                rejected: true,
+            };
         };
         let rt = &layout.records[ri];
         check_fields(layout, ri, &l.fields, l.line, l.problems, out);
@@ -460,10 +596,11 @@ impl<'a> Validator<'a> {
                 self.body_count += 1;
                 self.count_by_type[ri] += 1;
                 for (fi, f) in rt.fields.iter().enumerate() {
-                    if f.is_numeric() && self.summed(ri, fi) {
-                        if let Ok(v) = f.format.check(l.fields.get(fi)) {
-                            self.sums[ri][fi] += v;
-                        }
+                    if f.is_numeric()
+                        && self.summed(ri, fi)
+                        && let Ok(v) = f.format.check(l.fields.get(fi))
+                    {
+                        self.sums[ri][fi] += v;
                     }
                 }
                 self.check_keys(ri, &l.fields, l.line, out);
@@ -474,12 +611,20 @@ impl<'a> Validator<'a> {
         if rejected {
             self.rejected += 1;
         }
-        Verdict::Record { record_type: Some(ri), rejected }
+        Verdict::Record {
+            record_type: Some(ri),
+            rejected,
+        }
     }
 
     fn summed(&self, ri: usize, fi: usize) -> bool {
-        let Some(t) = self.layout.trailer() else { return false };
-        self.layout.records[t].fields.iter().any(|f| matches!(&f.control, Some(Control::Sum(v)) if v.contains(&(ri, fi))))
+        let Some(t) = self.layout.trailer() else {
+            return false;
+        };
+        self.layout.records[t]
+            .fields
+            .iter()
+            .any(|f| matches!(&f.control, Some(Control::Sum(v)) if v.contains(&(ri, fi))))
     }
 
     fn check_keys(&mut self, ri: usize, fields: &Fields<'_>, line: u64, out: &mut Vec<Issue>) {
@@ -503,7 +648,11 @@ impl<'a> Validator<'a> {
                     Some((key[0], &rt.fields[key[0]])),
                     r::UNIQUE_ERROR,
                     Severity::Error,
-                    format!("{} {} is the same as line {first}; it must be unique", names.join(" + "), vals.join(" + ")),
+                    format!(
+                        "{} {} is the same as line {first}; it must be unique",
+                        names.join(" + "),
+                        vals.join(" + ")
+                    ),
                 ));
             } else {
                 self.keys.insert(hv, line);
@@ -515,7 +664,9 @@ impl<'a> Validator<'a> {
         let rt = &self.layout.records[ri];
         for (fi, f) in rt.fields.iter().enumerate() {
             let Some(control) = &f.control else { continue };
-            let Ok(stated) = f.format.check(fields.get(fi)) else { continue };
+            let Ok(stated) = f.format.check(fields.get(fi)) else {
+                continue;
+            };
             match control {
                 Control::Count(which) => {
                     let actual = match which {
@@ -523,14 +674,21 @@ impl<'a> Validator<'a> {
                         Some(t) => self.count_by_type[*t],
                     };
                     if stated != i128::from(actual) * crate::notation::SCALE {
-                        let of = which.map_or_else(|| "records".to_string(), |t| format!("{} records", self.layout.records[t].code));
+                        let of = which.map_or_else(
+                            || "records".to_string(),
+                            |t| format!("{} records", self.layout.records[t].code),
+                        );
                         out.push(issue(
                             line,
                             Some(&rt.code),
                             Some((fi, f)),
                             r::TRAILER_COUNT,
                             Severity::Error,
-                            format!("{} says {} {of} but the file has {actual}", f.name, fields.get(fi)),
+                            format!(
+                                "{} says {} {of} but the file has {actual}",
+                                f.name,
+                                fields.get(fi)
+                            ),
                         ));
                     }
                 }
@@ -538,7 +696,9 @@ impl<'a> Validator<'a> {
                     let actual: i128 = targets.iter().map(|&(r, c)| self.sums[r][c]).sum();
                     if stated != actual {
                         let dec = match f.format {
-                            Format::Numeric { decimals, .. } | Format::Padded { decimals, .. } => decimals,
+                            Format::Numeric { decimals, .. } | Format::Padded { decimals, .. } => {
+                                decimals
+                            }
                             _ => 2,
                         };
                         out.push(issue(
@@ -547,7 +707,12 @@ impl<'a> Validator<'a> {
                             Some((fi, f)),
                             r::TRAILER_TOTAL,
                             Severity::Error,
-                            format!("{} says {} but the records add up to {}", f.name, fields.get(fi), format_scaled(actual, dec)),
+                            format!(
+                                "{} says {} but the records add up to {}",
+                                f.name,
+                                fields.get(fi),
+                                format_scaled(actual, dec)
+                            ),
                         ));
                     }
                 }
@@ -557,31 +722,49 @@ impl<'a> Validator<'a> {
 
     /// File-level checks at the end of the file.
     pub fn finish(&mut self, out: &mut Vec<Issue>) {
-        if let Some(t) = self.layout.trailer() {
-            if self.trailer_line.is_none() {
-                let trl = &self.layout.records[t];
-                out.push(issue(
-                    self.last_record_line.max(1),
-                    None,
-                    None,
-                    r::TRAILER_MISSING,
-                    Severity::Error,
-                    format!("The file must end with a {} ({}) record; it may have been cut short", trl.name, trl.code),
-                ));
-            }
+        if let Some(t) = self.layout.trailer()
+            && self.trailer_line.is_none()
+        {
+            let trl = &self.layout.records[t];
+            out.push(issue(
+                self.last_record_line.max(1),
+                None,
+                None,
+                r::TRAILER_MISSING,
+                Severity::Error,
+                format!(
+                    "The file must end with a {} ({}) record; it may have been cut short",
+                    trl.name, trl.code
+                ),
+            ));
         }
         if self.records == 0 && self.layout.header().is_some() {
-            out.push(issue(1, None, None, r::HEADER_MISSING, Severity::Error, "The file has no records".into()));
+            out.push(issue(
+                1,
+                None,
+                None,
+                r::HEADER_MISSING,
+                Severity::Error,
+                "The file has no records".into(),
+            ));
         }
     }
 }
 
 /// Validates a stream. `name` is the file name for the report.
-pub fn validate_reader<R: std::io::BufRead>(src: R, name: &str, layout: &Layout, mut opts: Options<'_>) -> Result<Report, ValidateError> {
+pub fn validate_reader<R: std::io::BufRead>(
+    src: R,
+    name: &str,
+    layout: &Layout,
+    mut opts: Options<'_>,
+) -> Result<Report, ValidateError> {
     let mut reader = Reader::new(src, layout.dialect);
     let mut v = Validator::new(layout);
     let mut issues = Vec::new();
-    let read_err = |source| ValidateError::Read { file: name.to_string(), source };
+    let read_err = |source| ValidateError::Read {
+        file: name.to_string(),
+        source,
+    };
     loop {
         let line = match reader.next_line() {
             Ok(Some(l)) => l,
@@ -616,12 +799,28 @@ pub fn validate_reader<R: std::io::BufRead>(src: R, name: &str, layout: &Layout,
         });
     }
     issues.sort_by_key(|i| i.line);
-    Ok(Report { interface: layout.interface.clone(), file: name.to_string(), records: v.records, rejected_records: v.rejected, issues })
+    Ok(Report {
+        interface: layout.interface.clone(),
+        file: name.to_string(),
+        records: v.records,
+        rejected_records: v.rejected,
+        issues,
+    })
 }
 
 /// Validates a file on disk.
-pub fn validate_path(path: &Path, layout: &Layout, opts: Options<'_>) -> Result<Report, ValidateError> {
-    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let f = crate::reader::open(path).map_err(|e| ValidateError::Read { file: name.clone(), source: ReadError::Io(e) })?;
+pub fn validate_path(
+    path: &Path,
+    layout: &Layout,
+    opts: Options<'_>,
+) -> Result<Report, ValidateError> {
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let f = crate::reader::open(path).map_err(|e| ValidateError::Read {
+        file: name.clone(),
+        source: ReadError::Io(e),
+    })?;
     validate_reader(f, &name, layout, opts)
 }

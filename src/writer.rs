@@ -30,25 +30,37 @@ pub enum WriteError {
 /// True when a value must be quoted.
 pub fn needs_quote(d: &Dialect, v: &str) -> bool {
     let q = d.quote.unwrap_or(b'"');
-    v.bytes().any(|b| b == d.delimiter || b == q || b == b'\n' || b == b'\r')
+    v.bytes()
+        .any(|b| b == d.delimiter || b == q || b == b'\n' || b == b'\r')
 }
 
 /// Appends one record (no line ending) to `out`.
-pub fn encode_record<S: AsRef<str>>(d: &Dialect, fields: &[S], out: &mut Vec<u8>) -> Result<(), WriteError> {
+pub fn encode_record<S: AsRef<str>>(
+    d: &Dialect,
+    fields: &[S],
+    out: &mut Vec<u8>,
+) -> Result<(), WriteError> {
     let mut line = String::with_capacity(256);
     for (i, f) in fields.iter().enumerate() {
         let v = f.as_ref();
-        if d.encoding != Encoding::Utf8 {
-            if let Some(ch) = v.chars().find(|c| !mappable(*c)) {
-                return Err(WriteError::Unmappable { field: i + 1, ch, encoding: d.encoding.name() });
-            }
+        if d.encoding != Encoding::Utf8
+            && let Some(ch) = v.chars().find(|c| !mappable(*c))
+        {
+            return Err(WriteError::Unmappable {
+                field: i + 1,
+                ch,
+                encoding: d.encoding.name(),
+            });
         }
         if i > 0 {
             line.push(d.delimiter as char);
         }
         if needs_quote(d, v) {
             let Some(q) = d.quote else {
-                return Err(WriteError::Delimiter { field: i + 1, delimiter: d.delimiter as char });
+                return Err(WriteError::Delimiter {
+                    field: i + 1,
+                    delimiter: d.delimiter as char,
+                });
             };
             let q = q as char;
             line.push(q);
@@ -95,15 +107,31 @@ mod tests {
 
     #[test]
     fn quotes_only_where_needed_and_encodes() {
-        let d = Dialect { delimiter: b',', quote: Some(b'"'), encoding: Encoding::Utf8, line_ending: LineEnding::Crlf };
+        let d = Dialect {
+            delimiter: b',',
+            quote: Some(b'"'),
+            encoding: Encoding::Utf8,
+            line_ending: LineEnding::Crlf,
+        };
         let mut out = Vec::new();
         encode_record(&d, &["a", "b,c", "say \"hi\"", ""], &mut out).expect("write");
         assert_eq!(out, b"a,\"b,c\",\"say \"\"hi\"\"\",");
-        let l = Dialect { delimiter: b'~', quote: None, encoding: Encoding::Latin1, line_ending: LineEnding::Lf };
+        let l = Dialect {
+            delimiter: b'~',
+            quote: None,
+            encoding: Encoding::Latin1,
+            line_ending: LineEnding::Lf,
+        };
         let mut out = Vec::new();
         encode_record(&l, &["Renée", "x"], &mut out).expect("write");
         assert_eq!(out, b"Ren\xe9e~x");
-        assert!(matches!(encode_record(&l, &["a~b"], &mut Vec::new()), Err(WriteError::Delimiter { field: 1, .. })));
-        assert!(matches!(encode_record(&l, &["😀"], &mut Vec::new()), Err(WriteError::Unmappable { .. })));
+        assert!(matches!(
+            encode_record(&l, &["a~b"], &mut Vec::new()),
+            Err(WriteError::Delimiter { field: 1, .. })
+        ));
+        assert!(matches!(
+            encode_record(&l, &["😀"], &mut Vec::new()),
+            Err(WriteError::Unmappable { .. })
+        ));
     }
 }

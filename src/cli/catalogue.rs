@@ -24,16 +24,38 @@ pub fn run(a: Args) -> ExitCode {
             Err(e) => super::fail(e),
         };
     }
-    println!("{:<42} {:<6} {:<11} {:<11} {:<7} {}", "ID", "KIND", "DIRECTION", "FREQUENCY", "LAYOUT", "NAME");
+    println!(
+        "{:<42} {:<6} {:<11} {:<11} {:<7} NAME",
+        "ID", "KIND", "DIRECTION", "FREQUENCY", "LAYOUT"
+    );
     for i in &cat.interfaces {
         let kind = if i.kind == Kind::Api { "API" } else { "batch" };
-        let layout = if i.kind == Kind::Api { "-" } else if layouts.get(&i.id).is_some() { "yes" } else { "no" };
+        let layout = if i.kind == Kind::Api {
+            "-"
+        } else if layouts.get(&i.id).is_some() {
+            "yes"
+        } else {
+            "no"
+        };
         let mut title = i.title();
         if i.is_decommissioned() {
             title.push_str(" [decommissioned]");
         }
-        println!("{:<42} {:<6} {:<11} {:<11} {:<7} {}", i.id, kind, i.direction.label(), i.frequency, layout, title);
+        println!(
+            "{:<42} {:<6} {:<11} {:<11} {:<7} {}",
+            i.id,
+            kind,
+            i.direction.label(),
+            i.frequency,
+            layout,
+            title
+        );
     }
-    println!("\n{} interfaces: {} API, {} batch", cat.interfaces.len(), cat.interfaces.len() - cat.batch().count(), cat.batch().count());
+    println!(
+        "\n{} interfaces: {} API, {} batch",
+        cat.interfaces.len(),
+        cat.interfaces.len() - cat.batch().count(),
+        cat.batch().count()
+    );
     ExitCode::SUCCESS
 }

@@ -61,7 +61,15 @@ pub fn run(a: Args) -> ExitCode {
         return super::fail(format!("--date {:?} is not a date like 2026-11-02", a.date));
     };
     let when = date.and_hms_opt(6, 30, 0).unwrap_or_default();
-    let mut opts = GenOptions { rows: a.rows, defect_rate: a.defect_rate, seed: a.seed, vpd: a.vpd.clone(), seq: a.seq, when, file_name: String::new() };
+    let mut opts = GenOptions {
+        rows: a.rows,
+        defect_rate: a.defect_rate,
+        seed: a.seed,
+        vpd: a.vpd.clone(),
+        seq: a.seq,
+        when,
+        file_name: String::new(),
+    };
     let path = if a.out.is_dir() {
         match default_file_name(&layout, &opts) {
             Ok(n) => a.out.join(n),
@@ -70,7 +78,10 @@ pub fn run(a: Args) -> ExitCode {
     } else {
         a.out.clone()
     };
-    opts.file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    opts.file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let file = match std::fs::File::create(&path) {
         Ok(f) => f,
         Err(e) => return super::fail(format!("could not create {}: {e}", path.display())),
@@ -92,7 +103,8 @@ pub fn run(a: Args) -> ExitCode {
         // A clean file must not keep an old defect list beside it.
         let _ = std::fs::remove_file(&defects_path);
     }
-    let kinds: std::collections::BTreeSet<&str> = summary.defects.iter().map(|d| d.rule.as_str()).collect();
+    let kinds: std::collections::BTreeSet<&str> =
+        summary.defects.iter().map(|d| d.rule.as_str()).collect();
     println!(
         "{}: {} records, {} lines, {} seeded defects of {} kinds",
         path.display(),

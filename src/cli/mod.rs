@@ -13,7 +13,12 @@ pub mod validate;
 
 /// ESR Interface Desk: load, validate, fix and export ESR interface files.
 #[derive(Debug, Parser)]
-#[command(name = "esr-desk", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "esr-desk",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// Files to open in the window (with no command).
     pub files: Vec<PathBuf>,
@@ -75,29 +80,42 @@ pub fn resolve_layout(
         let Some(l) = set.get(id) else {
             let cat = esr_desk::catalogue::Catalogue::bundled();
             return Err(match cat.get(id) {
-                Some(i) => format!("interface {id:?} ({}) has no layout yet; load one with --layout FILE", i.title()),
+                Some(i) => format!(
+                    "interface {id:?} ({}) has no layout yet; load one with --layout FILE",
+                    i.title()
+                ),
                 None => format!(
                     "unknown interface {id:?}; interfaces with layouts: {}",
-                    set.layouts.iter().map(|l| l.id.as_str()).collect::<Vec<_>>().join(", ")
+                    set.layouts
+                        .iter()
+                        .map(|l| l.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             });
         };
-        if file.is_file() {
-            if let Ok(Some((other, score))) = detect::looks_like_other(file, l, set) {
-                return Err(format!(
-                    "{} does not look like a {} file (only {:.0}% of its first records fit that layout); it looks like a {} file: use --interface {}",
-                    file.display(),
-                    l.name,
-                    score * 100.0,
-                    other.name,
-                    other.id
-                ));
-            }
+        if file.is_file()
+            && let Ok(Some((other, score))) = detect::looks_like_other(file, l, set)
+        {
+            return Err(format!(
+                "{} does not look like a {} file (only {:.0}% of its first records fit that layout); it looks like a {} file: use --interface {}",
+                file.display(),
+                l.name,
+                score * 100.0,
+                other.name,
+                other.id
+            ));
         }
         return Ok(l.clone());
     }
     match detect::detect(file, set) {
-        Ok(d) => d.layout.cloned().ok_or_else(|| format!("could not tell which interface {} is for: {}. Name it with --interface ID", file.display(), d.explanation)),
+        Ok(d) => d.layout.cloned().ok_or_else(|| {
+            format!(
+                "could not tell which interface {} is for: {}. Name it with --interface ID",
+                file.display(),
+                d.explanation
+            )
+        }),
         Err(e) => Err(format!("could not read {}: {e}", file.display())),
     }
 }

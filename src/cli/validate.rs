@@ -29,10 +29,11 @@ pub fn run(a: Args) -> ExitCode {
     for w in &set.warnings {
         eprintln!("esr-desk: warning: {w}");
     }
-    let layout = match super::resolve_layout(&a.file, a.interface.as_deref(), a.layout.as_deref(), &set) {
-        Ok(l) => l,
-        Err(msg) => return super::fail(msg),
-    };
+    let layout =
+        match super::resolve_layout(&a.file, a.interface.as_deref(), a.layout.as_deref(), &set) {
+            Ok(l) => l,
+            Err(msg) => return super::fail(msg),
+        };
     let report = match validate_path(&a.file, &layout, Options::default()) {
         Ok(r) => r,
         Err(e) => return super::fail(format!("could not validate {e}")),
@@ -45,21 +46,40 @@ pub fn run(a: Args) -> ExitCode {
     } else {
         print_text(&report, &layout);
     }
-    if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 fn print_text(report: &esr_desk::validate::Report, layout: &esr_desk::layout::Layout) {
     println!("{}: {} ({})", report.file, layout.name, layout.version);
-    let errors = report.issues.iter().filter(|i| i.severity == Severity::Error).count();
+    let errors = report
+        .issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .count();
     let warnings = report.issues.len() - errors;
     const SHOW: usize = 200;
     for i in report.issues.iter().take(SHOW) {
-        let sev = if i.severity == Severity::Error { "error" } else { "warning" };
-        let rt = i.record_type.as_deref().map(|t| format!(" [{t}]")).unwrap_or_default();
+        let sev = if i.severity == Severity::Error {
+            "error"
+        } else {
+            "warning"
+        };
+        let rt = i
+            .record_type
+            .as_deref()
+            .map(|t| format!(" [{t}]"))
+            .unwrap_or_default();
         println!("  line {}{rt}: {sev} {}: {}", i.line, i.rule, i.message);
     }
     if report.issues.len() > SHOW {
-        println!("  ... and {} more (use --json for all)", report.issues.len() - SHOW);
+        println!(
+            "  ... and {} more (use --json for all)",
+            report.issues.len() - SHOW
+        );
     }
     if !report.issues.is_empty() {
         println!("Issues by rule:");
@@ -71,6 +91,10 @@ fn print_text(report: &esr_desk::validate::Report, layout: &esr_desk::layout::La
         "{} records, {} rejected, {errors} errors, {warnings} warnings: {}",
         report.records,
         report.rejected_records,
-        if report.is_clean() { "CLEAN" } else { "REJECTS FOUND" }
+        if report.is_clean() {
+            "CLEAN"
+        } else {
+            "REJECTS FOUND"
+        }
     );
 }

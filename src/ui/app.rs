@@ -17,7 +17,11 @@ pub struct App {
 
 impl App {
     /// Builds the app; `cc` gives access to persisted state.
-    pub fn new(_cc: &eframe::CreationContext<'_>, files: Vec<PathBuf>, db: Option<PathBuf>) -> Self {
+    pub fn new(
+        _cc: &eframe::CreationContext<'_>,
+        files: Vec<PathBuf>,
+        db: Option<PathBuf>,
+    ) -> Self {
         Self::headless(files, db)
     }
 
@@ -25,7 +29,12 @@ impl App {
     pub fn headless(files: Vec<PathBuf>, db: Option<PathBuf>) -> Self {
         let catalogue = CatalogueScreen::new();
         let status = catalogue.layout_status();
-        Self { catalogue, pending_files: files, db, status }
+        Self {
+            catalogue,
+            pending_files: files,
+            db,
+            status,
+        }
     }
 
     /// Draws one frame.

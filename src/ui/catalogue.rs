@@ -45,8 +45,14 @@ impl CatalogueScreen {
     /// A line for the status bar about layouts.
     pub fn layout_status(&self) -> String {
         let batch = self.catalogue.batch().count();
-        let with = self.catalogue.batch().filter(|i| self.layouts.get(&i.id).is_some()).count();
-        let mut s = format!("{with} of {batch} batch interfaces have a layout. Bundled layouts are representative, not the official ESR specification.");
+        let with = self
+            .catalogue
+            .batch()
+            .filter(|i| self.layouts.get(&i.id).is_some())
+            .count();
+        let mut s = format!(
+            "{with} of {batch} batch interfaces have a layout. Bundled layouts are representative, not the official ESR specification."
+        );
         for w in &self.layouts.warnings {
             s.push_str("  Warning: ");
             s.push_str(w);
@@ -59,23 +65,36 @@ impl CatalogueScreen {
         ui.heading("Interfaces");
         ui.horizontal(|ui| {
             let label = ui.label("Search:");
-            ui.add(egui::TextEdit::singleline(&mut self.search).hint_text("name, id or description").desired_width(260.0))
-                .labelled_by(label.id);
+            ui.add(
+                egui::TextEdit::singleline(&mut self.search)
+                    .hint_text("name, id or description")
+                    .desired_width(260.0),
+            )
+            .labelled_by(label.id);
             ui.separator();
             ui.label("Kind:");
-            ui.selectable_value(&mut self.kind, KindFilter::All, "All");
+            ui.selectable_value(&mut self.kind, KindFilter::All, "All kinds");
             ui.selectable_value(&mut self.kind, KindFilter::Batch, "Batch files");
             ui.selectable_value(&mut self.kind, KindFilter::Api, "APIs");
             ui.separator();
             ui.label("Direction:");
-            ui.selectable_value(&mut self.direction, DirectionFilter::All, "All");
+            ui.selectable_value(&mut self.direction, DirectionFilter::All, "All directions");
             ui.selectable_value(&mut self.direction, DirectionFilter::IntoEsr, "Into ESR");
             ui.selectable_value(&mut self.direction, DirectionFilter::OutOfEsr, "Out of ESR");
         });
         ui.add_space(4.0);
-        let rows: Vec<Interface> = self.catalogue.filter(&self.search, self.kind, self.direction).into_iter().cloned().collect();
+        let rows: Vec<Interface> = self
+            .catalogue
+            .filter(&self.search, self.kind, self.direction)
+            .into_iter()
+            .cloned()
+            .collect();
         self.rows_shown = rows.len();
-        ui.label(format!("{} of {} interfaces", rows.len(), self.catalogue.interfaces.len()));
+        ui.label(format!(
+            "{} of {} interfaces",
+            rows.len(),
+            self.catalogue.interfaces.len()
+        ));
         let layouts = &self.layouts;
         let selected = &mut self.selected;
         egui_extras::TableBuilder::new(ui)
@@ -91,7 +110,15 @@ impl CatalogueScreen {
             .column(egui_extras::Column::initial(70.0))
             .column(egui_extras::Column::remainder())
             .header(22.0, |mut h| {
-                for t in ["Interface", "Kind", "Direction", "Frequency", "Funding", "Layout", "Description"] {
+                for t in [
+                    "Interface",
+                    "Kind",
+                    "Direction",
+                    "Frequency",
+                    "Funding",
+                    "Layout",
+                    "Description",
+                ] {
                     h.col(|ui| {
                         ui.strong(t);
                     });
@@ -124,7 +151,12 @@ impl CatalogueScreen {
                         let text = match (i.kind, i.is_decommissioned()) {
                             (_, true) => "Decommissioned".to_string(),
                             (Kind::Api, _) => "API".to_string(),
-                            (Kind::Batch, _) => if layouts.get(&i.id).is_some() { "Yes" } else { "None yet" }.to_string(),
+                            (Kind::Batch, _) => if layouts.get(&i.id).is_some() {
+                                "Yes"
+                            } else {
+                                "None yet"
+                            }
+                            .to_string(),
                         };
                         ui.label(text);
                     });

@@ -18,6 +18,10 @@ pub fn run(files: Vec<PathBuf>, db: Option<PathBuf>) -> Result<(), String> {
             .with_drag_and_drop(true),
         ..Default::default()
     };
-    eframe::run_native("ESR Interface Desk", options, Box::new(move |cc| Ok(Box::new(app::App::new(cc, files, db)))))
-        .map_err(|e| e.to_string())
+    eframe::run_native(
+        "ESR Interface Desk",
+        options,
+        Box::new(move |cc| Ok(Box::new(app::App::new(cc, files, db)))),
+    )
+    .map_err(|e| e.to_string())
 }

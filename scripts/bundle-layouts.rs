@@ -13,13 +13,19 @@ fn main() {
         })
         .unwrap_or_default();
     names.sort();
-    let mut src = String::from("/// Layouts bundled into the binary: (file name, text).\npub const BUNDLED: &[(&str, &str)] = &[\n");
+    let mut src = String::from(
+        "/// Layouts bundled into the binary: (file name, text).\npub const BUNDLED: &[(&str, &str)] = &[\n",
+    );
     for n in &names {
         println!("cargo:rerun-if-changed=assets/layouts/{n}");
-        let _ = writeln!(src, "    ({n:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/assets/layouts/{n}\"))),");
+        let _ = writeln!(
+            src,
+            "    ({n:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/assets/layouts/{n}\"))),"
+        );
     }
     src.push_str("];\n");
-    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into())).join("bundled_layouts.rs");
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into()))
+        .join("bundled_layouts.rs");
     if let Err(e) = std::fs::write(&out, src) {
         println!("cargo:warning=could not write {}: {e}", out.display());
     }

@@ -1,0 +1,227 @@
+//! The command-line contract of DESIGN.md.
+
+use crate::support::*;
+
+#[test]
+fn catalogue_json_lists_all_42_interfaces() {
+    let out = run(&["catalogue", "--json"]);
+    assert_eq!(code(&out), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let arr = v.as_array().expect("array");
+    assert_eq!(arr.len(), 42);
+    assert_eq!(arr.iter().filter(|i| i["kind"] == "api").count(), 5);
+    assert_eq!(arr.iter().filter(|i| i["kind"] == "batch").count(), 37);
+    let ye = arr
+        .iter()
+        .find(|i| i["id"] == "nhs-pension-year-end")
+        .expect("year end");
+    assert_eq!(ye["group"], "NHS Pension");
+    assert_eq!(ye["name"], "Year End");
+    assert_eq!(ye["frequency"], "annual");
+    let covid = arr
+        .iter()
+        .find(|i| i["id"] == "api-covid-19-digital-staff-passport")
+        .expect("covid");
+    assert_eq!(covid["status"], "decommissioned");
+    let text = run(&["catalogue"]);
+    assert_eq!(code(&text), Some(0));
+    let s = String::from_utf8_lossy(&text.stdout);
+    assert!(s.contains("Professional Registrations — GPhC"));
+    assert!(s.contains("[decommissioned]"));
+}
+
+#[test]
+fn validate_json_has_the_contract_fields() {
+    let dir = root().join("sample-data/rostering-pay-variations");
+    let defect = std::fs::read_dir(&dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".defects.json"))
+        .expect("defects");
+    let file = defect
+        .to_string_lossy()
+        .trim_end_matches(".defects.json")
+        .to_string();
+    let out = run(&["validate", &file, "--json"]);
+    assert_eq!(code(&out), Some(1));
+    let rep = report(&out);
+    for k in ["interface", "file", "records", "rejected_records", "issues"] {
+        assert!(rep.get(k).is_some(), "missing {k}");
+    }
+    assert_eq!(rep["interface"], "rostering-pay-variations");
+    assert!(
+        !rep["file"].as_str().expect("file").contains('/'),
+        "file is the file name"
+    );
+    let issue = &rep["issues"][0];
+    for k in [
+        "line",
+        "record_type",
+        "field",
+        "rule",
+        "severity",
+        "message",
+    ] {
+        assert!(issue.get(k).is_some(), "issue lacks {k}: {issue}");
+    }
+    let sev: std::collections::BTreeSet<&str> = rep["issues"]
+        .as_array()
+        .expect("a")
+        .iter()
+        .map(|i| i["severity"].as_str().expect("s"))
+        .collect();
+    assert!(sev.iter().all(|s| *s == "error" || *s == "warning"));
+    // Record- and file-level issues have a null field.
+    assert!(
+        rep["issues"]
+            .as_array()
+            .expect("a")
+            .iter()
+            .any(|i| i["rule"] == "blank-row" && i["field"].is_null())
+    );
+    // The text form is for people and ends with the verdict.
+    let text = run(&["validate", &file]);
+    assert_eq!(code(&text), Some(1));
+    let s = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        s.contains("REJECTS FOUND") && s.contains("Issues by rule:"),
+        "{s}"
+    );
+}
+
+const CUSTOM_LAYOUT: &str = r#"
+id = "trust-bank-shifts"
+name = "Trust bank shifts (local)"
+version = "1"
+representative = "A trust's own layout for a local feed; not an ESR specification."
+delimiter = ";"
+quote = '"'
+encoding = "utf-8"
+line_ending = "lf"
+column_names = true
+file_name = "BANK_{YYYYMMDD}.csv"
+
+[[record]]
+type = "SHIFT"
+name = "Shift"
+unique = [["Shift ID"]]
+field = [
+  { name = "Shift ID", format = "N(8)", required = true },
+  { name = "NHS Number", format = "F(10)", check = "nhs_number" },
+  { name = "Hours", format = "N(4,2)", min = "0", max = "13" },
+]
+"#;
+
+#[test]
+fn a_layout_that_is_not_bundled_can_be_used_with_layout() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let layout = dir.path().join("bank.toml");
+    std::fs::write(&layout, CUSTOM_LAYOUT).expect("write");
+    let data = dir.path().join("BANK_20261101.csv");
+    std::fs::write(
+        &data,
+        "Shift ID;NHS Number;Hours\n1;9434765919;7.5\n2;9434765918;14\n1;;3\n",
+    )
+    .expect("write");
+    let out = run(&[
+        "validate",
+        data.to_str().expect("p"),
+        "--layout",
+        layout.to_str().expect("p"),
+        "--json",
+    ]);
+    assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+    let rep = report(&out);
+    assert_eq!(rep["interface"], "trust-bank-shifts");
+    assert_eq!(
+        line_rules(&rep),
+        vec![
+            (3, "identifier-error".to_string()),
+            (3, "range-error".to_string()),
+            (4, "unique-error".to_string())
+        ]
+    );
+    // The same layout in the layouts folder is found by detection.
+    let out = run_in(
+        &["validate", data.to_str().expect("p"), "--json"],
+        Some(dir.path()),
+    );
+    assert_eq!(report(&out)["interface"], "trust-bank-shifts");
+}
+
+#[test]
+fn a_broken_layout_is_exit_2_naming_the_field() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let layout = dir.path().join("bad.toml");
+    std::fs::write(&layout, CUSTOM_LAYOUT.replace("N(4,2)", "Q(4)")).expect("write");
+    let data = dir.path().join("BANK_20261101.csv");
+    std::fs::write(&data, "Shift ID;NHS Number;Hours\n1;9434765919;7.5\n").expect("write");
+    let out = run(&[
+        "validate",
+        data.to_str().expect("p"),
+        "--layout",
+        layout.to_str().expect("p"),
+    ]);
+    assert_eq!(code(&out), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("record \"SHIFT\" field \"Hours\"") && err.contains("is not ESR notation"),
+        "{err}"
+    );
+    // In the layouts folder, a broken replacement is reported and the bundled layout stays.
+    std::fs::write(dir.path().join("absences.toml"), "id = \"absences\"\n").expect("write");
+    let sample = std::fs::read_dir(root().join("sample-data/absences"))
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "csv"))
+        .expect("sample");
+    let out = run_in(
+        &["validate", sample.to_str().expect("p"), "--json"],
+        Some(dir.path()),
+    );
+    assert!(
+        stderr(&out).contains("the bundled layout stays in use"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(report(&out)["interface"], "absences");
+}
+
+#[test]
+fn a_trust_can_replace_a_bundled_layout_without_a_rebuild() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = std::fs::read_to_string(root().join("assets/layouts/absences.toml")).expect("read");
+    // The trust's specification says Last Name is at most 5 characters.
+    let changed = text.replacen(
+        "name = \"Last Name\"\n  format = \"X(35)\"",
+        "name = \"Last Name\"\n  format = \"X(5)\"",
+        1,
+    );
+    assert_ne!(changed, text);
+    std::fs::write(dir.path().join("absences.toml"), changed).expect("write");
+    let sample = std::fs::read_dir(root().join("sample-data/absences"))
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.extension().is_some_and(|e| e == "csv")
+                && !std::path::PathBuf::from(format!("{}.defects.json", p.display())).exists()
+        });
+    let sample = sample.expect("clean sample");
+    let bundled = run(&["validate", sample.to_str().expect("p"), "--json"]);
+    assert_eq!(code(&bundled), Some(0));
+    let replaced = run_in(
+        &["validate", sample.to_str().expect("p"), "--json"],
+        Some(dir.path()),
+    );
+    assert_eq!(code(&replaced), Some(1));
+    assert!(
+        report(&replaced)["issues"]
+            .as_array()
+            .expect("a")
+            .iter()
+            .all(|i| i["rule"] == "length-error" && i["field"] == "Last Name")
+    );
+}

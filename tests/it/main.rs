@@ -1,0 +1,8 @@
+//! Integration tests, one test binary (so the crate links once): the CLI contract, every
+//! layout against its samples, bad input, the store, and the window (egui_kittest).
+
+mod bad_input;
+mod cli;
+mod samples;
+mod support;
+mod ui;

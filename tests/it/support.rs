@@ -1,0 +1,66 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The built `esr-desk` binary.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_esr-desk"))
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the binary with args in an environment that ignores the user's own layouts and store.
+pub fn run(args: &[&str]) -> Output {
+    run_in(args, None)
+}
+
+/// Same, with a layouts folder.
+pub fn run_in(args: &[&str], layouts: Option<&Path>) -> Output {
+    let none = std::env::temp_dir().join("esr-desk-tests-no-layouts");
+    Command::new(bin())
+        .args(args)
+        .env("ESR_DESK_LAYOUTS", layouts.unwrap_or(&none))
+        .env(
+            "ESR_DESK_DB",
+            std::env::temp_dir().join("esr-desk-tests-unused.sqlite"),
+        )
+        .output()
+        .expect("the binary runs")
+}
+
+/// Exit code (None when killed).
+pub fn code(o: &Output) -> Option<i32> {
+    o.status.code()
+}
+
+/// Standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Parses `validate --json` output.
+pub fn report(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}); stderr: {}", stderr(o)))
+}
+
+/// (line, rule) pairs of a report.
+pub fn line_rules(rep: &serde_json::Value) -> Vec<(u64, String)> {
+    let mut v: Vec<(u64, String)> = rep["issues"]
+        .as_array()
+        .expect("issues array")
+        .iter()
+        .map(|i| {
+            (
+                i["line"].as_u64().expect("line"),
+                i["rule"].as_str().expect("rule").to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
