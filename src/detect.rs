@@ -19,6 +19,7 @@ pub fn content_score(head: &[u8], layout: &Layout) -> f64 {
     let mut reader = Reader::new(&head[..whole], layout.dialect);
     let (mut seen, mut fit) = (0u32, 0u32);
     let mut first = true;
+    let mut header_mismatch = false;
     while let Ok(Some(l)) = reader.next_line() {
         if seen >= 200 {
             break;
@@ -48,6 +49,18 @@ pub fn content_score(head: &[u8], layout: &Layout) -> f64 {
         };
         if let Some(ri) = ri {
             let rt = &layout.records[ri];
+            // A header that names its file must name one of this layout's files.
+            if rt.role == crate::layout::Role::Header {
+                let named = rt
+                    .fields
+                    .iter()
+                    .position(|f| f.generate == Some(crate::layout::Generate::FileName));
+                if let Some(fi) = named
+                    && !layout.file_name.matches(l.fields.get(fi))
+                {
+                    header_mismatch = true;
+                }
+            }
             if rt.fields.len() == l.fields.len() {
                 // Without a discriminator, also ask that most fields pass their own checks.
                 if layout.discriminator.is_some() {
@@ -66,11 +79,12 @@ pub fn content_score(head: &[u8], layout: &Layout) -> f64 {
             }
         }
     }
-    if seen == 0 {
+    let score = if seen == 0 {
         0.0
     } else {
         f64::from(fit) / f64::from(seen)
-    }
+    };
+    if header_mismatch { score * 0.5 } else { score }
 }
 
 /// What detection tried, for the message when it fails.

@@ -507,8 +507,10 @@ impl<'a> Gen<'a> {
             let reuse = f.value.is_none()
                 && f.generate.is_none()
                 && owned.get(&key).is_some_and(|o| *o != ri);
+            // A value from another record type of the same person is reused only when it also
+            // fits this field (same-named fields may differ in format or codes).
             let v = match ctx.get(&key) {
-                Some(v) if reuse => v.clone(),
+                Some(v) if reuse && crate::validate::check_value(f, v).is_ok() => v.clone(),
                 _ => self.value(f, ctx, nth, false),
             };
             if rt.role == Role::Detail && !v.is_empty() {
@@ -528,8 +530,26 @@ impl<'a> Gen<'a> {
         ctx: &HashMap<String, String>,
         nth: usize,
     ) {
+        // Fill conditionally required fields first, then put dates in order (which never
+        // empties a field), then fill again in case an ordered field decided a condition.
+        self.fix_rules_pass(ri, vals, ctx, nth, true);
+        self.fix_rules_pass(ri, vals, ctx, nth, false);
+        self.fix_rules_pass(ri, vals, ctx, nth, true);
+    }
+
+    fn fix_rules_pass(
+        &mut self,
+        ri: usize,
+        vals: &mut [String],
+        ctx: &HashMap<String, String>,
+        nth: usize,
+        required_if: bool,
+    ) {
         let rt = &self.layout.records[ri];
         for rule in &rt.rules {
+            if required_if != matches!(rule, RecordRule::RequiredIf { .. }) {
+                continue;
+            }
             match rule {
                 RecordRule::RequiredIf {
                     field,

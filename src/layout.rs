@@ -1015,9 +1015,18 @@ impl LayoutSet {
         for p in paths {
             match Layout::from_path(&p) {
                 Ok(l) => set.insert(l),
-                Err(e) => set
-                    .warnings
-                    .push(format!("{e} (the bundled layout stays in use)")),
+                Err(e) => {
+                    let stem = p
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let note = if set.get(&stem).is_some() {
+                        "the bundled layout stays in use"
+                    } else {
+                        "it is not used"
+                    };
+                    set.warnings.push(format!("{e} ({note})"));
+                }
             }
         }
         Ok(set)

@@ -17,6 +17,7 @@ pub mod notation;
 pub mod paths;
 pub mod reader;
 pub mod rules;
+pub mod store;
 pub mod ui;
 pub mod validate;
 pub mod writer;

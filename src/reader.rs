@@ -158,6 +158,11 @@ impl<R: BufRead> Reader<R> {
         }
     }
 
+    /// The source, after reading.
+    pub fn into_inner(self) -> R {
+        self.src
+    }
+
     /// Bytes consumed so far (for progress).
     pub fn bytes_read(&self) -> u64 {
         self.bytes

@@ -13,7 +13,7 @@ use crate::reader::{Fields, Line, ReadError, ReadProblem, Reader};
 use crate::rules as r;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -387,6 +387,189 @@ pub fn check_fields<F: FieldSource + ?Sized>(
     out[before..].iter().any(|i| i.severity == Severity::Error)
 }
 
+/// Hash of key `ki` of record type `ri` for a record, or None when a key field is empty (an
+/// empty key is not compared). The same function serves the validator and the store.
+pub fn key_hash<F: FieldSource + ?Sized>(
+    layout: &Layout,
+    ri: usize,
+    ki: usize,
+    fields: &F,
+) -> Option<u64> {
+    let key = layout.records.get(ri)?.unique.get(ki)?;
+    if key.iter().any(|&k| fields.field(k).is_empty()) {
+        return None;
+    }
+    let mut h = std::hash::DefaultHasher::new();
+    (ri, ki).hash(&mut h);
+    for &k in key {
+        fields.field(k).hash(&mut h);
+    }
+    Some(h.finish())
+}
+
+/// The issue for a record whose key `ki` repeats the record at `first_line`.
+pub fn unique_issue<F: FieldSource + ?Sized>(
+    layout: &Layout,
+    ri: usize,
+    ki: usize,
+    fields: &F,
+    line: u64,
+    first_line: u64,
+) -> Issue {
+    let rt = &layout.records[ri];
+    let key = &rt.unique[ki];
+    let names: Vec<&str> = key.iter().map(|&k| rt.fields[k].name.as_str()).collect();
+    let vals: Vec<String> = key.iter().map(|&k| shown(fields.field(k))).collect();
+    issue(
+        line,
+        Some(&rt.code),
+        Some((key[0], &rt.fields[key[0]])),
+        r::UNIQUE_ERROR,
+        Severity::Error,
+        format!(
+            "{} {} is the same as line {first_line}; it must be unique",
+            names.join(" + "),
+            vals.join(" + ")
+        ),
+    )
+}
+
+/// Running counts and control totals that trailer fields are checked against.
+#[derive(Debug, Clone, Default)]
+pub struct Totals {
+    /// Records between header and trailer (unknown types included).
+    pub body: u64,
+    /// Records by record type index.
+    pub by_type: Vec<u64>,
+    /// Sums of numeric fields, `[record type][field]`, scaled.
+    pub sums: Vec<Vec<i128>>,
+}
+
+/// Trailer control-total issues for a trailer record `ri` with the given totals.
+pub fn trailer_issues<F: FieldSource + ?Sized>(
+    layout: &Layout,
+    ri: usize,
+    fields: &F,
+    line: u64,
+    totals: &Totals,
+    out: &mut Vec<Issue>,
+) {
+    let rt = &layout.records[ri];
+    for (fi, f) in rt.fields.iter().enumerate() {
+        let Some(control) = &f.control else { continue };
+        let Ok(stated) = f.format.check(fields.field(fi)) else {
+            continue;
+        };
+        match control {
+            Control::Count(which) => {
+                let actual = match which {
+                    None => totals.body,
+                    Some(t) => totals.by_type.get(*t).copied().unwrap_or(0),
+                };
+                if stated != i128::from(actual) * crate::notation::SCALE {
+                    let of = which.map_or_else(
+                        || "records".to_string(),
+                        |t| format!("{} records", layout.records[t].code),
+                    );
+                    out.push(issue(
+                        line,
+                        Some(&rt.code),
+                        Some((fi, f)),
+                        r::TRAILER_COUNT,
+                        Severity::Error,
+                        format!(
+                            "{} says {} {of} but the file has {actual}",
+                            f.name,
+                            fields.field(fi)
+                        ),
+                    ));
+                }
+            }
+            Control::Sum(targets) => {
+                let actual: i128 = targets
+                    .iter()
+                    .map(|&(r, c)| {
+                        totals
+                            .sums
+                            .get(r)
+                            .and_then(|v| v.get(c))
+                            .copied()
+                            .unwrap_or(0)
+                    })
+                    .sum();
+                if stated != actual {
+                    let dec = match f.format {
+                        Format::Numeric { decimals, .. } | Format::Padded { decimals, .. } => {
+                            decimals
+                        }
+                        _ => 2,
+                    };
+                    out.push(issue(
+                        line,
+                        Some(&rt.code),
+                        Some((fi, f)),
+                        r::TRAILER_TOTAL,
+                        Severity::Error,
+                        format!(
+                            "{} says {} but the records add up to {}",
+                            f.name,
+                            fields.field(fi),
+                            format_scaled(actual, dec)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The fields of record type `ri` that a trailer sums.
+pub fn summed_fields(layout: &Layout) -> Vec<(usize, usize)> {
+    let Some(t) = layout.trailer() else {
+        return Vec::new();
+    };
+    layout.records[t]
+        .fields
+        .iter()
+        .filter_map(|f| {
+            if let Some(Control::Sum(v)) = &f.control {
+                Some(v.clone())
+            } else {
+                None
+            }
+        })
+        .flatten()
+        .collect()
+}
+
+/// The issue for a record whose type the layout does not define.
+pub fn unknown_type_issue<F: FieldSource + ?Sized>(
+    layout: &Layout,
+    fields: &F,
+    line: u64,
+) -> Issue {
+    let d = layout.discriminator.unwrap_or(0);
+    let name = layout
+        .records
+        .first()
+        .and_then(|r| r.fields.get(d))
+        .map(|f| f.name.clone());
+    let known: Vec<&str> = layout.records.iter().map(|r| r.code.as_str()).collect();
+    Issue {
+        line,
+        record_type: None,
+        field: name,
+        rule: r::UNKNOWN_RECORD_TYPE.into(),
+        severity: Severity::Error,
+        message: format!(
+            "Record type {} is not one this interface uses ({})",
+            shown(fields.field(d)),
+            known.join(", ")
+        ),
+        field_index: Some(d),
+    }
+}
+
 /// Options for a validation run.
 #[derive(Default)]
 pub struct Options<'a> {
@@ -416,7 +599,6 @@ pub enum Verdict {
 /// [`Validator::finish`].
 pub struct Validator<'a> {
     layout: &'a Layout,
-    hasher: std::collections::hash_map::RandomState,
     keys: HashMap<u64, u64>,
     first_record: bool,
     column_row_pending: bool,
@@ -439,7 +621,6 @@ impl<'a> Validator<'a> {
         let n = layout.records.len();
         Self {
             layout,
-            hasher: std::collections::hash_map::RandomState::new(),
             keys: HashMap::new(),
             first_record: true,
             column_row_pending: layout.column_names,
@@ -556,26 +737,7 @@ impl<'a> Validator<'a> {
             ));
         }
         let Some(ri) = ri else {
-            let d = layout.discriminator.unwrap_or(0);
-            let name = layout
-                .records
-                .first()
-                .and_then(|r| r.fields.get(d))
-                .map(|f| f.name.clone());
-            let known: Vec<&str> = layout.records.iter().map(|r| r.code.as_str()).collect();
-            out.push(Issue {
-                line: l.line,
-                record_type: None,
-                field: name,
-                rule: r::UNKNOWN_RECORD_TYPE.into(),
-                severity: Severity::Error,
-                message: format!(
-                    "Record type {} is not one this interface uses ({})",
-                    shown(l.fields.get(d)),
-                    known.join(", ")
-                ),
-                field_index: Some(d),
-            });
+            out.push(unknown_type_issue(layout, &l.fields, l.line));
             self.body_count += 1;
             self.last_record_line = l.line;
             self.rejected += 1;
@@ -629,31 +791,12 @@ impl<'a> Validator<'a> {
 
     fn check_keys(&mut self, ri: usize, fields: &Fields<'_>, line: u64, out: &mut Vec<Issue>) {
         let rt = &self.layout.records[ri];
-        for (ki, key) in rt.unique.iter().enumerate() {
-            if key.iter().any(|&k| fields.get(k).is_empty()) {
+        for ki in 0..rt.unique.len() {
+            let Some(hv) = key_hash(self.layout, ri, ki, fields) else {
                 continue;
-            }
-            let mut h = self.hasher.build_hasher();
-            (ri, ki).hash(&mut h);
-            for &k in key {
-                fields.get(k).hash(&mut h);
-            }
-            let hv = h.finish();
+            };
             if let Some(first) = self.keys.get(&hv) {
-                let names: Vec<&str> = key.iter().map(|&k| rt.fields[k].name.as_str()).collect();
-                let vals: Vec<String> = key.iter().map(|&k| shown(fields.get(k))).collect();
-                out.push(issue(
-                    line,
-                    Some(&rt.code),
-                    Some((key[0], &rt.fields[key[0]])),
-                    r::UNIQUE_ERROR,
-                    Severity::Error,
-                    format!(
-                        "{} {} is the same as line {first}; it must be unique",
-                        names.join(" + "),
-                        vals.join(" + ")
-                    ),
-                ));
+                out.push(unique_issue(self.layout, ri, ki, fields, line, *first));
             } else {
                 self.keys.insert(hv, line);
             }
@@ -661,63 +804,12 @@ impl<'a> Validator<'a> {
     }
 
     fn check_trailer(&mut self, ri: usize, fields: &Fields<'_>, line: u64, out: &mut Vec<Issue>) {
-        let rt = &self.layout.records[ri];
-        for (fi, f) in rt.fields.iter().enumerate() {
-            let Some(control) = &f.control else { continue };
-            let Ok(stated) = f.format.check(fields.get(fi)) else {
-                continue;
-            };
-            match control {
-                Control::Count(which) => {
-                    let actual = match which {
-                        None => self.body_count,
-                        Some(t) => self.count_by_type[*t],
-                    };
-                    if stated != i128::from(actual) * crate::notation::SCALE {
-                        let of = which.map_or_else(
-                            || "records".to_string(),
-                            |t| format!("{} records", self.layout.records[t].code),
-                        );
-                        out.push(issue(
-                            line,
-                            Some(&rt.code),
-                            Some((fi, f)),
-                            r::TRAILER_COUNT,
-                            Severity::Error,
-                            format!(
-                                "{} says {} {of} but the file has {actual}",
-                                f.name,
-                                fields.get(fi)
-                            ),
-                        ));
-                    }
-                }
-                Control::Sum(targets) => {
-                    let actual: i128 = targets.iter().map(|&(r, c)| self.sums[r][c]).sum();
-                    if stated != actual {
-                        let dec = match f.format {
-                            Format::Numeric { decimals, .. } | Format::Padded { decimals, .. } => {
-                                decimals
-                            }
-                            _ => 2,
-                        };
-                        out.push(issue(
-                            line,
-                            Some(&rt.code),
-                            Some((fi, f)),
-                            r::TRAILER_TOTAL,
-                            Severity::Error,
-                            format!(
-                                "{} says {} but the records add up to {}",
-                                f.name,
-                                fields.get(fi),
-                                format_scaled(actual, dec)
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
+        let totals = Totals {
+            body: self.body_count,
+            by_type: self.count_by_type.clone(),
+            sums: self.sums.clone(),
+        };
+        trailer_issues(self.layout, ri, fields, line, &totals, out);
     }
 
     /// File-level checks at the end of the file.

@@ -14,17 +14,23 @@ pub struct Args {
 /// Runs the command.
 pub fn run(a: Args) -> ExitCode {
     let cat = Catalogue::bundled();
-    let layouts = esr_desk::paths::layout_set().unwrap_or_default();
+    let layouts = match super::layouts() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    use std::fmt::Write as _;
+    let mut out = String::new();
     if a.json {
         return match serde_json::to_string_pretty(&cat.interfaces) {
             Ok(s) => {
-                println!("{s}");
+                super::emit(&(s + "\n"));
                 ExitCode::SUCCESS
             }
             Err(e) => super::fail(e),
         };
     }
-    println!(
+    let _ = writeln!(
+        out,
         "{:<42} {:<6} {:<11} {:<11} {:<7} NAME",
         "ID", "KIND", "DIRECTION", "FREQUENCY", "LAYOUT"
     );
@@ -41,7 +47,8 @@ pub fn run(a: Args) -> ExitCode {
         if i.is_decommissioned() {
             title.push_str(" [decommissioned]");
         }
-        println!(
+        let _ = writeln!(
+            out,
             "{:<42} {:<6} {:<11} {:<11} {:<7} {}",
             i.id,
             kind,
@@ -51,11 +58,13 @@ pub fn run(a: Args) -> ExitCode {
             title
         );
     }
-    println!(
+    let _ = writeln!(
+        out,
         "\n{} interfaces: {} API, {} batch",
         cat.interfaces.len(),
         cat.interfaces.len() - cat.batch().count(),
         cat.batch().count()
     );
+    super::emit(&out);
     ExitCode::SUCCESS
 }

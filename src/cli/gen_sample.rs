@@ -39,9 +39,9 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(a: Args) -> ExitCode {
-    let set = match esr_desk::paths::layout_set() {
+    let set = match super::layouts() {
         Ok(s) => s,
-        Err(e) => return super::fail(e),
+        Err(code) => return code,
     };
     let layout = match (&a.layout, &a.interface) {
         (Some(p), _) => match esr_desk::layout::Layout::from_path(p) {

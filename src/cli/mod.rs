@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub mod catalogue;
+pub mod edit;
 pub mod gen_sample;
+pub mod import;
 pub mod validate;
 
 /// ESR Interface Desk: load, validate, fix and export ESR interface files.
@@ -39,6 +41,10 @@ pub enum Command {
     Validate(validate::Args),
     /// Write a synthetic sample file (for tests, benchmarks and training).
     GenSample(gen_sample::Args),
+    /// Store a file as a batch in the store; prints the batch id.
+    Import(import::Args),
+    /// Correct a stored batch from a script (each edit logged).
+    Edit(edit::Args),
 }
 
 /// Exit code for "could not run".
@@ -50,12 +56,35 @@ pub fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_FAILED)
 }
 
+/// Writes text to standard output; a closed pipe (`esr-desk validate ... | head`) ends the
+/// output quietly instead of panicking.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// Loads the layouts in use and prints any problem with the trust's own layout files.
+pub fn layouts() -> Result<esr_desk::layout::LayoutSet, ExitCode> {
+    match esr_desk::paths::layout_set() {
+        Ok(s) => {
+            for w in &s.warnings {
+                eprintln!("esr-desk: warning: {w}");
+            }
+            Ok(s)
+        }
+        Err(e) => Err(fail(e)),
+    }
+}
+
 /// Runs a command.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Catalogue(a)) => catalogue::run(a),
         Some(Command::Validate(a)) => validate::run(a),
         Some(Command::GenSample(a)) => gen_sample::run(a),
+        Some(Command::Import(a)) => import::run(a, cli.db.as_deref()),
+        Some(Command::Edit(a)) => edit::run(a, cli.db.as_deref()),
         None => unreachable_gui(),
     }
 }

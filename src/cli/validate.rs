@@ -22,13 +22,10 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(a: Args) -> ExitCode {
-    let set = match esr_desk::paths::layout_set() {
+    let set = match super::layouts() {
         Ok(s) => s,
-        Err(e) => return super::fail(e),
+        Err(code) => return code,
     };
-    for w in &set.warnings {
-        eprintln!("esr-desk: warning: {w}");
-    }
     let layout =
         match super::resolve_layout(&a.file, a.interface.as_deref(), a.layout.as_deref(), &set) {
             Ok(l) => l,
@@ -40,7 +37,7 @@ pub fn run(a: Args) -> ExitCode {
     };
     if a.json {
         match serde_json::to_string(&report) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => super::emit(&(s + "\n")),
             Err(e) => return super::fail(e),
         }
     } else {
@@ -54,7 +51,9 @@ pub fn run(a: Args) -> ExitCode {
 }
 
 fn print_text(report: &esr_desk::validate::Report, layout: &esr_desk::layout::Layout) {
-    println!("{}: {} ({})", report.file, layout.name, layout.version);
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "{}: {} ({})", report.file, layout.name, layout.version);
     let errors = report
         .issues
         .iter()
@@ -73,21 +72,31 @@ fn print_text(report: &esr_desk::validate::Report, layout: &esr_desk::layout::La
             .as_deref()
             .map(|t| format!(" [{t}]"))
             .unwrap_or_default();
-        println!("  line {}{rt}: {sev} {}: {}", i.line, i.rule, i.message);
+        let _ = writeln!(
+            out,
+            "  line {}{rt}: {sev} {}: {}",
+            i.line, i.rule, i.message
+        );
     }
     if report.issues.len() > SHOW {
-        println!(
+        let _ = writeln!(
+            out,
             "  ... and {} more (use --json for all)",
             report.issues.len() - SHOW
         );
     }
     if !report.issues.is_empty() {
-        println!("Issues by rule:");
+        let _ = writeln!(out, "Issues by rule:");
         for (rule, n) in report.counts_by_rule() {
-            println!("  {n:>7}  {rule}  ({})", esr_desk::rules::describe(&rule));
+            let _ = writeln!(
+                out,
+                "  {n:>7}  {rule}  ({})",
+                esr_desk::rules::describe(&rule)
+            );
         }
     }
-    println!(
+    let _ = writeln!(
+        out,
         "{} records, {} rejected, {errors} errors, {warnings} warnings: {}",
         report.records,
         report.rejected_records,
@@ -97,4 +106,5 @@ fn print_text(report: &esr_desk::validate::Report, layout: &esr_desk::layout::La
             "REJECTS FOUND"
         }
     );
+    super::emit(&out);
 }

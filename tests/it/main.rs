@@ -4,5 +4,6 @@
 mod bad_input;
 mod cli;
 mod samples;
+mod store;
 mod support;
 mod ui;

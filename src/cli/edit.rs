@@ -1,0 +1,126 @@
+//! `esr-desk edit BATCH --line N --field NAME --value V` and `esr-desk edit BATCH --stdin`:
+//! corrections from a script, each written to the store's edit log as it is read. With
+//! `--stdin`, each input line is `LINE<TAB>FIELD<TAB>VALUE` (or `LINE<TAB>!exclude<TAB>REASON`),
+//! and "saved N" is printed once that edit is committed ("failed N: why" when it could not be).
+
+use esr_desk::store::Store;
+use esr_desk::store::edit::Change;
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Batch id (from `esr-desk import`).
+    pub batch: i64,
+    /// Physical line of the record in the source file.
+    #[arg(long, required_unless_present = "stdin")]
+    pub line: Option<u64>,
+    /// Field name.
+    #[arg(long, required_unless_present = "stdin")]
+    pub field: Option<String>,
+    /// New value.
+    #[arg(long, required_unless_present = "stdin")]
+    pub value: Option<String>,
+    /// Read edits from standard input, one a line.
+    #[arg(long)]
+    pub stdin: bool,
+}
+
+fn one(store: &mut Store, batch: i64, line: u64, field: &str, value: &str) -> Result<u64, String> {
+    let seq = store
+        .seq_for_line(batch, line)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("batch {batch} has no record at line {line}"))?;
+    let change = if field == "!exclude" {
+        Change::Exclude {
+            seq,
+            reason: value.to_string(),
+        }
+    } else if field == "!include" {
+        Change::Include { seq }
+    } else {
+        let layout = store.batch_layout(batch).map_err(|e| e.to_string())?;
+        let rec = store.record(batch, seq).map_err(|e| e.to_string())?;
+        let ri = match layout.discriminator {
+            None => Some(0),
+            Some(_) => rec
+                .record_type
+                .as_deref()
+                .and_then(|c| layout.record_index(c)),
+        };
+        let fi = ri
+            .and_then(|ri| layout.records[ri].field_index(field))
+            .or_else(|| field.parse::<usize>().ok().and_then(|n| n.checked_sub(1)))
+            .ok_or_else(|| format!("line {line} has no field {field:?}"))?;
+        Change::Set {
+            seq,
+            field: fi,
+            value: value.to_string(),
+        }
+    };
+    let out = store
+        .apply(batch, vec![change])
+        .map_err(|e| e.to_string())?;
+    Ok(out.rejected_records)
+}
+
+/// Runs the command.
+pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
+    let mut store = match Store::open(&esr_desk::paths::store_path(db)) {
+        Ok(s) => s,
+        Err(e) => return super::fail(e),
+    };
+    if let Err(e) = store.batch(a.batch) {
+        return super::fail(e);
+    }
+    if !a.stdin {
+        let (Some(line), Some(field), Some(value)) =
+            (a.line, a.field.as_deref(), a.value.as_deref())
+        else {
+            return super::fail("give --line, --field and --value, or --stdin");
+        };
+        return match one(&mut store, a.batch, line, field, value) {
+            Ok(rejected) => {
+                println!("saved; batch {} has {rejected} rejected records", a.batch);
+                ExitCode::SUCCESS
+            }
+            Err(e) => super::fail(e),
+        };
+    }
+    let stdin = std::io::stdin();
+    let mut failed = false;
+    for (n, text) in stdin.lock().lines().enumerate() {
+        let Ok(text) = text else { break };
+        if text.trim().is_empty() {
+            continue;
+        }
+        let parts: Vec<&str> = text.splitn(3, '\t').collect();
+        let result = match parts.as_slice() {
+            [line, field, value] => line
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| format!("input line {}: {line:?} is not a line number", n + 1))
+                .and_then(|l| one(&mut store, a.batch, l, field, value)),
+            _ => Err(format!(
+                "input line {}: expected LINE<TAB>FIELD<TAB>VALUE",
+                n + 1
+            )),
+        };
+        match result {
+            Ok(_) => println!("saved {}", n + 1),
+            Err(e) => {
+                failed = true;
+                println!("failed {}: {e}", n + 1);
+                eprintln!("esr-desk: {e}");
+            }
+        }
+        let _ = std::io::stdout().flush();
+    }
+    if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,74 @@
+//! `esr-desk import FILE [--interface ID] [--layout FILE] [--force] [--db PATH]`.
+
+use esr_desk::store::{ImportOptions, Store, StoreError};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The file to import.
+    pub file: PathBuf,
+    /// Interface id; detected from the file when absent.
+    #[arg(long)]
+    pub interface: Option<String>,
+    /// A layout file instead of the bundled one.
+    #[arg(long)]
+    pub layout: Option<PathBuf>,
+    /// Import even if the same file was imported before.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Runs the command.
+pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
+    let set = match super::layouts() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let layout =
+        match super::resolve_layout(&a.file, a.interface.as_deref(), a.layout.as_deref(), &set) {
+            Ok(l) => l,
+            Err(msg) => return super::fail(msg),
+        };
+    let path = esr_desk::paths::store_path(db);
+    let mut store = match Store::open(&path) {
+        Ok(s) => s,
+        Err(e) => return super::fail(e),
+    };
+    let out = match store.import(
+        &a.file,
+        &layout,
+        ImportOptions {
+            force: a.force,
+            ..Default::default()
+        },
+    ) {
+        Ok(o) => o,
+        Err(StoreError::Duplicate { existing, .. }) => {
+            return super::fail(format!(
+                "{} was already imported as batch {existing} (same SHA-256); nothing was stored. Use --force to import it again",
+                a.file.display()
+            ));
+        }
+        Err(e) => return super::fail(format!("could not import {}: {e}", a.file.display())),
+    };
+    println!("{}", out.batch_id);
+    eprintln!(
+        "batch {}: {} ({}) — {} records, {} rejected, {} issues",
+        out.batch_id,
+        a.file.display(),
+        layout.name,
+        out.records,
+        out.rejected,
+        out.issues
+    );
+    for (rule, n) in &out.by_rule {
+        eprintln!("  {n:>7}  {rule}");
+    }
+    if out.rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,370 @@
+//! The local SQLite store: batches, records, issues, the append-only edit log, export runs and
+//! schedules.
+//!
+//! One SQLite file (bundled SQLite, WAL mode, foreign keys on), schema versioned with
+//! `PRAGMA user_version` and upgraded on open (see [`schema`]). Imports run in one transaction,
+//! so a killed import leaves nothing behind; every edit is its own committed transaction, so
+//! a correction is on disk the moment the call returns. This module is the API the window, the
+//! command line and the scheduler share; it has no egui in it.
+
+pub mod edit;
+pub mod import;
+pub mod query;
+pub mod schema;
+
+use crate::layout::{Layout, LayoutSource};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use edit::EditOutcome;
+pub use import::{ImportOptions, ImportOutcome};
+pub use query::{BatchInfo, EditEntry, PageFilter, StoredRecord};
+
+/// Errors from the store. Each says what to do where there is something to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("the store could not be read or written: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A file could not be read or the store's folder made.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The store was written by a newer version of this program.
+    #[error(
+        "the store at {path} was written by a newer version of ESR Interface Desk (schema {found}; this version knows up to {known}); it was left untouched: use the newer version"
+    )]
+    TooNew {
+        /// Store path.
+        path: PathBuf,
+        /// Version found.
+        found: i64,
+        /// Latest version known.
+        known: i64,
+    },
+    /// No such batch.
+    #[error("there is no batch {0} in the store")]
+    NoBatch(i64),
+    /// No such record.
+    #[error("batch {batch} has no record {seq}")]
+    NoRecord {
+        /// Batch id.
+        batch: i64,
+        /// Record sequence.
+        seq: u32,
+    },
+    /// The same file was imported before.
+    #[error(
+        "this file (SHA-256 {sha}) was already imported as batch {existing}; import it again with --force"
+    )]
+    Duplicate {
+        /// The earlier batch.
+        existing: i64,
+        /// The file's SHA-256.
+        sha: String,
+    },
+    /// The file could not be read or validated.
+    #[error(transparent)]
+    Validate(#[from] crate::validate::ValidateError),
+    /// The stored layout no longer compiles (should not happen: it compiled on import).
+    #[error("the layout stored with batch {batch} cannot be used: {message}")]
+    Layout {
+        /// Batch id.
+        batch: i64,
+        /// Why.
+        message: String,
+    },
+    /// A request that does not make sense (field out of range, nothing to undo, ...).
+    #[error("{0}")]
+    Invalid(String),
+    /// Cancelled by the user; nothing was stored.
+    #[error("cancelled: nothing was stored")]
+    Cancelled,
+}
+
+/// Result type of the store.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// An open store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    layouts: HashMap<String, Arc<Layout>>,
+    edit_ctx: HashMap<i64, edit::EditContext>,
+}
+
+/// The operating-system user, for the edit log.
+pub fn current_user() -> String {
+    whoami::username()
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| {
+            ["USER", "USERNAME", "LOGNAME"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Now, as stored (RFC 3339, UTC).
+pub fn now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+const SEP: char = '\u{1F}';
+const ESC: char = '\u{1E}';
+
+/// Joins field values for storage (unit separator; the separator itself is escaped).
+pub fn join_fields<I: IntoIterator<Item = S>, S: AsRef<str>>(fields: I) -> String {
+    let mut out = String::with_capacity(256);
+    for (i, f) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(SEP);
+        }
+        let f = f.as_ref();
+        if f.contains([SEP, ESC]) {
+            for c in f.chars() {
+                match c {
+                    SEP => out.push_str("\u{1E}1"),
+                    ESC => out.push_str("\u{1E}0"),
+                    c => out.push(c),
+                }
+            }
+        } else {
+            out.push_str(f);
+        }
+    }
+    out
+}
+
+/// Splits stored field values.
+pub fn split_fields(s: &str) -> Vec<String> {
+    s.split(SEP)
+        .map(|f| {
+            if f.contains(ESC) {
+                let mut out = String::with_capacity(f.len());
+                let mut it = f.chars();
+                while let Some(c) = it.next() {
+                    if c == ESC {
+                        match it.next() {
+                            Some('1') => out.push(SEP),
+                            _ => out.push(ESC),
+                        }
+                    } else {
+                        out.push(c);
+                    }
+                }
+                out
+            } else {
+                f.to_string()
+            }
+        })
+        .collect()
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
+    let context = context.into();
+    move |source| StoreError::Io { context, source }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` and upgrades its schema.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(io(format!("could not create the folder {}", dir.display())))?;
+        }
+        if !path.exists() {
+            create_private(path)?;
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        let mut store = Self {
+            conn,
+            path: path.to_path_buf(),
+            layouts: HashMap::new(),
+            edit_ctx: HashMap::new(),
+        };
+        store.migrate(schema::VERSION)?;
+        Ok(store)
+    }
+
+    /// Opens a store and upgrades it only to `version` (tests of migrations use this to make a
+    /// store "from the previous version").
+    pub fn open_at_version(path: &Path, version: i64) -> Result<Self> {
+        if !path.exists() {
+            create_private(path)?;
+        }
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        let mut store = Self {
+            conn,
+            path: path.to_path_buf(),
+            layouts: HashMap::new(),
+            edit_ctx: HashMap::new(),
+        };
+        store.migrate(version)?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self, target: i64) -> Result<()> {
+        let found: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > schema::VERSION {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found,
+                known: schema::VERSION,
+            });
+        }
+        if found >= target {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        for (i, sql) in schema::MIGRATIONS
+            .iter()
+            .enumerate()
+            .take(target as usize)
+            .skip(found as usize)
+        {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The schema version of the open store.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// The store's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The underlying connection (for queries the API does not cover, and tests).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    /// A setting's value.
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM setting WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Sets a setting.
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute("INSERT INTO setting(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", params![key, value])?;
+        Ok(())
+    }
+
+    /// The layout a batch was imported with (compiled once and cached).
+    pub fn batch_layout(&mut self, batch: i64) -> Result<Arc<Layout>> {
+        let sha: String = self
+            .conn
+            .query_row(
+                "SELECT layout_sha256 FROM batch WHERE id = ?1",
+                [batch],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or(StoreError::NoBatch(batch))?;
+        if let Some(l) = self.layouts.get(&sha) {
+            return Ok(l.clone());
+        }
+        let (id, text): (String, String) = self.conn.query_row(
+            "SELECT id, text FROM layout WHERE sha256 = ?1",
+            [&sha],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let layout =
+            Layout::parse(&text, &id, LayoutSource::Bundled).map_err(|e| StoreError::Layout {
+                batch,
+                message: e.to_string(),
+            })?;
+        let layout = Arc::new(layout);
+        self.layouts.insert(sha, layout.clone());
+        Ok(layout)
+    }
+}
+
+#[cfg(unix)]
+fn create_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io(format!("could not create the store {}", path.display())))?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn create_private(path: &Path) -> Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(io(format!("could not create the store {}", path.display())))?;
+    Ok(())
+}
+
+/// SHA-256 of bytes, as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(bytes))
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_round_trip_through_storage_text() {
+        let f = vec![
+            "a".to_string(),
+            String::new(),
+            "x\u{1F}y".into(),
+            "z\u{1E}0".into(),
+            "é".into(),
+        ];
+        assert_eq!(split_fields(&join_fields(&f)), f);
+        assert_eq!(
+            split_fields(&join_fields(Vec::<String>::new())),
+            vec![String::new()]
+        );
+    }
+}

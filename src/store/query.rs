@@ -1,0 +1,330 @@
+//! Reading the store: batches, pages of records, issues and the edit log, sized to feed a
+//! virtualised table at any scroll position of a million-record batch.
+
+use super::{Result, Store, StoreError, split_fields};
+use crate::validate::{Issue, Severity};
+use rusqlite::{OptionalExtension, Row, params};
+
+/// One batch, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchInfo {
+    /// Batch id.
+    pub id: i64,
+    /// Interface id.
+    pub interface: String,
+    /// Layout id and version it was imported with.
+    pub layout: String,
+    /// Source file name.
+    pub source_name: String,
+    /// Source path.
+    pub source_path: String,
+    /// SHA-256 of the source file.
+    pub sha256: String,
+    /// When imported (RFC 3339).
+    pub imported_at: String,
+    /// Who imported it.
+    pub imported_by: String,
+    /// Records.
+    pub records: u64,
+    /// Records with an error and not excluded.
+    pub rejected: u64,
+    /// Issues.
+    pub issues: u64,
+    /// clean / rejects / exported / held.
+    pub status: String,
+}
+
+fn batch_row(r: &Row<'_>) -> rusqlite::Result<BatchInfo> {
+    Ok(BatchInfo {
+        id: r.get(0)?,
+        interface: r.get(1)?,
+        layout: format!("{} {}", r.get::<_, String>(2)?, r.get::<_, String>(3)?),
+        source_name: r.get(4)?,
+        source_path: r.get(5)?,
+        sha256: r.get(6)?,
+        imported_at: r.get(7)?,
+        imported_by: r.get(8)?,
+        records: r.get::<_, i64>(9)? as u64,
+        rejected: r.get::<_, i64>(10)? as u64,
+        issues: r.get::<_, i64>(11)? as u64,
+        status: r.get(12)?,
+    })
+}
+
+const BATCH_COLS: &str = "id, interface, layout_id, layout_version, source_name, source_path, source_sha256, imported_at, imported_by, record_count, rejected_count, issue_count, status";
+
+/// A stored record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    /// Position in the batch (0-based, file order).
+    pub seq: u32,
+    /// Physical line in the source file.
+    pub line: u64,
+    /// Record type code (None: unknown).
+    pub record_type: Option<String>,
+    /// Field values with edits applied.
+    pub fields: Vec<String>,
+    /// Has an error.
+    pub rejected: bool,
+    /// Left out of exports.
+    pub excluded: bool,
+    /// Why it was excluded.
+    pub exclude_reason: Option<String>,
+}
+
+fn record_row(r: &Row<'_>) -> rusqlite::Result<StoredRecord> {
+    Ok(StoredRecord {
+        seq: r.get::<_, i64>(0)? as u32,
+        line: r.get::<_, i64>(1)? as u64,
+        record_type: r.get(2)?,
+        fields: split_fields(&r.get::<_, String>(3)?),
+        rejected: r.get(4)?,
+        excluded: r.get(5)?,
+        exclude_reason: r.get(6)?,
+    })
+}
+
+const RECORD_COLS: &str = "seq, line, record_type, fields, rejected, excluded, exclude_reason";
+
+/// Which records a page shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageFilter {
+    /// Only records with an error (excluded ones too, so they can be seen).
+    pub rejected_only: bool,
+    /// Only records of this type.
+    pub record_type: Option<String>,
+}
+
+/// One entry of the edit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditEntry {
+    /// Entry id (log order).
+    pub id: i64,
+    /// Group: entries made by one action share it.
+    pub group: i64,
+    /// Record.
+    pub seq: u32,
+    /// Field name (None for exclude/include).
+    pub field: Option<String>,
+    /// set / exclude / include / undo / redo.
+    pub kind: String,
+    /// Value before.
+    pub old_value: Option<String>,
+    /// Value after.
+    pub new_value: Option<String>,
+    /// Reason (exclusions).
+    pub reason: Option<String>,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Who.
+    pub who: String,
+    /// For undo/redo: the entry it reverses or repeats.
+    pub undoes: Option<i64>,
+}
+
+pub(crate) fn issue_row(r: &Row<'_>) -> rusqlite::Result<(Option<u32>, Issue)> {
+    Ok((
+        r.get::<_, Option<i64>>(0)?.map(|s| s as u32),
+        Issue {
+            line: r.get::<_, i64>(1)? as u64,
+            record_type: r.get(2)?,
+            field: r.get(3)?,
+            field_index: r.get::<_, Option<i64>>(4)?.map(|f| f as usize),
+            rule: r.get(5)?,
+            severity: if r.get::<_, String>(6)? == "warning" {
+                Severity::Warning
+            } else {
+                Severity::Error
+            },
+            message: r.get(7)?,
+        },
+    ))
+}
+
+pub(crate) const ISSUE_COLS: &str =
+    "seq, line, record_type, field, field_index, rule, severity, message";
+
+impl Store {
+    /// Batches, newest first, optionally of one interface.
+    pub fn batches(&self, interface: Option<&str>) -> Result<Vec<BatchInfo>> {
+        let sql = format!(
+            "SELECT {BATCH_COLS} FROM batch WHERE status != 'importing' AND (?1 IS NULL OR interface = ?1) ORDER BY id DESC"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([interface], batch_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One batch.
+    pub fn batch(&self, id: i64) -> Result<BatchInfo> {
+        let sql = format!("SELECT {BATCH_COLS} FROM batch WHERE id = ?1 AND status != 'importing'");
+        self.conn
+            .query_row(&sql, [id], batch_row)
+            .optional()?
+            .ok_or(StoreError::NoBatch(id))
+    }
+
+    /// Number of records a filter shows.
+    pub fn count(&self, batch: i64, filter: &PageFilter) -> Result<u64> {
+        let n: i64 = match (&filter.record_type, filter.rejected_only) {
+            (None, false) => self.conn.query_row("SELECT record_count FROM batch WHERE id = ?1", [batch], |r| r.get(0))?,
+            (None, true) => self.conn.query_row("SELECT COUNT(*) FROM record WHERE batch_id = ?1 AND rejected = 1", [batch], |r| r.get(0))?,
+            (Some(t), false) => self.conn.query_row("SELECT COUNT(*) FROM record WHERE batch_id = ?1 AND record_type IS ?2", params![batch, t], |r| r.get(0))?,
+            (Some(t), true) => {
+                self.conn.query_row("SELECT COUNT(*) FROM record WHERE batch_id = ?1 AND rejected = 1 AND record_type IS ?2", params![batch, t], |r| r.get(0))?
+            }
+        };
+        Ok(n as u64)
+    }
+
+    /// A page of records: `limit` records from position `offset` of the filtered list.
+    /// Unfiltered and per-type pages seek straight to the position through an index, so any
+    /// page of a million-record batch costs the same.
+    pub fn page(
+        &self,
+        batch: i64,
+        offset: u64,
+        limit: u64,
+        filter: &PageFilter,
+    ) -> Result<Vec<StoredRecord>> {
+        let (sql, p): (String, Vec<rusqlite::types::Value>) = match (
+            &filter.record_type,
+            filter.rejected_only,
+        ) {
+            (None, false) => (
+                format!(
+                    "SELECT {RECORD_COLS} FROM record WHERE batch_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3"
+                ),
+                vec![batch.into(), (offset as i64).into(), (limit as i64).into()],
+            ),
+            (Some(t), false) => (
+                format!(
+                    "SELECT {RECORD_COLS} FROM record WHERE batch_id = ?1 AND record_type = ?2 AND type_seq >= ?3 ORDER BY type_seq LIMIT ?4"
+                ),
+                vec![
+                    batch.into(),
+                    t.clone().into(),
+                    (offset as i64).into(),
+                    (limit as i64).into(),
+                ],
+            ),
+            (None, true) => (
+                format!(
+                    "SELECT {RECORD_COLS} FROM record WHERE batch_id = ?1 AND rejected = 1 ORDER BY seq LIMIT ?3 OFFSET ?2"
+                ),
+                vec![batch.into(), (offset as i64).into(), (limit as i64).into()],
+            ),
+            (Some(t), true) => (
+                format!(
+                    "SELECT {RECORD_COLS} FROM record WHERE batch_id = ?1 AND rejected = 1 AND record_type = ?4 ORDER BY seq LIMIT ?3 OFFSET ?2"
+                ),
+                vec![
+                    batch.into(),
+                    (offset as i64).into(),
+                    (limit as i64).into(),
+                    t.clone().into(),
+                ],
+            ),
+        };
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(p), record_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One record.
+    pub fn record(&self, batch: i64, seq: u32) -> Result<StoredRecord> {
+        let sql = format!("SELECT {RECORD_COLS} FROM record WHERE batch_id = ?1 AND seq = ?2");
+        self.conn
+            .query_row(&sql, params![batch, seq], record_row)
+            .optional()?
+            .ok_or(StoreError::NoRecord { batch, seq })
+    }
+
+    /// The record at a physical line (records are in line order, so a binary search on seq).
+    pub fn seq_for_line(&self, batch: i64, line: u64) -> Result<Option<u32>> {
+        let n = self.count(batch, &PageFilter::default())?;
+        let (mut lo, mut hi) = (0u64, n);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT line FROM record WHERE batch_id = ?1 AND seq = ?2")?;
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let l: i64 = stmt.query_row(params![batch, mid as i64], |r| r.get(0))?;
+            match (l as u64).cmp(&line) {
+                std::cmp::Ordering::Equal => return Ok(Some(mid as u32)),
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+            }
+        }
+        Ok(None)
+    }
+
+    /// Issues of a batch grouped by rule, most frequent first: (rule, severity, count).
+    pub fn issues_by_rule(&self, batch: i64) -> Result<Vec<(String, Severity, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT rule, MIN(severity), COUNT(*) FROM issue WHERE batch_id = ?1 GROUP BY rule ORDER BY COUNT(*) DESC, rule",
+        )?;
+        let rows = stmt.query_map([batch], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                if r.get::<_, String>(1)? == "warning" {
+                    Severity::Warning
+                } else {
+                    Severity::Error
+                },
+                r.get::<_, i64>(2)? as u64,
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Issues of one record.
+    pub fn record_issues(&self, batch: i64, seq: u32) -> Result<Vec<Issue>> {
+        let sql = format!(
+            "SELECT {ISSUE_COLS} FROM issue WHERE batch_id = ?1 AND seq = ?2 ORDER BY field_index, rule"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![batch, seq], issue_row)?;
+        Ok(rows
+            .map(|r| r.map(|(_, i)| i))
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Issues of a batch in line order, optionally of one rule, with the record each is on.
+    pub fn issues(
+        &self,
+        batch: i64,
+        rule: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<(Option<u32>, Issue)>> {
+        let sql = format!(
+            "SELECT {ISSUE_COLS} FROM issue WHERE batch_id = ?1 AND (?2 IS NULL OR rule = ?2) ORDER BY line, field_index LIMIT ?3"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![batch, rule, limit as i64], issue_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The edit log of a batch, oldest first.
+    pub fn edits(&self, batch: i64) -> Result<Vec<EditEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, grp, seq, field, kind, old_value, new_value, reason, at, who, undoes FROM edit WHERE batch_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([batch], |r| {
+            Ok(EditEntry {
+                id: r.get(0)?,
+                group: r.get(1)?,
+                seq: r.get::<_, i64>(2)? as u32,
+                field: r.get(3)?,
+                kind: r.get(4)?,
+                old_value: r.get(5)?,
+                new_value: r.get(6)?,
+                reason: r.get(7)?,
+                at: r.get(8)?,
+                who: r.get(9)?,
+                undoes: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

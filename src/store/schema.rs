@@ -1,0 +1,134 @@
+//! The store's schema and its forward migrations, versioned with `PRAGMA user_version`.
+//!
+//! Each entry of [`MIGRATIONS`] takes the schema from version `i` to `i + 1`; opening a store
+//! runs the ones it lacks in one transaction. A store from a newer version of the program is
+//! refused, never touched. Migrations are only ever appended.
+
+/// Migrations, in order: index `i` upgrades a store at version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: batches, records, issues, the append-only edit log, export and schedule runs.
+    r#"
+    CREATE TABLE layout (
+        sha256 TEXT PRIMARY KEY,
+        id TEXT NOT NULL,
+        version TEXT NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE TABLE batch (
+        id INTEGER PRIMARY KEY,
+        interface TEXT NOT NULL,
+        layout_id TEXT NOT NULL,
+        layout_version TEXT NOT NULL,
+        layout_sha256 TEXT NOT NULL REFERENCES layout(sha256),
+        source_name TEXT NOT NULL,
+        source_path TEXT NOT NULL,
+        source_sha256 TEXT NOT NULL,
+        source_bytes INTEGER NOT NULL,
+        imported_at TEXT NOT NULL,
+        imported_by TEXT NOT NULL,
+        record_count INTEGER NOT NULL DEFAULT 0,
+        rejected_count INTEGER NOT NULL DEFAULT 0,
+        issue_count INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL CHECK (status IN ('importing', 'clean', 'rejects', 'exported', 'held')),
+        had_bom INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX batch_interface ON batch(interface, id);
+    CREATE INDEX batch_sha ON batch(source_sha256);
+    CREATE TABLE record (
+        batch_id INTEGER NOT NULL REFERENCES batch(id),
+        seq INTEGER NOT NULL,
+        line INTEGER NOT NULL,
+        record_type TEXT,
+        type_seq INTEGER NOT NULL,
+        fields TEXT NOT NULL,
+        rejected INTEGER NOT NULL DEFAULT 0,
+        excluded INTEGER NOT NULL DEFAULT 0,
+        exclude_reason TEXT,
+        PRIMARY KEY (batch_id, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX record_by_type ON record(batch_id, record_type, type_seq);
+    CREATE INDEX record_rejected ON record(batch_id, rejected, seq);
+    CREATE TABLE issue (
+        batch_id INTEGER NOT NULL REFERENCES batch(id),
+        seq INTEGER,
+        line INTEGER NOT NULL,
+        record_type TEXT,
+        field TEXT,
+        field_index INTEGER,
+        rule TEXT NOT NULL,
+        severity TEXT NOT NULL CHECK (severity IN ('error', 'warning')),
+        message TEXT NOT NULL
+    );
+    CREATE INDEX issue_by_record ON issue(batch_id, seq);
+    CREATE INDEX issue_by_rule ON issue(batch_id, rule);
+    CREATE TABLE edit (
+        id INTEGER PRIMARY KEY,
+        batch_id INTEGER NOT NULL REFERENCES batch(id),
+        grp INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        field_index INTEGER,
+        field TEXT,
+        kind TEXT NOT NULL CHECK (kind IN ('set', 'exclude', 'include', 'undo', 'redo')),
+        old_value TEXT,
+        new_value TEXT,
+        reason TEXT,
+        at TEXT NOT NULL,
+        who TEXT NOT NULL,
+        undoes INTEGER
+    );
+    CREATE INDEX edit_by_batch ON edit(batch_id, id);
+    CREATE TRIGGER edit_no_update BEFORE UPDATE ON edit
+        BEGIN SELECT RAISE(ABORT, 'the edit log is append-only'); END;
+    CREATE TRIGGER edit_no_delete BEFORE DELETE ON edit
+        BEGIN SELECT RAISE(ABORT, 'the edit log is append-only'); END;
+    CREATE TABLE export_run (
+        id INTEGER PRIMARY KEY,
+        batch_id INTEGER NOT NULL REFERENCES batch(id),
+        interface TEXT NOT NULL,
+        path TEXT,
+        records_written INTEGER NOT NULL DEFAULT 0,
+        sha256 TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        trigger TEXT NOT NULL CHECK (trigger IN ('manual', 'scheduled')),
+        outcome TEXT NOT NULL,
+        message TEXT
+    );
+    CREATE INDEX export_by_batch ON export_run(batch_id, id);
+    CREATE TABLE schedule (
+        id INTEGER PRIMARY KEY,
+        interface TEXT NOT NULL UNIQUE,
+        enabled INTEGER NOT NULL DEFAULT 0,
+        cadence TEXT NOT NULL,
+        inbox TEXT,
+        outbox TEXT,
+        on_rejects TEXT NOT NULL DEFAULT 'hold' CHECK (on_rejects IN ('hold', 'valid_rows_only')),
+        last_run_at TEXT,
+        lease_owner TEXT,
+        lease_until TEXT
+    );
+    CREATE TABLE schedule_run (
+        id INTEGER PRIMARY KEY,
+        schedule_id INTEGER NOT NULL REFERENCES schedule(id),
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        files_picked INTEGER NOT NULL DEFAULT 0,
+        batches_made INTEGER NOT NULL DEFAULT 0,
+        exports_written INTEGER NOT NULL DEFAULT 0,
+        outcome TEXT NOT NULL,
+        message TEXT
+    );
+    CREATE INDEX schedule_run_by_schedule ON schedule_run(schedule_id, id);
+    "#,
+    // 2: settings (the trust's VPD code, sequence numbers per interface) and held-rows lists.
+    r#"
+    CREATE TABLE setting (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    ALTER TABLE export_run ADD COLUMN held_back INTEGER NOT NULL DEFAULT 0;
+    "#,
+];
+
+/// The schema version this program writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
