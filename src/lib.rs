@@ -20,4 +20,5 @@ pub mod rules;
 pub mod store;
 pub mod ui;
 pub mod validate;
+pub mod worker;
 pub mod writer;

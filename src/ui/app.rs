@@ -1,64 +1,822 @@
-//! The application shell: menu bar, status bar and the current screen.
+//! The application shell: menu bar, status bar, the current screen, dialogs, and the one place
+//! where every user action ([`Command`]) is applied.
+//!
+//! Per-frame work is split as eframe intends: [`App::logic`] drains the worker's replies
+//! (bounded to a few milliseconds) and applies queued commands; the `*_ui` functions only draw
+//! and queue commands. Persisted settings live in [`State`]; the store, the worker and the
+//! open batch live beside it, never in it.
 
+use super::batch::BatchView;
+use super::batches::BatchesScreen;
 use super::catalogue::CatalogueScreen;
+use super::import::{Choice, ImportUi, Progress};
+use crate::layout::LayoutSet;
+use crate::store::edit::Change;
+use crate::store::search::ReplaceMode;
+use crate::store::{Store, StoreError};
+use crate::worker::{Job, Reply, Worker};
+use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// Settings kept between runs (window size and panel widths are kept by eframe itself).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct State {
+    /// Dark theme.
+    pub dark: bool,
+    /// Folder the Open dialog starts in.
+    pub last_folder: Option<PathBuf>,
+    /// Files opened lately, newest first.
+    pub recent: Vec<PathBuf>,
+    /// The issues panel is shown beside the table.
+    pub show_issues: bool,
+    /// The chart of issues by rule is shown.
+    pub show_chart: bool,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            dark: false,
+            last_folder: None,
+            recent: Vec::new(),
+            show_issues: true,
+            show_chart: true,
+        }
+    }
+}
+
+const RECENT_MAX: usize = 10;
+
+impl State {
+    /// Records a file as opened: first in the recent list, its folder the last folder.
+    pub fn remember(&mut self, path: &std::path::Path) {
+        self.recent.retain(|p| p != path);
+        self.recent.insert(0, path.to_path_buf());
+        self.recent.truncate(RECENT_MAX);
+        if let Some(d) = path.parent() {
+            self.last_folder = Some(d.to_path_buf());
+        }
+    }
+}
+
+/// Which screen fills the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// The catalogue of interfaces.
+    Home,
+    /// The history of imports.
+    Batches,
+    /// One batch's table.
+    Batch,
+}
+
+/// Every user action, applied in [`App::apply`].
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Show the native Open dialog.
+    OpenDialog,
+    /// Import these files, one after another.
+    OpenFiles(Vec<PathBuf>),
+    /// Import a file with an interface the user picked (or confirmed).
+    ImportAs {
+        /// The file.
+        path: PathBuf,
+        /// Interface / layout id.
+        interface: String,
+        /// Import even if imported before.
+        force: bool,
+    },
+    /// Skip the file waiting for a choice.
+    SkipFile,
+    /// Stop the running import (nothing is stored).
+    CancelImport,
+    /// Show a screen.
+    Show(Screen),
+    /// Show the batches of one interface (None: all).
+    ShowBatchesOf(Option<String>),
+    /// Open a stored batch.
+    OpenBatch(i64),
+    /// Apply changes to the open batch as one undo step.
+    Edit {
+        /// The changes.
+        changes: Vec<Change>,
+        /// What the user did.
+        label: String,
+    },
+    /// Find-and-replace in one column of the open batch.
+    Replace {
+        /// Record type shown.
+        record_type: Option<String>,
+        /// Field position.
+        field: usize,
+        /// Text to find.
+        find: String,
+        /// Replacement.
+        replace: String,
+        /// Match mode.
+        mode: ReplaceMode,
+    },
+    /// Set one value on every cell with the same issue in a column.
+    FixSameIssue {
+        /// Rule.
+        rule: String,
+        /// Field position.
+        field: usize,
+        /// Record type.
+        record_type: Option<String>,
+        /// Value.
+        value: String,
+    },
+    /// Undo the last change to the open batch.
+    Undo,
+    /// Redo.
+    Redo,
+    /// Light or dark theme.
+    SetDark(bool),
+    /// Close an error message.
+    DismissError(usize),
+    /// Close the window.
+    Quit,
+}
 
 /// The running application.
 pub struct App {
-    /// The catalogue screen.
+    /// Persisted settings.
+    pub state: State,
+    /// The screen shown.
+    pub screen: Screen,
+    /// Home screen.
     pub catalogue: CatalogueScreen,
-    /// Files named on the command line, waiting to be opened.
-    pub pending_files: Vec<PathBuf>,
-    /// Store path chosen on the command line.
-    pub db: Option<PathBuf>,
-    /// Message for the status bar.
+    /// Batches screen.
+    pub batches: BatchesScreen,
+    /// The open batch.
+    pub view: Option<BatchView>,
+    /// Import queue, progress and dialogs.
+    pub import: ImportUi,
+    /// Messages for the status bar.
     pub status: String,
+    /// Errors waiting to be read and closed.
+    pub errors: Vec<String>,
+    /// Store path.
+    pub db_path: PathBuf,
+    store: Option<Store>,
+    worker: Option<Worker>,
+    layouts: LayoutSet,
+    commands: VecDeque<Command>,
+    /// Frames drawn (for tests and the benchmark).
+    pub frames: u64,
 }
 
 impl App {
     /// Builds the app; `cc` gives access to persisted state.
-    pub fn new(
-        _cc: &eframe::CreationContext<'_>,
-        files: Vec<PathBuf>,
-        db: Option<PathBuf>,
-    ) -> Self {
-        Self::headless(files, db)
+    pub fn new(cc: &eframe::CreationContext<'_>, files: Vec<PathBuf>, db: Option<PathBuf>) -> Self {
+        let state: State = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+            .unwrap_or_default();
+        let mut app = Self::headless(files, db);
+        app.state = state;
+        cc.egui_ctx.set_theme(if app.state.dark {
+            egui::Theme::Dark
+        } else {
+            egui::Theme::Light
+        });
+        app
     }
 
-    /// Builds the app without an eframe context (tests).
+    /// Builds the app without an eframe context (tests, benchmarks). Files are imported on the
+    /// first frames.
     pub fn headless(files: Vec<PathBuf>, db: Option<PathBuf>) -> Self {
         let catalogue = CatalogueScreen::new();
         let status = catalogue.layout_status();
-        Self {
+        let db_path = crate::paths::store_path(db.as_deref());
+        let layouts = catalogue.layouts.clone();
+        let mut errors = Vec::new();
+        let store = match Store::open(&db_path) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                errors.push(format!(
+                    "The store could not be opened, so nothing can be imported or saved. {e}"
+                ));
+                None
+            }
+        };
+        let mut app = Self {
+            state: State::default(),
+            screen: Screen::Home,
             catalogue,
-            pending_files: files,
-            db,
+            batches: BatchesScreen::default(),
+            view: None,
+            import: ImportUi::default(),
             status,
+            errors,
+            db_path,
+            store,
+            worker: None,
+            layouts,
+            commands: VecDeque::new(),
+            frames: 0,
+        };
+        app.refresh_lists();
+        if !files.is_empty() {
+            app.commands.push_back(Command::OpenFiles(files));
+        }
+        app
+    }
+
+    /// Queues a command (applied at the start of the next frame's logic).
+    pub fn queue(&mut self, c: Command) {
+        self.commands.push_back(c);
+    }
+
+    /// True while the worker has jobs or an import is queued: tests wait for this to clear.
+    pub fn busy(&self) -> bool {
+        self.worker.as_ref().is_some_and(|w| w.pending() > 0)
+            || !self.import.queue.is_empty()
+            || self.view.as_ref().is_some_and(|v| v.waiting_rows())
+    }
+
+    /// Per-frame logic: drain the worker, start the next import, apply queued commands.
+    pub fn logic(&mut self, ctx: &egui::Context) {
+        if self.worker.is_none()
+            && self.store.is_some()
+            && let Some(w) = self.start_worker(ctx)
+        {
+            self.worker = Some(w);
+        }
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if !dropped.is_empty() {
+            self.commands.push_back(Command::OpenFiles(dropped));
+        }
+        self.shortcuts(ctx);
+        let replies = self
+            .worker
+            .as_ref()
+            .map(|w| w.drain(Duration::from_millis(8)))
+            .unwrap_or_default();
+        for r in replies {
+            self.on_reply(r);
+        }
+        while let Some(c) = self.commands.pop_front() {
+            self.apply(ctx, c);
+        }
+        self.next_import();
+        if let (Some(v), Some(w)) = (self.view.as_mut(), self.worker.as_ref())
+            && let Some((token, query)) = v.take_rows_request()
+        {
+            w.cancel();
+            let batch = v.info.id;
+            if let Err(e) = w.send(Job::Rows {
+                batch,
+                token,
+                query,
+            }) {
+                self.errors.push(e);
+            }
+        }
+        if self.busy() {
+            ctx.request_repaint_after(Duration::from_millis(50));
         }
     }
 
-    /// Draws one frame.
-    pub fn draw(&mut self, ui: &mut egui::Ui) {
-        egui::Panel::top("menu").show(ui, |ui| {
-            egui::MenuBar::new().ui(ui, |ui| {
-                ui.menu_button("File", |ui| {
-                    if ui.button("Quit").clicked() {
-                        ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+    fn start_worker(&mut self, ctx: &egui::Context) -> Option<Worker> {
+        let c = ctx.clone();
+        match Worker::start(&self.db_path, move || c.request_repaint()) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                self.errors
+                    .push(format!("The background worker could not start: {e}"));
+                self.store = None;
+                None
+            }
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        let typing = ctx.egui_wants_keyboard_input();
+        let (open, undo, redo) = ctx.input_mut(|i| {
+            let open = i.consume_key(egui::Modifiers::COMMAND, egui::Key::O);
+            if typing {
+                return (open, false, false);
+            }
+            let redo = i.consume_key(egui::Modifiers::COMMAND, egui::Key::Y)
+                || i.consume_key(
+                    egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+                    egui::Key::Z,
+                );
+            let undo = i.consume_key(egui::Modifiers::COMMAND, egui::Key::Z);
+            (open, undo, redo)
+        });
+        if open {
+            self.commands.push_back(Command::OpenDialog);
+        }
+        if undo {
+            self.commands.push_back(Command::Undo);
+        }
+        if redo {
+            self.commands.push_back(Command::Redo);
+        }
+    }
+
+    fn refresh_lists(&mut self) {
+        if let Some(s) = &self.store {
+            match s.batches(None) {
+                Ok(b) => {
+                    self.catalogue.set_batches(&b);
+                    self.batches.set(b);
+                }
+                Err(e) => self
+                    .errors
+                    .push(format!("The list of batches could not be read: {e}")),
+            }
+        }
+    }
+
+    fn send(&mut self, job: Job) {
+        match &self.worker {
+            Some(w) => {
+                if let Err(e) = w.send(job) {
+                    self.errors.push(e);
+                }
+            }
+            None => self
+                .errors
+                .push("Nothing can be changed: the store is not open.".into()),
+        }
+    }
+
+    fn next_import(&mut self) {
+        if self.import.running.is_some() || self.import.choice.is_some() || self.worker.is_none() {
+            return;
+        }
+        let Some(path) = self.import.queue.pop_front() else {
+            return;
+        };
+        self.state.remember(&path);
+        match crate::detect::detect(&path, &self.layouts) {
+            Ok(d) => match d.layout {
+                Some(l) => {
+                    let id = l.id.clone();
+                    self.start_import(path, &id, false);
+                }
+                None => {
+                    self.import.choice = Some(Choice::new(
+                        path,
+                        format!(
+                            "The interface of this file could not be recognised: {}.",
+                            d.explanation
+                        ),
+                    ));
+                }
+            },
+            Err(e) => self.errors.push(format!(
+                "The file could not be read: {e}. ({})",
+                path.display()
+            )),
+        }
+    }
+
+    fn start_import(&mut self, path: PathBuf, interface: &str, force: bool) {
+        let Some(layout) = self.layouts.get(interface) else {
+            self.errors
+                .push(format!("There is no layout for the interface {interface}."));
+            return;
+        };
+        let total = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        self.import.running = Some(Progress::new(path.clone(), interface, total));
+        let job = Job::Import {
+            path,
+            layout: Box::new(layout.clone()),
+            force,
+        };
+        self.send(job);
+    }
+
+    fn on_reply(&mut self, r: Reply) {
+        match r {
+            Reply::Progress {
+                bytes,
+                total,
+                lines,
+            } => {
+                if let Some(p) = &mut self.import.running {
+                    p.bytes = bytes;
+                    p.total = total.max(1);
+                    p.lines = lines;
+                }
+            }
+            Reply::Imported { path, result } => {
+                let interface = self
+                    .import
+                    .running
+                    .take()
+                    .map(|p| p.interface)
+                    .unwrap_or_default();
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                match result {
+                    Ok(out) => {
+                        self.status = format!(
+                            "Imported {name}: {} records, {} rejected.",
+                            out.records, out.rejected
+                        );
+                        self.refresh_lists();
+                        self.open_batch(out.batch_id);
                     }
+                    Err(StoreError::Cancelled) => {
+                        self.status = format!("Import of {name} cancelled: nothing was stored.");
+                    }
+                    Err(StoreError::Duplicate { existing, .. }) => {
+                        self.import.duplicate = Some((path, interface, existing));
+                    }
+                    Err(e) => self
+                        .errors
+                        .push(format!("{name} could not be imported: {e}")),
+                }
+            }
+            Reply::Edited {
+                batch,
+                label,
+                result,
+            } => match result {
+                Ok(Some(out)) => {
+                    self.status = format!(
+                        "{label}: {} record(s) changed; {} rejected now.",
+                        out.changed.len(),
+                        out.rejected_records
+                    );
+                    if let (Some(v), Some(s)) = (self.view.as_mut(), self.store.as_ref())
+                        && v.info.id == batch
+                    {
+                        v.after_edit(s, &out.changed);
+                    }
+                    self.refresh_lists();
+                }
+                Ok(None) => {
+                    self.status = match label.as_str() {
+                        "Undo" => "Nothing to undo.".into(),
+                        "Redo" => "Nothing to redo.".into(),
+                        _ => format!("{label}: nothing matched, nothing changed."),
+                    }
+                }
+                Err(e) => self.errors.push(format!("{label} failed: {e}")),
+            },
+            Reply::Rows { token, result } => {
+                if let Some(v) = self.view.as_mut() {
+                    match result {
+                        Ok(rows) => v.rows_ready(token, rows),
+                        Err(StoreError::Cancelled) => {}
+                        Err(e) => self.errors.push(format!("The search failed: {e}")),
+                    }
+                }
+            }
+        }
+    }
+
+    fn open_batch(&mut self, id: i64) {
+        let Some(store) = self.store.as_mut() else {
+            return;
+        };
+        match BatchView::open(store, id) {
+            Ok(v) => {
+                self.status = format!(
+                    "Batch {id}: {} — {} records, {} rejected.",
+                    v.info.source_name, v.info.records, v.info.rejected
+                );
+                self.view = Some(v);
+                self.screen = Screen::Batch;
+            }
+            Err(e) => self
+                .errors
+                .push(format!("Batch {id} could not be opened: {e}")),
+        }
+    }
+
+    fn batch_id(&self) -> Option<i64> {
+        self.view.as_ref().map(|v| v.info.id)
+    }
+
+    /// Applies one command: the only place user actions change anything.
+    pub fn apply(&mut self, ctx: &egui::Context, c: Command) {
+        match c {
+            Command::OpenDialog => {
+                let mut d = rfd::FileDialog::new()
+                    .set_title("Open ESR interface files")
+                    .add_filter("Interface files", &["csv", "txt", "dat", "psv"])
+                    .add_filter("All files", &["*"]);
+                if let Some(f) = &self.state.last_folder {
+                    d = d.set_directory(f);
+                }
+                if let Some(files) = d.pick_files() {
+                    self.commands.push_back(Command::OpenFiles(files));
+                }
+            }
+            Command::OpenFiles(files) => {
+                self.import.queue.extend(files);
+            }
+            Command::ImportAs {
+                path,
+                interface,
+                force,
+            } => {
+                self.import.choice = None;
+                self.import.duplicate = None;
+                self.start_import(path, &interface, force);
+            }
+            Command::SkipFile => {
+                self.import.choice = None;
+                self.import.duplicate = None;
+            }
+            Command::CancelImport => {
+                if let Some(w) = &self.worker {
+                    w.cancel();
+                }
+                if let Some(p) = &mut self.import.running {
+                    p.cancelling = true;
+                }
+            }
+            Command::Show(s) => {
+                if s == Screen::Batches {
+                    self.batches.interface = None;
+                }
+                if s != Screen::Batch || self.view.is_some() {
+                    self.screen = s;
+                }
+            }
+            Command::ShowBatchesOf(i) => {
+                self.batches.interface = i;
+                self.screen = Screen::Batches;
+            }
+            Command::OpenBatch(id) => self.open_batch(id),
+            Command::Edit { changes, label } => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::Apply {
+                        batch,
+                        changes,
+                        label,
+                    });
+                }
+            }
+            Command::Replace {
+                record_type,
+                field,
+                find,
+                replace,
+                mode,
+            } => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::Replace {
+                        batch,
+                        record_type,
+                        field,
+                        find,
+                        replace,
+                        mode,
+                    });
+                }
+            }
+            Command::FixSameIssue {
+                rule,
+                field,
+                record_type,
+                value,
+            } => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::FixSameIssue {
+                        batch,
+                        rule,
+                        field,
+                        record_type,
+                        value,
+                    });
+                }
+            }
+            Command::Undo => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::Undo { batch });
+                }
+            }
+            Command::Redo => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::Redo { batch });
+                }
+            }
+            Command::SetDark(d) => {
+                self.state.dark = d;
+                ctx.set_theme(if d {
+                    egui::Theme::Dark
+                } else {
+                    egui::Theme::Light
                 });
-            });
+            }
+            Command::DismissError(i) => {
+                if i < self.errors.len() {
+                    self.errors.remove(i);
+                }
+            }
+            Command::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+        }
+    }
+
+    /// One whole frame for tests and the benchmark: logic, then drawing.
+    pub fn frame(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.logic(&ctx);
+        self.draw(ui);
+    }
+
+    /// Draws one frame (queues commands; changes nothing else).
+    pub fn draw(&mut self, ui: &mut egui::Ui) {
+        self.frames += 1;
+        let mut cmds: Vec<Command> = Vec::new();
+        egui::Panel::top("menu").show(ui, |ui| {
+            egui::MenuBar::new().ui(ui, |ui| self.menu_ui(ui, &mut cmds));
         });
         egui::Panel::bottom("status").show(ui, |ui| {
-            ui.label(&self.status);
+            ui.horizontal(|ui| {
+                if let Some(p) = &self.import.running {
+                    p.ui(ui, &mut cmds);
+                    ui.separator();
+                }
+                ui.add(egui::Label::new(&self.status).truncate());
+            });
         });
-        egui::CentralPanel::default().show(ui, |ui| {
-            self.catalogue.ui(ui);
+        egui::Panel::top("nav").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                let s = self.screen;
+                if ui
+                    .selectable_label(s == Screen::Home, "Interfaces")
+                    .clicked()
+                {
+                    cmds.push(Command::Show(Screen::Home));
+                }
+                if ui
+                    .selectable_label(s == Screen::Batches, "Batches")
+                    .clicked()
+                {
+                    cmds.push(Command::Show(Screen::Batches));
+                }
+                if let Some(v) = &self.view {
+                    let t = format!("Batch {}: {}", v.info.id, v.info.source_name);
+                    if ui.selectable_label(s == Screen::Batch, t).clicked() {
+                        cmds.push(Command::Show(Screen::Batch));
+                    }
+                }
+                ui.separator();
+                if ui.button("Open files…").on_hover_text("Ctrl+O").clicked() {
+                    cmds.push(Command::OpenDialog);
+                }
+                export_button(ui, self.view.is_some());
+            });
         });
+        match (self.screen, self.view.as_mut(), self.store.as_ref()) {
+            (Screen::Batch, Some(v), Some(store)) => {
+                if self.state.show_issues {
+                    egui::Panel::right("issues")
+                        .resizable(true)
+                        .default_size(320.0)
+                        .min_size(220.0)
+                        .show(ui, |ui| v.issues_ui(ui, store, self.state.show_chart));
+                }
+                egui::CentralPanel::default().show(ui, |ui| v.ui(ui, store, &mut cmds));
+            }
+            (Screen::Batches, _, _) => {
+                egui::CentralPanel::default().show(ui, |ui| self.batches.ui(ui, &mut cmds));
+            }
+            _ => {
+                egui::CentralPanel::default().show(ui, |ui| self.catalogue.ui(ui, &mut cmds));
+            }
+        }
+        self.import.dialogs_ui(ui.ctx(), &self.layouts, &mut cmds);
+        self.errors_ui(ui.ctx(), &mut cmds);
+        drop_hint(ui.ctx());
+        self.commands.extend(cmds);
+    }
+
+    fn menu_ui(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+        ui.menu_button("File", |ui| {
+            if ui.button("Open…").clicked() {
+                cmds.push(Command::OpenDialog);
+            }
+            ui.menu_button("Open recent", |ui| {
+                if self.state.recent.is_empty() {
+                    ui.label("No files opened yet");
+                }
+                for p in &self.state.recent {
+                    if ui.button(p.display().to_string()).clicked() {
+                        cmds.push(Command::OpenFiles(vec![p.clone()]));
+                    }
+                }
+            });
+            export_button(ui, self.view.is_some());
+            ui.separator();
+            if ui.button("Quit").clicked() {
+                cmds.push(Command::Quit);
+            }
+        });
+        ui.menu_button("Edit", |ui| {
+            let open = self.view.is_some();
+            if ui
+                .add_enabled(open, egui::Button::new("Undo").shortcut_text("Ctrl+Z"))
+                .clicked()
+            {
+                cmds.push(Command::Undo);
+            }
+            if ui
+                .add_enabled(open, egui::Button::new("Redo").shortcut_text("Ctrl+Y"))
+                .clicked()
+            {
+                cmds.push(Command::Redo);
+            }
+        });
+        ui.menu_button("View", |ui| {
+            ui.checkbox(&mut self.state.show_issues, "Issues panel");
+            ui.checkbox(&mut self.state.show_chart, "Chart of issues by rule");
+            ui.separator();
+            let dark = self.state.dark;
+            if ui.radio(!dark, "Light theme").clicked() {
+                cmds.push(Command::SetDark(false));
+            }
+            if ui.radio(dark, "Dark theme").clicked() {
+                cmds.push(Command::SetDark(true));
+            }
+        });
+    }
+
+    fn errors_ui(&self, ctx: &egui::Context, cmds: &mut Vec<Command>) {
+        if self.errors.is_empty() {
+            return;
+        }
+        egui::Window::new("Something went wrong")
+            .collapsible(false)
+            .resizable(true)
+            .default_width(480.0)
+            .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0])
+            .show(ctx, |ui| {
+                for (i, e) in self.errors.iter().enumerate() {
+                    ui.horizontal_wrapped(|ui| {
+                        ui.colored_label(ui.visuals().error_fg_color, "⚠");
+                        ui.label(e);
+                    });
+                    if ui.button("OK").clicked() {
+                        cmds.push(Command::DismissError(i));
+                    }
+                    ui.separator();
+                }
+            });
     }
 }
 
+/// The Export button: enabled once the export feature is merged.
+fn export_button(ui: &mut egui::Ui, batch_open: bool) {
+    // `esr_desk::export::export_batch` does not exist on this branch yet: the button stays
+    // disabled until the export feature (issue 5) is merged and wired here.
+    let _ = batch_open;
+    ui.add_enabled(false, egui::Button::new("Export…"))
+        .on_disabled_hover_text("Export arrives with the export feature");
+}
+
+fn drop_hint(ctx: &egui::Context) {
+    let hovering = ctx.input(|i| !i.raw.hovered_files.is_empty());
+    if !hovering {
+        return;
+    }
+    let painter = ctx.layer_painter(egui::LayerId::new(
+        egui::Order::Foreground,
+        egui::Id::unique("drop-overlay"),
+    ));
+    let rect = ctx.content_rect();
+    painter.rect_filled(rect, 0.0, egui::Color32::from_black_alpha(160));
+    painter.text(
+        rect.center(),
+        egui::Align2::CENTER_CENTER,
+        "Drop files to import them",
+        egui::FontId::proportional(24.0),
+        egui::Color32::WHITE,
+    );
+}
+
 impl eframe::App for App {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        App::logic(self, ctx);
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.draw(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.state);
     }
 }
