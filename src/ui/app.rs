@@ -427,12 +427,12 @@ impl App {
                     .unwrap_or_default();
                 match result {
                     Ok(out) => {
-                        self.status = format!(
-                            "Imported {name}: {} records, {} rejected.",
-                            out.records, out.rejected
-                        );
                         self.refresh_lists();
                         self.open_batch(out.batch_id);
+                        self.status = format!(
+                            "Imported {name} as batch {}: {} records, {} rejected.",
+                            out.batch_id, out.records, out.rejected
+                        );
                     }
                     Err(StoreError::Cancelled) => {
                         self.status = format!("Import of {name} cancelled: nothing was stored.");
@@ -766,7 +766,10 @@ impl App {
             .show(ctx, |ui| {
                 for (i, e) in self.errors.iter().enumerate() {
                     ui.horizontal_wrapped(|ui| {
-                        ui.colored_label(ui.visuals().error_fg_color, "⚠");
+                        ui.colored_label(
+                            ui.visuals().error_fg_color,
+                            egui::RichText::new("!").strong(),
+                        );
                         ui.label(e);
                     });
                     if ui.button("OK").clicked() {

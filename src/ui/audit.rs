@@ -57,8 +57,8 @@ impl BatchView {
                         row.col(|ui| {
                             let text = match (&e.old_value, &e.new_value, &e.reason) {
                                 (_, _, Some(r)) if e.kind == "exclude" => format!("excluded: {r}"),
-                                (Some(o), Some(n), _) => format!("\"{o}\" → \"{n}\""),
-                                (None, Some(n), _) => format!("→ \"{n}\""),
+                                (Some(o), Some(n), _) => format!("\"{o}\" » \"{n}\""),
+                                (None, Some(n), _) => format!("» \"{n}\""),
                                 _ => String::new(),
                             };
                             ui.label(text);

@@ -896,7 +896,7 @@ impl BatchView {
             };
             if ui
                 .button(label)
-                .on_hover_text("Every change to this batch: who, when, old → new")
+                .on_hover_text("Every change to this batch: who, when, old » new")
                 .clicked()
             {
                 self.audit = match self.audit {
@@ -1114,8 +1114,8 @@ impl BatchView {
                 for (i, f) in fields.iter().enumerate() {
                     h.col(|ui| {
                         let arrow = match sort {
-                            Some((c, false)) if c == i => " ⏶",
-                            Some((c, true)) if c == i => " ⏷",
+                            Some((c, false)) if c == i => " ^",
+                            Some((c, true)) if c == i => " v",
                             _ => "",
                         };
                         let r = ui
@@ -1154,9 +1154,9 @@ impl BatchView {
                             ui.painter().rect_filled(ui.max_rect(), 0.0, error_tint);
                         }
                         let mark = if rec.excluded {
-                            "⊘"
+                            "–"
                         } else if rec.rejected {
-                            "✖"
+                            "×"
                         } else {
                             " "
                         };
@@ -1168,7 +1168,7 @@ impl BatchView {
                     });
                     let mut tip: Vec<String> = record_issues
                         .iter()
-                        .map(|i| format!("{} ({})", i.message, i.rule))
+                        .map(|i| format!("{} ({})", shown(&i.message), i.rule))
                         .collect();
                     if rec.excluded {
                         tip.push(format!(
@@ -1228,7 +1228,7 @@ impl BatchView {
                                     }
                                 }
                             } else {
-                                let mut t = egui::RichText::new(value);
+                                let mut t = egui::RichText::new(shown(value));
                                 if rec.excluded {
                                     t = t.strikethrough().weak();
                                 }
@@ -1243,7 +1243,7 @@ impl BatchView {
                         if !cell_issues.is_empty() && !editing_here {
                             let msg: Vec<String> = cell_issues
                                 .iter()
-                                .map(|i| format!("{} ({})", i.message, i.rule))
+                                .map(|i| format!("{} ({})", shown(&i.message), i.rule))
                                 .collect();
                             resp.on_hover_text(msg.join("\n"));
                         }
@@ -1278,6 +1278,16 @@ impl BatchView {
             self.query.sort = s;
             self.requery(store);
         }
+    }
+}
+
+/// A value as drawn: characters that could not be decoded (U+FFFD) are shown as "?" (the
+/// cell's tint and tooltip say why); the stored value is untouched.
+pub(crate) fn shown(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.contains('\u{FFFD}') {
+        v.replace('\u{FFFD}', "?").into()
+    } else {
+        v.into()
     }
 }
 

@@ -51,7 +51,7 @@ impl BatchesScreen {
         self.rows_shown = rows.len();
         if rows.is_empty() {
             ui.add_space(20.0);
-            ui.label("No batches yet. Use File ▸ Open…, drop files on this window, or name files on the command line.");
+            ui.label("No batches yet. Use File > Open…, drop files on this window, or name files on the command line.");
             return;
         }
         egui_extras::TableBuilder::new(ui)

@@ -2,7 +2,7 @@
 //! Editor's error report), a bar chart of issues by rule, and a list per rule whose entries
 //! jump to the cell.
 
-use super::batch::{BatchView, tint};
+use super::batch::{BatchView, shown, tint};
 use crate::store::Store;
 use crate::validate::Severity;
 
@@ -66,8 +66,11 @@ impl BatchView {
                             };
                             for (seq, issue) in list {
                                 let field = issue.field.as_deref().unwrap_or("record");
-                                let text =
-                                    format!("Line {} · {field}: {}", issue.line, issue.message);
+                                let text = format!(
+                                    "Line {} · {field}: {}",
+                                    issue.line,
+                                    shown(&issue.message)
+                                );
                                 let b = ui.add(
                                     egui::Button::new(egui::RichText::new(text).small())
                                         .frame(false)
@@ -78,7 +81,7 @@ impl BatchView {
                                 {
                                     jump = Some((*s, issue.field_index));
                                 }
-                                b.on_hover_text(&issue.message);
+                                b.on_hover_text(shown(&issue.message));
                             }
                             if *count > list.len() as u64 {
                                 ui.weak(format!(
