@@ -13,9 +13,9 @@ use crate::store::edit::Change;
 use crate::store::search::{ReplaceMode, RowQuery};
 use crate::store::{EditOutcome, ImportOptions, ImportOutcome, Store, StoreError};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
 
 /// Work for the worker.
 #[derive(Debug, Clone)]
@@ -126,9 +126,12 @@ pub enum Reply {
 
 /// The worker thread and its channels.
 pub struct Worker {
-    jobs: SyncSender<Job>,
+    jobs: SyncSender<(Job, Arc<AtomicBool>)>,
     replies: Receiver<Reply>,
-    cancel: Arc<AtomicBool>,
+    /// Cancel flag of the latest import sent.
+    import_cancel: Mutex<Arc<AtomicBool>>,
+    /// Cancel flag of the latest row query sent.
+    rows_cancel: Mutex<Arc<AtomicBool>>,
     pending: Arc<AtomicUsize>,
 }
 
@@ -145,7 +148,6 @@ fn run_job(
             layout,
             force,
         } => {
-            cancel.store(false, Ordering::Relaxed);
             let mut progress = |bytes: u64, total: u64, lines: u64| {
                 match out.try_send(Reply::Progress {
                     bytes,
@@ -240,13 +242,10 @@ fn run_job(
             batch,
             token,
             query,
-        } => {
-            cancel.store(false, Ordering::Relaxed);
-            Reply::Rows {
-                token,
-                result: store.select_seqs(batch, &query, Some(cancel)),
-            }
-        }
+        } => Reply::Rows {
+            token,
+            result: store.select_seqs(batch, &query, Some(cancel)),
+        },
     }
 }
 
@@ -255,16 +254,15 @@ impl Worker {
     /// passes a repaint request). Fails when the store cannot be opened.
     pub fn start(path: &Path, wake: impl Fn() + Send + 'static) -> crate::store::Result<Self> {
         let mut store = Store::open(path)?;
-        let (jobs, job_rx) = sync_channel::<Job>(64);
+        let (jobs, job_rx) = sync_channel::<(Job, Arc<AtomicBool>)>(64);
         let (reply_tx, replies) = sync_channel::<Reply>(256);
-        let cancel = Arc::new(AtomicBool::new(false));
         let pending = Arc::new(AtomicUsize::new(0));
-        let (c, p) = (cancel.clone(), pending.clone());
+        let p = pending.clone();
         std::thread::Builder::new()
             .name("esr-desk worker".into())
             .spawn(move || {
-                while let Ok(job) = job_rx.recv() {
-                    let reply = run_job(&mut store, job, &reply_tx, &c, &wake);
+                while let Ok((job, cancel)) = job_rx.recv() {
+                    let reply = run_job(&mut store, job, &reply_tx, &cancel, &wake);
                     let gone = reply_tx.send(reply).is_err();
                     p.fetch_sub(1, Ordering::SeqCst);
                     wake();
@@ -280,23 +278,45 @@ impl Worker {
         Ok(Self {
             jobs,
             replies,
-            cancel,
+            import_cancel: Mutex::new(Arc::new(AtomicBool::new(false))),
+            rows_cancel: Mutex::new(Arc::new(AtomicBool::new(false))),
             pending,
         })
     }
 
-    /// Queues a job. Fails only if the worker thread has stopped.
+    /// Queues a job. Fails only if the worker thread has stopped. An import or a row query
+    /// gets a fresh cancel flag, so cancelling one never cancels the next.
     pub fn send(&self, job: Job) -> Result<(), String> {
+        let flag = Arc::new(AtomicBool::new(false));
+        let slot = match &job {
+            Job::Import { .. } => Some(&self.import_cancel),
+            Job::Rows { .. } => Some(&self.rows_cancel),
+            _ => None,
+        };
+        if let Some(slot) = slot
+            && let Ok(mut g) = slot.lock()
+        {
+            *g = flag.clone();
+        }
         self.pending.fetch_add(1, Ordering::SeqCst);
-        self.jobs.send(job).map_err(|_| {
+        self.jobs.send((job, flag)).map_err(|_| {
             self.pending.fetch_sub(1, Ordering::SeqCst);
             "the background worker has stopped; restart the program".to_string()
         })
     }
 
-    /// Asks the running import or query to stop.
-    pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
+    /// Asks the latest import to stop (nothing is stored).
+    pub fn cancel_import(&self) {
+        if let Ok(g) = self.import_cancel.lock() {
+            g.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Asks the latest row query to stop (a newer one replaces it).
+    pub fn cancel_rows(&self) {
+        if let Ok(g) = self.rows_cancel.lock() {
+            g.store(true, Ordering::Relaxed);
+        }
     }
 
     /// Jobs queued or running.
@@ -371,5 +391,53 @@ mod tests {
         };
         assert!(result.expect("undo").is_some());
         assert_eq!(w.pending(), 0);
+    }
+
+    #[test]
+    fn a_cancelled_import_stores_nothing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let set = crate::layout::LayoutSet::bundled().expect("layouts");
+        let layout = set.get("absences").expect("layout").clone();
+        let path = dir.path().join("ABS_RX1_20261102_000009.csv");
+        let when = chrono::NaiveDate::from_ymd_opt(2026, 11, 2)
+            .and_then(|d| d.and_hms_opt(6, 30, 0))
+            .expect("date");
+        let opts = crate::generate::GenOptions {
+            rows: 40_000,
+            defect_rate: 0.01,
+            seed: 3,
+            vpd: "RX1".into(),
+            seq: 9,
+            when,
+            file_name: "ABS_RX1_20261102_000009.csv".into(),
+        };
+        crate::generate::generate(&layout, &opts, std::fs::File::create(&path).expect("file"))
+            .expect("generate");
+        let db = dir.path().join("s.sqlite");
+        let w = Worker::start(&db, || {}).expect("start");
+        w.send(Job::Import {
+            path,
+            layout: Box::new(layout),
+            force: false,
+        })
+        .expect("send");
+        w.cancel_import();
+        let result = loop {
+            let r = w.drain(std::time::Duration::from_millis(10));
+            if let Some(Reply::Imported { result, .. }) =
+                r.into_iter().find(|r| matches!(r, Reply::Imported { .. }))
+            {
+                break result;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        assert!(matches!(result, Err(StoreError::Cancelled)), "{result:?}");
+        let store = Store::open(&db).expect("store");
+        assert!(store.batches(None).expect("batches").is_empty());
+        let n: i64 = store
+            .conn()
+            .query_row("SELECT COUNT(*) FROM record", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(n, 0, "no records left behind");
     }
 }

@@ -167,6 +167,8 @@ pub struct App {
     commands: VecDeque<Command>,
     /// Frames drawn (for tests and the benchmark).
     pub frames: u64,
+    /// Answers to edits received from the worker (for tests and the benchmark).
+    pub edits_answered: u64,
 }
 
 impl App {
@@ -178,6 +180,10 @@ impl App {
             .unwrap_or_default();
         let mut app = Self::headless(files, db);
         app.state = state;
+        // `ESR_DESK_DARK=1` starts in the dark theme (scripts/screenshot.sh uses it).
+        if std::env::var("ESR_DESK_DARK").is_ok_and(|v| v == "1") {
+            app.state.dark = true;
+        }
         cc.egui_ctx.set_theme(if app.state.dark {
             egui::Theme::Dark
         } else {
@@ -218,6 +224,7 @@ impl App {
             layouts,
             commands: VecDeque::new(),
             frames: 0,
+            edits_answered: 0,
         };
         app.refresh_lists();
         if !files.is_empty() {
@@ -234,6 +241,7 @@ impl App {
     /// True while the worker has jobs or an import is queued: tests wait for this to clear.
     pub fn busy(&self) -> bool {
         self.worker.as_ref().is_some_and(|w| w.pending() > 0)
+            || !self.commands.is_empty()
             || !self.import.queue.is_empty()
             || self.view.as_ref().is_some_and(|v| v.waiting_rows())
     }
@@ -273,7 +281,7 @@ impl App {
         if let (Some(v), Some(w)) = (self.view.as_mut(), self.worker.as_ref())
             && let Some((token, query)) = v.take_rows_request()
         {
-            w.cancel();
+            w.cancel_rows();
             let batch = v.info.id;
             if let Err(e) = w.send(Job::Rows {
                 batch,
@@ -449,29 +457,10 @@ impl App {
                 batch,
                 label,
                 result,
-            } => match result {
-                Ok(Some(out)) => {
-                    self.status = format!(
-                        "{label}: {} record(s) changed; {} rejected now.",
-                        out.changed.len(),
-                        out.rejected_records
-                    );
-                    if let (Some(v), Some(s)) = (self.view.as_mut(), self.store.as_ref())
-                        && v.info.id == batch
-                    {
-                        v.after_edit(s, &out.changed);
-                    }
-                    self.refresh_lists();
-                }
-                Ok(None) => {
-                    self.status = match label.as_str() {
-                        "Undo" => "Nothing to undo.".into(),
-                        "Redo" => "Nothing to redo.".into(),
-                        _ => format!("{label}: nothing matched, nothing changed."),
-                    }
-                }
-                Err(e) => self.errors.push(format!("{label} failed: {e}")),
-            },
+            } => {
+                self.edits_answered += 1;
+                self.on_edited(batch, &label, result);
+            }
             Reply::Rows { token, result } => {
                 if let Some(v) = self.view.as_mut() {
                     match result {
@@ -481,6 +470,37 @@ impl App {
                     }
                 }
             }
+        }
+    }
+
+    fn on_edited(
+        &mut self,
+        batch: i64,
+        label: &str,
+        result: Result<Option<crate::store::EditOutcome>, StoreError>,
+    ) {
+        match result {
+            Ok(Some(out)) => {
+                self.status = format!(
+                    "{label}: {} record(s) changed; {} rejected now.",
+                    out.changed.len(),
+                    out.rejected_records
+                );
+                if let (Some(v), Some(s)) = (self.view.as_mut(), self.store.as_ref())
+                    && v.info.id == batch
+                {
+                    v.after_edit(s, &out.changed);
+                }
+                self.refresh_lists();
+            }
+            Ok(None) => {
+                self.status = match label {
+                    "Undo" => "Nothing to undo.".into(),
+                    "Redo" => "Nothing to redo.".into(),
+                    _ => format!("{label}: nothing matched, nothing changed."),
+                }
+            }
+            Err(e) => self.errors.push(format!("{label} failed: {e}")),
         }
     }
 
@@ -540,7 +560,7 @@ impl App {
             }
             Command::CancelImport => {
                 if let Some(w) = &self.worker {
-                    w.cancel();
+                    w.cancel_import();
                 }
                 if let Some(p) = &mut self.import.running {
                     p.cancelling = true;

@@ -665,6 +665,25 @@ impl BatchView {
                         cmds.push(Command::Edit { changes, label });
                     }
                 }
+                egui::Event::Text(t) if !t.trim().is_empty() && self.sel.is_some() => {
+                    // Typing over a cell starts editing it with what was typed (as in Excel).
+                    self.start_edit(store);
+                    if let Some(e) = &mut self.editing {
+                        e.text = t.clone();
+                    }
+                    return;
+                }
+                egui::Event::Key {
+                    key: egui::Key::Delete,
+                    pressed: true,
+                    ..
+                } => {
+                    let changes = self.paste_changes(store, "");
+                    if !changes.is_empty() {
+                        let label = format!("Cleared {} cell(s)", changes.len());
+                        cmds.push(Command::Edit { changes, label });
+                    }
+                }
                 egui::Event::Key {
                     key,
                     pressed: true,
@@ -1163,6 +1182,8 @@ impl BatchView {
                         let mut t = egui::RichText::new(format!("{mark} {}", rec.line));
                         if rec.excluded {
                             t = t.strikethrough().weak();
+                        } else if rec.rejected {
+                            t = t.color(ui.visuals().error_fg_color);
                         }
                         ui.label(t);
                     });

@@ -293,3 +293,51 @@ fn rejected_only_and_search_narrow_the_table() {
     assert_eq!(h.state().batches.rows_shown, 1);
     h.get_by_label("Open batch 1");
 }
+
+#[test]
+fn a_multi_record_type_file_has_one_tab_per_record_type() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = std::fs::read_dir(root().join("sample-data/dit-person-update"))
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with("0000002.DAT"))
+        .expect("sample");
+    let app = App::headless(vec![file], Some(dir.path().join("s.sqlite")));
+    let mut h = harness(app);
+    settle(&mut h);
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    let tabs = h.state().view.as_ref().expect("view").tabs.clone();
+    assert!(tabs.len() > 1, "tabs: {tabs:?}");
+    let other = tabs
+        .iter()
+        .enumerate()
+        .find(|(i, t)| *i != h.state().view.as_ref().expect("view").tab && t.count > 0)
+        .map(|(i, t)| (i, t.clone()))
+        .expect("another tab with records");
+    h.get_by_label(&format!("{} · {}", other.1.title, other.1.count))
+        .click();
+    settle(&mut h);
+    let v = h.state().view.as_ref().expect("view");
+    assert_eq!(v.tab, other.0);
+    assert_eq!(v.rows.len(), other.1.count);
+    assert_eq!(v.query.filter.record_type, other.1.code);
+}
+
+#[test]
+fn an_unrecognised_file_asks_which_interface_with_the_reason() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("mystery.txt");
+    std::fs::write(&file, "colour,size\nred,4\nblue,9\n").expect("write");
+    let app = App::headless(vec![file], Some(dir.path().join("s.sqlite")));
+    let mut h = harness(app);
+    settle(&mut h);
+    h.get_by_label_contains("could not be recognised");
+    assert!(h.state().import.choice.is_some());
+    h.get_by_label("Skip this file").click();
+    settle(&mut h);
+    assert!(h.state().import.choice.is_none());
+    assert_eq!(h.state().screen, Screen::Home);
+    let store = Store::open(&dir.path().join("s.sqlite")).expect("store");
+    assert!(store.batches(None).expect("batches").is_empty());
+}
