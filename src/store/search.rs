@@ -253,6 +253,18 @@ impl Store {
         Ok(out)
     }
 
+    /// Records whose record type the layout does not know (stored without a type), in file
+    /// order: a multi-record-type table shows them in a tab of their own.
+    pub fn untyped_seqs(&self, batch: i64) -> Result<Vec<u32>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq FROM record WHERE batch_id = ?1 AND record_type IS NULL ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([batch], |r| r.get::<_, i64>(0))?;
+        Ok(rows
+            .map(|r| r.map(|s| s as u32))
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Records that have an issue of `rule` on field `field` (of `record_type` when given).
     pub fn seqs_with_issue(
         &self,

@@ -34,6 +34,8 @@ pub struct Tab {
     pub title: String,
     /// Records of this type.
     pub count: u64,
+    /// The tab of records whose type the layout does not know.
+    pub unknown: bool,
 }
 
 /// Which rows the table shows.
@@ -234,6 +236,17 @@ impl BatchView {
                     record: i,
                     title: format!("{} ({})", r.name, r.code),
                     count,
+                    unknown: false,
+                });
+            }
+            let untyped = store.untyped_seqs(id)?.len() as u64;
+            if untyped > 0 {
+                tabs.push(Tab {
+                    code: None,
+                    record: usize::MAX,
+                    title: "Unknown record type".into(),
+                    count: untyped,
+                    unknown: true,
                 });
             }
         } else {
@@ -245,6 +258,7 @@ impl BatchView {
                     .first()
                     .map_or_else(|| "Records".into(), |r| r.name.clone()),
                 count: info.records,
+                unknown: false,
             });
         }
         // Start on the first tab with records that is not a header.
@@ -299,6 +313,33 @@ impl BatchView {
             .map_or(&[][..], |r| r.fields.as_slice())
     }
 
+    /// True when the tab shown holds records of a type the layout does not know.
+    pub fn unknown_tab(&self) -> bool {
+        self.tabs.get(self.tab).is_some_and(|t| t.unknown)
+    }
+
+    /// Column titles of the tab shown: the layout's field names, or "Field 1", "Field 2", …
+    /// for records of an unknown type.
+    pub fn column_names(&self) -> Vec<String> {
+        if self.unknown_tab() {
+            let n = self
+                .layout
+                .records
+                .iter()
+                .map(|r| r.fields.len())
+                .max()
+                .unwrap_or(1);
+            (1..=n).map(|i| format!("Field {i}")).collect()
+        } else {
+            self.fields().iter().map(|f| f.name.clone()).collect()
+        }
+    }
+
+    /// Number of columns of the tab shown (besides the line number).
+    pub fn ncols(&self) -> usize {
+        self.column_names().len()
+    }
+
     /// Record type code of the tab shown.
     pub fn record_type(&self) -> Option<String> {
         self.tabs.get(self.tab).and_then(|t| t.code.clone())
@@ -334,7 +375,14 @@ impl BatchView {
         self.cache.clear();
         self.editing = None;
         self.query.filter.record_type = self.record_type();
-        if self.query.needs_list() {
+        if self.unknown_tab() {
+            self.request = None;
+            self.waiting = None;
+            match store.untyped_seqs(self.info.id) {
+                Ok(v) => self.rows = Rows::Listed(Arc::new(v)),
+                Err(e) => self.error = Some(err(e)),
+            }
+        } else if self.query.needs_list() {
             self.token += 1;
             self.request = Some((self.token, self.query.clone()));
         } else {
@@ -374,7 +422,7 @@ impl BatchView {
 
     fn clamp_selection(&mut self) {
         let n = self.rows.len() as usize;
-        let ncols = self.fields().len().max(1);
+        let ncols = self.ncols().max(1);
         if let Some(s) = &mut self.sel {
             let last = n.saturating_sub(1);
             s.anchor = (s.anchor.0.min(last), s.anchor.1.min(ncols - 1));
@@ -481,9 +529,7 @@ impl BatchView {
             pos = self.position_of(store, seq);
         }
         if let Some(row) = pos {
-            let col = field
-                .unwrap_or(0)
-                .min(self.fields().len().saturating_sub(1));
+            let col = field.unwrap_or(0).min(self.ncols().saturating_sub(1));
             self.sel = Some(Selection::cell(row, col));
             self.scroll_to = Some(row);
         }
@@ -503,7 +549,7 @@ impl BatchView {
     pub fn start_edit(&mut self, store: &Store) {
         let Some(sel) = self.sel else { return };
         let (row, col) = sel.cursor;
-        if col >= self.fields().len() {
+        if col >= self.ncols() {
             return;
         }
         if let Some((rec, issues)) = self.row(store, row) {
@@ -538,6 +584,9 @@ impl BatchView {
             label: "Edited 1 cell".into(),
         });
         self.offer = None;
+        if self.unknown_tab() {
+            return;
+        }
         for rule in &e.rules {
             let others = store
                 .seqs_with_issue(self.info.id, rule, e.col, self.record_type().as_deref())
@@ -590,7 +639,7 @@ impl BatchView {
             .split('\n')
             .map(|l| l.trim_end_matches('\r').split('\t').collect())
             .collect();
-        let ncols = self.fields().len();
+        let ncols = self.ncols();
         let (r0, r1) = sel.rows();
         let (c0, c1) = sel.cols();
         let single = grid.len() == 1 && grid[0].len() == 1;
@@ -646,7 +695,7 @@ impl BatchView {
             return;
         }
         let n = self.rows.len() as usize;
-        let ncols = self.fields().len();
+        let ncols = self.ncols();
         if n == 0 || ncols == 0 {
             return;
         }
@@ -815,7 +864,7 @@ impl BatchView {
                 self.requery(store);
             }
             ui.separator();
-            let fields: Vec<String> = self.fields().iter().map(|f| f.name.clone()).collect();
+            let fields = self.column_names();
             let label = ui.label("Filter:");
             egui::ComboBox::from_id_salt("filter-col")
                 .selected_text(fields.get(self.filter_col).cloned().unwrap_or_default())
@@ -855,7 +904,10 @@ impl BatchView {
                 self.start_edit(store);
             }
             if ui
-                .add_enabled(!self.rows.is_empty(), egui::Button::new("Replace…"))
+                .add_enabled(
+                    !self.rows.is_empty() && !self.unknown_tab(),
+                    egui::Button::new("Replace…"),
+                )
                 .on_hover_text("Find and replace within one column")
                 .clicked()
             {
@@ -935,9 +987,10 @@ impl BatchView {
     fn offer_ui(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
         let Some(o) = self.offer.clone() else { return };
         let field = self
-            .fields()
+            .column_names()
             .get(o.field)
-            .map_or_else(String::new, |f| f.name.clone());
+            .cloned()
+            .unwrap_or_default();
         egui::Frame::group(ui.style())
             .fill(ui.visuals().faint_bg_color)
             .show(ui, |ui| {
@@ -966,7 +1019,7 @@ impl BatchView {
         let Some(mut d) = self.dialog.take() else {
             return;
         };
-        let fields: Vec<String> = self.fields().iter().map(|f| f.name.clone()).collect();
+        let fields = self.column_names();
         let selected = self.sel.map_or(0, |s| s.rows().1 - s.rows().0 + 1);
         let mut keep = true;
         let title = match &d {
@@ -1086,6 +1139,7 @@ impl BatchView {
 
     fn table_ui(&mut self, ui: &mut egui::Ui, store: &Store, cmds: &mut Vec<Command>) {
         let fields: Vec<Field> = self.fields().to_vec();
+        let names = self.column_names();
         let n = self.rows.len() as usize;
         if n == 0 && !self.waiting_rows() {
             ui.add_space(12.0);
@@ -1097,7 +1151,8 @@ impl BatchView {
             return;
         }
         let sort = self.query.sort;
-        let mut header_ids: Vec<egui::Id> = Vec::with_capacity(fields.len());
+        let mut header_ids: Vec<egui::Id> = Vec::with_capacity(names.len());
+        let unknown = self.unknown_tab();
         let mut new_sort: Option<Option<(usize, bool)>> = None;
         let mut clicked: Option<(usize, usize, bool)> = None;
         let mut double: Option<(usize, usize)> = None;
@@ -1120,7 +1175,7 @@ impl BatchView {
                 egui_extras::Column::initial(120.0)
                     .at_least(40.0)
                     .clip(true),
-                fields.len(),
+                names.len(),
             );
         if let Some(r) = self.scroll_to.take() {
             table = table.scroll_to_row(r, None);
@@ -1130,7 +1185,7 @@ impl BatchView {
                 h.col(|ui| {
                     ui.strong("Line");
                 });
-                for (i, f) in fields.iter().enumerate() {
+                for (i, name) in names.iter().enumerate() {
                     h.col(|ui| {
                         let arrow = match sort {
                             Some((c, false)) if c == i => " ^",
@@ -1140,14 +1195,19 @@ impl BatchView {
                         let r = ui
                             .add(
                                 egui::Label::new(
-                                    egui::RichText::new(format!("{}{arrow}", f.name)).strong(),
+                                    egui::RichText::new(format!("{name}{arrow}")).strong(),
                                 )
                                 .sense(egui::Sense::click())
                                 .truncate(),
                             )
-                            .on_hover_ui(|ui| field_tooltip(ui, f));
+                            .on_hover_ui(|ui| match fields.get(i) {
+                                Some(f) => field_tooltip(ui, f),
+                                None => {
+                                    ui.label("This record's type is not in the layout: its values are shown by position.");
+                                }
+                            });
                         header_ids.push(r.id);
-                        if r.clicked() {
+                        if r.clicked() && !unknown {
                             new_sort = Some(match sort {
                                 Some((c, false)) if c == i => Some((i, true)),
                                 Some((c, true)) if c == i => None,
@@ -1200,7 +1260,7 @@ impl BatchView {
                     if !tip.is_empty() {
                         resp.on_hover_text(tip.join("\n"));
                     }
-                    for c in 0..fields.len() {
+                    for c in 0..names.len() {
                         let value = rec.fields.get(c).map_or("", |s| s.as_str());
                         let cell_issues: Vec<&Issue> =
                             issues.iter().filter(|i| i.field_index == Some(c)).collect();

@@ -166,7 +166,8 @@ impl CatalogueScreen {
                         if i.is_decommissioned() {
                             title = title.strikethrough().weak();
                         }
-                        ui.label(title).on_hover_text(format!("id: {}", i.id));
+                        ui.add(egui::Label::new(title).truncate())
+                            .on_hover_text(format!("id: {}", i.id));
                     });
                     row.col(|ui| {
                         ui.label(if i.kind == Kind::Api { "API" } else { "Batch" });
@@ -178,7 +179,8 @@ impl CatalogueScreen {
                         ui.label(&i.frequency);
                     });
                     row.col(|ui| {
-                        ui.label(&i.funding).on_hover_text(&i.funding);
+                        ui.add(egui::Label::new(&i.funding).truncate())
+                            .on_hover_text(&i.funding);
                     });
                     row.col(|ui| {
                         if i.is_decommissioned() {
@@ -189,7 +191,7 @@ impl CatalogueScreen {
                     });
                     row.col(|ui| {
                         let text = match (i.kind, i.is_decommissioned()) {
-                            (_, true) => "Decommissioned".to_string(),
+                            (_, true) => "n/a".to_string(),
                             (Kind::Api, _) => "API".to_string(),
                             (Kind::Batch, _) => if layouts.get(&i.id).is_some() {
                                 "Yes"
@@ -224,7 +226,8 @@ impl CatalogueScreen {
                             d.push_str("  Note: ");
                             d.push_str(n);
                         }
-                        ui.label(&i.description).on_hover_text(d);
+                        ui.add(egui::Label::new(&i.description).truncate())
+                            .on_hover_text(d);
                     });
                     if row.response().clicked() {
                         *selected = Some(i.id.clone());

@@ -341,3 +341,30 @@ fn an_unrecognised_file_asks_which_interface_with_the_reason() {
     let store = Store::open(&dir.path().join("s.sqlite")).expect("store");
     assert!(store.batches(None).expect("batches").is_empty());
 }
+
+#[test]
+fn records_of_an_unknown_type_have_their_own_tab_and_issues_jump_there() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = root().join("sample-data/dit-person-update/DE_RX1_RMF_20261102_0000002.DAT");
+    let app = App::headless(vec![file], Some(dir.path().join("s.sqlite")));
+    let mut h = harness(app);
+    settle(&mut h);
+    let tabs = h.state().view.as_ref().expect("view").tabs.clone();
+    let unknown = tabs
+        .iter()
+        .position(|t| t.unknown)
+        .expect("an unknown-type tab");
+    assert_eq!(tabs[unknown].count, 2);
+    h.get_by_label_contains("unknown-record-type").click();
+    h.run();
+    h.get_all_by_label_contains("Line ")
+        .next()
+        .expect("an issue listed")
+        .click();
+    settle(&mut h);
+    let v = h.state().view.as_ref().expect("view");
+    assert_eq!(v.tab, unknown);
+    assert_eq!(v.rows.len(), 2);
+    assert!(v.sel.is_some());
+    h.get_by_label("Field 1");
+}
