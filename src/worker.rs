@@ -126,7 +126,9 @@ pub enum Reply {
 
 /// The worker thread and its channels.
 pub struct Worker {
-    jobs: SyncSender<(Job, Arc<AtomicBool>)>,
+    /// None once the worker is being shut down.
+    jobs: Option<SyncSender<(Job, Arc<AtomicBool>)>>,
+    thread: Option<std::thread::JoinHandle<()>>,
     replies: Receiver<Reply>,
     /// Cancel flag of the latest import sent.
     import_cancel: Mutex<Arc<AtomicBool>>,
@@ -249,6 +251,12 @@ fn run_job(
     }
 }
 
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
 impl Worker {
     /// Starts a worker over the store at `path`. `wake` is called after each reply (the window
     /// passes a repaint request). Fails when the store cannot be opened.
@@ -258,7 +266,7 @@ impl Worker {
         let (reply_tx, replies) = sync_channel::<Reply>(256);
         let pending = Arc::new(AtomicUsize::new(0));
         let p = pending.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("esr-desk worker".into())
             .spawn(move || {
                 while let Ok((job, cancel)) = job_rx.recv() {
@@ -276,7 +284,8 @@ impl Worker {
                 source,
             })?;
         Ok(Self {
-            jobs,
+            jobs: Some(jobs),
+            thread: Some(thread),
             replies,
             import_cancel: Mutex::new(Arc::new(AtomicBool::new(false))),
             rows_cancel: Mutex::new(Arc::new(AtomicBool::new(false))),
@@ -299,7 +308,11 @@ impl Worker {
             *g = flag.clone();
         }
         self.pending.fetch_add(1, Ordering::SeqCst);
-        self.jobs.send((job, flag)).map_err(|_| {
+        let sent = match &self.jobs {
+            Some(j) => j.send((job, flag)).is_ok(),
+            None => false,
+        };
+        sent.then_some(()).ok_or_else(|| {
             self.pending.fetch_sub(1, Ordering::SeqCst);
             "the background worker has stopped; restart the program".to_string()
         })
@@ -316,6 +329,22 @@ impl Worker {
     pub fn cancel_rows(&self) {
         if let Ok(g) = self.rows_cancel.lock() {
             g.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Finishes the jobs already queued (edits are never dropped half-way), cancelling an
+    /// import or a search under way, then stops the thread. Called when the window closes.
+    pub fn shutdown(&mut self) {
+        self.cancel_import();
+        self.cancel_rows();
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            while !t.is_finished() {
+                // Keep the reply channel from filling up while the last jobs finish.
+                while self.replies.try_recv().is_ok() {}
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            let _ = t.join();
         }
     }
 
@@ -439,5 +468,37 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM record", [], |r| r.get(0))
             .expect("count");
         assert_eq!(n, 0, "no records left behind");
+    }
+
+    #[test]
+    fn closing_finishes_queued_edits() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = dir.path().join("s.sqlite");
+        let set = crate::layout::LayoutSet::bundled().expect("layouts");
+        let layout = set.get("absences").expect("layout");
+        let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("sample-data/absences/ABS_RX1_20261102_000002.csv");
+        let batch = Store::open(&db)
+            .expect("store")
+            .import(&file, layout, ImportOptions::default())
+            .expect("import")
+            .batch_id;
+        let w = Worker::start(&db, || {}).expect("start");
+        for seq in 0..5 {
+            w.send(Job::Apply {
+                batch,
+                changes: vec![Change::Set {
+                    seq,
+                    field: 2,
+                    value: format!("Name{seq}"),
+                }],
+                label: "edit".into(),
+            })
+            .expect("send");
+        }
+        drop(w);
+        let store = Store::open(&db).expect("store");
+        assert_eq!(store.edits(batch).expect("log").len(), 5);
+        assert_eq!(store.record(batch, 4).expect("rec").fields[2], "Name4");
     }
 }
