@@ -368,3 +368,45 @@ fn records_of_an_unknown_type_have_their_own_tab_and_issues_jump_there() {
     assert!(v.sel.is_some());
     h.get_by_label("Field 1");
 }
+
+#[test]
+fn cancel_stops_an_import_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let set = esr_desk::layout::LayoutSet::bundled().expect("layouts");
+    let layout = set.get("absences").expect("layout");
+    let name = "ABS_RX1_20261102_000007.csv";
+    let path = dir.path().join(name);
+    let when = chrono::NaiveDate::from_ymd_opt(2026, 11, 2)
+        .and_then(|d| d.and_hms_opt(6, 30, 0))
+        .expect("date");
+    let opts = esr_desk::generate::GenOptions {
+        rows: 100_000,
+        defect_rate: 0.01,
+        seed: 5,
+        vpd: "RX1".into(),
+        seq: 7,
+        when,
+        file_name: name.into(),
+    };
+    esr_desk::generate::generate(layout, &opts, std::fs::File::create(&path).expect("file"))
+        .expect("generate");
+    let db = dir.path().join("s.sqlite");
+    let mut h = harness(App::headless(vec![path], Some(db.clone())));
+    h.step();
+    h.step();
+    assert!(
+        h.state().import.running.is_some(),
+        "the import is under way"
+    );
+    h.get_by_label("Cancel").click();
+    settle(&mut h);
+    assert!(h.state().import.running.is_none());
+    assert!(
+        h.state().status.contains("cancelled: nothing was stored"),
+        "{}",
+        h.state().status
+    );
+    assert_eq!(h.state().screen, Screen::Home);
+    let store = Store::open(&db).expect("store");
+    assert!(store.batches(None).expect("batches").is_empty());
+}
