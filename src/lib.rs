@@ -11,7 +11,9 @@
 pub mod catalogue;
 pub mod checks;
 pub mod detect;
+pub mod export;
 pub mod generate;
+pub mod jml;
 pub mod layout;
 pub mod notation;
 pub mod paths;

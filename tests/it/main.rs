@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod cli;
+mod export;
 mod samples;
 mod store;
 mod support;
