@@ -19,6 +19,7 @@ pub mod notation;
 pub mod paths;
 pub mod reader;
 pub mod rules;
+pub mod schedule;
 pub mod store;
 pub mod ui;
 pub mod validate;

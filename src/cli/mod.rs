@@ -12,6 +12,7 @@ pub mod edit;
 pub mod export;
 pub mod gen_sample;
 pub mod import;
+pub mod schedule;
 pub mod validate;
 
 /// ESR Interface Desk: load, validate, fix and export ESR interface files.
@@ -54,6 +55,10 @@ pub enum Command {
     Jml(export::JmlArgs),
     /// Show or change settings (the trust's VPD code, sequence numbers).
     Settings(export::SettingsArgs),
+    /// Create, change and list scheduled runs.
+    Schedule(schedule::Args),
+    /// Run every scheduled job that is due, then exit (for cron or Windows Task Scheduler).
+    RunDue,
 }
 
 /// Exit code for "could not run".
@@ -98,6 +103,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Rejects(a)) => export::run_rejects(a, cli.db.as_deref()),
         Some(Command::Jml(a)) => export::run_jml(a, cli.db.as_deref()),
         Some(Command::Settings(a)) => export::run_settings(a, cli.db.as_deref()),
+        Some(Command::Schedule(a)) => schedule::run(a, cli.db.as_deref()),
+        Some(Command::RunDue) => schedule::run_due_cmd(cli.db.as_deref()),
         None => unreachable_gui(),
     }
 }

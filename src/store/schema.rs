@@ -128,6 +128,10 @@ pub const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE export_run ADD COLUMN held_back INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 3: when a schedule was made (its first slot counts from then).
+    r#"
+    ALTER TABLE schedule ADD COLUMN created_at TEXT;
+    "#,
 ];
 
 /// The schema version this program writes.

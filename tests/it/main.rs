@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod export;
 mod samples;
+mod schedule;
 mod store;
 mod support;
 mod ui;
