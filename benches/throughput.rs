@@ -115,7 +115,16 @@ fn benches(c: &mut Criterion) {
             n += 1;
             let seq = rng.u32(0..ROWS as u32);
             store
-                .set_value(batch, seq, 2, if n.is_multiple_of(2) { "Smith" } else { "Jones" })
+                .set_value(
+                    batch,
+                    seq,
+                    2,
+                    if n.is_multiple_of(2) {
+                        "Smith"
+                    } else {
+                        "Jones"
+                    },
+                )
                 .expect("edit")
         })
     });

@@ -21,6 +21,7 @@ pub mod reader;
 pub mod rules;
 pub mod schedule;
 pub mod store;
+pub mod tableschema;
 pub mod ui;
 pub mod validate;
 pub mod writer;

@@ -821,9 +821,10 @@ pub fn spawn_background(
             if let Ok(mut store) = Store::open(&db) {
                 let layouts = crate::paths::layout_set().unwrap_or_default();
                 if let Ok(reports) = run_due(&mut store, &layouts, &SystemClock, &owner)
-                    && !reports.is_empty() {
-                        on_run(reports);
-                    }
+                    && !reports.is_empty()
+                {
+                    on_run(reports);
+                }
             }
             match rx.recv_timeout(every) {
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,

@@ -179,6 +179,19 @@ pub fn check_value(field: &Field, v: &str) -> Result<Option<i128>, (&'static str
         .format
         .check(v)
         .map_err(|p| (p.rule, format!("{} {} {}", field.name, shown(v), p.reason)))?;
+    if let Some(min) = field.min_length {
+        let n = char_len(v);
+        if n < min {
+            return Err((
+                r::LENGTH_ERROR,
+                format!(
+                    "{} {} is {n} characters long; at least {min} are required",
+                    field.name,
+                    shown(v)
+                ),
+            ));
+        }
+    }
     if !field.codes.is_empty() && !field.codes.iter().any(|c| c == v) {
         let mut list = field
             .codes

@@ -12,6 +12,7 @@ pub mod edit;
 pub mod export;
 pub mod gen_sample;
 pub mod import;
+pub mod layout;
 pub mod schedule;
 pub mod validate;
 
@@ -59,6 +60,8 @@ pub enum Command {
     Schedule(schedule::Args),
     /// Run every scheduled job that is due, then exit (for cron or Windows Task Scheduler).
     RunDue,
+    /// Layouts: list, show one as a table, export Frictionless Table Schemas.
+    Layout(layout::Args),
 }
 
 /// Exit code for "could not run".
@@ -105,6 +108,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Settings(a)) => export::run_settings(a, cli.db.as_deref()),
         Some(Command::Schedule(a)) => schedule::run(a, cli.db.as_deref()),
         Some(Command::RunDue) => schedule::run_due_cmd(cli.db.as_deref()),
+        Some(Command::Layout(a)) => layout::run(a),
         None => unreachable_gui(),
     }
 }

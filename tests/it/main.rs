@@ -8,4 +8,5 @@ mod samples;
 mod schedule;
 mod store;
 mod support;
+mod tableschema;
 mod ui;
