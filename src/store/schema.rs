@@ -132,6 +132,12 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE schedule ADD COLUMN created_at TEXT;
     "#,
+    // 4: the rejected-records index also covers exclusion, so counting the records that block
+    // an export reads only rejected rows (not the whole batch) after every edit.
+    r#"
+    DROP INDEX record_rejected;
+    CREATE INDEX record_rejected ON record(batch_id, rejected, excluded, seq);
+    "#,
 ];
 
 /// The schema version this program writes.
