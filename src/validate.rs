@@ -270,7 +270,8 @@ pub fn check_fields<F: FieldSource + ?Sized>(
     let rt = &layout.records[ri];
     let code = Some(rt.code.as_str());
     let before = out.len();
-    let mut bad_field = [false; 256];
+    // Fields already reported (a bitset: layouts have at most a few hundred fields).
+    let mut bad_field = FieldSet::default();
     for p in problems {
         let (fi, rule, msg) = match p {
             ReadProblem::Encoding { field, byte } => (
@@ -300,9 +301,7 @@ pub fn check_fields<F: FieldSource + ?Sized>(
             Severity::Error,
             format!("{name} {msg}"),
         ));
-        if fi < bad_field.len() {
-            bad_field[fi] = true;
-        }
+        bad_field.insert(fi);
     }
     let n = fields.count();
     let want = rt.fields.len();
@@ -329,29 +328,26 @@ pub fn check_fields<F: FieldSource + ?Sized>(
             ),
         ));
     }
-    let mut values: [Option<i128>; 256] = [None; 256];
     for (fi, f) in rt.fields.iter().enumerate().take(n) {
-        if fi < bad_field.len() && bad_field[fi] {
+        if bad_field.contains(fi) {
             continue;
         }
-        match check_value(f, fields.field(fi)) {
-            Ok(v) => {
-                if fi < values.len() {
-                    values[fi] = v;
-                }
-            }
-            Err((rule, msg)) => {
-                out.push(issue(line, code, Some((fi, f)), rule, Severity::Error, msg));
-                if fi < bad_field.len() {
-                    bad_field[fi] = true;
-                }
-            }
+        if let Err((rule, msg)) = check_value(f, fields.field(fi)) {
+            out.push(issue(line, code, Some((fi, f)), rule, Severity::Error, msg));
+            bad_field.insert(fi);
         }
     }
+    // The comparable value of a field that passed its checks (for order rules).
+    let value = |fi: usize| -> Option<i128> {
+        if fi >= n || bad_field.contains(fi) || fields.field(fi).is_empty() {
+            return None;
+        }
+        rt.fields[fi].format.check(fields.field(fi)).ok()
+    };
     for rule in &rt.rules {
         match rule {
             RecordRule::NotBefore { field, other } => {
-                if let (Some(Some(a)), Some(Some(b))) = (values.get(*field), values.get(*other))
+                if let (Some(a), Some(b)) = (value(*field), value(*other))
                     && a < b
                 {
                     let (fa, fb) = (&rt.fields[*field], &rt.fields[*other]);
@@ -583,6 +579,41 @@ pub fn unknown_type_issue<F: FieldSource + ?Sized>(
     }
 }
 
+/// A small set of field positions.
+#[derive(Default, Clone, Copy)]
+struct FieldSet([u64; 8]);
+
+impl FieldSet {
+    fn insert(&mut self, i: usize) {
+        if let Some(w) = self.0.get_mut(i / 64) {
+            *w |= 1 << (i % 64);
+        }
+    }
+    fn contains(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+}
+
+/// Keys are already hashes: use them as they are.
+#[derive(Default, Clone, Copy)]
+struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type KeyMap = HashMap<u64, u64, std::hash::BuildHasherDefault<IdentityHasher>>;
+
 /// Options for a validation run.
 #[derive(Default)]
 pub struct Options<'a> {
@@ -612,7 +643,7 @@ pub enum Verdict {
 /// [`Validator::finish`].
 pub struct Validator<'a> {
     layout: &'a Layout,
-    keys: HashMap<u64, u64>,
+    keys: KeyMap,
     first_record: bool,
     column_row_pending: bool,
     header_line: Option<u64>,
@@ -634,7 +665,7 @@ impl<'a> Validator<'a> {
         let n = layout.records.len();
         Self {
             layout,
-            keys: HashMap::new(),
+            keys: KeyMap::default(),
             first_record: true,
             column_row_pending: layout.column_names,
             header_line: None,
