@@ -1157,3 +1157,39 @@ pub fn describe(layout: &Layout) -> Vec<LayoutRow> {
     }
     rows
 }
+
+/// Checks a layout's text and, when it is valid, saves it in the trust's layouts folder as
+/// `<id>.toml` (written to a temporary file and renamed), replacing any earlier override. When
+/// the text is invalid nothing is written and the layout in use stays as it was.
+pub fn install_override(dir: &Path, text: &str) -> Result<Layout, LayoutError> {
+    let probe = Layout::parse(text, "the edited layout", LayoutSource::Bundled)?;
+    let path = dir.join(format!("{}.toml", probe.id));
+    safe_file_name(&format!("{}.toml", probe.id)).map_err(|message| LayoutError::Invalid {
+        name: probe.id.clone(),
+        message,
+    })?;
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&path).map_err(|e| e.error)?;
+        Ok(())
+    };
+    write().map_err(|source| LayoutError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    Layout::from_path(&path)
+}
+
+/// Removes the trust's override of a layout, so the bundled one is used again. Returns false
+/// when there was none.
+pub fn remove_override(dir: &Path, id: &str) -> std::io::Result<bool> {
+    let path = dir.join(format!("{id}.toml"));
+    if safe_file_name(&format!("{id}.toml")).is_err() || !path.exists() {
+        return Ok(false);
+    }
+    std::fs::remove_file(path)?;
+    Ok(true)
+}

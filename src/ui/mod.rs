@@ -4,6 +4,8 @@
 
 pub mod app;
 pub mod catalogue;
+pub mod layouts;
+pub mod schedules;
 
 use std::path::PathBuf;
 

@@ -10,3 +10,4 @@ mod store;
 mod support;
 mod tableschema;
 mod ui;
+mod ui_admin;
