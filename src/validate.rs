@@ -9,7 +9,7 @@
 
 use crate::layout::{Control, Field, Layout, RecordRule, Role, bound_text, within};
 use crate::notation::{Format, char_len, format_scaled};
-use crate::reader::{Fields, Line, ReadError, ReadProblem, Reader};
+use crate::reader::{Fields, Line, ReadError, ReadProblem};
 use crate::rules as r;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -888,39 +888,39 @@ impl<'a> Validator<'a> {
 }
 
 /// Validates a stream. `name` is the file name for the report.
-pub fn validate_reader<R: std::io::BufRead>(
+pub fn validate_reader<R: std::io::BufRead + Send>(
     src: R,
     name: &str,
     layout: &Layout,
     mut opts: Options<'_>,
 ) -> Result<Report, ValidateError> {
-    let mut reader = Reader::new(src, layout.dialect);
     let mut v = Validator::new(layout);
     let mut issues = Vec::new();
     let read_err = |source| ValidateError::Read {
         file: name.to_string(),
         source,
     };
-    loop {
-        let line = match reader.next_line() {
-            Ok(Some(l)) => l,
-            Ok(None) => break,
-            Err(e) => return Err(read_err(e)),
-        };
+    let mut cancelled = false;
+    let summary = crate::reader::read_ahead(src, layout.dialect, |line, bytes| {
         let ln = line.line;
-        v.check_line(&line, &mut issues);
+        v.check_line(line, &mut issues);
         if ln & 0xFFFF == 0 {
             if opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                return Err(ValidateError::Cancelled);
+                cancelled = true;
+                return false;
             }
-            let b = reader.bytes_read();
             if let Some(p) = opts.progress.as_mut() {
-                p(b, ln);
+                p(bytes, ln);
             }
         }
+        true
+    })
+    .map_err(read_err)?;
+    if cancelled {
+        return Err(ValidateError::Cancelled);
     }
     v.finish(&mut issues);
-    if let Some(at) = reader.looks_utf8_at {
+    if let Some(at) = summary.looks_utf8_at {
         issues.push(Issue {
             line: at,
             record_type: None,

@@ -357,9 +357,10 @@ impl SchedulesScreen {
                             ui.add(egui::TextEdit::singleline(&mut f.inbox).desired_width(320.0))
                                 .labelled_by(l.id);
                             if ui.button("Browse…").clicked()
-                                && let Some(p) = rfd::FileDialog::new().pick_folder() {
-                                    f.inbox = p.display().to_string();
-                                }
+                                && let Some(p) = rfd::FileDialog::new().pick_folder()
+                            {
+                                f.inbox = p.display().to_string();
+                            }
                         });
                         ui.end_row();
                         let l = ui.label("Outbox folder");
@@ -367,9 +368,10 @@ impl SchedulesScreen {
                             ui.add(egui::TextEdit::singleline(&mut f.outbox).desired_width(320.0))
                                 .labelled_by(l.id);
                             if ui.button("Browse…").clicked()
-                                && let Some(p) = rfd::FileDialog::new().pick_folder() {
-                                    f.outbox = p.display().to_string();
-                                }
+                                && let Some(p) = rfd::FileDialog::new().pick_folder()
+                            {
+                                f.outbox = p.display().to_string();
+                            }
                         });
                         ui.end_row();
                         ui.label("When a file has rejects");
