@@ -459,11 +459,8 @@ pub fn read_ahead<R: BufRead + Send>(
         let reader = scope.spawn(move || -> Result<ReadSummary, ReadError> {
             let mut r = Reader::new(src, dialect);
             let mut batch = LineBatch::default();
-            loop {
-                match r.next_line()? {
-                    Some(l) => batch.push(&l),
-                    None => break,
-                }
+            while let Some(l) = r.next_line()? {
+                batch.push(&l);
                 if batch.metas.len() == BATCH_LINES {
                     batch.bytes_read = r.bytes_read();
                     if tx.send(std::mem::take(&mut batch)).is_err() {
