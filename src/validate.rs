@@ -960,3 +960,53 @@ pub fn validate_path(
     })?;
     validate_reader(f, &name, layout, opts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::LayoutSet;
+
+    /// Random bytes shaped like delimited text (delimiters, quotes, line ends, high and NUL
+    /// bytes, record-type codes) never panic the reader or validator, whatever the layout.
+    #[test]
+    fn random_input_never_panics() {
+        let set = LayoutSet::bundled().expect("layouts");
+        let mut rng = fastrand::Rng::with_seed(2026);
+        let alphabet: &[&[u8]] = &[
+            b",",
+            b"|",
+            b"~",
+            b"\"",
+            b"\r\n",
+            b"\n",
+            b"\r",
+            b"HDR",
+            b"TRL",
+            b"PRA",
+            b"ABS",
+            b"20261231",
+            b"31/02/2026",
+            b"-1.5",
+            b"\xe9",
+            b"\xff",
+            b"\x81",
+            b"\0",
+            b"x",
+            b" ",
+            b"\xef\xbb\xbf",
+        ];
+        for _ in 0..400 {
+            let mut bytes = Vec::new();
+            for _ in 0..rng.usize(0..400) {
+                bytes.extend_from_slice(alphabet[rng.usize(..alphabet.len())]);
+            }
+            for layout in &set.layouts {
+                let r = validate_reader(&bytes[..], "fuzz", layout, Options::default());
+                if let Ok(rep) = r {
+                    assert!(rep.rejected_records <= rep.records);
+                    assert!(rep.issues.windows(2).all(|w| w[0].line <= w[1].line));
+                }
+            }
+        }
+    }
+}
