@@ -1,19 +1,29 @@
-//! Throughput at real sizes: validating a generated 1,000,000-row Absences file.
+//! Throughput at real sizes (one million records): validate, import, page reads, edits and
+//! export. Run with `cargo bench`; each figure is criterion's estimate on this machine.
 //!
-//! Run with `cargo bench`. The file is generated once into a temporary folder (about 110 MB)
-//! by the same generator the tests use; the benchmark then times `validate_path` end to end
-//! (read, decode, split, check, report).
+//! The 1M-row Absences file (about 130 MB) is generated once into a temporary folder by the
+//! same generator the tests use, with 1% seeded defects.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use esr_desk::export::{ExportOptions, export_batch};
 use esr_desk::generate::{GenOptions, generate};
-use esr_desk::layout::LayoutSet;
+use esr_desk::layout::{Layout, LayoutSet};
+use esr_desk::store::{ImportOptions, PageFilter, Store};
 use esr_desk::validate::{Options, validate_path};
 use std::hint::black_box;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const ROWS: u64 = 1_000_000;
 
-fn validate_1m(c: &mut Criterion) {
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    layout: Layout,
+    size: u64,
+}
+
+fn fixture() -> Fixture {
     let set = LayoutSet::bundled().expect("bundled layouts");
     let layout = set.get("absences").expect("absences layout").clone();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -33,21 +43,111 @@ fn validate_1m(c: &mut Criterion) {
     let file = std::fs::File::create(&path).expect("create");
     generate(&layout, &opts, file).expect("generate");
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    eprintln!("generated {} rows, {:.1} MB", ROWS, size as f64 / 1e6);
+    eprintln!("generated {ROWS} rows, {:.1} MB", size as f64 / 1e6);
+    Fixture {
+        _dir: dir,
+        path,
+        layout,
+        size,
+    }
+}
 
-    let mut g = c.benchmark_group("validate");
+fn import_into(dir: &Path, f: &Fixture) -> (Store, i64) {
+    let mut store = Store::open(&dir.join("bench.sqlite")).expect("store");
+    let b = store
+        .import(&f.path, &f.layout, ImportOptions::default())
+        .expect("import")
+        .batch_id;
+    (store, b)
+}
+
+fn benches(c: &mut Criterion) {
+    let f = fixture();
+    let mut g = c.benchmark_group("1m_rows");
     g.sample_size(10)
-        .measurement_time(Duration::from_secs(20))
-        .throughput(criterion::Throughput::Bytes(size));
-    g.bench_function("absences_1m_rows", |b| {
+        .measurement_time(Duration::from_secs(30))
+        .throughput(criterion::Throughput::Bytes(f.size));
+    g.bench_function("validate", |b| {
         b.iter(|| {
-            let r = validate_path(black_box(&path), &layout, Options::default()).expect("validate");
+            let r =
+                validate_path(black_box(&f.path), &f.layout, Options::default()).expect("validate");
             assert_eq!(r.records, ROWS);
             r.issues.len()
+        })
+    });
+    g.bench_function("import", |b| {
+        b.iter_with_setup(
+            || tempfile::tempdir().expect("dir"),
+            |dir| {
+                let (_store, batch) = import_into(dir.path(), &f);
+                batch
+            },
+        )
+    });
+    g.finish();
+
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut store, batch) = import_into(dir.path(), &f);
+    let mut g = c.benchmark_group("1m_batch");
+    g.sample_size(50);
+    let mut rng = fastrand::Rng::with_seed(1);
+    g.bench_function("page_of_100_at_random_offset", |b| {
+        b.iter(|| {
+            let offset = rng.u64(0..ROWS - 100);
+            let page = store
+                .page(batch, offset, 100, &PageFilter::default())
+                .expect("page");
+            assert_eq!(page.len(), 100);
+            page.len()
+        })
+    });
+    // The first edit builds the batch's in-memory key index; time the edits after it.
+    let first = store
+        .page(batch, 10, 1, &PageFilter::default())
+        .expect("page")[0]
+        .seq;
+    store
+        .set_value(batch, first, 2, "Warmup")
+        .expect("warm-up edit");
+    let mut n = 0u64;
+    g.bench_function("edit_one_cell", |b| {
+        b.iter(|| {
+            n += 1;
+            let seq = rng.u32(0..ROWS as u32);
+            store
+                .set_value(
+                    batch,
+                    seq,
+                    2,
+                    if n.is_multiple_of(2) {
+                        "Smith"
+                    } else {
+                        "Jones"
+                    },
+                )
+                .expect("edit")
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("1m_export");
+    g.sample_size(10).measurement_time(Duration::from_secs(30));
+    let out = tempfile::tempdir().expect("out");
+    let mut seq = 0u64;
+    g.bench_function("export_valid_rows", |b| {
+        b.iter(|| {
+            seq += 1;
+            let mut o = ExportOptions::new(out.path());
+            o.valid_rows_only = true;
+            o.vpd = Some("RX1".into());
+            o.seq = Some(seq);
+            let r = export_batch(&mut store, batch, &o).expect("export");
+            let _ = std::fs::remove_file(&r.path);
+            r.records_written
         })
     });
     g.finish();
 }
 
-criterion_group!(benches, validate_1m);
-criterion_main!(benches);
+criterion_group!(throughput, benches);
+criterion_main!(throughput);

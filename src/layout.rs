@@ -109,6 +109,7 @@ struct FieldFile {
     codes: Vec<String>,
     check: Option<Check>,
     min: Option<String>,
+    min_length: Option<usize>,
     max: Option<String>,
     pattern: Option<String>,
     value: Option<String>,
@@ -246,6 +247,8 @@ pub struct Field {
     pub min: Option<i128>,
     /// Greatest value (scaled by [`SCALE`]) for numeric fields.
     pub max: Option<i128>,
+    /// Fewest characters a non-empty value may have.
+    pub min_length: Option<usize>,
     /// Regular expression the whole value must match.
     pub pattern: Option<Regex>,
     /// Constant value (the record type code in the discriminator field).
@@ -774,6 +777,7 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
                 check: ff.check,
                 min: num(&ff.min)?,
                 max: num(&ff.max)?,
+                min_length: ff.min_length,
                 pattern,
                 value,
                 generate,
@@ -1070,4 +1074,122 @@ pub fn bound_text(v: i128) -> String {
             .trim_end_matches('0')
             .to_string()
     }
+}
+
+/// One row of a layout shown as a table (the layout viewer and `esr-desk layout show`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayoutRow {
+    /// Record type code.
+    pub record_type: String,
+    /// 1-based field position.
+    pub position: usize,
+    /// Field name.
+    pub field: String,
+    /// ESR notation.
+    pub notation: String,
+    /// Required.
+    pub required: bool,
+    /// Identifier check, bounds, pattern, fixed value, generation, control totals, keys.
+    pub rules: String,
+    /// Allowed codes.
+    pub codes: String,
+}
+
+/// A layout as rows, one a field, in file order.
+pub fn describe(layout: &Layout) -> Vec<LayoutRow> {
+    let mut rows = Vec::new();
+    for rt in &layout.records {
+        for (i, f) in rt.fields.iter().enumerate() {
+            let mut rules = Vec::new();
+            if let Some(c) = f.check {
+                rules.push(c.label().to_string());
+            }
+            if let Some(v) = &f.value {
+                rules.push(format!("always {v}"));
+            }
+            if !f.rule_text.is_empty() {
+                rules.push(f.rule_text.clone());
+            }
+            for (k, key) in rt.unique.iter().enumerate() {
+                if key.contains(&i) {
+                    rules.push(if key.len() == 1 {
+                        "unique".to_string()
+                    } else {
+                        format!("unique key {}", k + 1)
+                    });
+                }
+            }
+            for r in &rt.rules {
+                match r {
+                    RecordRule::NotBefore { field, other } if *field == i => {
+                        rules.push(format!("not before {}", rt.fields[*other].name))
+                    }
+                    RecordRule::RequiredIf {
+                        field,
+                        when,
+                        equals,
+                    } if *field == i => rules.push(format!(
+                        "required when {} is {}",
+                        rt.fields[*when].name,
+                        equals.join("/")
+                    )),
+                    RecordRule::Reference {
+                        field,
+                        interface,
+                        record,
+                        target,
+                    } if *field == i => {
+                        rules.push(format!("must exist in {interface} {record}.{target}"))
+                    }
+                    _ => {}
+                }
+            }
+            rows.push(LayoutRow {
+                record_type: rt.code.clone(),
+                position: i + 1,
+                field: f.name.clone(),
+                notation: f.format.to_string(),
+                required: f.required,
+                rules: rules.join("; "),
+                codes: f.codes.join(", "),
+            });
+        }
+    }
+    rows
+}
+
+/// Checks a layout's text and, when it is valid, saves it in the trust's layouts folder as
+/// `<id>.toml` (written to a temporary file and renamed), replacing any earlier override. When
+/// the text is invalid nothing is written and the layout in use stays as it was.
+pub fn install_override(dir: &Path, text: &str) -> Result<Layout, LayoutError> {
+    let probe = Layout::parse(text, "the edited layout", LayoutSource::Bundled)?;
+    let path = dir.join(format!("{}.toml", probe.id));
+    safe_file_name(&format!("{}.toml", probe.id)).map_err(|message| LayoutError::Invalid {
+        name: probe.id.clone(),
+        message,
+    })?;
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&path).map_err(|e| e.error)?;
+        Ok(())
+    };
+    write().map_err(|source| LayoutError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    Layout::from_path(&path)
+}
+
+/// Removes the trust's override of a layout, so the bundled one is used again. Returns false
+/// when there was none.
+pub fn remove_override(dir: &Path, id: &str) -> std::io::Result<bool> {
+    let path = dir.join(format!("{id}.toml"));
+    if safe_file_name(&format!("{id}.toml")).is_err() || !path.exists() {
+        return Ok(false);
+    }
+    std::fs::remove_file(path)?;
+    Ok(true)
 }

@@ -11,13 +11,17 @@
 pub mod catalogue;
 pub mod checks;
 pub mod detect;
+pub mod export;
 pub mod generate;
+pub mod jml;
 pub mod layout;
 pub mod notation;
 pub mod paths;
 pub mod reader;
 pub mod rules;
+pub mod schedule;
 pub mod store;
+pub mod tableschema;
 pub mod ui;
 pub mod validate;
 pub mod worker;

@@ -379,6 +379,119 @@ impl<R: BufRead> Reader<R> {
     }
 }
 
+/// What the reader learnt about the whole file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadSummary {
+    /// The file began with a UTF-8 byte order mark.
+    pub had_bom: bool,
+    /// Line of the first non-ASCII line that decodes as UTF-8 in a single-byte-encoded file.
+    pub looks_utf8_at: Option<u64>,
+    /// Bytes read.
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    line: u64,
+    b0: u32,
+    nb: u32,
+    p0: u32,
+    np: u32,
+    blank: bool,
+}
+
+/// Lines read ahead, owned, so another thread can check them.
+#[derive(Default)]
+struct LineBatch {
+    text: String,
+    bounds: Vec<(u32, u32)>,
+    problems: Vec<ReadProblem>,
+    metas: Vec<Meta>,
+    bytes_read: u64,
+}
+
+impl LineBatch {
+    fn push(&mut self, l: &Line<'_>) {
+        let base = self.text.len() as u32;
+        self.text.push_str(l.fields.text);
+        let b0 = self.bounds.len() as u32;
+        self.bounds
+            .extend(l.fields.bounds.iter().map(|&(a, b)| (a + base, b + base)));
+        let p0 = self.problems.len() as u32;
+        self.problems.extend_from_slice(l.problems);
+        self.metas.push(Meta {
+            line: l.line,
+            b0,
+            nb: l.fields.bounds.len() as u32,
+            p0,
+            np: l.problems.len() as u32,
+            blank: l.blank,
+        });
+    }
+
+    fn line(&self, m: &Meta) -> Line<'_> {
+        Line {
+            line: m.line,
+            fields: Fields {
+                text: &self.text,
+                bounds: &self.bounds[m.b0 as usize..(m.b0 + m.nb) as usize],
+            },
+            problems: &self.problems[m.p0 as usize..(m.p0 + m.np) as usize],
+            blank: m.blank,
+        }
+    }
+}
+
+/// Lines a read-ahead batch holds.
+const BATCH_LINES: usize = 8192;
+
+/// Reads `src` on a second thread, decoding and splitting lines while `each` checks the lines
+/// already read, so the two cores share the work. `each` gets every line in order with the
+/// bytes read so far, and returns false to stop early. Memory stays bounded: at most a few
+/// batches of lines are in flight.
+pub fn read_ahead<R: BufRead + Send>(
+    src: R,
+    dialect: Dialect,
+    mut each: impl FnMut(&Line<'_>, u64) -> bool,
+) -> Result<ReadSummary, ReadError> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<LineBatch>(3);
+        let reader = scope.spawn(move || -> Result<ReadSummary, ReadError> {
+            let mut r = Reader::new(src, dialect);
+            let mut batch = LineBatch::default();
+            while let Some(l) = r.next_line()? {
+                batch.push(&l);
+                if batch.metas.len() == BATCH_LINES {
+                    batch.bytes_read = r.bytes_read();
+                    if tx.send(std::mem::take(&mut batch)).is_err() {
+                        break; // the checker stopped
+                    }
+                }
+            }
+            batch.bytes_read = r.bytes_read();
+            let _ = tx.send(batch);
+            Ok(ReadSummary {
+                had_bom: r.had_bom,
+                looks_utf8_at: r.looks_utf8_at,
+                bytes: r.bytes_read(),
+            })
+        });
+        'outer: for batch in rx.iter() {
+            for m in &batch.metas {
+                if !each(&batch.line(m), batch.bytes_read) {
+                    break 'outer;
+                }
+            }
+        }
+        drop(rx);
+        reader
+            .join()
+            .unwrap_or(Err(ReadError::Io(std::io::Error::other(
+                "the reading thread stopped unexpectedly",
+            ))))
+    })
+}
+
 /// Opens a file for reading with a large buffer.
 pub fn open(path: &std::path::Path) -> std::io::Result<std::io::BufReader<std::fs::File>> {
     Ok(std::io::BufReader::with_capacity(

@@ -76,6 +76,15 @@ pub enum Job {
         /// Batch.
         batch: i64,
     },
+    /// Export a batch to a folder, and optionally write its rejects report beside it.
+    Export {
+        /// Batch.
+        batch: i64,
+        /// Options.
+        opts: crate::export::ExportOptions,
+        /// Also write the rejects report (CSV) to this file.
+        rejects_report: Option<PathBuf>,
+    },
     /// Build the row list of a search / sort / column filter.
     Rows {
         /// Batch.
@@ -114,6 +123,15 @@ pub enum Reply {
         label: String,
         /// Outcome (None: nothing to undo/redo, or nothing matched).
         result: Result<Option<EditOutcome>, StoreError>,
+    },
+    /// An export finished.
+    Exported {
+        /// Batch.
+        batch: i64,
+        /// The file written, records written, records held back; or why not.
+        result: Result<crate::export::ExportOutcome, String>,
+        /// Rejects report written (file, rows), or why not.
+        report: Option<Result<(PathBuf, u64), String>>,
     },
     /// A row list is ready.
     Rows {
@@ -240,6 +258,34 @@ fn run_job(
             label: "Redo".into(),
             result: store.redo(batch),
         },
+        Job::Export {
+            batch,
+            opts,
+            rejects_report,
+        } => {
+            // The VPD code typed is remembered as the trust's, as `esr-desk settings vpd` does.
+            if let Some(v) = &opts.vpd
+                && let Err(e) = store.set_setting("vpd", v)
+            {
+                return Reply::Exported {
+                    batch,
+                    result: Err(e.to_string()),
+                    report: None,
+                };
+            }
+            let report = rejects_report.map(|p| {
+                crate::export::rejects_report(store, batch, &p)
+                    .map(|n| (p, n))
+                    .map_err(|e| e.to_string())
+            });
+            let result =
+                crate::export::export_batch(store, batch, &opts).map_err(|e| e.to_string());
+            Reply::Exported {
+                batch,
+                result,
+                report,
+            }
+        }
         Job::Rows {
             batch,
             token,

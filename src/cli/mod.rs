@@ -9,8 +9,11 @@ use std::process::ExitCode;
 
 pub mod catalogue;
 pub mod edit;
+pub mod export;
 pub mod gen_sample;
 pub mod import;
+pub mod layout;
+pub mod schedule;
 pub mod validate;
 
 /// ESR Interface Desk: load, validate, fix and export ESR interface files.
@@ -45,6 +48,20 @@ pub enum Command {
     Import(import::Args),
     /// Correct a stored batch from a script (each edit logged).
     Edit(edit::Args),
+    /// Write a batch's corrected file in its layout's exact format.
+    Export(export::Args),
+    /// Write the rejected records of a batch and their issues as a CSV for Excel.
+    Rejects(export::RejectsArgs),
+    /// Joiners, movers and leavers between two batches of a staff feed, as a CSV.
+    Jml(export::JmlArgs),
+    /// Show or change settings (the trust's VPD code, sequence numbers).
+    Settings(export::SettingsArgs),
+    /// Create, change and list scheduled runs.
+    Schedule(schedule::Args),
+    /// Run every scheduled job that is due, then exit (for cron or Windows Task Scheduler).
+    RunDue,
+    /// Layouts: list, show one as a table, export Frictionless Table Schemas.
+    Layout(layout::Args),
 }
 
 /// Exit code for "could not run".
@@ -85,6 +102,13 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::GenSample(a)) => gen_sample::run(a),
         Some(Command::Import(a)) => import::run(a, cli.db.as_deref()),
         Some(Command::Edit(a)) => edit::run(a, cli.db.as_deref()),
+        Some(Command::Export(a)) => export::run(a, cli.db.as_deref()),
+        Some(Command::Rejects(a)) => export::run_rejects(a, cli.db.as_deref()),
+        Some(Command::Jml(a)) => export::run_jml(a, cli.db.as_deref()),
+        Some(Command::Settings(a)) => export::run_settings(a, cli.db.as_deref()),
+        Some(Command::Schedule(a)) => schedule::run(a, cli.db.as_deref()),
+        Some(Command::RunDue) => schedule::run_due_cmd(cli.db.as_deref()),
+        Some(Command::Layout(a)) => layout::run(a),
         None => unreachable_gui(),
     }
 }

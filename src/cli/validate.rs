@@ -15,6 +15,10 @@ pub struct Args {
     /// A layout file to validate against instead of the bundled one.
     #[arg(long)]
     pub layout: Option<PathBuf>,
+    /// Validate a plain CSV (comma-delimited, UTF-8, column names first) against a
+    /// Frictionless Table Schema instead of a layout.
+    #[arg(long, conflicts_with_all = ["interface", "layout"])]
+    pub schema: Option<PathBuf>,
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -26,11 +30,19 @@ pub fn run(a: Args) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let layout =
-        match super::resolve_layout(&a.file, a.interface.as_deref(), a.layout.as_deref(), &set) {
-            Ok(l) => l,
-            Err(msg) => return super::fail(msg),
-        };
+    let resolved = match &a.schema {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| format!("could not read the Table Schema {}: {e}", p.display()))
+            .and_then(|t| {
+                esr_desk::tableschema::layout_from_schema(&t, &p.display().to_string())
+                    .map_err(|e| e.to_string())
+            }),
+        None => super::resolve_layout(&a.file, a.interface.as_deref(), a.layout.as_deref(), &set),
+    };
+    let layout = match resolved {
+        Ok(l) => l,
+        Err(msg) => return super::fail(msg),
+    };
     let report = match validate_path(&a.file, &layout, Options::default()) {
         Ok(r) => r,
         Err(e) => return super::fail(format!("could not validate {e}")),

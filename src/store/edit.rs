@@ -684,7 +684,7 @@ fn apply_in_tx(
         .execute(params![batch, seq])?;
     }
     let rejected: i64 = tx.query_row(
-        "SELECT COUNT(*) FROM record WHERE batch_id = ?1 AND rejected = 1 AND excluded = 0",
+        "SELECT COUNT(*) FROM record INDEXED BY record_rejected WHERE batch_id = ?1 AND rejected = 1 AND excluded = 0",
         [batch],
         |r| r.get(0),
     )?;

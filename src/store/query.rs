@@ -168,10 +168,10 @@ impl Store {
     pub fn count(&self, batch: i64, filter: &PageFilter) -> Result<u64> {
         let n: i64 = match (&filter.record_type, filter.rejected_only) {
             (None, false) => self.conn.query_row("SELECT record_count FROM batch WHERE id = ?1", [batch], |r| r.get(0))?,
-            (None, true) => self.conn.query_row("SELECT COUNT(*) FROM record WHERE batch_id = ?1 AND rejected = 1", [batch], |r| r.get(0))?,
+            (None, true) => self.conn.query_row("SELECT COUNT(*) FROM record INDEXED BY record_rejected WHERE batch_id = ?1 AND rejected = 1", [batch], |r| r.get(0))?,
             (Some(t), false) => self.conn.query_row("SELECT COUNT(*) FROM record WHERE batch_id = ?1 AND record_type IS ?2", params![batch, t], |r| r.get(0))?,
             (Some(t), true) => {
-                self.conn.query_row("SELECT COUNT(*) FROM record WHERE batch_id = ?1 AND rejected = 1 AND record_type IS ?2", params![batch, t], |r| r.get(0))?
+                self.conn.query_row("SELECT COUNT(*) FROM record INDEXED BY record_rejected WHERE batch_id = ?1 AND rejected = 1 AND record_type IS ?2", params![batch, t], |r| r.get(0))?
             }
         };
         Ok(n as u64)
@@ -210,13 +210,13 @@ impl Store {
             ),
             (None, true) => (
                 format!(
-                    "SELECT {RECORD_COLS} FROM record WHERE batch_id = ?1 AND rejected = 1 ORDER BY seq LIMIT ?3 OFFSET ?2"
+                    "SELECT {RECORD_COLS} FROM record INDEXED BY record_rejected WHERE batch_id = ?1 AND rejected = 1 ORDER BY seq LIMIT ?3 OFFSET ?2"
                 ),
                 vec![batch.into(), (offset as i64).into(), (limit as i64).into()],
             ),
             (Some(t), true) => (
                 format!(
-                    "SELECT {RECORD_COLS} FROM record WHERE batch_id = ?1 AND rejected = 1 AND record_type = ?4 ORDER BY seq LIMIT ?3 OFFSET ?2"
+                    "SELECT {RECORD_COLS} FROM record INDEXED BY record_rejected WHERE batch_id = ?1 AND rejected = 1 AND record_type = ?4 ORDER BY seq LIMIT ?3 OFFSET ?2"
                 ),
                 vec![
                     batch.into(),

@@ -128,6 +128,16 @@ pub const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE export_run ADD COLUMN held_back INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 3: when a schedule was made (its first slot counts from then).
+    r#"
+    ALTER TABLE schedule ADD COLUMN created_at TEXT;
+    "#,
+    // 4: the rejected-records index also covers exclusion, so counting the records that block
+    // an export reads only rejected rows (not the whole batch) after every edit.
+    r#"
+    DROP INDEX record_rejected;
+    CREATE INDEX record_rejected ON record(batch_id, rejected, excluded, seq);
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -10,6 +10,8 @@ use super::batch::BatchView;
 use super::batches::BatchesScreen;
 use super::catalogue::CatalogueScreen;
 use super::import::{Choice, ImportUi, Progress};
+use super::layouts::LayoutsScreen;
+use super::schedules::SchedulesScreen;
 use crate::layout::LayoutSet;
 use crate::store::edit::Change;
 use crate::store::search::ReplaceMode;
@@ -33,6 +35,8 @@ pub struct State {
     pub show_issues: bool,
     /// The chart of issues by rule is shown.
     pub show_chart: bool,
+    /// Folder of the last export.
+    pub export_folder: Option<PathBuf>,
 }
 
 impl Default for State {
@@ -43,6 +47,7 @@ impl Default for State {
             recent: Vec::new(),
             show_issues: true,
             show_chart: true,
+            export_folder: None,
         }
     }
 }
@@ -70,6 +75,25 @@ pub enum Screen {
     Batches,
     /// One batch's table.
     Batch,
+    /// Layouts: view, edit, reload.
+    Layouts,
+    /// Scheduled runs.
+    Schedules,
+}
+
+/// The Export dialog's choices.
+#[derive(Debug, Clone, Default)]
+pub struct ExportForm {
+    /// Folder to write into.
+    pub folder: String,
+    /// Replace a file of the same name.
+    pub overwrite: bool,
+    /// Write the valid rows and hold rejected ones back.
+    pub valid_rows_only: bool,
+    /// Also write the rejects report (CSV, for Excel) beside the file.
+    pub rejects_report: bool,
+    /// The trust's VPD code (three capitals or digits), remembered in the store.
+    pub vpd: String,
 }
 
 /// Every user action, applied in [`App::apply`].
@@ -129,6 +153,12 @@ pub enum Command {
         /// Value.
         value: String,
     },
+    /// Show the Export dialog for the open batch.
+    ExportDialog,
+    /// Choose the export folder with the native dialog.
+    ChooseExportFolder,
+    /// Export the open batch with the dialog's choices.
+    Export(ExportForm),
     /// Undo the last change to the open batch.
     Undo,
     /// Redo.
@@ -155,6 +185,14 @@ pub struct App {
     pub view: Option<BatchView>,
     /// Import queue, progress and dialogs.
     pub import: ImportUi,
+    /// The Export dialog, when open.
+    pub export: Option<ExportForm>,
+    /// An export under way.
+    pub exporting: bool,
+    /// Layouts screen (made when first shown).
+    pub layouts_screen: Option<LayoutsScreen>,
+    /// Schedules screen (made when first shown).
+    pub schedules: Option<SchedulesScreen>,
     /// Messages for the status bar.
     pub status: String,
     /// Errors waiting to be read and closed.
@@ -216,6 +254,10 @@ impl App {
             batches: BatchesScreen::default(),
             view: None,
             import: ImportUi::default(),
+            export: None,
+            exporting: false,
+            layouts_screen: None,
+            schedules: None,
             status,
             errors,
             db_path,
@@ -242,6 +284,7 @@ impl App {
     pub fn busy(&self) -> bool {
         self.worker.as_ref().is_some_and(|w| w.pending() > 0)
             || !self.commands.is_empty()
+            || self.exporting
             || !self.import.queue.is_empty()
             || self.view.as_ref().is_some_and(|v| v.waiting_rows())
     }
@@ -266,6 +309,14 @@ impl App {
             self.commands.push_back(Command::OpenFiles(dropped));
         }
         self.shortcuts(ctx);
+        if let Some(s) = &mut self.schedules
+            && s.poll()
+        {
+            self.refresh_lists();
+        }
+        if self.screen == Screen::Schedules {
+            ctx.request_repaint_after(Duration::from_millis(500));
+        }
         let replies = self
             .worker
             .as_ref()
@@ -461,6 +512,46 @@ impl App {
                 self.edits_answered += 1;
                 self.on_edited(batch, &label, result);
             }
+            Reply::Exported {
+                batch,
+                result,
+                report,
+            } => {
+                self.exporting = false;
+                match result {
+                    Ok(o) => {
+                        let held = if o.held_back.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", {} rejected record(s) held back", o.held_back.len())
+                        };
+                        self.status = format!(
+                            "Exported batch {batch}: {} records written to {}{held}.",
+                            o.records_written,
+                            o.path.display()
+                        );
+                        self.refresh_lists();
+                        if let (Some(v), Some(s)) = (self.view.as_mut(), self.store.as_ref())
+                            && v.info.id == batch
+                        {
+                            v.after_edit(s, &[]);
+                        }
+                    }
+                    Err(e) => self
+                        .errors
+                        .push(format!("Batch {batch} was not exported: {e}")),
+                }
+                match report {
+                    Some(Ok((p, n))) => {
+                        self.status
+                            .push_str(&format!(" Rejects report: {n} row(s) in {}.", p.display()));
+                    }
+                    Some(Err(e)) => self
+                        .errors
+                        .push(format!("The rejects report was not written: {e}")),
+                    None => {}
+                }
+            }
             Reply::Rows { token, result } => {
                 if let Some(v) = self.view.as_mut() {
                     match result {
@@ -570,6 +661,23 @@ impl App {
                 if s == Screen::Batches {
                     self.batches.interface = None;
                 }
+                if self.screen == Screen::Layouts
+                    && s != Screen::Layouts
+                    && let Some(l) = &self.layouts_screen
+                {
+                    // Layouts edited there are used for the next import at once.
+                    self.layouts = l.set.clone();
+                    self.catalogue.layouts = l.set.clone();
+                }
+                if s == Screen::Layouts && self.layouts_screen.is_none() {
+                    self.layouts_screen = Some(LayoutsScreen::new(crate::paths::layouts_dir()));
+                }
+                if s == Screen::Schedules {
+                    match &mut self.schedules {
+                        Some(sc) => sc.refresh(),
+                        None => self.schedules = Some(SchedulesScreen::new(self.db_path.clone())),
+                    }
+                }
                 if s != Screen::Batch || self.view.is_some() {
                     self.screen = s;
                 }
@@ -621,6 +729,85 @@ impl App {
                         value,
                     });
                 }
+            }
+            Command::ExportDialog => {
+                if self.view.is_some() {
+                    let folder = self
+                        .state
+                        .export_folder
+                        .clone()
+                        .or_else(|| self.state.last_folder.clone())
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
+                    let vpd = self
+                        .store
+                        .as_ref()
+                        .and_then(|s| s.setting("vpd").ok().flatten())
+                        .unwrap_or_default();
+                    self.export = Some(ExportForm {
+                        folder,
+                        vpd,
+                        ..Default::default()
+                    });
+                }
+            }
+            Command::ChooseExportFolder => {
+                if let Some(f) = &mut self.export {
+                    let mut d = rfd::FileDialog::new().set_title("Export to which folder?");
+                    if !f.folder.is_empty() {
+                        d = d.set_directory(&f.folder);
+                    }
+                    if let Some(dir) = d.pick_folder() {
+                        f.folder = dir.display().to_string();
+                    }
+                }
+            }
+            Command::Export(form) => {
+                let Some(batch) = self.batch_id() else {
+                    return;
+                };
+                let dir = PathBuf::from(form.folder.trim());
+                if form.folder.trim().is_empty() || !dir.is_dir() {
+                    self.errors.push(format!(
+                        "Choose a folder that exists to export into (\"{}\" is not one).",
+                        form.folder.trim()
+                    ));
+                    return;
+                }
+                let vpd = form.vpd.trim().to_string();
+                if vpd.is_empty() || crate::checks::Check::Vpd.check(&vpd).is_err() {
+                    self.errors.push(format!(
+                        "Type the trust's VPD code: exactly 3 capital letters or digits (\"{vpd}\" is not one)."
+                    ));
+                    return;
+                }
+                self.state.export_folder = Some(dir.clone());
+                self.export = None;
+                let now = chrono::Utc::now()
+                    .with_timezone(&chrono_tz::Europe::London)
+                    .naive_local();
+                let opts = crate::export::ExportOptions {
+                    out_dir: dir.clone(),
+                    overwrite: form.overwrite,
+                    valid_rows_only: form.valid_rows_only,
+                    trigger: crate::export::Trigger::Manual,
+                    now,
+                    vpd: Some(vpd),
+                    seq: None,
+                };
+                let rejects_report = form.rejects_report.then(|| {
+                    dir.join(format!(
+                        "batch-{batch}-rejects-{}.csv",
+                        now.format("%Y%m%d-%H%M%S")
+                    ))
+                });
+                self.exporting = true;
+                self.status = format!("Exporting batch {batch}…");
+                self.send(Job::Export {
+                    batch,
+                    opts,
+                    rejects_report,
+                });
             }
             Command::Undo => {
                 if let Some(batch) = self.batch_id() {
@@ -687,6 +874,18 @@ impl App {
                 {
                     cmds.push(Command::Show(Screen::Batches));
                 }
+                if ui
+                    .selectable_label(s == Screen::Layouts, "Layouts")
+                    .clicked()
+                {
+                    cmds.push(Command::Show(Screen::Layouts));
+                }
+                if ui
+                    .selectable_label(s == Screen::Schedules, "Schedules")
+                    .clicked()
+                {
+                    cmds.push(Command::Show(Screen::Schedules));
+                }
                 if let Some(v) = &self.view {
                     let t = format!("Batch {}: {}", v.info.id, v.info.source_name);
                     if ui.selectable_label(s == Screen::Batch, t).clicked() {
@@ -697,7 +896,9 @@ impl App {
                 if ui.button("Open files…").on_hover_text("Ctrl+O").clicked() {
                     cmds.push(Command::OpenDialog);
                 }
-                export_button(ui, self.view.is_some());
+                if export_button(ui, self.view.is_some() && !self.exporting) {
+                    cmds.push(Command::ExportDialog);
+                }
             });
         });
         match (self.screen, self.view.as_mut(), self.store.as_ref()) {
@@ -714,11 +915,26 @@ impl App {
             (Screen::Batches, _, _) => {
                 egui::CentralPanel::default().show(ui, |ui| self.batches.ui(ui, &mut cmds));
             }
+            (Screen::Layouts, _, _) if self.layouts_screen.is_some() => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    if let Some(l) = &mut self.layouts_screen {
+                        l.ui(ui);
+                    }
+                });
+            }
+            (Screen::Schedules, _, _) if self.schedules.is_some() => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    if let Some(sc) = &mut self.schedules {
+                        sc.ui(ui);
+                    }
+                });
+            }
             _ => {
                 egui::CentralPanel::default().show(ui, |ui| self.catalogue.ui(ui, &mut cmds));
             }
         }
         self.import.dialogs_ui(ui.ctx(), &self.layouts, &mut cmds);
+        self.export_ui(ui.ctx(), &mut cmds);
         self.errors_ui(ui.ctx(), &mut cmds);
         drop_hint(ui.ctx());
         self.commands.extend(cmds);
@@ -739,7 +955,9 @@ impl App {
                     }
                 }
             });
-            export_button(ui, self.view.is_some());
+            if export_button(ui, self.view.is_some() && !self.exporting) {
+                cmds.push(Command::ExportDialog);
+            }
             ui.separator();
             if ui.button("Quit").clicked() {
                 cmds.push(Command::Quit);
@@ -774,6 +992,50 @@ impl App {
         });
     }
 
+    fn export_ui(&mut self, ctx: &egui::Context, cmds: &mut Vec<Command>) {
+        let Some(f) = &mut self.export else { return };
+        let mut open = true;
+        let name = self
+            .view
+            .as_ref()
+            .map(|v| format!("batch {}: {}", v.info.id, v.info.source_name))
+            .unwrap_or_default();
+        egui::Window::new("Export a batch")
+            .collapsible(false)
+            .resizable(false)
+            .open(&mut open)
+            .anchor(egui::Align2::CENTER_TOP, [0.0, 120.0])
+            .show(ctx, |ui| {
+                ui.label(format!(
+                    "Writes {name} in its interface's exact format, with every correction applied and excluded rows left out."
+                ));
+                ui.horizontal(|ui| {
+                    let l = ui.label("Folder:");
+                    ui.add(egui::TextEdit::singleline(&mut f.folder).desired_width(320.0))
+                        .labelled_by(l.id);
+                    if ui.button("Choose…").clicked() {
+                        cmds.push(Command::ChooseExportFolder);
+                    }
+                });
+                ui.horizontal(|ui| {
+                    let l = ui.label("VPD code:");
+                    ui.add(egui::TextEdit::singleline(&mut f.vpd).desired_width(60.0))
+                        .labelled_by(l.id)
+                        .on_hover_text("The trust's three-character VPD code, written in headers and file names; remembered for next time");
+                });
+                ui.checkbox(&mut f.valid_rows_only, "Write the valid rows and hold rejected rows back")
+                    .on_hover_text("Otherwise the export is refused while rejected rows remain");
+                ui.checkbox(&mut f.overwrite, "Replace a file of the same name");
+                ui.checkbox(&mut f.rejects_report, "Also write a rejects report (CSV, for Excel)");
+                if ui.button("Export").clicked() {
+                    cmds.push(Command::Export(f.clone()));
+                }
+            });
+        if !open {
+            self.export = None;
+        }
+    }
+
     fn errors_ui(&self, ctx: &egui::Context, cmds: &mut Vec<Command>) {
         if self.errors.is_empty() {
             return;
@@ -801,13 +1063,12 @@ impl App {
     }
 }
 
-/// The Export button: enabled once the export feature is merged.
-fn export_button(ui: &mut egui::Ui, batch_open: bool) {
-    // `esr_desk::export::export_batch` does not exist on this branch yet: the button stays
-    // disabled until the export feature (issue 5) is merged and wired here.
-    let _ = batch_open;
-    ui.add_enabled(false, egui::Button::new("Export…"))
-        .on_disabled_hover_text("Export arrives with the export feature");
+/// The Export button (File menu and toolbar); true when clicked.
+fn export_button(ui: &mut egui::Ui, enabled: bool) -> bool {
+    ui.add_enabled(enabled, egui::Button::new("Export…"))
+        .on_hover_text("Write the corrected file (excluded rows left out) to a folder")
+        .on_disabled_hover_text("Open a batch to export it")
+        .clicked()
 }
 
 fn drop_hint(ctx: &egui::Context) {

@@ -2,8 +2,8 @@
 //!
 //! `run` starts eframe with the glow renderer (no GPU needed, works under Xvfb). The screens:
 //! [`catalogue`] (home), [`batches`] (import history), [`batch`] (the table, with [`issues`]
-//! and [`audit`] beside it) and [`import`] (loading); [`app`] holds them and applies every
-//! user action.
+//! and [`audit`] beside it), [`import`] (loading), [`layouts`] (view and edit layouts) and
+//! [`schedules`] (scheduled exports); [`app`] holds them and applies every user action.
 
 pub mod app;
 pub mod audit;
@@ -12,6 +12,8 @@ pub mod batches;
 pub mod catalogue;
 pub mod import;
 pub mod issues;
+pub mod layouts;
+pub mod schedules;
 
 use std::path::PathBuf;
 

@@ -3,7 +3,11 @@
 
 mod bad_input;
 mod cli;
+mod export;
 mod samples;
+mod schedule;
 mod store;
 mod support;
+mod tableschema;
 mod ui;
+mod ui_admin;

@@ -410,3 +410,50 @@ fn cancel_stops_an_import_and_leaves_nothing_behind() {
     let store = Store::open(&db).expect("store");
     assert!(store.batches(None).expect("batches").is_empty());
 }
+
+#[test]
+fn export_writes_the_corrected_file_to_the_chosen_folder() {
+    let (mut h, db, dir) = open_sample();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).expect("out dir");
+    h.get_by_label("Export…").click();
+    h.run();
+    // The folder starts at the last one used (the sample's); type another.
+    h.state_mut()
+        .export
+        .as_mut()
+        .expect("dialog")
+        .folder
+        .clear();
+    h.run();
+    h.get_by_label("Folder:").click();
+    h.get_by_label("Folder:")
+        .type_text(&out.display().to_string());
+    h.get_by_label("VPD code:").click();
+    h.get_by_label("VPD code:").type_text("RX1");
+    h.get_by_label("Write the valid rows and hold rejected rows back")
+        .click();
+    h.get_by_label("Also write a rejects report (CSV, for Excel)")
+        .click();
+    h.run();
+    h.get_by_label("Export").click();
+    settle(&mut h);
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    assert!(
+        h.state().status.starts_with("Exported batch 1"),
+        "{}",
+        h.state().status
+    );
+    let files: Vec<String> = std::fs::read_dir(&out)
+        .expect("read")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(files.iter().any(|f| f.starts_with("ABS_")), "{files:?}");
+    assert!(files.iter().any(|f| f.contains("rejects")), "{files:?}");
+    let store = Store::open(&_db).expect("store");
+    assert_eq!(
+        store.setting("vpd").expect("setting").as_deref(),
+        Some("RX1")
+    );
+}

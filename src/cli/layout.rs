@@ -1,0 +1,121 @@
+//! `esr-desk layout list|show ID|export-schema ID [--out DIR]`: the layouts in use, a layout as
+//! a table to compare with the specification, and Frictionless Table Schemas.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `layout`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+/// Layout actions.
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// Every layout in use, with where it comes from.
+    List,
+    /// One layout as a table: record type, field, ESR notation, required, rules, codes.
+    Show {
+        /// Layout or interface id.
+        id: String,
+    },
+    /// Write a Frictionless Table Schema (JSON) for each record type of a layout.
+    ExportSchema {
+        /// Layout or interface id.
+        id: String,
+        /// Folder to write `<id>.<TYPE>.schema.json` files into (default: print one JSON object).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Runs `layout`.
+pub fn run(a: Args) -> ExitCode {
+    let set = match super::layouts() {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    let get = |id: &str| {
+        set.get(id)
+            .cloned()
+            .ok_or_else(|| super::fail(format!("no layout {id:?}; see `esr-desk layout list`")))
+    };
+    match a.action {
+        Action::List => {
+            let mut out = String::new();
+            for l in &set.layouts {
+                let src = match &l.source {
+                    esr_desk::layout::LayoutSource::Bundled => {
+                        "bundled (representative)".to_string()
+                    }
+                    esr_desk::layout::LayoutSource::File(p) => {
+                        format!("trust file {}", p.display())
+                    }
+                };
+                out.push_str(&format!(
+                    "{:<42} {:<24} {:<24} {}\n",
+                    l.id, l.version, l.file_name.text, src
+                ));
+            }
+            super::emit(&out);
+            ExitCode::SUCCESS
+        }
+        Action::Show { id } => {
+            let l = match get(&id) {
+                Ok(l) => l,
+                Err(c) => return c,
+            };
+            let mut out = format!(
+                "{} ({}), version {}\n{}\n",
+                l.name, l.id, l.version, l.representative
+            );
+            for r in esr_desk::layout::describe(&l) {
+                out.push_str(&format!(
+                    "{:<5} {:>3} {:<32} {:<30} {:<3} {:<40} {}\n",
+                    r.record_type,
+                    r.position,
+                    r.field,
+                    r.notation,
+                    if r.required { "yes" } else { "" },
+                    r.rules,
+                    r.codes
+                ));
+            }
+            super::emit(&out);
+            ExitCode::SUCCESS
+        }
+        Action::ExportSchema { id, out } => {
+            let l = match get(&id) {
+                Ok(l) => l,
+                Err(c) => return c,
+            };
+            let schemas = esr_desk::tableschema::export(&l);
+            match out {
+                None => match serde_json::to_string_pretty(&serde_json::Value::Object(schemas)) {
+                    Ok(s) => {
+                        super::emit(&(s + "\n"));
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => super::fail(e),
+                },
+                Some(dir) => {
+                    if let Err(e) = std::fs::create_dir_all(&dir) {
+                        return super::fail(format!("could not create {}: {e}", dir.display()));
+                    }
+                    for (code, schema) in schemas {
+                        let path = dir.join(format!("{}.{code}.schema.json", l.id));
+                        let text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+                        if let Err(e) = std::fs::write(&path, text + "\n") {
+                            return super::fail(format!("could not write {}: {e}", path.display()));
+                        }
+                        eprintln!("wrote {}", path.display());
+                    }
+                    ExitCode::SUCCESS
+                }
+            }
+        }
+    }
+}

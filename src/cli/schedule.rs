@@ -1,0 +1,198 @@
+//! `esr-desk schedule set|list|history` and `esr-desk run-due` (for cron or Windows Task
+//! Scheduler: runs whatever is due and exits; 0 when every job ran, 1 when one failed).
+
+use esr_desk::schedule::{
+    Cadence, OnRejects, ScheduleSettings, SystemClock, run_due, run_history, save_schedule,
+    schedules,
+};
+use esr_desk::store::Store;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Arguments of `schedule`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+/// Schedule actions.
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// Create or change an interface's schedule.
+    Set {
+        /// Interface id.
+        interface: String,
+        /// When, in UK time: "every 15 min", "hourly at :05", "daily at 01:30", "weekly on Mon at 07:00", "monthly on day 1 at 06:00", "annually on 06/04 at 06:00". Default: the catalogue's frequency.
+        #[arg(long)]
+        cadence: Option<String>,
+        /// Folder where the interface's files arrive.
+        #[arg(long)]
+        inbox: Option<PathBuf>,
+        /// Folder where exports are written.
+        #[arg(long)]
+        outbox: Option<PathBuf>,
+        /// On rejects: hold (default) or valid-rows-only.
+        #[arg(long, default_value = "hold")]
+        on_rejects: String,
+        /// Leave it switched off.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// List schedules and when each is next due.
+    List,
+    /// Recent runs.
+    History {
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+    },
+}
+
+fn open(db: Option<&Path>) -> Result<Store, ExitCode> {
+    Store::open(&esr_desk::paths::store_path(db)).map_err(super::fail)
+}
+
+/// Runs `schedule`.
+pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
+    let store = match open(db) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    match a.action {
+        Action::Set {
+            interface,
+            cadence,
+            inbox,
+            outbox,
+            on_rejects,
+            disabled,
+        } => {
+            let Some(entry) = esr_desk::catalogue::Catalogue::bundled()
+                .get(&interface)
+                .cloned()
+            else {
+                return super::fail(format!("unknown interface {interface:?}"));
+            };
+            let (default, _) = Cadence::for_frequency(&entry.frequency);
+            let cadence = match cadence.map(|c| c.parse::<Cadence>()) {
+                None => default,
+                Some(Ok(c)) => c,
+                Some(Err(e)) => return super::fail(e),
+            };
+            let on_rejects = match on_rejects.as_str() {
+                "hold" => OnRejects::Hold,
+                "valid-rows-only" | "valid_rows_only" => OnRejects::ValidRowsOnly,
+                other => {
+                    return super::fail(format!(
+                        "--on-rejects {other:?}: use hold or valid-rows-only"
+                    ));
+                }
+            };
+            let settings = ScheduleSettings {
+                interface: entry.id.clone(),
+                enabled: !disabled,
+                cadence,
+                inbox,
+                outbox,
+                on_rejects,
+            };
+            match save_schedule(&store, &settings, &SystemClock) {
+                Ok(s) => {
+                    super::emit(&format!(
+                        "{}: {} ({}), next due {}\n",
+                        s.interface,
+                        s.cadence,
+                        if s.enabled { "on" } else { "off" },
+                        s.next_due()
+                            .with_timezone(&chrono_tz::Europe::London)
+                            .format("%d/%m/%Y %H:%M %Z")
+                    ));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => super::fail(e),
+            }
+        }
+        Action::List => match schedules(&store) {
+            Ok(list) => {
+                let mut out = String::new();
+                for s in list {
+                    out.push_str(&format!(
+                        "{:<40} {:<28} {:<4} next {}  inbox {}  outbox {}\n",
+                        s.interface,
+                        s.cadence.to_string(),
+                        if s.enabled { "on" } else { "off" },
+                        s.next_due()
+                            .with_timezone(&chrono_tz::Europe::London)
+                            .format("%d/%m/%Y %H:%M %Z"),
+                        s.inbox
+                            .as_ref()
+                            .map_or("-".into(), |p| p.display().to_string()),
+                        s.outbox
+                            .as_ref()
+                            .map_or("-".into(), |p| p.display().to_string())
+                    ));
+                }
+                super::emit(&out);
+                ExitCode::SUCCESS
+            }
+            Err(e) => super::fail(e),
+        },
+        Action::History { limit } => match run_history(&store, limit) {
+            Ok(runs) => {
+                let mut out = String::new();
+                for r in runs {
+                    out.push_str(&format!(
+                        "{} {:<40} {:<14} files {} batches {} exports {}\n",
+                        r.started_at, r.interface, r.outcome, r.files, r.batches, r.exports
+                    ));
+                    if let Some(m) = r.message.filter(|m| !m.is_empty()) {
+                        for line in m.lines() {
+                            out.push_str(&format!("    {line}\n"));
+                        }
+                    }
+                }
+                super::emit(&out);
+                ExitCode::SUCCESS
+            }
+            Err(e) => super::fail(e),
+        },
+    }
+}
+
+/// Runs `run-due`.
+pub fn run_due_cmd(db: Option<&Path>) -> ExitCode {
+    let mut store = match open(db) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    let layouts = match super::layouts() {
+        Ok(l) => l,
+        Err(c) => return c,
+    };
+    let owner = format!("run-due-{}", std::process::id());
+    let reports = match run_due(&mut store, &layouts, &SystemClock, &owner) {
+        Ok(r) => r,
+        Err(e) => return super::fail(e),
+    };
+    let mut out = String::new();
+    for r in &reports {
+        out.push_str(&format!(
+            "{}: {} (files {}, batches {}, exports {})\n",
+            r.interface, r.outcome, r.files, r.batches, r.exports
+        ));
+        for line in r.message.lines() {
+            out.push_str(&format!("    {line}\n"));
+        }
+    }
+    if reports.is_empty() {
+        out.push_str("nothing is due\n");
+    }
+    super::emit(&out);
+    if reports.iter().any(|r| r.outcome == "failed") {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,745 @@
+//! Exports: a batch written back out in its layout's exact format, a rejects report for
+//! Excel, and joiners/movers/leavers between two batches of a staff feed.
+//!
+//! An export writes the records with every edit applied and excluded rows left out, in the
+//! layout's delimiter, quoting (only where needed), encoding and line ending, with the header's
+//! generated fields refilled (file name, extract time, VPD, sequence) and the trailer's counts
+//! and totals recomputed from what was written. It writes to a temporary file in the target
+//! folder, syncs it and renames it into place, so a killed export never leaves a partial file
+//! under the final name, and an existing file is kept unless the caller says to overwrite it.
+//! Every run, refused or not, is recorded in the store. No UI code here.
+
+use crate::layout::{Control, Generate, Layout, NameValues, Role, safe_file_name};
+use crate::notation::{Format, SCALE, format_scaled};
+use crate::store::{Store, StoreError, hex, now_text, split_fields};
+use crate::validate::{FieldSource, summed_fields};
+use crate::writer::{WriteError, encode_record};
+use chrono::{NaiveDateTime, Timelike};
+use rusqlite::params;
+use sha2::Digest;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Who started an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// A person, from the window or the command line.
+    Manual,
+    /// A schedule.
+    Scheduled,
+}
+
+impl Trigger {
+    fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Manual => "manual",
+            Trigger::Scheduled => "scheduled",
+        }
+    }
+}
+
+/// How to export.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// Folder to write into.
+    pub out_dir: PathBuf,
+    /// Replace a file of the same name.
+    pub overwrite: bool,
+    /// Write the valid rows and hold the rejected ones back, instead of refusing.
+    pub valid_rows_only: bool,
+    /// Manual or scheduled.
+    pub trigger: Trigger,
+    /// The extract time written in headers and file names (injected: tests pass a fixed one).
+    pub now: NaiveDateTime,
+    /// VPD code; default the store's `vpd` setting, else the batch header's.
+    pub vpd: Option<String>,
+    /// Sequence number; default the store's next number for the interface.
+    pub seq: Option<u64>,
+}
+
+impl ExportOptions {
+    /// Manual export into `dir` at the current local time.
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            out_dir: dir.to_path_buf(),
+            overwrite: false,
+            valid_rows_only: false,
+            trigger: Trigger::Manual,
+            now: chrono::Local::now()
+                .naive_local()
+                .with_nanosecond(0)
+                .unwrap_or_else(|| chrono::Local::now().naive_local()),
+            vpd: None,
+            seq: None,
+        }
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone)]
+pub struct ExportOutcome {
+    /// The file written.
+    pub path: PathBuf,
+    /// Records written (header and trailer included).
+    pub records_written: u64,
+    /// Rejected records held back (valid-rows-only exports): (record seq, line).
+    pub held_back: Vec<(u32, u64)>,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// The export run's id in the store.
+    pub run_id: i64,
+}
+
+/// Why an export did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// SQLite failed.
+    #[error("the store could not be read: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Rejected records remain (other than header/trailer problems the export puts right).
+    #[error(
+        "batch {batch} still has {rejected} rejected records: fix or exclude them first, or export the valid rows only"
+    )]
+    HasRejects {
+        /// Batch.
+        batch: i64,
+        /// How many.
+        rejected: u64,
+    },
+    /// The file exists and overwriting was not asked for.
+    #[error("{} already exists; it was left as it is (choose to overwrite it, or another folder)", .0.display())]
+    Exists(PathBuf),
+    /// The file-name pattern would write outside the folder, or cannot be filled.
+    #[error("cannot name the export: {0}")]
+    Name(String),
+    /// No VPD code to put in the name or header.
+    #[error(
+        "the trust's VPD code is not set: set it once with `esr-desk settings vpd ABC` (or --vpd)"
+    )]
+    NoVpd,
+    /// A value cannot be written in the layout's format.
+    #[error("record at line {line}: {source}")]
+    Value {
+        /// Line of the record.
+        line: u64,
+        /// Cause.
+        source: WriteError,
+    },
+    /// Writing the file failed.
+    #[error("could not write {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// Formats a scaled number for a numeric field.
+fn numeric_text(f: &Format, n: i128) -> String {
+    match f {
+        Format::Numeric { decimals, .. } => format_scaled(n, *decimals),
+        Format::Padded { digits, decimals } => {
+            let s = format_scaled(n, *decimals);
+            let width = digits + usize::from(*decimals > 0);
+            format!("{s:0>width$}")
+        }
+        _ => format_scaled(n, 0),
+    }
+}
+
+fn generated(
+    f: &Format,
+    g: Generate,
+    name: &str,
+    now: NaiveDateTime,
+    vpd: &str,
+    seq: u64,
+) -> String {
+    let secs = now.time().num_seconds_from_midnight();
+    match g {
+        Generate::FileName => name.to_string(),
+        Generate::Vpd => vpd.to_string(),
+        Generate::Sequence => numeric_text(f, i128::from(seq) * SCALE),
+        Generate::Now => match f {
+            Format::Date(p) | Format::Timestamp(p) | Format::Time(p) => p.format(now.date(), secs),
+            _ => now.format("%Y%m%d%H%M%S").to_string(),
+        },
+    }
+}
+
+/// The VPD code written in a batch's header, if the layout has one.
+fn header_vpd(store: &Store, batch: i64, layout: &Layout) -> Result<Option<String>, ExportError> {
+    let Some(h) = layout.header() else {
+        return Ok(None);
+    };
+    let Some(fi) = layout.records[h]
+        .fields
+        .iter()
+        .position(|f| f.generate == Some(Generate::Vpd))
+    else {
+        return Ok(None);
+    };
+    let first = store.page(batch, 0, 1, &Default::default())?;
+    Ok(first
+        .into_iter()
+        .next()
+        .filter(|r| r.record_type.as_deref() == Some(layout.records[h].code.as_str()))
+        .and_then(|r| r.fields.get(fi).cloned())
+        .filter(|v| !v.is_empty()))
+}
+
+/// One row of the export history, as written.
+struct RunRecord<'a> {
+    batch: i64,
+    interface: &'a str,
+    started: &'a str,
+    outcome: &'a str,
+    message: &'a str,
+    path: Option<&'a Path>,
+    written: u64,
+    sha: Option<&'a str>,
+    held: usize,
+    trigger: Trigger,
+}
+
+fn record_run(store: &Store, r: &RunRecord<'_>) -> Result<i64, ExportError> {
+    store.conn().execute(
+        "INSERT INTO export_run(batch_id, interface, path, records_written, sha256, started_at, finished_at, trigger, outcome, message, held_back)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            r.batch,
+            r.interface,
+            r.path.map(|p| p.display().to_string()),
+            r.written as i64,
+            r.sha,
+            r.started,
+            now_text(),
+            r.trigger.as_str(),
+            r.outcome,
+            r.message,
+            r.held as i64
+        ],
+    )?;
+    Ok(store.conn().last_insert_rowid())
+}
+
+/// Exports a batch. Every attempt is recorded in the store's export history.
+pub fn export_batch(
+    store: &mut Store,
+    batch: i64,
+    opts: &ExportOptions,
+) -> Result<ExportOutcome, ExportError> {
+    let started = now_text();
+    let info = store.batch(batch)?;
+    let result = export_inner(store, batch, opts);
+    match &result {
+        Ok(o) => {
+            let held = o.held_back.len();
+            let msg = if held > 0 {
+                format!("{held} rejected records held back")
+            } else {
+                String::new()
+            };
+            let id = record_run(
+                store,
+                &RunRecord {
+                    batch,
+                    interface: &info.interface,
+                    started: &started,
+                    outcome: "ok",
+                    message: &msg,
+                    path: Some(&o.path),
+                    written: o.records_written,
+                    sha: Some(&o.sha256),
+                    held,
+                    trigger: opts.trigger,
+                },
+            )?;
+            if held == 0 {
+                store.conn().execute(
+                    "UPDATE batch SET status = 'exported' WHERE id = ?1",
+                    [batch],
+                )?;
+            }
+            let mut o = o.clone();
+            o.run_id = id;
+            return Ok(o);
+        }
+        Err(e) => {
+            let outcome = if matches!(e, ExportError::HasRejects { .. } | ExportError::Exists(_)) {
+                "refused"
+            } else {
+                "failed"
+            };
+            record_run(
+                store,
+                &RunRecord {
+                    batch,
+                    interface: &info.interface,
+                    started: &started,
+                    outcome,
+                    message: &e.to_string(),
+                    path: None,
+                    written: 0,
+                    sha: None,
+                    held: 0,
+                    trigger: opts.trigger,
+                },
+            )?;
+        }
+    }
+    result
+}
+
+fn export_inner(
+    store: &mut Store,
+    batch: i64,
+    opts: &ExportOptions,
+) -> Result<ExportOutcome, ExportError> {
+    let info = store.batch(batch)?;
+    let layout = store.batch_layout(batch)?;
+    let blocking = blocking_records(store, batch)?;
+    if !blocking.is_empty() && !opts.valid_rows_only {
+        return Err(ExportError::HasRejects {
+            batch,
+            rejected: blocking.len() as u64,
+        });
+    }
+    let vpd = match opts
+        .vpd
+        .clone()
+        .or(store.setting("vpd")?)
+        .or(header_vpd(store, batch, &layout)?)
+    {
+        Some(v) => v,
+        None => return Err(ExportError::NoVpd),
+    };
+    let seq_key = format!("seq.{}", info.interface);
+    let seq = match opts.seq {
+        Some(s) => s,
+        None => store
+            .setting(&seq_key)?
+            .and_then(|s| s.parse::<u64>().ok())
+            .map_or(1, |s| s + 1),
+    };
+    let choices = layout.file_name.choices_in(&info.source_name);
+    let name = layout
+        .file_name
+        .render(&NameValues {
+            vpd: &vpd,
+            when: opts.now,
+            seq,
+            choices,
+        })
+        .map_err(ExportError::Name)?;
+    safe_file_name(&name).map_err(ExportError::Name)?;
+    let final_path = opts.out_dir.join(&name);
+    if final_path.exists() && !opts.overwrite {
+        return Err(ExportError::Exists(final_path));
+    }
+    let io_err = |source| ExportError::Io {
+        path: final_path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&opts.out_dir).map_err(io_err)?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".esr-desk-export-")
+        .suffix(".tmp")
+        .tempfile_in(&opts.out_dir)
+        .map_err(io_err)?;
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, tmp.as_file());
+    let mut hasher = sha2::Sha256::new();
+    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    let mut dialect = layout.dialect;
+    if info_had_bom(store, batch)? {
+        dialect.encoding = crate::layout::Encoding::Utf8;
+        buf.extend_from_slice(&[0xEF, 0xBB, 0xBF]);
+    }
+    let eol = dialect.line_ending.as_str().as_bytes();
+    let mut emit =
+        |buf: &mut Vec<u8>, out: &mut std::io::BufWriter<&std::fs::File>| -> std::io::Result<()> {
+            buf.extend_from_slice(eol);
+            hasher.update(&buf[..]);
+            out.write_all(buf)?;
+            buf.clear();
+            Ok(())
+        };
+    if layout.column_names {
+        encode_record(&dialect, &layout.column_row(), &mut buf)
+            .map_err(|source| ExportError::Value { line: 1, source })?;
+        emit(&mut buf, &mut out).map_err(io_err)?;
+    }
+    let header = layout.header();
+    let trailer = layout.trailer();
+    let summed = summed_fields(&layout);
+    let mut written = 0u64;
+    let mut body = 0u64;
+    let mut by_type = vec![0u64; layout.records.len()];
+    let mut sums: HashMap<(usize, usize), i128> = HashMap::new();
+    let mut held_back = Vec::new();
+    let mut header_written = false;
+    let mut stored_trailer: Option<(u64, Vec<String>)> = None;
+
+    let write_header = |fields: Option<Vec<String>>,
+                        buf: &mut Vec<u8>|
+     -> Result<(), ExportError> {
+        let Some(h) = header else { return Ok(()) };
+        let rt = &layout.records[h];
+        let mut vals = fields.unwrap_or_default();
+        vals.resize(rt.fields.len().max(vals.len()), String::new());
+        for (fi, f) in rt.fields.iter().enumerate() {
+            if let Some(g) = f.generate {
+                vals[fi] = generated(&f.format, g, &name, opts.now, &vpd, seq);
+            } else if let Some(v) = &f.value {
+                vals[fi] = v.clone();
+            }
+        }
+        encode_record(&dialect, &vals, buf).map_err(|source| ExportError::Value { line: 1, source })
+    };
+
+    let conn = store.conn();
+    let mut stmt = conn.prepare("SELECT seq, line, record_type, fields, rejected, excluded FROM record WHERE batch_id = ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([batch])?;
+    while let Some(row) = rows.next()? {
+        let seq_no = row.get::<_, i64>(0)? as u32;
+        let line = row.get::<_, i64>(1)? as u64;
+        let code: Option<String> = row.get(2)?;
+        let text: String = row.get(3)?;
+        let rejected: bool = row.get(4)?;
+        let excluded: bool = row.get(5)?;
+        let ri = match layout.discriminator {
+            None => Some(0),
+            Some(_) => code.as_deref().and_then(|c| layout.record_index(c)),
+        };
+        let role = ri.map(|i| layout.records[i].role);
+        if role == Some(Role::Header) {
+            if !header_written {
+                write_header(Some(split_fields(&text)), &mut buf)?;
+                emit(&mut buf, &mut out).map_err(io_err)?;
+                written += 1;
+                header_written = true;
+            }
+            continue;
+        }
+        if !header_written && header.is_some() {
+            write_header(None, &mut buf)?;
+            emit(&mut buf, &mut out).map_err(io_err)?;
+            written += 1;
+            header_written = true;
+        }
+        if role == Some(Role::Trailer) {
+            stored_trailer = Some((line, split_fields(&text)));
+            continue;
+        }
+        if excluded {
+            continue;
+        }
+        if rejected && blocking.contains(&seq_no) {
+            held_back.push((seq_no, line));
+            continue;
+        }
+        let fields = split_fields(&text);
+        encode_record(&dialect, &fields, &mut buf)
+            .map_err(|source| ExportError::Value { line, source })?;
+        emit(&mut buf, &mut out).map_err(io_err)?;
+        written += 1;
+        body += 1;
+        if let Some(ri) = ri {
+            by_type[ri] += 1;
+            for &(sr, sf) in &summed {
+                if sr == ri
+                    && let Ok(v) = layout.records[ri].fields[sf]
+                        .format
+                        .check(fields.as_slice().field(sf))
+                {
+                    *sums.entry((sr, sf)).or_default() += v;
+                }
+            }
+        }
+    }
+    drop(rows);
+    drop(stmt);
+    if !header_written && header.is_some() {
+        write_header(None, &mut buf)?;
+        emit(&mut buf, &mut out).map_err(io_err)?;
+        written += 1;
+    }
+    if let Some(t) = trailer {
+        let rt = &layout.records[t];
+        let (line, mut vals) = stored_trailer.unwrap_or((0, Vec::new()));
+        vals.resize(rt.fields.len().max(vals.len()), String::new());
+        for (fi, f) in rt.fields.iter().enumerate() {
+            match &f.control {
+                Some(Control::Count(which)) => {
+                    let n = which.map_or(body, |w| by_type[w]);
+                    vals[fi] = numeric_text(&f.format, i128::from(n) * SCALE);
+                }
+                Some(Control::Sum(targets)) => {
+                    let n: i128 = targets
+                        .iter()
+                        .map(|k| sums.get(k).copied().unwrap_or(0))
+                        .sum();
+                    vals[fi] = numeric_text(&f.format, n);
+                }
+                None => {
+                    if let Some(v) = &f.value {
+                        vals[fi] = v.clone();
+                    }
+                }
+            }
+        }
+        encode_record(&dialect, &vals, &mut buf)
+            .map_err(|source| ExportError::Value { line, source })?;
+        emit(&mut buf, &mut out).map_err(io_err)?;
+        written += 1;
+    }
+    out.flush().map_err(io_err)?;
+    drop(out);
+    tmp.as_file().sync_all().map_err(io_err)?;
+    let persisted = if opts.overwrite {
+        tmp.persist(&final_path).map(|_| ())
+    } else {
+        tmp.persist_noclobber(&final_path).map(|_| ())
+    };
+    if let Err(e) = persisted {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            return Err(ExportError::Exists(final_path));
+        }
+        return Err(ExportError::Io {
+            path: final_path,
+            source: e.error,
+        });
+    }
+    // Make the rename itself durable.
+    if let Ok(d) = std::fs::File::open(&opts.out_dir) {
+        let _ = d.sync_all();
+    }
+    if opts.seq.is_none()
+        || store
+            .setting(&seq_key)?
+            .and_then(|s| s.parse::<u64>().ok())
+            .is_none_or(|s| s < seq)
+    {
+        store.set_setting(&seq_key, &seq.to_string())?;
+    }
+    Ok(ExportOutcome {
+        path: final_path,
+        records_written: written,
+        held_back,
+        sha256: hex(&hasher.finalize()),
+        run_id: 0,
+    })
+}
+
+/// Rules an export puts right by itself: it writes the header first and the trailer last, and
+/// recomputes the trailer's counts and totals from what it writes.
+pub const REGENERATED: &[&str] = &[
+    crate::rules::TRAILER_COUNT,
+    crate::rules::TRAILER_TOTAL,
+    crate::rules::HEADER_MISSING,
+    crate::rules::HEADER_NOT_FIRST,
+    crate::rules::TRAILER_MISSING,
+    crate::rules::TRAILER_NOT_LAST,
+];
+
+/// Records (not excluded) with an error that export cannot put right: these block an export
+/// or are held back from a valid-rows-only one.
+pub fn blocking_records(
+    store: &Store,
+    batch: i64,
+) -> Result<std::collections::BTreeSet<u32>, ExportError> {
+    let list = REGENERATED
+        .iter()
+        .map(|r| format!("'{r}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let sql = format!(
+        "SELECT DISTINCT i.seq FROM issue i JOIN record r ON r.batch_id = i.batch_id AND r.seq = i.seq
+         WHERE i.batch_id = ?1 AND i.severity = 'error' AND r.excluded = 0 AND i.rule NOT IN ({list})"
+    );
+    let mut stmt = store.conn().prepare(&sql)?;
+    let rows = stmt.query_map([batch], |r| r.get::<_, i64>(0))?;
+    let mut out = std::collections::BTreeSet::new();
+    for r in rows {
+        out.insert(r? as u32);
+    }
+    Ok(out)
+}
+
+fn info_had_bom(store: &Store, batch: i64) -> Result<bool, ExportError> {
+    Ok(store
+        .conn()
+        .query_row("SELECT had_bom FROM batch WHERE id = ?1", [batch], |r| {
+            r.get(0)
+        })?)
+}
+
+/// One export run, as listed in the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRun {
+    /// Run id.
+    pub id: i64,
+    /// Batch.
+    pub batch: i64,
+    /// Interface.
+    pub interface: String,
+    /// File written.
+    pub path: Option<String>,
+    /// Records written.
+    pub records_written: u64,
+    /// SHA-256 of the file.
+    pub sha256: Option<String>,
+    /// Started (RFC 3339).
+    pub started_at: String,
+    /// Finished.
+    pub finished_at: Option<String>,
+    /// manual / scheduled.
+    pub trigger: String,
+    /// ok / refused / failed.
+    pub outcome: String,
+    /// Message.
+    pub message: Option<String>,
+    /// Rejected rows held back.
+    pub held_back: u64,
+}
+
+/// Export history, newest first, of a batch or an interface (or all).
+pub fn export_runs(
+    store: &Store,
+    batch: Option<i64>,
+    interface: Option<&str>,
+) -> Result<Vec<ExportRun>, ExportError> {
+    let mut stmt = store.conn().prepare(
+        "SELECT id, batch_id, interface, path, records_written, sha256, started_at, finished_at, trigger, outcome, message, held_back
+         FROM export_run WHERE (?1 IS NULL OR batch_id = ?1) AND (?2 IS NULL OR interface = ?2) ORDER BY id DESC",
+    )?;
+    let rows = stmt.query_map(params![batch, interface], |r| {
+        Ok(ExportRun {
+            id: r.get(0)?,
+            batch: r.get(1)?,
+            interface: r.get(2)?,
+            path: r.get(3)?,
+            records_written: r.get::<_, i64>(4)? as u64,
+            sha256: r.get(5)?,
+            started_at: r.get(6)?,
+            finished_at: r.get(7)?,
+            trigger: r.get(8)?,
+            outcome: r.get(9)?,
+            message: r.get(10)?,
+            held_back: r.get::<_, i64>(11)? as u64,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Neutralises a cell for spreadsheets (OWASP CSV injection): a value starting with `=`, `+`,
+/// `-`, `@`, tab or carriage return gets a leading apostrophe so Excel shows it as text.
+pub fn neutralise(v: &str) -> String {
+    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    }
+}
+
+/// Writes the rejected records of a batch and their issues as a CSV that opens cleanly in
+/// Excel (UTF-8 with BOM, one row an issue). Returns the number of issue rows.
+pub fn rejects_report(store: &mut Store, batch: i64, path: &Path) -> Result<u64, ExportError> {
+    let layout = store.batch_layout(batch)?;
+    let io_err = |source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".esr-desk-rejects-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io_err)?;
+    let mut n = 0u64;
+    {
+        let mut file = std::io::BufWriter::new(tmp.as_file());
+        file.write_all(&[0xEF, 0xBB, 0xBF]).map_err(io_err)?;
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(file);
+        let csv_err = |e: csv::Error| ExportError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(e.to_string()),
+        };
+        w.write_record([
+            "Line",
+            "Record type",
+            "Field",
+            "Rule",
+            "Severity",
+            "Message",
+            "Value",
+            "Excluded",
+            "Record",
+        ])
+        .map_err(csv_err)?;
+        let issues = store.issues(batch, None, u64::MAX >> 1)?;
+        let mut cache: HashMap<u32, crate::store::StoredRecord> = HashMap::new();
+        for (seq, i) in issues {
+            let rec = match seq {
+                Some(s) => match cache.get(&s) {
+                    Some(r) => Some(r.clone()),
+                    None => {
+                        let r = store.record(batch, s)?;
+                        cache.insert(s, r.clone());
+                        Some(r)
+                    }
+                },
+                None => None,
+            };
+            if i.severity != crate::validate::Severity::Error {
+                continue;
+            }
+            let value = match (&rec, i.field_index) {
+                (Some(r), Some(fi)) => r.fields.get(fi).cloned().unwrap_or_default(),
+                _ => String::new(),
+            };
+            let whole = rec
+                .as_ref()
+                .map(|r| {
+                    r.fields
+                        .join(&(layout.dialect.delimiter as char).to_string())
+                })
+                .unwrap_or_default();
+            let excluded = rec
+                .as_ref()
+                .map(|r| if r.excluded { "yes" } else { "no" })
+                .unwrap_or("");
+            let row = [
+                i.line.to_string(),
+                i.record_type.clone().unwrap_or_default(),
+                i.field.clone().unwrap_or_default(),
+                i.rule.clone(),
+                "error".to_string(),
+                i.message.clone(),
+                value,
+                excluded.to_string(),
+                whole,
+            ];
+            w.write_record(row.iter().map(|c| neutralise(c)))
+                .map_err(csv_err)?;
+            n += 1;
+        }
+        w.flush().map_err(io_err)?;
+    }
+    tmp.as_file().sync_all().map_err(io_err)?;
+    tmp.persist(path).map_err(|e| ExportError::Io {
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(n)
+}

@@ -1,0 +1,973 @@
+//! Scheduled runs: pick up, validate and export at each interface's frequency.
+//!
+//! A schedule belongs to one interface: a cadence in UK local time (Europe/London), an inbox
+//! folder where that interface's files arrive, an outbox for exports, and what to do when a
+//! file has rejects (hold it for review, or export the valid rows). A run imports every new,
+//! settled file in the inbox whose name fits the interface, exports it when clean (or per the
+//! policy), and moves the source into `archive/` beside the inbox (it never deletes a file).
+//!
+//! Two engines share this logic: a thread inside the window ([`spawn_background`]) and
+//! `esr-desk run-due` for cron or Windows Task Scheduler. A lease in the store makes sure a
+//! schedule never runs twice at once; missed slots are caught up once; one failing schedule
+//! never stops the others. The clock is injected ([`Clock`]) so tests never sleep.
+
+use crate::catalogue::Catalogue;
+use crate::export::{ExportError, ExportOptions, Trigger, export_batch};
+use crate::layout::LayoutSet;
+use crate::store::{ImportOptions, Store, StoreError};
+use chrono::{
+    DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc,
+    Weekday,
+};
+use chrono_tz::Europe::London;
+use rusqlite::{OptionalExtension, params};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The time source. Tests pass a fixed clock; the program uses the system clock.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that says what it is told.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub DateTime<Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+/// When a schedule runs, in UK local time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cadence {
+    /// Every n minutes (on the multiples of n past the hour).
+    EveryMinutes(u32),
+    /// Every hour at this minute.
+    Hourly {
+        /// Minute past the hour.
+        minute: u32,
+    },
+    /// Every day at a time.
+    Daily(NaiveTime),
+    /// Every week on a day at a time.
+    Weekly(Weekday, NaiveTime),
+    /// Every month on a day (the last day in shorter months) at a time.
+    Monthly(u32, NaiveTime),
+    /// Every year on a date at a time.
+    Annually {
+        /// Month 1-12.
+        month: u32,
+        /// Day 1-31.
+        day: u32,
+        /// Time of day.
+        at: NaiveTime,
+    },
+}
+
+fn hm(t: NaiveTime) -> String {
+    format!("{:02}:{:02}", t.hour(), t.minute())
+}
+
+impl fmt::Display for Cadence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cadence::EveryMinutes(n) => write!(f, "every {n} min"),
+            Cadence::Hourly { minute } => write!(f, "hourly at :{minute:02}"),
+            Cadence::Daily(t) => write!(f, "daily at {}", hm(*t)),
+            Cadence::Weekly(d, t) => write!(f, "weekly on {d} at {}", hm(*t)),
+            Cadence::Monthly(d, t) => write!(f, "monthly on day {d} at {}", hm(*t)),
+            Cadence::Annually { month, day, at } => {
+                write!(f, "annually on {day:02}/{month:02} at {}", hm(*at))
+            }
+        }
+    }
+}
+
+/// Errors in schedules.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    /// A cadence that does not parse.
+    #[error(
+        "cadence {0:?} is not understood: use e.g. \"every 15 min\", \"hourly at :05\", \"daily at 01:30\", \"weekly on Mon at 07:00\", \"monthly on day 1 at 06:00\", \"annually on 31/05 at 23:00\""
+    )]
+    Cadence(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// SQLite failed.
+    #[error("the store could not be read or written: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// No layout for the interface.
+    #[error("interface {0:?} has no layout, so its files cannot be picked up")]
+    NoLayout(String),
+    /// Unknown interface.
+    #[error("unknown interface {0:?}")]
+    UnknownInterface(String),
+    /// A folder problem.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+impl std::str::FromStr for Cadence {
+    type Err = ScheduleError;
+    fn from_str(s: &str) -> Result<Self, ScheduleError> {
+        let bad = || ScheduleError::Cadence(s.to_string());
+        let t = s.trim().to_lowercase();
+        let time = |x: &str| NaiveTime::parse_from_str(x.trim(), "%H:%M").map_err(|_| bad());
+        let words: Vec<&str> = t.split_whitespace().collect();
+        match words.as_slice() {
+            ["every", n, "min" | "mins" | "minutes" | "minute"] => {
+                let n: u32 = n.parse().map_err(|_| bad())?;
+                if (1..=720).contains(&n) {
+                    Ok(Cadence::EveryMinutes(n))
+                } else {
+                    Err(bad())
+                }
+            }
+            ["hourly", "at", m] => {
+                let m: u32 = m.trim_start_matches(':').parse().map_err(|_| bad())?;
+                if m < 60 {
+                    Ok(Cadence::Hourly { minute: m })
+                } else {
+                    Err(bad())
+                }
+            }
+            ["daily", "at", x] => Ok(Cadence::Daily(time(x)?)),
+            ["weekly", "on", d, "at", x] => Ok(Cadence::Weekly(
+                d.parse::<Weekday>().map_err(|_| bad())?,
+                time(x)?,
+            )),
+            ["monthly", "on", "day", d, "at", x] => {
+                let d: u32 = d.parse().map_err(|_| bad())?;
+                if (1..=31).contains(&d) {
+                    Ok(Cadence::Monthly(d, time(x)?))
+                } else {
+                    Err(bad())
+                }
+            }
+            ["annually", "on", dm, "at", x] => {
+                let (d, m) = dm.split_once('/').ok_or_else(bad)?;
+                let (day, month): (u32, u32) =
+                    (d.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+                NaiveDate::from_ymd_opt(2024, month, day).ok_or_else(bad)?;
+                Ok(Cadence::Annually {
+                    month,
+                    day,
+                    at: time(x)?,
+                })
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl Cadence {
+    /// The default cadence for a catalogue frequency, and whether it should start enabled.
+    pub fn for_frequency(frequency: &str) -> (Cadence, bool) {
+        let six = NaiveTime::from_hms_opt(6, 0, 0).unwrap_or_default();
+        match frequency {
+            "15 min" => (Cadence::EveryMinutes(15), true),
+            "hourly" => (Cadence::Hourly { minute: 0 }, true),
+            "daily" => (Cadence::Daily(six), true),
+            "weekly" => (Cadence::Weekly(Weekday::Mon, six), true),
+            "monthly" => (Cadence::Monthly(1, six), true),
+            "annual" => (
+                Cadence::Annually {
+                    month: 4,
+                    day: 6,
+                    at: six,
+                },
+                true,
+            ),
+            "real time" => (Cadence::EveryMinutes(5), true),
+            _ => (Cadence::Daily(six), false),
+        }
+    }
+
+    /// The first run time strictly after `after`.
+    pub fn next_after(&self, after: DateTime<Utc>) -> DateTime<Utc> {
+        match *self {
+            Cadence::EveryMinutes(n) => {
+                // UK offsets are whole hours, so multiples of n past the hour agree in UTC and local time.
+                let secs = i64::from(n) * 60;
+                let t = after.timestamp();
+                let next = (t.div_euclid(secs) + 1) * secs;
+                DateTime::from_timestamp(next, 0).unwrap_or(after)
+            }
+            Cadence::Hourly { minute } => {
+                let base = after
+                    .with_minute(minute)
+                    .and_then(|t| t.with_second(0))
+                    .and_then(|t| t.with_nanosecond(0))
+                    .unwrap_or(after);
+                if base > after {
+                    base
+                } else {
+                    base + Duration::hours(1)
+                }
+            }
+            _ => {
+                let local = after.with_timezone(&London).date_naive();
+                for d in 0..(366 * 2 + 2) {
+                    let day = local + Duration::days(d - 1);
+                    if let Some((date, at)) = self.slot_on(day) {
+                        let t = local_to_utc(date.and_time(at));
+                        if t > after {
+                            return t;
+                        }
+                    }
+                }
+                after + Duration::days(1)
+            }
+        }
+    }
+
+    /// The local date and time this cadence runs on `day`, if it runs that day.
+    fn slot_on(&self, day: NaiveDate) -> Option<(NaiveDate, NaiveTime)> {
+        match *self {
+            Cadence::Daily(t) => Some((day, t)),
+            Cadence::Weekly(w, t) => (day.weekday() == w).then_some((day, t)),
+            Cadence::Monthly(d, t) => {
+                let last = last_day_of_month(day);
+                (day.day() == d.min(last)).then_some((day, t))
+            }
+            Cadence::Annually { month, day: d, at } => {
+                let last = last_day_of_month(day);
+                (day.month() == month && day.day() == d.min(last)).then_some((day, at))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn last_day_of_month(d: NaiveDate) -> u32 {
+    let (y, m) = if d.month() == 12 {
+        (d.year() + 1, 1)
+    } else {
+        (d.year(), d.month() + 1)
+    };
+    NaiveDate::from_ymd_opt(y, m, 1)
+        .and_then(|n| n.pred_opt())
+        .map_or(28, |n| n.day())
+}
+
+/// A UK local time as UTC: on the autumn change the first of the two instants; in the spring gap
+/// the same wall-clock time an hour later (01:30 becomes 02:30 BST), so a slot is never lost.
+pub fn local_to_utc(t: NaiveDateTime) -> DateTime<Utc> {
+    match London.from_local_datetime(&t).earliest() {
+        Some(x) => x.with_timezone(&Utc),
+        None => London
+            .from_local_datetime(&(t + Duration::hours(1)))
+            .earliest()
+            .map_or_else(|| Utc.from_utc_datetime(&t), |x| x.with_timezone(&Utc)),
+    }
+}
+
+/// What to do with a file that has rejects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnRejects {
+    /// Keep the batch for review in the app (the default).
+    Hold,
+    /// Export the valid rows and hold the rejected ones back.
+    ValidRowsOnly,
+}
+
+impl OnRejects {
+    fn as_str(self) -> &'static str {
+        match self {
+            OnRejects::Hold => "hold",
+            OnRejects::ValidRowsOnly => "valid_rows_only",
+        }
+    }
+}
+
+/// A schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    /// Id.
+    pub id: i64,
+    /// Interface id.
+    pub interface: String,
+    /// Runs when due.
+    pub enabled: bool,
+    /// When.
+    pub cadence: Cadence,
+    /// Where files arrive.
+    pub inbox: Option<PathBuf>,
+    /// Where exports go.
+    pub outbox: Option<PathBuf>,
+    /// What to do on rejects.
+    pub on_rejects: OnRejects,
+    /// The last run's start, if any.
+    pub last_run_at: Option<DateTime<Utc>>,
+    /// When the schedule was made.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Schedule {
+    /// When it is next due.
+    pub fn next_due(&self) -> DateTime<Utc> {
+        self.cadence
+            .next_after(self.last_run_at.unwrap_or(self.created_at))
+    }
+
+    /// True when enabled and due at `now`.
+    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
+        self.enabled && self.next_due() <= now
+    }
+}
+
+fn parse_time(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn time_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Settings for `save_schedule`.
+#[derive(Debug, Clone)]
+pub struct ScheduleSettings {
+    /// Interface id.
+    pub interface: String,
+    /// Runs when due.
+    pub enabled: bool,
+    /// When.
+    pub cadence: Cadence,
+    /// Inbox.
+    pub inbox: Option<PathBuf>,
+    /// Outbox.
+    pub outbox: Option<PathBuf>,
+    /// Rejects policy.
+    pub on_rejects: OnRejects,
+}
+
+/// Creates or updates the schedule of an interface.
+pub fn save_schedule(
+    store: &Store,
+    s: &ScheduleSettings,
+    clock: &dyn Clock,
+) -> Result<Schedule, ScheduleError> {
+    if Catalogue::bundled().get(&s.interface).is_none() {
+        return Err(ScheduleError::UnknownInterface(s.interface.clone()));
+    }
+    store.conn().execute(
+        "INSERT INTO schedule(interface, enabled, cadence, inbox, outbox, on_rejects, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT(interface) DO UPDATE SET enabled = excluded.enabled, cadence = excluded.cadence, inbox = excluded.inbox,
+             outbox = excluded.outbox, on_rejects = excluded.on_rejects",
+        params![
+            s.interface,
+            s.enabled,
+            s.cadence.to_string(),
+            s.inbox.as_ref().map(|p| p.display().to_string()),
+            s.outbox.as_ref().map(|p| p.display().to_string()),
+            s.on_rejects.as_str(),
+            time_text(clock.now())
+        ],
+    )?;
+    schedules(store)?
+        .into_iter()
+        .find(|x| x.interface == s.interface)
+        .ok_or_else(|| ScheduleError::UnknownInterface(s.interface.clone()))
+}
+
+/// Every schedule.
+pub fn schedules(store: &Store) -> Result<Vec<Schedule>, ScheduleError> {
+    let mut stmt = store.conn().prepare("SELECT id, interface, enabled, cadence, inbox, outbox, on_rejects, last_run_at, created_at FROM schedule ORDER BY interface")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, bool>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, Option<String>>(7)?,
+            r.get::<_, Option<String>>(8)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, interface, enabled, cadence, inbox, outbox, on_rejects, last, created) = row?;
+        out.push(Schedule {
+            id,
+            interface,
+            enabled,
+            cadence: cadence.parse()?,
+            inbox: inbox.map(PathBuf::from),
+            outbox: outbox.map(PathBuf::from),
+            on_rejects: if on_rejects == "valid_rows_only" {
+                OnRejects::ValidRowsOnly
+            } else {
+                OnRejects::Hold
+            },
+            last_run_at: parse_time(last),
+            created_at: parse_time(created).unwrap_or(DateTime::<Utc>::MIN_UTC),
+        });
+    }
+    Ok(out)
+}
+
+/// How long a lease lasts; a run that dies holding one frees it after this.
+pub const LEASE_MINUTES: i64 = 30;
+
+/// Takes the schedule's lease for `owner`; false when someone else holds it.
+pub fn acquire_lease(
+    store: &Store,
+    schedule: i64,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ScheduleError> {
+    let n = store.conn().execute(
+        "UPDATE schedule SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1 AND (lease_until IS NULL OR lease_until < ?4 OR lease_owner = ?2)",
+        params![schedule, owner, time_text(now + Duration::minutes(LEASE_MINUTES)), time_text(now)],
+    )?;
+    Ok(n == 1)
+}
+
+/// Gives the lease back.
+pub fn release_lease(store: &Store, schedule: i64, owner: &str) -> Result<(), ScheduleError> {
+    store.conn().execute("UPDATE schedule SET lease_owner = NULL, lease_until = NULL WHERE id = ?1 AND lease_owner = ?2", params![schedule, owner])?;
+    Ok(())
+}
+
+/// What one schedule's run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunReport {
+    /// Schedule.
+    pub schedule: i64,
+    /// Interface.
+    pub interface: String,
+    /// ok / held / failed / nothing to do / skipped.
+    pub outcome: String,
+    /// Files picked up.
+    pub files: u64,
+    /// Batches made.
+    pub batches: u64,
+    /// Exports written.
+    pub exports: u64,
+    /// What happened, in words.
+    pub message: String,
+}
+
+/// A file counts as settled when it has not been modified for this long.
+pub const SETTLE_SECONDS: i64 = 60;
+
+fn io(context: String) -> impl FnOnce(std::io::Error) -> ScheduleError {
+    move |source| ScheduleError::Io { context, source }
+}
+
+fn archive(file: &Path, inbox: &Path) -> Result<PathBuf, ScheduleError> {
+    let dir = inbox.join("archive");
+    std::fs::create_dir_all(&dir).map_err(io(format!("could not create {}", dir.display())))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut target = dir.join(&name);
+    let mut k = 1;
+    while target.exists() {
+        target = dir.join(format!("{name}.{k}"));
+        k += 1;
+    }
+    std::fs::rename(file, &target).map_err(io(format!(
+        "could not move {} to the archive",
+        file.display()
+    )))?;
+    Ok(target)
+}
+
+/// Runs one schedule now (its lease must be held). Records the run in the history.
+pub fn run_schedule(
+    store: &mut Store,
+    s: &Schedule,
+    layouts: &LayoutSet,
+    clock: &dyn Clock,
+) -> Result<RunReport, ScheduleError> {
+    let started = clock.now();
+    let mut report = RunReport {
+        schedule: s.id,
+        interface: s.interface.clone(),
+        outcome: "nothing to do".into(),
+        files: 0,
+        batches: 0,
+        exports: 0,
+        message: String::new(),
+    };
+    let result = run_inner(store, s, layouts, clock, &mut report);
+    if let Err(e) = &result {
+        report.outcome = "failed".into();
+        report.message = e.to_string();
+    }
+    store.conn().execute(
+        "INSERT INTO schedule_run(schedule_id, started_at, finished_at, files_picked, batches_made, exports_written, outcome, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![s.id, time_text(started), time_text(clock.now()), report.files as i64, report.batches as i64, report.exports as i64, report.outcome, report.message],
+    )?;
+    store.conn().execute(
+        "UPDATE schedule SET last_run_at = ?2 WHERE id = ?1",
+        params![s.id, time_text(started)],
+    )?;
+    Ok(report)
+}
+
+fn run_inner(
+    store: &mut Store,
+    s: &Schedule,
+    layouts: &LayoutSet,
+    clock: &dyn Clock,
+    report: &mut RunReport,
+) -> Result<(), ScheduleError> {
+    let layout = layouts
+        .get(&s.interface)
+        .ok_or_else(|| ScheduleError::NoLayout(s.interface.clone()))?
+        .clone();
+    let Some(inbox) = &s.inbox else {
+        report.message = "no inbox folder is set".into();
+        return Ok(());
+    };
+    let entries = std::fs::read_dir(inbox)
+        .map_err(io(format!("could not read the inbox {}", inbox.display())))?;
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .is_some_and(|n| !n.starts_with('.') && layout.file_name.matches(&n))
+        })
+        .collect();
+    files.sort();
+    let mut notes = Vec::new();
+    let mut held = 0;
+    let mut failed = 0;
+    for file in files {
+        let meta =
+            std::fs::metadata(&file).map_err(io(format!("could not read {}", file.display())))?;
+        let modified: DateTime<Utc> = meta
+            .modified()
+            .map(DateTime::<Utc>::from)
+            .unwrap_or(started_epoch());
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if (clock.now() - modified).num_seconds() < SETTLE_SECONDS {
+            notes.push(format!(
+                "{name}: still being written, left for the next run"
+            ));
+            continue;
+        }
+        report.files += 1;
+        let imported = store.import(&file, &layout, ImportOptions::default());
+        let out = match imported {
+            Ok(o) => o,
+            Err(StoreError::Duplicate { existing, .. }) => {
+                archive(&file, inbox)?;
+                notes.push(format!(
+                    "{name}: already imported as batch {existing}; archived"
+                ));
+                continue;
+            }
+            Err(e) => {
+                failed += 1;
+                notes.push(format!(
+                    "{name}: could not be imported: {e}; left in the inbox"
+                ));
+                continue;
+            }
+        };
+        report.batches += 1;
+        let blocking = crate::export::blocking_records(store, out.batch_id).map_err(|e| {
+            ScheduleError::Io {
+                context: name.clone(),
+                source: std::io::Error::other(e.to_string()),
+            }
+        })?;
+        let export = if blocking.is_empty() || s.on_rejects == OnRejects::ValidRowsOnly {
+            match &s.outbox {
+                Some(outbox) => {
+                    let mut o = ExportOptions::new(outbox);
+                    o.trigger = Trigger::Scheduled;
+                    o.valid_rows_only = s.on_rejects == OnRejects::ValidRowsOnly;
+                    o.now = clock
+                        .now()
+                        .with_timezone(&London)
+                        .naive_local()
+                        .with_nanosecond(0)
+                        .unwrap_or_else(|| clock.now().naive_utc());
+                    Some(export_batch(store, out.batch_id, &o))
+                }
+                None => None,
+            }
+        } else {
+            None
+        };
+        match export {
+            Some(Ok(e)) => {
+                report.exports += 1;
+                let fname = e
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if e.held_back.is_empty() {
+                    notes.push(format!(
+                        "{name}: batch {} exported as {fname}",
+                        out.batch_id
+                    ));
+                } else {
+                    notes.push(format!("{name}: batch {} exported as {fname}; {} rejected rows held back for review", out.batch_id, e.held_back.len()));
+                    held += 1;
+                }
+            }
+            Some(Err(e)) => {
+                failed += 1;
+                notes.push(format!(
+                    "{name}: batch {} could not be exported: {e}",
+                    out.batch_id
+                ));
+            }
+            None if !blocking.is_empty() => {
+                held += 1;
+                store.conn().execute(
+                    "UPDATE batch SET status = 'held' WHERE id = ?1",
+                    [out.batch_id],
+                )?;
+                notes.push(format!(
+                    "{name}: batch {} held for review: {} rejected records",
+                    out.batch_id,
+                    blocking.len()
+                ));
+            }
+            None => notes.push(format!(
+                "{name}: batch {} is clean; no outbox is set, so nothing was exported",
+                out.batch_id
+            )),
+        }
+        archive(&file, inbox)?;
+    }
+    report.outcome = if failed > 0 {
+        "failed".into()
+    } else if held > 0 {
+        "held".into()
+    } else if report.files > 0 {
+        "ok".into()
+    } else {
+        "nothing to do".into()
+    };
+    report.message = notes.join("\n");
+    Ok(())
+}
+
+fn started_epoch() -> DateTime<Utc> {
+    DateTime::<Utc>::MIN_UTC
+}
+
+/// Runs every enabled schedule that is due. A schedule whose lease another process holds is
+/// skipped; a failing schedule is reported and the others still run.
+pub fn run_due(
+    store: &mut Store,
+    layouts: &LayoutSet,
+    clock: &dyn Clock,
+    owner: &str,
+) -> Result<Vec<RunReport>, ScheduleError> {
+    let mut out = Vec::new();
+    for s in schedules(store)? {
+        let now = clock.now();
+        if !s.is_due(now) {
+            continue;
+        }
+        if !acquire_lease(store, s.id, owner, now)? {
+            out.push(RunReport {
+                schedule: s.id,
+                interface: s.interface.clone(),
+                outcome: "skipped".into(),
+                files: 0,
+                batches: 0,
+                exports: 0,
+                message: "running elsewhere".into(),
+            });
+            continue;
+        }
+        // Re-read after taking the lease: another engine may have just run it.
+        let fresh = schedules(store)?.into_iter().find(|x| x.id == s.id);
+        let report = match fresh.filter(|f| f.is_due(now)) {
+            Some(f) => run_schedule(store, &f, layouts, clock).unwrap_or_else(|e| RunReport {
+                schedule: s.id,
+                interface: s.interface.clone(),
+                outcome: "failed".into(),
+                files: 0,
+                batches: 0,
+                exports: 0,
+                message: e.to_string(),
+            }),
+            None => RunReport {
+                schedule: s.id,
+                interface: s.interface.clone(),
+                outcome: "skipped".into(),
+                files: 0,
+                batches: 0,
+                exports: 0,
+                message: "already run".into(),
+            },
+        };
+        release_lease(store, s.id, owner)?;
+        out.push(report);
+    }
+    Ok(out)
+}
+
+/// One recorded run, for the history view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunEntry {
+    /// Run id.
+    pub id: i64,
+    /// Interface.
+    pub interface: String,
+    /// Started (RFC 3339).
+    pub started_at: String,
+    /// Finished.
+    pub finished_at: Option<String>,
+    /// Files picked up.
+    pub files: u64,
+    /// Batches made.
+    pub batches: u64,
+    /// Exports written.
+    pub exports: u64,
+    /// Outcome.
+    pub outcome: String,
+    /// Message.
+    pub message: Option<String>,
+}
+
+/// Run history, newest first.
+pub fn run_history(store: &Store, limit: u64) -> Result<Vec<RunEntry>, ScheduleError> {
+    let mut stmt = store.conn().prepare(
+        "SELECT r.id, s.interface, r.started_at, r.finished_at, r.files_picked, r.batches_made, r.exports_written, r.outcome, r.message
+         FROM schedule_run r JOIN schedule s ON s.id = r.schedule_id ORDER BY r.id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok(RunEntry {
+            id: r.get(0)?,
+            interface: r.get(1)?,
+            started_at: r.get(2)?,
+            finished_at: r.get(3)?,
+            files: r.get::<_, i64>(4)? as u64,
+            batches: r.get::<_, i64>(5)? as u64,
+            exports: r.get::<_, i64>(6)? as u64,
+            outcome: r.get(7)?,
+            message: r.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The batches held for review.
+pub fn held_batches(store: &Store) -> Result<Vec<i64>, ScheduleError> {
+    let mut stmt = store
+        .conn()
+        .prepare("SELECT id FROM batch WHERE status = 'held' ORDER BY id")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The in-app engine: a thread that runs due schedules every `every` until stopped. It opens
+/// its own connection to the store. Dropping the handle stops it.
+pub struct Background {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts the in-app scheduler; `on_run` hears about every run (for the window's notices).
+pub fn spawn_background(
+    db: PathBuf,
+    every: std::time::Duration,
+    on_run: impl Fn(Vec<RunReport>) + Send + 'static,
+) -> Background {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let owner = format!("app-{}", std::process::id());
+    let thread = std::thread::spawn(move || {
+        loop {
+            if let Ok(mut store) = Store::open(&db) {
+                let layouts = crate::paths::layout_set().unwrap_or_default();
+                if let Ok(reports) = run_due(&mut store, &layouts, &SystemClock, &owner)
+                    && !reports.is_empty()
+                {
+                    on_run(reports);
+                }
+            }
+            match rx.recv_timeout(every) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                _ => break,
+            }
+        }
+    });
+    Background {
+        stop: Some(tx),
+        thread: Some(thread),
+    }
+}
+
+/// Looks up a schedule by interface.
+pub fn schedule_for(store: &Store, interface: &str) -> Result<Option<Schedule>, ScheduleError> {
+    let id: Option<i64> = store
+        .conn()
+        .query_row(
+            "SELECT id FROM schedule WHERE interface = ?1",
+            [interface],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(match id {
+        Some(id) => schedules(store)?.into_iter().find(|s| s.id == id),
+        None => None,
+    })
+}
+
+/// Maps an export failure into words for a run report.
+pub fn export_words(e: &ExportError) -> String {
+    e.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("time")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn cadences_parse_and_print() {
+        for t in [
+            "every 15 min",
+            "hourly at :05",
+            "daily at 01:30",
+            "weekly on Mon at 07:00",
+            "monthly on day 31 at 06:00",
+            "annually on 06/04 at 06:00",
+        ] {
+            assert_eq!(t.parse::<Cadence>().expect(t).to_string(), t);
+        }
+        assert!("daily at 25:00".parse::<Cadence>().is_err());
+        assert!("fortnightly".parse::<Cadence>().is_err());
+    }
+
+    #[test]
+    fn daily_0130_runs_once_on_both_clock_change_days() {
+        let c: Cadence = "daily at 01:30".parse().expect("cadence");
+        // Spring 2026: clocks go forward at 01:00 GMT on 29 March; 01:30 does not exist.
+        let mut t = utc("2026-03-28T12:00:00Z");
+        let mut runs = Vec::new();
+        for _ in 0..3 {
+            t = c.next_after(t);
+            runs.push(t);
+        }
+        assert_eq!(
+            runs[0],
+            utc("2026-03-29T01:30:00Z"),
+            "28 Mar is GMT... the next slot is 29 Mar at 02:30 BST = 01:30 UTC"
+        );
+        assert_eq!(runs[1], utc("2026-03-30T00:30:00Z"), "30 Mar 01:30 BST");
+        // Autumn 2026: clocks go back at 02:00 BST on 25 October; 01:30 happens twice.
+        let mut t = utc("2026-10-24T12:00:00Z");
+        let mut runs = Vec::new();
+        for _ in 0..3 {
+            t = c.next_after(t);
+            runs.push(t);
+        }
+        assert_eq!(
+            runs[0],
+            utc("2026-10-25T00:30:00Z"),
+            "the first 01:30 (BST)"
+        );
+        assert_eq!(
+            runs[1],
+            utc("2026-10-26T01:30:00Z"),
+            "not again at the second 01:30 (GMT); next day in GMT"
+        );
+    }
+
+    #[test]
+    fn every_cadence_has_a_next_slot() {
+        let t = utc("2026-01-31T10:07:00Z");
+        assert_eq!(
+            "every 15 min".parse::<Cadence>().expect("c").next_after(t),
+            utc("2026-01-31T10:15:00Z")
+        );
+        assert_eq!(
+            "hourly at :05".parse::<Cadence>().expect("c").next_after(t),
+            utc("2026-01-31T11:05:00Z")
+        );
+        assert_eq!(
+            "daily at 06:00"
+                .parse::<Cadence>()
+                .expect("c")
+                .next_after(t),
+            utc("2026-02-01T06:00:00Z")
+        );
+        assert_eq!(
+            "weekly on Mon at 07:00"
+                .parse::<Cadence>()
+                .expect("c")
+                .next_after(t),
+            utc("2026-02-02T07:00:00Z")
+        );
+        assert_eq!(
+            "monthly on day 31 at 06:00"
+                .parse::<Cadence>()
+                .expect("c")
+                .next_after(t),
+            utc("2026-02-28T06:00:00Z"),
+            "last day of a short month"
+        );
+        assert_eq!(
+            "annually on 06/04 at 06:00"
+                .parse::<Cadence>()
+                .expect("c")
+                .next_after(t),
+            utc("2026-04-06T05:00:00Z"),
+            "06:00 BST"
+        );
+        // Summer: local time is BST.
+        assert_eq!(
+            "daily at 06:00"
+                .parse::<Cadence>()
+                .expect("c")
+                .next_after(utc("2026-07-01T10:00:00Z")),
+            utc("2026-07-02T05:00:00Z")
+        );
+    }
+}

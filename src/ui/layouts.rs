@@ -1,0 +1,260 @@
+//! Layouts screen: each layout as a table (record type, field, ESR notation, required, rules,
+//! codes) to compare line by line with the specification issued to the trust; edit a layout
+//! or open a trust's layout file and reload it without restarting. An invalid edit is refused
+//! with the reason and the old layout stays in use.
+
+use crate::layout::{Layout, LayoutSet, LayoutSource, describe, install_override, remove_override};
+use std::path::PathBuf;
+
+/// State of the layouts screen.
+pub struct LayoutsScreen {
+    /// Layouts in use.
+    pub set: LayoutSet,
+    /// The trust's layouts folder.
+    pub dir: PathBuf,
+    /// Layout shown.
+    pub selected: Option<String>,
+    /// Text being edited, when editing.
+    pub editing: Option<String>,
+    /// Last result, in words: (is an error, message).
+    pub message: Option<(bool, String)>,
+    /// Filter on the field list.
+    pub filter: String,
+}
+
+impl LayoutsScreen {
+    /// A screen over the layouts in `dir` (and the bundled ones).
+    pub fn new(dir: PathBuf) -> Self {
+        let set = LayoutSet::with_overrides(Some(&dir)).unwrap_or_default();
+        let selected = set.layouts.first().map(|l| l.id.clone());
+        let message = (!set.warnings.is_empty()).then(|| (true, set.warnings.join("\n")));
+        Self {
+            set,
+            dir,
+            selected,
+            editing: None,
+            message,
+            filter: String::new(),
+        }
+    }
+
+    /// Re-reads the layouts folder.
+    pub fn reload(&mut self) {
+        match LayoutSet::with_overrides(Some(&self.dir)) {
+            Ok(set) => {
+                self.message = Some(if set.warnings.is_empty() {
+                    (false, format!("Reloaded {} layouts.", set.layouts.len()))
+                } else {
+                    (true, set.warnings.join("\n"))
+                });
+                self.set = set;
+            }
+            Err(e) => self.message = Some((true, e.to_string())),
+        }
+    }
+
+    /// Saves edited or opened layout text: installed and in use when valid, refused otherwise.
+    pub fn save_text(&mut self, text: &str) -> bool {
+        match install_override(&self.dir, text) {
+            Ok(layout) => {
+                self.message = Some((
+                    false,
+                    format!(
+                        "Saved and in use: {} ({}), version {}.",
+                        layout.name, layout.id, layout.version
+                    ),
+                ));
+                self.selected = Some(layout.id.clone());
+                self.set.insert(layout);
+                self.editing = None;
+                true
+            }
+            Err(e) => {
+                self.message = Some((true, format!("The layout was not changed: {e}")));
+                false
+            }
+        }
+    }
+
+    /// Goes back to the bundled layout of the selected id.
+    pub fn use_bundled(&mut self) {
+        let Some(id) = self.selected.clone() else {
+            return;
+        };
+        match remove_override(&self.dir, &id) {
+            Ok(_) => {
+                self.reload();
+                self.message = Some((false, format!("{id}: the bundled layout is in use again.")));
+            }
+            Err(e) => {
+                self.message = Some((
+                    true,
+                    format!("Could not remove the trust's layout file: {e}"),
+                ))
+            }
+        }
+    }
+
+    fn current(&self) -> Option<&Layout> {
+        self.selected.as_deref().and_then(|id| self.set.get(id))
+    }
+
+    /// Draws the screen.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.heading("Layouts");
+            if ui.button("Open layout file…").on_hover_text("Load a layout file your trust holds; it replaces the bundled layout with the same id").clicked()
+                && let Some(path) = rfd::FileDialog::new().add_filter("Layout", &["toml"]).pick_file() {
+                    match std::fs::read_to_string(&path) {
+                        Ok(text) => {
+                            self.save_text(&text);
+                        }
+                        Err(e) => self.message = Some((true, format!("Could not read {}: {e}", path.display()))),
+                    }
+                }
+            if ui.button("Reload layouts folder").clicked() {
+                self.reload();
+            }
+            ui.label(format!("Folder: {}", self.dir.display()));
+        });
+        if let Some((is_err, msg)) = &self.message {
+            let color = if *is_err {
+                ui.visuals().error_fg_color
+            } else {
+                ui.visuals().weak_text_color()
+            };
+            ui.colored_label(color, msg);
+        }
+        ui.separator();
+        let ids: Vec<(String, String, bool)> = self
+            .set
+            .layouts
+            .iter()
+            .map(|l| {
+                (
+                    l.id.clone(),
+                    l.name.clone(),
+                    matches!(l.source, LayoutSource::File(_)),
+                )
+            })
+            .collect();
+        egui::Panel::left("layout-list")
+            .resizable(true)
+            .default_size(260.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    for (id, name, own) in &ids {
+                        let label = if *own {
+                            format!("{name}  (trust's own)")
+                        } else {
+                            name.clone()
+                        };
+                        if ui
+                            .selectable_label(self.selected.as_deref() == Some(id.as_str()), label)
+                            .on_hover_text(id)
+                            .clicked()
+                        {
+                            self.selected = Some(id.clone());
+                            self.editing = None;
+                        }
+                    }
+                });
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            if let Some(text) = self.editing.as_mut() {
+                let label = ui.label("Edit the layout (format: docs/layouts.md). Saving checks it first; an invalid layout is not used.");
+                let mut save = false;
+                let mut cancel = false;
+                ui.horizontal(|ui| {
+                    save = ui.button("Save and reload").clicked();
+                    cancel = ui.button("Cancel").clicked();
+                });
+                egui::ScrollArea::both().show(ui, |ui| {
+                    ui.add(egui::TextEdit::multiline(text).code_editor().desired_width(f32::INFINITY).desired_rows(30)).labelled_by(label.id);
+                });
+                if save {
+                    let t = text.clone();
+                    self.save_text(&t);
+                } else if cancel {
+                    self.editing = None;
+                }
+                return;
+            }
+            let Some(layout) = self.current().cloned() else {
+                ui.label("No layout selected.");
+                return;
+            };
+            ui.heading(format!("{} — version {}", layout.name, layout.version));
+            ui.colored_label(ui.visuals().warn_fg_color, &layout.representative);
+            if let Some(g) = &layout.grounding {
+                ui.label(egui::RichText::new(g).weak());
+            }
+            let d = &layout.dialect;
+            ui.label(format!(
+                "Delimiter {:?} · quoting {} · {} · {} line endings · file name {}{}",
+                d.delimiter as char,
+                d.quote.map_or("none".to_string(), |q| format!("{:?}", q as char)),
+                d.encoding.name(),
+                if d.line_ending == crate::layout::LineEnding::Crlf { "CRLF" } else { "LF" },
+                layout.file_name.text,
+                if layout.column_names { " · first line: column names" } else { "" }
+            ));
+            ui.horizontal(|ui| {
+                if ui.button("Edit this layout").clicked() {
+                    self.editing = Some(layout.text.clone());
+                }
+                if matches!(layout.source, LayoutSource::File(_)) && ui.button("Use the bundled layout").clicked() {
+                    self.use_bundled();
+                }
+                let label = ui.label("Find field:");
+                ui.add(egui::TextEdit::singleline(&mut self.filter).desired_width(180.0)).labelled_by(label.id);
+            });
+            let needle = self.filter.to_lowercase();
+            let rows: Vec<_> = describe(&layout).into_iter().filter(|r| needle.is_empty() || r.field.to_lowercase().contains(&needle) || r.record_type.to_lowercase().contains(&needle)).collect();
+            egui_extras::TableBuilder::new(ui)
+                .id_salt("layout-table")
+                .striped(true)
+                .resizable(true)
+                .column(egui_extras::Column::initial(60.0))
+                .column(egui_extras::Column::initial(40.0))
+                .column(egui_extras::Column::initial(220.0))
+                .column(egui_extras::Column::initial(180.0))
+                .column(egui_extras::Column::initial(70.0))
+                .column(egui_extras::Column::initial(280.0))
+                .column(egui_extras::Column::remainder())
+                .header(22.0, |mut h| {
+                    for t in ["Record", "#", "Field", "ESR notation", "Required", "Rules", "Codes"] {
+                        h.col(|ui| {
+                            ui.strong(t);
+                        });
+                    }
+                })
+                .body(|body| {
+                    body.rows(20.0, rows.len(), |mut row| {
+                        let r = &rows[row.index()];
+                        row.col(|ui| {
+                            ui.label(&r.record_type);
+                        });
+                        row.col(|ui| {
+                            ui.label(r.position.to_string());
+                        });
+                        row.col(|ui| {
+                            ui.label(&r.field);
+                        });
+                        row.col(|ui| {
+                            ui.monospace(&r.notation);
+                        });
+                        row.col(|ui| {
+                            ui.label(if r.required { "Yes" } else { "" });
+                        });
+                        row.col(|ui| {
+                            ui.label(&r.rules).on_hover_text(&r.rules);
+                        });
+                        row.col(|ui| {
+                            ui.label(&r.codes).on_hover_text(&r.codes);
+                        });
+                    });
+                });
+        });
+    }
+}

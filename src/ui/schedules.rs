@@ -1,0 +1,441 @@
+//! Schedules screen: each interface's scheduled run (cadence in UK time, inbox, outbox, what
+//! to do with rejects), when it is next due, "run due now", and the run history with a chart
+//! of runs and outcomes by day. The runs themselves happen off this thread.
+
+use crate::catalogue::Catalogue;
+use crate::schedule::{
+    Cadence, OnRejects, RunEntry, RunReport, Schedule, ScheduleSettings, SystemClock, run_due,
+    run_history, save_schedule, schedules,
+};
+use crate::store::Store;
+use chrono_tz::Europe::London;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, channel};
+
+/// The form for one schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleForm {
+    /// Interface id.
+    pub interface: String,
+    /// Cadence text.
+    pub cadence: String,
+    /// Inbox folder.
+    pub inbox: String,
+    /// Outbox folder.
+    pub outbox: String,
+    /// Export the valid rows instead of holding.
+    pub valid_rows_only: bool,
+    /// Switched on.
+    pub enabled: bool,
+}
+
+/// State of the schedules screen.
+pub struct SchedulesScreen {
+    /// The store file.
+    pub db: PathBuf,
+    /// Schedules, as last read.
+    pub rows: Vec<Schedule>,
+    /// Recent runs.
+    pub history: Vec<RunEntry>,
+    /// The form, when adding or changing a schedule.
+    pub form: Option<ScheduleForm>,
+    /// Last result in words: (is an error, message).
+    pub message: Option<(bool, String)>,
+    running: Option<Receiver<Result<Vec<RunReport>, String>>>,
+}
+
+impl SchedulesScreen {
+    /// A screen over the store at `db`.
+    pub fn new(db: PathBuf) -> Self {
+        let mut s = Self {
+            db,
+            rows: Vec::new(),
+            history: Vec::new(),
+            form: None,
+            message: None,
+            running: None,
+        };
+        s.refresh();
+        s
+    }
+
+    /// Re-reads schedules and history.
+    pub fn refresh(&mut self) {
+        match Store::open(&self.db) {
+            Ok(store) => {
+                self.rows = schedules(&store).unwrap_or_default();
+                self.history = run_history(&store, 500).unwrap_or_default();
+            }
+            Err(e) => self.message = Some((true, e.to_string())),
+        }
+    }
+
+    /// Saves the form; on a bad cadence or unknown interface says why and keeps the form.
+    pub fn save_form(&mut self) -> bool {
+        let Some(f) = self.form.clone() else {
+            return false;
+        };
+        let cadence = match f.cadence.parse::<Cadence>() {
+            Ok(c) => c,
+            Err(e) => {
+                self.message = Some((true, e.to_string()));
+                return false;
+            }
+        };
+        let path = |s: &str| (!s.trim().is_empty()).then(|| PathBuf::from(s.trim()));
+        let settings = ScheduleSettings {
+            interface: f.interface.clone(),
+            enabled: f.enabled,
+            cadence,
+            inbox: path(&f.inbox),
+            outbox: path(&f.outbox),
+            on_rejects: if f.valid_rows_only {
+                OnRejects::ValidRowsOnly
+            } else {
+                OnRejects::Hold
+            },
+        };
+        let result = Store::open(&self.db)
+            .map_err(|e| e.to_string())
+            .and_then(|store| {
+                save_schedule(&store, &settings, &SystemClock).map_err(|e| e.to_string())
+            });
+        match result {
+            Ok(s) => {
+                self.message = Some((
+                    false,
+                    format!(
+                        "Saved: {} runs {}; next {}.",
+                        s.interface,
+                        s.cadence,
+                        uk(s.next_due())
+                    ),
+                ));
+                self.form = None;
+                self.refresh();
+                true
+            }
+            Err(e) => {
+                self.message = Some((true, e));
+                false
+            }
+        }
+    }
+
+    /// Starts "run due now" on a worker thread.
+    pub fn run_now(&mut self) {
+        if self.running.is_some() {
+            return;
+        }
+        let (tx, rx) = channel();
+        let db = self.db.clone();
+        std::thread::spawn(move || {
+            let result = Store::open(&db)
+                .map_err(|e| e.to_string())
+                .and_then(|mut store| {
+                    let layouts = crate::paths::layout_set().unwrap_or_default();
+                    run_due(
+                        &mut store,
+                        &layouts,
+                        &SystemClock,
+                        &format!("app-{}", std::process::id()),
+                    )
+                    .map_err(|e| e.to_string())
+                });
+            let _ = tx.send(result);
+        });
+        self.running = Some(rx);
+        self.message = Some((false, "Running the schedules that are due…".into()));
+    }
+
+    /// Picks up a finished "run due now"; true when one finished this call.
+    pub fn poll(&mut self) -> bool {
+        let Some(rx) = &self.running else {
+            return false;
+        };
+        let Ok(result) = rx.try_recv() else {
+            return false;
+        };
+        self.running = None;
+        self.message = Some(match result {
+            Ok(r) if r.is_empty() => (false, "Nothing was due.".into()),
+            Ok(r) => (
+                r.iter().any(|x| x.outcome == "failed"),
+                r.iter()
+                    .map(|x| format!("{}: {}", x.interface, x.outcome))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            Err(e) => (true, e),
+        });
+        self.refresh();
+        true
+    }
+
+    /// Runs by day and outcome for the chart: (day index from the first, ok, held, failed).
+    pub fn runs_by_day(&self) -> Vec<(String, [u32; 3])> {
+        let mut days: std::collections::BTreeMap<String, [u32; 3]> =
+            std::collections::BTreeMap::new();
+        for r in &self.history {
+            let day = r.started_at.get(..10).unwrap_or("").to_string();
+            let e = days.entry(day).or_default();
+            match r.outcome.as_str() {
+                "failed" => e[2] += 1,
+                "held" => e[1] += 1,
+                _ => e[0] += 1,
+            }
+        }
+        days.into_iter().collect()
+    }
+
+    /// Draws the screen.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        if self.running.is_some() {
+            self.poll();
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(200));
+        }
+        ui.horizontal(|ui| {
+            ui.heading("Scheduled runs");
+            if ui.button("Add schedule…").clicked() {
+                let first = Catalogue::bundled()
+                    .batch()
+                    .next()
+                    .map(|i| i.id.clone())
+                    .unwrap_or_default();
+                self.form = Some(form_for(&first, None));
+            }
+            let run = ui.add_enabled(self.running.is_none(), egui::Button::new("Run due now"));
+            if run.clicked() {
+                self.run_now();
+            }
+            if ui.button("Refresh").clicked() {
+                self.refresh();
+            }
+        });
+        ui.label("Times are UK time. While this window is open due schedules run by themselves; otherwise `esr-desk run-due` runs them (see the README for cron and Task Scheduler).");
+        if let Some((is_err, msg)) = &self.message {
+            let color = if *is_err {
+                ui.visuals().error_fg_color
+            } else {
+                ui.visuals().weak_text_color()
+            };
+            ui.colored_label(color, msg);
+        }
+        if self.form.is_some() {
+            self.form_ui(ui);
+        }
+        ui.separator();
+        let mut edit: Option<ScheduleForm> = None;
+        egui::Grid::new("schedules-grid")
+            .striped(true)
+            .num_columns(7)
+            .show(ui, |ui| {
+                for h in ["Interface", "When", "On", "Next due", "Inbox", "Outbox", ""] {
+                    ui.strong(h);
+                }
+                ui.end_row();
+                for s in &self.rows {
+                    ui.label(&s.interface);
+                    ui.label(s.cadence.to_string());
+                    ui.label(if s.enabled { "Yes" } else { "No" });
+                    ui.label(if s.enabled {
+                        uk(s.next_due())
+                    } else {
+                        "—".into()
+                    });
+                    ui.label(
+                        s.inbox
+                            .as_ref()
+                            .map_or("—".into(), |p| p.display().to_string()),
+                    );
+                    ui.label(
+                        s.outbox
+                            .as_ref()
+                            .map_or("—".into(), |p| p.display().to_string()),
+                    );
+                    if ui.button("Change…").clicked() {
+                        edit = Some(form_for(&s.interface, Some(s)));
+                    }
+                    ui.end_row();
+                }
+            });
+        if edit.is_some() {
+            self.form = edit;
+        }
+        ui.separator();
+        ui.strong("Run history");
+        let by_day = self.runs_by_day();
+        if !by_day.is_empty() {
+            let mk = |k: usize, name: &str, color: egui::Color32| {
+                let bars: Vec<egui_plot::Bar> = by_day
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (day, n))| egui_plot::Bar::new(i as f64, f64::from(n[k])).name(day))
+                    .collect();
+                egui_plot::BarChart::new(name, bars).color(color)
+            };
+            let ok = mk(0, "ok", egui::Color32::from_rgb(60, 150, 90));
+            let held = mk(1, "held", egui::Color32::from_rgb(220, 160, 40)).stack_on(&[&ok]);
+            let failed =
+                mk(2, "failed", egui::Color32::from_rgb(200, 60, 60)).stack_on(&[&ok, &held]);
+            egui_plot::Plot::new("runs-chart")
+                .height(140.0)
+                .legend(egui_plot::Legend::default())
+                .allow_zoom(false)
+                .allow_drag(false)
+                .allow_scroll(false)
+                .show(ui, |p| {
+                    p.bar_chart(ok);
+                    p.bar_chart(held);
+                    p.bar_chart(failed);
+                });
+        }
+        egui::ScrollArea::vertical().id_salt("runs").show(ui, |ui| {
+            egui::Grid::new("runs-grid")
+                .striped(true)
+                .num_columns(6)
+                .show(ui, |ui| {
+                    for h in [
+                        "Started",
+                        "Interface",
+                        "Outcome",
+                        "Files",
+                        "Exports",
+                        "What happened",
+                    ] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    for r in &self.history {
+                        ui.label(
+                            r.started_at
+                                .get(..16)
+                                .unwrap_or(&r.started_at)
+                                .replace('T', " "),
+                        );
+                        ui.label(&r.interface);
+                        ui.label(&r.outcome);
+                        ui.label(r.files.to_string());
+                        ui.label(r.exports.to_string());
+                        let msg = r.message.clone().unwrap_or_default();
+                        ui.label(msg.lines().next().unwrap_or(""))
+                            .on_hover_text(msg);
+                        ui.end_row();
+                    }
+                });
+        });
+    }
+
+    fn form_ui(&mut self, ui: &mut egui::Ui) {
+        let mut save = false;
+        let mut cancel = false;
+        if let Some(f) = self.form.as_mut() {
+            egui::Frame::group(ui.style()).show(ui, |ui| {
+                egui::Grid::new("schedule-form")
+                    .num_columns(2)
+                    .show(ui, |ui| {
+                        let l = ui.label("Interface");
+                        egui::ComboBox::from_id_salt("form-interface")
+                            .selected_text(f.interface.clone())
+                            .show_ui(ui, |ui| {
+                                for i in Catalogue::bundled().batch() {
+                                    ui.selectable_value(&mut f.interface, i.id.clone(), i.title());
+                                }
+                            })
+                            .response
+                            .labelled_by(l.id);
+                        ui.end_row();
+                        let l = ui.label("When");
+                        ui.add(
+                            egui::TextEdit::singleline(&mut f.cadence).hint_text("daily at 06:00"),
+                        )
+                        .labelled_by(l.id);
+                        ui.end_row();
+                        let l = ui.label("Inbox folder");
+                        ui.horizontal(|ui| {
+                            ui.add(egui::TextEdit::singleline(&mut f.inbox).desired_width(320.0))
+                                .labelled_by(l.id);
+                            if ui.button("Browse…").clicked()
+                                && let Some(p) = rfd::FileDialog::new().pick_folder()
+                            {
+                                f.inbox = p.display().to_string();
+                            }
+                        });
+                        ui.end_row();
+                        let l = ui.label("Outbox folder");
+                        ui.horizontal(|ui| {
+                            ui.add(egui::TextEdit::singleline(&mut f.outbox).desired_width(320.0))
+                                .labelled_by(l.id);
+                            if ui.button("Browse…").clicked()
+                                && let Some(p) = rfd::FileDialog::new().pick_folder()
+                            {
+                                f.outbox = p.display().to_string();
+                            }
+                        });
+                        ui.end_row();
+                        ui.label("When a file has rejects");
+                        ui.horizontal(|ui| {
+                            ui.radio_value(&mut f.valid_rows_only, false, "Hold it for review");
+                            ui.radio_value(&mut f.valid_rows_only, true, "Export the valid rows");
+                        });
+                        ui.end_row();
+                        ui.label("");
+                        ui.checkbox(&mut f.enabled, "Switched on");
+                        ui.end_row();
+                    });
+                ui.horizontal(|ui| {
+                    save = ui.button("Save schedule").clicked();
+                    cancel = ui.button("Cancel").clicked();
+                });
+            });
+        }
+        if save {
+            self.save_form();
+        } else if cancel {
+            self.form = None;
+        }
+    }
+}
+
+fn uk(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&London)
+        .format("%a %d/%m/%Y %H:%M")
+        .to_string()
+}
+
+fn form_for(interface: &str, existing: Option<&Schedule>) -> ScheduleForm {
+    match existing {
+        Some(s) => ScheduleForm {
+            interface: s.interface.clone(),
+            cadence: s.cadence.to_string(),
+            inbox: s
+                .inbox
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            outbox: s
+                .outbox
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            valid_rows_only: s.on_rejects == OnRejects::ValidRowsOnly,
+            enabled: s.enabled,
+        },
+        None => {
+            let freq = Catalogue::bundled()
+                .get(interface)
+                .map(|i| i.frequency.clone())
+                .unwrap_or_default();
+            let (c, on) = Cadence::for_frequency(&freq);
+            ScheduleForm {
+                interface: interface.to_string(),
+                cadence: c.to_string(),
+                inbox: String::new(),
+                outbox: String::new(),
+                valid_rows_only: false,
+                enabled: on,
+            }
+        }
+    }
+}

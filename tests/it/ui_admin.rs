@@ -1,0 +1,78 @@
+//! The layouts and schedules screens, driven through egui_kittest with real files and a real
+//! store in temporary folders.
+
+use egui_kittest::{Harness, kittest::Queryable as _};
+use esr_desk::notation::Format;
+use esr_desk::ui::layouts::LayoutsScreen;
+use esr_desk::ui::schedules::SchedulesScreen;
+
+fn last_name_format(s: &LayoutsScreen) -> Format {
+    let l = s.set.get("absences").expect("absences");
+    l.records[0].fields[l.records[0].field_index("Last Name").expect("field")]
+        .format
+        .clone()
+}
+
+#[test]
+fn a_layout_is_edited_and_reloaded_and_a_broken_edit_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut screen = LayoutsScreen::new(dir.path().join("layouts"));
+    screen.selected = Some("absences".into());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, s: &mut LayoutsScreen| s.ui(ui), screen);
+    h.run();
+    h.get_by_label("Edit this layout").click();
+    h.run();
+    let original = h.state().editing.clone().expect("editing");
+    // A broken edit: the old layout stays in use and the reason is shown.
+    h.state_mut().editing = Some(original.replace("format = \"X(35)\"", "format = \"Q(35)\""));
+    h.run();
+    h.get_by_label("Save and reload").click();
+    h.run();
+    let (is_err, msg) = h.state().message.clone().expect("message");
+    assert!(is_err && msg.contains("not ESR notation"), "{msg}");
+    assert_eq!(last_name_format(h.state()), Format::Text { max: 35 });
+    assert!(!dir.path().join("layouts/absences.toml").exists());
+    // A good edit is saved in the trust's folder and used at once.
+    h.state_mut().editing = Some(original.replacen("format = \"X(35)\"", "format = \"X(20)\"", 1));
+    h.run();
+    h.get_by_label("Save and reload").click();
+    h.run();
+    assert_eq!(last_name_format(h.state()), Format::Text { max: 20 });
+    assert!(dir.path().join("layouts/absences.toml").exists());
+    // And back to the bundled one.
+    h.get_by_label("Use the bundled layout").click();
+    h.run();
+    assert_eq!(last_name_format(h.state()), Format::Text { max: 35 });
+}
+
+#[test]
+fn a_schedule_is_added_from_the_screen_and_a_bad_cadence_is_explained() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let screen = SchedulesScreen::new(dir.path().join("s.sqlite"));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, s: &mut SchedulesScreen| s.ui(ui), screen);
+    h.run();
+    h.get_by_label("Add schedule…").click();
+    h.run();
+    {
+        let f = h.state_mut().form.as_mut().expect("form");
+        f.cadence = "daily at 25:00".into();
+        f.inbox = dir.path().join("in").display().to_string();
+    }
+    h.run();
+    h.get_by_label("Save schedule").click();
+    h.run();
+    let (is_err, msg) = h.state().message.clone().expect("message");
+    assert!(is_err && msg.contains("not understood"), "{msg}");
+    assert!(h.state().rows.is_empty());
+    h.state_mut().form.as_mut().expect("form kept").cadence = "daily at 01:30".into();
+    h.run();
+    h.get_by_label("Save schedule").click();
+    h.run();
+    assert_eq!(h.state().rows.len(), 1, "{:?}", h.state().message);
+    assert_eq!(h.state().rows[0].cadence.to_string(), "daily at 01:30");
+    assert!(h.state().form.is_none());
+}
