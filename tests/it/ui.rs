@@ -451,7 +451,7 @@ fn export_writes_the_corrected_file_to_the_chosen_folder() {
         .collect();
     assert!(files.iter().any(|f| f.starts_with("ABS_")), "{files:?}");
     assert!(files.iter().any(|f| f.contains("rejects")), "{files:?}");
-    let store = Store::open(&_db).expect("store");
+    let store = Store::open(&db).expect("store");
     assert_eq!(
         store.setting("vpd").expect("setting").as_deref(),
         Some("RX1")
