@@ -8,6 +8,7 @@
 //! for a table). The target is under 16 ms per frame.
 
 use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
 use esr_desk::generate::{GenOptions, generate};
 use esr_desk::layout::LayoutSet;
 use esr_desk::store::edit::Change;
@@ -177,5 +178,47 @@ fn main() {
     );
     during.report("frames while an edit is applied");
     answer.report("frame that takes the edit's answer");
+
+    // "Rejected rows only": the frame that applies the filter, then scrolling the rejects.
+    let mut toggle = Stats(Vec::new());
+    for _ in 0..20 {
+        h.get_by_label("Rejected rows only").click();
+        toggle.0.push(timed(&mut h));
+        h.step();
+    }
+    toggle.report("rejected-only on/off (the frame of the click)");
+
+    // Search across the batch: built on the worker; frames drawn meanwhile.
+    let mut searching = Stats(Vec::new());
+    h.get_by_label("Search:").focus();
+    h.get_by_label("Search:").type_text("Maternity");
+    h.step();
+    let t = Instant::now();
+    h.get_by_label("Find").click();
+    loop {
+        searching.0.push(timed(&mut h));
+        if !h.state().busy() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let found = h.state().view.as_ref().expect("view").rows.len();
+    println!(
+        "search \"Maternity\" over {ROWS} records: {found} found in {:.0} ms (on the worker)",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    searching.report("frames while the search runs");
+    let mut listed = Stats(Vec::new());
+    for _ in 0..300 {
+        h.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, -120.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Unknown,
+            modifiers: egui::Modifiers::NONE,
+        });
+        listed.0.push(timed(&mut h));
+    }
+    listed.report("wheel scroll through the search results");
     assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
 }
