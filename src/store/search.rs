@@ -265,6 +265,17 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The file line of every record the edit log of a batch touches, for the audit view.
+    pub fn edited_lines(&self, batch: i64) -> Result<HashMap<u32, u64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT r.seq, r.line FROM edit e JOIN record r ON r.batch_id = e.batch_id AND r.seq = e.seq WHERE e.batch_id = ?1",
+        )?;
+        let rows = stmt.query_map([batch], |r| {
+            Ok((r.get::<_, i64>(0)? as u32, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Records that have an issue of `rule` on field `field` (of `record_type` when given).
     pub fn seqs_with_issue(
         &self,

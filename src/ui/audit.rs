@@ -8,6 +8,7 @@ impl BatchView {
     /// Draws the audit list when it is open (toggled from the toolbar).
     pub fn audit_ui(&mut self, ui: &mut egui::Ui) {
         let Some(entries) = &self.audit else { return };
+        let lines = &self.audit_lines;
         egui::Frame::group(ui.style()).show(ui, |ui| {
             ui.strong(format!(
                 "Changes to batch {} ({} entries)",
@@ -30,7 +31,7 @@ impl BatchView {
                 .column(egui_extras::Column::initial(140.0))
                 .column(egui_extras::Column::remainder().clip(true))
                 .header(20.0, |mut h| {
-                    for t in ["When", "Who", "Action", "Record", "Field", "Change"] {
+                    for t in ["When", "Who", "Action", "Line", "Field", "Change"] {
                         h.col(|ui| {
                             ui.strong(t);
                         });
@@ -49,7 +50,10 @@ impl BatchView {
                             ui.label(&e.kind);
                         });
                         row.col(|ui| {
-                            ui.label(format!("#{}", e.seq + 1));
+                            match lines.get(&e.seq) {
+                                Some(l) => ui.label(format!("line {l}")),
+                                None => ui.label(format!("#{}", e.seq + 1)),
+                            };
                         });
                         row.col(|ui| {
                             ui.label(e.field.as_deref().unwrap_or(""));

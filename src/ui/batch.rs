@@ -199,6 +199,8 @@ pub struct BatchView {
     pub offer: Option<Offer>,
     /// Edit log, when the audit view is open.
     pub audit: Option<Vec<EditEntry>>,
+    /// File line of each edited record, for the audit view.
+    pub audit_lines: HashMap<u32, u64>,
     /// Search box text (applied with Enter).
     pub search_text: String,
     /// Column of the column filter.
@@ -292,6 +294,7 @@ impl BatchView {
             dialog: None,
             offer: None,
             audit: None,
+            audit_lines: HashMap::new(),
             search_text: String::new(),
             filter_col: 0,
             filter_text: String::new(),
@@ -302,6 +305,17 @@ impl BatchView {
             request: None,
             waiting: None,
         })
+    }
+
+    /// Reads the edit log (and the lines of the records it touches) for the audit view.
+    pub fn load_audit(&mut self, store: &Store) {
+        match (store.edits(self.info.id), store.edited_lines(self.info.id)) {
+            (Ok(e), Ok(l)) => {
+                self.audit = Some(e);
+                self.audit_lines = l;
+            }
+            (Err(e), _) | (_, Err(e)) => self.error = Some(err(e)),
+        }
     }
 
     /// Fields of the tab shown.
@@ -415,7 +429,7 @@ impl BatchView {
             }
         }
         if self.audit.is_some() {
-            self.audit = store.edits(self.info.id).ok();
+            self.load_audit(store);
         }
         self.clamp_selection();
     }
@@ -970,16 +984,9 @@ impl BatchView {
                 .on_hover_text("Every change to this batch: who, when, old » new")
                 .clicked()
             {
-                self.audit = match self.audit {
-                    Some(_) => None,
-                    None => match store.edits(self.info.id) {
-                        Ok(e) => Some(e),
-                        Err(e) => {
-                            self.error = Some(err(e));
-                            None
-                        }
-                    },
-                };
+                if self.audit.take().is_none() {
+                    self.load_audit(store);
+                }
             }
         });
     }
