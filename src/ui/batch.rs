@@ -193,6 +193,8 @@ pub struct BatchView {
     pub rule_issues: HashMap<String, Vec<(Option<u32>, Issue)>>,
     /// Row to scroll to on the next frame.
     pub scroll_to: Option<usize>,
+    /// Centre that row (a jump from the issues panel) rather than just bring it into view.
+    pub scroll_center: bool,
     /// Bulk dialog open.
     pub dialog: Option<Dialog>,
     /// Same-issue offer shown after an edit.
@@ -291,6 +293,7 @@ impl BatchView {
             by_rule,
             rule_issues: HashMap::new(),
             scroll_to: None,
+            scroll_center: false,
             dialog: None,
             offer: None,
             audit: None,
@@ -546,6 +549,7 @@ impl BatchView {
             let col = field.unwrap_or(0).min(self.ncols().saturating_sub(1));
             self.sel = Some(Selection::cell(row, col));
             self.scroll_to = Some(row);
+            self.scroll_center = true;
         }
     }
 
@@ -983,10 +987,9 @@ impl BatchView {
                 .button(label)
                 .on_hover_text("Every change to this batch: who, when, old » new")
                 .clicked()
+                && self.audit.take().is_none()
             {
-                if self.audit.take().is_none() {
-                    self.load_audit(store);
-                }
+                self.load_audit(store);
             }
         });
     }
@@ -1185,7 +1188,8 @@ impl BatchView {
                 names.len(),
             );
         if let Some(r) = self.scroll_to.take() {
-            table = table.scroll_to_row(r, None);
+            let align = std::mem::take(&mut self.scroll_center).then_some(egui::Align::Center);
+            table = table.scroll_to_row(r, align);
         }
         table
             .header(ROW_HEIGHT + 4.0, |mut h| {

@@ -71,11 +71,7 @@ impl BatchView {
                                     issue.line,
                                     shown(&issue.message)
                                 );
-                                let b = ui.add(
-                                    egui::Button::new(egui::RichText::new(text).small())
-                                        .frame(false)
-                                        .truncate(),
-                                );
+                                let b = ui.add(egui::Button::new(text).frame(false).truncate());
                                 if b.clicked()
                                     && let Some(s) = seq
                                 {
