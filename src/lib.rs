@@ -24,4 +24,5 @@ pub mod store;
 pub mod tableschema;
 pub mod ui;
 pub mod validate;
+pub mod worker;
 pub mod writer;

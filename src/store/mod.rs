@@ -11,6 +11,7 @@ pub mod edit;
 pub mod import;
 pub mod query;
 pub mod schema;
+pub mod search;
 
 use crate::layout::{Layout, LayoutSource};
 use rusqlite::{Connection, OptionalExtension, params};

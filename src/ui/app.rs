@@ -1,64 +1,1106 @@
-//! The application shell: menu bar, status bar and the current screen.
+//! The application shell: menu bar, status bar, the current screen, dialogs, and the one place
+//! where every user action ([`Command`]) is applied.
+//!
+//! Per-frame work is split as eframe intends: [`App::logic`] drains the worker's replies
+//! (bounded to a few milliseconds) and applies queued commands; the `*_ui` functions only draw
+//! and queue commands. Persisted settings live in [`State`]; the store, the worker and the
+//! open batch live beside it, never in it.
 
+use super::batch::BatchView;
+use super::batches::BatchesScreen;
 use super::catalogue::CatalogueScreen;
+use super::import::{Choice, ImportUi, Progress};
+use super::layouts::LayoutsScreen;
+use super::schedules::SchedulesScreen;
+use crate::layout::LayoutSet;
+use crate::store::edit::Change;
+use crate::store::search::ReplaceMode;
+use crate::store::{Store, StoreError};
+use crate::worker::{Job, Reply, Worker};
+use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// Settings kept between runs (window size and panel widths are kept by eframe itself).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct State {
+    /// Dark theme.
+    pub dark: bool,
+    /// Folder the Open dialog starts in.
+    pub last_folder: Option<PathBuf>,
+    /// Files opened lately, newest first.
+    pub recent: Vec<PathBuf>,
+    /// The issues panel is shown beside the table.
+    pub show_issues: bool,
+    /// The chart of issues by rule is shown.
+    pub show_chart: bool,
+    /// Folder of the last export.
+    pub export_folder: Option<PathBuf>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            dark: false,
+            last_folder: None,
+            recent: Vec::new(),
+            show_issues: true,
+            show_chart: true,
+            export_folder: None,
+        }
+    }
+}
+
+const RECENT_MAX: usize = 10;
+
+impl State {
+    /// Records a file as opened: first in the recent list, its folder the last folder.
+    pub fn remember(&mut self, path: &std::path::Path) {
+        self.recent.retain(|p| p != path);
+        self.recent.insert(0, path.to_path_buf());
+        self.recent.truncate(RECENT_MAX);
+        if let Some(d) = path.parent() {
+            self.last_folder = Some(d.to_path_buf());
+        }
+    }
+}
+
+/// Which screen fills the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// The catalogue of interfaces.
+    Home,
+    /// The history of imports.
+    Batches,
+    /// One batch's table.
+    Batch,
+    /// Layouts: view, edit, reload.
+    Layouts,
+    /// Scheduled runs.
+    Schedules,
+}
+
+/// The Export dialog's choices.
+#[derive(Debug, Clone, Default)]
+pub struct ExportForm {
+    /// Folder to write into.
+    pub folder: String,
+    /// Replace a file of the same name.
+    pub overwrite: bool,
+    /// Write the valid rows and hold rejected ones back.
+    pub valid_rows_only: bool,
+    /// Also write the rejects report (CSV, for Excel) beside the file.
+    pub rejects_report: bool,
+    /// The trust's VPD code (three capitals or digits), remembered in the store.
+    pub vpd: String,
+}
+
+/// Every user action, applied in [`App::apply`].
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Show the native Open dialog.
+    OpenDialog,
+    /// Import these files, one after another.
+    OpenFiles(Vec<PathBuf>),
+    /// Import a file with an interface the user picked (or confirmed).
+    ImportAs {
+        /// The file.
+        path: PathBuf,
+        /// Interface / layout id.
+        interface: String,
+        /// Import even if imported before.
+        force: bool,
+    },
+    /// Skip the file waiting for a choice.
+    SkipFile,
+    /// Stop the running import (nothing is stored).
+    CancelImport,
+    /// Show a screen.
+    Show(Screen),
+    /// Show the batches of one interface (None: all).
+    ShowBatchesOf(Option<String>),
+    /// Open a stored batch.
+    OpenBatch(i64),
+    /// Apply changes to the open batch as one undo step.
+    Edit {
+        /// The changes.
+        changes: Vec<Change>,
+        /// What the user did.
+        label: String,
+    },
+    /// Find-and-replace in one column of the open batch.
+    Replace {
+        /// Record type shown.
+        record_type: Option<String>,
+        /// Field position.
+        field: usize,
+        /// Text to find.
+        find: String,
+        /// Replacement.
+        replace: String,
+        /// Match mode.
+        mode: ReplaceMode,
+    },
+    /// Set one value on every cell with the same issue in a column.
+    FixSameIssue {
+        /// Rule.
+        rule: String,
+        /// Field position.
+        field: usize,
+        /// Record type.
+        record_type: Option<String>,
+        /// Value.
+        value: String,
+    },
+    /// Show the Export dialog for the open batch.
+    ExportDialog,
+    /// Choose the export folder with the native dialog.
+    ChooseExportFolder,
+    /// Export the open batch with the dialog's choices.
+    Export(ExportForm),
+    /// Undo the last change to the open batch.
+    Undo,
+    /// Redo.
+    Redo,
+    /// Light or dark theme.
+    SetDark(bool),
+    /// Close an error message.
+    DismissError(usize),
+    /// Close the window.
+    Quit,
+}
 
 /// The running application.
 pub struct App {
-    /// The catalogue screen.
+    /// Persisted settings.
+    pub state: State,
+    /// The screen shown.
+    pub screen: Screen,
+    /// Home screen.
     pub catalogue: CatalogueScreen,
-    /// Files named on the command line, waiting to be opened.
-    pub pending_files: Vec<PathBuf>,
-    /// Store path chosen on the command line.
-    pub db: Option<PathBuf>,
-    /// Message for the status bar.
+    /// Batches screen.
+    pub batches: BatchesScreen,
+    /// The open batch.
+    pub view: Option<BatchView>,
+    /// Import queue, progress and dialogs.
+    pub import: ImportUi,
+    /// The Export dialog, when open.
+    pub export: Option<ExportForm>,
+    /// An export under way.
+    pub exporting: bool,
+    /// Layouts screen (made when first shown).
+    pub layouts_screen: Option<LayoutsScreen>,
+    /// Schedules screen (made when first shown).
+    pub schedules: Option<SchedulesScreen>,
+    /// Messages for the status bar.
     pub status: String,
+    /// Errors waiting to be read and closed.
+    pub errors: Vec<String>,
+    /// Store path.
+    pub db_path: PathBuf,
+    store: Option<Store>,
+    worker: Option<Worker>,
+    layouts: LayoutSet,
+    commands: VecDeque<Command>,
+    /// Frames drawn (for tests and the benchmark).
+    pub frames: u64,
+    /// Answers to edits received from the worker (for tests and the benchmark).
+    pub edits_answered: u64,
 }
 
 impl App {
     /// Builds the app; `cc` gives access to persisted state.
-    pub fn new(
-        _cc: &eframe::CreationContext<'_>,
-        files: Vec<PathBuf>,
-        db: Option<PathBuf>,
-    ) -> Self {
-        Self::headless(files, db)
+    pub fn new(cc: &eframe::CreationContext<'_>, files: Vec<PathBuf>, db: Option<PathBuf>) -> Self {
+        let state: State = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+            .unwrap_or_default();
+        let mut app = Self::headless(files, db);
+        app.state = state;
+        // `ESR_DESK_DARK=1` starts in the dark theme (scripts/screenshot.sh uses it).
+        if std::env::var("ESR_DESK_DARK").is_ok_and(|v| v == "1") {
+            app.state.dark = true;
+        }
+        cc.egui_ctx.set_theme(if app.state.dark {
+            egui::Theme::Dark
+        } else {
+            egui::Theme::Light
+        });
+        app
     }
 
-    /// Builds the app without an eframe context (tests).
+    /// Builds the app without an eframe context (tests, benchmarks). Files are imported on the
+    /// first frames.
     pub fn headless(files: Vec<PathBuf>, db: Option<PathBuf>) -> Self {
         let catalogue = CatalogueScreen::new();
         let status = catalogue.layout_status();
-        Self {
+        let db_path = crate::paths::store_path(db.as_deref());
+        let layouts = catalogue.layouts.clone();
+        let mut errors = Vec::new();
+        let store = match Store::open(&db_path) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                errors.push(format!(
+                    "The store could not be opened, so nothing can be imported or saved. {e}"
+                ));
+                None
+            }
+        };
+        let mut app = Self {
+            state: State::default(),
+            screen: Screen::Home,
             catalogue,
-            pending_files: files,
-            db,
+            batches: BatchesScreen::default(),
+            view: None,
+            import: ImportUi::default(),
+            export: None,
+            exporting: false,
+            layouts_screen: None,
+            schedules: None,
             status,
+            errors,
+            db_path,
+            store,
+            worker: None,
+            layouts,
+            commands: VecDeque::new(),
+            frames: 0,
+            edits_answered: 0,
+        };
+        app.refresh_lists();
+        if !files.is_empty() {
+            app.commands.push_back(Command::OpenFiles(files));
+        }
+        app
+    }
+
+    /// Queues a command (applied at the start of the next frame's logic).
+    pub fn queue(&mut self, c: Command) {
+        self.commands.push_back(c);
+    }
+
+    /// True while the worker has jobs or an import is queued: tests wait for this to clear.
+    pub fn busy(&self) -> bool {
+        self.worker.as_ref().is_some_and(|w| w.pending() > 0)
+            || !self.commands.is_empty()
+            || self.exporting
+            || !self.import.queue.is_empty()
+            || self.view.as_ref().is_some_and(|v| v.waiting_rows())
+    }
+
+    /// Per-frame logic: drain the worker, start the next import, apply queued commands.
+    pub fn logic(&mut self, ctx: &egui::Context) {
+        if self.worker.is_none()
+            && self.store.is_some()
+            && let Some(w) = self.start_worker(ctx)
+        {
+            self.worker = Some(w);
+        }
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if !dropped.is_empty() {
+            self.commands.push_back(Command::OpenFiles(dropped));
+        }
+        self.shortcuts(ctx);
+        if let Some(s) = &mut self.schedules
+            && s.poll()
+        {
+            self.refresh_lists();
+        }
+        if self.screen == Screen::Schedules {
+            ctx.request_repaint_after(Duration::from_millis(500));
+        }
+        let replies = self
+            .worker
+            .as_ref()
+            .map(|w| w.drain(Duration::from_millis(8)))
+            .unwrap_or_default();
+        for r in replies {
+            self.on_reply(r);
+        }
+        while let Some(c) = self.commands.pop_front() {
+            self.apply(ctx, c);
+        }
+        self.next_import();
+        if let (Some(v), Some(w)) = (self.view.as_mut(), self.worker.as_ref())
+            && let Some((token, query)) = v.take_rows_request()
+        {
+            w.cancel_rows();
+            let batch = v.info.id;
+            if let Err(e) = w.send(Job::Rows {
+                batch,
+                token,
+                query,
+            }) {
+                self.errors.push(e);
+            }
+        }
+        if self.busy() {
+            ctx.request_repaint_after(Duration::from_millis(50));
         }
     }
 
-    /// Draws one frame.
-    pub fn draw(&mut self, ui: &mut egui::Ui) {
-        egui::Panel::top("menu").show(ui, |ui| {
-            egui::MenuBar::new().ui(ui, |ui| {
-                ui.menu_button("File", |ui| {
-                    if ui.button("Quit").clicked() {
-                        ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+    fn start_worker(&mut self, ctx: &egui::Context) -> Option<Worker> {
+        let c = ctx.clone();
+        match Worker::start(&self.db_path, move || c.request_repaint()) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                self.errors
+                    .push(format!("The background worker could not start: {e}"));
+                self.store = None;
+                None
+            }
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        let typing = ctx.egui_wants_keyboard_input();
+        let (open, undo, redo) = ctx.input_mut(|i| {
+            let open = i.consume_key(egui::Modifiers::COMMAND, egui::Key::O);
+            if typing {
+                return (open, false, false);
+            }
+            let redo = i.consume_key(egui::Modifiers::COMMAND, egui::Key::Y)
+                || i.consume_key(
+                    egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+                    egui::Key::Z,
+                );
+            let undo = i.consume_key(egui::Modifiers::COMMAND, egui::Key::Z);
+            (open, undo, redo)
+        });
+        if open {
+            self.commands.push_back(Command::OpenDialog);
+        }
+        if undo {
+            self.commands.push_back(Command::Undo);
+        }
+        if redo {
+            self.commands.push_back(Command::Redo);
+        }
+    }
+
+    fn refresh_lists(&mut self) {
+        if let Some(s) = &self.store {
+            match s.batches(None) {
+                Ok(b) => {
+                    self.catalogue.set_batches(&b);
+                    self.batches.set(b);
+                }
+                Err(e) => self
+                    .errors
+                    .push(format!("The list of batches could not be read: {e}")),
+            }
+        }
+    }
+
+    fn send(&mut self, job: Job) {
+        match &self.worker {
+            Some(w) => {
+                if let Err(e) = w.send(job) {
+                    self.errors.push(e);
+                }
+            }
+            None => self
+                .errors
+                .push("Nothing can be changed: the store is not open.".into()),
+        }
+    }
+
+    fn next_import(&mut self) {
+        if self.import.running.is_some() || self.import.choice.is_some() || self.worker.is_none() {
+            return;
+        }
+        let Some(path) = self.import.queue.pop_front() else {
+            return;
+        };
+        self.state.remember(&path);
+        match crate::detect::detect(&path, &self.layouts) {
+            Ok(d) => match d.layout {
+                Some(l) => {
+                    let id = l.id.clone();
+                    self.start_import(path, &id, false);
+                }
+                None => {
+                    self.import.choice = Some(Choice::new(
+                        path,
+                        format!(
+                            "The interface of this file could not be recognised: {}.",
+                            d.explanation
+                        ),
+                    ));
+                }
+            },
+            Err(e) => self.errors.push(format!(
+                "The file could not be read: {e}. ({})",
+                path.display()
+            )),
+        }
+    }
+
+    fn start_import(&mut self, path: PathBuf, interface: &str, force: bool) {
+        let Some(layout) = self.layouts.get(interface) else {
+            self.errors
+                .push(format!("There is no layout for the interface {interface}."));
+            return;
+        };
+        let total = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        self.import.running = Some(Progress::new(path.clone(), interface, total));
+        let job = Job::Import {
+            path,
+            layout: Box::new(layout.clone()),
+            force,
+        };
+        self.send(job);
+    }
+
+    fn on_reply(&mut self, r: Reply) {
+        match r {
+            Reply::Progress {
+                bytes,
+                total,
+                lines,
+            } => {
+                if let Some(p) = &mut self.import.running {
+                    p.bytes = bytes;
+                    p.total = total.max(1);
+                    p.lines = lines;
+                }
+            }
+            Reply::Imported { path, result } => {
+                let interface = self
+                    .import
+                    .running
+                    .take()
+                    .map(|p| p.interface)
+                    .unwrap_or_default();
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                match result {
+                    Ok(out) => {
+                        self.refresh_lists();
+                        self.open_batch(out.batch_id);
+                        self.status = format!(
+                            "Imported {name} as batch {}: {} records, {} rejected.",
+                            out.batch_id, out.records, out.rejected
+                        );
                     }
+                    Err(StoreError::Cancelled) => {
+                        self.status = format!("Import of {name} cancelled: nothing was stored.");
+                    }
+                    Err(StoreError::Duplicate { existing, .. }) => {
+                        self.import.duplicate = Some((path, interface, existing));
+                    }
+                    Err(e) => self
+                        .errors
+                        .push(format!("{name} could not be imported: {e}")),
+                }
+            }
+            Reply::Edited {
+                batch,
+                label,
+                result,
+            } => {
+                self.edits_answered += 1;
+                self.on_edited(batch, &label, result);
+            }
+            Reply::Exported {
+                batch,
+                result,
+                report,
+            } => {
+                self.exporting = false;
+                match result {
+                    Ok(o) => {
+                        let held = if o.held_back.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", {} rejected record(s) held back", o.held_back.len())
+                        };
+                        self.status = format!(
+                            "Exported batch {batch}: {} records written to {}{held}.",
+                            o.records_written,
+                            o.path.display()
+                        );
+                        self.refresh_lists();
+                        if let (Some(v), Some(s)) = (self.view.as_mut(), self.store.as_ref())
+                            && v.info.id == batch
+                        {
+                            v.after_edit(s, &[]);
+                        }
+                    }
+                    Err(e) => self
+                        .errors
+                        .push(format!("Batch {batch} was not exported: {e}")),
+                }
+                match report {
+                    Some(Ok((p, n))) => {
+                        self.status
+                            .push_str(&format!(" Rejects report: {n} row(s) in {}.", p.display()));
+                    }
+                    Some(Err(e)) => self
+                        .errors
+                        .push(format!("The rejects report was not written: {e}")),
+                    None => {}
+                }
+            }
+            Reply::Rows { token, result } => {
+                if let Some(v) = self.view.as_mut() {
+                    match result {
+                        Ok(rows) => v.rows_ready(token, rows),
+                        Err(StoreError::Cancelled) => {}
+                        Err(e) => self.errors.push(format!("The search failed: {e}")),
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_edited(
+        &mut self,
+        batch: i64,
+        label: &str,
+        result: Result<Option<crate::store::EditOutcome>, StoreError>,
+    ) {
+        match result {
+            Ok(Some(out)) => {
+                self.status = format!(
+                    "{label}: {} record(s) changed; {} rejected now.",
+                    out.changed.len(),
+                    out.rejected_records
+                );
+                if let (Some(v), Some(s)) = (self.view.as_mut(), self.store.as_ref())
+                    && v.info.id == batch
+                {
+                    v.after_edit(s, &out.changed);
+                }
+                self.refresh_lists();
+            }
+            Ok(None) => {
+                self.status = match label {
+                    "Undo" => "Nothing to undo.".into(),
+                    "Redo" => "Nothing to redo.".into(),
+                    _ => format!("{label}: nothing matched, nothing changed."),
+                }
+            }
+            Err(e) => self.errors.push(format!("{label} failed: {e}")),
+        }
+    }
+
+    fn open_batch(&mut self, id: i64) {
+        let Some(store) = self.store.as_mut() else {
+            return;
+        };
+        match BatchView::open(store, id) {
+            Ok(v) => {
+                self.status = format!(
+                    "Batch {id}: {} — {} records, {} rejected.",
+                    v.info.source_name, v.info.records, v.info.rejected
+                );
+                self.view = Some(v);
+                self.screen = Screen::Batch;
+            }
+            Err(e) => self
+                .errors
+                .push(format!("Batch {id} could not be opened: {e}")),
+        }
+    }
+
+    fn batch_id(&self) -> Option<i64> {
+        self.view.as_ref().map(|v| v.info.id)
+    }
+
+    /// Applies one command: the only place user actions change anything.
+    pub fn apply(&mut self, ctx: &egui::Context, c: Command) {
+        match c {
+            Command::OpenDialog => {
+                let mut d = rfd::FileDialog::new()
+                    .set_title("Open ESR interface files")
+                    .add_filter("Interface files", &["csv", "txt", "dat", "psv"])
+                    .add_filter("All files", &["*"]);
+                if let Some(f) = &self.state.last_folder {
+                    d = d.set_directory(f);
+                }
+                if let Some(files) = d.pick_files() {
+                    self.commands.push_back(Command::OpenFiles(files));
+                }
+            }
+            Command::OpenFiles(files) => {
+                self.import.queue.extend(files);
+            }
+            Command::ImportAs {
+                path,
+                interface,
+                force,
+            } => {
+                self.import.choice = None;
+                self.import.duplicate = None;
+                self.start_import(path, &interface, force);
+            }
+            Command::SkipFile => {
+                self.import.choice = None;
+                self.import.duplicate = None;
+            }
+            Command::CancelImport => {
+                if let Some(w) = &self.worker {
+                    w.cancel_import();
+                }
+                if let Some(p) = &mut self.import.running {
+                    p.cancelling = true;
+                }
+            }
+            Command::Show(s) => {
+                if s == Screen::Batches {
+                    self.batches.interface = None;
+                }
+                if self.screen == Screen::Layouts
+                    && s != Screen::Layouts
+                    && let Some(l) = &self.layouts_screen
+                {
+                    // Layouts edited there are used for the next import at once.
+                    self.layouts = l.set.clone();
+                    self.catalogue.layouts = l.set.clone();
+                }
+                if s == Screen::Layouts && self.layouts_screen.is_none() {
+                    self.layouts_screen = Some(LayoutsScreen::new(crate::paths::layouts_dir()));
+                }
+                if s == Screen::Schedules {
+                    match &mut self.schedules {
+                        Some(sc) => sc.refresh(),
+                        None => self.schedules = Some(SchedulesScreen::new(self.db_path.clone())),
+                    }
+                }
+                if s != Screen::Batch || self.view.is_some() {
+                    self.screen = s;
+                }
+            }
+            Command::ShowBatchesOf(i) => {
+                self.batches.interface = i;
+                self.screen = Screen::Batches;
+            }
+            Command::OpenBatch(id) => self.open_batch(id),
+            Command::Edit { changes, label } => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::Apply {
+                        batch,
+                        changes,
+                        label,
+                    });
+                }
+            }
+            Command::Replace {
+                record_type,
+                field,
+                find,
+                replace,
+                mode,
+            } => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::Replace {
+                        batch,
+                        record_type,
+                        field,
+                        find,
+                        replace,
+                        mode,
+                    });
+                }
+            }
+            Command::FixSameIssue {
+                rule,
+                field,
+                record_type,
+                value,
+            } => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::FixSameIssue {
+                        batch,
+                        rule,
+                        field,
+                        record_type,
+                        value,
+                    });
+                }
+            }
+            Command::ExportDialog => {
+                if self.view.is_some() {
+                    let folder = self
+                        .state
+                        .export_folder
+                        .clone()
+                        .or_else(|| self.state.last_folder.clone())
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
+                    let vpd = self
+                        .store
+                        .as_ref()
+                        .and_then(|s| s.setting("vpd").ok().flatten())
+                        .unwrap_or_default();
+                    self.export = Some(ExportForm {
+                        folder,
+                        vpd,
+                        ..Default::default()
+                    });
+                }
+            }
+            Command::ChooseExportFolder => {
+                if let Some(f) = &mut self.export {
+                    let mut d = rfd::FileDialog::new().set_title("Export to which folder?");
+                    if !f.folder.is_empty() {
+                        d = d.set_directory(&f.folder);
+                    }
+                    if let Some(dir) = d.pick_folder() {
+                        f.folder = dir.display().to_string();
+                    }
+                }
+            }
+            Command::Export(form) => {
+                let Some(batch) = self.batch_id() else {
+                    return;
+                };
+                let dir = PathBuf::from(form.folder.trim());
+                if form.folder.trim().is_empty() || !dir.is_dir() {
+                    self.errors.push(format!(
+                        "Choose a folder that exists to export into (\"{}\" is not one).",
+                        form.folder.trim()
+                    ));
+                    return;
+                }
+                let vpd = form.vpd.trim().to_string();
+                if vpd.is_empty() || crate::checks::Check::Vpd.check(&vpd).is_err() {
+                    self.errors.push(format!(
+                        "Type the trust's VPD code: exactly 3 capital letters or digits (\"{vpd}\" is not one)."
+                    ));
+                    return;
+                }
+                self.state.export_folder = Some(dir.clone());
+                self.export = None;
+                let now = chrono::Utc::now()
+                    .with_timezone(&chrono_tz::Europe::London)
+                    .naive_local();
+                let opts = crate::export::ExportOptions {
+                    out_dir: dir.clone(),
+                    overwrite: form.overwrite,
+                    valid_rows_only: form.valid_rows_only,
+                    trigger: crate::export::Trigger::Manual,
+                    now,
+                    vpd: Some(vpd),
+                    seq: None,
+                };
+                let rejects_report = form.rejects_report.then(|| {
+                    dir.join(format!(
+                        "batch-{batch}-rejects-{}.csv",
+                        now.format("%Y%m%d-%H%M%S")
+                    ))
                 });
-            });
+                self.exporting = true;
+                self.status = format!("Exporting batch {batch}…");
+                self.send(Job::Export {
+                    batch,
+                    opts,
+                    rejects_report,
+                });
+            }
+            Command::Undo => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::Undo { batch });
+                }
+            }
+            Command::Redo => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::Redo { batch });
+                }
+            }
+            Command::SetDark(d) => {
+                self.state.dark = d;
+                ctx.set_theme(if d {
+                    egui::Theme::Dark
+                } else {
+                    egui::Theme::Light
+                });
+            }
+            Command::DismissError(i) => {
+                if i < self.errors.len() {
+                    self.errors.remove(i);
+                }
+            }
+            Command::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+        }
+    }
+
+    /// One whole frame for tests and the benchmark: logic, then drawing.
+    pub fn frame(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.logic(&ctx);
+        self.draw(ui);
+    }
+
+    /// Draws one frame (queues commands; changes nothing else).
+    pub fn draw(&mut self, ui: &mut egui::Ui) {
+        self.frames += 1;
+        let mut cmds: Vec<Command> = Vec::new();
+        egui::Panel::top("menu").show(ui, |ui| {
+            egui::MenuBar::new().ui(ui, |ui| self.menu_ui(ui, &mut cmds));
         });
         egui::Panel::bottom("status").show(ui, |ui| {
-            ui.label(&self.status);
+            ui.horizontal(|ui| {
+                if let Some(p) = &self.import.running {
+                    p.ui(ui, &mut cmds);
+                    ui.separator();
+                }
+                ui.add(egui::Label::new(&self.status).truncate());
+            });
         });
-        egui::CentralPanel::default().show(ui, |ui| {
-            self.catalogue.ui(ui);
+        egui::Panel::top("nav").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                let s = self.screen;
+                if ui
+                    .selectable_label(s == Screen::Home, "Interfaces")
+                    .clicked()
+                {
+                    cmds.push(Command::Show(Screen::Home));
+                }
+                if ui
+                    .selectable_label(s == Screen::Batches, "Batches")
+                    .clicked()
+                {
+                    cmds.push(Command::Show(Screen::Batches));
+                }
+                if ui
+                    .selectable_label(s == Screen::Layouts, "Layouts")
+                    .clicked()
+                {
+                    cmds.push(Command::Show(Screen::Layouts));
+                }
+                if ui
+                    .selectable_label(s == Screen::Schedules, "Schedules")
+                    .clicked()
+                {
+                    cmds.push(Command::Show(Screen::Schedules));
+                }
+                if let Some(v) = &self.view {
+                    let t = format!("Batch {}: {}", v.info.id, v.info.source_name);
+                    if ui.selectable_label(s == Screen::Batch, t).clicked() {
+                        cmds.push(Command::Show(Screen::Batch));
+                    }
+                }
+                ui.separator();
+                if ui.button("Open files…").on_hover_text("Ctrl+O").clicked() {
+                    cmds.push(Command::OpenDialog);
+                }
+                if export_button(ui, self.view.is_some() && !self.exporting) {
+                    cmds.push(Command::ExportDialog);
+                }
+            });
         });
+        match (self.screen, self.view.as_mut(), self.store.as_ref()) {
+            (Screen::Batch, Some(v), Some(store)) => {
+                if self.state.show_issues {
+                    egui::Panel::right("issues")
+                        .resizable(true)
+                        .default_size(320.0)
+                        .min_size(220.0)
+                        .show(ui, |ui| v.issues_ui(ui, store, self.state.show_chart));
+                }
+                egui::CentralPanel::default().show(ui, |ui| v.ui(ui, store, &mut cmds));
+            }
+            (Screen::Batches, _, _) => {
+                egui::CentralPanel::default().show(ui, |ui| self.batches.ui(ui, &mut cmds));
+            }
+            (Screen::Layouts, _, _) if self.layouts_screen.is_some() => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    if let Some(l) = &mut self.layouts_screen {
+                        l.ui(ui);
+                    }
+                });
+            }
+            (Screen::Schedules, _, _) if self.schedules.is_some() => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    if let Some(sc) = &mut self.schedules {
+                        sc.ui(ui);
+                    }
+                });
+            }
+            _ => {
+                egui::CentralPanel::default().show(ui, |ui| self.catalogue.ui(ui, &mut cmds));
+            }
+        }
+        self.import.dialogs_ui(ui.ctx(), &self.layouts, &mut cmds);
+        self.export_ui(ui.ctx(), &mut cmds);
+        self.errors_ui(ui.ctx(), &mut cmds);
+        drop_hint(ui.ctx());
+        self.commands.extend(cmds);
+    }
+
+    fn menu_ui(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+        ui.menu_button("File", |ui| {
+            if ui.button("Open…").clicked() {
+                cmds.push(Command::OpenDialog);
+            }
+            ui.menu_button("Open recent", |ui| {
+                if self.state.recent.is_empty() {
+                    ui.label("No files opened yet");
+                }
+                for p in &self.state.recent {
+                    if ui.button(p.display().to_string()).clicked() {
+                        cmds.push(Command::OpenFiles(vec![p.clone()]));
+                    }
+                }
+            });
+            if export_button(ui, self.view.is_some() && !self.exporting) {
+                cmds.push(Command::ExportDialog);
+            }
+            ui.separator();
+            if ui.button("Quit").clicked() {
+                cmds.push(Command::Quit);
+            }
+        });
+        ui.menu_button("Edit", |ui| {
+            let open = self.view.is_some();
+            if ui
+                .add_enabled(open, egui::Button::new("Undo").shortcut_text("Ctrl+Z"))
+                .clicked()
+            {
+                cmds.push(Command::Undo);
+            }
+            if ui
+                .add_enabled(open, egui::Button::new("Redo").shortcut_text("Ctrl+Y"))
+                .clicked()
+            {
+                cmds.push(Command::Redo);
+            }
+        });
+        ui.menu_button("View", |ui| {
+            ui.checkbox(&mut self.state.show_issues, "Issues panel");
+            ui.checkbox(&mut self.state.show_chart, "Chart of issues by rule");
+            ui.separator();
+            let dark = self.state.dark;
+            if ui.radio(!dark, "Light theme").clicked() {
+                cmds.push(Command::SetDark(false));
+            }
+            if ui.radio(dark, "Dark theme").clicked() {
+                cmds.push(Command::SetDark(true));
+            }
+        });
+    }
+
+    fn export_ui(&mut self, ctx: &egui::Context, cmds: &mut Vec<Command>) {
+        let Some(f) = &mut self.export else { return };
+        let mut open = true;
+        let name = self
+            .view
+            .as_ref()
+            .map(|v| format!("batch {}: {}", v.info.id, v.info.source_name))
+            .unwrap_or_default();
+        egui::Window::new("Export a batch")
+            .collapsible(false)
+            .resizable(false)
+            .open(&mut open)
+            .anchor(egui::Align2::CENTER_TOP, [0.0, 120.0])
+            .show(ctx, |ui| {
+                ui.label(format!(
+                    "Writes {name} in its interface's exact format, with every correction applied and excluded rows left out."
+                ));
+                ui.horizontal(|ui| {
+                    let l = ui.label("Folder:");
+                    ui.add(egui::TextEdit::singleline(&mut f.folder).desired_width(320.0))
+                        .labelled_by(l.id);
+                    if ui.button("Choose…").clicked() {
+                        cmds.push(Command::ChooseExportFolder);
+                    }
+                });
+                ui.horizontal(|ui| {
+                    let l = ui.label("VPD code:");
+                    ui.add(egui::TextEdit::singleline(&mut f.vpd).desired_width(60.0))
+                        .labelled_by(l.id)
+                        .on_hover_text("The trust's three-character VPD code, written in headers and file names; remembered for next time");
+                });
+                ui.checkbox(&mut f.valid_rows_only, "Write the valid rows and hold rejected rows back")
+                    .on_hover_text("Otherwise the export is refused while rejected rows remain");
+                ui.checkbox(&mut f.overwrite, "Replace a file of the same name");
+                ui.checkbox(&mut f.rejects_report, "Also write a rejects report (CSV, for Excel)");
+                if ui.button("Export").clicked() {
+                    cmds.push(Command::Export(f.clone()));
+                }
+            });
+        if !open {
+            self.export = None;
+        }
+    }
+
+    fn errors_ui(&self, ctx: &egui::Context, cmds: &mut Vec<Command>) {
+        if self.errors.is_empty() {
+            return;
+        }
+        egui::Window::new("Something went wrong")
+            .collapsible(false)
+            .resizable(true)
+            .default_width(480.0)
+            .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0])
+            .show(ctx, |ui| {
+                for (i, e) in self.errors.iter().enumerate() {
+                    ui.horizontal_wrapped(|ui| {
+                        ui.colored_label(
+                            ui.visuals().error_fg_color,
+                            egui::RichText::new("!").strong(),
+                        );
+                        ui.label(e);
+                    });
+                    if ui.button("OK").clicked() {
+                        cmds.push(Command::DismissError(i));
+                    }
+                    ui.separator();
+                }
+            });
     }
 }
 
+/// The Export button (File menu and toolbar); true when clicked.
+fn export_button(ui: &mut egui::Ui, enabled: bool) -> bool {
+    ui.add_enabled(enabled, egui::Button::new("Export…"))
+        .on_hover_text("Write the corrected file (excluded rows left out) to a folder")
+        .on_disabled_hover_text("Open a batch to export it")
+        .clicked()
+}
+
+fn drop_hint(ctx: &egui::Context) {
+    let hovering = ctx.input(|i| !i.raw.hovered_files.is_empty());
+    if !hovering {
+        return;
+    }
+    let painter = ctx.layer_painter(egui::LayerId::new(
+        egui::Order::Foreground,
+        egui::Id::unique("drop-overlay"),
+    ));
+    let rect = ctx.content_rect();
+    painter.rect_filled(rect, 0.0, egui::Color32::from_black_alpha(160));
+    painter.text(
+        rect.center(),
+        egui::Align2::CENTER_CENTER,
+        "Drop files to import them",
+        egui::FontId::proportional(24.0),
+        egui::Color32::WHITE,
+    );
+}
+
 impl eframe::App for App {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        App::logic(self, ctx);
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.draw(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.state);
     }
 }

@@ -1,7 +1,20 @@
-//! Home screen: every interface of the catalogue, searchable and filterable.
+//! Home screen: every interface of the catalogue, searchable and filterable, with the number
+//! of batches held for each batch interface and the state of the latest.
 
+use super::app::Command;
 use crate::catalogue::{Catalogue, DirectionFilter, Interface, Kind, KindFilter};
 use crate::layout::LayoutSet;
+use crate::store::BatchInfo;
+use std::collections::HashMap;
+
+/// Batches held for one interface.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Held {
+    /// Number of batches.
+    pub count: usize,
+    /// Status of the latest ("clean", "rejects", "exported", "held").
+    pub latest: String,
+}
 
 /// State of the catalogue screen.
 pub struct CatalogueScreen {
@@ -19,6 +32,8 @@ pub struct CatalogueScreen {
     pub rows_shown: usize,
     /// The interface selected, if any.
     pub selected: Option<String>,
+    /// Batches held, by interface id.
+    pub held: HashMap<String, Held>,
 }
 
 impl Default for CatalogueScreen {
@@ -39,6 +54,19 @@ impl CatalogueScreen {
             direction: DirectionFilter::All,
             rows_shown: 0,
             selected: None,
+            held: HashMap::new(),
+        }
+    }
+
+    /// Sets the batch counts from the store's list (newest first).
+    pub fn set_batches(&mut self, batches: &[BatchInfo]) {
+        self.held.clear();
+        for b in batches {
+            let h = self.held.entry(b.interface.clone()).or_default();
+            if h.count == 0 {
+                h.latest = b.status.clone();
+            }
+            h.count += 1;
         }
     }
 
@@ -60,8 +88,8 @@ impl CatalogueScreen {
         s
     }
 
-    /// Draws the screen.
-    pub fn ui(&mut self, ui: &mut egui::Ui) {
+    /// Draws the screen (tests call this with a throw-away command list).
+    pub fn ui(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
         ui.heading("Interfaces");
         ui.horizontal(|ui| {
             let label = ui.label("Search:");
@@ -97,6 +125,7 @@ impl CatalogueScreen {
         ));
         let layouts = &self.layouts;
         let selected = &mut self.selected;
+        let held = &self.held;
         egui_extras::TableBuilder::new(ui)
             .id_salt("catalogue-table")
             .striped(true)
@@ -107,7 +136,9 @@ impl CatalogueScreen {
             .column(egui_extras::Column::initial(90.0))
             .column(egui_extras::Column::initial(80.0))
             .column(egui_extras::Column::initial(130.0))
+            .column(egui_extras::Column::initial(110.0))
             .column(egui_extras::Column::initial(70.0))
+            .column(egui_extras::Column::initial(110.0))
             .column(egui_extras::Column::remainder())
             .header(22.0, |mut h| {
                 for t in [
@@ -116,7 +147,9 @@ impl CatalogueScreen {
                     "Direction",
                     "Frequency",
                     "Funding",
+                    "Status",
                     "Layout",
+                    "Batches held",
                     "Description",
                 ] {
                     h.col(|ui| {
@@ -133,7 +166,8 @@ impl CatalogueScreen {
                         if i.is_decommissioned() {
                             title = title.strikethrough().weak();
                         }
-                        ui.label(title).on_hover_text(format!("id: {}", i.id));
+                        ui.add(egui::Label::new(title).truncate())
+                            .on_hover_text(format!("id: {}", i.id));
                     });
                     row.col(|ui| {
                         ui.label(if i.kind == Kind::Api { "API" } else { "Batch" });
@@ -145,11 +179,19 @@ impl CatalogueScreen {
                         ui.label(&i.frequency);
                     });
                     row.col(|ui| {
-                        ui.label(&i.funding).on_hover_text(&i.funding);
+                        ui.add(egui::Label::new(&i.funding).truncate())
+                            .on_hover_text(&i.funding);
+                    });
+                    row.col(|ui| {
+                        if i.is_decommissioned() {
+                            ui.colored_label(ui.visuals().warn_fg_color, "Decommissioned");
+                        } else {
+                            ui.label("In service");
+                        }
                     });
                     row.col(|ui| {
                         let text = match (i.kind, i.is_decommissioned()) {
-                            (_, true) => "Decommissioned".to_string(),
+                            (_, true) => "n/a".to_string(),
                             (Kind::Api, _) => "API".to_string(),
                             (Kind::Batch, _) => if layouts.get(&i.id).is_some() {
                                 "Yes"
@@ -160,13 +202,32 @@ impl CatalogueScreen {
                         };
                         ui.label(text);
                     });
+                    row.col(|ui| match held.get(&i.id) {
+                        Some(h) => {
+                            ui.horizontal(|ui| {
+                                if ui
+                                    .link(h.count.to_string())
+                                    .on_hover_text("Show these batches")
+                                    .clicked()
+                                {
+                                    cmds.push(Command::ShowBatchesOf(Some(i.id.clone())));
+                                }
+                                super::batches::status_label(ui, &h.latest);
+                            });
+                        }
+                        None if i.kind == Kind::Batch => {
+                            ui.weak("none");
+                        }
+                        None => {}
+                    });
                     row.col(|ui| {
                         let mut d = i.description.clone();
                         if let Some(n) = &i.notes {
                             d.push_str("  Note: ");
                             d.push_str(n);
                         }
-                        ui.label(&i.description).on_hover_text(d);
+                        ui.add(egui::Label::new(&i.description).truncate())
+                            .on_hover_text(d);
                     });
                     if row.response().clicked() {
                         *selected = Some(i.id.clone());

@@ -1,9 +1,17 @@
 //! The window: egui screens over the core. One file a screen; no business rule lives here.
 //!
-//! `run` starts eframe with the glow renderer (no GPU needed, works under Xvfb).
+//! `run` starts eframe with the glow renderer (no GPU needed, works under Xvfb). The screens:
+//! [`catalogue`] (home), [`batches`] (import history), [`batch`] (the table, with [`issues`]
+//! and [`audit`] beside it), [`import`] (loading), [`layouts`] (view and edit layouts) and
+//! [`schedules`] (scheduled exports); [`app`] holds them and applies every user action.
 
 pub mod app;
+pub mod audit;
+pub mod batch;
+pub mod batches;
 pub mod catalogue;
+pub mod import;
+pub mod issues;
 pub mod layouts;
 pub mod schedules;
 
@@ -18,6 +26,7 @@ pub fn run(files: Vec<PathBuf>, db: Option<PathBuf>) -> Result<(), String> {
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([720.0, 480.0])
             .with_drag_and_drop(true),
+        persist_window: true,
         ..Default::default()
     };
     eframe::run_native(

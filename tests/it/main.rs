@@ -6,6 +6,7 @@ mod cli;
 mod export;
 mod samples;
 mod schedule;
+mod search;
 mod store;
 mod support;
 mod tableschema;

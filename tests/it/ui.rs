@@ -1,14 +1,81 @@
-//! The window, driven through egui_kittest (no GPU, no display).
+//! The window, driven through egui_kittest (no GPU, no display): the real app over a real
+//! store in a temporary folder, importing real sample files on its worker thread.
 
+use crate::support::root;
 use egui_kittest::{Harness, kittest::Queryable as _};
+use esr_desk::store::{PageFilter, Store};
+use esr_desk::ui::app::{App, Command, Screen};
+use esr_desk::ui::batch::Selection;
 use esr_desk::ui::catalogue::CatalogueScreen;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const ABSENCES_DEFECTS: &str = "sample-data/absences/ABS_RX1_20261102_000002.csv";
+
+fn harness(app: App) -> Harness<'static, App> {
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut App| app.frame(ui), app)
+}
+
+/// Runs frames until the worker is idle, then until the UI settles.
+fn settle(h: &mut Harness<'static, App>) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if !h.state().busy() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the worker did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.run();
+    h.step();
+    h.run();
+}
+
+/// Opens the absences sample with defects in a fresh store; returns the harness and the store
+/// path (with the folder kept alive).
+fn open_sample() -> (Harness<'static, App>, PathBuf, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let app = App::headless(vec![root().join(ABSENCES_DEFECTS)], Some(db.clone()));
+    let mut h = harness(app);
+    settle(&mut h);
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    assert_eq!(h.state().screen, Screen::Batch);
+    (h, db, dir)
+}
+
+fn rejected(h: &Harness<'static, App>) -> u64 {
+    h.state()
+        .view
+        .as_ref()
+        .expect("a batch is open")
+        .info
+        .rejected
+}
+
+fn field_index(h: &Harness<'static, App>, name: &str) -> usize {
+    h.state()
+        .view
+        .as_ref()
+        .expect("view")
+        .fields()
+        .iter()
+        .position(|f| f.name == name)
+        .expect("field")
+}
 
 #[test]
 fn catalogue_screen_searches_and_filters() {
     let mut h = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_ui_state(
-            |ui, s: &mut CatalogueScreen| s.ui(ui),
+            |ui, s: &mut CatalogueScreen| s.ui(ui, &mut Vec::new()),
             CatalogueScreen::new(),
         );
     h.run();
@@ -29,5 +96,364 @@ fn catalogue_screen_searches_and_filters() {
         h.state().rows_shown,
         0,
         "every pension interface is ticked Out in the seed"
+    );
+}
+
+#[test]
+fn opening_a_sample_shows_its_rejected_count() {
+    let (h, db, _dir) = open_sample();
+    let store = Store::open(&db).expect("store");
+    let b = store.batches(None).expect("batches");
+    assert_eq!(b.len(), 1, "one batch imported");
+    assert_eq!(b[0].interface, "absences");
+    assert!(b[0].rejected > 0);
+    assert_eq!(rejected(&h), b[0].rejected);
+    // The count is on screen, and the issues panel lists rules.
+    h.get_by_label(&format!("{} rejected", b[0].rejected));
+    h.get_by_label_contains("range-error");
+    assert!(
+        h.state()
+            .status
+            .starts_with("Imported ABS_RX1_20261102_000002.csv")
+    );
+}
+
+#[test]
+fn editing_a_bad_cell_drops_the_count_and_undo_brings_it_back() {
+    let (mut h, db, _dir) = open_sample();
+    let before = rejected(&h);
+    // Issues panel: open the rule, click the issue on line 91 (Days Lost = -1).
+    h.get_by_label_contains("range-error").click();
+    h.run();
+    h.get_by_label_contains("Line 91").click();
+    h.run();
+    let days = field_index(&h, "Days Lost");
+    let sel = h
+        .state()
+        .view
+        .as_ref()
+        .expect("view")
+        .sel
+        .expect("selection");
+    assert_eq!(sel.cursor.1, days, "the jump selects the Days Lost cell");
+    // Enter edits; type a good value; Enter commits.
+    h.key_press(egui::Key::Enter);
+    h.run();
+    assert!(h.state().view.as_ref().expect("view").editing.is_some());
+    h.key_press(egui::Key::Backspace);
+    h.key_press(egui::Key::Backspace);
+    h.event(egui::Event::Text("1".into()));
+    h.run();
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    assert_eq!(rejected(&h), before - 1, "{:?}", h.state().errors);
+    let store = Store::open(&db).expect("store");
+    let batch = h.state().view.as_ref().expect("view").info.id;
+    let seq = store.seq_for_line(batch, 91).expect("q").expect("record");
+    assert_eq!(store.record(batch, seq).expect("rec").fields[days], "1");
+    assert!(store.record_issues(batch, seq).expect("issues").is_empty());
+    // The edit log has it (who, when, old → new) and the audit view shows it.
+    let log = store.edits(batch).expect("log");
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].old_value.as_deref(), Some("-1"));
+    assert_eq!(log[0].new_value.as_deref(), Some("1"));
+    h.get_by_label("Changes (audit)").click();
+    h.run();
+    h.get_by_label("\"-1\" » \"1\"");
+    // Ctrl+Z undoes: the count returns.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    settle(&mut h);
+    assert_eq!(rejected(&h), before);
+    assert_eq!(store.record(batch, seq).expect("rec").fields[days], "-1");
+    // Ctrl+Y redoes.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Y);
+    settle(&mut h);
+    assert_eq!(rejected(&h), before - 1);
+}
+
+#[test]
+fn excluding_a_row_keeps_it_visible_and_out_of_the_rejected_count() {
+    let (mut h, db, _dir) = open_sample();
+    let before = rejected(&h);
+    h.get_by_label_contains("range-error").click();
+    h.run();
+    h.get_by_label_contains("Line 91").click();
+    h.run();
+    h.get_by_label("Exclude rows…").click();
+    h.run();
+    h.get_by_label("Reason:").click();
+    h.get_by_label("Reason:").type_text("left the trust");
+    h.run();
+    h.get_by_label("Exclude").click();
+    settle(&mut h);
+    assert_eq!(rejected(&h), before - 1, "{:?}", h.state().errors);
+    let store = Store::open(&db).expect("store");
+    let batch = h.state().view.as_ref().expect("view").info.id;
+    let seq = store.seq_for_line(batch, 91).expect("q").expect("record");
+    let rec = store.record(batch, seq).expect("rec");
+    assert!(rec.excluded);
+    assert_eq!(rec.exclude_reason.as_deref(), Some("left the trust"));
+    // Still in the table (struck through, marked –).
+    h.get_by_label("– 91");
+}
+
+#[test]
+fn bulk_replace_in_a_column_is_one_undo_step() {
+    let (mut h, db, _dir) = open_sample();
+    let col = field_index(&h, "Absence Type");
+    h.state_mut().view.as_mut().expect("view").sel = Some(Selection::cell(0, col));
+    h.run();
+    let store = Store::open(&db).expect("store");
+    let batch = h.state().view.as_ref().expect("view").info.id;
+    let count_with = |s: &Store, text: &str| {
+        s.page(batch, 0, 10_000, &PageFilter::default())
+            .expect("page")
+            .iter()
+            .filter(|r| r.fields.get(col).is_some_and(|v| v == text))
+            .count()
+    };
+    let n = count_with(&store, "Maternity");
+    assert!(n > 1, "the sample has several Maternity rows");
+    h.get_by_label("Replace…").click();
+    h.run();
+    h.get_by_label("Find:").click();
+    h.get_by_label("Find:").type_text("Maternity");
+    h.get_by_label("Replace with:").click();
+    h.get_by_label("Replace with:").type_text("Maternity Leave");
+    h.get_by_label("Whole value only").click();
+    h.run();
+    h.get_by_label("Replace all").click();
+    settle(&mut h);
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    assert_eq!(count_with(&store, "Maternity"), 0);
+    assert_eq!(count_with(&store, "Maternity Leave"), n);
+    let log = store.edits(batch).expect("log");
+    assert_eq!(log.len(), n);
+    assert!(log.iter().all(|e| e.group == log[0].group), "one group");
+    h.get_by_label("Undo").click();
+    settle(&mut h);
+    assert_eq!(count_with(&store, "Maternity"), n);
+}
+
+#[test]
+fn arrows_move_and_paste_sets_every_selected_cell() {
+    let (mut h, db, _dir) = open_sample();
+    let col = field_index(&h, "First Name");
+    h.state_mut().view.as_mut().expect("view").sel = Some(Selection::cell(0, col));
+    h.run();
+    h.key_press(egui::Key::ArrowDown);
+    h.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::ArrowDown);
+    h.run();
+    let sel = h.state().view.as_ref().expect("view").sel.expect("sel");
+    assert_eq!(sel.rows(), (1, 2));
+    // Copy gives tab-separated text of the selection.
+    let store = Store::open(&db).expect("store");
+    let batch = h.state().view.as_ref().expect("view").info.id;
+    let rows = store
+        .page(batch, 1, 2, &PageFilter::default())
+        .expect("page");
+    let copied = {
+        let app = h.state_mut();
+        let s = Store::open(&db).expect("store");
+        app.view.as_mut().expect("view").copy_text(&s)
+    };
+    assert_eq!(
+        copied,
+        format!("{}\n{}", rows[0].fields[col], rows[1].fields[col])
+    );
+    // Paste one value over both cells.
+    h.event(egui::Event::Paste("Alex".into()));
+    settle(&mut h);
+    let rows = store
+        .page(batch, 1, 2, &PageFilter::default())
+        .expect("page");
+    assert!(rows.iter().all(|r| r.fields[col] == "Alex"));
+    assert_eq!(store.edits(batch).expect("log").len(), 2);
+}
+
+#[test]
+fn rejected_only_and_search_narrow_the_table() {
+    let (mut h, _db, _dir) = open_sample();
+    let all = h.state().view.as_ref().expect("view").rows.len();
+    h.get_by_label("Rejected rows only").click();
+    settle(&mut h);
+    let rej = h.state().view.as_ref().expect("view").rows.len();
+    assert_eq!(rej, rejected(&h));
+    assert!(rej < all);
+    h.get_by_label("Rejected rows only").click();
+    settle(&mut h);
+    h.get_by_label("Search:").click();
+    h.get_by_label("Search:").type_text("Maternity");
+    h.get_by_label("Find").click();
+    settle(&mut h);
+    let found = h.state().view.as_ref().expect("view").rows.len();
+    assert!(found > 0 && found < all, "found {found} of {all}");
+    h.state_mut().queue(Command::Show(Screen::Batches));
+    settle(&mut h);
+    assert_eq!(h.state().batches.rows_shown, 1);
+    h.get_by_label("Open batch 1");
+}
+
+#[test]
+fn a_multi_record_type_file_has_one_tab_per_record_type() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = std::fs::read_dir(root().join("sample-data/dit-person-update"))
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with("0000002.DAT"))
+        .expect("sample");
+    let app = App::headless(vec![file], Some(dir.path().join("s.sqlite")));
+    let mut h = harness(app);
+    settle(&mut h);
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    let tabs = h.state().view.as_ref().expect("view").tabs.clone();
+    assert!(tabs.len() > 1, "tabs: {tabs:?}");
+    let other = tabs
+        .iter()
+        .enumerate()
+        .find(|(i, t)| *i != h.state().view.as_ref().expect("view").tab && t.count > 0)
+        .map(|(i, t)| (i, t.clone()))
+        .expect("another tab with records");
+    h.get_by_label(&format!("{} · {}", other.1.title, other.1.count))
+        .click();
+    settle(&mut h);
+    let v = h.state().view.as_ref().expect("view");
+    assert_eq!(v.tab, other.0);
+    assert_eq!(v.rows.len(), other.1.count);
+    assert_eq!(v.query.filter.record_type, other.1.code);
+}
+
+#[test]
+fn an_unrecognised_file_asks_which_interface_with_the_reason() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("mystery.txt");
+    std::fs::write(&file, "colour,size\nred,4\nblue,9\n").expect("write");
+    let app = App::headless(vec![file], Some(dir.path().join("s.sqlite")));
+    let mut h = harness(app);
+    settle(&mut h);
+    h.get_by_label_contains("could not be recognised");
+    assert!(h.state().import.choice.is_some());
+    h.get_by_label("Skip this file").click();
+    settle(&mut h);
+    assert!(h.state().import.choice.is_none());
+    assert_eq!(h.state().screen, Screen::Home);
+    let store = Store::open(&dir.path().join("s.sqlite")).expect("store");
+    assert!(store.batches(None).expect("batches").is_empty());
+}
+
+#[test]
+fn records_of_an_unknown_type_have_their_own_tab_and_issues_jump_there() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = root().join("sample-data/dit-person-update/DE_RX1_RMF_20261102_0000002.DAT");
+    let app = App::headless(vec![file], Some(dir.path().join("s.sqlite")));
+    let mut h = harness(app);
+    settle(&mut h);
+    let tabs = h.state().view.as_ref().expect("view").tabs.clone();
+    let unknown = tabs
+        .iter()
+        .position(|t| t.unknown)
+        .expect("an unknown-type tab");
+    assert_eq!(tabs[unknown].count, 2);
+    h.get_by_label_contains("unknown-record-type").click();
+    h.run();
+    h.get_all_by_label_contains("Line ")
+        .next()
+        .expect("an issue listed")
+        .click();
+    settle(&mut h);
+    let v = h.state().view.as_ref().expect("view");
+    assert_eq!(v.tab, unknown);
+    assert_eq!(v.rows.len(), 2);
+    assert!(v.sel.is_some());
+    h.get_by_label("Field 1");
+}
+
+#[test]
+fn cancel_stops_an_import_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let set = esr_desk::layout::LayoutSet::bundled().expect("layouts");
+    let layout = set.get("absences").expect("layout");
+    let name = "ABS_RX1_20261102_000007.csv";
+    let path = dir.path().join(name);
+    let when = chrono::NaiveDate::from_ymd_opt(2026, 11, 2)
+        .and_then(|d| d.and_hms_opt(6, 30, 0))
+        .expect("date");
+    let opts = esr_desk::generate::GenOptions {
+        rows: 100_000,
+        defect_rate: 0.01,
+        seed: 5,
+        vpd: "RX1".into(),
+        seq: 7,
+        when,
+        file_name: name.into(),
+    };
+    esr_desk::generate::generate(layout, &opts, std::fs::File::create(&path).expect("file"))
+        .expect("generate");
+    let db = dir.path().join("s.sqlite");
+    let mut h = harness(App::headless(vec![path], Some(db.clone())));
+    h.step();
+    h.step();
+    assert!(
+        h.state().import.running.is_some(),
+        "the import is under way"
+    );
+    h.get_by_label("Cancel").click();
+    settle(&mut h);
+    assert!(h.state().import.running.is_none());
+    assert!(
+        h.state().status.contains("cancelled: nothing was stored"),
+        "{}",
+        h.state().status
+    );
+    assert_eq!(h.state().screen, Screen::Home);
+    let store = Store::open(&db).expect("store");
+    assert!(store.batches(None).expect("batches").is_empty());
+}
+
+#[test]
+fn export_writes_the_corrected_file_to_the_chosen_folder() {
+    let (mut h, db, dir) = open_sample();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).expect("out dir");
+    h.get_by_label("Export…").click();
+    h.run();
+    // The folder starts at the last one used (the sample's); type another.
+    h.state_mut()
+        .export
+        .as_mut()
+        .expect("dialog")
+        .folder
+        .clear();
+    h.run();
+    h.get_by_label("Folder:").click();
+    h.get_by_label("Folder:")
+        .type_text(&out.display().to_string());
+    h.get_by_label("VPD code:").click();
+    h.get_by_label("VPD code:").type_text("RX1");
+    h.get_by_label("Write the valid rows and hold rejected rows back")
+        .click();
+    h.get_by_label("Also write a rejects report (CSV, for Excel)")
+        .click();
+    h.run();
+    h.get_by_label("Export").click();
+    settle(&mut h);
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    assert!(
+        h.state().status.starts_with("Exported batch 1"),
+        "{}",
+        h.state().status
+    );
+    let files: Vec<String> = std::fs::read_dir(&out)
+        .expect("read")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(files.iter().any(|f| f.starts_with("ABS_")), "{files:?}");
+    assert!(files.iter().any(|f| f.contains("rejects")), "{files:?}");
+    let store = Store::open(&db).expect("store");
+    assert_eq!(
+        store.setting("vpd").expect("setting").as_deref(),
+        Some("RX1")
     );
 }

@@ -1,0 +1,343 @@
+//! Finding records in a stored batch: search, column filters and sorts that build an explicit
+//! list of records for the table; records and issues fetched by sequence number; the row a
+//! record sits at in a filtered view; and the changes a bulk fix (find-and-replace in a column,
+//! "the same fix for every cell with this issue") would make.
+//!
+//! These are read-only; they compute lists of [`Change`]s that the caller passes to
+//! [`Store::apply`], so every bulk fix is one undo step. A full scan of a million-record batch
+//! takes about a second: callers run [`Store::select_seqs`] off the UI thread.
+
+use super::edit::Change;
+use super::query::{ISSUE_COLS, issue_row};
+use super::{PageFilter, Result, Store, StoreError, StoredRecord, split_fields};
+use crate::validate::Issue;
+use rusqlite::params_from_iter;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Which records a table shows and in what order, beyond a [`PageFilter`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowQuery {
+    /// Record type and rejected-only filter.
+    pub filter: PageFilter,
+    /// Text searched for in every field (case-insensitive); empty: no search.
+    pub search: String,
+    /// Column filters: (field position, text the field must contain, case-insensitive).
+    pub column_filters: Vec<(usize, String)>,
+    /// Sort by this field, descending when the flag is set; None keeps file order.
+    pub sort: Option<(usize, bool)>,
+}
+
+impl RowQuery {
+    /// True when the query needs an explicit list (a plain filter pages straight from the store).
+    pub fn needs_list(&self) -> bool {
+        !self.search.trim().is_empty()
+            || self
+                .column_filters
+                .iter()
+                .any(|(_, t)| !t.trim().is_empty())
+            || self.sort.is_some()
+    }
+}
+
+/// How a bulk replace matches a cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplaceMode {
+    /// Every occurrence of the text inside the value is replaced.
+    Contains,
+    /// Only values equal to the text are replaced, as a whole.
+    WholeValue,
+}
+
+/// Compares two cell values: numbers as numbers when both parse, otherwise text
+/// (case-insensitive), so "10" sorts after "9" and "smith" next to "Smith".
+pub fn compare_values(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.trim().parse::<f64>(), b.trim().parse::<f64>()) {
+        (Ok(x), Ok(y)) => x.total_cmp(&y),
+        _ => a.to_lowercase().cmp(&b.to_lowercase()),
+    }
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(",")
+}
+
+impl Store {
+    /// Sequence numbers of the records a query shows, in display order. Honours `cancel`
+    /// (returns [`StoreError::Cancelled`]).
+    pub fn select_seqs(
+        &self,
+        batch: i64,
+        q: &RowQuery,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<Vec<u32>> {
+        let mut sql = String::from("SELECT seq, fields FROM record WHERE batch_id = ?1");
+        let mut p: Vec<rusqlite::types::Value> = vec![batch.into()];
+        if q.filter.rejected_only {
+            sql.push_str(" AND rejected = 1");
+        }
+        if let Some(t) = &q.filter.record_type {
+            sql.push_str(" AND record_type = ?2");
+            p.push(t.clone().into());
+        }
+        sql.push_str(" ORDER BY seq");
+        let search = q.search.trim().to_lowercase();
+        let filters: Vec<(usize, String)> = q
+            .column_filters
+            .iter()
+            .filter(|(_, t)| !t.trim().is_empty())
+            .map(|(i, t)| (*i, t.trim().to_lowercase()))
+            .collect();
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(p))?;
+        let mut out: Vec<(u32, String)> = Vec::new();
+        let mut n = 0u64;
+        while let Some(r) = rows.next()? {
+            n += 1;
+            if n.is_multiple_of(65_536) && cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return Err(StoreError::Cancelled);
+            }
+            let seq = r.get::<_, i64>(0)? as u32;
+            let raw: String = r.get(1)?;
+            if !search.is_empty() && !raw.to_lowercase().contains(&search) {
+                continue;
+            }
+            if filters.is_empty() && q.sort.is_none() {
+                out.push((seq, String::new()));
+                continue;
+            }
+            let fields = split_fields(&raw);
+            let ok = filters.iter().all(|(i, t)| {
+                fields
+                    .get(*i)
+                    .is_some_and(|v| v.to_lowercase().contains(t.as_str()))
+            });
+            if !ok {
+                continue;
+            }
+            let key = match q.sort {
+                Some((i, _)) => fields.get(i).cloned().unwrap_or_default(),
+                None => String::new(),
+            };
+            out.push((seq, key));
+        }
+        if let Some((_, desc)) = q.sort {
+            out.sort_by(|a, b| {
+                let o = compare_values(&a.1, &b.1).then(a.0.cmp(&b.0));
+                if desc { o.reverse() } else { o }
+            });
+        }
+        Ok(out.into_iter().map(|(s, _)| s).collect())
+    }
+
+    /// Records by sequence number, in the order asked (missing ones are skipped).
+    pub fn records_by_seqs(&self, batch: i64, seqs: &[u32]) -> Result<Vec<StoredRecord>> {
+        let mut by_seq: HashMap<u32, StoredRecord> = HashMap::with_capacity(seqs.len());
+        for chunk in seqs.chunks(500) {
+            let sql = format!(
+                "SELECT seq, line, record_type, fields, rejected, excluded, exclude_reason FROM record WHERE batch_id = ? AND seq IN ({})",
+                placeholders(chunk.len())
+            );
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let p = std::iter::once(batch).chain(chunk.iter().map(|s| i64::from(*s)));
+            let rows = stmt.query_map(params_from_iter(p), |r| {
+                Ok(StoredRecord {
+                    seq: r.get::<_, i64>(0)? as u32,
+                    line: r.get::<_, i64>(1)? as u64,
+                    record_type: r.get(2)?,
+                    fields: split_fields(&r.get::<_, String>(3)?),
+                    rejected: r.get(4)?,
+                    excluded: r.get(5)?,
+                    exclude_reason: r.get(6)?,
+                })
+            })?;
+            for r in rows {
+                let r = r?;
+                by_seq.insert(r.seq, r);
+            }
+        }
+        Ok(seqs.iter().filter_map(|s| by_seq.remove(s)).collect())
+    }
+
+    /// Issues of several records, keyed by record.
+    pub fn issues_for_seqs(&self, batch: i64, seqs: &[u32]) -> Result<HashMap<u32, Vec<Issue>>> {
+        let mut out: HashMap<u32, Vec<Issue>> = HashMap::new();
+        for chunk in seqs.chunks(500) {
+            let sql = format!(
+                "SELECT {ISSUE_COLS} FROM issue WHERE batch_id = ? AND seq IN ({}) ORDER BY seq, field_index, rule",
+                placeholders(chunk.len())
+            );
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let p = std::iter::once(batch).chain(chunk.iter().map(|s| i64::from(*s)));
+            let rows = stmt.query_map(params_from_iter(p), issue_row)?;
+            for r in rows {
+                if let (Some(seq), issue) = r? {
+                    out.entry(seq).or_default().push(issue);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The 0-based row at which record `seq` appears in a page view with `filter`, if it does.
+    pub fn position(&self, batch: i64, seq: u32, filter: &PageFilter) -> Result<Option<u64>> {
+        let rec = match self.record(batch, seq) {
+            Ok(r) => r,
+            Err(StoreError::NoRecord { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if let Some(t) = &filter.record_type
+            && rec.record_type.as_deref() != Some(t.as_str())
+        {
+            return Ok(None);
+        }
+        if filter.rejected_only && !rec.rejected {
+            return Ok(None);
+        }
+        let n: i64 = match (&filter.record_type, filter.rejected_only) {
+            (None, false) => return Ok(Some(u64::from(seq))),
+            (Some(_), false) => self.conn.query_row(
+                "SELECT type_seq FROM record WHERE batch_id = ?1 AND seq = ?2",
+                rusqlite::params![batch, seq],
+                |r| r.get(0),
+            )?,
+            (t, true) => self.conn.query_row(
+                "SELECT COUNT(*) FROM record WHERE batch_id = ?1 AND rejected = 1 AND seq < ?2 AND (?3 IS NULL OR record_type = ?3)",
+                rusqlite::params![batch, seq, t],
+                |r| r.get(0),
+            )?,
+        };
+        Ok(Some(n as u64))
+    }
+
+    /// The changes a find-and-replace in one column would make: every record of `record_type`
+    /// (all records when None) whose field `field` matches `find`. Excluded records are left
+    /// alone. An empty `find` matches nothing.
+    pub fn replace_changes(
+        &self,
+        batch: i64,
+        record_type: Option<&str>,
+        field: usize,
+        find: &str,
+        replace: &str,
+        mode: ReplaceMode,
+    ) -> Result<Vec<Change>> {
+        if find.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, fields FROM record WHERE batch_id = ?1 AND excluded = 0 AND (?2 IS NULL OR record_type = ?2) ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![batch, record_type])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let raw: String = r.get(1)?;
+            if !raw.contains(find) {
+                continue;
+            }
+            let fields = split_fields(&raw);
+            let Some(v) = fields.get(field) else { continue };
+            let new = match mode {
+                ReplaceMode::Contains if v.contains(find) => v.replace(find, replace),
+                ReplaceMode::WholeValue if v == find => replace.to_string(),
+                _ => continue,
+            };
+            if &new != v {
+                out.push(Change::Set {
+                    seq: r.get::<_, i64>(0)? as u32,
+                    field,
+                    value: new,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records whose record type the layout does not know (stored without a type), in file
+    /// order: a multi-record-type table shows them in a tab of their own.
+    pub fn untyped_seqs(&self, batch: i64) -> Result<Vec<u32>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq FROM record WHERE batch_id = ?1 AND record_type IS NULL ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([batch], |r| r.get::<_, i64>(0))?;
+        Ok(rows
+            .map(|r| r.map(|s| s as u32))
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The file line of every record the edit log of a batch touches, for the audit view.
+    pub fn edited_lines(&self, batch: i64) -> Result<HashMap<u32, u64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT r.seq, r.line FROM edit e JOIN record r ON r.batch_id = e.batch_id AND r.seq = e.seq WHERE e.batch_id = ?1",
+        )?;
+        let rows = stmt.query_map([batch], |r| {
+            Ok((r.get::<_, i64>(0)? as u32, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records that have an issue of `rule` on field `field` (of `record_type` when given).
+    pub fn seqs_with_issue(
+        &self,
+        batch: i64,
+        rule: &str,
+        field: usize,
+        record_type: Option<&str>,
+    ) -> Result<Vec<u32>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT seq FROM issue WHERE batch_id = ?1 AND rule = ?2 AND field_index = ?3 AND seq IS NOT NULL AND (?4 IS NULL OR record_type = ?4) ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(
+            rusqlite::params![batch, rule, field as i64, record_type],
+            |r| r.get::<_, i64>(0),
+        )?;
+        Ok(rows
+            .map(|r| r.map(|s| s as u32))
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The changes that set `value` in field `field` of every record with an issue of `rule`
+    /// on that field: "apply this fix to every cell with the same issue".
+    pub fn same_issue_changes(
+        &self,
+        batch: i64,
+        rule: &str,
+        field: usize,
+        record_type: Option<&str>,
+        value: &str,
+    ) -> Result<Vec<Change>> {
+        Ok(self
+            .seqs_with_issue(batch, rule, field, record_type)?
+            .into_iter()
+            .map(|seq| Change::Set {
+                seq,
+                field,
+                value: value.to_string(),
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_compare_as_numbers_when_both_are_numbers() {
+        use std::cmp::Ordering::*;
+        assert_eq!(compare_values("9", "10"), Less);
+        assert_eq!(compare_values("10.5", "10.25"), Greater);
+        assert_eq!(compare_values("smith", "Smith"), Equal);
+        assert_eq!(compare_values("Adams", "baker"), Less);
+    }
+
+    #[test]
+    fn a_plain_filter_needs_no_list() {
+        let mut q = RowQuery::default();
+        assert!(!q.needs_list());
+        q.column_filters.push((1, "  ".into()));
+        assert!(!q.needs_list());
+        q.search = "x".into();
+        assert!(q.needs_list());
+    }
+}

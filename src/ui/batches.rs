@@ -1,0 +1,146 @@
+//! Batches screen: the history of imports, per interface, with counts and status; any batch
+//! can be reopened.
+
+use super::app::Command;
+use crate::store::BatchInfo;
+
+/// State of the batches screen.
+#[derive(Debug, Default)]
+pub struct BatchesScreen {
+    /// Every batch, newest first.
+    pub all: Vec<BatchInfo>,
+    /// Only this interface's batches (None: all).
+    pub interface: Option<String>,
+    /// Rows shown after filtering.
+    pub rows_shown: usize,
+}
+
+impl BatchesScreen {
+    /// Replaces the list.
+    pub fn set(&mut self, all: Vec<BatchInfo>) {
+        self.all = all;
+    }
+
+    /// Draws the screen.
+    pub fn ui(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+        ui.heading("Batches");
+        let mut interfaces: Vec<&str> = self.all.iter().map(|b| b.interface.as_str()).collect();
+        interfaces.sort_unstable();
+        interfaces.dedup();
+        let mut pick = self.interface.clone();
+        ui.horizontal(|ui| {
+            let label = ui.label("Interface:");
+            egui::ComboBox::from_id_salt("batches-interface")
+                .selected_text(pick.clone().unwrap_or_else(|| "All interfaces".into()))
+                .width(280.0)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut pick, None, "All interfaces");
+                    for i in &interfaces {
+                        ui.selectable_value(&mut pick, Some(i.to_string()), *i);
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+        });
+        self.interface = pick;
+        let rows: Vec<&BatchInfo> = self
+            .all
+            .iter()
+            .filter(|b| self.interface.as_deref().is_none_or(|i| i == b.interface))
+            .collect();
+        self.rows_shown = rows.len();
+        if rows.is_empty() {
+            ui.add_space(20.0);
+            ui.label("No batches yet. Use File > Open…, drop files on this window, or name files on the command line.");
+            return;
+        }
+        egui_extras::TableBuilder::new(ui)
+            .id_salt("batches-table")
+            .striped(true)
+            .resizable(true)
+            .column(egui_extras::Column::initial(50.0))
+            .column(egui_extras::Column::initial(190.0))
+            .column(egui_extras::Column::initial(260.0).clip(true))
+            .column(egui_extras::Column::initial(150.0))
+            .column(egui_extras::Column::initial(90.0))
+            .column(egui_extras::Column::initial(70.0))
+            .column(egui_extras::Column::initial(70.0))
+            .column(egui_extras::Column::initial(60.0))
+            .column(egui_extras::Column::initial(80.0))
+            .column(egui_extras::Column::remainder())
+            .header(22.0, |mut h| {
+                for t in [
+                    "Batch",
+                    "Interface",
+                    "File",
+                    "Imported",
+                    "By",
+                    "Records",
+                    "Rejected",
+                    "Issues",
+                    "Status",
+                    "",
+                ] {
+                    h.col(|ui| {
+                        ui.strong(t);
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(22.0, rows.len(), |mut row| {
+                    let b = rows[row.index()];
+                    row.col(|ui| {
+                        ui.label(b.id.to_string());
+                    });
+                    row.col(|ui| {
+                        ui.label(&b.interface);
+                    });
+                    row.col(|ui| {
+                        ui.label(&b.source_name).on_hover_text(&b.source_path);
+                    });
+                    row.col(|ui| {
+                        ui.label(short_time(&b.imported_at))
+                            .on_hover_text(&b.imported_at);
+                    });
+                    row.col(|ui| {
+                        ui.label(&b.imported_by);
+                    });
+                    row.col(|ui| {
+                        ui.label(b.records.to_string());
+                    });
+                    row.col(|ui| {
+                        ui.label(b.rejected.to_string());
+                    });
+                    row.col(|ui| {
+                        ui.label(b.issues.to_string());
+                    });
+                    row.col(|ui| {
+                        status_label(ui, &b.status);
+                    });
+                    row.col(|ui| {
+                        if ui.small_button(format!("Open batch {}", b.id)).clicked() {
+                            cmds.push(Command::OpenBatch(b.id));
+                        }
+                    });
+                });
+            });
+    }
+}
+
+/// "2026-11-24T04:21:07.123Z" as "2026-11-24 04:21".
+pub fn short_time(t: &str) -> String {
+    let t = t.replace('T', " ");
+    t.chars().take(16).collect()
+}
+
+/// A batch status in words and colour.
+pub fn status_label(ui: &mut egui::Ui, status: &str) {
+    let (text, colour) = match status {
+        "clean" => ("Clean", egui::Color32::from_rgb(0, 140, 60)),
+        "rejects" => ("Rejects", ui.visuals().error_fg_color),
+        "exported" => ("Exported", ui.visuals().hyperlink_color),
+        "held" => ("Held", ui.visuals().warn_fg_color),
+        other => (other, ui.visuals().text_color()),
+    };
+    ui.colored_label(colour, text);
+}

@@ -1,0 +1,185 @@
+//! Loading files: the queue of files to import, the progress bar with Cancel, the "which
+//! interface is this?" dialog when detection fails, and the "already imported" dialog.
+
+use super::app::Command;
+use crate::layout::LayoutSet;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+
+/// An import under way.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    /// The file.
+    pub path: PathBuf,
+    /// Interface id.
+    pub interface: String,
+    /// Bytes read.
+    pub bytes: u64,
+    /// File size.
+    pub total: u64,
+    /// Lines (records) read.
+    pub lines: u64,
+    /// Cancel was pressed.
+    pub cancelling: bool,
+}
+
+impl Progress {
+    /// A new import of a file of `total` bytes.
+    pub fn new(path: PathBuf, interface: &str, total: u64) -> Self {
+        Self {
+            path,
+            interface: interface.to_string(),
+            bytes: 0,
+            total: total.max(1),
+            lines: 0,
+            cancelling: false,
+        }
+    }
+
+    /// Share done, 0 to 1.
+    pub fn fraction(&self) -> f32 {
+        (self.bytes as f64 / self.total.max(1) as f64).clamp(0.0, 1.0) as f32
+    }
+
+    /// Draws the progress bar and the Cancel button.
+    pub fn ui(&self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        ui.label(format!("Importing {name}"));
+        ui.add(
+            egui::ProgressBar::new(self.fraction())
+                .desired_width(220.0)
+                .show_percentage(),
+        );
+        ui.label(format!("{} records read", self.lines));
+        if self.cancelling {
+            ui.label("Cancelling…");
+        } else if ui
+            .button("Cancel")
+            .on_hover_text("Stop the import; nothing is stored")
+            .clicked()
+        {
+            cmds.push(Command::CancelImport);
+        }
+    }
+}
+
+/// A file whose interface the user must pick.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    /// The file.
+    pub path: PathBuf,
+    /// Why detection failed.
+    pub reason: String,
+    /// Interface picked so far.
+    pub picked: Option<String>,
+}
+
+impl Choice {
+    /// A new choice for `path`.
+    pub fn new(path: PathBuf, reason: String) -> Self {
+        Self {
+            path,
+            reason,
+            picked: None,
+        }
+    }
+}
+
+/// Loading state: queue, progress and dialogs.
+#[derive(Debug, Default)]
+pub struct ImportUi {
+    /// Files waiting to be imported.
+    pub queue: VecDeque<PathBuf>,
+    /// The import running.
+    pub running: Option<Progress>,
+    /// A file waiting for the user to pick its interface.
+    pub choice: Option<Choice>,
+    /// A file already imported: (file, interface, earlier batch).
+    pub duplicate: Option<(PathBuf, String, i64)>,
+}
+
+impl ImportUi {
+    /// Draws the dialogs waiting for an answer.
+    pub fn dialogs_ui(
+        &mut self,
+        ctx: &egui::Context,
+        layouts: &LayoutSet,
+        cmds: &mut Vec<Command>,
+    ) {
+        if let Some(c) = &mut self.choice {
+            egui::Window::new("Which interface is this file?")
+                .collapsible(false)
+                .default_width(520.0)
+                .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+                .show(ctx, |ui| {
+                    ui.strong(c.path.display().to_string());
+                    ui.label(&c.reason);
+                    ui.add_space(6.0);
+                    let label = ui.label("Interface:");
+                    let text = c
+                        .picked
+                        .as_ref()
+                        .and_then(|id| layouts.get(id))
+                        .map_or_else(|| "Choose…".to_string(), |l| l.name.clone());
+                    egui::ComboBox::from_id_salt("pick-interface")
+                        .selected_text(text)
+                        .width(360.0)
+                        .show_ui(ui, |ui| {
+                            for l in &layouts.layouts {
+                                ui.selectable_value(&mut c.picked, Some(l.id.clone()), &l.name);
+                            }
+                        })
+                        .response
+                        .labelled_by(label.id);
+                    ui.add_space(6.0);
+                    ui.horizontal(|ui| {
+                        if ui
+                            .add_enabled(c.picked.is_some(), egui::Button::new("Import"))
+                            .clicked()
+                            && let Some(id) = &c.picked
+                        {
+                            cmds.push(Command::ImportAs {
+                                path: c.path.clone(),
+                                interface: id.clone(),
+                                force: false,
+                            });
+                        }
+                        if ui.button("Skip this file").clicked() {
+                            cmds.push(Command::SkipFile);
+                        }
+                    });
+                });
+        }
+        if let Some((path, interface, existing)) = &self.duplicate {
+            egui::Window::new("Already imported")
+                .collapsible(false)
+                .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+                .show(ctx, |ui| {
+                    ui.label(format!(
+                        "{} was imported before, as batch {existing}.",
+                        path.display()
+                    ));
+                    ui.horizontal(|ui| {
+                        if ui.button(format!("Open batch {existing}")).clicked() {
+                            cmds.push(Command::SkipFile);
+                            cmds.push(Command::OpenBatch(*existing));
+                        }
+                        if ui.button("Import it again").clicked() {
+                            cmds.push(Command::ImportAs {
+                                path: path.clone(),
+                                interface: interface.clone(),
+                                force: true,
+                            });
+                        }
+                        if ui.button("Skip").clicked() {
+                            cmds.push(Command::SkipFile);
+                        }
+                    });
+                });
+        }
+    }
+}

@@ -1,0 +1,550 @@
+//! Long work off the window's thread: imports, edits, undo/redo, bulk fixes and row queries
+//! (search, sort, column filters) run on one worker thread that owns its own [`Store`].
+//!
+//! The window sends [`Job`]s and drains [`Reply`]s from a bounded channel each frame. Progress
+//! is sent with `try_send` (dropped when the channel is full, never blocking the import);
+//! results are sent with a blocking send. A shared cancel flag stops an import or a query; a
+//! cancelled import stores nothing. All edits go through this one store, so its in-memory
+//! re-validation index never goes stale. This module has no egui in it: the window passes a
+//! `wake` closure that asks for a repaint.
+
+use crate::layout::Layout;
+use crate::store::edit::Change;
+use crate::store::search::{ReplaceMode, RowQuery};
+use crate::store::{EditOutcome, ImportOptions, ImportOutcome, Store, StoreError};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+
+/// Work for the worker.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// Import a file with a layout.
+    Import {
+        /// The file.
+        path: PathBuf,
+        /// Its layout.
+        layout: Box<Layout>,
+        /// Import even if the same file was imported before.
+        force: bool,
+    },
+    /// Apply changes as one undo step.
+    Apply {
+        /// Batch.
+        batch: i64,
+        /// Changes.
+        changes: Vec<Change>,
+        /// What the user did, for the status bar ("Edited 1 cell").
+        label: String,
+    },
+    /// Find-and-replace in one column.
+    Replace {
+        /// Batch.
+        batch: i64,
+        /// Record type (None: all records).
+        record_type: Option<String>,
+        /// Field position.
+        field: usize,
+        /// Text to find.
+        find: String,
+        /// Replacement.
+        replace: String,
+        /// Match mode.
+        mode: ReplaceMode,
+    },
+    /// Set `value` on every cell with an issue of `rule` in field `field`.
+    FixSameIssue {
+        /// Batch.
+        batch: i64,
+        /// Rule code.
+        rule: String,
+        /// Field position.
+        field: usize,
+        /// Record type.
+        record_type: Option<String>,
+        /// Value.
+        value: String,
+    },
+    /// Undo the last step.
+    Undo {
+        /// Batch.
+        batch: i64,
+    },
+    /// Redo the last undone step.
+    Redo {
+        /// Batch.
+        batch: i64,
+    },
+    /// Export a batch to a folder, and optionally write its rejects report beside it.
+    Export {
+        /// Batch.
+        batch: i64,
+        /// Options.
+        opts: crate::export::ExportOptions,
+        /// Also write the rejects report (CSV) to this file.
+        rejects_report: Option<PathBuf>,
+    },
+    /// Build the row list of a search / sort / column filter.
+    Rows {
+        /// Batch.
+        batch: i64,
+        /// Token echoed back so stale answers are ignored.
+        token: u64,
+        /// The query.
+        query: RowQuery,
+    },
+}
+
+/// What the worker sends back.
+#[derive(Debug)]
+pub enum Reply {
+    /// Import progress: bytes read, total bytes, lines read.
+    Progress {
+        /// Bytes read.
+        bytes: u64,
+        /// File size.
+        total: u64,
+        /// Lines read.
+        lines: u64,
+    },
+    /// An import finished.
+    Imported {
+        /// The file.
+        path: PathBuf,
+        /// Outcome.
+        result: Result<ImportOutcome, StoreError>,
+    },
+    /// An edit, bulk fix, undo or redo finished.
+    Edited {
+        /// Batch.
+        batch: i64,
+        /// What was done.
+        label: String,
+        /// Outcome (None: nothing to undo/redo, or nothing matched).
+        result: Result<Option<EditOutcome>, StoreError>,
+    },
+    /// An export finished.
+    Exported {
+        /// Batch.
+        batch: i64,
+        /// The file written, records written, records held back; or why not.
+        result: Result<crate::export::ExportOutcome, String>,
+        /// Rejects report written (file, rows), or why not.
+        report: Option<Result<(PathBuf, u64), String>>,
+    },
+    /// A row list is ready.
+    Rows {
+        /// The token of the request.
+        token: u64,
+        /// The rows (sequence numbers in display order).
+        result: Result<Vec<u32>, StoreError>,
+    },
+}
+
+/// The worker thread and its channels.
+pub struct Worker {
+    /// None once the worker is being shut down.
+    jobs: Option<SyncSender<(Job, Arc<AtomicBool>)>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    replies: Receiver<Reply>,
+    /// Cancel flag of the latest import sent.
+    import_cancel: Mutex<Arc<AtomicBool>>,
+    /// Cancel flag of the latest row query sent.
+    rows_cancel: Mutex<Arc<AtomicBool>>,
+    pending: Arc<AtomicUsize>,
+}
+
+fn run_job(
+    store: &mut Store,
+    job: Job,
+    out: &SyncSender<Reply>,
+    cancel: &AtomicBool,
+    wake: &dyn Fn(),
+) -> Reply {
+    match job {
+        Job::Import {
+            path,
+            layout,
+            force,
+        } => {
+            let mut progress = |bytes: u64, total: u64, lines: u64| {
+                match out.try_send(Reply::Progress {
+                    bytes,
+                    total,
+                    lines,
+                }) {
+                    Ok(()) | Err(TrySendError::Full(_)) => {}
+                    Err(TrySendError::Disconnected(_)) => cancel.store(true, Ordering::Relaxed),
+                }
+                wake();
+            };
+            let result = store.import(
+                &path,
+                &layout,
+                ImportOptions {
+                    force,
+                    cancel: Some(cancel),
+                    progress: Some(&mut progress),
+                },
+            );
+            Reply::Imported { path, result }
+        }
+        Job::Apply {
+            batch,
+            changes,
+            label,
+        } => Reply::Edited {
+            batch,
+            label,
+            result: if changes.is_empty() {
+                Ok(None)
+            } else {
+                store.apply(batch, changes).map(Some)
+            },
+        },
+        Job::Replace {
+            batch,
+            record_type,
+            field,
+            find,
+            replace,
+            mode,
+        } => {
+            let result = store
+                .replace_changes(batch, record_type.as_deref(), field, &find, &replace, mode)
+                .and_then(|c| {
+                    if c.is_empty() {
+                        Ok(None)
+                    } else {
+                        store.apply(batch, c).map(Some)
+                    }
+                });
+            Reply::Edited {
+                batch,
+                label: format!("Replaced \"{find}\" with \"{replace}\""),
+                result,
+            }
+        }
+        Job::FixSameIssue {
+            batch,
+            rule,
+            field,
+            record_type,
+            value,
+        } => {
+            let result = store
+                .same_issue_changes(batch, &rule, field, record_type.as_deref(), &value)
+                .and_then(|c| {
+                    if c.is_empty() {
+                        Ok(None)
+                    } else {
+                        store.apply(batch, c).map(Some)
+                    }
+                });
+            Reply::Edited {
+                batch,
+                label: format!("Set \"{value}\" on every cell with issue {rule}"),
+                result,
+            }
+        }
+        Job::Undo { batch } => Reply::Edited {
+            batch,
+            label: "Undo".into(),
+            result: store.undo(batch),
+        },
+        Job::Redo { batch } => Reply::Edited {
+            batch,
+            label: "Redo".into(),
+            result: store.redo(batch),
+        },
+        Job::Export {
+            batch,
+            opts,
+            rejects_report,
+        } => {
+            // The VPD code typed is remembered as the trust's, as `esr-desk settings vpd` does.
+            if let Some(v) = &opts.vpd
+                && let Err(e) = store.set_setting("vpd", v)
+            {
+                return Reply::Exported {
+                    batch,
+                    result: Err(e.to_string()),
+                    report: None,
+                };
+            }
+            let report = rejects_report.map(|p| {
+                crate::export::rejects_report(store, batch, &p)
+                    .map(|n| (p, n))
+                    .map_err(|e| e.to_string())
+            });
+            let result =
+                crate::export::export_batch(store, batch, &opts).map_err(|e| e.to_string());
+            Reply::Exported {
+                batch,
+                result,
+                report,
+            }
+        }
+        Job::Rows {
+            batch,
+            token,
+            query,
+        } => Reply::Rows {
+            token,
+            result: store.select_seqs(batch, &query, Some(cancel)),
+        },
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl Worker {
+    /// Starts a worker over the store at `path`. `wake` is called after each reply (the window
+    /// passes a repaint request). Fails when the store cannot be opened.
+    pub fn start(path: &Path, wake: impl Fn() + Send + 'static) -> crate::store::Result<Self> {
+        let mut store = Store::open(path)?;
+        let (jobs, job_rx) = sync_channel::<(Job, Arc<AtomicBool>)>(64);
+        let (reply_tx, replies) = sync_channel::<Reply>(256);
+        let pending = Arc::new(AtomicUsize::new(0));
+        let p = pending.clone();
+        let thread = std::thread::Builder::new()
+            .name("esr-desk worker".into())
+            .spawn(move || {
+                while let Ok((job, cancel)) = job_rx.recv() {
+                    let reply = run_job(&mut store, job, &reply_tx, &cancel, &wake);
+                    let gone = reply_tx.send(reply).is_err();
+                    p.fetch_sub(1, Ordering::SeqCst);
+                    wake();
+                    if gone {
+                        break;
+                    }
+                }
+            })
+            .map_err(|source| StoreError::Io {
+                context: "could not start the worker thread".into(),
+                source,
+            })?;
+        Ok(Self {
+            jobs: Some(jobs),
+            thread: Some(thread),
+            replies,
+            import_cancel: Mutex::new(Arc::new(AtomicBool::new(false))),
+            rows_cancel: Mutex::new(Arc::new(AtomicBool::new(false))),
+            pending,
+        })
+    }
+
+    /// Queues a job. Fails only if the worker thread has stopped. An import or a row query
+    /// gets a fresh cancel flag, so cancelling one never cancels the next.
+    pub fn send(&self, job: Job) -> Result<(), String> {
+        let flag = Arc::new(AtomicBool::new(false));
+        let slot = match &job {
+            Job::Import { .. } => Some(&self.import_cancel),
+            Job::Rows { .. } => Some(&self.rows_cancel),
+            _ => None,
+        };
+        if let Some(slot) = slot
+            && let Ok(mut g) = slot.lock()
+        {
+            *g = flag.clone();
+        }
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        let sent = match &self.jobs {
+            Some(j) => j.send((job, flag)).is_ok(),
+            None => false,
+        };
+        sent.then_some(()).ok_or_else(|| {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+            "the background worker has stopped; restart the program".to_string()
+        })
+    }
+
+    /// Asks the latest import to stop (nothing is stored).
+    pub fn cancel_import(&self) {
+        if let Ok(g) = self.import_cancel.lock() {
+            g.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Asks the latest row query to stop (a newer one replaces it).
+    pub fn cancel_rows(&self) {
+        if let Ok(g) = self.rows_cancel.lock() {
+            g.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Finishes the jobs already queued (edits are never dropped half-way), cancelling an
+    /// import or a search under way, then stops the thread. Called when the window closes.
+    pub fn shutdown(&mut self) {
+        self.cancel_import();
+        self.cancel_rows();
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            while !t.is_finished() {
+                // Keep the reply channel from filling up while the last jobs finish.
+                while self.replies.try_recv().is_ok() {}
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            let _ = t.join();
+        }
+    }
+
+    /// Jobs queued or running.
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::SeqCst)
+    }
+
+    /// Takes replies waiting, for at most `budget` of time (a flood never freezes a frame).
+    pub fn drain(&self, budget: std::time::Duration) -> Vec<Reply> {
+        let start = std::time::Instant::now();
+        let mut out = Vec::new();
+        while let Ok(r) = self.replies.try_recv() {
+            out.push(r);
+            if start.elapsed() > budget {
+                break;
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_imports_edits_and_undoes_on_its_own_thread() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = dir.path().join("s.sqlite");
+        let w = Worker::start(&db, || {}).expect("start");
+        let set = crate::layout::LayoutSet::bundled().expect("layouts");
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample-data/absences");
+        let file = root.join("ABS_RX1_20261102_000002.csv");
+        let layout = Box::new(set.get("absences").expect("layout").clone());
+        w.send(Job::Import {
+            path: file,
+            layout,
+            force: false,
+        })
+        .expect("send");
+        let wait = |w: &Worker| loop {
+            let r = w.drain(std::time::Duration::from_millis(10));
+            if let Some(r) = r.into_iter().find(|r| !matches!(r, Reply::Progress { .. })) {
+                return r;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        let Reply::Imported { result, .. } = wait(&w) else {
+            panic!("expected an import")
+        };
+        let out = result.expect("imported");
+        assert!(out.rejected > 0);
+        w.send(Job::Apply {
+            batch: out.batch_id,
+            changes: vec![Change::Exclude {
+                seq: 1,
+                reason: "test".into(),
+            }],
+            label: "Exclude".into(),
+        })
+        .expect("send");
+        let Reply::Edited { result, .. } = wait(&w) else {
+            panic!("expected an edit")
+        };
+        assert_eq!(result.expect("edit").expect("changed").changed, vec![1]);
+        w.send(Job::Undo {
+            batch: out.batch_id,
+        })
+        .expect("send");
+        let Reply::Edited { result, .. } = wait(&w) else {
+            panic!("expected undo")
+        };
+        assert!(result.expect("undo").is_some());
+        assert_eq!(w.pending(), 0);
+    }
+
+    #[test]
+    fn a_cancelled_import_stores_nothing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let set = crate::layout::LayoutSet::bundled().expect("layouts");
+        let layout = set.get("absences").expect("layout").clone();
+        let path = dir.path().join("ABS_RX1_20261102_000009.csv");
+        let when = chrono::NaiveDate::from_ymd_opt(2026, 11, 2)
+            .and_then(|d| d.and_hms_opt(6, 30, 0))
+            .expect("date");
+        let opts = crate::generate::GenOptions {
+            rows: 40_000,
+            defect_rate: 0.01,
+            seed: 3,
+            vpd: "RX1".into(),
+            seq: 9,
+            when,
+            file_name: "ABS_RX1_20261102_000009.csv".into(),
+        };
+        crate::generate::generate(&layout, &opts, std::fs::File::create(&path).expect("file"))
+            .expect("generate");
+        let db = dir.path().join("s.sqlite");
+        let w = Worker::start(&db, || {}).expect("start");
+        w.send(Job::Import {
+            path,
+            layout: Box::new(layout),
+            force: false,
+        })
+        .expect("send");
+        w.cancel_import();
+        let result = loop {
+            let r = w.drain(std::time::Duration::from_millis(10));
+            if let Some(Reply::Imported { result, .. }) =
+                r.into_iter().find(|r| matches!(r, Reply::Imported { .. }))
+            {
+                break result;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        assert!(matches!(result, Err(StoreError::Cancelled)), "{result:?}");
+        let store = Store::open(&db).expect("store");
+        assert!(store.batches(None).expect("batches").is_empty());
+        let n: i64 = store
+            .conn()
+            .query_row("SELECT COUNT(*) FROM record", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(n, 0, "no records left behind");
+    }
+
+    #[test]
+    fn closing_finishes_queued_edits() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = dir.path().join("s.sqlite");
+        let set = crate::layout::LayoutSet::bundled().expect("layouts");
+        let layout = set.get("absences").expect("layout");
+        let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("sample-data/absences/ABS_RX1_20261102_000002.csv");
+        let batch = Store::open(&db)
+            .expect("store")
+            .import(&file, layout, ImportOptions::default())
+            .expect("import")
+            .batch_id;
+        let w = Worker::start(&db, || {}).expect("start");
+        for seq in 0..5 {
+            w.send(Job::Apply {
+                batch,
+                changes: vec![Change::Set {
+                    seq,
+                    field: 2,
+                    value: format!("Name{seq}"),
+                }],
+                label: "edit".into(),
+            })
+            .expect("send");
+        }
+        drop(w);
+        let store = Store::open(&db).expect("store");
+        assert_eq!(store.edits(batch).expect("log").len(), 5);
+        assert_eq!(store.record(batch, 4).expect("rec").fields[2], "Name4");
+    }
+}

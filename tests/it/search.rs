@@ -1,0 +1,157 @@
+//! Finding rows and building bulk fixes (`store::search`) against real samples in a real store.
+
+use crate::support::root;
+use esr_desk::layout::LayoutSet;
+use esr_desk::store::edit::Change;
+use esr_desk::store::search::{ReplaceMode, RowQuery, compare_values};
+use esr_desk::store::{ImportOptions, PageFilter, Store};
+
+fn import(store: &mut Store, rel: &str, id: &str) -> i64 {
+    let set = LayoutSet::bundled().expect("layouts");
+    store
+        .import(
+            &root().join(rel),
+            set.get(id).expect("layout"),
+            ImportOptions::default(),
+        )
+        .expect("import")
+        .batch_id
+}
+
+#[test]
+fn search_sort_filter_and_bulk_fixes_on_a_real_batch() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = Store::open(&dir.path().join("s.sqlite")).expect("store");
+    let b = import(
+        &mut store,
+        "sample-data/absences/ABS_RX1_20261102_000002.csv",
+        "absences",
+    );
+    let all = store
+        .page(b, 0, 10_000, &PageFilter::default())
+        .expect("page");
+    let layout = store.batch_layout(b).expect("layout");
+    let col = |n: &str| layout.records[0].field_index(n).expect("field");
+    let (ty, days) = (col("Absence Type"), col("Days Lost"));
+
+    // Search: every record whose text contains the word, case-insensitive, in file order.
+    let q = RowQuery {
+        search: "maternity".into(),
+        ..Default::default()
+    };
+    let found = store.select_seqs(b, &q, None).expect("search");
+    let expected: Vec<u32> = all
+        .iter()
+        .filter(|r| r.fields.join("\u{1F}").to_lowercase().contains("maternity"))
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(found, expected);
+    assert!(!found.is_empty());
+
+    // Column filter and a numeric sort, descending.
+    let q = RowQuery {
+        column_filters: vec![(ty, "Sickness".into())],
+        sort: Some((days, true)),
+        ..Default::default()
+    };
+    let rows = store.select_seqs(b, &q, None).expect("sorted");
+    let recs = store.records_by_seqs(b, &rows).expect("records");
+    assert!(recs.iter().all(|r| r.fields[ty].contains("Sickness")));
+    for w in recs.windows(2) {
+        assert_ne!(
+            compare_values(&w[0].fields[days], &w[1].fields[days]),
+            std::cmp::Ordering::Less
+        );
+    }
+
+    // Row positions in the rejected-only view.
+    let rejected = PageFilter {
+        rejected_only: true,
+        record_type: None,
+    };
+    let page = store.page(b, 0, 1000, &rejected).expect("rejected page");
+    for (i, r) in page.iter().enumerate() {
+        assert_eq!(
+            store.position(b, r.seq, &rejected).expect("pos"),
+            Some(i as u64)
+        );
+    }
+    let clean = all.iter().find(|r| !r.rejected).expect("a clean record");
+    assert_eq!(store.position(b, clean.seq, &rejected).expect("pos"), None);
+
+    // Issues by record for the visible rows.
+    let seqs: Vec<u32> = page.iter().map(|r| r.seq).collect();
+    let issues = store.issues_for_seqs(b, &seqs).expect("issues");
+    assert!(seqs.iter().all(|s| issues.contains_key(s)));
+
+    // Find-and-replace: whole values only, excluded records left alone.
+    let maternity = all.iter().filter(|r| r.fields[ty] == "Maternity").count();
+    let changes = store
+        .replace_changes(
+            b,
+            None,
+            ty,
+            "Maternity",
+            "Maternity Leave",
+            ReplaceMode::WholeValue,
+        )
+        .expect("replace");
+    assert_eq!(changes.len(), maternity);
+    let first = match &changes[0] {
+        Change::Set { seq, .. } => *seq,
+        other => panic!("{other:?}"),
+    };
+    store.exclude(b, &[first], "test").expect("exclude");
+    let changes = store
+        .replace_changes(
+            b,
+            None,
+            ty,
+            "Maternity",
+            "Maternity Leave",
+            ReplaceMode::WholeValue,
+        )
+        .expect("replace");
+    assert_eq!(changes.len(), maternity - 1);
+
+    // The same fix for every cell with the same issue.
+    let range = store
+        .same_issue_changes(b, "range-error", days, None, "1")
+        .expect("same issue");
+    assert_eq!(
+        range.len(),
+        store
+            .seqs_with_issue(b, "range-error", days, None)
+            .expect("seqs")
+            .len()
+    );
+    assert!(!range.is_empty());
+    store.apply(b, range).expect("apply");
+    assert!(
+        store
+            .seqs_with_issue(b, "range-error", days, None)
+            .expect("seqs")
+            .is_empty()
+    );
+
+    // The audit view's lines.
+    let lines = store.edited_lines(b).expect("lines");
+    let rec = store.record(b, first).expect("record");
+    assert_eq!(lines.get(&first), Some(&rec.line));
+}
+
+#[test]
+fn records_of_unknown_type_are_listed_apart() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = Store::open(&dir.path().join("s.sqlite")).expect("store");
+    let b = import(
+        &mut store,
+        "sample-data/dit-person-update/DE_RX1_RMF_20261102_0000002.DAT",
+        "dit-person-update",
+    );
+    let untyped = store.untyped_seqs(b).expect("untyped");
+    assert_eq!(untyped.len(), 2);
+    for s in untyped {
+        assert_eq!(store.record(b, s).expect("rec").record_type, None);
+    }
+}
