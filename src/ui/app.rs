@@ -165,6 +165,15 @@ pub enum Command {
     Redo,
     /// Light or dark theme.
     SetDark(bool),
+    /// Joiners, movers and leavers of a batch against an earlier one of the same interface.
+    CompareBatches {
+        /// The earlier batch.
+        old: i64,
+        /// The later batch.
+        new: i64,
+    },
+    /// Show the export history of a batch's interface.
+    ExportHistory(i64),
     /// Close an error message.
     DismissError(usize),
     /// Close the window.
@@ -193,6 +202,11 @@ pub struct App {
     pub layouts_screen: Option<LayoutsScreen>,
     /// Schedules screen (made when first shown).
     pub schedules: Option<SchedulesScreen>,
+    /// Report windows (joiners/movers/leavers, export history).
+    pub reports: super::reports::ReportsUi,
+    /// The in-app scheduler (runs due schedules while the window is open).
+    scheduler: Option<crate::schedule::Background>,
+    scheduled: Option<std::sync::mpsc::Receiver<Vec<crate::schedule::RunReport>>>,
     /// Messages for the status bar.
     pub status: String,
     /// Errors waiting to be read and closed.
@@ -222,6 +236,18 @@ impl App {
         if std::env::var("ESR_DESK_DARK").is_ok_and(|v| v == "1") {
             app.state.dark = true;
         }
+        // The in-app engine of scheduled runs: checks every minute while the window is open.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let ctx = cc.egui_ctx.clone();
+        app.scheduler = Some(crate::schedule::spawn_background(
+            app.db_path.clone(),
+            Duration::from_secs(60),
+            move |reports| {
+                let _ = tx.send(reports);
+                ctx.request_repaint();
+            },
+        ));
+        app.scheduled = Some(rx);
         cc.egui_ctx.set_theme(if app.state.dark {
             egui::Theme::Dark
         } else {
@@ -258,6 +284,9 @@ impl App {
             exporting: false,
             layouts_screen: None,
             schedules: None,
+            reports: Default::default(),
+            scheduler: None,
+            scheduled: None,
             status,
             errors,
             db_path,
@@ -287,6 +316,7 @@ impl App {
             || self.exporting
             || !self.import.queue.is_empty()
             || self.view.as_ref().is_some_and(|v| v.waiting_rows())
+            || self.reports.busy()
     }
 
     /// Per-frame logic: drain the worker, start the next import, apply queued commands.
@@ -316,6 +346,33 @@ impl App {
         }
         if self.screen == Screen::Schedules {
             ctx.request_repaint_after(Duration::from_millis(500));
+        }
+        if self.reports.busy() {
+            self.reports.poll();
+            ctx.request_repaint_after(Duration::from_millis(100));
+        }
+        let runs: Vec<crate::schedule::RunReport> = self
+            .scheduled
+            .as_ref()
+            .map(|rx| rx.try_iter().flatten().collect())
+            .unwrap_or_default();
+        if !runs.is_empty() {
+            let words: Vec<String> = runs
+                .iter()
+                .map(|r| format!("{} {}", r.interface, r.outcome))
+                .collect();
+            self.status = format!("Scheduled runs: {}", words.join(", "));
+            if runs
+                .iter()
+                .any(|r| r.outcome == "held" || r.outcome == "failed")
+            {
+                self.status
+                    .push_str(" — see Batches and Schedules for what needs you");
+            }
+            self.refresh_lists();
+            if let Some(sc) = &mut self.schedules {
+                sc.refresh();
+            }
         }
         let replies = self
             .worker
@@ -621,6 +678,14 @@ impl App {
     /// Applies one command: the only place user actions change anything.
     pub fn apply(&mut self, ctx: &egui::Context, c: Command) {
         match c {
+            Command::CompareBatches { old, new } => {
+                self.reports.start_jml(self.db_path.clone(), old, new);
+            }
+            Command::ExportHistory(batch) => {
+                if let Some(store) = &self.store {
+                    self.reports.show_history(store, batch);
+                }
+            }
             Command::OpenDialog => {
                 let mut d = rfd::FileDialog::new()
                     .set_title("Open ESR interface files")
@@ -935,6 +1000,8 @@ impl App {
         }
         self.import.dialogs_ui(ui.ctx(), &self.layouts, &mut cmds);
         self.export_ui(ui.ctx(), &mut cmds);
+        self.reports
+            .ui(ui.ctx(), self.view.as_ref().map(|v| v.info.id));
         self.errors_ui(ui.ctx(), &mut cmds);
         drop_hint(ui.ctx());
         self.commands.extend(cmds);

@@ -49,6 +49,24 @@ impl BatchesScreen {
             .filter(|b| self.interface.as_deref().is_none_or(|i| i == b.interface))
             .collect();
         self.rows_shown = rows.len();
+        let held = self.all.iter().filter(|b| b.status == "held").count();
+        if held > 0 {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!("{held} batch(es) held for review by scheduled runs: open them, fix or exclude the rejected rows, then export."),
+            );
+        }
+        // The batch before each one of the same interface (the list is newest first).
+        let previous: Vec<Option<i64>> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                rows[i + 1..]
+                    .iter()
+                    .find(|o| o.interface == b.interface)
+                    .map(|o| o.id)
+            })
+            .collect();
         if rows.is_empty() {
             ui.add_space(20.0);
             ui.label("No batches yet. Use File > Open…, drop files on this window, or name files on the command line.");
@@ -117,10 +135,29 @@ impl BatchesScreen {
                     row.col(|ui| {
                         status_label(ui, &b.status);
                     });
+                    let prev = previous[row.index()];
                     row.col(|ui| {
-                        if ui.small_button(format!("Open batch {}", b.id)).clicked() {
-                            cmds.push(Command::OpenBatch(b.id));
-                        }
+                        ui.horizontal(|ui| {
+                            if ui.small_button(format!("Open batch {}", b.id)).clicked() {
+                                cmds.push(Command::OpenBatch(b.id));
+                            }
+                            if let Some(old) = prev
+                                && ui
+                                    .small_button(format!("Changes since batch {old}"))
+                                    .on_hover_text(
+                                        "Joiners, movers and leavers against the batch before it",
+                                    )
+                                    .clicked()
+                                {
+                                    cmds.push(Command::CompareBatches { old, new: b.id });
+                                }
+                            if ui
+                                .small_button(format!("Exports of batch {}", b.id))
+                                .clicked()
+                            {
+                                cmds.push(Command::ExportHistory(b.id));
+                            }
+                        });
                     });
                 });
             });

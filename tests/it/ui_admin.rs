@@ -76,3 +76,74 @@ fn a_schedule_is_added_from_the_screen_and_a_bad_cadence_is_explained() {
     assert_eq!(h.state().rows[0].cadence.to_string(), "daily at 01:30");
     assert!(h.state().form.is_none());
 }
+
+#[test]
+fn the_batches_screen_compares_two_staff_feeds_and_shows_export_history() {
+    use esr_desk::store::{ImportOptions, Store};
+    use esr_desk::ui::app::{App, Command, Screen};
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let src = std::fs::read_dir(crate::support::root().join("sample-data/local-data-warehouse"))
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.extension().is_some_and(|e| e == "DAT")
+                && !std::path::PathBuf::from(format!("{}.defects.json", p.display())).exists()
+        })
+        .expect("clean sample");
+    // The next day's feed: one assignment gone.
+    let bytes = std::fs::read(&src).expect("read");
+    let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+    let gone = lines
+        .iter()
+        .position(|l| l.starts_with(b"ASA~"))
+        .expect("an assignment");
+    lines.remove(gone);
+    let next = dir.path().join("GO_RX1_GDW_GOC_20261103_00000002.DAT");
+    std::fs::write(&next, lines.join(&b'\n')).expect("write");
+    {
+        let mut store = Store::open(&db).expect("store");
+        let set = esr_desk::layout::LayoutSet::bundled().expect("layouts");
+        let layout = set.get("local-data-warehouse").expect("layout");
+        store
+            .import(&src, layout, ImportOptions::default())
+            .expect("first");
+        store
+            .import(&next, layout, ImportOptions::default())
+            .expect("second");
+    }
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1600.0, 900.0))
+        .build_ui_state(
+            |ui, app: &mut App| app.frame(ui),
+            App::headless(Vec::new(), Some(db)),
+        );
+    h.state_mut().queue(Command::Show(Screen::Batches));
+    h.run();
+    h.get_by_label("Changes since batch 1").click();
+    let start = std::time::Instant::now();
+    while h.state().reports.jml.is_none() {
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "the comparison did not finish"
+        );
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let jml = h.state().reports.jml.as_ref().expect("result");
+    assert_eq!((jml.old, jml.new), (1, 2));
+    let leavers: Vec<_> = jml
+        .rows
+        .iter()
+        .filter(|r| r.change == esr_desk::jml::Change::Leaver)
+        .collect();
+    assert_eq!(leavers.len(), 1, "{:?}", jml.rows);
+    assert_eq!(leavers[0].record_type, "ASA");
+    h.run();
+    h.get_by_label("Exports of batch 2").click();
+    h.run();
+    let (title, runs) = h.state().reports.history.clone().expect("history window");
+    assert!(title.contains("local-data-warehouse"));
+    assert!(runs.is_empty());
+}
