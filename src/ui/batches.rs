@@ -76,16 +76,16 @@ impl BatchesScreen {
             .id_salt("batches-table")
             .striped(true)
             .resizable(true)
-            .column(egui_extras::Column::initial(50.0))
-            .column(egui_extras::Column::initial(190.0))
-            .column(egui_extras::Column::initial(260.0).clip(true))
-            .column(egui_extras::Column::initial(150.0))
-            .column(egui_extras::Column::initial(90.0))
-            .column(egui_extras::Column::initial(70.0))
-            .column(egui_extras::Column::initial(70.0))
+            .column(egui_extras::Column::initial(45.0))
+            .column(egui_extras::Column::initial(170.0).clip(true))
+            .column(egui_extras::Column::initial(210.0).clip(true))
+            .column(egui_extras::Column::initial(115.0))
+            .column(egui_extras::Column::initial(60.0).clip(true))
             .column(egui_extras::Column::initial(60.0))
-            .column(egui_extras::Column::initial(80.0))
-            .column(egui_extras::Column::remainder())
+            .column(egui_extras::Column::initial(60.0))
+            .column(egui_extras::Column::initial(50.0))
+            .column(egui_extras::Column::initial(70.0))
+            .column(egui_extras::Column::remainder().at_least(330.0))
             .header(22.0, |mut h| {
                 for t in [
                     "Batch",
@@ -143,14 +143,14 @@ impl BatchesScreen {
                             }
                             if let Some(old) = prev
                                 && ui
-                                    .small_button(format!("Changes since batch {old}"))
+                                    .small_button(format!("Changes since {old}"))
                                     .on_hover_text(
                                         "Joiners, movers and leavers against the batch before it",
                                     )
                                     .clicked()
-                                {
-                                    cmds.push(Command::CompareBatches { old, new: b.id });
-                                }
+                            {
+                                cmds.push(Command::CompareBatches { old, new: b.id });
+                            }
                             if ui
                                 .small_button(format!("Exports of batch {}", b.id))
                                 .clicked()

@@ -248,10 +248,10 @@ impl LayoutsScreen {
                             ui.label(if r.required { "Yes" } else { "" });
                         });
                         row.col(|ui| {
-                            ui.label(&r.rules).on_hover_text(&r.rules);
+                            ui.add(egui::Label::new(&r.rules).truncate()).on_hover_text(&r.rules);
                         });
                         row.col(|ui| {
-                            ui.label(&r.codes).on_hover_text(&r.codes);
+                            ui.add(egui::Label::new(&r.codes).truncate()).on_hover_text(&r.codes);
                         });
                     });
                 });

@@ -171,12 +171,12 @@ impl ReportsUi {
                 .set_file_name("joiners-movers-leavers.csv")
                 .add_filter("CSV", &["csv"])
                 .save_file()
-            {
-                self.message = Some(match write_csv(&rows, &path) {
-                    Ok(()) => (false, format!("Saved {}", path.display())),
-                    Err(e) => (true, e.to_string()),
-                });
-            }
+        {
+            self.message = Some(match write_csv(&rows, &path) {
+                Ok(()) => (false, format!("Saved {}", path.display())),
+                Err(e) => (true, e.to_string()),
+            });
+        }
         if close_jml {
             self.jml = None;
         }

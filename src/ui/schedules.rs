@@ -172,20 +172,35 @@ impl SchedulesScreen {
         true
     }
 
-    /// Runs by day and outcome for the chart: (day index from the first, ok, held, failed).
-    pub fn runs_by_day(&self) -> Vec<(String, [u32; 3])> {
-        let mut days: std::collections::BTreeMap<String, [u32; 3]> =
-            std::collections::BTreeMap::new();
+    /// Runs by day and outcome for the chart, for the 14 days up to the latest run (days
+    /// without runs included): (day, [ok, held, failed]).
+    pub fn runs_by_day(&self) -> Vec<(chrono::NaiveDate, [u32; 3])> {
+        let day_of =
+            |t: &str| chrono::NaiveDate::parse_from_str(t.get(..10).unwrap_or(""), "%Y-%m-%d").ok();
+        let Some(last) = self
+            .history
+            .iter()
+            .filter_map(|r| day_of(&r.started_at))
+            .max()
+        else {
+            return Vec::new();
+        };
+        let mut days: Vec<(chrono::NaiveDate, [u32; 3])> = (0..14)
+            .rev()
+            .map(|k| (last - chrono::Duration::days(k), [0; 3]))
+            .collect();
         for r in &self.history {
-            let day = r.started_at.get(..10).unwrap_or("").to_string();
-            let e = days.entry(day).or_default();
-            match r.outcome.as_str() {
-                "failed" => e[2] += 1,
-                "held" => e[1] += 1,
-                _ => e[0] += 1,
+            if let Some(d) = day_of(&r.started_at) {
+                if let Some((_, n)) = days.iter_mut().find(|(day, _)| *day == d) {
+                    match r.outcome.as_str() {
+                        "failed" => n[2] += 1,
+                        "held" => n[1] += 1,
+                        _ => n[0] += 1,
+                    }
+                }
             }
         }
-        days.into_iter().collect()
+        days
     }
 
     /// Draws the screen.
@@ -226,6 +241,9 @@ impl SchedulesScreen {
             self.form_ui(ui);
         }
         ui.separator();
+        if self.rows.is_empty() {
+            ui.label("No schedules yet. Use \"Add schedule…\" to have an interface's files picked up, checked and exported by themselves.");
+        }
         let mut edit: Option<ScheduleForm> = None;
         egui::Grid::new("schedules-grid")
             .striped(true)
@@ -271,7 +289,11 @@ impl SchedulesScreen {
                 let bars: Vec<egui_plot::Bar> = by_day
                     .iter()
                     .enumerate()
-                    .map(|(i, (day, n))| egui_plot::Bar::new(i as f64, f64::from(n[k])).name(day))
+                    .map(|(i, (day, n))| {
+                        egui_plot::Bar::new(i as f64, f64::from(n[k]))
+                            .width(0.7)
+                            .name(day.format("%d/%m").to_string())
+                    })
                     .collect();
                 egui_plot::BarChart::new(name, bars).color(color)
             };
@@ -279,17 +301,43 @@ impl SchedulesScreen {
             let held = mk(1, "held", egui::Color32::from_rgb(220, 160, 40)).stack_on(&[&ok]);
             let failed =
                 mk(2, "failed", egui::Color32::from_rgb(200, 60, 60)).stack_on(&[&ok, &held]);
+            let labels: Vec<String> = by_day
+                .iter()
+                .map(|(d, _)| d.format("%d/%m").to_string())
+                .collect();
+            let most = by_day
+                .iter()
+                .map(|(_, n)| n.iter().sum::<u32>())
+                .max()
+                .unwrap_or(1);
             egui_plot::Plot::new("runs-chart")
                 .height(140.0)
                 .legend(egui_plot::Legend::default())
                 .allow_zoom(false)
                 .allow_drag(false)
                 .allow_scroll(false)
+                .include_x(-0.6)
+                .include_x(by_day.len() as f64 - 0.4)
+                .include_y(0.0)
+                .include_y(f64::from(most) + 0.5)
+                .x_axis_formatter(move |mark, _| {
+                    let i = mark.value.round();
+                    if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
+                        labels.get(i as usize).cloned().unwrap_or_default()
+                    } else {
+                        String::new()
+                    }
+                })
+                .y_axis_label("runs")
                 .show(ui, |p| {
                     p.bar_chart(ok);
                     p.bar_chart(held);
                     p.bar_chart(failed);
                 });
+        }
+        if self.history.is_empty() {
+            ui.label("No runs yet.");
+            return;
         }
         egui::ScrollArea::vertical().id_salt("runs").show(ui, |ui| {
             egui::Grid::new("runs-grid")

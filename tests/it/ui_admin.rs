@@ -121,7 +121,7 @@ fn the_batches_screen_compares_two_staff_feeds_and_shows_export_history() {
         );
     h.state_mut().queue(Command::Show(Screen::Batches));
     h.run();
-    h.get_by_label("Changes since batch 1").click();
+    h.get_by_label("Changes since 1").click();
     let start = std::time::Instant::now();
     while h.state().reports.jml.is_none() {
         assert!(
