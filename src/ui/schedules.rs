@@ -190,13 +190,13 @@ impl SchedulesScreen {
             .map(|k| (last - chrono::Duration::days(k), [0; 3]))
             .collect();
         for r in &self.history {
-            if let Some(d) = day_of(&r.started_at) {
-                if let Some((_, n)) = days.iter_mut().find(|(day, _)| *day == d) {
-                    match r.outcome.as_str() {
-                        "failed" => n[2] += 1,
-                        "held" => n[1] += 1,
-                        _ => n[0] += 1,
-                    }
+            if let Some(d) = day_of(&r.started_at)
+                && let Some((_, n)) = days.iter_mut().find(|(day, _)| *day == d)
+            {
+                match r.outcome.as_str() {
+                    "failed" => n[2] += 1,
+                    "held" => n[1] += 1,
+                    _ => n[0] += 1,
                 }
             }
         }
