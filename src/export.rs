@@ -647,20 +647,27 @@ pub fn neutralise(v: &str) -> String {
     }
 }
 
-/// Writes the rejected records of a batch and their issues as a CSV that opens cleanly in
-/// Excel (UTF-8 with BOM, one row an issue). Returns the number of issue rows.
-pub fn rejects_report(store: &mut Store, batch: i64, path: &Path) -> Result<u64, ExportError> {
-    let layout = store.batch_layout(batch)?;
+/// Writes rows as a CSV that opens cleanly in Excel: UTF-8 with a byte order mark, CRLF, every
+/// cell neutralised against formula injection, written to a temporary file and renamed into
+/// place. Returns the number of rows written (the header not counted).
+pub fn write_excel_csv<I>(path: &Path, header: &[&str], rows: I) -> Result<u64, ExportError>
+where
+    I: IntoIterator<Item = Vec<String>>,
+{
     let io_err = |source| ExportError::Io {
         path: path.to_path_buf(),
         source,
+    };
+    let csv_err = |e: csv::Error| ExportError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
     };
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let tmp = tempfile::Builder::new()
-        .prefix(".esr-desk-rejects-")
+        .prefix(".esr-desk-")
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(io_err)?;
@@ -671,65 +678,8 @@ pub fn rejects_report(store: &mut Store, batch: i64, path: &Path) -> Result<u64,
         let mut w = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
             .from_writer(file);
-        let csv_err = |e: csv::Error| ExportError::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::other(e.to_string()),
-        };
-        w.write_record([
-            "Line",
-            "Record type",
-            "Field",
-            "Rule",
-            "Severity",
-            "Message",
-            "Value",
-            "Excluded",
-            "Record",
-        ])
-        .map_err(csv_err)?;
-        let issues = store.issues(batch, None, u64::MAX >> 1)?;
-        let mut cache: HashMap<u32, crate::store::StoredRecord> = HashMap::new();
-        for (seq, i) in issues {
-            let rec = match seq {
-                Some(s) => match cache.get(&s) {
-                    Some(r) => Some(r.clone()),
-                    None => {
-                        let r = store.record(batch, s)?;
-                        cache.insert(s, r.clone());
-                        Some(r)
-                    }
-                },
-                None => None,
-            };
-            if i.severity != crate::validate::Severity::Error {
-                continue;
-            }
-            let value = match (&rec, i.field_index) {
-                (Some(r), Some(fi)) => r.fields.get(fi).cloned().unwrap_or_default(),
-                _ => String::new(),
-            };
-            let whole = rec
-                .as_ref()
-                .map(|r| {
-                    r.fields
-                        .join(&(layout.dialect.delimiter as char).to_string())
-                })
-                .unwrap_or_default();
-            let excluded = rec
-                .as_ref()
-                .map(|r| if r.excluded { "yes" } else { "no" })
-                .unwrap_or("");
-            let row = [
-                i.line.to_string(),
-                i.record_type.clone().unwrap_or_default(),
-                i.field.clone().unwrap_or_default(),
-                i.rule.clone(),
-                "error".to_string(),
-                i.message.clone(),
-                value,
-                excluded.to_string(),
-                whole,
-            ];
+        w.write_record(header).map_err(csv_err)?;
+        for row in rows {
             w.write_record(row.iter().map(|c| neutralise(c)))
                 .map_err(csv_err)?;
             n += 1;
@@ -742,4 +692,59 @@ pub fn rejects_report(store: &mut Store, batch: i64, path: &Path) -> Result<u64,
         source: e.error,
     })?;
     Ok(n)
+}
+
+/// Writes the rejected records of a batch and their issues as a CSV that opens cleanly in
+/// Excel (UTF-8 with BOM, one row an issue). Returns the number of issue rows.
+pub fn rejects_report(store: &mut Store, batch: i64, path: &Path) -> Result<u64, ExportError> {
+    let layout = store.batch_layout(batch)?;
+    let delimiter = (layout.dialect.delimiter as char).to_string();
+    let issues = store.issues(batch, None, u64::MAX >> 1)?;
+    let mut cache: HashMap<u32, crate::store::StoredRecord> = HashMap::new();
+    let mut rows = Vec::new();
+    for (seq, i) in issues {
+        if i.severity != crate::validate::Severity::Error {
+            continue;
+        }
+        let rec = match seq {
+            Some(s) => {
+                if let std::collections::hash_map::Entry::Vacant(e) = cache.entry(s) {
+                    e.insert(store.record(batch, s)?);
+                }
+                cache.get(&s)
+            }
+            None => None,
+        };
+        let value = match (rec, i.field_index) {
+            (Some(r), Some(fi)) => r.fields.get(fi).cloned().unwrap_or_default(),
+            _ => String::new(),
+        };
+        rows.push(vec![
+            i.line.to_string(),
+            i.record_type.clone().unwrap_or_default(),
+            i.field.clone().unwrap_or_default(),
+            i.rule.clone(),
+            "error".to_string(),
+            i.message.clone(),
+            value,
+            rec.map_or("", |r| if r.excluded { "yes" } else { "no" })
+                .to_string(),
+            rec.map(|r| r.fields.join(&delimiter)).unwrap_or_default(),
+        ]);
+    }
+    write_excel_csv(
+        path,
+        &[
+            "Line",
+            "Record type",
+            "Field",
+            "Rule",
+            "Severity",
+            "Message",
+            "Value",
+            "Excluded",
+            "Record",
+        ],
+        rows,
+    )
 }

@@ -8,11 +8,12 @@
 //! Which fields mean "moved" and "left" is read from the field names, so a trust's own layout
 //! works as long as it names them plainly. No UI code here.
 
-use crate::export::{ExportError, neutralise};
+use crate::export::ExportError;
+#[cfg(test)]
+use crate::export::neutralise;
 use crate::layout::{Layout, Role};
 use crate::store::{Store, split_fields};
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
 /// The kind of change.
@@ -249,53 +250,21 @@ pub fn compare(store: &mut Store, old: i64, new: i64) -> Result<Vec<JmlRow>, Exp
 
 /// Writes joiners, movers and leavers as a CSV for Excel (UTF-8 with BOM, formulas neutralised).
 pub fn write_csv(rows: &[JmlRow], path: &Path) -> Result<(), ExportError> {
-    let io_err = |source| ExportError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".esr-desk-jml-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io_err)?;
-    {
-        let mut file = std::io::BufWriter::new(tmp.as_file());
-        file.write_all(&[0xEF, 0xBB, 0xBF]).map_err(io_err)?;
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(file);
-        let csv_err = |e: csv::Error| ExportError::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::other(e.to_string()),
-        };
-        w.write_record(["Change", "Record type", "Key", "Value", "Name", "Details"])
-            .map_err(csv_err)?;
-        for r in rows {
-            w.write_record(
-                [
-                    r.change.label(),
-                    &r.record_type,
-                    &r.key_name,
-                    &r.key,
-                    &r.name,
-                    &r.details,
-                ]
-                .iter()
-                .map(|c| neutralise(c)),
-            )
-            .map_err(csv_err)?;
-        }
-        w.flush().map_err(io_err)?;
-    }
-    tmp.as_file().sync_all().map_err(io_err)?;
-    tmp.persist(path).map_err(|e| ExportError::Io {
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
+    let body = rows.iter().map(|r| {
+        vec![
+            r.change.label().to_string(),
+            r.record_type.clone(),
+            r.key_name.clone(),
+            r.key.clone(),
+            r.name.clone(),
+            r.details.clone(),
+        ]
+    });
+    crate::export::write_excel_csv(
+        path,
+        &["Change", "Record type", "Key", "Value", "Name", "Details"],
+        body,
+    )?;
     Ok(())
 }
 

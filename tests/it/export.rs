@@ -6,17 +6,7 @@ use crate::support::*;
 use esr_desk::export::{ExportError, ExportOptions, export_batch, export_runs, rejects_report};
 use esr_desk::layout::{Layout, LayoutSet, LayoutSource};
 use esr_desk::store::{ImportOptions, PageFilter, Store};
-use std::path::{Path, PathBuf};
-
-fn sample(id: &str, defects: bool) -> PathBuf {
-    std::fs::read_dir(root().join("sample-data").join(id))
-        .expect("dir")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| !p.to_string_lossy().ends_with(".defects.json"))
-        .find(|p| PathBuf::from(format!("{}.defects.json", p.display())).exists() == defects)
-        .expect("sample")
-}
+use std::path::Path;
 
 fn at_sample_time(dir: &Path) -> ExportOptions {
     let mut o = ExportOptions::new(dir);

@@ -10,16 +10,6 @@ use esr_desk::schedule::{
 use esr_desk::store::Store;
 use std::path::{Path, PathBuf};
 
-fn sample(id: &str, defects: bool) -> PathBuf {
-    std::fs::read_dir(root().join("sample-data").join(id))
-        .expect("dir")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| !p.to_string_lossy().ends_with(".defects.json"))
-        .find(|p| PathBuf::from(format!("{}.defects.json", p.display())).exists() == defects)
-        .expect("sample")
-}
-
 /// Copies a sample into the inbox with its modification time set to `modified`.
 fn drop_in(inbox: &Path, src: &Path, modified: DateTime<Utc>) -> PathBuf {
     std::fs::create_dir_all(inbox).expect("inbox");

@@ -7,16 +7,6 @@ use esr_desk::store::edit::Change;
 use esr_desk::store::{ImportOptions, PageFilter, Store, StoreError};
 use std::path::{Path, PathBuf};
 
-fn sample(id: &str, defects: bool) -> PathBuf {
-    std::fs::read_dir(root().join("sample-data").join(id))
-        .expect("sample dir")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| !p.to_string_lossy().ends_with(".defects.json"))
-        .find(|p| PathBuf::from(format!("{}.defects.json", p.display())).exists() == defects)
-        .expect("sample file")
-}
-
 fn layouts() -> LayoutSet {
     LayoutSet::bundled().expect("layouts")
 }

@@ -64,3 +64,14 @@ pub fn line_rules(rep: &serde_json::Value) -> Vec<(u64, String)> {
     v.sort();
     v
 }
+
+/// A sample file of an interface: the defect-seeded one or the clean one.
+pub fn sample(id: &str, defects: bool) -> PathBuf {
+    std::fs::read_dir(root().join("sample-data").join(id))
+        .expect("sample dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| !p.to_string_lossy().ends_with(".defects.json"))
+        .find(|p| PathBuf::from(format!("{}.defects.json", p.display())).exists() == defects)
+        .expect("sample file")
+}
