@@ -71,11 +71,13 @@ impl Store {
         q: &RowQuery,
         cancel: Option<&AtomicBool>,
     ) -> Result<Vec<u32>> {
-        let mut sql = String::from("SELECT seq, fields FROM record WHERE batch_id = ?1");
+        // Rejected rows are few: read them through their index rather than the whole batch.
+        let mut sql = String::from(if q.filter.rejected_only {
+            "SELECT seq, fields FROM record INDEXED BY record_rejected WHERE batch_id = ?1 AND rejected = 1"
+        } else {
+            "SELECT seq, fields FROM record WHERE batch_id = ?1"
+        });
         let mut p: Vec<rusqlite::types::Value> = vec![batch.into()];
-        if q.filter.rejected_only {
-            sql.push_str(" AND rejected = 1");
-        }
         if let Some(t) = &q.filter.record_type {
             sql.push_str(" AND record_type = ?2");
             p.push(t.clone().into());
@@ -202,7 +204,7 @@ impl Store {
                 |r| r.get(0),
             )?,
             (t, true) => self.conn.query_row(
-                "SELECT COUNT(*) FROM record WHERE batch_id = ?1 AND rejected = 1 AND seq < ?2 AND (?3 IS NULL OR record_type = ?3)",
+                "SELECT COUNT(*) FROM record INDEXED BY record_rejected WHERE batch_id = ?1 AND rejected = 1 AND seq < ?2 AND (?3 IS NULL OR record_type = ?3)",
                 rusqlite::params![batch, seq, t],
                 |r| r.get(0),
             )?,
