@@ -576,7 +576,7 @@ impl<'a> Gen<'a> {
                         vals[*field] = self.shift(&fa.format, b, delta);
                     }
                 }
-                RecordRule::Reference { .. } => {}
+                RecordRule::Reference { .. } | RecordRule::Equal { .. } => {}
             }
         }
     }
@@ -1022,6 +1022,25 @@ pub fn generate<W: Write>(
         })
         .unwrap_or_default();
     let mut detail_count = 0u64;
+    let balances: Vec<(usize, usize)> = layout
+        .trailer()
+        .map(|t| {
+            layout.records[t]
+                .rules
+                .iter()
+                .filter_map(|r| match r {
+                    RecordRule::Equal { field, other }
+                        if !sum_targets(layout, *field).is_empty()
+                            && !sum_targets(layout, *other).is_empty() =>
+                    {
+                        Some((*field, *other))
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut last_with: HashMap<(usize, usize), Vec<String>> = HashMap::new();
     while detail_count < opts.rows {
         // One person: records of each detail type per its sample_count.
         let mut ctx: HashMap<String, String> = HashMap::new();
@@ -1161,6 +1180,15 @@ pub fn generate<W: Write>(
                         return Err(unsat(ri, &issues));
                     }
                     g.last_clean.insert(ri, vals.clone());
+                    for &(sr, sf) in &summed {
+                        let only_this = summed
+                            .iter()
+                            .filter(|&&(r2, f2)| r2 == ri && f2 != sf)
+                            .all(|&(_, f2)| vals.field(f2).is_empty());
+                        if sr == ri && !vals.field(sf).is_empty() && only_this {
+                            last_with.insert((sr, sf), vals.clone());
+                        }
+                    }
                     (bytes, vals, None, false)
                 }
             };
@@ -1196,10 +1224,105 @@ pub fn generate<W: Write>(
         }
     }
 
+    // Totals that must be equal (debits and credits) are made to balance with extra lines
+    // cloned from a line that carries only the smaller side.
+    for (a, b) in &balances {
+        let total = |fi: usize| -> i128 {
+            sum_targets(layout, fi)
+                .iter()
+                .map(|k| sums.get(k).copied().unwrap_or(0))
+                .sum()
+        };
+        let diff = total(*a) - total(*b);
+        if diff == 0 {
+            continue;
+        }
+        let side = if diff > 0 { *b } else { *a };
+        let Some(&(ri, fi)) = sum_targets(layout, side)
+            .iter()
+            .find(|k| last_with.contains_key(k))
+        else {
+            return Err(GenError::Unsatisfiable {
+                layout: layout.id.clone(),
+                record: layout.records[layout.trailer().unwrap_or(0)].code.clone(),
+                issue: "its totals must balance, but no line carries only one side to balance with"
+                    .into(),
+            });
+        };
+        let template = last_with.get(&(ri, fi)).cloned().unwrap_or_default();
+        let f = &layout.records[ri].fields[fi];
+        let cap = match f.format {
+            Format::Numeric { digits, decimals } | Format::Padded { digits, decimals } => {
+                (10i128.pow((digits - decimals).min(18) as u32) - 1) * SCALE
+            }
+            _ => i128::MAX,
+        };
+        let cap = f.max.map_or(cap, |m| m.min(cap)).max(SCALE);
+        let mut need = diff.abs();
+        while need > 0 {
+            let chunk = need.min(cap);
+            let mut vals = template.clone();
+            vals[fi] = control_text(&f.format, chunk);
+            let mut tries = 0;
+            loop {
+                for key in &layout.records[ri].unique {
+                    for &k in key {
+                        vals[k] = g.value(&layout.records[ri].fields[k], &HashMap::new(), 1, true);
+                    }
+                }
+                if g.keys_of(ri, &vals).iter().all(|k| !g.keys.contains(k)) {
+                    break;
+                }
+                tries += 1;
+                if tries > 20 {
+                    return Err(GenError::Unsatisfiable {
+                        layout: layout.id.clone(),
+                        record: layout.records[ri].code.clone(),
+                        issue: "no fresh key for a balancing line".into(),
+                    });
+                }
+            }
+            let (bytes, issues) = g.encode_and_check(ri, &vals, None).map_err(werr)?;
+            if !issues.is_empty() {
+                return Err(unsat(ri, &issues));
+            }
+            out.write_all(&bytes)?;
+            out.write_all(eol)?;
+            sum.lines += 1;
+            sum.records += 1;
+            body += 1;
+            by_type[ri] += 1;
+            for k in g.keys_of(ri, &vals) {
+                g.keys.insert(k);
+            }
+            *sums.entry((ri, fi)).or_default() += chunk;
+            need -= chunk;
+        }
+    }
+
     if let Some(t) = layout.trailer() {
         let rt = &layout.records[t];
         let mut vals = Vec::new();
         let mut seeded = Vec::new();
+        // The trailer-total defect moves every total that must equal the first one, so the
+        // file still balances and the defect is only trailer-total.
+        let first_sum = rt
+            .fields
+            .iter()
+            .position(|f| matches!(f.control, Some(Control::Sum(_))));
+        let bumped: Vec<usize> = first_sum
+            .map(|f0| {
+                let mut v = vec![f0];
+                for (a, b) in &balances {
+                    if *a == f0 {
+                        v.push(*b);
+                    } else if *b == f0 {
+                        v.push(*a);
+                    }
+                }
+                v
+            })
+            .unwrap_or_default();
         for (fi, f) in rt.fields.iter().enumerate() {
             let v = match &f.control {
                 Some(Control::Count(which)) => {
@@ -1216,8 +1339,7 @@ pub fn generate<W: Write>(
                         .iter()
                         .map(|k| sums.get(k).copied().unwrap_or(0))
                         .sum();
-                    if opts.defect_rate > 0.0 && !seeded.iter().any(|(_, r)| *r == r::TRAILER_TOTAL)
-                    {
+                    if opts.defect_rate > 0.0 && bumped.contains(&fi) {
                         n += 10 * SCALE;
                         seeded.push((fi, r::TRAILER_TOTAL));
                     }
@@ -1245,6 +1367,21 @@ pub fn generate<W: Write>(
     }
     out.flush()?;
     Ok(sum)
+}
+
+/// The (record type, field) pairs a trailer field sums, if it is a sum control.
+fn sum_targets(layout: &Layout, trailer_field: usize) -> Vec<(usize, usize)> {
+    layout
+        .trailer()
+        .and_then(|t| layout.records[t].fields.get(trailer_field))
+        .and_then(|f| {
+            if let Some(Control::Sum(v)) = &f.control {
+                Some(v.clone())
+            } else {
+                None
+            }
+        })
+        .unwrap_or_default()
 }
 
 fn control_text(f: &Format, n: i128) -> String {

@@ -137,6 +137,10 @@ enum RuleFile {
         record: String,
         target: String,
     },
+    Equal {
+        field: String,
+        other: String,
+    },
 }
 
 // ---------------------------------------------------------------- the compiled layout
@@ -290,6 +294,14 @@ pub enum RecordRule {
         when: usize,
         /// Values that make it required.
         equals: Vec<String>,
+    },
+    /// `field` must equal `other` (numbers or dates), e.g. a trailer's total debits and total
+    /// credits, so a finance file balances.
+    Equal {
+        /// One field.
+        field: usize,
+        /// The field it must equal.
+        other: usize,
     },
     /// `field` must exist in the latest batch of another interface (checked with a store).
     Reference {
@@ -840,6 +852,17 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
                     }
                     RecordRule::NotBefore { field: a, other: b }
                 }
+                RuleFile::Equal { field, other } => {
+                    let (a, b) = (idx(field, "an equal rule")?, idx(other, "an equal rule")?);
+                    let numeric = |f: &Field| f.is_numeric();
+                    if !numeric(&fields[a]) || !numeric(&fields[b]) {
+                        return Err(format!(
+                            "record {:?}: an equal rule needs two numeric fields",
+                            r.code
+                        ));
+                    }
+                    RecordRule::Equal { field: a, other: b }
+                }
                 RuleFile::RequiredIf {
                     field,
                     when,
@@ -1121,6 +1144,10 @@ pub fn describe(layout: &Layout) -> Vec<LayoutRow> {
             }
             for r in &rt.rules {
                 match r {
+                    RecordRule::Equal { field, other } if *field == i || *other == i => {
+                        let o = if *field == i { *other } else { *field };
+                        rules.push(format!("must equal {}", rt.fields[o].name))
+                    }
                     RecordRule::NotBefore { field, other } if *field == i => {
                         rules.push(format!("not before {}", rt.fields[*other].name))
                     }

@@ -55,6 +55,8 @@ pub const REQUIRED_IF_ERROR: &str = "required-if-error";
 pub const TRAILER_COUNT: &str = "trailer-count";
 /// The trailer's control total does not match the sum of the records.
 pub const TRAILER_TOTAL: &str = "trailer-total";
+/// Two totals that must be equal are not (a finance file that does not balance).
+pub const BALANCE_ERROR: &str = "balance-error";
 /// A value that is not in the referenced interface's latest batch.
 pub const FOREIGN_KEY: &str = "foreign-key";
 /// A reference that could not be checked (no batch of the other interface in the store).

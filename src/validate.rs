@@ -390,6 +390,34 @@ pub fn check_fields<F: FieldSource + ?Sized>(
                     ));
                 }
             }
+            RecordRule::Equal { field, other } => {
+                if let (Some(a), Some(b)) = (value(*field), value(*other))
+                    && a != b
+                {
+                    let (fa, fb) = (&rt.fields[*field], &rt.fields[*other]);
+                    let dec = match fa.format {
+                        Format::Numeric { decimals, .. } | Format::Padded { decimals, .. } => {
+                            decimals
+                        }
+                        _ => 0,
+                    };
+                    out.push(issue(
+                        line,
+                        code,
+                        Some((*field, fa)),
+                        r::BALANCE_ERROR,
+                        Severity::Error,
+                        format!(
+                            "{} {} and {} {} must be equal: they differ by {}",
+                            fa.name,
+                            shown(fields.field(*field)),
+                            fb.name,
+                            shown(fields.field(*other)),
+                            format_scaled((a - b).abs(), dec)
+                        ),
+                    ));
+                }
+            }
             RecordRule::Reference { .. } => {} // needs a store: see crate::store
         }
     }

@@ -225,3 +225,45 @@ fn a_trust_can_replace_a_bundled_layout_without_a_rebuild() {
             .all(|i| i["rule"] == "length-error" && i["field"] == "Last Name")
     );
 }
+
+#[test]
+fn a_finance_file_that_does_not_balance_is_rejected() {
+    let src = sample("gl-finance-pay-costs", false);
+    let text = String::from_utf8(std::fs::read(&src).expect("read")).expect("ascii sample");
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    let trailer: Vec<&str> = lines.last().expect("trailer").split('|').collect();
+    assert_eq!(trailer[2], trailer[3], "the clean sample balances");
+    // One credit line a pound less, and the trailer's credit total kept true to the lines:
+    // the totals no longer balance.
+    let line_no = lines
+        .iter()
+        .position(|l| l.starts_with("GLC|") && l.split('|').nth(12).is_some_and(|c| !c.is_empty()))
+        .expect("a credit line");
+    let mut fields: Vec<String> = lines[line_no].split('|').map(str::to_string).collect();
+    let credit: f64 = fields[12].parse().expect("amount");
+    fields[12] = format!("{:.2}", credit - 1.0);
+    let mut changed: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    changed[line_no] = fields.join("|");
+    let mut trl: Vec<String> = trailer.iter().map(|t| t.to_string()).collect();
+    let credits: f64 = trl[3].parse().expect("total");
+    trl[3] = format!("{:.2}", credits - 1.0);
+    *changed.last_mut().expect("trailer") = trl.join("|");
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join(src.file_name().expect("name"));
+    std::fs::write(&path, changed.join("\r\n") + "\r\n").expect("write");
+    let out = run(&["validate", path.to_str().expect("p"), "--json"]);
+    assert_eq!(code(&out), Some(1));
+    let rep = report(&out);
+    let last = lines.len() as u64;
+    assert_eq!(line_rules(&rep), vec![(last, "balance-error".to_string())]);
+    let msg = rep["issues"]
+        .as_array()
+        .expect("issues")
+        .iter()
+        .find(|i| i["rule"] == "balance-error")
+        .expect("balance")["message"]
+        .as_str()
+        .expect("m")
+        .to_string();
+    assert!(msg.contains("must be equal: they differ by 1.00"), "{msg}");
+}
