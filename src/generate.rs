@@ -1004,23 +1004,7 @@ pub fn generate<W: Write>(
     let mut body = 0u64;
     let mut by_type = vec![0u64; layout.records.len()];
     let mut sums: HashMap<(usize, usize), i128> = HashMap::new();
-    let summed: Vec<(usize, usize)> = layout
-        .trailer()
-        .map(|t| {
-            layout.records[t]
-                .fields
-                .iter()
-                .filter_map(|f| {
-                    if let Some(Control::Sum(v)) = &f.control {
-                        Some(v.clone())
-                    } else {
-                        None
-                    }
-                })
-                .flatten()
-                .collect()
-        })
-        .unwrap_or_default();
+    let summed = crate::validate::summed_fields(layout);
     let mut detail_count = 0u64;
     let balances: Vec<(usize, usize)> = layout
         .trailer()

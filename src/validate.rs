@@ -672,6 +672,7 @@ pub enum Verdict {
 pub struct Validator<'a> {
     layout: &'a Layout,
     keys: KeyMap,
+    summed: Vec<(usize, usize)>,
     first_record: bool,
     column_row_pending: bool,
     header_line: Option<u64>,
@@ -694,6 +695,7 @@ impl<'a> Validator<'a> {
         Self {
             layout,
             keys: KeyMap::default(),
+            summed: summed_fields(layout),
             first_record: true,
             column_row_pending: layout.column_names,
             header_line: None,
@@ -829,10 +831,10 @@ impl<'a> Validator<'a> {
             Role::Detail => {
                 self.body_count += 1;
                 self.count_by_type[ri] += 1;
-                for (fi, f) in rt.fields.iter().enumerate() {
-                    if f.is_numeric()
-                        && self.summed(ri, fi)
-                        && let Ok(v) = f.format.check(l.fields.get(fi))
+                // Only the fields a trailer sums, worked out once in `new`.
+                for &(sr, fi) in &self.summed {
+                    if sr == ri
+                        && let Ok(v) = rt.fields[fi].format.check(l.fields.get(fi))
                     {
                         self.sums[ri][fi] += v;
                     }
@@ -849,16 +851,6 @@ impl<'a> Validator<'a> {
             record_type: Some(ri),
             rejected,
         }
-    }
-
-    fn summed(&self, ri: usize, fi: usize) -> bool {
-        let Some(t) = self.layout.trailer() else {
-            return false;
-        };
-        self.layout.records[t]
-            .fields
-            .iter()
-            .any(|f| matches!(&f.control, Some(Control::Sum(v)) if v.contains(&(ri, fi))))
     }
 
     fn check_keys(&mut self, ri: usize, fields: &Fields<'_>, line: u64, out: &mut Vec<Issue>) {

@@ -315,64 +315,61 @@ impl Store {
 
     /// Undoes the latest action, as new logged entries. None when there is nothing to undo.
     pub fn undo(&mut self, batch: i64) -> Result<Option<EditOutcome>> {
-        let Some(g) = self.undo_target(batch)? else {
-            return Ok(None);
-        };
-        let entries: Vec<_> = self
-            .edits(batch)?
-            .into_iter()
-            .filter(|e| e.group == g)
-            .collect();
-        let mut changes = Vec::new();
-        let mut undoes = Vec::new();
-        for e in entries.iter().rev() {
-            changes.push(match e.kind.as_str() {
-                "exclude" => Change::Include { seq: e.seq },
-                "include" => Change::Exclude {
-                    seq: e.seq,
-                    reason: e.reason.clone().unwrap_or_default(),
-                },
-                _ => Change::Set {
-                    seq: e.seq,
-                    field: self.field_index_of(batch, e)?,
-                    value: e.old_value.clone().unwrap_or_default(),
-                },
-            });
-            undoes.push(e.id);
+        match self.undo_target(batch)? {
+            Some(g) => self.replay(batch, g, true).map(Some),
+            None => Ok(None),
         }
-        self.apply_logged(batch, changes, "undo", Some(undoes))
-            .map(Some)
     }
 
     /// Repeats the latest undone action, as new logged entries.
     pub fn redo(&mut self, batch: i64) -> Result<Option<EditOutcome>> {
-        let Some(g) = self.redo_target(batch)? else {
-            return Ok(None);
-        };
-        let entries: Vec<_> = self
+        match self.redo_target(batch)? {
+            Some(g) => self.replay(batch, g, false).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes the entries of action group `g` again, reversed (undo: last first, old values
+    /// back, exclusions swapped) or as they were (redo), each entry pointing at the one it
+    /// reverses or repeats.
+    fn replay(&mut self, batch: i64, g: i64, undo: bool) -> Result<EditOutcome> {
+        let mut entries: Vec<_> = self
             .edits(batch)?
             .into_iter()
             .filter(|e| e.group == g)
             .collect();
+        if undo {
+            entries.reverse();
+        }
         let mut changes = Vec::new();
         let mut undoes = Vec::new();
         for e in &entries {
+            let exclude = (e.kind == "exclude") != undo;
             changes.push(match e.kind.as_str() {
-                "exclude" => Change::Exclude {
+                "exclude" | "include" if exclude => Change::Exclude {
                     seq: e.seq,
                     reason: e.reason.clone().unwrap_or_default(),
                 },
-                "include" => Change::Include { seq: e.seq },
+                "exclude" | "include" => Change::Include { seq: e.seq },
                 _ => Change::Set {
                     seq: e.seq,
                     field: self.field_index_of(batch, e)?,
-                    value: e.new_value.clone().unwrap_or_default(),
+                    value: if undo {
+                        e.old_value.clone()
+                    } else {
+                        e.new_value.clone()
+                    }
+                    .unwrap_or_default(),
                 },
             });
             undoes.push(e.id);
         }
-        self.apply_logged(batch, changes, "redo", Some(undoes))
-            .map(Some)
+        self.apply_logged(
+            batch,
+            changes,
+            if undo { "undo" } else { "redo" },
+            Some(undoes),
+        )
     }
 
     fn field_index_of(&self, batch: i64, e: &super::EditEntry) -> Result<usize> {
