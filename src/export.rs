@@ -21,23 +21,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Who started an export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    /// A person, from the window or the command line.
-    Manual,
-    /// A schedule.
-    Scheduled,
-}
-
-impl Trigger {
-    fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Manual => "manual",
-            Trigger::Scheduled => "scheduled",
-        }
-    }
-}
+pub use crate::store::kinds::{ExportRunOutcome, Trigger};
 
 /// How to export.
 #[derive(Debug, Clone)]
@@ -66,14 +50,20 @@ impl ExportOptions {
             overwrite: false,
             valid_rows_only: false,
             trigger: Trigger::Manual,
-            now: chrono::Local::now()
-                .naive_local()
-                .with_nanosecond(0)
-                .unwrap_or_else(|| chrono::Local::now().naive_local()),
+            now: uk_now(),
             vpd: None,
             seq: None,
         }
     }
+}
+
+/// Now in UK time (Europe/London), to the second: what generated header fields and file
+/// names show, whichever machine or face runs the export.
+pub fn uk_now() -> NaiveDateTime {
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Europe::London);
+    now.naive_local()
+        .with_nanosecond(0)
+        .unwrap_or_else(|| now.naive_local())
 }
 
 /// What an export wrote.
@@ -89,6 +79,9 @@ pub struct ExportOutcome {
     pub sha256: String,
     /// The export run's id in the store.
     pub run_id: i64,
+    /// What the export recomputed and why, as the history records it (empty when the file
+    /// went out as received).
+    pub note: String,
 }
 
 /// Why an export did not happen.
@@ -109,6 +102,29 @@ pub enum ExportError {
         batch: i64,
         /// How many.
         rejected: u64,
+    },
+    /// File-level problems not accepted: the file as received is in doubt.
+    #[error(
+        "batch {batch} has {count} file-level problem{}, which block every export until put right or accepted with a reason: {first}",
+        if *count == 1 { "" } else { "s" }
+    )]
+    FileProblems {
+        /// Batch.
+        batch: i64,
+        /// How many.
+        count: usize,
+        /// The first, as "line N: message".
+        first: String,
+    },
+    /// The header or trailer record has an error: it cannot be held back.
+    #[error("batch {batch}: the {what} record (line {line}) has errors; fix them before exporting")]
+    HeaderTrailer {
+        /// Batch.
+        batch: i64,
+        /// "header" or "trailer".
+        what: &'static str,
+        /// Its line.
+        line: u64,
     },
     /// The file exists and overwriting was not asked for.
     #[error("{} already exists; it was left as it is (choose to overwrite it, or another folder)", .0.display())]
@@ -198,7 +214,7 @@ struct RunRecord<'a> {
     batch: i64,
     interface: &'a str,
     started: &'a str,
-    outcome: &'a str,
+    outcome: ExportRunOutcome,
     message: &'a str,
     path: Option<&'a Path>,
     written: u64,
@@ -219,7 +235,7 @@ fn record_run(store: &Store, r: &RunRecord<'_>) -> Result<i64, ExportError> {
             r.sha,
             r.started,
             now_text(),
-            r.trigger.as_str(),
+            r.trigger,
             r.outcome,
             r.message,
             r.held as i64
@@ -240,18 +256,21 @@ pub fn export_batch(
     match &result {
         Ok(o) => {
             let held = o.held_back.len();
-            let msg = if held > 0 {
-                format!("{held} rejected records held back")
-            } else {
-                String::new()
-            };
+            let mut parts = Vec::new();
+            if held > 0 {
+                parts.push(format!("{held} rejected records held back"));
+            }
+            if !o.note.is_empty() {
+                parts.push(o.note.clone());
+            }
+            let msg = parts.join("; ");
             let id = record_run(
                 store,
                 &RunRecord {
                     batch,
                     interface: &info.interface,
                     started: &started,
-                    outcome: "ok",
+                    outcome: ExportRunOutcome::Ok,
                     message: &msg,
                     path: Some(&o.path),
                     written: o.records_written,
@@ -262,8 +281,8 @@ pub fn export_batch(
             )?;
             if held == 0 {
                 store.conn().execute(
-                    "UPDATE batch SET status = 'exported' WHERE id = ?1",
-                    [batch],
+                    "UPDATE batch SET status = ?2 WHERE id = ?1",
+                    rusqlite::params![batch, crate::store::kinds::BatchStatus::Exported],
                 )?;
             }
             let mut o = o.clone();
@@ -271,10 +290,18 @@ pub fn export_batch(
             return Ok(o);
         }
         Err(e) => {
-            let outcome = if matches!(e, ExportError::HasRejects { .. } | ExportError::Exists(_)) {
-                "refused"
+            let outcome = if matches!(
+                e,
+                ExportError::HasRejects { .. }
+                    | ExportError::Exists(_)
+                    | ExportError::FileProblems { .. }
+                    | ExportError::HeaderTrailer { .. }
+                    | ExportError::NoVpd
+                    | ExportError::Name(_)
+            ) {
+                ExportRunOutcome::Refused
             } else {
-                "failed"
+                ExportRunOutcome::Failed
             };
             record_run(
                 store,
@@ -303,7 +330,18 @@ fn export_inner(
 ) -> Result<ExportOutcome, ExportError> {
     let info = store.batch(batch)?;
     let layout = store.batch_layout(batch)?;
-    let blocking = blocking_records(store, batch)?;
+    let ready = readiness(store, batch)?;
+    if let Some(first) = ready.file_problems.first() {
+        return Err(ExportError::FileProblems {
+            batch,
+            count: ready.file_problems.len(),
+            first: format!("line {}: {}", first.line, first.message),
+        });
+    }
+    if let Some((what, line)) = ready.header_trailer {
+        return Err(ExportError::HeaderTrailer { batch, what, line });
+    }
+    let blocking = ready.blocking;
     if !blocking.is_empty() && !opts.valid_rows_only {
         return Err(ExportError::HasRejects {
             batch,
@@ -380,8 +418,9 @@ fn export_inner(
     let mut written = 0u64;
     let mut body = 0u64;
     let mut by_type = vec![0u64; layout.records.len()];
-    let mut sums: HashMap<(usize, usize), i128> = HashMap::new();
+    let mut sums: HashMap<(usize, usize), Option<i128>> = HashMap::new();
     let mut held_back = Vec::new();
+    let mut excluded_n = 0u64;
     let mut header_written = false;
     let mut stored_trailer: Option<(u64, Vec<String>)> = None;
 
@@ -392,10 +431,14 @@ fn export_inner(
         let rt = &layout.records[h];
         let mut vals = fields.unwrap_or_default();
         vals.resize(rt.fields.len().max(vals.len()), String::new());
+        // Only the fields the export generates are refilled; the rest go out as received
+        // (or as the officer edited them).
         for (fi, f) in rt.fields.iter().enumerate() {
             if let Some(g) = f.generate {
                 vals[fi] = generated(&f.format, g, &name, opts.now, &vpd, seq);
-            } else if let Some(v) = &f.value {
+            } else if vals[fi].is_empty()
+                && let Some(v) = &f.value
+            {
                 vals[fi] = v.clone();
             }
         }
@@ -437,6 +480,7 @@ fn export_inner(
             continue;
         }
         if excluded {
+            excluded_n += 1;
             continue;
         }
         if rejected && blocking.contains(&seq_no) {
@@ -457,7 +501,8 @@ fn export_inner(
                         .format
                         .check(fields.as_slice().field(sf))
                 {
-                    *sums.entry((sr, sf)).or_default() += v;
+                    let s = sums.entry((sr, sf)).or_insert(Some(0));
+                    *s = s.and_then(|s| s.checked_add(v));
                 }
             }
         }
@@ -469,35 +514,77 @@ fn export_inner(
         emit(&mut buf, &mut out).map_err(io_err)?;
         written += 1;
     }
+    let mut recomputed = Vec::new();
     if let Some(t) = trailer {
         let rt = &layout.records[t];
         let (line, mut vals) = stored_trailer.unwrap_or((0, Vec::new()));
+        let received_trailer = line > 0;
         vals.resize(rt.fields.len().max(vals.len()), String::new());
         for (fi, f) in rt.fields.iter().enumerate() {
-            match &f.control {
+            let new = match &f.control {
                 Some(Control::Count(which)) => {
                     let n = which.map_or(body, |w| by_type[w]);
-                    vals[fi] = numeric_text(&f.format, i128::from(n) * SCALE);
+                    numeric_text(&f.format, i128::from(n) * SCALE)
                 }
                 Some(Control::Sum(targets)) => {
-                    let n: i128 = targets
-                        .iter()
-                        .map(|k| sums.get(k).copied().unwrap_or(0))
-                        .sum();
-                    vals[fi] = numeric_text(&f.format, n);
-                }
-                None => {
-                    if let Some(v) = &f.value {
-                        vals[fi] = v.clone();
+                    let n = targets.iter().try_fold(0i128, |acc, k| {
+                        acc.checked_add(sums.get(k).copied().unwrap_or(Some(0))?)
+                    });
+                    match n {
+                        Some(n) => numeric_text(&f.format, n),
+                        None => {
+                            return Err(ExportError::Name(format!(
+                                "the amounts summed into {} are too large to add up",
+                                f.name
+                            )));
+                        }
                     }
                 }
+                None => {
+                    if vals[fi].is_empty()
+                        && let Some(v) = &f.value
+                    {
+                        vals[fi] = v.clone();
+                    }
+                    continue;
+                }
+            };
+            if received_trailer && vals[fi] != new {
+                recomputed.push(format!("{}: received {}, exported {new}", f.name, vals[fi]));
+            } else if !received_trailer {
+                recomputed.push(format!("{}: no trailer received, exported {new}", f.name));
             }
+            vals[fi] = new;
         }
         encode_record(&dialect, &vals, &mut buf)
             .map_err(|source| ExportError::Value { line, source })?;
         emit(&mut buf, &mut out).map_err(io_err)?;
         written += 1;
     }
+    let note = if recomputed.is_empty() {
+        String::new()
+    } else {
+        let mut why = Vec::new();
+        if excluded_n > 0 {
+            why.push(format!("{excluded_n} excluded"));
+        }
+        if !held_back.is_empty() {
+            why.push(format!("{} held back", held_back.len()));
+        }
+        let edits = store.edits(batch)?.len();
+        if edits > 0 {
+            why.push(format!("{edits} edit-log entries"));
+        }
+        format!(
+            "trailer recomputed: {}{}",
+            recomputed.join(", "),
+            if why.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", why.join(", "))
+            }
+        )
+    };
     out.flush().map_err(io_err)?;
     drop(out);
     tmp.as_file().sync_all().map_err(io_err)?;
@@ -533,42 +620,66 @@ fn export_inner(
         held_back,
         sha256: hex(&hasher.finalize()),
         run_id: 0,
+        note,
     })
 }
 
-/// Rules an export puts right by itself: it writes the header first and the trailer last, and
-/// recomputes the trailer's counts and totals from what it writes.
-pub const REGENERATED: &[&str] = &[
-    crate::rules::TRAILER_COUNT,
-    crate::rules::TRAILER_TOTAL,
-    crate::rules::HEADER_MISSING,
-    crate::rules::HEADER_NOT_FIRST,
-    crate::rules::TRAILER_MISSING,
-    crate::rules::TRAILER_NOT_LAST,
-];
+/// What stands between a batch and an export, decided in one place for the window, the
+/// command line and the scheduler.
+#[derive(Debug, Clone, Default)]
+pub struct Readiness {
+    /// Records (not excluded) with a record-rejecting error: they block an export, or are
+    /// held back from a valid-rows-only one.
+    pub blocking: std::collections::BTreeSet<u32>,
+    /// File-level errors not accepted: they block every export.
+    pub file_problems: Vec<crate::validate::Issue>,
+    /// A rejected header or trailer ("header"/"trailer", line): it cannot be held back.
+    pub header_trailer: Option<(&'static str, u64)>,
+}
 
-/// Records (not excluded) with an error that export cannot put right: these block an export
-/// or are held back from a valid-rows-only one.
+impl Readiness {
+    /// True when a full export may go ahead.
+    pub fn is_ready(&self) -> bool {
+        self.blocking.is_empty() && self.file_problems.is_empty() && self.header_trailer.is_none()
+    }
+
+    /// True when a valid-rows-only export may go ahead (rejected detail rows held back).
+    pub fn valid_rows_may_go(&self) -> bool {
+        self.file_problems.is_empty() && self.header_trailer.is_none()
+    }
+}
+
+/// What stands between a batch and an export.
+pub fn readiness(store: &mut Store, batch: i64) -> Result<Readiness, ExportError> {
+    let layout = store.batch_layout(batch)?;
+    let blocking = blocking_records(store, batch)?;
+    let mut header_trailer = None;
+    if layout.discriminator.is_some() {
+        for (role, what) in [(Role::Trailer, "trailer"), (Role::Header, "header")] {
+            let codes: Vec<&str> = layout
+                .records
+                .iter()
+                .filter(|r| r.role == role)
+                .map(|r| r.code.as_str())
+                .collect();
+            if let Some(line) = store.first_rejected_of_types(batch, &codes)? {
+                header_trailer = Some((what, line));
+            }
+        }
+    }
+    Ok(Readiness {
+        blocking,
+        file_problems: store.file_problems(batch)?,
+        header_trailer,
+    })
+}
+
+/// Records (not excluded) with a record-rejecting error.
 pub fn blocking_records(
     store: &Store,
     batch: i64,
 ) -> Result<std::collections::BTreeSet<u32>, ExportError> {
-    let list = REGENERATED
-        .iter()
-        .map(|r| format!("'{r}'"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let sql = format!(
-        "SELECT DISTINCT i.seq FROM issue i JOIN record r ON r.batch_id = i.batch_id AND r.seq = i.seq
-         WHERE i.batch_id = ?1 AND i.severity = 'error' AND r.excluded = 0 AND i.rule NOT IN ({list})"
-    );
-    let mut stmt = store.conn().prepare(&sql)?;
-    let rows = stmt.query_map([batch], |r| r.get::<_, i64>(0))?;
-    let mut out = std::collections::BTreeSet::new();
-    for r in rows {
-        out.insert(r? as u32);
-    }
-    Ok(out)
+    Ok(store.rejected_seqs(batch)?)
 }
 
 fn info_had_bom(store: &Store, batch: i64) -> Result<bool, ExportError> {
@@ -598,10 +709,10 @@ pub struct ExportRun {
     pub started_at: String,
     /// Finished.
     pub finished_at: Option<String>,
-    /// manual / scheduled.
-    pub trigger: String,
-    /// ok / refused / failed.
-    pub outcome: String,
+    /// Manual or scheduled.
+    pub trigger: Trigger,
+    /// How it ended.
+    pub outcome: ExportRunOutcome,
     /// Message.
     pub message: Option<String>,
     /// Rejected rows held back.
@@ -716,20 +827,21 @@ pub fn rejects_report(store: &mut Store, batch: i64, path: &Path) -> Result<u64,
             None => None,
         };
         let value = match (rec, i.field_index) {
-            (Some(r), Some(fi)) => r.fields.get(fi).cloned().unwrap_or_default(),
+            (Some(r), Some(fi)) => crate::text::display(&r.fields.get(fi).cloned().unwrap_or_default()).into_owned(),
             _ => String::new(),
         };
         rows.push(vec![
             i.line.to_string(),
             i.record_type.clone().unwrap_or_default(),
             i.field.clone().unwrap_or_default(),
-            i.rule.clone(),
+            i.rule.code().to_string(),
             "error".to_string(),
             i.message.clone(),
             value,
             rec.map_or("", |r| if r.excluded { "yes" } else { "no" })
                 .to_string(),
-            rec.map(|r| r.fields.join(&delimiter)).unwrap_or_default(),
+            rec.map(|r| crate::text::display(&r.fields.join(&delimiter)).into_owned())
+                .unwrap_or_default(),
         ]);
     }
     write_excel_csv(

@@ -14,8 +14,8 @@ use crate::checks::{Check, HCPC_PREFIXES, nhs_check_digit};
 use crate::layout::{Control, Field, Generate, Layout, RecordRule, Role};
 use crate::notation::{Format, Pattern, SCALE, format_scaled};
 use crate::reader::Reader;
-use crate::rules as r;
-use crate::validate::{FieldSource, Issue, check_fields};
+use crate::rules::Rule;
+use crate::validate::{FieldSource, Issue, References, check_record};
 use crate::writer::{WriteError, encode_record};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
 use serde::{Deserialize, Serialize};
@@ -30,8 +30,8 @@ pub struct Seeded {
     pub line: u64,
     /// Field name, or None for record- and file-level defects.
     pub field: Option<String>,
-    /// Rule code the validator reports.
-    pub rule: String,
+    /// Rule the validator reports (its code in JSON).
+    pub rule: Rule,
 }
 
 /// What to generate.
@@ -671,7 +671,15 @@ impl<'a> Gen<'a> {
         let mut issues = Vec::new();
         let mut reader = Reader::new(&bytes[..], *d);
         if let Ok(Some(line)) = reader.next_line() {
-            check_fields(self.layout, ri, &line.fields, 0, line.problems, &mut issues);
+            check_record(
+                self.layout,
+                ri,
+                &line.fields,
+                0,
+                line.problems,
+                &References::none(),
+                &mut issues,
+            );
         }
         Ok((bytes, issues))
     }
@@ -1088,7 +1096,7 @@ pub fn generate<W: Write>(
                         sum.defects.push(Seeded {
                             line: sum.lines,
                             field: None,
-                            rule: r::BLANK_ROW.into(),
+                            rule: Rule::BlankRow,
                         });
                         written = Some((bytes, vals.clone(), None, false));
                         break;
@@ -1104,7 +1112,7 @@ pub fn generate<W: Write>(
                             line: 0,
                             record_type: None,
                             field,
-                            rule: r::UNKNOWN_RECORD_TYPE.into(),
+                            rule: Rule::UnknownRecordType,
                             severity: crate::validate::Severity::Error,
                             message: String::new(),
                             field_index: None,
@@ -1143,7 +1151,7 @@ pub fn generate<W: Write>(
                                 line: 0,
                                 record_type: None,
                                 field: Some(layout.records[ri].fields[k0].name.clone()),
-                                rule: r::UNIQUE_ERROR.into(),
+                                rule: Rule::UniqueError,
                                 severity: crate::validate::Severity::Error,
                                 message: String::new(),
                                 field_index: None,
@@ -1311,10 +1319,10 @@ pub fn generate<W: Write>(
             let v = match &f.control {
                 Some(Control::Count(which)) => {
                     let mut n = i128::from(which.map_or(body, |w| by_type[w]));
-                    if opts.defect_rate > 0.0 && !seeded.iter().any(|(_, r)| *r == r::TRAILER_COUNT)
+                    if opts.defect_rate > 0.0 && !seeded.iter().any(|(_, r)| *r == Rule::TrailerCount)
                     {
                         n += 3;
-                        seeded.push((fi, r::TRAILER_COUNT));
+                        seeded.push((fi, Rule::TrailerCount));
                     }
                     control_text(&f.format, n * SCALE)
                 }
@@ -1325,7 +1333,7 @@ pub fn generate<W: Write>(
                         .sum();
                     if opts.defect_rate > 0.0 && bumped.contains(&fi) {
                         n += 10 * SCALE;
-                        seeded.push((fi, r::TRAILER_TOTAL));
+                        seeded.push((fi, Rule::TrailerTotal));
                     }
                     control_text(&f.format, n)
                 }
@@ -1345,7 +1353,7 @@ pub fn generate<W: Write>(
             sum.defects.push(Seeded {
                 line: sum.lines,
                 field: Some(rt.fields[fi].name.clone()),
-                rule: rule.into(),
+                rule,
             });
         }
     }

@@ -22,6 +22,7 @@ pub mod rules;
 pub mod schedule;
 pub mod store;
 pub mod tableschema;
+pub mod text;
 pub mod ui;
 pub mod validate;
 pub mod worker;

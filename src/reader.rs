@@ -16,29 +16,112 @@
 use crate::layout::{Dialect, Encoding};
 use std::io::{BufRead, Read};
 
-/// A problem found while reading one line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What is wrong with the quotes of a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QuoteProblem {
+    /// A quote opened and never closed on the line.
+    Unclosed,
+    /// Text after a closing quote.
+    TextAfter,
+    /// A quote mark inside a field that is not quoted.
+    InUnquoted,
+}
+
+impl QuoteProblem {
+    /// What the message says.
+    pub fn reason(self) -> &'static str {
+        match self {
+            QuoteProblem::Unclosed => "opens a quote that is never closed on this line",
+            QuoteProblem::TextAfter => "has text after its closing quote",
+            QuoteProblem::InUnquoted => {
+                "has a quote mark inside a field that is not quoted (quote the whole field, or remove the quote mark)"
+            }
+        }
+    }
+
+    /// One-letter code, as the store keeps it.
+    pub fn code(self) -> char {
+        match self {
+            QuoteProblem::Unclosed => 'u',
+            QuoteProblem::TextAfter => 'a',
+            QuoteProblem::InUnquoted => 'i',
+        }
+    }
+}
+
+/// A problem found while reading one line that its text alone does not show (bytes that did
+/// not decode and control characters stay in the text, see [`crate::text`]). The store keeps
+/// these beside the record, so a re-validation after an edit sees them as the import did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReadProblem {
-    /// Bytes that are not valid in the file's encoding, in field `field` (0-based).
-    Encoding {
-        /// Field index.
-        field: usize,
-        /// The first offending byte.
-        byte: u8,
-    },
-    /// A NUL or other binary byte inside a text line.
-    Binary {
-        /// Field index.
-        field: usize,
-    },
-    /// A quoted field whose quote is not closed, or text after a closing quote.
+    /// A field whose quotes are broken (0-based field index).
     BrokenQuote {
         /// Field index.
         field: usize,
         /// What is wrong.
-        reason: &'static str,
+        kind: QuoteProblem,
+    },
+    /// The line is longer than [`MAX_LINE`]; its text was not kept.
+    LineTooLong {
+        /// Bytes in the line.
+        bytes: u64,
     },
 }
+
+impl ReadProblem {
+    /// The field the problem is on, if one.
+    pub fn field(&self) -> Option<usize> {
+        match self {
+            ReadProblem::BrokenQuote { field, .. } => Some(*field),
+            ReadProblem::LineTooLong { .. } => None,
+        }
+    }
+}
+
+/// Problems as the store keeps them: `field:code` items joined by commas (`L:bytes` for a line
+/// too long). None when there are none.
+pub fn problems_to_text(problems: &[ReadProblem]) -> Option<String> {
+    if problems.is_empty() {
+        return None;
+    }
+    Some(
+        problems
+            .iter()
+            .map(|p| match p {
+                ReadProblem::BrokenQuote { field, kind } => format!("{field}:{}", kind.code()),
+                ReadProblem::LineTooLong { bytes } => format!("L:{bytes}"),
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+    )
+}
+
+/// Problems back from the store's text (unknown items are skipped).
+pub fn problems_from_text(text: Option<&str>) -> Vec<ReadProblem> {
+    let Some(t) = text else { return Vec::new() };
+    t.split(',')
+        .filter_map(|item| {
+            let (a, b) = item.split_once(':')?;
+            if a == "L" {
+                return Some(ReadProblem::LineTooLong {
+                    bytes: b.parse().ok()?,
+                });
+            }
+            let field = a.parse().ok()?;
+            let kind = match b {
+                "u" => QuoteProblem::Unclosed,
+                "a" => QuoteProblem::TextAfter,
+                "i" => QuoteProblem::InUnquoted,
+                _ => return None,
+            };
+            Some(ReadProblem::BrokenQuote { field, kind })
+        })
+        .collect()
+}
+
+/// The longest line read as a record; a longer one is reported (`line-too-long`) and its text
+/// is not kept, so memory stays bounded whatever the file.
+pub const MAX_LINE: usize = 1 << 20;
 
 /// Errors that stop reading a file.
 #[derive(Debug, thiserror::Error)]
@@ -110,10 +193,13 @@ pub struct Line<'a> {
     pub line: u64,
     /// The fields.
     pub fields: Fields<'a>,
-    /// Problems met decoding or splitting the line.
+    /// Problems met splitting the line.
     pub problems: &'a [ReadProblem],
     /// True when every field is empty or white space.
     pub blank: bool,
+    /// True when the line holds UTF-8 text though the layout says a single-byte encoding
+    /// (the line decodes as UTF-8, or the file began with a UTF-8 byte order mark).
+    pub utf8_in_single_byte: bool,
 }
 
 /// Reads a file line by line. Create with [`Reader::new`], then call [`Reader::next_line`].
@@ -129,10 +215,11 @@ pub struct Reader<R> {
     bytes: u64,
     utf8: bool,
     started: bool,
+    mismatch: bool,
     /// True when the file began with a UTF-8 byte order mark.
     pub had_bom: bool,
-    /// Line of the first non-ASCII line that decodes as UTF-8 in a single-byte-encoded file.
-    pub looks_utf8_at: Option<u64>,
+    /// Carriage returns not followed by a line feed, inside lines.
+    pub bare_crs: u64,
     /// True when some line ended with CRLF.
     pub saw_crlf: bool,
 }
@@ -152,8 +239,9 @@ impl<R: BufRead> Reader<R> {
             bytes: 0,
             utf8: dialect.encoding == Encoding::Utf8,
             started: false,
+            mismatch: false,
             had_bom: false,
-            looks_utf8_at: None,
+            bare_crs: 0,
             saw_crlf: false,
         }
     }
@@ -200,35 +288,81 @@ impl<R: BufRead> Reader<R> {
         Ok(())
     }
 
+    /// Reads one physical line into `raw` (without its LF), keeping at most [`MAX_LINE`]
+    /// bytes. Returns the bytes consumed and whether the line was longer than that.
+    fn read_raw_line(&mut self) -> std::io::Result<(usize, bool)> {
+        self.raw.clear();
+        let (mut consumed, mut too_long) = (0usize, false);
+        loop {
+            let buf = match self.src.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                return Ok((consumed, too_long));
+            }
+            let (take, done) = match memchr::memchr(b'\n', buf) {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            if !too_long {
+                if self.raw.len() + take > MAX_LINE + 1 {
+                    too_long = true;
+                    self.raw.clear();
+                } else {
+                    self.raw.extend_from_slice(&buf[..take]);
+                }
+            }
+            self.src.consume(take);
+            consumed += take;
+            if done {
+                return Ok((consumed, too_long));
+            }
+        }
+    }
+
     /// The next line, or None at the end of the file.
     pub fn next_line(&mut self) -> Result<Option<Line<'_>>, ReadError> {
         if !self.started {
             self.start()?;
         }
-        self.raw.clear();
-        let n = self.src.read_until(b'\n', &mut self.raw)?;
+        let (n, too_long) = self.read_raw_line()?;
         if n == 0 {
             return Ok(None);
         }
         self.bytes += n as u64;
         self.line += 1;
-        if self.raw.last() == Some(&b'\n') {
-            self.raw.pop();
-            if self.raw.last() == Some(&b'\r') {
-                self.raw.pop();
-                self.saw_crlf = true;
-            }
-        } else if self.raw.last() == Some(&b'\r') {
-            self.raw.pop();
-        }
         self.problems.clear();
-        self.decode();
-        self.split();
+        self.text.clear();
+        self.bounds.clear();
+        self.mismatch = false;
+        if too_long {
+            self.problems
+                .push(ReadProblem::LineTooLong { bytes: n as u64 });
+            self.bounds.push((0, 0));
+        } else {
+            if self.raw.last() == Some(&b'\n') {
+                self.raw.pop();
+                if self.raw.last() == Some(&b'\r') {
+                    self.raw.pop();
+                    self.saw_crlf = true;
+                }
+            } else if self.raw.last() == Some(&b'\r') {
+                self.raw.pop();
+            }
+            if memchr::memchr(b'\r', &self.raw).is_some() {
+                self.bare_crs += memchr::memchr_iter(b'\r', &self.raw).count() as u64;
+            }
+            self.decode();
+            self.split();
+        }
         let text = self.text.as_str();
-        let blank = self
-            .bounds
-            .iter()
-            .all(|&(a, b)| text[a as usize..b as usize].trim().is_empty());
+        let blank = !too_long
+            && self
+                .bounds
+                .iter()
+                .all(|&(a, b)| text[a as usize..b as usize].trim().is_empty());
         Ok(Some(Line {
             line: self.line,
             fields: Fields {
@@ -237,65 +371,54 @@ impl<R: BufRead> Reader<R> {
             },
             problems: &self.problems,
             blank,
+            utf8_in_single_byte: self.mismatch,
         }))
     }
 
-    fn field_at(&self, byte_offset: usize) -> usize {
-        self.raw[..byte_offset]
-            .iter()
-            .filter(|&&b| b == self.dialect.delimiter)
-            .count()
-    }
-
     fn decode(&mut self) {
-        self.text.clear();
-        if let Some(pos) = memchr::memchr(0, &self.raw) {
-            let field = self.field_at(pos);
-            self.problems.push(ReadProblem::Binary { field });
-        }
         if self.raw.is_ascii() {
-            // ASCII is the same in every supported encoding.
-            // SAFETY-free path: ASCII bytes are valid UTF-8.
-            self.text
-                .push_str(std::str::from_utf8(&self.raw).unwrap_or_default());
+            // ASCII is the same in every supported encoding, and valid UTF-8.
+            if let Ok(s) = std::str::from_utf8(&self.raw) {
+                self.text.push_str(s);
+            }
             return;
         }
         if self.utf8 {
-            match std::str::from_utf8(&self.raw) {
-                Ok(s) => self.text.push_str(s),
-                Err(e) => {
-                    let at = e.valid_up_to();
-                    let field = self.field_at(at);
-                    self.problems.push(ReadProblem::Encoding {
-                        field,
-                        byte: self.raw[at],
-                    });
-                    self.text.push_str(&String::from_utf8_lossy(&self.raw));
+            // A byte order mark makes the file UTF-8; in a single-byte layout that is a
+            // mismatch on every line that is not plain ASCII.
+            self.mismatch = self.had_bom && self.dialect.encoding != Encoding::Utf8;
+            for chunk in self.raw.utf8_chunks() {
+                self.text.push_str(chunk.valid());
+                for &b in chunk.invalid() {
+                    self.text.push(crate::text::marker(b));
                 }
             }
-        } else {
-            if self.looks_utf8_at.is_none() && std::str::from_utf8(&self.raw).is_ok() {
-                self.looks_utf8_at = Some(self.line);
+            return;
+        }
+        self.mismatch = std::str::from_utf8(&self.raw).is_ok();
+        match self.dialect.encoding {
+            Encoding::Latin1 => {
+                // ISO-8859-1 maps every byte to the code point of the same number (0x80 to
+                // 0x9F are control codes, reported by the validator).
+                self.text.extend(self.raw.iter().map(|&b| char::from(b)));
             }
-            // Windows-1252 leaves five bytes undefined; they do not decode.
-            if let Some(pos) = self
-                .raw
-                .iter()
-                .position(|b| matches!(b, 0x81 | 0x8D | 0x8F | 0x90 | 0x9D))
-            {
-                let field = self.field_at(pos);
-                self.problems.push(ReadProblem::Encoding {
-                    field,
-                    byte: self.raw[pos],
-                });
+            _ => {
+                // Windows-1252 leaves five bytes undefined (decoded as the C1 code points of
+                // the same number): they are kept as markers.
+                let (cow, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&self.raw);
+                for c in cow.chars() {
+                    match u32::from(c) {
+                        n @ (0x81 | 0x8D | 0x8F | 0x90 | 0x9D) => {
+                            self.text.push(crate::text::marker(n as u8));
+                        }
+                        _ => self.text.push(c),
+                    }
+                }
             }
-            let (cow, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&self.raw);
-            self.text.push_str(&cow);
         }
     }
 
     fn split(&mut self) {
-        self.bounds.clear();
         let d = self.dialect.delimiter;
         let bytes = self.text.as_bytes();
         let quoted = match self.dialect.quote {
@@ -343,7 +466,7 @@ impl<R: BufRead> Reader<R> {
                     self.scratch.push_str(&s[seg..]);
                     self.problems.push(ReadProblem::BrokenQuote {
                         field,
-                        reason: "opens a quote that is never closed on this line",
+                        kind: QuoteProblem::Unclosed,
                     });
                     self.bounds.push((start, self.scratch.len() as u32));
                     break;
@@ -354,12 +477,18 @@ impl<R: BufRead> Reader<R> {
                     self.scratch.push_str(&s[i..next]);
                     self.problems.push(ReadProblem::BrokenQuote {
                         field,
-                        reason: "has text after its closing quote",
+                        kind: QuoteProblem::TextAfter,
                     });
                     i = next;
                 }
             } else {
                 let next = memchr::memchr(d, &b[i..]).map_or(b.len(), |p| i + p);
+                if memchr::memchr(q, &b[i..next]).is_some() {
+                    self.problems.push(ReadProblem::BrokenQuote {
+                        field,
+                        kind: QuoteProblem::InUnquoted,
+                    });
+                }
                 self.scratch.push_str(&s[i..next]);
                 i = next;
             }
@@ -384,10 +513,20 @@ impl<R: BufRead> Reader<R> {
 pub struct ReadSummary {
     /// The file began with a UTF-8 byte order mark.
     pub had_bom: bool,
-    /// Line of the first non-ASCII line that decodes as UTF-8 in a single-byte-encoded file.
-    pub looks_utf8_at: Option<u64>,
     /// Bytes read.
     pub bytes: u64,
+    /// Physical lines read.
+    pub lines: u64,
+    /// Carriage returns not followed by a line feed, inside lines.
+    pub bare_crs: u64,
+}
+
+impl ReadSummary {
+    /// True when the file's lines end in a carriage return alone (old Mac style), so that
+    /// several records read as one line.
+    pub fn cr_only_line_endings(&self) -> bool {
+        self.bare_crs > 0 && self.bare_crs >= self.lines
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -398,6 +537,7 @@ struct Meta {
     p0: u32,
     np: u32,
     blank: bool,
+    mismatch: bool,
 }
 
 /// Lines read ahead, owned, so another thread can check them.
@@ -426,6 +566,7 @@ impl LineBatch {
             p0,
             np: l.problems.len() as u32,
             blank: l.blank,
+            mismatch: l.utf8_in_single_byte,
         });
     }
 
@@ -438,30 +579,33 @@ impl LineBatch {
             },
             problems: &self.problems[m.p0 as usize..(m.p0 + m.np) as usize],
             blank: m.blank,
+            utf8_in_single_byte: m.mismatch,
         }
     }
 }
 
 /// Lines a read-ahead batch holds.
 const BATCH_LINES: usize = 8192;
+/// Text a read-ahead batch holds before it is sent, whatever its line count.
+const BATCH_BYTES: usize = 4 << 20;
 
 /// Reads `src` on a second thread, decoding and splitting lines while `each` checks the lines
 /// already read, so the two cores share the work. `each` gets every line in order with the
 /// bytes read so far, and returns false to stop early. Memory stays bounded: at most a few
-/// batches of lines are in flight.
+/// batches of lines are in flight. Returns what the reader learnt and the source.
 pub fn read_ahead<R: BufRead + Send>(
     src: R,
     dialect: Dialect,
     mut each: impl FnMut(&Line<'_>, u64) -> bool,
-) -> Result<ReadSummary, ReadError> {
+) -> Result<(ReadSummary, R), ReadError> {
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<LineBatch>(3);
-        let reader = scope.spawn(move || -> Result<ReadSummary, ReadError> {
+        let reader = scope.spawn(move || -> Result<(ReadSummary, R), ReadError> {
             let mut r = Reader::new(src, dialect);
             let mut batch = LineBatch::default();
             while let Some(l) = r.next_line()? {
                 batch.push(&l);
-                if batch.metas.len() == BATCH_LINES {
+                if batch.metas.len() == BATCH_LINES || batch.text.len() >= BATCH_BYTES {
                     batch.bytes_read = r.bytes_read();
                     if tx.send(std::mem::take(&mut batch)).is_err() {
                         break; // the checker stopped
@@ -470,11 +614,13 @@ pub fn read_ahead<R: BufRead + Send>(
             }
             batch.bytes_read = r.bytes_read();
             let _ = tx.send(batch);
-            Ok(ReadSummary {
+            let summary = ReadSummary {
                 had_bom: r.had_bom,
-                looks_utf8_at: r.looks_utf8_at,
                 bytes: r.bytes_read(),
-            })
+                lines: r.lines_read(),
+                bare_crs: r.bare_crs,
+            };
+            Ok((summary, r.into_inner()))
         });
         'outer: for batch in rx.iter() {
             for m in &batch.metas {
@@ -576,15 +722,24 @@ mod tests {
         let rows =
             read_all(b"Ren\xe9e~Smith\n", dialect(b'~', None, Encoding::Latin1)).expect("read");
         assert_eq!(rows[0].1, vec!["Renée", "Smith"]);
-        // The same byte is not UTF-8.
+        // The same byte is not UTF-8: it is kept as a marker, not replaced.
         let rows =
             read_all(b"ok,Ren\xe9e\n", dialect(b',', Some(b'"'), Encoding::Utf8)).expect("read");
+        assert_eq!(rows[0].1[1], format!("Ren{}e", crate::text::marker(0xE9)));
+        assert!(rows[0].2.is_empty());
+        // ISO-8859-1 reads 0x80 to 0x9F as the control codes they are; Windows-1252 as text,
+        // keeping its five undefined bytes as markers.
+        let rows =
+            read_all(b"a\x92b~\x81\n", dialect(b'~', None, Encoding::Latin1)).expect("read");
+        assert_eq!(rows[0].1, vec!["a\u{92}b", "\u{81}"]);
+        let rows = read_all(
+            b"a\x92b~\x81\n",
+            dialect(b'~', None, Encoding::Windows1252),
+        )
+        .expect("read");
         assert_eq!(
-            rows[0].2,
-            vec![ReadProblem::Encoding {
-                field: 1,
-                byte: 0xE9
-            }]
+            rows[0].1,
+            vec!["a\u{2019}b".to_string(), crate::text::marker(0x81).to_string()]
         );
         // A BOM makes the file UTF-8 whatever the layout says.
         let mut r = Reader::new(
@@ -593,7 +748,43 @@ mod tests {
         );
         let l = r.next_line().expect("read").expect("line");
         assert_eq!(l.fields.get(0), "Renée");
+        assert!(l.utf8_in_single_byte);
         assert!(r.had_bom);
+    }
+
+    #[test]
+    fn quotes_inside_unquoted_fields_and_long_lines_are_problems() {
+        let rows = read_all(
+            b"a, \"Smith\",c\n",
+            dialect(b',', Some(b'"'), Encoding::Utf8),
+        )
+        .expect("read");
+        assert_eq!(
+            rows[0].2,
+            vec![ReadProblem::BrokenQuote {
+                field: 1,
+                kind: QuoteProblem::InUnquoted
+            }]
+        );
+        let mut long = vec![b'x'; MAX_LINE + 10];
+        long.extend_from_slice(b"\nnext\n");
+        let rows = read_all(&long, dialect(b',', Some(b'"'), Encoding::Utf8)).expect("read");
+        assert_eq!(rows.len(), 2);
+        assert!(matches!(rows[0].2[0], ReadProblem::LineTooLong { .. }));
+        assert_eq!(rows[1].1, vec!["next"]);
+    }
+
+    #[test]
+    fn problems_round_trip_through_storage_text() {
+        let p = vec![
+            ReadProblem::BrokenQuote {
+                field: 3,
+                kind: QuoteProblem::TextAfter,
+            },
+            ReadProblem::LineTooLong { bytes: 99 },
+        ];
+        assert_eq!(problems_from_text(problems_to_text(&p).as_deref()), p);
+        assert_eq!(problems_to_text(&[]), None);
     }
 
     #[test]

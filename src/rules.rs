@@ -1,164 +1,471 @@
-//! The stable rule codes an issue carries, with what each means.
+//! The rules an issue can break: one [`Rule`] enum carrying each rule's stable code, severity,
+//! scope, plain-English title and description.
 //!
 //! Codes are part of the `validate --json` contract: tools and `.defects.json` files depend on
 //! them, so a code is never renamed. Where frictionless-py has a code for the same thing, the
 //! same code is used (blank-row, extra-cell, missing-cell, type-error, unique-error,
 //! encoding-error, foreign-key); frictionless's one `constraint-error` is split here into
 //! `required-error`, `length-error`, `code-error`, `range-error` and `pattern-error`, so an
-//! officer sees the kinds of problem apart. `docs/rules.md` lists the same table.
+//! officer sees the kinds of problem apart. `docs/rules.md` is generated from this enum
+//! ([`markdown_table`]) and a test holds the two equal. Every `match` below is exhaustive: a
+//! new rule without a title, a scope or a description does not compile.
 
-/// A line whose every field is empty.
-pub const BLANK_ROW: &str = "blank-row";
-/// Bytes that are not valid in the file's encoding.
-pub const ENCODING_ERROR: &str = "encoding-error";
-/// A quote that is never closed, or text after a closing quote.
-pub const BROKEN_QUOTE: &str = "broken-quote";
-/// The first line is not the column-name row the layout expects.
-pub const COLUMN_NAMES: &str = "column-names";
-/// A record type the layout does not define.
-pub const UNKNOWN_RECORD_TYPE: &str = "unknown-record-type";
-/// The file does not start with its header record.
-pub const HEADER_MISSING: &str = "header-missing";
-/// A header record somewhere other than first.
-pub const HEADER_NOT_FIRST: &str = "header-not-first";
-/// The file does not end with its trailer record.
-pub const TRAILER_MISSING: &str = "trailer-missing";
-/// Records after the trailer.
-pub const TRAILER_NOT_LAST: &str = "trailer-not-last";
-/// More fields than the record type has.
-pub const EXTRA_CELL: &str = "extra-cell";
-/// Fewer fields than the record type has.
-pub const MISSING_CELL: &str = "missing-cell";
-/// A required field is empty.
-pub const REQUIRED_ERROR: &str = "required-error";
-/// A value that is not of the field's type (not a number, not a real date, not Y/N).
-pub const TYPE_ERROR: &str = "type-error";
-/// A value longer (or, for F(n), other) than the field's length.
-pub const LENGTH_ERROR: &str = "length-error";
-/// A value not in the field's code list.
-pub const CODE_ERROR: &str = "code-error";
-/// An identifier (NI number, NHS number, NMC PIN, ...) that fails its check.
-pub const IDENTIFIER_ERROR: &str = "identifier-error";
-/// A number outside the field's minimum and maximum.
-pub const RANGE_ERROR: &str = "range-error";
-/// A value that does not match the field's pattern.
-pub const PATTERN_ERROR: &str = "pattern-error";
-/// A fixed value (such as an interface code in the header) that is different.
-pub const VALUE_ERROR: &str = "value-error";
-/// A second record with the same key.
-pub const UNIQUE_ERROR: &str = "unique-error";
-/// A date (or number) before the one it must not precede, e.g. end before start.
-pub const ORDER_ERROR: &str = "order-error";
-/// A field required because of another field's value is empty.
-pub const REQUIRED_IF_ERROR: &str = "required-if-error";
-/// The trailer's record count does not match the records in the file.
-pub const TRAILER_COUNT: &str = "trailer-count";
-/// The trailer's control total does not match the sum of the records.
-pub const TRAILER_TOTAL: &str = "trailer-total";
-/// Two totals that must be equal are not (a finance file that does not balance).
-pub const BALANCE_ERROR: &str = "balance-error";
-/// A value that is not in the referenced interface's latest batch.
-pub const FOREIGN_KEY: &str = "foreign-key";
-/// A reference that could not be checked (no batch of the other interface in the store).
-pub const REFERENCE_UNCHECKED: &str = "reference-unchecked";
-/// The bytes look like UTF-8 though the layout declares a single-byte encoding.
-pub const ENCODING_MISMATCH: &str = "encoding-mismatch";
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
 
-/// Every rule code with a one-line description.
-pub const ALL: &[(&str, &str)] = &[
-    (BLANK_ROW, "a line whose every field is empty"),
-    (
-        ENCODING_ERROR,
-        "bytes that are not valid in the file's encoding, or binary bytes in a text line",
-    ),
-    (
-        ENCODING_MISMATCH,
-        "warning: the file looks UTF-8 but the layout says Windows-1252 / ISO-8859-1",
-    ),
-    (
-        BROKEN_QUOTE,
-        "a quote that is never closed on its line, or text after a closing quote",
-    ),
-    (
-        COLUMN_NAMES,
-        "the first line is not the column-name row the layout expects",
-    ),
-    (
-        UNKNOWN_RECORD_TYPE,
-        "a record type the layout does not define",
-    ),
-    (
-        HEADER_MISSING,
-        "the file does not start with its header record",
-    ),
-    (
-        HEADER_NOT_FIRST,
-        "a header record somewhere other than first",
-    ),
-    (
-        TRAILER_MISSING,
-        "the file does not end with its trailer record",
-    ),
-    (TRAILER_NOT_LAST, "records after the trailer"),
-    (EXTRA_CELL, "more fields than the record type has"),
-    (MISSING_CELL, "fewer fields than the record type has"),
-    (REQUIRED_ERROR, "a required field is empty"),
-    (
-        TYPE_ERROR,
-        "not a number, not a real date or time, not a valid flag",
-    ),
-    (
-        LENGTH_ERROR,
-        "longer than X(n) allows, or not exactly F(n) long",
-    ),
-    (CODE_ERROR, "a value not in the field's code list"),
-    (
-        IDENTIFIER_ERROR,
-        "an NI number, NHS number, GMC/NMC/HCPC/GDC/GPhC number, postcode, e-mail or ESR number that fails its check",
-    ),
-    (
-        RANGE_ERROR,
-        "a number outside the field's minimum and maximum",
-    ),
-    (
-        PATTERN_ERROR,
-        "a value that does not match the field's pattern",
-    ),
-    (
-        VALUE_ERROR,
-        "a fixed value (such as the interface code in the header) that differs",
-    ),
-    (
-        UNIQUE_ERROR,
-        "a second record with the same key as an earlier one",
-    ),
-    (
-        ORDER_ERROR,
-        "a date or number before the one it must not precede (end before start)",
-    ),
-    (
-        REQUIRED_IF_ERROR,
-        "a field required because of another field's value is empty",
-    ),
-    (
-        TRAILER_COUNT,
-        "the trailer's record count does not match the file",
-    ),
-    (
-        TRAILER_TOTAL,
-        "the trailer's control total does not match the sum of the records",
-    ),
-    (
-        FOREIGN_KEY,
-        "a value not found in the referenced interface's latest batch",
-    ),
-    (
-        REFERENCE_UNCHECKED,
-        "warning: a reference could not be checked because the other interface has no batch yet",
-    ),
-];
+/// How serious an issue is. Errors reject the record (or, at file level, the batch); warnings
+/// do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The record or file would be rejected by ESR or the receiving system.
+    Error,
+    /// Worth a look; rejects nothing.
+    Warning,
+}
 
-/// The description of a rule code.
-pub fn describe(code: &str) -> &'static str {
-    ALL.iter().find(|(c, _)| *c == code).map_or("", |(_, d)| d)
+impl Severity {
+    /// "error" or "warning", as stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// What a rule judges: the file as a whole, one record, or one cell of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// The file's structure or its received control totals. A file-level error rejects the
+    /// whole batch until it is put right or accepted with a reason; it never rejects a record.
+    File,
+    /// One record (its field count, its key, its cross-field rules).
+    Record,
+    /// One cell of one record.
+    Cell,
+}
+
+impl Scope {
+    /// "file", "record" or "cell".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::File => "file",
+            Scope::Record => "record",
+            Scope::Cell => "cell",
+        }
+    }
+}
+
+/// Every rule an issue can break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Rule {
+    /// A line whose every field is empty.
+    BlankRow,
+    /// Line endings that run the whole file (or most of it) into one line.
+    LineEnding,
+    /// A line longer than the reader accepts.
+    LineTooLong,
+    /// Bytes that are not valid in the file's encoding.
+    EncodingError,
+    /// The bytes look like UTF-8 though the layout declares a single-byte encoding.
+    EncodingMismatch,
+    /// A control character (other than the delimiter's own) inside a field.
+    ControlCharacter,
+    /// A quote that is never closed, text after a closing quote, or a quote inside an unquoted
+    /// field.
+    BrokenQuote,
+    /// The first line is not the column-name row the layout expects.
+    ColumnNames,
+    /// A record type the layout does not define.
+    UnknownRecordType,
+    /// The file does not start with its header record.
+    HeaderMissing,
+    /// A header record somewhere other than first.
+    HeaderNotFirst,
+    /// The file does not end with its trailer record.
+    TrailerMissing,
+    /// Records after the trailer.
+    TrailerNotLast,
+    /// More fields than the record type has.
+    ExtraCell,
+    /// Fewer fields than the record type has.
+    MissingCell,
+    /// A required field is empty.
+    RequiredError,
+    /// A value that is not of the field's type.
+    TypeError,
+    /// A value longer (or, for F(n), other) than the field's length.
+    LengthError,
+    /// A value not in the field's code list.
+    CodeError,
+    /// An identifier that fails its check.
+    IdentifierError,
+    /// A number outside the field's minimum and maximum.
+    RangeError,
+    /// A value that does not match the field's pattern.
+    PatternError,
+    /// A fixed value that is different.
+    ValueError,
+    /// A second record with the same key.
+    UniqueError,
+    /// A date or number before the one it must not precede.
+    OrderError,
+    /// A field required because of another field's value is empty.
+    RequiredIfError,
+    /// Two totals that must be equal are not.
+    BalanceError,
+    /// The received trailer's record count does not match the records in the file.
+    TrailerCount,
+    /// The received trailer's control total does not match the sum of the records.
+    TrailerTotal,
+    /// A value not found in the chosen reference.
+    ForeignKey,
+    /// A reference that was not checked because nothing was chosen to check it against.
+    ReferenceUnchecked,
+}
+
+impl Rule {
+    /// Every rule, in the order docs/rules.md lists them.
+    pub const ALL: [Rule; 31] = [
+        Rule::BlankRow,
+        Rule::LineEnding,
+        Rule::LineTooLong,
+        Rule::EncodingError,
+        Rule::EncodingMismatch,
+        Rule::ControlCharacter,
+        Rule::BrokenQuote,
+        Rule::ColumnNames,
+        Rule::UnknownRecordType,
+        Rule::HeaderMissing,
+        Rule::HeaderNotFirst,
+        Rule::TrailerMissing,
+        Rule::TrailerNotLast,
+        Rule::ExtraCell,
+        Rule::MissingCell,
+        Rule::RequiredError,
+        Rule::TypeError,
+        Rule::LengthError,
+        Rule::CodeError,
+        Rule::IdentifierError,
+        Rule::RangeError,
+        Rule::PatternError,
+        Rule::ValueError,
+        Rule::UniqueError,
+        Rule::OrderError,
+        Rule::RequiredIfError,
+        Rule::BalanceError,
+        Rule::TrailerCount,
+        Rule::TrailerTotal,
+        Rule::ForeignKey,
+        Rule::ReferenceUnchecked,
+    ];
+
+    /// The stable code (the `rule` of `validate --json`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Rule::BlankRow => "blank-row",
+            Rule::LineEnding => "line-ending",
+            Rule::LineTooLong => "line-too-long",
+            Rule::EncodingError => "encoding-error",
+            Rule::EncodingMismatch => "encoding-mismatch",
+            Rule::ControlCharacter => "control-character",
+            Rule::BrokenQuote => "broken-quote",
+            Rule::ColumnNames => "column-names",
+            Rule::UnknownRecordType => "unknown-record-type",
+            Rule::HeaderMissing => "header-missing",
+            Rule::HeaderNotFirst => "header-not-first",
+            Rule::TrailerMissing => "trailer-missing",
+            Rule::TrailerNotLast => "trailer-not-last",
+            Rule::ExtraCell => "extra-cell",
+            Rule::MissingCell => "missing-cell",
+            Rule::RequiredError => "required-error",
+            Rule::TypeError => "type-error",
+            Rule::LengthError => "length-error",
+            Rule::CodeError => "code-error",
+            Rule::IdentifierError => "identifier-error",
+            Rule::RangeError => "range-error",
+            Rule::PatternError => "pattern-error",
+            Rule::ValueError => "value-error",
+            Rule::UniqueError => "unique-error",
+            Rule::OrderError => "order-error",
+            Rule::RequiredIfError => "required-if-error",
+            Rule::BalanceError => "balance-error",
+            Rule::TrailerCount => "trailer-count",
+            Rule::TrailerTotal => "trailer-total",
+            Rule::ForeignKey => "foreign-key",
+            Rule::ReferenceUnchecked => "reference-unchecked",
+        }
+    }
+
+    /// The rule with this code.
+    pub fn from_code(code: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// Error or warning.
+    pub fn severity(self) -> Severity {
+        match self {
+            Rule::EncodingMismatch | Rule::ReferenceUnchecked => Severity::Warning,
+            Rule::BlankRow
+            | Rule::LineEnding
+            | Rule::LineTooLong
+            | Rule::EncodingError
+            | Rule::ControlCharacter
+            | Rule::BrokenQuote
+            | Rule::ColumnNames
+            | Rule::UnknownRecordType
+            | Rule::HeaderMissing
+            | Rule::HeaderNotFirst
+            | Rule::TrailerMissing
+            | Rule::TrailerNotLast
+            | Rule::ExtraCell
+            | Rule::MissingCell
+            | Rule::RequiredError
+            | Rule::TypeError
+            | Rule::LengthError
+            | Rule::CodeError
+            | Rule::IdentifierError
+            | Rule::RangeError
+            | Rule::PatternError
+            | Rule::ValueError
+            | Rule::UniqueError
+            | Rule::OrderError
+            | Rule::RequiredIfError
+            | Rule::BalanceError
+            | Rule::TrailerCount
+            | Rule::TrailerTotal
+            | Rule::ForeignKey => Severity::Error,
+        }
+    }
+
+    /// What the rule judges.
+    pub fn scope(self) -> Scope {
+        match self {
+            Rule::BlankRow
+            | Rule::LineEnding
+            | Rule::EncodingMismatch
+            | Rule::ColumnNames
+            | Rule::HeaderMissing
+            | Rule::HeaderNotFirst
+            | Rule::TrailerMissing
+            | Rule::TrailerNotLast
+            | Rule::TrailerCount
+            | Rule::TrailerTotal
+            | Rule::ReferenceUnchecked => Scope::File,
+            Rule::LineTooLong
+            | Rule::UnknownRecordType
+            | Rule::ExtraCell
+            | Rule::MissingCell
+            | Rule::UniqueError
+            | Rule::BalanceError => Scope::Record,
+            Rule::EncodingError
+            | Rule::ControlCharacter
+            | Rule::BrokenQuote
+            | Rule::RequiredError
+            | Rule::TypeError
+            | Rule::LengthError
+            | Rule::CodeError
+            | Rule::IdentifierError
+            | Rule::RangeError
+            | Rule::PatternError
+            | Rule::ValueError
+            | Rule::OrderError
+            | Rule::RequiredIfError
+            | Rule::ForeignKey => Scope::Cell,
+        }
+    }
+
+    /// A short plain-English title, for lists and charts.
+    pub fn title(self) -> &'static str {
+        match self {
+            Rule::BlankRow => "Blank line",
+            Rule::LineEnding => "Line endings run records together",
+            Rule::LineTooLong => "Line too long",
+            Rule::EncodingError => "Unreadable characters",
+            Rule::EncodingMismatch => "Saved in another encoding",
+            Rule::ControlCharacter => "Hidden control character",
+            Rule::BrokenQuote => "Broken quote marks",
+            Rule::ColumnNames => "Wrong column names",
+            Rule::UnknownRecordType => "Unknown record type",
+            Rule::HeaderMissing => "Header missing",
+            Rule::HeaderNotFirst => "Header not first",
+            Rule::TrailerMissing => "Trailer missing",
+            Rule::TrailerNotLast => "Records after the trailer",
+            Rule::ExtraCell => "Too many fields",
+            Rule::MissingCell => "Too few fields",
+            Rule::RequiredError => "Required value missing",
+            Rule::TypeError => "Wrong type of value",
+            Rule::LengthError => "Wrong length",
+            Rule::CodeError => "Code not allowed",
+            Rule::IdentifierError => "Invalid identifier",
+            Rule::RangeError => "Out of range",
+            Rule::PatternError => "Wrong form",
+            Rule::ValueError => "Wrong fixed value",
+            Rule::UniqueError => "Duplicate key",
+            Rule::OrderError => "Dates out of order",
+            Rule::RequiredIfError => "Required by another field",
+            Rule::BalanceError => "Totals do not balance",
+            Rule::TrailerCount => "Trailer count differs",
+            Rule::TrailerTotal => "Trailer total differs",
+            Rule::ForeignKey => "Not in the reference",
+            Rule::ReferenceUnchecked => "Reference not checked",
+        }
+    }
+
+    /// A one-line description of what breaks the rule.
+    pub fn description(self) -> &'static str {
+        match self {
+            Rule::BlankRow => "a line whose every field is empty (a file-level problem: export drops blank lines, so the batch waits for the officer to accept that)",
+            Rule::LineEnding => "the file's line endings (old Mac CR-only, or a stray carriage return) run several records into one line",
+            Rule::LineTooLong => "a line longer than 1 MiB: almost certainly not a record (a file with no line endings, or binary data)",
+            Rule::EncodingError => "bytes that are not valid in the file's encoding; the original bytes are kept and the issue stays until the cell is retyped",
+            Rule::EncodingMismatch => "warning: the line reads as UTF-8 but the layout says Windows-1252 / ISO-8859-1, so accented letters may show wrongly",
+            Rule::ControlCharacter => "a control character (NUL, a bare carriage return, a tab or another byte below 0x20) inside a field",
+            Rule::BrokenQuote => "a quote that is never closed on its line, text after a closing quote, or a quote mark inside a field that is not quoted",
+            Rule::ColumnNames => "the first line is not the column-name row the layout expects",
+            Rule::UnknownRecordType => "a record type the layout does not define",
+            Rule::HeaderMissing => "the file does not start with its header record",
+            Rule::HeaderNotFirst => "a header record somewhere other than first",
+            Rule::TrailerMissing => "the file does not end with its trailer record: it may have been cut short",
+            Rule::TrailerNotLast => "records after the trailer",
+            Rule::ExtraCell => "more fields than the record type has",
+            Rule::MissingCell => "fewer fields than the record type has",
+            Rule::RequiredError => "a required field is empty or holds only spaces",
+            Rule::TypeError => "not a number, not a real date or time, not a valid flag",
+            Rule::LengthError => "longer than X(n) allows, or not exactly F(n) long",
+            Rule::CodeError => "a value not in the field's code list",
+            Rule::IdentifierError => "an NI number, NHS number, GMC/NMC/HCPC/GDC/GPhC number, postcode, e-mail or ESR number that fails its check",
+            Rule::RangeError => "a number outside the field's minimum and maximum",
+            Rule::PatternError => "a value that does not match the field's pattern",
+            Rule::ValueError => "a fixed value (such as the interface code in the header) that differs",
+            Rule::UniqueError => "a second record with the same key as an earlier one",
+            Rule::OrderError => "a date or number before the one it must not precede (end before start)",
+            Rule::RequiredIfError => "a field required because of another field's value is empty",
+            Rule::BalanceError => "two totals that must be equal are not (a finance file whose debits and credits do not balance)",
+            Rule::TrailerCount => "the received trailer's record count does not match the records in the file: evidence that records were lost or added",
+            Rule::TrailerTotal => "the received trailer's control total does not match the sum of the records: evidence that amounts were lost or changed",
+            Rule::ForeignKey => "a value not found in the batch or file chosen as the reference",
+            Rule::ReferenceUnchecked => "warning: a reference rule was not checked because no batch or file was chosen to check it against",
+        }
+    }
+
+    /// True for file-level rules.
+    pub fn is_file_level(self) -> bool {
+        self.scope() == Scope::File
+    }
+
+    /// Rules whose issues come from how the line was read (bytes and quotes), not from the
+    /// stored values alone: they stay on their cell until the cell is retyped.
+    pub fn is_read_problem(self) -> bool {
+        matches!(self, Rule::BrokenQuote | Rule::LineTooLong)
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Rule {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(d)?;
+        Rule::from_code(&code)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown rule code {code:?}")))
+    }
+}
+
+impl rusqlite::types::ToSql for Rule {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.code().into())
+    }
+}
+
+impl rusqlite::types::FromSql for Rule {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let code = v.as_str()?;
+        Rule::from_code(code).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("unknown rule code {code:?}").into())
+        })
+    }
+}
+
+impl rusqlite::types::ToSql for Severity {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for Severity {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        match v.as_str()? {
+            "error" => Ok(Severity::Error),
+            "warning" => Ok(Severity::Warning),
+            other => Err(rusqlite::types::FromSqlError::Other(
+                format!("unknown severity {other:?}").into(),
+            )),
+        }
+    }
+}
+
+/// SQL text listing the codes of the rules that `keep` selects, quoted, for `IN (...)`.
+pub fn sql_list(keep: impl Fn(Rule) -> bool) -> String {
+    Rule::ALL
+        .into_iter()
+        .filter(|r| keep(*r))
+        .map(|r| format!("'{}'", r.code()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The table of docs/rules.md, generated from the enum.
+pub fn markdown_table() -> String {
+    let mut s = String::from(
+        "| code | severity | scope | title | what breaks it |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for r in Rule::ALL {
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            r.code(),
+            r.severity().as_str(),
+            r.scope().as_str(),
+            r.title(),
+            r.description()
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        for r in Rule::ALL {
+            assert_eq!(Rule::from_code(r.code()), Some(r));
+            assert!(!r.title().is_empty() && !r.description().is_empty());
+        }
+        let mut codes: Vec<_> = Rule::ALL.iter().map(|r| r.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), Rule::ALL.len());
+    }
+
+    #[test]
+    fn docs_rules_md_holds_the_generated_table() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules.md"))
+            .expect("docs/rules.md");
+        assert!(
+            doc.contains(&markdown_table()),
+            "docs/rules.md is out of date: paste the output of `esr-desk rules --markdown` into it"
+        );
+    }
 }

@@ -1,31 +1,28 @@
-//! The validator: records in, issues out.
+//! The one validation pipeline: bytes in, checked records and issues out.
+//!
+//! Decode → classify → check is one API, [`run`], and every path that judges a file consumes
+//! it: `validate` ([`validate_reader`], [`validate_streaming`]), import (the store), detection
+//! of what a file is, and scheduled runs. A stored record is re-judged after an edit by
+//! [`check_record`], the same function the pipeline calls for each line it reads, with the
+//! read problems (broken quotes) the store kept beside the record. So the same bytes always
+//! get the same issues, whichever path reaches them.
 //!
 //! [`Validator`] is fed one [`Line`] at a time by the streaming reader and keeps only what the
-//! file-level rules need (unique-key hashes, running counts and control totals), so memory does
-//! not grow with the width of the file and grows only by a few bytes a keyed record. Every issue
-//! carries the physical line, record type, field, a stable rule code (see [`crate::rules`]) and
-//! a plain-English message. [`check_fields`] checks a single record and is what the store calls
-//! to re-validate a record after an edit. No I/O here beyond [`validate_path`], no UI.
+//! file-level rules need (unique-key hashes, running counts and control totals). Every issue
+//! carries the physical line, record type, field, a [`Rule`] and a plain-English message.
+//! Reference rules check against what the caller chose ([`References`]); with nothing chosen
+//! they are reported as unchecked, on every path. No I/O here beyond reading the file given,
+//! no UI.
 
 use crate::layout::{Control, Field, Layout, RecordRule, Role, bound_text, within};
 use crate::notation::{Format, char_len, format_scaled};
-use crate::reader::{Fields, Line, ReadError, ReadProblem};
-use crate::rules as r;
+use crate::reader::{Fields, Line, ReadError, ReadProblem, ReadSummary};
+pub use crate::rules::{Rule, Scope, Severity};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// How serious an issue is. Errors reject the record; warnings do not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The record would be rejected by ESR or the receiving system.
-    Error,
-    /// Worth a look; does not reject the record.
-    Warning,
-}
 
 /// One problem found in a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,8 +33,8 @@ pub struct Issue {
     pub record_type: Option<String>,
     /// Field name; None for record- and file-level issues.
     pub field: Option<String>,
-    /// Stable rule code.
-    pub rule: String,
+    /// The rule broken (its stable code in JSON).
+    pub rule: Rule,
     /// Error or warning.
     pub severity: Severity,
     /// Plain-English message.
@@ -45,6 +42,32 @@ pub struct Issue {
     /// Field position (0-based), for the table; not part of the JSON contract.
     #[serde(skip)]
     pub field_index: Option<usize>,
+}
+
+impl Issue {
+    /// An issue of `rule` (with the rule's severity).
+    pub fn new(
+        rule: Rule,
+        line: u64,
+        record_type: Option<&str>,
+        field: Option<(usize, &Field)>,
+        message: String,
+    ) -> Self {
+        Issue {
+            line,
+            record_type: record_type.map(str::to_string),
+            field: field.map(|(_, f)| f.name.clone()),
+            rule,
+            severity: rule.severity(),
+            message,
+            field_index: field.map(|(i, _)| i),
+        }
+    }
+
+    /// True for an error that rejects its record (not a warning, not a file-level problem).
+    pub fn rejects_record(&self) -> bool {
+        self.severity == Severity::Error && self.rule.scope() != Scope::File
+    }
 }
 
 /// The result of validating one file: the `validate --json` object.
@@ -58,30 +81,46 @@ pub struct Report {
     pub records: u64,
     /// Records with at least one error.
     pub rejected_records: u64,
-    /// Every issue, in line order.
+    /// The issues listed, in line order (at most [`ISSUE_CAP`] of each rule).
     pub issues: Vec<Issue>,
+    /// Issues found but not listed, by rule code (too many of one rule to list).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub not_listed: BTreeMap<String, u64>,
 }
 
 impl Report {
-    /// True when no issue is an error.
+    /// True when no issue, listed or not, is an error: the file would not be rejected.
     pub fn is_clean(&self) -> bool {
         !self.issues.iter().any(|i| i.severity == Severity::Error)
+            && !self.not_listed.keys().any(|c| {
+                Rule::from_code(c).is_none_or(|r| r.severity() == Severity::Error)
+            })
     }
 
-    /// Issue counts by rule, most frequent first.
-    pub fn counts_by_rule(&self) -> Vec<(String, usize)> {
-        count_by_rule(&self.issues)
+    /// Issue counts by rule (listed and not), most frequent first.
+    pub fn counts_by_rule(&self) -> Vec<(Rule, u64)> {
+        let mut v = count_by_rule(&self.issues);
+        for (code, n) in &self.not_listed {
+            if let Some(r) = Rule::from_code(code) {
+                match v.iter_mut().find(|(x, _)| *x == r) {
+                    Some(e) => e.1 += n,
+                    None => v.push((r, *n)),
+                }
+            }
+        }
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.code().cmp(b.0.code())));
+        v
     }
 }
 
 /// Issue counts by rule, most frequent first (ties by code).
-pub fn count_by_rule(issues: &[Issue]) -> Vec<(String, usize)> {
-    let mut m: HashMap<&str, usize> = HashMap::new();
+pub fn count_by_rule(issues: &[Issue]) -> Vec<(Rule, u64)> {
+    let mut m: HashMap<Rule, u64> = HashMap::new();
     for i in issues {
-        *m.entry(i.rule.as_str()).or_default() += 1;
+        *m.entry(i.rule).or_default() += 1;
     }
-    let mut v: Vec<(String, usize)> = m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut v: Vec<(Rule, u64)> = m.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.code().cmp(b.0.code())));
     v
 }
 
@@ -99,6 +138,9 @@ pub enum ValidateError {
     /// The user cancelled.
     #[error("cancelled")]
     Cancelled,
+    /// The file or batch chosen as a reference does not fit the layout's reference rules.
+    #[error("{0}")]
+    Reference(String),
 }
 
 /// Something that can hand out fields by position: a streamed line or a stored record.
@@ -127,8 +169,10 @@ impl<S: AsRef<str>> FieldSource for [S] {
     }
 }
 
-fn shown(v: &str) -> String {
-    if char_len(v) > 40 {
+/// A value as messages quote it: shortened, undecodable bytes shown as U+FFFD.
+pub fn shown(v: &str) -> String {
+    let v = crate::text::display(v);
+    if char_len(&v) > 40 {
         let cut: String = v.chars().take(37).collect();
         format!("\"{cut}...\"")
     } else {
@@ -136,54 +180,56 @@ fn shown(v: &str) -> String {
     }
 }
 
-fn issue(
-    line: u64,
-    rt: Option<&str>,
-    field: Option<(usize, &Field)>,
-    rule: &str,
-    severity: Severity,
-    message: String,
-) -> Issue {
-    Issue {
-        line,
-        record_type: rt.map(str::to_string),
-        field: field.map(|(_, f)| f.name.clone()),
-        rule: rule.to_string(),
-        severity,
-        message,
-        field_index: field.map(|(i, _)| i),
-    }
+fn format_rule(code: &str) -> Rule {
+    Rule::from_code(code).unwrap_or(Rule::TypeError)
 }
 
 /// Checks one field's value; returns the comparable value (numbers, dates) when it passes.
-pub fn check_value(field: &Field, v: &str) -> Result<Option<i128>, (&'static str, String)> {
+/// `encoding` names the file's encoding for messages about undecodable bytes.
+pub fn check_value(field: &Field, v: &str) -> Result<Option<i128>, (Rule, String)> {
+    check_value_in(field, v, "the file's encoding")
+}
+
+fn check_value_in(field: &Field, v: &str, encoding: &str) -> Result<Option<i128>, (Rule, String)> {
+    if let Some((rule, why)) = crate::text::cell_problem(v, encoding) {
+        return Err((rule, format!("{} {why}", field.name)));
+    }
     if let Some(c) = &field.value {
         if v != c {
             return Err((
-                r::VALUE_ERROR,
+                Rule::ValueError,
                 format!("{} must be {} but is {}", field.name, shown(c), shown(v)),
             ));
         }
         return Ok(None);
     }
-    if v.is_empty() {
+    if v.trim().is_empty() {
         if field.required {
+            let what = if v.is_empty() {
+                "is empty"
+            } else {
+                "holds only spaces"
+            };
             return Err((
-                r::REQUIRED_ERROR,
-                format!("{} is required but is empty", field.name),
+                Rule::RequiredError,
+                format!("{} is required but {what}", field.name),
             ));
         }
-        return Ok(None);
+        if v.is_empty() {
+            return Ok(None);
+        }
     }
-    let n = field
-        .format
-        .check(v)
-        .map_err(|p| (p.rule, format!("{} {} {}", field.name, shown(v), p.reason)))?;
+    let n = field.format.check(v).map_err(|p| {
+        (
+            format_rule(p.rule),
+            format!("{} {} {}", field.name, shown(v), p.reason),
+        )
+    })?;
     if let Some(min) = field.min_length {
         let n = char_len(v);
         if n < min {
             return Err((
-                r::LENGTH_ERROR,
+                Rule::LengthError,
                 format!(
                     "{} {} is {n} characters long; at least {min} are required",
                     field.name,
@@ -204,7 +250,7 @@ pub fn check_value(field: &Field, v: &str) -> Result<Option<i128>, (&'static str
             list.push_str(", ...");
         }
         return Err((
-            r::CODE_ERROR,
+            Rule::CodeError,
             format!(
                 "{} {} is not one of the allowed codes: {list}",
                 field.name,
@@ -215,7 +261,7 @@ pub fn check_value(field: &Field, v: &str) -> Result<Option<i128>, (&'static str
     if let Some(check) = field.check {
         check.check(v).map_err(|why| {
             (
-                r::IDENTIFIER_ERROR,
+                Rule::IdentifierError,
                 format!(
                     "{} {} is not a valid {}: it {why}",
                     field.name,
@@ -234,7 +280,7 @@ pub fn check_value(field: &Field, v: &str) -> Result<Option<i128>, (&'static str
             (None, None) => String::new(),
         };
         return Err((
-            r::RANGE_ERROR,
+            Rule::RangeError,
             format!("{} {} must be {range}", field.name, shown(v)),
         ));
     }
@@ -242,7 +288,7 @@ pub fn check_value(field: &Field, v: &str) -> Result<Option<i128>, (&'static str
         && !p.is_match(v)
     {
         return Err((
-            r::PATTERN_ERROR,
+            Rule::PatternError,
             format!(
                 "{} {} does not have the expected form",
                 field.name,
@@ -257,71 +303,259 @@ pub fn check_value(field: &Field, v: &str) -> Result<Option<i128>, (&'static str
     Ok(comparable.then_some(n))
 }
 
-/// Checks one record of record type `ri` (field counts, every field, cross-field rules).
-/// Read problems of the line are passed in `problems`. Returns true when an error was found.
-pub fn check_fields<F: FieldSource + ?Sized>(
+// ---------------------------------------------------------------- references
+
+/// The values one reference rule checks against, and where they came from.
+#[derive(Debug, Clone)]
+pub struct RefSet {
+    /// The values.
+    pub values: HashSet<String>,
+    /// Where they came from, for messages ("batch 12", "file LDW_....DAT").
+    pub source: String,
+}
+
+/// What the reference rules of a layout check against, chosen by the officer (a stored batch
+/// or a file of the other interface). A rule with nothing chosen is reported as
+/// `reference-unchecked`, on every path alike.
+#[derive(Debug, Clone, Default)]
+pub struct References {
+    sets: HashMap<(usize, usize), RefSet>,
+}
+
+/// One reference rule of a layout: (record type, rule index, other interface, its record
+/// type, its field).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceRule {
+    /// Record type index in this layout.
+    pub record: usize,
+    /// Rule index in the record type.
+    pub rule: usize,
+    /// The field checked.
+    pub field: usize,
+    /// The other interface.
+    pub interface: String,
+    /// Its record type code.
+    pub target_record: String,
+    /// Its field name.
+    pub target_field: String,
+}
+
+/// The reference rules of a layout.
+pub fn reference_rules(layout: &Layout) -> Vec<ReferenceRule> {
+    let mut out = Vec::new();
+    for (ri, rt) in layout.records.iter().enumerate() {
+        for (k, rule) in rt.rules.iter().enumerate() {
+            if let RecordRule::Reference {
+                field,
+                interface,
+                record,
+                target,
+            } = rule
+            {
+                out.push(ReferenceRule {
+                    record: ri,
+                    rule: k,
+                    field: *field,
+                    interface: interface.clone(),
+                    target_record: record.clone(),
+                    target_field: target.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Values of one interface's records, gathered from a batch or a file to serve as a
+/// reference: `(record type, field name) → values`.
+#[derive(Debug, Clone, Default)]
+pub struct RefSource {
+    /// The interface the values come from.
+    pub interface: String,
+    /// Where they came from, for messages.
+    pub label: String,
+    /// The values by record type and field name.
+    pub values: HashMap<(String, String), HashSet<String>>,
+}
+
+impl References {
+    /// Nothing chosen: every reference rule is reported as unchecked.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Matches chosen sources to the layout's reference rules. A source that serves no rule
+    /// is refused with a message naming what the layout refers to.
+    pub fn build(layout: &Layout, sources: &[RefSource]) -> Result<Self, ValidateError> {
+        let rules = reference_rules(layout);
+        let mut sets = HashMap::new();
+        for s in sources {
+            let mut used = false;
+            for r in rules.iter().filter(|r| r.interface == s.interface) {
+                used = true;
+                let values = s
+                    .values
+                    .get(&(r.target_record.clone(), r.target_field.clone()))
+                    .cloned()
+                    .unwrap_or_default();
+                sets.insert(
+                    (r.record, r.rule),
+                    RefSet {
+                        values,
+                        source: s.label.clone(),
+                    },
+                );
+            }
+            if !used {
+                let wanted: Vec<&str> = rules.iter().map(|r| r.interface.as_str()).collect();
+                return Err(ValidateError::Reference(if wanted.is_empty() {
+                    format!(
+                        "{} has no reference rules, so {} cannot be used as a reference",
+                        layout.interface, s.label
+                    )
+                } else {
+                    format!(
+                        "{} is a {} file or batch, but {} refers to {}",
+                        s.label,
+                        s.interface,
+                        layout.interface,
+                        wanted.join(", ")
+                    )
+                }));
+            }
+        }
+        Ok(Self { sets })
+    }
+
+    /// The set a rule checks against, if one was chosen.
+    pub fn get(&self, record: usize, rule: usize) -> Option<&RefSet> {
+        self.sets.get(&(record, rule))
+    }
+
+    /// Where the checked references came from, for the store's record of the batch.
+    pub fn describe(&self) -> Option<String> {
+        let mut labels: Vec<&str> = self.sets.values().map(|s| s.source.as_str()).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        (!labels.is_empty()).then(|| labels.join(", "))
+    }
+}
+
+/// Reads the values a layout's reference rules need from a file of the other interface.
+pub fn reference_file(path: &Path, other: &Layout) -> Result<RefSource, ValidateError> {
+    let name = file_name(path);
+    let mut src = RefSource {
+        interface: other.interface.clone(),
+        label: format!("file {name}"),
+        values: HashMap::new(),
+    };
+    let f = crate::reader::open(path).map_err(|e| ValidateError::Read {
+        file: name.clone(),
+        source: ReadError::Io(e),
+    })?;
+    crate::reader::read_ahead(f, other.dialect, |l, _| {
+        let ri = match other.discriminator {
+            None => Some(0),
+            Some(d) => other.record_index(l.fields.get(d)),
+        };
+        if let Some(ri) = ri {
+            let rt = &other.records[ri];
+            for (fi, f) in rt.fields.iter().enumerate() {
+                let v = l.fields.get(fi);
+                if !v.is_empty() {
+                    src.values
+                        .entry((rt.code.clone(), f.name.clone()))
+                        .or_default()
+                        .insert(v.to_string());
+                }
+            }
+        }
+        true
+    })
+    .map_err(|source| ValidateError::Read { file: name, source })?;
+    Ok(src)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+// ---------------------------------------------------------------- one record
+
+/// Checks one record of record type `ri`: read problems, field counts, every field,
+/// cross-field rules and chosen references. This is what the pipeline calls for each line
+/// and what the store calls to re-judge a stored record after an edit. Returns true when an
+/// error that rejects the record was found.
+#[allow(clippy::too_many_arguments)]
+pub fn check_record<F: FieldSource + ?Sized>(
     layout: &Layout,
     ri: usize,
     fields: &F,
     line: u64,
     problems: &[ReadProblem],
+    refs: &References,
     out: &mut Vec<Issue>,
 ) -> bool {
+    let before = out.len();
+    if let Some(bytes) = problems.iter().find_map(|p| match p {
+        ReadProblem::LineTooLong { bytes } => Some(*bytes),
+        ReadProblem::BrokenQuote { .. } => None,
+    }) {
+        out.push(line_too_long_issue(line, bytes));
+        return true;
+    }
     let rt = &layout.records[ri];
     let code = Some(rt.code.as_str());
-    let before = out.len();
+    let encoding = layout.dialect.encoding.name();
     // Fields already reported (a bitset: layouts have at most a few hundred fields).
     let mut bad_field = FieldSet::default();
     for p in problems {
-        let (fi, rule, msg) = match p {
-            ReadProblem::Encoding { field, byte } => (
-                *field,
-                r::ENCODING_ERROR,
-                format!(
-                    "has a byte (0x{byte:02X}) that is not valid {}: the file may have been saved with another encoding",
-                    layout.dialect.encoding.name()
-                ),
-            ),
-            ReadProblem::Binary { field } => (
-                *field,
-                r::ENCODING_ERROR,
-                "contains a binary (NUL) byte".to_string(),
-            ),
-            ReadProblem::BrokenQuote { field, reason } => {
-                (*field, r::BROKEN_QUOTE, reason.to_string())
-            }
-        };
-        let f = rt.fields.get(fi).map(|f| (fi, f));
-        let name = f.map_or_else(|| format!("Field {}", fi + 1), |(_, f)| f.name.clone());
-        out.push(issue(
-            line,
-            code,
-            f,
-            rule,
-            Severity::Error,
-            format!("{name} {msg}"),
-        ));
-        bad_field.insert(fi);
+        if let ReadProblem::BrokenQuote { field, kind } = p {
+            let fi = *field;
+            let f = rt.fields.get(fi).map(|f| (fi, f));
+            let name = f.map_or_else(|| format!("Field {}", fi + 1), |(_, f)| f.name.clone());
+            out.push(Issue::new(
+                Rule::BrokenQuote,
+                line,
+                code,
+                f,
+                format!("{name} {}", kind.reason()),
+            ));
+            bad_field.insert(fi);
+        }
     }
     let n = fields.count();
     let want = rt.fields.len();
     if n > want {
-        out.push(issue(
+        out.push(Issue::new(
+            Rule::ExtraCell,
             line,
             code,
             None,
-            r::EXTRA_CELL,
-            Severity::Error,
             format!("{} record has {n} fields; it should have {want} (a stray delimiter or an extra column?)", rt.name),
         ));
+        // Characters in the extra fields are still judged.
+        for fi in want..n {
+            if let Some((rule, why)) = crate::text::cell_problem(fields.field(fi), encoding) {
+                out.push(Issue::new(
+                    rule,
+                    line,
+                    code,
+                    None,
+                    format!("Field {} {why}", fi + 1),
+                ));
+            }
+        }
     } else if n < want {
         let first_missing = &rt.fields[n];
-        out.push(issue(
+        out.push(Issue::new(
+            Rule::MissingCell,
             line,
             code,
             Some((n, first_missing)),
-            r::MISSING_CELL,
-            Severity::Error,
             format!(
                 "{} record has {n} fields; it should have {want} (from {} onwards are missing)",
                 rt.name, first_missing.name
@@ -332,8 +566,8 @@ pub fn check_fields<F: FieldSource + ?Sized>(
         if bad_field.contains(fi) {
             continue;
         }
-        if let Err((rule, msg)) = check_value(f, fields.field(fi)) {
-            out.push(issue(line, code, Some((fi, f)), rule, Severity::Error, msg));
+        if let Err((rule, msg)) = check_value_in(f, fields.field(fi), encoding) {
+            out.push(Issue::new(rule, line, code, Some((fi, f)), msg));
             bad_field.insert(fi);
         }
     }
@@ -344,19 +578,18 @@ pub fn check_fields<F: FieldSource + ?Sized>(
         }
         rt.fields[fi].format.check(fields.field(fi)).ok()
     };
-    for rule in &rt.rules {
+    for (k, rule) in rt.rules.iter().enumerate() {
         match rule {
             RecordRule::NotBefore { field, other } => {
                 if let (Some(a), Some(b)) = (value(*field), value(*other))
                     && a < b
                 {
                     let (fa, fb) = (&rt.fields[*field], &rt.fields[*other]);
-                    out.push(issue(
+                    out.push(Issue::new(
+                        Rule::OrderError,
                         line,
                         code,
                         Some((*field, fa)),
-                        r::ORDER_ERROR,
-                        Severity::Error,
                         format!(
                             "{} {} is before {} {}",
                             fa.name,
@@ -373,14 +606,17 @@ pub fn check_fields<F: FieldSource + ?Sized>(
                 equals,
             } => {
                 let w = fields.field(*when);
-                if *field < n && fields.field(*field).is_empty() && equals.iter().any(|e| e == w) {
+                if *field < n
+                    && fields.field(*field).trim().is_empty()
+                    && !bad_field.contains(*field)
+                    && equals.iter().any(|e| e == w)
+                {
                     let (ff, fw) = (&rt.fields[*field], &rt.fields[*when]);
-                    out.push(issue(
+                    out.push(Issue::new(
+                        Rule::RequiredIfError,
                         line,
                         code,
                         Some((*field, ff)),
-                        r::REQUIRED_IF_ERROR,
-                        Severity::Error,
                         format!(
                             "{} is required when {} is {} but is empty",
                             ff.name,
@@ -395,33 +631,68 @@ pub fn check_fields<F: FieldSource + ?Sized>(
                     && a != b
                 {
                     let (fa, fb) = (&rt.fields[*field], &rt.fields[*other]);
-                    let dec = match fa.format {
-                        Format::Numeric { decimals, .. } | Format::Padded { decimals, .. } => {
-                            decimals
-                        }
-                        _ => 0,
-                    };
-                    out.push(issue(
+                    out.push(Issue::new(
+                        Rule::BalanceError,
                         line,
                         code,
                         Some((*field, fa)),
-                        r::BALANCE_ERROR,
-                        Severity::Error,
                         format!(
                             "{} {} and {} {} must be equal: they differ by {}",
                             fa.name,
                             shown(fields.field(*field)),
                             fb.name,
                             shown(fields.field(*other)),
-                            format_scaled((a - b).abs(), dec)
+                            format_scaled(a.abs_diff(b).min(i128::MAX as u128) as i128, decimals_of(&fa.format))
                         ),
                     ));
                 }
             }
-            RecordRule::Reference { .. } => {} // needs a store: see crate::store
+            RecordRule::Reference { field, .. } => {
+                let v = fields.field(*field);
+                if let Some(set) = refs.get(ri, k)
+                    && *field < n
+                    && !bad_field.contains(*field)
+                    && !v.is_empty()
+                    && !set.values.contains(v)
+                {
+                    let f = &rt.fields[*field];
+                    out.push(Issue::new(
+                        Rule::ForeignKey,
+                        line,
+                        code,
+                        Some((*field, f)),
+                        format!(
+                            "{} {} is not in {} (the reference chosen for this check): check the number, or choose a newer reference",
+                            f.name,
+                            shown(v),
+                            set.source
+                        ),
+                    ));
+                }
+            }
         }
     }
-    out[before..].iter().any(|i| i.severity == Severity::Error)
+    out[before..].iter().any(Issue::rejects_record)
+}
+
+fn decimals_of(f: &Format) -> usize {
+    match f {
+        Format::Numeric { decimals, .. } | Format::Padded { decimals, .. } => *decimals,
+        _ => 0,
+    }
+}
+
+fn line_too_long_issue(line: u64, bytes: u64) -> Issue {
+    Issue::new(
+        Rule::LineTooLong,
+        line,
+        None,
+        None,
+        format!(
+            "Line {line} is {bytes} bytes long, more than the {} a record may have: it was not read (is the file missing its line endings, or not a text file?)",
+            crate::reader::MAX_LINE
+        ),
+    )
 }
 
 /// Hash of key `ki` of record type `ri` for a record, or None when a key field is empty (an
@@ -457,12 +728,11 @@ pub fn unique_issue<F: FieldSource + ?Sized>(
     let key = &rt.unique[ki];
     let names: Vec<&str> = key.iter().map(|&k| rt.fields[k].name.as_str()).collect();
     let vals: Vec<String> = key.iter().map(|&k| shown(fields.field(k))).collect();
-    issue(
+    Issue::new(
+        Rule::UniqueError,
         line,
         Some(&rt.code),
         Some((key[0], &rt.fields[key[0]])),
-        r::UNIQUE_ERROR,
-        Severity::Error,
         format!(
             "{} {} is the same as line {first_line}; it must be unique",
             names.join(" + "),
@@ -478,8 +748,64 @@ pub struct Totals {
     pub body: u64,
     /// Records by record type index.
     pub by_type: Vec<u64>,
-    /// Sums of numeric fields, `[record type][field]`, scaled.
-    pub sums: Vec<Vec<i128>>,
+    /// Sums of numeric fields, `[record type][field]`, scaled; None once a sum overflowed.
+    pub sums: Vec<Vec<Option<i128>>>,
+}
+
+impl Totals {
+    /// Empty totals for a layout.
+    pub fn new(layout: &Layout) -> Self {
+        Totals {
+            body: 0,
+            by_type: vec![0; layout.records.len()],
+            sums: layout
+                .records
+                .iter()
+                .map(|r| vec![Some(0); r.fields.len()])
+                .collect(),
+        }
+    }
+
+    /// Adds (or, with `sign` -1, takes away) a value to a sum, with overflow checked.
+    pub fn add(&mut self, ri: usize, fi: usize, v: i128, sign: i128) {
+        if let Some(s) = self.sums.get_mut(ri).and_then(|r| r.get_mut(fi)) {
+            *s = s.and_then(|s| v.checked_mul(sign).and_then(|d| s.checked_add(d)));
+        }
+    }
+
+    /// Counts one record of type `ri` (None: unknown) with its fields, `sign` 1 or -1.
+    pub fn count<F: FieldSource + ?Sized>(
+        &mut self,
+        layout: &Layout,
+        summed: &[(usize, usize)],
+        ri: Option<usize>,
+        fields: &F,
+        sign: i128,
+    ) {
+        let step = |n: u64| {
+            if sign > 0 {
+                n.saturating_add(1)
+            } else {
+                n.saturating_sub(1)
+            }
+        };
+        let Some(ri) = ri else {
+            self.body = step(self.body);
+            return;
+        };
+        if layout.records[ri].role != Role::Detail {
+            return;
+        }
+        self.body = step(self.body);
+        self.by_type[ri] = step(self.by_type[ri]);
+        for &(sr, fi) in summed {
+            if sr == ri
+                && let Ok(v) = layout.records[ri].fields[fi].format.check(fields.field(fi))
+            {
+                self.add(ri, fi, v, sign);
+            }
+        }
+    }
 }
 
 /// Trailer control-total issues for a trailer record `ri` with the given totals.
@@ -503,19 +829,18 @@ pub fn trailer_issues<F: FieldSource + ?Sized>(
                     None => totals.body,
                     Some(t) => totals.by_type.get(*t).copied().unwrap_or(0),
                 };
-                if stated != i128::from(actual) * crate::notation::SCALE {
+                if Some(stated) != i128::from(actual).checked_mul(crate::notation::SCALE) {
                     let of = which.map_or_else(
                         || "records".to_string(),
                         |t| format!("{} records", layout.records[t].code),
                     );
-                    out.push(issue(
+                    out.push(Issue::new(
+                        Rule::TrailerCount,
                         line,
                         Some(&rt.code),
                         Some((fi, f)),
-                        r::TRAILER_COUNT,
-                        Severity::Error,
                         format!(
-                            "{} says {} {of} but the file has {actual}",
+                            "{} says {} {of} but the file has {actual}: records may have been lost or added on the way",
                             f.name,
                             fields.field(fi)
                         ),
@@ -523,37 +848,39 @@ pub fn trailer_issues<F: FieldSource + ?Sized>(
                 }
             }
             Control::Sum(targets) => {
-                let actual: i128 = targets
-                    .iter()
-                    .map(|&(r, c)| {
-                        totals
-                            .sums
-                            .get(r)
-                            .and_then(|v| v.get(c))
-                            .copied()
-                            .unwrap_or(0)
-                    })
-                    .sum();
-                if stated != actual {
-                    let dec = match f.format {
-                        Format::Numeric { decimals, .. } | Format::Padded { decimals, .. } => {
-                            decimals
-                        }
-                        _ => 2,
-                    };
-                    out.push(issue(
+                let actual = targets.iter().try_fold(0i128, |acc, &(r, c)| {
+                    let s = totals.sums.get(r).and_then(|v| v.get(c)).copied().unwrap_or(Some(0))?;
+                    acc.checked_add(s)
+                });
+                let dec = match f.format {
+                    Format::Numeric { decimals, .. } | Format::Padded { decimals, .. } => decimals,
+                    _ => 2,
+                };
+                match actual {
+                    Some(a) if a == stated => {}
+                    Some(a) => out.push(Issue::new(
+                        Rule::TrailerTotal,
                         line,
                         Some(&rt.code),
                         Some((fi, f)),
-                        r::TRAILER_TOTAL,
-                        Severity::Error,
                         format!(
                             "{} says {} but the records add up to {}",
                             f.name,
                             fields.field(fi),
-                            format_scaled(actual, dec)
+                            format_scaled(a, dec)
                         ),
-                    ));
+                    )),
+                    None => out.push(Issue::new(
+                        Rule::TrailerTotal,
+                        line,
+                        Some(&rt.code),
+                        Some((fi, f)),
+                        format!(
+                            "{} says {} but the records add up to more than can be counted: check the amounts",
+                            f.name,
+                            fields.field(fi)
+                        ),
+                    )),
                 }
             }
         }
@@ -586,24 +913,32 @@ pub fn unknown_type_issue<F: FieldSource + ?Sized>(
     line: u64,
 ) -> Issue {
     let d = layout.discriminator.unwrap_or(0);
-    let name = layout
-        .records
-        .first()
-        .and_then(|r| r.fields.get(d))
-        .map(|f| f.name.clone());
     let known: Vec<&str> = layout.records.iter().map(|r| r.code.as_str()).collect();
-    Issue {
+    let mut i = Issue::new(
+        Rule::UnknownRecordType,
         line,
-        record_type: None,
-        field: name,
-        rule: r::UNKNOWN_RECORD_TYPE.into(),
-        severity: Severity::Error,
-        message: format!(
+        None,
+        None,
+        format!(
             "Record type {} is not one this interface uses ({})",
             shown(fields.field(d)),
             known.join(", ")
         ),
-        field_index: Some(d),
+    );
+    i.field = layout
+        .records
+        .first()
+        .and_then(|r| r.fields.get(d))
+        .map(|f| f.name.clone());
+    i.field_index = Some(d);
+    i
+}
+
+/// The record type index of a record whose discriminator holds `code`.
+pub fn record_type_of<F: FieldSource + ?Sized>(layout: &Layout, fields: &F) -> Option<usize> {
+    match layout.discriminator {
+        None => Some(0),
+        Some(d) => layout.record_index(fields.field(d)),
     }
 }
 
@@ -647,7 +982,7 @@ type KeyMap = HashMap<u64, u64, std::hash::BuildHasherDefault<IdentityHasher>>;
 pub struct Options<'a> {
     /// Set to stop early; the run returns [`ValidateError::Cancelled`].
     pub cancel: Option<&'a AtomicBool>,
-    /// Called about every 64k lines with (bytes read, lines read).
+    /// Called about every 16k lines with (bytes read, lines read).
     pub progress: Option<&'a mut dyn FnMut(u64, u64)>,
 }
 
@@ -658,19 +993,21 @@ pub enum Verdict {
     Blank,
     /// The column-name row (not a record).
     ColumnNames,
-    /// A record of the given type (None: unknown type); `rejected` when it has an error.
+    /// A record of the given type (None: unknown type); `rejected` when it has an error that
+    /// rejects a record.
     Record {
         /// Record type index.
         record_type: Option<usize>,
-        /// At least one error.
+        /// At least one record-rejecting error.
         rejected: bool,
     },
 }
 
 /// Streaming validator for one file. Feed lines with [`Validator::check_line`], then call
-/// [`Validator::finish`].
+/// [`Validator::finish`]. [`run`] does both; use it.
 pub struct Validator<'a> {
     layout: &'a Layout,
+    refs: &'a References,
     keys: KeyMap,
     summed: Vec<(usize, usize)>,
     first_record: bool,
@@ -679,21 +1016,26 @@ pub struct Validator<'a> {
     trailer_line: Option<u64>,
     after_trailer_reported: bool,
     last_record_line: u64,
-    body_count: u64,
-    count_by_type: Vec<u64>,
-    sums: Vec<Vec<i128>>,
+    totals: Totals,
+    unchecked: Vec<(usize, usize, usize)>,
+    unchecked_said: Vec<bool>,
     /// Records seen.
     pub records: u64,
-    /// Records with an error.
+    /// Records with a record-rejecting error.
     pub rejected: u64,
 }
 
 impl<'a> Validator<'a> {
-    /// A validator for `layout`.
-    pub fn new(layout: &'a Layout) -> Self {
-        let n = layout.records.len();
+    /// A validator for `layout`, checking references against `refs`.
+    pub fn new(layout: &'a Layout, refs: &'a References) -> Self {
+        let unchecked: Vec<(usize, usize, usize)> = reference_rules(layout)
+            .into_iter()
+            .filter(|r| refs.get(r.record, r.rule).is_none())
+            .map(|r| (r.record, r.rule, r.field))
+            .collect();
         Self {
             layout,
+            refs,
             keys: KeyMap::default(),
             summed: summed_fields(layout),
             first_record: true,
@@ -702,13 +1044,9 @@ impl<'a> Validator<'a> {
             trailer_line: None,
             after_trailer_reported: false,
             last_record_line: 0,
-            body_count: 0,
-            count_by_type: vec![0; n],
-            sums: layout
-                .records
-                .iter()
-                .map(|r| vec![0; r.fields.len()])
-                .collect(),
+            totals: Totals::new(layout),
+            unchecked_said: vec![false; unchecked.len()],
+            unchecked,
             records: 0,
             rejected: 0,
         }
@@ -717,13 +1055,25 @@ impl<'a> Validator<'a> {
     /// Checks one line, appending issues to `out`.
     pub fn check_line(&mut self, l: &Line<'_>, out: &mut Vec<Issue>) -> Verdict {
         let layout = self.layout;
-        if l.blank && l.problems.is_empty() {
-            out.push(issue(
+        if l.utf8_in_single_byte {
+            out.push(Issue::new(
+                Rule::EncodingMismatch,
                 l.line,
                 None,
                 None,
-                r::BLANK_ROW,
-                Severity::Error,
+                format!(
+                    "Line {} reads as UTF-8 text but the layout says {}: accented letters may show wrongly; check how the file was saved",
+                    l.line,
+                    layout.dialect.encoding.name()
+                ),
+            ));
+        }
+        if l.blank && l.problems.is_empty() {
+            out.push(Issue::new(
+                Rule::BlankRow,
+                l.line,
+                None,
+                None,
                 "This line is blank: remove it".into(),
             ));
             return Verdict::Blank;
@@ -746,12 +1096,11 @@ impl<'a> Validator<'a> {
                 let what = want
                     .get(at)
                     .map_or_else(|| "no more columns".to_string(), |w| format!("\"{w}\""));
-                out.push(issue(
+                out.push(Issue::new(
+                    Rule::ColumnNames,
                     l.line,
                     None,
                     None,
-                    r::COLUMN_NAMES,
-                    Severity::Error,
                     format!(
                         "Line {} should be the row of column names; column {} should be {what}",
                         l.line,
@@ -761,21 +1110,29 @@ impl<'a> Validator<'a> {
             }
             return Verdict::ColumnNames;
         }
+        self.column_row_pending = false;
         self.records += 1;
         let before = out.len();
-        let ri = match layout.discriminator {
-            None => Some(0),
-            Some(d) => layout.record_index(l.fields.get(d)),
+        let too_long = l
+            .problems
+            .iter()
+            .any(|p| matches!(p, ReadProblem::LineTooLong { .. }));
+        let ri = if too_long {
+            None
+        } else {
+            record_type_of(layout, &l.fields)
         };
-        if self.trailer_line.is_some() && !self.after_trailer_reported {
+        let code_of = |ri: Option<usize>| ri.map(|i| layout.records[i].code.as_str());
+        if let Some(t) = self.trailer_line
+            && !self.after_trailer_reported
+        {
             self.after_trailer_reported = true;
-            out.push(issue(
+            out.push(Issue::new(
+                Rule::TrailerNotLast,
                 l.line,
-                ri.map(|i| layout.records[i].code.as_str()),
+                code_of(ri),
                 None,
-                r::TRAILER_NOT_LAST,
-                Severity::Error,
-                format!("Line {} comes after the trailer record (line {}): the trailer must be the last record", l.line, self.trailer_line.unwrap_or(0)),
+                format!("Line {} comes after the trailer record (line {t}): the trailer must be the last record", l.line),
             ));
         }
         let role = ri.map(|i| layout.records[i].role);
@@ -784,12 +1141,11 @@ impl<'a> Validator<'a> {
             if let Some(h) = layout.header()
                 && role != Some(Role::Header)
             {
-                out.push(issue(
+                out.push(Issue::new(
+                    Rule::HeaderMissing,
                     l.line,
-                    ri.map(|i| layout.records[i].code.as_str()),
+                    code_of(ri),
                     None,
-                    r::HEADER_MISSING,
-                    Severity::Error,
                     format!(
                         "The file must start with a {} ({}) record",
                         layout.records[h].name, layout.records[h].code
@@ -797,12 +1153,11 @@ impl<'a> Validator<'a> {
                 ));
             }
         } else if role == Some(Role::Header) {
-            out.push(issue(
+            out.push(Issue::new(
+                Rule::HeaderNotFirst,
                 l.line,
-                ri.map(|i| layout.records[i].code.as_str()),
+                code_of(ri),
                 None,
-                r::HEADER_NOT_FIRST,
-                Severity::Error,
                 format!(
                     "A header record is only allowed as the first record{}",
                     self.header_line
@@ -810,10 +1165,14 @@ impl<'a> Validator<'a> {
                 ),
             ));
         }
+        self.last_record_line = l.line;
         let Some(ri) = ri else {
-            out.push(unknown_type_issue(layout, &l.fields, l.line));
-            self.body_count += 1;
-            self.last_record_line = l.line;
+            if too_long {
+                check_record(layout, 0, &l.fields, l.line, l.problems, self.refs, out);
+            } else {
+                out.push(unknown_type_issue(layout, &l.fields, l.line));
+            }
+            self.totals.count(layout, &self.summed, None, &l.fields, 1);
             self.rejected += 1;
             return Verdict::Record {
                 record_type: None,
@@ -821,29 +1180,37 @@ impl<'a> Validator<'a> {
             };
         };
         let rt = &layout.records[ri];
-        check_fields(layout, ri, &l.fields, l.line, l.problems, out);
+        check_record(layout, ri, &l.fields, l.line, l.problems, self.refs, out);
+        for (k, &(r, _, field)) in self.unchecked.iter().enumerate() {
+            if r == ri && !self.unchecked_said[k] {
+                self.unchecked_said[k] = true;
+                let f = &rt.fields[field];
+                out.push(Issue::new(
+                    Rule::ReferenceUnchecked,
+                    l.line,
+                    Some(&rt.code),
+                    Some((field, f)),
+                    format!(
+                        "{} was not checked against {}: choose a batch or file of that interface to check it against",
+                        f.name,
+                        reference_interface(rt, field)
+                    ),
+                ));
+            }
+        }
         match rt.role {
             Role::Header => self.header_line = Some(self.header_line.unwrap_or(l.line)),
             Role::Trailer => {
-                self.check_trailer(ri, &l.fields, l.line, out);
+                trailer_issues(layout, ri, &l.fields, l.line, &self.totals, out);
                 self.trailer_line = Some(l.line);
             }
             Role::Detail => {
-                self.body_count += 1;
-                self.count_by_type[ri] += 1;
-                // Only the fields a trailer sums, worked out once in `new`.
-                for &(sr, fi) in &self.summed {
-                    if sr == ri
-                        && let Ok(v) = rt.fields[fi].format.check(l.fields.get(fi))
-                    {
-                        self.sums[ri][fi] += v;
-                    }
-                }
+                self.totals
+                    .count(layout, &self.summed, Some(ri), &l.fields, 1);
                 self.check_keys(ri, &l.fields, l.line, out);
             }
         }
-        self.last_record_line = l.line;
-        let rejected = out[before..].iter().any(|i| i.severity == Severity::Error);
+        let rejected = out[before..].iter().any(Issue::rejects_record);
         if rejected {
             self.rejected += 1;
         }
@@ -867,64 +1234,131 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn check_trailer(&mut self, ri: usize, fields: &Fields<'_>, line: u64, out: &mut Vec<Issue>) {
-        let totals = Totals {
-            body: self.body_count,
-            by_type: self.count_by_type.clone(),
-            sums: self.sums.clone(),
-        };
-        trailer_issues(self.layout, ri, fields, line, &totals, out);
-    }
-
     /// File-level checks at the end of the file.
-    pub fn finish(&mut self, out: &mut Vec<Issue>) {
+    pub fn finish(&mut self, summary: &ReadSummary, out: &mut Vec<Issue>) {
+        if summary.cr_only_line_endings() {
+            out.push(Issue::new(
+                Rule::LineEnding,
+                1,
+                None,
+                None,
+                format!(
+                    "The file's lines end with a carriage return alone (old Mac style), so its records read as {} line{}: save it again with Windows (CRLF) or Unix (LF) line endings",
+                    summary.lines,
+                    if summary.lines == 1 { "" } else { "s" }
+                ),
+            ));
+        }
         if let Some(t) = self.layout.trailer()
             && self.trailer_line.is_none()
+            && self.records > 0
         {
             let trl = &self.layout.records[t];
-            out.push(issue(
+            out.push(Issue::new(
+                Rule::TrailerMissing,
                 self.last_record_line.max(1),
                 None,
                 None,
-                r::TRAILER_MISSING,
-                Severity::Error,
                 format!(
                     "The file must end with a {} ({}) record; it may have been cut short",
                     trl.name, trl.code
                 ),
             ));
         }
-        if self.records == 0 && self.layout.header().is_some() {
-            out.push(issue(
+        if self.records == 0 {
+            out.push(Issue::new(
+                Rule::HeaderMissing,
                 1,
                 None,
                 None,
-                r::HEADER_MISSING,
-                Severity::Error,
                 "The file has no records".into(),
             ));
         }
     }
 }
 
-/// Validates a stream. `name` is the file name for the report.
-pub fn validate_reader<R: std::io::BufRead + Send>(
+fn reference_interface(rt: &crate::layout::RecordType, field: usize) -> String {
+    rt.rules
+        .iter()
+        .find_map(|r| match r {
+            RecordRule::Reference {
+                field: f,
+                interface,
+                ..
+            } if *f == field => Some(interface.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// One line as the pipeline judged it.
+pub struct Checked<'a, 'l> {
+    /// The line read.
+    pub line: &'a Line<'l>,
+    /// What it is.
+    pub verdict: Verdict,
+    /// Its issues.
+    pub issues: &'a [Issue],
+}
+
+/// What the pipeline learnt about the whole file.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// Records read.
+    pub records: u64,
+    /// Records with a record-rejecting error.
+    pub rejected: u64,
+    /// File-level issues found at the end (line endings, trailer missing, no records).
+    pub end_issues: Vec<Issue>,
+    /// What the reader learnt.
+    pub summary: ReadSummary,
+}
+
+/// Why a pipeline run stopped.
+#[derive(Debug)]
+pub enum RunError<E> {
+    /// The file could not be read or was cancelled.
+    Validate(ValidateError),
+    /// The consumer failed.
+    Sink(E),
+}
+
+/// The one pipeline: reads `src` (on a second thread), classifies and checks every line, and
+/// hands each judged line to `sink` in order; then runs the end-of-file checks. `sink`
+/// returns `Ok(false)` to stop early. Returns what was learnt and the source (so a caller can
+/// finish hashing it).
+pub fn run<R, E>(
     src: R,
     name: &str,
     layout: &Layout,
+    refs: &References,
     mut opts: Options<'_>,
-) -> Result<Report, ValidateError> {
-    let mut v = Validator::new(layout);
+    mut sink: impl FnMut(Checked<'_, '_>) -> Result<bool, E>,
+) -> Result<(Finished, R), RunError<E>>
+where
+    R: std::io::BufRead + Send,
+{
+    let mut v = Validator::new(layout, refs);
     let mut issues = Vec::new();
-    let read_err = |source| ValidateError::Read {
-        file: name.to_string(),
-        source,
-    };
+    let mut failed: Option<E> = None;
     let mut cancelled = false;
-    let summary = crate::reader::read_ahead(src, layout.dialect, |line, bytes| {
+    let read = crate::reader::read_ahead(src, layout.dialect, |line, bytes| {
         let ln = line.line;
-        v.check_line(line, &mut issues);
-        if ln & 0xFFFF == 0 {
+        issues.clear();
+        let verdict = v.check_line(line, &mut issues);
+        match sink(Checked {
+            line,
+            verdict,
+            issues: &issues,
+        }) {
+            Ok(true) => {}
+            Ok(false) => return false,
+            Err(e) => {
+                failed = Some(e);
+                return false;
+            }
+        }
+        if ln & 0x3FFF == 0 {
             if opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                 cancelled = true;
                 return false;
@@ -934,51 +1368,158 @@ pub fn validate_reader<R: std::io::BufRead + Send>(
             }
         }
         true
-    })
-    .map_err(read_err)?;
+    });
+    if let Some(e) = failed {
+        return Err(RunError::Sink(e));
+    }
     if cancelled {
-        return Err(ValidateError::Cancelled);
+        return Err(RunError::Validate(ValidateError::Cancelled));
     }
-    v.finish(&mut issues);
-    if let Some(at) = summary.looks_utf8_at {
-        issues.push(Issue {
-            line: at,
-            record_type: None,
-            field: None,
-            rule: r::ENCODING_MISMATCH.into(),
-            severity: Severity::Warning,
-            message: format!(
-                "Line {at} reads as UTF-8 text but the layout says {}: accented letters may show wrongly; check how the file was saved",
-                layout.dialect.encoding.name()
-            ),
-            field_index: None,
-        });
+    let (summary, src) = read.map_err(|source| {
+        RunError::Validate(ValidateError::Read {
+            file: name.to_string(),
+            source,
+        })
+    })?;
+    let mut end_issues = Vec::new();
+    v.finish(&summary, &mut end_issues);
+    Ok((
+        Finished {
+            records: v.records,
+            rejected: v.rejected,
+            end_issues,
+            summary,
+        },
+        src,
+    ))
+}
+
+/// Issues of one rule that a report lists; the rest are counted in `not_listed`.
+pub const ISSUE_CAP: u64 = 10_000;
+
+/// Counts issues by rule and says which to list: at most [`ISSUE_CAP`] of each rule.
+#[derive(Debug, Default)]
+pub struct IssueCap {
+    seen: HashMap<Rule, u64>,
+    /// Issues not listed, by rule code.
+    pub not_listed: BTreeMap<String, u64>,
+}
+
+impl IssueCap {
+    /// True when the issue is to be listed; counts it either way.
+    pub fn admit(&mut self, i: &Issue) -> bool {
+        let n = self.seen.entry(i.rule).or_default();
+        *n += 1;
+        if *n > ISSUE_CAP {
+            *self.not_listed.entry(i.rule.code().to_string()).or_default() += 1;
+            false
+        } else {
+            true
+        }
     }
+}
+
+/// What a streamed validation found (the report without its issue list).
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Records read.
+    pub records: u64,
+    /// Records with a record-rejecting error.
+    pub rejected: u64,
+    /// Issues not listed, by rule code.
+    pub not_listed: BTreeMap<String, u64>,
+    /// True when any error was found, listed or not.
+    pub has_errors: bool,
+}
+
+/// Validates a stream, handing each listed issue to `on_issue` as it is found (in pipeline
+/// order: line by line, then the end-of-file issues). Memory stays bounded whatever the file.
+pub fn validate_streaming<R: std::io::BufRead + Send>(
+    src: R,
+    name: &str,
+    layout: &Layout,
+    refs: &References,
+    opts: Options<'_>,
+    mut on_issue: impl FnMut(&Issue),
+) -> Result<Summary, ValidateError> {
+    let mut cap = IssueCap::default();
+    let mut has_errors = false;
+    let mut take = |i: &Issue| {
+        has_errors |= i.severity == Severity::Error;
+        if cap.admit(i) {
+            on_issue(i);
+        }
+    };
+    let (fin, _) = run(src, name, layout, refs, opts, |c| {
+        for i in c.issues {
+            take(i);
+        }
+        Ok::<bool, std::convert::Infallible>(true)
+    })
+    .map_err(|e| match e {
+        RunError::Validate(v) => v,
+        RunError::Sink(never) => match never {},
+    })?;
+    for i in &fin.end_issues {
+        take(i);
+    }
+    Ok(Summary {
+        records: fin.records,
+        rejected: fin.rejected,
+        not_listed: cap.not_listed,
+        has_errors,
+    })
+}
+
+/// Validates a stream into a report (issues in line order, at most [`ISSUE_CAP`] of a rule).
+pub fn validate_reader<R: std::io::BufRead + Send>(
+    src: R,
+    name: &str,
+    layout: &Layout,
+    refs: &References,
+    opts: Options<'_>,
+) -> Result<Report, ValidateError> {
+    let mut issues = Vec::new();
+    let s = validate_streaming(src, name, layout, refs, opts, |i| issues.push(i.clone()))?;
     issues.sort_by_key(|i| i.line);
     Ok(Report {
         interface: layout.interface.clone(),
         file: name.to_string(),
-        records: v.records,
-        rejected_records: v.rejected,
+        records: s.records,
+        rejected_records: s.rejected,
         issues,
+        not_listed: s.not_listed,
     })
+}
+
+/// Opens a file to validate or import: refuses at once what is not a regular file (a folder,
+/// a FIFO, a device), which would otherwise hang or fail strangely.
+pub fn open_file(path: &Path) -> Result<std::io::BufReader<std::fs::File>, ValidateError> {
+    let name = file_name(path);
+    let err = |source| ValidateError::Read {
+        file: name.clone(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| err(ReadError::Io(e)))?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() { "a folder" } else { "not a regular file (a pipe or a device)" };
+        return Err(err(ReadError::Io(std::io::Error::other(format!(
+            "{} is {what}: choose a file",
+            path.display()
+        )))));
+    }
+    crate::reader::open(path).map_err(|e| err(ReadError::Io(e)))
 }
 
 /// Validates a file on disk.
 pub fn validate_path(
     path: &Path,
     layout: &Layout,
+    refs: &References,
     opts: Options<'_>,
 ) -> Result<Report, ValidateError> {
-    let name = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let f = crate::reader::open(path).map_err(|e| ValidateError::Read {
-        file: name.clone(),
-        source: ReadError::Io(e),
-    })?;
-    validate_reader(f, &name, layout, opts)
+    let f = open_file(path)?;
+    validate_reader(f, &file_name(path), layout, refs, opts)
 }
 
 #[cfg(test)]
@@ -1021,7 +1562,7 @@ mod tests {
                 bytes.extend_from_slice(alphabet[rng.usize(..alphabet.len())]);
             }
             for layout in &set.layouts {
-                let r = validate_reader(&bytes[..], "fuzz", layout, Options::default());
+                let r = validate_reader(&bytes[..], "fuzz", layout, &References::none(), Options::default());
                 if let Ok(rep) = r {
                     assert!(rep.rejected_records <= rep.records);
                     assert!(rep.issues.windows(2).all(|w| w[0].line <= w[1].line));

@@ -28,6 +28,8 @@ pub enum Job {
         layout: Box<Layout>,
         /// Import even if the same file was imported before.
         force: bool,
+        /// Stored batches its reference rules check against (none: reported unchecked).
+        against: Vec<i64>,
     },
     /// Apply changes as one undo step.
     Apply {
@@ -58,7 +60,7 @@ pub enum Job {
         /// Batch.
         batch: i64,
         /// Rule code.
-        rule: String,
+        rule: crate::rules::Rule,
         /// Field position.
         field: usize,
         /// Record type.
@@ -167,6 +169,7 @@ fn run_job(
             path,
             layout,
             force,
+            against,
         } => {
             let mut progress = |bytes: u64, total: u64, lines: u64| {
                 match out.try_send(Reply::Progress {
@@ -186,6 +189,7 @@ fn run_job(
                     force,
                     cancel: Some(cancel),
                     progress: Some(&mut progress),
+                    against,
                 },
             );
             Reply::Imported { path, result }
@@ -234,7 +238,7 @@ fn run_job(
             value,
         } => {
             let result = store
-                .same_issue_changes(batch, &rule, field, record_type.as_deref(), &value)
+                .same_issue_changes(batch, rule, field, record_type.as_deref(), &value)
                 .and_then(|c| {
                     if c.is_empty() {
                         Ok(None)
@@ -430,6 +434,7 @@ mod tests {
             path: file,
             layout,
             force: false,
+            against: Vec::new(),
         })
         .expect("send");
         let wait = |w: &Worker| loop {
@@ -494,6 +499,7 @@ mod tests {
             path,
             layout: Box::new(layout),
             force: false,
+            against: Vec::new(),
         })
         .expect("send");
         w.cancel_import();

@@ -17,6 +17,12 @@ pub enum WriteError {
         /// Encoding name.
         encoding: &'static str,
     },
+    /// A value holding U+FFFD, the mark of text that could not be read: never written as data.
+    #[error("field {field} holds text that could not be read (U+FFFD); retype it")]
+    Unreadable {
+        /// 1-based field position.
+        field: usize,
+    },
     /// A value holding the delimiter in a format that never quotes.
     #[error("field {field} holds the delimiter {delimiter:?}, and this file format has no quoting")]
     Delimiter {
@@ -27,11 +33,15 @@ pub enum WriteError {
     },
 }
 
-/// True when a value must be quoted.
+/// True when a value must be quoted (in a format that never quotes: when it holds the
+/// delimiter, which cannot be written).
 pub fn needs_quote(d: &Dialect, v: &str) -> bool {
-    let q = d.quote.unwrap_or(b'"');
-    v.bytes()
-        .any(|b| b == d.delimiter || b == q || b == b'\n' || b == b'\r')
+    match d.quote {
+        Some(q) => v
+            .bytes()
+            .any(|b| b == d.delimiter || b == q || b == b'\n' || b == b'\r'),
+        None => v.as_bytes().contains(&d.delimiter),
+    }
 }
 
 /// Appends one record (no line ending) to `out`.
@@ -43,9 +53,10 @@ pub fn encode_record<S: AsRef<str>>(
     let mut line = String::with_capacity(256);
     for (i, f) in fields.iter().enumerate() {
         let v = f.as_ref();
-        if d.encoding != Encoding::Utf8
-            && let Some(ch) = v.chars().find(|c| !mappable(*c))
-        {
+        if v.contains(char::REPLACEMENT_CHARACTER) {
+            return Err(WriteError::Unreadable { field: i + 1 });
+        }
+        if let Some(ch) = v.chars().find(|c| !mappable_in(d.encoding, *c)) {
             return Err(WriteError::Unmappable {
                 field: i + 1,
                 ch,
@@ -81,22 +92,48 @@ pub fn encode_record<S: AsRef<str>>(
 
 /// True when Windows-1252 can hold `c`.
 pub fn mappable(c: char) -> bool {
-    if c.is_ascii() {
+    mappable_in(Encoding::Windows1252, c)
+}
+
+/// True when a file in `enc` can hold `c`. A kept undecodable byte (see [`crate::text`]) is
+/// written back as the byte it was, so it can always be held.
+pub fn mappable_in(enc: Encoding, c: char) -> bool {
+    if c.is_ascii() || crate::text::marker_byte(c).is_some() {
         return true;
     }
-    let mut buf = [0u8; 4];
-    let (_, _, unmappable) = encoding_rs::WINDOWS_1252.encode(c.encode_utf8(&mut buf));
-    !unmappable
+    match enc {
+        Encoding::Utf8 => true,
+        Encoding::Latin1 => u32::from(c) <= 0xFF,
+        Encoding::Windows1252 => {
+            let mut buf = [0u8; 4];
+            let (_, _, unmappable) = encoding_rs::WINDOWS_1252.encode(c.encode_utf8(&mut buf));
+            !unmappable
+        }
+    }
 }
 
 /// Appends text in the given encoding; characters the encoding cannot hold must have been
-/// refused before (see [`encode_record`]).
+/// refused before (see [`encode_record`]). Kept undecodable bytes are written as they were
+/// received.
 pub fn encode_text(enc: Encoding, text: &str, out: &mut Vec<u8>) {
-    if enc == Encoding::Utf8 || text.is_ascii() {
+    if text.is_ascii() {
         out.extend_from_slice(text.as_bytes());
-    } else {
-        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(text);
-        out.extend_from_slice(&bytes);
+        return;
+    }
+    let mut buf = [0u8; 4];
+    for c in text.chars() {
+        if let Some(b) = crate::text::marker_byte(c) {
+            out.push(b);
+            continue;
+        }
+        match enc {
+            Encoding::Utf8 => out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes()),
+            Encoding::Latin1 => out.push(u8::try_from(u32::from(c)).unwrap_or(b'?')),
+            Encoding::Windows1252 => {
+                let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(c.encode_utf8(&mut buf));
+                out.extend_from_slice(&bytes);
+            }
+        }
     }
 }
 

@@ -104,7 +104,7 @@ pub fn run(a: Args) -> ExitCode {
         let _ = std::fs::remove_file(&defects_path);
     }
     let kinds: std::collections::BTreeSet<&str> =
-        summary.defects.iter().map(|d| d.rule.as_str()).collect();
+        summary.defects.iter().map(|d| d.rule.code()).collect();
     println!(
         "{}: {} records, {} lines, {} seeded defects of {} kinds",
         path.display(),

@@ -18,6 +18,10 @@ pub struct Args {
     /// Import even if the same file was imported before.
     #[arg(long)]
     pub force: bool,
+    /// What reference rules check against: a stored batch id, or a file of the referenced
+    /// interface (stored first). Without it they are reported as unchecked.
+    #[arg(long, value_name = "BATCH|FILE")]
+    pub against: Vec<String>,
 }
 
 /// Runs the command.
@@ -36,11 +40,16 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
         Ok(s) => s,
         Err(e) => return super::fail(e),
     };
+    let against = match super::reference_batches(&mut store, &layout, &a.against, &set) {
+        Ok(v) => v,
+        Err(msg) => return super::fail(msg),
+    };
     let out = match store.import(
         &a.file,
         &layout,
         ImportOptions {
             force: a.force,
+            against,
             ..Default::default()
         },
     ) {
@@ -53,22 +62,25 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
         }
         Err(e) => return super::fail(format!("could not import {}: {e}", a.file.display())),
     };
-    println!("{}", out.batch_id);
+    super::emit(&format!("{}\n", out.batch_id));
     eprintln!(
-        "batch {}: {} ({}) — {} records, {} rejected, {} issues",
+        "batch {}: {} ({}) — {} records, {} rejected, {} file-level errors, {} issues: {}",
         out.batch_id,
         a.file.display(),
         layout.name,
         out.records,
         out.rejected,
-        out.issues
+        out.file_errors,
+        out.issues,
+        out.status
     );
     for (rule, n) in &out.by_rule {
         eprintln!("  {n:>7}  {rule}");
     }
-    if out.rejected > 0 {
-        ExitCode::from(1)
-    } else {
+    // The same exit code as `validate` on the same file: 0 only when nothing is wrong.
+    if out.is_clean() {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+pub mod accept;
 pub mod catalogue;
 pub mod edit;
 pub mod export;
@@ -62,6 +63,12 @@ pub enum Command {
     RunDue,
     /// Layouts: list, show one as a table, export Frictionless Table Schemas.
     Layout(layout::Args),
+    /// Accept a file-level problem of a batch, with a reason (logged), so it stops blocking.
+    Accept(accept::Args),
+    /// Check a batch's reference rules again, against other stored batches.
+    Recheck(accept::RecheckArgs),
+    /// List the rules an issue can break.
+    Rules(accept::RulesArgs),
 }
 
 /// Exit code for "could not run".
@@ -81,6 +88,140 @@ pub fn emit(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
+/// Ends a command whose output could not be written: a closed pipe (`| head`) ends quietly
+/// with 0, anything else is a failure.
+pub fn io_end(e: std::io::Error) -> ExitCode {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        ExitCode::SUCCESS
+    } else {
+        fail(format!("could not write the output: {e}"))
+    }
+}
+
+/// A `--against` argument: a stored batch id, or a file.
+enum Against {
+    Batch(i64),
+    File(std::path::PathBuf),
+}
+
+fn parse_against(a: &str) -> Against {
+    let p = std::path::PathBuf::from(a);
+    match a.parse::<i64>() {
+        Ok(id) if !p.exists() => Against::Batch(id),
+        _ => Against::File(p),
+    }
+}
+
+/// The layout of a file given as a reference: the referenced interface when the layout
+/// refers to one only, else detected.
+fn reference_layout<'s>(
+    layout: &esr_desk::layout::Layout,
+    file: &std::path::Path,
+    set: &'s esr_desk::layout::LayoutSet,
+) -> Result<&'s esr_desk::layout::Layout, String> {
+    let mut wanted: Vec<String> = esr_desk::validate::reference_rules(layout)
+        .into_iter()
+        .map(|r| r.interface)
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    if wanted.is_empty() {
+        return Err(format!(
+            "{} has no reference rules: --against is not needed",
+            layout.interface
+        ));
+    }
+    if wanted.len() == 1 {
+        return set.get(&wanted[0]).ok_or_else(|| {
+            format!(
+                "{} refers to {}, which has no layout",
+                layout.interface, wanted[0]
+            )
+        });
+    }
+    match esr_desk::detect::detect(file, set) {
+        Ok(d) => d.layout.ok_or_else(|| {
+            format!(
+                "could not tell which interface the reference {} is for: {}",
+                file.display(),
+                d.explanation
+            )
+        }),
+        Err(e) => Err(format!("could not read {}: {e}", file.display())),
+    }
+}
+
+/// The references of `validate --against ...`: stored batches (from the store) or files.
+pub fn references_for_validate(
+    layout: &esr_desk::layout::Layout,
+    against: &[String],
+    set: &esr_desk::layout::LayoutSet,
+    db: Option<&std::path::Path>,
+) -> Result<esr_desk::validate::References, String> {
+    let mut sources = Vec::new();
+    let mut store: Option<esr_desk::store::Store> = None;
+    for a in against {
+        match parse_against(a) {
+            Against::Batch(id) => {
+                if store.is_none() {
+                    let path = esr_desk::paths::store_path(db);
+                    store = Some(esr_desk::store::Store::open(&path).map_err(|e| e.to_string())?);
+                }
+                if let Some(s) = store.as_mut() {
+                    sources.push(s.reference_source(id, layout).map_err(|e| e.to_string())?);
+                }
+            }
+            Against::File(p) => {
+                let other = reference_layout(layout, &p, set)?;
+                sources.push(
+                    esr_desk::validate::reference_file(&p, other)
+                        .map_err(|e| format!("could not read the reference {e}"))?,
+                );
+            }
+        }
+    }
+    esr_desk::validate::References::build(layout, &sources).map_err(|e| e.to_string())
+}
+
+/// The batches of `import --against ...`: a file is imported first (or found, when it was
+/// imported before), so the batch keeps its reference for later re-checks.
+pub fn reference_batches(
+    store: &mut esr_desk::store::Store,
+    layout: &esr_desk::layout::Layout,
+    against: &[String],
+    set: &esr_desk::layout::LayoutSet,
+) -> Result<Vec<i64>, String> {
+    let mut out = Vec::new();
+    for a in against {
+        match parse_against(a) {
+            Against::Batch(id) => {
+                store.batch(id).map_err(|e| e.to_string())?;
+                out.push(id);
+            }
+            Against::File(p) => {
+                let other = reference_layout(layout, &p, set)?;
+                match store.import(&p, other, esr_desk::store::ImportOptions::default()) {
+                    Ok(o) => {
+                        eprintln!(
+                            "esr-desk: reference {} stored as batch {}",
+                            p.display(),
+                            o.batch_id
+                        );
+                        out.push(o.batch_id);
+                    }
+                    Err(esr_desk::store::StoreError::Duplicate { existing, .. }) => {
+                        out.push(existing)
+                    }
+                    Err(e) => {
+                        return Err(format!("could not read the reference {}: {e}", p.display()));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Loads the layouts in use and prints any problem with the trust's own layout files.
 pub fn layouts() -> Result<esr_desk::layout::LayoutSet, ExitCode> {
     match esr_desk::paths::layout_set() {
@@ -98,7 +239,10 @@ pub fn layouts() -> Result<esr_desk::layout::LayoutSet, ExitCode> {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Catalogue(a)) => catalogue::run(a),
-        Some(Command::Validate(a)) => validate::run(a),
+        Some(Command::Validate(a)) => validate::run(a, cli.db.as_deref()),
+        Some(Command::Accept(a)) => accept::run(a, cli.db.as_deref()),
+        Some(Command::Recheck(a)) => accept::run_recheck(a, cli.db.as_deref()),
+        Some(Command::Rules(a)) => accept::run_rules(a),
         Some(Command::GenSample(a)) => gen_sample::run(a),
         Some(Command::Import(a)) => import::run(a, cli.db.as_deref()),
         Some(Command::Edit(a)) => edit::run(a, cli.db.as_deref()),

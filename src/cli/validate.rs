@@ -1,7 +1,8 @@
-//! `esr-desk validate FILE [--interface ID] [--layout FILE] [--json]`.
+//! `esr-desk validate FILE [--interface ID] [--layout FILE] [--against BATCH|FILE] [--json]`.
 
-use esr_desk::validate::{Options, Severity, validate_path};
-use std::path::PathBuf;
+use esr_desk::validate::{Issue, Options, Report, Severity, validate_streaming};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Arguments.
@@ -19,13 +20,17 @@ pub struct Args {
     /// Frictionless Table Schema instead of a layout.
     #[arg(long, conflicts_with_all = ["interface", "layout"])]
     pub schema: Option<PathBuf>,
-    /// Print the report as one JSON object.
+    /// What reference rules check against: a stored batch id or a file of the referenced
+    /// interface (repeat for several). Without it they are reported as unchecked.
+    #[arg(long, value_name = "BATCH|FILE")]
+    pub against: Vec<String>,
+    /// Print the report as one JSON object (streamed: memory stays flat on any file).
     #[arg(long)]
     pub json: bool,
 }
 
 /// Runs the command.
-pub fn run(a: Args) -> ExitCode {
+pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
     let set = match super::layouts() {
         Ok(s) => s,
         Err(code) => return code,
@@ -43,18 +48,38 @@ pub fn run(a: Args) -> ExitCode {
         Ok(l) => l,
         Err(msg) => return super::fail(msg),
     };
-    let report = match validate_path(&a.file, &layout, Options::default()) {
+    let refs = match super::references_for_validate(&layout, &a.against, &set, db) {
         Ok(r) => r,
+        Err(msg) => return super::fail(msg),
+    };
+    let src = match esr_desk::validate::open_file(&a.file) {
+        Ok(f) => f,
         Err(e) => return super::fail(format!("could not validate {e}")),
     };
+    let name = a.file.file_name().map_or_else(
+        || a.file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     if a.json {
-        match serde_json::to_string(&report) {
-            Ok(s) => super::emit(&(s + "\n")),
-            Err(e) => return super::fail(e),
-        }
-    } else {
-        print_text(&report, &layout);
+        return json(src, &name, &layout, &refs);
     }
+    let mut issues = Vec::new();
+    let summary = match validate_streaming(src, &name, &layout, &refs, Options::default(), |i| {
+        issues.push(i.clone())
+    }) {
+        Ok(s) => s,
+        Err(e) => return super::fail(format!("could not validate {e}")),
+    };
+    issues.sort_by_key(|i| i.line);
+    let report = Report {
+        interface: layout.interface.clone(),
+        file: name,
+        records: summary.records,
+        rejected_records: summary.rejected,
+        issues,
+        not_listed: summary.not_listed,
+    };
+    print_text(&report, &layout);
     if report.is_clean() {
         ExitCode::SUCCESS
     } else {
@@ -62,7 +87,69 @@ pub fn run(a: Args) -> ExitCode {
     }
 }
 
-fn print_text(report: &esr_desk::validate::Report, layout: &esr_desk::layout::Layout) {
+/// Streams the `validate --json` object: the issues are written as they are found.
+fn json(
+    src: std::io::BufReader<std::fs::File>,
+    name: &str,
+    layout: &esr_desk::layout::Layout,
+    refs: &esr_desk::validate::References,
+) -> ExitCode {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut write_err: Option<std::io::Error> = None;
+    let mut first = true;
+    let head = format!(
+        "{{\"interface\":{},\"file\":{},\"issues\":[",
+        serde_json::Value::from(layout.interface.as_str()),
+        serde_json::Value::from(name)
+    );
+    if let Err(e) = out.write_all(head.as_bytes()) {
+        return super::io_end(e);
+    }
+    let mut put = |i: &Issue| {
+        if write_err.is_some() {
+            return;
+        }
+        let sep = if first { "" } else { "," };
+        first = false;
+        let r = serde_json::to_string(i)
+            .map_err(std::io::Error::other)
+            .and_then(|s| out.write_all(format!("{sep}{s}").as_bytes()));
+        if let Err(e) = r {
+            write_err = Some(e);
+        }
+    };
+    let summary = validate_streaming(src, name, layout, refs, Options::default(), &mut put);
+    if let Some(e) = write_err {
+        return super::io_end(e);
+    }
+    let s = match summary {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = out.flush();
+            return super::fail(format!("could not validate {e}"));
+        }
+    };
+    let mut tail = format!(
+        "],\"records\":{},\"rejected_records\":{}",
+        s.records, s.rejected
+    );
+    if !s.not_listed.is_empty() {
+        let nl = serde_json::to_string(&s.not_listed).unwrap_or_else(|_| "{}".into());
+        tail.push_str(&format!(",\"not_listed\":{nl}"));
+    }
+    tail.push_str("}\n");
+    if let Err(e) = out.write_all(tail.as_bytes()).and_then(|()| out.flush()) {
+        return super::io_end(e);
+    }
+    if s.has_errors {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_text(report: &Report, layout: &esr_desk::layout::Layout) {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(out, "{}: {} ({})", report.file, layout.name, layout.version);
@@ -74,37 +161,45 @@ fn print_text(report: &esr_desk::validate::Report, layout: &esr_desk::layout::La
     let warnings = report.issues.len() - errors;
     const SHOW: usize = 200;
     for i in report.issues.iter().take(SHOW) {
-        let sev = if i.severity == Severity::Error {
-            "error"
-        } else {
-            "warning"
-        };
         let rt = i
             .record_type
             .as_deref()
             .map(|t| format!(" [{t}]"))
             .unwrap_or_default();
+        let level = if i.rule.is_file_level() {
+            " (file)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "  line {}{rt}: {sev} {}: {}",
-            i.line, i.rule, i.message
+            "  line {}{rt}: {}{level} {}: {}",
+            i.line,
+            i.severity.as_str(),
+            i.rule,
+            i.message
         );
     }
     if report.issues.len() > SHOW {
         let _ = writeln!(
             out,
-            "  ... and {} more (use --json for all)",
+            "  ... and {} more (use --json for the list)",
             report.issues.len() - SHOW
         );
     }
-    if !report.issues.is_empty() {
+    let not_listed: u64 = report.not_listed.values().sum();
+    if not_listed > 0 {
+        let _ = writeln!(
+            out,
+            "  ({not_listed} more issues were found but not listed: over {} of one rule)",
+            esr_desk::validate::ISSUE_CAP
+        );
+    }
+    let counts = report.counts_by_rule();
+    if !counts.is_empty() {
         let _ = writeln!(out, "Issues by rule:");
-        for (rule, n) in report.counts_by_rule() {
-            let _ = writeln!(
-                out,
-                "  {n:>7}  {rule}  ({})",
-                esr_desk::rules::describe(&rule)
-            );
+        for (rule, n) in counts {
+            let _ = writeln!(out, "  {n:>7}  {rule}  ({})", rule.title());
         }
     }
     let _ = writeln!(

@@ -1,38 +1,26 @@
-//! Editing a stored batch: set a value, exclude or include a record, undo and redo.
+//! Editing a stored batch: set a value, exclude or include a record, undo and redo, accept a
+//! file-level problem, and re-check references.
 //!
 //! Every change is written to the append-only edit log in the same transaction that changes
 //! the record, and the transaction is committed before the call returns: a correction is never
-//! lost. After a change the record is re-validated, and the file-level rules it touches
-//! (unique keys, trailer counts and totals) are re-checked for the records they concern, using
-//! an in-memory index of the batch built on the first edit. Undo and redo are new, logged
-//! entries; the log is never rewritten.
+//! lost. After a change the record is re-judged by [`check_record`] — the function the
+//! pipeline uses on import — with the read problems kept beside the record, and its unique-key
+//! group is re-checked through an in-memory index of the batch built on the first edit.
+//! File-level issues (structure, the received trailer's counts and totals) are evidence about
+//! the file as received: edits never recompute them; the officer clears one only by accepting
+//! it with a reason ([`Store::accept`]). Undo and redo are new, logged entries.
 
-use super::import::{RefSet, reference_issue};
-use super::query::{ISSUE_COLS, issue_row};
+use super::kinds::{BatchStatus, EditKind};
 use super::{Result, Store, StoreError, current_user, join_fields, now_text, split_fields};
-use crate::layout::{Layout, RecordRule, Role};
-use crate::rules as r;
+use crate::layout::{Layout, Role};
+use crate::reader::{ReadProblem, problems_from_text, problems_to_text};
+use crate::rules::{Rule, sql_list};
 use crate::validate::{
-    Issue, Severity, Totals, check_fields, key_hash, summed_fields, trailer_issues, unique_issue,
-    unknown_type_issue,
+    Issue, References, check_record, key_hash, record_type_of, unique_issue, unknown_type_issue,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
-
-/// Rules that belong to the file rather than to one record's own values; re-validating a
-/// record leaves them to their own recomputation.
-const FILE_LEVEL: &[&str] = &[
-    r::UNIQUE_ERROR,
-    r::TRAILER_COUNT,
-    r::TRAILER_TOTAL,
-    r::HEADER_MISSING,
-    r::HEADER_NOT_FIRST,
-    r::TRAILER_MISSING,
-    r::TRAILER_NOT_LAST,
-    r::REFERENCE_UNCHECKED,
-    r::ENCODING_MISMATCH,
-];
 
 /// What an edit changed.
 #[derive(Debug, Clone, Default)]
@@ -71,83 +59,64 @@ pub enum Change {
     },
 }
 
+/// A file-level problem the officer accepted, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acceptance {
+    /// Entry id.
+    pub id: i64,
+    /// The rule accepted.
+    pub rule: Rule,
+    /// The line (None: every issue of the rule in the batch).
+    pub line: Option<u64>,
+    /// Why.
+    pub reason: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Who.
+    pub who: String,
+}
+
 /// In-memory index of a batch for incremental re-validation.
 pub(crate) struct EditContext {
     layout: Arc<Layout>,
     groups: HashMap<u64, BTreeSet<u32>>,
-    totals: Totals,
-    trailer_seq: Option<u32>,
-    refs: HashMap<(usize, usize), RefSet>,
+    refs: References,
+    /// The last edit id when the index was built or last updated (another process's edit
+    /// makes it stale).
+    last_edit: i64,
 }
 
 impl EditContext {
     fn add(&mut self, seq: u32, ri: Option<usize>, fields: &[String], excluded: bool) {
-        let layout = self.layout.clone();
-        let Some(ri) = ri else {
-            self.totals.body += 1;
+        let Some(ri) = ri else { return };
+        if excluded || self.layout.records[ri].role != Role::Detail {
             return;
-        };
-        if layout.records[ri].role == Role::Detail {
-            self.totals.body += 1;
-            self.totals.by_type[ri] += 1;
-            self.sum(ri, fields, 1);
         }
-        if !excluded {
-            for ki in 0..layout.records[ri].unique.len() {
-                if let Some(h) = key_hash(&layout, ri, ki, fields) {
-                    self.groups.entry(h).or_default().insert(seq);
-                }
+        for ki in 0..self.layout.records[ri].unique.len() {
+            if let Some(h) = key_hash(&self.layout, ri, ki, fields) {
+                self.groups.entry(h).or_default().insert(seq);
             }
         }
     }
 
     fn remove(&mut self, seq: u32, ri: Option<usize>, fields: &[String]) -> Vec<u64> {
-        let layout = self.layout.clone();
-        let Some(ri) = ri else {
-            self.totals.body = self.totals.body.saturating_sub(1);
-            return Vec::new();
-        };
-        if layout.records[ri].role == Role::Detail {
-            self.totals.body = self.totals.body.saturating_sub(1);
-            self.totals.by_type[ri] = self.totals.by_type[ri].saturating_sub(1);
-            self.sum(ri, fields, -1);
-        }
-        let mut hashes = Vec::new();
-        for ki in 0..layout.records[ri].unique.len() {
-            if let Some(h) = key_hash(&layout, ri, ki, fields) {
-                if let Some(g) = self.groups.get_mut(&h) {
-                    g.remove(&seq);
-                }
-                hashes.push(h);
+        let hashes = self.hashes(ri, fields);
+        for h in &hashes {
+            if let Some(g) = self.groups.get_mut(h) {
+                g.remove(&seq);
             }
         }
         hashes
     }
 
-    fn sum(&mut self, ri: usize, fields: &[String], sign: i128) {
-        for (sr, sf) in summed_fields(&self.layout) {
-            if sr == ri
-                && let Ok(v) = self.layout.records[ri].fields[sf]
-                    .format
-                    .check(fields.get(sf).map_or("", String::as_str))
-            {
-                self.totals.sums[sr][sf] += sign * v;
-            }
-        }
-    }
-
     fn hashes(&self, ri: Option<usize>, fields: &[String]) -> Vec<u64> {
         let Some(ri) = ri else { return Vec::new() };
+        if self.layout.records[ri].role != Role::Detail {
+            return Vec::new();
+        }
         (0..self.layout.records[ri].unique.len())
             .filter_map(|ki| key_hash(&self.layout, ri, ki, fields))
             .collect()
-    }
-}
-
-fn record_type_index(layout: &Layout, code: Option<&str>) -> Option<usize> {
-    match layout.discriminator {
-        None => Some(0),
-        Some(_) => code.and_then(|c| layout.record_index(c)),
     }
 }
 
@@ -157,19 +126,28 @@ struct Rec {
     fields: Vec<String>,
     excluded: bool,
     reason: Option<String>,
+    problems: Vec<ReadProblem>,
 }
 
 fn load(tx: &Transaction<'_>, batch: i64, seq: u32) -> Result<Rec> {
-    tx.query_row(
-        "SELECT line, record_type, fields, excluded, exclude_reason FROM record WHERE batch_id = ?1 AND seq = ?2",
-        params![batch, seq],
-        |r| Ok(Rec { line: r.get::<_, i64>(0)? as u64, code: r.get(1)?, fields: split_fields(&r.get::<_, String>(2)?), excluded: r.get(3)?, reason: r.get(4)? }),
-    )
+    tx.prepare_cached(
+        "SELECT line, record_type, fields, excluded, exclude_reason, problems FROM record WHERE batch_id = ?1 AND seq = ?2",
+    )?
+    .query_row(params![batch, seq], |r| {
+        Ok(Rec {
+            line: r.get::<_, i64>(0)? as u64,
+            code: r.get(1)?,
+            fields: split_fields(&r.get::<_, String>(2)?),
+            excluded: r.get(3)?,
+            reason: r.get(4)?,
+            problems: problems_from_text(r.get::<_, Option<String>>(5)?.as_deref()),
+        })
+    })
     .optional()?
     .ok_or(StoreError::NoRecord { batch, seq })
 }
 
-fn put_issue(tx: &Transaction<'_>, batch: i64, seq: u32, i: &Issue) -> Result<()> {
+fn put_issue(tx: &Transaction<'_>, batch: i64, seq: Option<u32>, i: &Issue) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO issue(batch_id, seq, line, record_type, field, field_index, rule, severity, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
@@ -181,44 +159,184 @@ fn put_issue(tx: &Transaction<'_>, batch: i64, seq: u32, i: &Issue) -> Result<()
         i.field,
         i.field_index.map(|f| f as i64),
         i.rule,
-        if i.severity == Severity::Error { "error" } else { "warning" },
+        i.severity,
         i.message
     ])?;
     Ok(())
 }
 
+fn stored_type_index(layout: &Layout, code: Option<&str>) -> Option<usize> {
+    match layout.discriminator {
+        None => Some(0),
+        Some(_) => code.and_then(|c| layout.record_index(c)),
+    }
+}
+
+/// Re-judges one stored record's own issues (everything but file-level issues and unique
+/// keys) with the same function the pipeline uses.
+fn rejudge(
+    tx: &Transaction<'_>,
+    layout: &Layout,
+    refs: &References,
+    batch: i64,
+    seq: u32,
+    rec: &Rec,
+) -> Result<()> {
+    tx.prepare_cached(&format!(
+        "DELETE FROM issue WHERE batch_id = ?1 AND seq = ?2 AND rule NOT IN ({})",
+        sql_list(|r| r.is_file_level() || r == Rule::UniqueError)
+    ))?
+    .execute(params![batch, seq])?;
+    let mut issues = Vec::new();
+    let too_long = rec
+        .problems
+        .iter()
+        .any(|p| matches!(p, ReadProblem::LineTooLong { .. }));
+    match stored_type_index(layout, rec.code.as_deref()) {
+        Some(ri) if !too_long => {
+            check_record(
+                layout,
+                ri,
+                rec.fields.as_slice(),
+                rec.line,
+                &rec.problems,
+                refs,
+                &mut issues,
+            );
+        }
+        _ if too_long => {
+            check_record(
+                layout,
+                0,
+                rec.fields.as_slice(),
+                rec.line,
+                &rec.problems,
+                refs,
+                &mut issues,
+            );
+        }
+        _ => issues.push(unknown_type_issue(layout, rec.fields.as_slice(), rec.line)),
+    }
+    for i in &issues {
+        put_issue(tx, batch, Some(seq), i)?;
+    }
+    Ok(())
+}
+
+/// Recomputes a batch's counts and status in one place: rejected records (not excluded),
+/// issues, and file-level errors not accepted. Returns the rejected count.
+pub(crate) fn refresh_batch(tx: &Transaction<'_>, batch: i64) -> Result<u64> {
+    let rejected: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM record INDEXED BY record_rejected WHERE batch_id = ?1 AND rejected = 1 AND excluded = 0",
+        [batch],
+        |r| r.get(0),
+    )?;
+    let issues: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM issue WHERE batch_id = ?1",
+        [batch],
+        |r| r.get(0),
+    )?;
+    let file_errors = unaccepted_file_errors(tx, batch)?;
+    let previous: BatchStatus =
+        tx.query_row("SELECT status FROM batch WHERE id = ?1", [batch], |r| {
+            r.get(0)
+        })?;
+    let status = BatchStatus::judged(previous, rejected as u64, file_errors);
+    tx.prepare_cached("UPDATE batch SET rejected_count = ?2, issue_count = ?3, file_error_count = ?4, status = ?5 WHERE id = ?1")?
+        .execute(params![batch, rejected, issues, file_errors as i64, status])?;
+    Ok(rejected as u64)
+}
+
+fn unaccepted_file_errors(conn: &rusqlite::Connection, batch: i64) -> Result<u64> {
+    let n: i64 = conn.query_row(
+        &format!(
+            "SELECT COUNT(*) FROM issue i WHERE i.batch_id = ?1 AND i.severity = 'error' AND i.rule IN ({})
+             AND NOT EXISTS (SELECT 1 FROM acceptance a WHERE a.batch_id = i.batch_id AND a.rule = i.rule AND (a.line IS NULL OR a.line = i.line))",
+            sql_list(Rule::is_file_level)
+        ),
+        [batch],
+        |r| r.get(0),
+    )?;
+    Ok(n as u64)
+}
+
+fn set_rejected_flag(tx: &Transaction<'_>, batch: i64, seq: u32) -> Result<()> {
+    tx.prepare_cached(&format!(
+        "UPDATE record SET rejected = EXISTS(SELECT 1 FROM issue WHERE batch_id = ?1 AND seq = ?2 AND severity = 'error' AND rule NOT IN ({})) WHERE batch_id = ?1 AND seq = ?2",
+        sql_list(Rule::is_file_level)
+    ))?
+    .execute(params![batch, seq])?;
+    Ok(())
+}
+
 impl Store {
-    fn build_context(&mut self, batch: i64) -> Result<EditContext> {
+    /// The reference batches a batch's reference rules check against.
+    fn reference_batches(&self, batch: i64) -> Result<Vec<i64>> {
+        let text: Option<String> = self.conn.query_row(
+            "SELECT reference_batches FROM batch WHERE id = ?1",
+            [batch],
+            |r| r.get(0),
+        )?;
+        Ok(text
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|s| s.trim().parse().ok())
+            .collect())
+    }
+
+    /// The references of a batch, rebuilt from the reference batches chosen for it.
+    pub fn references_for(&mut self, batch: i64, layout: &Layout) -> Result<References> {
+        let against: Vec<i64> = self
+            .reference_batches(batch)?
+            .into_iter()
+            .filter(|b| self.batch(*b).is_ok())
+            .collect();
+        self.references_from(layout, &against)
+    }
+
+    /// The edit index of a batch, current with the log (rebuilt when another process edited
+    /// the batch since it was built).
+    fn context(&mut self, batch: i64) -> Result<EditContext> {
+        let last = self.last_edit_id(batch)?;
+        if let Some(c) = self.edit_ctx.remove(&batch)
+            && c.last_edit == last
+        {
+            return Ok(c);
+        }
+        self.build_context(batch, last)
+    }
+
+    fn last_edit_id(&self, batch: i64) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(MAX(id), 0) FROM edit WHERE batch_id = ?1",
+            [batch],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn build_context(&mut self, batch: i64, last_edit: i64) -> Result<EditContext> {
         let layout = self.batch_layout(batch)?;
-        let refs = self.reference_sets(&layout)?;
-        let n = layout.records.len();
+        let refs = self.references_for(batch, &layout)?;
         let mut ctx = EditContext {
             layout: layout.clone(),
             groups: HashMap::new(),
-            totals: Totals {
-                body: 0,
-                by_type: vec![0; n],
-                sums: layout
-                    .records
-                    .iter()
-                    .map(|r| vec![0; r.fields.len()])
-                    .collect(),
-            },
-            trailer_seq: None,
             refs,
+            last_edit,
         };
-        let mut stmt = self.conn.prepare("SELECT seq, record_type, fields, excluded FROM record WHERE batch_id = ?1 ORDER BY seq")?;
-        let mut rows = stmt.query([batch])?;
-        while let Some(row) = rows.next()? {
-            let seq = row.get::<_, i64>(0)? as u32;
-            let code: Option<String> = row.get(1)?;
-            let fields = split_fields(&row.get::<_, String>(2)?);
-            let excluded: bool = row.get(3)?;
-            let ri = record_type_index(&layout, code.as_deref());
-            if ri.is_some_and(|i| layout.records[i].role == Role::Trailer) {
-                ctx.trailer_seq = Some(seq);
+        let keyed = layout.records.iter().any(|r| !r.unique.is_empty());
+        if keyed {
+            let mut stmt = self.conn.prepare(
+                "SELECT seq, record_type, fields, excluded FROM record WHERE batch_id = ?1 ORDER BY seq",
+            )?;
+            let mut rows = stmt.query([batch])?;
+            while let Some(row) = rows.next()? {
+                let seq = row.get::<_, i64>(0)? as u32;
+                let code: Option<String> = row.get(1)?;
+                let fields = split_fields(&row.get::<_, String>(2)?);
+                let excluded: bool = row.get(3)?;
+                let ri = stored_type_index(&layout, code.as_deref());
+                ctx.add(seq, ri, &fields, excluded);
             }
-            ctx.add(seq, ri, &fields, excluded);
         }
         Ok(ctx)
     }
@@ -264,7 +382,7 @@ impl Store {
 
     /// Applies changes as one action (one undo step), logged and committed together.
     pub fn apply(&mut self, batch: i64, changes: Vec<Change>) -> Result<EditOutcome> {
-        self.apply_logged(batch, changes, "", None)
+        self.apply_logged(batch, changes, None, None)
     }
 
     /// What undo would reverse: the latest action not yet undone (its group id).
@@ -287,8 +405,8 @@ impl Store {
             if !seen.insert(e.group) {
                 continue;
             }
-            match e.kind.as_str() {
-                "undo" => {
+            match e.kind {
+                EditKind::Undo => {
                     if let Some(g) = e.undoes.and_then(|u| group_of.get(&u))
                         && undo.last() == Some(g)
                     {
@@ -296,7 +414,7 @@ impl Store {
                         redo.push(*g);
                     }
                 }
-                "redo" => {
+                EditKind::Redo => {
                     if let Some(g) = e.undoes.and_then(|u| group_of.get(&u))
                         && redo.last() == Some(g)
                     {
@@ -304,7 +422,7 @@ impl Store {
                         undo.push(*g);
                     }
                 }
-                _ => {
+                EditKind::Set | EditKind::Exclude | EditKind::Include => {
                     undo.push(e.group);
                     redo.clear();
                 }
@@ -344,56 +462,54 @@ impl Store {
         let mut changes = Vec::new();
         let mut undoes = Vec::new();
         for e in &entries {
-            let exclude = (e.kind == "exclude") != undo;
-            changes.push(match e.kind.as_str() {
-                "exclude" | "include" if exclude => Change::Exclude {
+            let was_exclusion = e.field_index.is_none();
+            changes.push(if was_exclusion {
+                // An exclusion entry has a reason; an inclusion has none recorded as its own.
+                let excluded_before = match e.old_value.as_deref() {
+                    Some(v) => v == "excluded",
+                    // Logs written before version 6 kept no before/after for exclusions.
+                    None => e.kind == EditKind::Include,
+                };
+                let exclude = excluded_before == undo;
+                if exclude {
+                    Change::Exclude {
+                        seq: e.seq,
+                        reason: e.reason.clone().unwrap_or_default(),
+                    }
+                } else {
+                    Change::Include { seq: e.seq }
+                }
+            } else {
+                Change::Set {
                     seq: e.seq,
-                    reason: e.reason.clone().unwrap_or_default(),
-                },
-                "exclude" | "include" => Change::Include { seq: e.seq },
-                _ => Change::Set {
-                    seq: e.seq,
-                    field: self.field_index_of(batch, e)?,
+                    field: e.field_index.unwrap_or_default(),
                     value: if undo {
                         e.old_value.clone()
                     } else {
                         e.new_value.clone()
                     }
                     .unwrap_or_default(),
-                },
+                }
             });
             undoes.push(e.id);
         }
         self.apply_logged(
             batch,
             changes,
-            if undo { "undo" } else { "redo" },
+            Some(if undo { EditKind::Undo } else { EditKind::Redo }),
             Some(undoes),
         )
-    }
-
-    fn field_index_of(&self, batch: i64, e: &super::EditEntry) -> Result<usize> {
-        let fi: Option<i64> = self.conn.query_row(
-            "SELECT field_index FROM edit WHERE batch_id = ?1 AND id = ?2",
-            params![batch, e.id],
-            |r| r.get(0),
-        )?;
-        fi.map(|f| f as usize)
-            .ok_or_else(|| StoreError::Invalid(format!("edit {} has no field", e.id)))
     }
 
     fn apply_logged(
         &mut self,
         batch: i64,
         changes: Vec<Change>,
-        kind: &str,
+        kind: Option<EditKind>,
         undoes: Option<Vec<i64>>,
     ) -> Result<EditOutcome> {
         self.batch(batch)?;
-        let mut ctx = match self.edit_ctx.remove(&batch) {
-            Some(c) => c,
-            None => self.build_context(batch)?,
-        };
+        let mut ctx = self.context(batch)?;
         let result = apply_in_tx(
             &mut self.conn,
             &mut ctx,
@@ -403,10 +519,192 @@ impl Store {
             undoes.as_deref(),
         );
         if result.is_ok() {
+            ctx.last_edit = self.last_edit_id(batch)?;
             self.edit_ctx.insert(batch, ctx);
         }
         result
     }
+
+    /// Accepts a file-level problem of a batch, with the officer's reason: every issue of
+    /// `rule` in the batch, or only the one at `line`. Logged (append-only) with who and when.
+    /// Returns how many issues the acceptance covers.
+    pub fn accept(
+        &mut self,
+        batch: i64,
+        rule: Rule,
+        line: Option<u64>,
+        reason: &str,
+    ) -> Result<u64> {
+        self.batch(batch)?;
+        if !rule.is_file_level() {
+            return Err(StoreError::Invalid(format!(
+                "{rule} is a problem with a record, not with the file: fix the record, or exclude it with a reason"
+            )));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(StoreError::Invalid(
+                "say why the problem is accepted (the reason is kept in the batch's log)".into(),
+            ));
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let n: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM issue WHERE batch_id = ?1 AND rule = ?2 AND (?3 IS NULL OR line = ?3)",
+            params![batch, rule, line.map(|l| l as i64)],
+            |r| r.get(0),
+        )?;
+        if n == 0 {
+            return Err(StoreError::Invalid(match line {
+                Some(l) => format!("batch {batch} has no {rule} problem at line {l}"),
+                None => format!("batch {batch} has no {rule} problem"),
+            }));
+        }
+        tx.execute(
+            "INSERT INTO acceptance(batch_id, rule, line, reason, at, who) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![batch, rule, line.map(|l| l as i64), reason, now_text(), current_user()],
+        )?;
+        refresh_batch(&tx, batch)?;
+        tx.commit()?;
+        Ok(n as u64)
+    }
+
+    /// The file-level problems a batch's officer accepted, oldest first.
+    pub fn acceptances(&self, batch: i64) -> Result<Vec<Acceptance>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, rule, line, reason, at, who FROM acceptance WHERE batch_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([batch], |r| {
+            Ok(Acceptance {
+                id: r.get(0)?,
+                rule: r.get(1)?,
+                line: r.get::<_, Option<i64>>(2)?.map(|l| l as u64),
+                reason: r.get(3)?,
+                at: r.get(4)?,
+                who: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// File-level errors of a batch not yet accepted, in line order.
+    pub fn file_problems(&self, batch: i64) -> Result<Vec<Issue>> {
+        let sql = format!(
+            "SELECT {} FROM issue i WHERE i.batch_id = ?1 AND i.severity = 'error' AND i.rule IN ({})
+             AND NOT EXISTS (SELECT 1 FROM acceptance a WHERE a.batch_id = i.batch_id AND a.rule = i.rule AND (a.line IS NULL OR a.line = i.line))
+             ORDER BY i.line",
+            super::query::ISSUE_COLS,
+            sql_list(Rule::is_file_level)
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([batch], super::query::issue_row)?;
+        Ok(rows
+            .map(|r| r.map(|(_, i)| i))
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Checks a batch's reference rules again, against the batches now chosen (replacing the
+    /// earlier choice; an empty list reports them as unchecked). Returns the rejected count.
+    pub fn recheck_references(&mut self, batch: i64, against: &[i64]) -> Result<u64> {
+        let layout = self.batch_layout(batch)?;
+        let refs = self.references_from(&layout, against)?;
+        let rules = crate::validate::reference_rules(&layout);
+        let list = against
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE batch SET reference_batches = ?2, reference = ?3 WHERE id = ?1",
+            params![batch, (!list.is_empty()).then_some(list), refs.describe()],
+        )?;
+        tx.execute(
+            "DELETE FROM issue WHERE batch_id = ?1 AND rule = ?2",
+            params![batch, Rule::ReferenceUnchecked],
+        )?;
+        let codes: BTreeSet<String> = rules
+            .iter()
+            .map(|r| layout.records[r.record].code.clone())
+            .collect();
+        for code in codes {
+            let seqs: Vec<u32> = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT seq FROM record WHERE batch_id = ?1 AND record_type = ?2 ORDER BY seq",
+                )?;
+                let rows = stmt.query_map(params![batch, code], |r| r.get::<_, i64>(0))?;
+                rows.map(|r| r.map(|s| s as u32))
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            let Some(ri) = layout.record_index(&code) else {
+                continue;
+            };
+            let mut first = true;
+            for seq in seqs {
+                let rec = load(&tx, batch, seq)?;
+                rejudge(&tx, &layout, &refs, batch, seq, &rec)?;
+                set_rejected_flag(&tx, batch, seq)?;
+                if first {
+                    first = false;
+                    for r in rules.iter().filter(|r| r.record == ri) {
+                        if refs.get(r.record, r.rule).is_none() {
+                            let f = &layout.records[ri].fields[r.field];
+                            let mut i = Issue::new(
+                                Rule::ReferenceUnchecked,
+                                rec.line,
+                                Some(&code),
+                                Some((r.field, f)),
+                                format!(
+                                    "{} was not checked against {}: choose a batch or file of that interface to check it against",
+                                    f.name, r.interface
+                                ),
+                            );
+                            i.field_index = Some(r.field);
+                            put_issue(&tx, batch, Some(seq), &i)?;
+                        }
+                    }
+                }
+            }
+        }
+        let rejected = refresh_batch(&tx, batch)?;
+        tx.commit()?;
+        self.edit_ctx.remove(&batch);
+        Ok(rejected)
+    }
+}
+
+/// Why an edit of this field is refused, if it is.
+fn refuse(layout: &Layout, ri: Option<usize>, field: usize, value: &str) -> Option<String> {
+    if let Some(why) = crate::text::edit_problem(value, &layout.dialect) {
+        return Some(why);
+    }
+    let ri = ri?;
+    let rt = &layout.records[ri];
+    let f = rt.fields.get(field)?;
+    if f.generate.is_some() {
+        return Some(format!(
+            "{} is filled in by the export (it writes the file name, extract time, VPD code or sequence): it cannot be edited",
+            f.name
+        ));
+    }
+    if f.control.is_some() {
+        return Some(format!(
+            "{} is the received trailer's control figure, kept as evidence: the export recomputes it for your changes. If it disagrees with the file, accept the problem with a reason",
+            f.name
+        ));
+    }
+    if layout.discriminator == Some(field) {
+        let new_role = layout.record_index(value).map(|i| layout.records[i].role);
+        if rt.role != Role::Detail || new_role.is_some_and(|r| r != Role::Detail) {
+            return Some(
+                "a header or trailer cannot be made or unmade by editing the record type".into(),
+            );
+        }
+    }
+    None
 }
 
 fn apply_in_tx(
@@ -414,21 +712,19 @@ fn apply_in_tx(
     ctx: &mut EditContext,
     batch: i64,
     changes: Vec<Change>,
-    kind: &str,
+    kind: Option<EditKind>,
     undoes: Option<&[i64]>,
 ) -> Result<EditOutcome> {
     let layout = ctx.layout.clone();
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let grp: i64 = tx.query_row("SELECT COALESCE(MAX(grp), 0) + 1 FROM edit", [], |r| {
         r.get(0)
     })?;
     let who = current_user();
     let at = now_text();
-    let mut revalidate: BTreeSet<(u32, Option<usize>)> = BTreeSet::new();
+    let mut rejudge_set: BTreeSet<u32> = BTreeSet::new();
     let mut touched_hashes: HashSet<u64> = HashSet::new();
-    let mut trailer_dirty = false;
     let mut changed: BTreeSet<u32> = BTreeSet::new();
-    let summed = summed_fields(&layout);
     let mut entries = 0;
     for (k, change) in changes.into_iter().enumerate() {
         let undo_of = undoes.and_then(|u| u.get(k)).copied();
@@ -436,16 +732,19 @@ fn apply_in_tx(
             Change::Set { seq, .. } | Change::Exclude { seq, .. } | Change::Include { seq } => *seq,
         };
         let rec = load(&tx, batch, seq)?;
-        let ri = record_type_index(&layout, rec.code.as_deref());
-        let entry_kind = |base: &'static str| {
-            if kind.is_empty() {
-                base.to_string()
-            } else {
-                kind.to_string()
-            }
-        };
+        let ri = stored_type_index(&layout, rec.code.as_deref());
         match change {
             Change::Set { field, value, .. } => {
+                if rec
+                    .problems
+                    .iter()
+                    .any(|p| matches!(p, ReadProblem::LineTooLong { .. }))
+                {
+                    return Err(StoreError::Invalid(format!(
+                        "line {} was too long to read, so it cannot be edited: exclude it with a reason",
+                        rec.line
+                    )));
+                }
                 let width = ri.map_or(rec.fields.len(), |i| {
                     layout.records[i].fields.len().max(rec.fields.len())
                 });
@@ -455,40 +754,40 @@ fn apply_in_tx(
                         field + 1
                     )));
                 }
+                let old = rec.fields.get(field).cloned().unwrap_or_default();
+                if old == value {
+                    continue;
+                }
+                if let Some(why) = refuse(&layout, ri, field, &value) {
+                    return Err(StoreError::Invalid(why));
+                }
                 let mut fields = rec.fields.clone();
                 if fields.len() <= field {
                     fields.resize(field + 1, String::new());
                 }
-                let old = fields[field].clone();
-                if old == value {
-                    continue;
-                }
                 touched_hashes.extend(ctx.remove(seq, ri, &rec.fields));
                 fields[field] = value.clone();
                 let new_ri = if layout.discriminator == Some(field) {
-                    record_type_index(&layout, Some(&value))
+                    record_type_of(&layout, fields.as_slice())
                 } else {
                     ri
                 };
                 let new_code = new_ri.map(|i| layout.records[i].code.clone());
                 ctx.add(seq, new_ri, &fields, rec.excluded);
                 touched_hashes.extend(ctx.hashes(new_ri, &fields));
-                if new_ri != ri
-                    || summed
-                        .iter()
-                        .any(|&(sr, sf)| Some(sr) == new_ri && sf == field)
-                {
-                    trailer_dirty = true;
-                }
-                if new_ri.is_some_and(|i| layout.records[i].role == Role::Trailer) {
-                    ctx.trailer_seq = Some(seq);
-                    trailer_dirty = true;
-                }
-                tx.prepare_cached("UPDATE record SET fields = ?3, record_type = ?4 WHERE batch_id = ?1 AND seq = ?2")?.execute(params![
+                // The cell was retyped: what was wrong with how it was read no longer holds.
+                let problems: Vec<ReadProblem> = rec
+                    .problems
+                    .iter()
+                    .filter(|p| p.field() != Some(field))
+                    .copied()
+                    .collect();
+                tx.prepare_cached("UPDATE record SET fields = ?3, record_type = ?4, problems = ?5 WHERE batch_id = ?1 AND seq = ?2")?.execute(params![
                     batch,
                     seq,
                     join_fields(&fields),
-                    new_code
+                    new_code,
+                    problems_to_text(&problems)
                 ])?;
                 let fname = new_ri
                     .or(ri)
@@ -497,105 +796,38 @@ fn apply_in_tx(
                 tx.prepare_cached(
                     "INSERT INTO edit(batch_id, grp, seq, field_index, field, kind, old_value, new_value, at, who, undoes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )?
-                .execute(params![batch, grp, seq, field as i64, fname, entry_kind("set"), old, value, at, who, undo_of])?;
-                revalidate.insert((seq, Some(field)));
+                .execute(params![batch, grp, seq, field as i64, fname, kind.unwrap_or(EditKind::Set), old, value, at, who, undo_of])?;
+                rejudge_set.insert(seq);
             }
             Change::Exclude { reason, .. } => {
                 if rec.excluded {
                     continue;
                 }
                 touched_hashes.extend(ctx.remove(seq, ri, &rec.fields));
-                ctx.add_counts_only(seq, ri, &rec.fields);
                 tx.prepare_cached("UPDATE record SET excluded = 1, exclude_reason = ?3 WHERE batch_id = ?1 AND seq = ?2")?.execute(params![batch, seq, reason])?;
-                tx.prepare_cached("INSERT INTO edit(batch_id, grp, seq, kind, reason, at, who, undoes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?
-                    .execute(params![batch, grp, seq, entry_kind("exclude"), reason, at, who, undo_of])?;
+                tx.prepare_cached("INSERT INTO edit(batch_id, grp, seq, kind, old_value, new_value, reason, at, who, undoes) VALUES (?1, ?2, ?3, ?4, 'included', 'excluded', ?5, ?6, ?7, ?8)")?
+                    .execute(params![batch, grp, seq, kind.unwrap_or(EditKind::Exclude), reason, at, who, undo_of])?;
                 changed.insert(seq);
             }
             Change::Include { .. } => {
                 if !rec.excluded {
                     continue;
                 }
-                ctx.remove(seq, ri, &rec.fields);
                 ctx.add(seq, ri, &rec.fields, false);
                 touched_hashes.extend(ctx.hashes(ri, &rec.fields));
                 tx.prepare_cached("UPDATE record SET excluded = 0, exclude_reason = NULL WHERE batch_id = ?1 AND seq = ?2")?.execute(params![batch, seq])?;
-                tx.prepare_cached("INSERT INTO edit(batch_id, grp, seq, kind, reason, at, who, undoes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?
-                    .execute(params![batch, grp, seq, entry_kind("include"), rec.reason, at, who, undo_of])?;
+                tx.prepare_cached("INSERT INTO edit(batch_id, grp, seq, kind, old_value, new_value, reason, at, who, undoes) VALUES (?1, ?2, ?3, ?4, 'excluded', 'included', ?5, ?6, ?7, ?8)")?
+                    .execute(params![batch, grp, seq, kind.unwrap_or(EditKind::Include), rec.reason, at, who, undo_of])?;
                 changed.insert(seq);
             }
         }
         entries += 1;
     }
 
-    // Record-level re-validation of edited records.
-    for (seq, field) in &revalidate {
+    // Each edited record is re-judged as the pipeline judged it.
+    for seq in &rejudge_set {
         let rec = load(&tx, batch, *seq)?;
-        let ri = record_type_index(&layout, rec.code.as_deref());
-        // Read problems (bad bytes, broken quotes) stay on fields that were not retyped.
-        let kept: Vec<(Option<u32>, Issue)> = {
-            let sql = format!(
-                "SELECT {ISSUE_COLS} FROM issue WHERE batch_id = ?1 AND seq = ?2 AND rule IN ('encoding-error', 'broken-quote')"
-            );
-            let mut stmt = tx.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params![batch, seq], issue_row)?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
-        let kept: Vec<Issue> = kept
-            .into_iter()
-            .map(|(_, i)| i)
-            .filter(|i| i.field_index != *field)
-            .collect();
-        let keep_fields: HashSet<usize> = kept.iter().filter_map(|i| i.field_index).collect();
-        tx.prepare_cached(&format!(
-            "DELETE FROM issue WHERE batch_id = ?1 AND seq = ?2 AND rule NOT IN ({})",
-            FILE_LEVEL
-                .iter()
-                .map(|r| format!("'{r}'"))
-                .collect::<Vec<_>>()
-                .join(",")
-        ))?
-        .execute(params![batch, seq])?;
-        let mut issues = kept;
-        match ri {
-            None => issues.push(unknown_type_issue(&layout, rec.fields.as_slice(), rec.line)),
-            Some(ri) => {
-                let mut fresh = Vec::new();
-                check_fields(
-                    &layout,
-                    ri,
-                    rec.fields.as_slice(),
-                    rec.line,
-                    &[],
-                    &mut fresh,
-                );
-                for (k, rule) in layout.records[ri].rules.iter().enumerate() {
-                    if let (RecordRule::Reference { field, .. }, Some(set)) =
-                        (rule, ctx.refs.get(&(ri, k)))
-                        && let Some(i) = reference_issue(
-                            &layout,
-                            ri,
-                            *field,
-                            rec.fields.get(*field).map_or("", String::as_str),
-                            set,
-                            rec.line,
-                        )
-                    {
-                        fresh.push(i);
-                    }
-                }
-                issues.extend(
-                    fresh
-                        .into_iter()
-                        .filter(|i| i.field_index.is_none_or(|f| !keep_fields.contains(&f))),
-                );
-            }
-        }
-        for i in &issues {
-            if i.rule == r::ENCODING_ERROR || i.rule == r::BROKEN_QUOTE {
-                continue; // kept rows were not deleted
-            }
-            put_issue(&tx, batch, *seq, i)?;
-        }
+        rejudge(&tx, &layout, &ctx.refs, batch, *seq, &rec)?;
         changed.insert(*seq);
     }
 
@@ -606,19 +838,16 @@ fn apply_in_tx(
             members.extend(g.iter().copied());
         }
     }
-    members.extend(revalidate.iter().map(|(s, _)| *s));
     members.extend(changed.iter().copied());
     for seq in &members {
         let rec = load(&tx, batch, *seq)?;
-        tx.prepare_cached(
-            "DELETE FROM issue WHERE batch_id = ?1 AND seq = ?2 AND rule = 'unique-error'",
-        )?
-        .execute(params![batch, seq])?;
-        let Some(ri) = record_type_index(&layout, rec.code.as_deref()) else {
+        tx.prepare_cached("DELETE FROM issue WHERE batch_id = ?1 AND seq = ?2 AND rule = ?3")?
+            .execute(params![batch, seq, Rule::UniqueError])?;
+        changed.insert(*seq);
+        let Some(ri) = stored_type_index(&layout, rec.code.as_deref()) else {
             continue;
         };
-        if rec.excluded {
-            changed.insert(*seq);
+        if rec.excluded || layout.records[ri].role != Role::Detail {
             continue;
         }
         for ki in 0..layout.records[ri].unique.len() {
@@ -635,7 +864,7 @@ fn apply_in_tx(
                 put_issue(
                     &tx,
                     batch,
-                    *seq,
+                    Some(*seq),
                     &unique_issue(
                         &layout,
                         ri,
@@ -647,74 +876,17 @@ fn apply_in_tx(
                 )?;
             }
         }
-        changed.insert(*seq);
     }
 
-    // Trailer control totals.
-    if (trailer_dirty || !revalidate.is_empty() && !summed.is_empty())
-        && let Some(t) = ctx.trailer_seq
-    {
-        let rec = load(&tx, batch, t)?;
-        if let Some(ri) = record_type_index(&layout, rec.code.as_deref()) {
-            tx.prepare_cached("DELETE FROM issue WHERE batch_id = ?1 AND seq = ?2 AND rule IN ('trailer-count', 'trailer-total')")?.execute(params![batch, t])?;
-            let mut out = Vec::new();
-            trailer_issues(
-                &layout,
-                ri,
-                rec.fields.as_slice(),
-                rec.line,
-                &ctx.totals,
-                &mut out,
-            );
-            for i in &out {
-                put_issue(&tx, batch, t, i)?;
-            }
-            changed.insert(t);
-        }
-    }
-
-    // Rejected flags and the batch's counts.
+    // Rejected flags and the batch's counts and status.
     for seq in &changed {
-        tx.prepare_cached(
-            "UPDATE record SET rejected = EXISTS(SELECT 1 FROM issue WHERE batch_id = ?1 AND seq = ?2 AND severity = 'error') WHERE batch_id = ?1 AND seq = ?2",
-        )?
-        .execute(params![batch, seq])?;
+        set_rejected_flag(&tx, batch, *seq)?;
     }
-    let rejected: i64 = tx.query_row(
-        "SELECT COUNT(*) FROM record INDEXED BY record_rejected WHERE batch_id = ?1 AND rejected = 1 AND excluded = 0",
-        [batch],
-        |r| r.get(0),
-    )?;
-    let issues: i64 = tx.query_row(
-        "SELECT COUNT(*) FROM issue WHERE batch_id = ?1",
-        [batch],
-        |r| r.get(0),
-    )?;
-    // Blank lines and the column-name row are dropped by export, so only records decide.
-    let status = if rejected > 0 { "rejects" } else { "clean" };
-    tx.prepare_cached("UPDATE batch SET rejected_count = ?2, issue_count = ?3, status = CASE WHEN status = 'held' THEN 'held' ELSE ?4 END WHERE id = ?1")?
-        .execute(params![batch, rejected, issues, status])?;
+    let rejected = refresh_batch(&tx, batch)?;
     tx.commit()?;
     Ok(EditOutcome {
         changed: changed.into_iter().collect(),
-        rejected_records: rejected as u64,
+        rejected_records: rejected,
         entries,
     })
-}
-
-impl EditContext {
-    /// Counts and sums stay as in the file when a record is excluded (the export recomputes the
-    /// trailer); only its keys stop counting.
-    fn add_counts_only(&mut self, _seq: u32, ri: Option<usize>, fields: &[String]) {
-        let layout = self.layout.clone();
-        let Some(ri) = ri else {
-            self.totals.body += 1;
-            return;
-        };
-        if layout.records[ri].role == Role::Detail {
-            self.totals.body += 1;
-            self.totals.by_type[ri] += 1;
-            self.sum(ri, fields, 1);
-        }
-    }
 }

@@ -1,16 +1,20 @@
-//! Import: a file streamed through the reader and validator into the store in one transaction.
+//! Import: a file judged by the one pipeline ([`crate::validate::run`]) and stored as a batch
+//! in one transaction, with every issue the pipeline found and the read problems of each
+//! record kept beside it (so re-judging a record after an edit sees what the import saw).
 
+use super::kinds::BatchStatus;
 use super::{Result, Store, StoreError, current_user, hex, join_fields, now_text};
-use crate::layout::{Layout, RecordRule};
-use crate::reader::{ReadError, Reader};
-use crate::rules as r;
-use crate::validate::{Issue, Severity, ValidateError, Validator, Verdict};
+use crate::layout::Layout;
+use crate::reader::problems_to_text;
+use crate::validate::{
+    Checked, Issue, Options, RefSource, References, RunError, Severity, Verdict, reference_rules,
+};
 use rusqlite::{OptionalExtension, params};
 use sha2::Digest;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 /// Options for an import.
 #[derive(Default)]
@@ -21,6 +25,9 @@ pub struct ImportOptions<'a> {
     pub cancel: Option<&'a AtomicBool>,
     /// Called about every 16k lines with (bytes read, total bytes, lines read).
     pub progress: Option<&'a mut dyn FnMut(u64, u64, u64)>,
+    /// Stored batches that reference rules check against (the officer's choice); with none,
+    /// reference rules are reported as unchecked.
+    pub against: Vec<i64>,
 }
 
 /// What an import stored.
@@ -30,14 +37,25 @@ pub struct ImportOutcome {
     pub batch_id: i64,
     /// Records stored.
     pub records: u64,
-    /// Records with an error.
+    /// Records with a record-rejecting error.
     pub rejected: u64,
+    /// File-level errors (they reject the batch until put right or accepted).
+    pub file_errors: u64,
     /// Issue counts by rule.
-    pub by_rule: Vec<(String, usize)>,
+    pub by_rule: Vec<(crate::rules::Rule, u64)>,
     /// Issues stored.
     pub issues: u64,
     /// SHA-256 of the file.
     pub sha256: String,
+    /// The batch's status: clean only when no error was found at any level.
+    pub status: BatchStatus,
+}
+
+impl ImportOutcome {
+    /// True when the pipeline found no error at any level (the same verdict `validate` gives).
+    pub fn is_clean(&self) -> bool {
+        self.status == BatchStatus::Clean
+    }
 }
 
 struct HashingReader<R> {
@@ -53,85 +71,51 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-/// The values a `reference` rule checks against: the latest batch of the other interface.
-pub(crate) struct RefSet {
-    pub(crate) values: Option<HashSet<String>>,
-    pub(crate) interface: String,
-    pub(crate) batch: Option<i64>,
-}
-
 impl Store {
-    /// Values of `target` in record type `record` of the latest batch of `interface`.
-    pub(crate) fn reference_set(
-        &mut self,
-        interface: &str,
-        record: &str,
-        target: &str,
-    ) -> Result<RefSet> {
-        let latest: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT id FROM batch WHERE interface = ?1 AND status != 'importing' ORDER BY id DESC LIMIT 1",
-                [interface],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(b) = latest else {
-            return Ok(RefSet {
-                values: None,
-                interface: interface.to_string(),
-                batch: None,
-            });
+    /// The values a layout's reference rules need, from a stored batch of the other
+    /// interface: the officer's explicit choice of reference.
+    pub fn reference_source(&mut self, batch: i64, layout: &Layout) -> Result<RefSource> {
+        let info = self.batch(batch)?;
+        let other = self.batch_layout(batch)?;
+        let wanted: Vec<(String, String)> = reference_rules(layout)
+            .into_iter()
+            .filter(|r| r.interface == info.interface)
+            .map(|r| (r.target_record, r.target_field))
+            .collect();
+        let mut src = RefSource {
+            interface: info.interface.clone(),
+            label: format!("batch {batch} ({}, {})", info.interface, info.source_name),
+            values: HashMap::new(),
         };
-        let layout = self.batch_layout(b)?;
-        let fi = layout
-            .record_index(record)
-            .and_then(|ri| layout.records[ri].field_index(target));
-        let Some(fi) = fi else {
-            return Ok(RefSet {
-                values: None,
-                interface: interface.to_string(),
-                batch: None,
-            });
-        };
-        let mut values = HashSet::new();
-        let mut stmt = self
-            .conn
-            .prepare("SELECT fields FROM record WHERE batch_id = ?1 AND record_type = ?2")?;
-        let rows = stmt.query_map(params![b, record], |r| r.get::<_, String>(0))?;
-        for row in rows {
-            let row = row?;
-            if let Some(v) = row.split('\u{1F}').nth(fi) {
-                values.insert(v.to_string());
-            }
-        }
-        Ok(RefSet {
-            values: Some(values),
-            interface: interface.to_string(),
-            batch: Some(b),
-        })
-    }
-
-    /// Loads the reference sets a layout's rules need, keyed by (record type, rule index).
-    pub(crate) fn reference_sets(
-        &mut self,
-        layout: &Layout,
-    ) -> Result<HashMap<(usize, usize), RefSet>> {
-        let mut out = HashMap::new();
-        for (ri, rt) in layout.records.iter().enumerate() {
-            for (k, rule) in rt.rules.iter().enumerate() {
-                if let RecordRule::Reference {
-                    interface,
-                    record,
-                    target,
-                    ..
-                } = rule
-                {
-                    out.insert((ri, k), self.reference_set(interface, record, target)?);
+        for (record, field) in wanted {
+            let Some(fi) = other
+                .record_index(&record)
+                .and_then(|ri| other.records[ri].field_index(&field))
+            else {
+                continue;
+            };
+            let mut values = HashSet::new();
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT fields FROM record WHERE batch_id = ?1 AND record_type = ?2 AND excluded = 0",
+            )?;
+            let rows = stmt.query_map(params![batch, record], |r| r.get::<_, String>(0))?;
+            for row in rows {
+                if let Some(v) = super::split_fields(&row?).into_iter().nth(fi) {
+                    values.insert(v);
                 }
             }
+            src.values.insert((record, field), values);
         }
-        Ok(out)
+        Ok(src)
+    }
+
+    /// References built from stored batches of the other interfaces.
+    pub fn references_from(&mut self, layout: &Layout, against: &[i64]) -> Result<References> {
+        let mut sources = Vec::new();
+        for &b in against {
+            sources.push(self.reference_source(b, layout)?);
+        }
+        Ok(References::build(layout, &sources)?)
     }
 
     /// Imports a file as a new batch. See [`ImportOptions`].
@@ -145,13 +129,7 @@ impl Store {
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        let read_err = |source: ReadError| {
-            StoreError::Validate(ValidateError::Read {
-                file: name.clone(),
-                source,
-            })
-        };
-        let file = std::fs::File::open(path).map_err(|e| read_err(ReadError::Io(e)))?;
+        let file = crate::validate::open_file(path)?.into_inner();
         let total = file.metadata().map(|m| m.len()).unwrap_or(0);
         let src = std::io::BufReader::with_capacity(
             256 * 1024,
@@ -160,43 +138,47 @@ impl Store {
                 hasher: sha2::Sha256::new(),
             },
         );
-        let refs = self.reference_sets(layout)?;
+        let references = self.references_from(layout, &opts.against)?;
+        let against = opts
+            .against
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         let layout_sha = super::sha256_hex(layout.text.as_bytes());
         let who = current_user();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT OR IGNORE INTO layout(sha256, id, version, text) VALUES (?1, ?2, ?3, ?4)",
             params![layout_sha, layout.id, layout.version, layout.text],
         )?;
         tx.execute(
-            "INSERT INTO batch(interface, layout_id, layout_version, layout_sha256, source_name, source_path, source_sha256, source_bytes, imported_at, imported_by, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7, ?8, ?9, 'importing')",
-            params![layout.interface, layout.id, layout.version, layout_sha, name, path.display().to_string(), total as i64, now_text(), who],
+            "INSERT INTO batch(interface, layout_id, layout_version, layout_sha256, source_name, source_path, source_sha256, source_bytes, imported_at, imported_by, status, reference, reference_batches)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![layout.interface, layout.id, layout.version, layout_sha, name, path.display().to_string(), total as i64, now_text(), who, BatchStatus::Importing, references.describe(), (!against.is_empty()).then_some(against)],
         )?;
         let batch = tx.last_insert_rowid();
-        let mut reader = Reader::new(src, layout.dialect);
-        let mut v = Validator::new(layout);
-        let mut issues: Vec<Issue> = Vec::new();
         let mut seq: u32 = 0;
         let mut type_seq = vec![0u32; layout.records.len()];
         let mut unknown_seq = 0u32;
-        let mut last_seq: Option<u32> = None;
-        let mut last_line = 0u64;
-        let mut first_line_of_type: Vec<Option<u64>> = vec![None; layout.records.len()];
-        let (mut rejected, mut issue_count) = (0u64, 0u64);
-        let mut by_rule: HashMap<String, usize> = HashMap::new();
-        {
+        let mut last: Option<(u32, u64)> = None;
+        let (mut issue_count, mut file_errors) = (0u64, 0u64);
+        let mut by_rule: HashMap<crate::rules::Rule, u64> = HashMap::new();
+        let progress = opts.progress.take();
+        let mut progress = progress;
+        let finished = {
             let mut ins_rec = tx.prepare_cached(
-                "INSERT INTO record(batch_id, seq, line, record_type, type_seq, fields, rejected) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO record(batch_id, seq, line, record_type, type_seq, fields, rejected, problems) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             let mut ins_issue = tx.prepare_cached(
                 "INSERT INTO issue(batch_id, seq, line, record_type, field, field_index, rule, severity, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
-            let mut put = |i: &Issue,
-                           seq: Option<u32>,
-                           by_rule: &mut HashMap<String, usize>|
-             -> rusqlite::Result<()> {
-                *by_rule.entry(i.rule.clone()).or_default() += 1;
+            let mut put = |i: &Issue, seq: Option<u32>| -> rusqlite::Result<()> {
+                *by_rule.entry(i.rule).or_default() += 1;
+                issue_count += 1;
+                if i.severity == Severity::Error && i.rule.is_file_level() {
+                    file_errors += 1;
+                }
                 ins_issue.execute(params![
                     batch,
                     seq,
@@ -205,52 +187,27 @@ impl Store {
                     i.field,
                     i.field_index.map(|f| f as i64),
                     i.rule,
-                    if i.severity == Severity::Error {
-                        "error"
-                    } else {
-                        "warning"
-                    },
+                    i.severity,
                     i.message
                 ])?;
                 Ok(())
             };
-            loop {
-                let line = match reader.next_line() {
-                    Ok(Some(l)) => l,
-                    Ok(None) => break,
-                    Err(e) => return Err(read_err(e)),
-                };
-                issues.clear();
-                let verdict = v.check_line(&line, &mut issues);
-                match verdict {
+            let mut on_progress = |bytes: u64, lines: u64| {
+                if let Some(p) = progress.as_mut() {
+                    p(bytes, total, lines);
+                }
+            };
+            let sink = |c: Checked<'_, '_>| -> rusqlite::Result<bool> {
+                match c.verdict {
                     Verdict::Blank | Verdict::ColumnNames => {
-                        for i in &issues {
-                            put(i, None, &mut by_rule)?;
-                            issue_count += 1;
+                        for i in c.issues {
+                            put(i, None)?;
                         }
                     }
                     Verdict::Record {
                         record_type,
-                        rejected: mut bad,
+                        rejected,
                     } => {
-                        if let Some(ri) = record_type {
-                            for (k, rule) in layout.records[ri].rules.iter().enumerate() {
-                                if let RecordRule::Reference { field, .. } = rule {
-                                    let value = line.fields.get(*field);
-                                    if let Some(set) = refs.get(&(ri, k))
-                                        && let Some(i) = reference_issue(
-                                            layout, ri, *field, value, set, line.line,
-                                        )
-                                    {
-                                        bad |= i.severity == Severity::Error;
-                                        issues.push(i);
-                                    }
-                                }
-                            }
-                            if first_line_of_type[ri].is_none() {
-                                first_line_of_type[ri] = Some(line.line);
-                            }
-                        }
                         let ts = match record_type {
                             Some(ri) => {
                                 type_seq[ri] += 1;
@@ -265,80 +222,50 @@ impl Store {
                         ins_rec.execute(params![
                             batch,
                             seq,
-                            line.line as i64,
+                            c.line.line as i64,
                             code,
                             ts,
-                            join_fields(line.fields.iter()),
-                            bad
+                            join_fields(c.line.fields.iter()),
+                            rejected,
+                            problems_to_text(c.line.problems)
                         ])?;
-                        for i in &issues {
-                            put(i, Some(seq), &mut by_rule)?;
-                            issue_count += 1;
+                        for i in c.issues {
+                            put(i, Some(seq))?;
                         }
-                        if bad {
-                            rejected += 1;
-                        }
-                        last_seq = Some(seq);
-                        last_line = line.line;
+                        last = Some((seq, c.line.line));
                         seq += 1;
                     }
                 }
-                let ln = reader.lines_read();
-                if ln & 0x3FFF == 0 {
-                    if opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                        return Err(StoreError::Cancelled);
-                    }
-                    if let Some(p) = opts.progress.as_mut() {
-                        p(reader.bytes_read(), total, ln);
-                    }
+                Ok(true)
+            };
+            let run = crate::validate::run(
+                src,
+                &name,
+                layout,
+                &references,
+                Options {
+                    cancel: opts.cancel,
+                    progress: Some(&mut on_progress),
+                },
+                sink,
+            );
+            let (fin, src) = match run {
+                Ok(x) => x,
+                Err(RunError::Sink(e)) => return Err(e.into()),
+                Err(RunError::Validate(crate::validate::ValidateError::Cancelled)) => {
+                    return Err(StoreError::Cancelled);
                 }
+                Err(RunError::Validate(e)) => return Err(e.into()),
+            };
+            for i in &fin.end_issues {
+                let s = last.filter(|(_, l)| *l == i.line).map(|(s, _)| s);
+                put(i, s)?;
             }
-            issues.clear();
-            v.finish(&mut issues);
-            // A reference that cannot be checked is said once, not once a record.
-            for ((ri, k), set) in &refs {
-                if set.values.is_none()
-                    && let (Some(line), RecordRule::Reference { field, .. }) =
-                        (first_line_of_type[*ri], &layout.records[*ri].rules[*k])
-                {
-                    let f = &layout.records[*ri].fields[*field];
-                    issues.push(Issue {
-                            line,
-                            record_type: Some(layout.records[*ri].code.clone()),
-                            field: Some(f.name.clone()),
-                            rule: r::REFERENCE_UNCHECKED.into(),
-                            severity: Severity::Warning,
-                            message: format!(
-                                "{} could not be checked against {}: the store has no batch of that interface yet; import one and re-validate",
-                                f.name, set.interface
-                            ),
-                            field_index: Some(*field),
-                        });
-                }
-            }
-            if let Some(at) = reader.looks_utf8_at {
-                issues.push(Issue {
-                    line: at,
-                    record_type: None,
-                    field: None,
-                    rule: r::ENCODING_MISMATCH.into(),
-                    severity: Severity::Warning,
-                    message: format!(
-                        "Line {at} reads as UTF-8 text but the layout says {}",
-                        layout.dialect.encoding.name()
-                    ),
-                    field_index: None,
-                });
-            }
-            for i in &issues {
-                let s = if i.line == last_line { last_seq } else { None };
-                put(i, s, &mut by_rule)?;
-                issue_count += 1;
-            }
-        }
-        let had_bom = reader.had_bom;
+            (fin, src)
+        };
+        let (fin, src) = finished;
         // Everything was read through the hashing reader (to the end of the file).
-        let sha = hex(&reader.into_inner().into_inner().hasher.finalize());
+        let sha = hex(&src.into_inner().hasher.finalize());
         let existing: Option<i64> = tx
             .query_row(
                 "SELECT id FROM batch WHERE source_sha256 = ?1 AND id != ?2 AND status != 'importing' ORDER BY id LIMIT 1",
@@ -352,51 +279,23 @@ impl Store {
             // Dropping the transaction rolls the whole import back.
             return Err(StoreError::Duplicate { existing, sha });
         }
+        let status = BatchStatus::judged(BatchStatus::Importing, fin.rejected, file_errors);
         tx.execute(
-            "UPDATE batch SET record_count = ?2, rejected_count = ?3, issue_count = ?4, status = ?5, had_bom = ?6, source_sha256 = ?7 WHERE id = ?1",
-            params![batch, i64::from(seq), rejected as i64, issue_count as i64, if rejected > 0 { "rejects" } else { "clean" }, had_bom, sha],
+            "UPDATE batch SET record_count = ?2, rejected_count = ?3, issue_count = ?4, status = ?5, had_bom = ?6, source_sha256 = ?7, file_error_count = ?8 WHERE id = ?1",
+            params![batch, i64::from(seq), fin.rejected as i64, issue_count as i64, status, fin.summary.had_bom, sha, file_errors as i64],
         )?;
         tx.commit()?;
-        let mut by_rule: Vec<(String, usize)> = by_rule.into_iter().collect();
-        by_rule.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut by_rule: Vec<(crate::rules::Rule, u64)> = by_rule.into_iter().collect();
+        by_rule.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.code().cmp(b.0.code())));
         Ok(ImportOutcome {
             batch_id: batch,
             records: u64::from(seq),
-            rejected,
+            rejected: fin.rejected,
+            file_errors,
             by_rule,
             issues: issue_count,
             sha256: sha,
+            status,
         })
     }
-}
-
-/// The issue for a reference value, if any.
-pub(crate) fn reference_issue(
-    layout: &Layout,
-    ri: usize,
-    field: usize,
-    value: &str,
-    set: &RefSet,
-    line: u64,
-) -> Option<Issue> {
-    let values = set.values.as_ref()?;
-    if value.is_empty() || values.contains(value) {
-        return None;
-    }
-    let f = &layout.records[ri].fields[field];
-    Some(Issue {
-        line,
-        record_type: Some(layout.records[ri].code.clone()),
-        field: Some(f.name.clone()),
-        rule: r::FOREIGN_KEY.into(),
-        severity: Severity::Error,
-        message: format!(
-            "{} \"{value}\" is not in the latest {} batch (batch {}): check the number, or import a newer {} file",
-            f.name,
-            set.interface,
-            set.batch.unwrap_or(0),
-            set.interface
-        ),
-        field_index: Some(field),
-    })
 }

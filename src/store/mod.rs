@@ -9,6 +9,7 @@
 
 pub mod edit;
 pub mod import;
+pub mod kinds;
 pub mod query;
 pub mod schema;
 pub mod search;
@@ -19,7 +20,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use edit::EditOutcome;
+pub use edit::{Acceptance, EditOutcome};
+pub use kinds::{BatchStatus, EditKind, ExportRunOutcome, RunOutcome, Trigger};
 pub use import::{ImportOptions, ImportOutcome};
 pub use query::{BatchInfo, EditEntry, PageFilter, StoredRecord};
 
@@ -232,7 +234,14 @@ impl Store {
         if found >= target {
             return Ok(());
         }
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process may have upgraded the store while this one waited for the lock.
+        let found: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found >= target {
+            return Ok(());
+        }
         for (i, sql) in schema::MIGRATIONS
             .iter()
             .enumerate()

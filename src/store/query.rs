@@ -2,6 +2,8 @@
 //! virtualised table at any scroll position of a million-record batch.
 
 use super::{Result, Store, StoreError, split_fields};
+use super::kinds::{BatchStatus, EditKind};
+use crate::rules::Rule;
 use crate::validate::{Issue, Severity};
 use rusqlite::{OptionalExtension, Row, params};
 
@@ -30,8 +32,12 @@ pub struct BatchInfo {
     pub rejected: u64,
     /// Issues.
     pub issues: u64,
-    /// clean / rejects / exported / held.
-    pub status: String,
+    /// Where the batch stands.
+    pub status: BatchStatus,
+    /// File-level errors not yet accepted (they keep the batch from being clean).
+    pub file_errors: u64,
+    /// What its reference rules were checked against (None: not checked).
+    pub reference: Option<String>,
 }
 
 fn batch_row(r: &Row<'_>) -> rusqlite::Result<BatchInfo> {
@@ -48,10 +54,12 @@ fn batch_row(r: &Row<'_>) -> rusqlite::Result<BatchInfo> {
         rejected: r.get::<_, i64>(10)? as u64,
         issues: r.get::<_, i64>(11)? as u64,
         status: r.get(12)?,
+        file_errors: r.get::<_, i64>(13)? as u64,
+        reference: r.get(14)?,
     })
 }
 
-const BATCH_COLS: &str = "id, interface, layout_id, layout_version, source_name, source_path, source_sha256, imported_at, imported_by, record_count, rejected_count, issue_count, status";
+const BATCH_COLS: &str = "id, interface, layout_id, layout_version, source_name, source_path, source_sha256, imported_at, imported_by, record_count, rejected_count, issue_count, status, file_error_count, reference";
 
 /// A stored record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,8 +114,10 @@ pub struct EditEntry {
     pub seq: u32,
     /// Field name (None for exclude/include).
     pub field: Option<String>,
-    /// set / exclude / include / undo / redo.
-    pub kind: String,
+    /// Field position (None for exclude/include).
+    pub field_index: Option<usize>,
+    /// What the entry did.
+    pub kind: EditKind,
     /// Value before.
     pub old_value: Option<String>,
     /// Value after.
@@ -131,11 +141,7 @@ pub(crate) fn issue_row(r: &Row<'_>) -> rusqlite::Result<(Option<u32>, Issue)> {
             field: r.get(3)?,
             field_index: r.get::<_, Option<i64>>(4)?.map(|f| f as usize),
             rule: r.get(5)?,
-            severity: if r.get::<_, String>(6)? == "warning" {
-                Severity::Warning
-            } else {
-                Severity::Error
-            },
+            severity: r.get(6)?,
             message: r.get(7)?,
         },
     ))
@@ -260,20 +266,12 @@ impl Store {
     }
 
     /// Issues of a batch grouped by rule, most frequent first: (rule, severity, count).
-    pub fn issues_by_rule(&self, batch: i64) -> Result<Vec<(String, Severity, u64)>> {
+    pub fn issues_by_rule(&self, batch: i64) -> Result<Vec<(Rule, Severity, u64)>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT rule, MIN(severity), COUNT(*) FROM issue WHERE batch_id = ?1 GROUP BY rule ORDER BY COUNT(*) DESC, rule",
         )?;
         let rows = stmt.query_map([batch], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                if r.get::<_, String>(1)? == "warning" {
-                    Severity::Warning
-                } else {
-                    Severity::Error
-                },
-                r.get::<_, i64>(2)? as u64,
-            ))
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -294,7 +292,7 @@ impl Store {
     pub fn issues(
         &self,
         batch: i64,
-        rule: Option<&str>,
+        rule: Option<Rule>,
         limit: u64,
     ) -> Result<Vec<(Option<u32>, Issue)>> {
         let sql = format!(
@@ -305,10 +303,40 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Records (not excluded) with a record-rejecting error, by seq.
+    pub fn rejected_seqs(&self, batch: i64) -> Result<std::collections::BTreeSet<u32>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq FROM record INDEXED BY record_rejected WHERE batch_id = ?1 AND rejected = 1 AND excluded = 0",
+        )?;
+        let rows = stmt.query_map([batch], |r| r.get::<_, i64>(0))?;
+        let mut out = std::collections::BTreeSet::new();
+        for r in rows {
+            out.insert(r? as u32);
+        }
+        Ok(out)
+    }
+
+    /// The line of the first rejected record (not excluded) of the given record types.
+    pub fn first_rejected_of_types(&self, batch: i64, codes: &[&str]) -> Result<Option<u64>> {
+        let mut first: Option<u64> = None;
+        for code in codes {
+            let line: Option<i64> = self
+                .conn
+                .prepare_cached(
+                    "SELECT MIN(line) FROM record WHERE batch_id = ?1 AND record_type = ?2 AND rejected = 1 AND excluded = 0",
+                )?
+                .query_row(params![batch, code], |r| r.get(0))?;
+            if let Some(l) = line {
+                first = Some(first.map_or(l as u64, |f| f.min(l as u64)));
+            }
+        }
+        Ok(first)
+    }
+
     /// The edit log of a batch, oldest first.
     pub fn edits(&self, batch: i64) -> Result<Vec<EditEntry>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, grp, seq, field, kind, old_value, new_value, reason, at, who, undoes FROM edit WHERE batch_id = ?1 ORDER BY id",
+            "SELECT id, grp, seq, field, kind, old_value, new_value, reason, at, who, undoes, field_index FROM edit WHERE batch_id = ?1 ORDER BY id",
         )?;
         let rows = stmt.query_map([batch], |r| {
             Ok(EditEntry {
@@ -323,6 +351,7 @@ impl Store {
                 at: r.get(8)?,
                 who: r.get(9)?,
                 undoes: r.get(10)?,
+                field_index: r.get::<_, Option<i64>>(11)?.map(|f| f as usize),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -144,6 +144,47 @@ pub const MIGRATIONS: &[&str] = &[
     DROP INDEX record_rejected;
     CREATE INDEX record_rejected ON record(batch_id, rejected, seq, excluded);
     "#,
+    // 6: one verdict. File-level errors reject a batch until accepted with a reason (the
+    // acceptance log, append-only); a record keeps the read problems the import saw; a batch
+    // records what its references were checked against; the edit log's group is indexed (an
+    // edit no longer reads the whole log). Old batches are re-judged: file-level issues stop
+    // rejecting records and start rejecting batches.
+    r#"
+    ALTER TABLE batch ADD COLUMN file_error_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE batch ADD COLUMN reference TEXT;
+    ALTER TABLE batch ADD COLUMN reference_batches TEXT;
+    ALTER TABLE record ADD COLUMN problems TEXT;
+    CREATE TABLE acceptance (
+        id INTEGER PRIMARY KEY,
+        batch_id INTEGER NOT NULL REFERENCES batch(id),
+        rule TEXT NOT NULL,
+        line INTEGER,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL,
+        who TEXT NOT NULL
+    );
+    CREATE INDEX acceptance_by_batch ON acceptance(batch_id, rule);
+    CREATE TRIGGER acceptance_no_update BEFORE UPDATE ON acceptance
+        BEGIN SELECT RAISE(ABORT, 'the acceptance log is append-only'); END;
+    CREATE TRIGGER acceptance_no_delete BEFORE DELETE ON acceptance
+        BEGIN SELECT RAISE(ABORT, 'the acceptance log is append-only'); END;
+    CREATE INDEX edit_grp ON edit(grp);
+    UPDATE record SET rejected = EXISTS(
+        SELECT 1 FROM issue i WHERE i.batch_id = record.batch_id AND i.seq = record.seq
+        AND i.severity = 'error' AND i.rule NOT IN ('blank-row', 'line-ending', 'encoding-mismatch',
+        'column-names', 'header-missing', 'header-not-first', 'trailer-missing', 'trailer-not-last',
+        'trailer-count', 'trailer-total', 'reference-unchecked'))
+    WHERE rejected = 1;
+    UPDATE batch SET file_error_count = (
+        SELECT COUNT(*) FROM issue i WHERE i.batch_id = batch.id AND i.severity = 'error'
+        AND i.rule IN ('blank-row', 'line-ending', 'encoding-mismatch', 'column-names',
+        'header-missing', 'header-not-first', 'trailer-missing', 'trailer-not-last',
+        'trailer-count', 'trailer-total', 'reference-unchecked'));
+    UPDATE batch SET rejected_count = (
+        SELECT COUNT(*) FROM record r WHERE r.batch_id = batch.id AND r.rejected = 1 AND r.excluded = 0);
+    UPDATE batch SET status = 'rejects'
+        WHERE status IN ('clean', 'exported') AND (file_error_count > 0 OR rejected_count > 0);
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -282,7 +282,7 @@ impl Store {
     pub fn seqs_with_issue(
         &self,
         batch: i64,
-        rule: &str,
+        rule: crate::rules::Rule,
         field: usize,
         record_type: Option<&str>,
     ) -> Result<Vec<u32>> {
@@ -303,7 +303,7 @@ impl Store {
     pub fn same_issue_changes(
         &self,
         batch: i64,
-        rule: &str,
+        rule: crate::rules::Rule,
         field: usize,
         record_type: Option<&str>,
         value: &str,

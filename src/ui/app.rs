@@ -37,6 +37,10 @@ pub struct State {
     pub show_chart: bool,
     /// Folder of the last export.
     pub export_folder: Option<PathBuf>,
+    /// The stored batch each referenced interface is checked against, chosen by the officer
+    /// (interface id → batch id). An interface not here is reported as unchecked.
+    #[serde(default)]
+    pub references: std::collections::BTreeMap<String, i64>,
 }
 
 impl Default for State {
@@ -48,6 +52,7 @@ impl Default for State {
             show_issues: true,
             show_chart: true,
             export_folder: None,
+            references: Default::default(),
         }
     }
 }
@@ -145,7 +150,7 @@ pub enum Command {
     /// Set one value on every cell with the same issue in a column.
     FixSameIssue {
         /// Rule.
-        rule: String,
+        rule: crate::rules::Rule,
         /// Field position.
         field: usize,
         /// Record type.
@@ -501,6 +506,20 @@ impl App {
         }
     }
 
+    /// The batches chosen to check `interface`'s reference rules against.
+    fn reference_choice(&self, interface: &str) -> Vec<i64> {
+        let Some(layout) = self.layouts.get(interface) else {
+            return Vec::new();
+        };
+        let mut out: Vec<i64> = crate::validate::reference_rules(layout)
+            .iter()
+            .filter_map(|r| self.state.references.get(&r.interface).copied())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     fn start_import(&mut self, path: PathBuf, interface: &str, force: bool) {
         let Some(layout) = self.layouts.get(interface) else {
             self.errors
@@ -513,6 +532,7 @@ impl App {
             path,
             layout: Box::new(layout.clone()),
             force,
+            against: self.reference_choice(interface),
         };
         self.send(job);
     }

@@ -47,7 +47,7 @@ impl BatchView {
                             ui.label(&e.who);
                         });
                         row.col(|ui| {
-                            ui.label(&e.kind);
+                            ui.label(e.kind.as_str());
                         });
                         row.col(|ui| {
                             match lines.get(&e.seq) {
@@ -59,8 +59,15 @@ impl BatchView {
                             ui.label(e.field.as_deref().unwrap_or(""));
                         });
                         row.col(|ui| {
+                            let exclusion = e.field_index.is_none();
                             let text = match (&e.old_value, &e.new_value, &e.reason) {
-                                (_, _, Some(r)) if e.kind == "exclude" => format!("excluded: {r}"),
+                                (_, Some(n), Some(r)) if exclusion && n == "excluded" => {
+                                    format!("excluded: {r}")
+                                }
+                                (_, Some(n), None) if exclusion && n == "excluded" => {
+                                    "excluded".to_string()
+                                }
+                                (_, _, _) if exclusion => "included again".to_string(),
                                 (Some(o), Some(n), _) => format!("\"{o}\" » \"{n}\""),
                                 (None, Some(n), _) => format!("» \"{n}\""),
                                 _ => String::new(),

@@ -12,6 +12,7 @@ use crate::layout::{Field, Layout};
 use crate::store::edit::Change;
 use crate::store::search::{ReplaceMode, RowQuery};
 use crate::store::{BatchInfo, EditEntry, PageFilter, Store, StoredRecord};
+use crate::rules::Rule;
 use crate::validate::{Issue, Severity};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -125,7 +126,7 @@ pub struct Editing {
     /// Value before.
     pub original: String,
     /// Rules of the issues on this cell before the edit.
-    pub rules: Vec<String>,
+    pub rules: Vec<Rule>,
     /// Focus not yet given.
     pub fresh: bool,
 }
@@ -134,7 +135,7 @@ pub struct Editing {
 #[derive(Debug, Clone)]
 pub struct Offer {
     /// Rule.
-    pub rule: String,
+    pub rule: Rule,
     /// Field position.
     pub field: usize,
     /// Value typed.
@@ -188,9 +189,9 @@ pub struct BatchView {
     /// Cell being edited.
     pub editing: Option<Editing>,
     /// Issue counts by rule.
-    pub by_rule: Vec<(String, Severity, u64)>,
+    pub by_rule: Vec<(Rule, Severity, u64)>,
     /// Issues of the rules opened in the issues panel.
-    pub rule_issues: HashMap<String, Vec<(Option<u32>, Issue)>>,
+    pub rule_issues: HashMap<Rule, Vec<(Option<u32>, Issue)>>,
     /// Row to scroll to on the next frame.
     pub scroll_to: Option<usize>,
     /// Centre that row (a jump from the issues panel) rather than just bring it into view.
@@ -581,7 +582,7 @@ impl BatchView {
                 rules: issues
                     .iter()
                     .filter(|i| i.field_index == Some(col))
-                    .map(|i| i.rule.clone())
+                    .map(|i| i.rule)
                     .collect(),
                 fresh: true,
             });
@@ -607,12 +608,12 @@ impl BatchView {
         }
         for rule in &e.rules {
             let others = store
-                .seqs_with_issue(self.info.id, rule, e.col, self.record_type().as_deref())
+                .seqs_with_issue(self.info.id, *rule, e.col, self.record_type().as_deref())
                 .map(|v| v.iter().filter(|s| **s != e.seq).count())
                 .unwrap_or(0);
             if others > 0 {
                 self.offer = Some(Offer {
-                    rule: rule.clone(),
+                    rule: *rule,
                     field: e.col,
                     value: e.text.clone(),
                     others,
@@ -1011,7 +1012,7 @@ impl BatchView {
                     ));
                     if ui.button("Apply to all").clicked() {
                         cmds.push(Command::FixSameIssue {
-                            rule: o.rule.clone(),
+                            rule: o.rule,
                             field: o.field,
                             record_type: self.record_type(),
                             value: o.value.clone(),

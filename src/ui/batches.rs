@@ -2,7 +2,7 @@
 //! can be reopened.
 
 use super::app::Command;
-use crate::store::BatchInfo;
+use crate::store::{BatchInfo, BatchStatus};
 
 /// State of the batches screen.
 #[derive(Debug, Default)]
@@ -49,7 +49,7 @@ impl BatchesScreen {
             .filter(|b| self.interface.as_deref().is_none_or(|i| i == b.interface))
             .collect();
         self.rows_shown = rows.len();
-        let held = self.all.iter().filter(|b| b.status == "held").count();
+        let held = self.all.iter().filter(|b| b.status == BatchStatus::Held).count();
         if held > 0 {
             ui.colored_label(
                 ui.visuals().warn_fg_color,
@@ -133,7 +133,7 @@ impl BatchesScreen {
                         ui.label(b.issues.to_string());
                     });
                     row.col(|ui| {
-                        status_label(ui, &b.status);
+                        status_label(ui, b.status);
                     });
                     let prev = previous[row.index()];
                     row.col(|ui| {
@@ -171,13 +171,13 @@ pub fn short_time(t: &str) -> String {
 }
 
 /// A batch status in words and colour.
-pub fn status_label(ui: &mut egui::Ui, status: &str) {
+pub fn status_label(ui: &mut egui::Ui, status: BatchStatus) {
     let (text, colour) = match status {
-        "clean" => ("Clean", egui::Color32::from_rgb(0, 140, 60)),
-        "rejects" => ("Rejects", ui.visuals().error_fg_color),
-        "exported" => ("Exported", ui.visuals().hyperlink_color),
-        "held" => ("Held", ui.visuals().warn_fg_color),
-        other => (other, ui.visuals().text_color()),
+        BatchStatus::Clean => ("Clean", egui::Color32::from_rgb(0, 140, 60)),
+        BatchStatus::Rejects => ("Rejects", ui.visuals().error_fg_color),
+        BatchStatus::Exported => ("Exported", ui.visuals().hyperlink_color),
+        BatchStatus::Held => ("Held", ui.visuals().warn_fg_color),
+        BatchStatus::Importing => ("Importing", ui.visuals().text_color()),
     };
     ui.colored_label(colour, text);
 }

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 pub struct Held {
     /// Number of batches.
     pub count: usize,
-    /// Status of the latest ("clean", "rejects", "exported", "held").
-    pub latest: String,
+    /// Status of the latest.
+    pub latest: Option<crate::store::BatchStatus>,
 }
 
 /// State of the catalogue screen.
@@ -64,7 +64,7 @@ impl CatalogueScreen {
         for b in batches {
             let h = self.held.entry(b.interface.clone()).or_default();
             if h.count == 0 {
-                h.latest = b.status.clone();
+                h.latest = Some(b.status);
             }
             h.count += 1;
         }
@@ -212,7 +212,9 @@ impl CatalogueScreen {
                                 {
                                     cmds.push(Command::ShowBatchesOf(Some(i.id.clone())));
                                 }
-                                super::batches::status_label(ui, &h.latest);
+                                if let Some(st) = h.latest {
+                                    super::batches::status_label(ui, st);
+                                }
                             });
                         }
                         None if i.kind == Kind::Batch => {

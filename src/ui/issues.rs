@@ -4,6 +4,7 @@
 
 use super::batch::{BatchView, shown, tint};
 use crate::store::Store;
+use crate::rules::Rule;
 use crate::validate::Severity;
 
 /// Issues listed per rule in the panel (the table's rejected-only view shows them all).
@@ -43,14 +44,14 @@ impl BatchView {
                         Severity::Error => ui.visuals().error_fg_color,
                         Severity::Warning => ui.visuals().warn_fg_color,
                     };
-                    let title = egui::RichText::new(format!("{rule} — {count}")).color(colour);
+                    let title = egui::RichText::new(format!("{} ({rule}) — {count}", rule.title())).color(colour);
                     let r = egui::CollapsingHeader::new(title)
                         .id_salt(("rule", rule))
                         .show(ui, |ui| {
                             if !self.rule_issues.contains_key(rule) {
-                                match store.issues(self.info.id, Some(rule), LISTED_PER_RULE) {
+                                match store.issues(self.info.id, Some(*rule), LISTED_PER_RULE) {
                                     Ok(list) => {
-                                        self.rule_issues.insert(rule.clone(), list);
+                                        self.rule_issues.insert(*rule, list);
                                     }
                                     Err(e) => {
                                         ui.colored_label(
@@ -98,7 +99,7 @@ impl BatchView {
     }
 }
 
-fn chart_ui(ui: &mut egui::Ui, by_rule: &[(String, Severity, u64)]) {
+fn chart_ui(ui: &mut egui::Ui, by_rule: &[(Rule, Severity, u64)]) {
     let err = tint(ui, Severity::Error);
     let warn = tint(ui, Severity::Warning);
     let strong_err = ui.visuals().error_fg_color;
@@ -111,12 +112,12 @@ fn chart_ui(ui: &mut egui::Ui, by_rule: &[(String, Severity, u64)]) {
                 Severity::Warning => warn.gamma_multiply(1.0),
             };
             egui_plot::Bar::new(i as f64, *n as f64)
-                .name(rule)
+                .name(rule.code())
                 .fill(fill)
                 .width(0.7)
         })
         .collect();
-    let names: Vec<String> = by_rule.iter().map(|r| r.0.clone()).collect();
+    let names: Vec<Rule> = by_rule.iter().map(|r| r.0).collect();
     egui_plot::Plot::new("issues-chart")
         .height(150.0)
         .allow_zoom(false)
@@ -140,6 +141,6 @@ fn chart_ui(ui: &mut egui::Ui, by_rule: &[(String, Severity, u64)]) {
         });
 }
 
-fn short_rule(rule: &str) -> String {
-    rule.trim_end_matches("-error").to_string()
+fn short_rule(rule: &Rule) -> String {
+    rule.code().trim_end_matches("-error").to_string()
 }

@@ -223,8 +223,8 @@ impl ReportsUi {
                                             .unwrap_or(&r.started_at)
                                             .replace('T', " "),
                                     ));
-                                    ui.label(text(r.trigger.clone()));
-                                    ui.label(text(r.outcome.clone()));
+                                    ui.label(text(r.trigger.as_str().to_string()));
+                                    ui.label(text(r.outcome.as_str().to_string()));
                                     ui.label(text(r.records_written.to_string()));
                                     ui.label(text(r.path.clone().unwrap_or_default()));
                                     let detail =
