@@ -9,7 +9,7 @@ use esr_desk::export::{ExportOptions, export_batch};
 use esr_desk::generate::{GenOptions, generate};
 use esr_desk::layout::{Layout, LayoutSet};
 use esr_desk::store::{ImportOptions, PageFilter, Store};
-use esr_desk::validate::{Options, validate_path};
+use esr_desk::validate::{Options, References, validate_path};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -70,7 +70,13 @@ fn benches(c: &mut Criterion) {
     g.bench_function("validate", |b| {
         b.iter(|| {
             let r =
-                validate_path(black_box(&f.path), &f.layout, Options::default()).expect("validate");
+                validate_path(
+                    black_box(&f.path),
+                    &f.layout,
+                    &References::none(),
+                    Options::default(),
+                )
+                .expect("validate");
             assert_eq!(r.records, ROWS);
             r.issues.len()
         })

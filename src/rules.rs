@@ -368,6 +368,12 @@ impl fmt::Display for Rule {
     }
 }
 
+impl PartialEq<&str> for Rule {
+    fn eq(&self, other: &&str) -> bool {
+        self.code() == *other
+    }
+}
+
 impl Serialize for Rule {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.code())

@@ -2,6 +2,8 @@
 //! layout, edits and exclusions, header and trailer regeneration, naming, no overwrite, a
 //! killed export, the rejects report and joiners/movers/leavers.
 
+use esr_desk::rules::Rule;
+
 use crate::support::*;
 use esr_desk::export::{ExportError, ExportOptions, export_batch, export_runs, rejects_report};
 use esr_desk::layout::{Layout, LayoutSet, LayoutSource};
@@ -192,7 +194,7 @@ fn rejects_block_export_unless_valid_rows_only_and_existing_files_are_kept() {
     let outcomes: Vec<String> = export_runs(&store, Some(b), None)
         .expect("runs")
         .into_iter()
-        .map(|r| r.outcome)
+        .map(|r| r.outcome.as_str().to_string())
         .collect();
     assert_eq!(outcomes, vec!["ok", "refused", "ok", "refused"]);
     // No temporary files are left behind.
@@ -236,7 +238,7 @@ fn the_rejects_report_opens_in_excel_and_neutralises_formulas() {
     // A rejected record whose Last Name someone typed as a formula.
     // Someone types a formula into a coded field: still not a code, so still rejected.
     let (seq, issue) = store
-        .issues(b, Some("code-error"), 1)
+        .issues(b, Some(Rule::from_code("code-error").expect("rule")), 1)
         .expect("issues")
         .into_iter()
         .next()

@@ -1,5 +1,7 @@
 //! Finding rows and building bulk fixes (`store::search`) against real samples in a real store.
 
+use esr_desk::rules::Rule;
+
 use crate::support::root;
 use esr_desk::layout::LayoutSet;
 use esr_desk::store::edit::Change;
@@ -116,12 +118,12 @@ fn search_sort_filter_and_bulk_fixes_on_a_real_batch() {
 
     // The same fix for every cell with the same issue.
     let range = store
-        .same_issue_changes(b, "range-error", days, None, "1")
+        .same_issue_changes(b, Rule::from_code("range-error").expect("rule"), days, None, "1")
         .expect("same issue");
     assert_eq!(
         range.len(),
         store
-            .seqs_with_issue(b, "range-error", days, None)
+            .seqs_with_issue(b, Rule::from_code("range-error").expect("rule"), days, None)
             .expect("seqs")
             .len()
     );
@@ -129,7 +131,7 @@ fn search_sort_filter_and_bulk_fixes_on_a_real_batch() {
     store.apply(b, range).expect("apply");
     assert!(
         store
-            .seqs_with_issue(b, "range-error", days, None)
+            .seqs_with_issue(b, Rule::from_code("range-error").expect("rule"), days, None)
             .expect("seqs")
             .is_empty()
     );

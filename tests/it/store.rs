@@ -1,6 +1,8 @@
 //! The SQLite store against real files in temporary folders: import, pages, edits, undo/redo,
 //! exclusions, references, migrations and crash safety.
 
+use esr_desk::rules::Rule;
+
 use crate::support::*;
 use esr_desk::layout::LayoutSet;
 use esr_desk::store::edit::Change;
@@ -61,7 +63,7 @@ fn import_stores_what_validate_reports() {
         .issues_by_rule(b)
         .expect("by rule")
         .into_iter()
-        .map(|(r, _, n)| (r, n))
+        .map(|(r, _, n)| (r.code().to_string(), n))
         .filter(|(r, _)| r != "reference-unchecked")
         .collect();
     from_store.sort();
@@ -71,7 +73,7 @@ fn import_stores_what_validate_reports() {
             .issues,
     )
     .into_iter()
-    .map(|(r, n)| (r, n as u64))
+    .map(|(r, n)| (r.code().to_string(), n))
     .collect();
     from_report.sort();
     assert_eq!(from_store, from_report);
@@ -160,7 +162,7 @@ fn an_edit_fixes_a_cell_and_undo_and_redo_are_logged_entries() {
     let before = store.batch(b).expect("b").rejected;
     // Find a type-error and fix it.
     let (seq, issue) = store
-        .issues(b, Some("type-error"), 1)
+        .issues(b, Some(Rule::from_code("type-error").expect("rule")), 1)
         .expect("issues")
         .into_iter()
         .next()
@@ -235,7 +237,7 @@ fn unique_keys_are_rejudged_after_an_edit() {
     let mut store = Store::open(&dir.path().join("s.sqlite")).expect("open");
     let b = import(&mut store, "rostering-pay-variations", true);
     let (seq, issue) = store
-        .issues(b, Some("unique-error"), 1)
+        .issues(b, Some(Rule::from_code("unique-error").expect("rule")), 1)
         .expect("issues")
         .into_iter()
         .next()
@@ -322,7 +324,7 @@ fn excluding_a_rejected_record_takes_it_out_of_the_count_and_is_logged() {
         .edits(b)
         .expect("log")
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.kind.as_str().to_string())
         .collect();
     assert_eq!(kinds, vec!["exclude", "include", "undo"]);
     // A bulk change is one undo step.
@@ -366,7 +368,7 @@ fn references_are_checked_against_the_latest_batch_of_the_other_interface() {
     assert_eq!(
         by_rule
             .iter()
-            .map(|(r, _, n)| (r.as_str(), *n))
+            .map(|(r, _, n)| (r.code(), *n))
             .collect::<Vec<_>>(),
         vec![("reference-unchecked", 1)]
     );
@@ -412,7 +414,7 @@ fn references_are_checked_against_the_latest_batch_of_the_other_interface() {
         .map(|r| r.seq)
         .collect();
     let flagged: Vec<u32> = store
-        .issues(a2, Some("foreign-key"), 100_000)
+        .issues(a2, Some(Rule::from_code("foreign-key").expect("rule")), 100_000)
         .expect("issues")
         .into_iter()
         .filter_map(|(s, _)| s)
