@@ -8,7 +8,7 @@
 //! to re-validate a record after an edit. No I/O here beyond [`validate_path`], no UI.
 
 use crate::layout::{Control, Field, Layout, RecordRule, Role, bound_text, within};
-use crate::notation::{Format, char_len, format_scaled};
+use crate::notation::{Format, char_len, format_exact};
 use crate::reader::{Fields, Line, ReadError, ReadProblem};
 use crate::rules as r;
 use serde::{Deserialize, Serialize};
@@ -413,7 +413,7 @@ pub fn check_fields<F: FieldSource + ?Sized>(
                             shown(fields.field(*field)),
                             fb.name,
                             shown(fields.field(*other)),
-                            format_scaled((a - b).abs(), dec)
+                            format_exact((a - b).abs(), dec)
                         ),
                     ));
                 }
@@ -551,7 +551,7 @@ pub fn trailer_issues<F: FieldSource + ?Sized>(
                             "{} says {} but the records add up to {}",
                             f.name,
                             fields.field(fi),
-                            format_scaled(actual, dec)
+                            format_exact(actual, dec)
                         ),
                     ));
                 }
