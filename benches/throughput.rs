@@ -69,14 +69,13 @@ fn benches(c: &mut Criterion) {
         .throughput(criterion::Throughput::Bytes(f.size));
     g.bench_function("validate", |b| {
         b.iter(|| {
-            let r =
-                validate_path(
-                    black_box(&f.path),
-                    &f.layout,
-                    &References::none(),
-                    Options::default(),
-                )
-                .expect("validate");
+            let r = validate_path(
+                black_box(&f.path),
+                &f.layout,
+                &References::none(),
+                Options::default(),
+            )
+            .expect("validate");
             assert_eq!(r.records, ROWS);
             r.issues.len()
         })

@@ -213,8 +213,16 @@ fn gdc(v: &str) -> Result<(), &'static str> {
     }
 }
 
+/// UK postcode in the BS7666 pattern: outward code (A9, A99, AA9, AA99, A9A or AA9A), a space,
+/// inward code (a digit and two letters). Q, V and X are never first and I, J and Z never
+/// second; the letter ending an A9A outward code is one of A B C D E F G H J K P S T U W and
+/// the one ending an AA9A code one of A B E H M N P R V W X Y; the inward letters are never
+/// C I K M O V. `GIR 0AA` (the Girobank postcode) is the one exception and is accepted.
 fn postcode(v: &str) -> Result<(), &'static str> {
     const WHY: &str = "is not a valid UK postcode (e.g. LS1 4AP)";
+    if v == "GIR 0AA" {
+        return Ok(());
+    }
     let Some((outward, inward)) = v.split_once(' ') else {
         return Err(WHY);
     };
@@ -257,22 +265,40 @@ fn postcode(v: &str) -> Result<(), &'static str> {
     if shape.starts_with("AA") && matches!(o[1], b'I' | b'J' | b'Z') {
         return Err(WHY);
     }
-    Ok(())
+    // The letter ending an A9A or AA9A outward code comes from a short list.
+    let last_ok = match shape.as_str() {
+        "A9A" => b"ABCDEFGHJKPSTUW".contains(&o[2]),
+        "AA9A" => b"ABEHMNPRVWXY".contains(&o[3]),
+        _ => true,
+    };
+    if last_ok { Ok(()) } else { Err(WHY) }
 }
 
+/// E-mail address: a local part of 1 to 64 characters without spaces, commas, semicolons or
+/// `@`, that neither starts nor ends with a dot nor has two dots in a row; an `@`; and a domain
+/// of at least two dot-separated labels of letters, digits and hyphens, each 1 to 63
+/// characters long and neither starting nor ending with a hyphen.
 fn email(v: &str) -> Result<(), &'static str> {
     const WHY: &str = "is not a valid e-mail address (e.g. jo.bloggs@nhs.net)";
     let Some((local, domain)) = v.rsplit_once('@') else {
         return Err(WHY);
     };
-    let ok_local = !local.is_empty() && local.len() <= 64 && !local.contains(['@', ' ', ',', ';']);
+    let ok_local = !local.is_empty()
+        && local.len() <= 64
+        && !local.contains(['@', ' ', ',', ';'])
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..");
     let ok_domain = domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains("..")
-        && domain
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
     if ok_local && ok_domain {
         Ok(())
     } else {
@@ -344,6 +370,69 @@ mod tests {
         assert!(Check::Gdc.check("CD123456").is_ok());
         assert!(Check::Gdc.check("81234").is_ok());
         assert!(Check::Gdc.check("CDX").is_err());
+    }
+
+    #[test]
+    fn postcode_girobank_and_final_outward_letters() {
+        // The Girobank postcode breaks the pattern (G then I second) but is real.
+        assert!(postcode("GIR 0AA").is_ok());
+        assert!(postcode("GIR 0AB").is_err());
+        assert!(postcode("GIR0AA").is_err());
+        // A9A: the letter is one of A B C D E F G H J K P S T U W.
+        for c in "ABCDEFGHJKPSTUW".chars() {
+            assert!(postcode(&format!("W1{c} 1AA")).is_ok(), "W1{c}");
+        }
+        for c in "ILMNOQRVXYZ".chars() {
+            assert!(postcode(&format!("W1{c} 1AA")).is_err(), "W1{c}");
+        }
+        // AA9A: the letter is one of A B E H M N P R V W X Y.
+        for c in "ABEHMNPRVWXY".chars() {
+            assert!(postcode(&format!("SW1{c} 1AA")).is_ok(), "SW1{c}");
+        }
+        for c in "CDFGIJKLOQSTUZ".chars() {
+            assert!(postcode(&format!("SW1{c} 1AA")).is_err(), "SW1{c}");
+        }
+        // Real ones of both shapes, and the older rules still hold.
+        for ok in ["W1A 0AX", "E1W 1AA", "EC1A 1BB", "SW1P 4DF", "NW1W 8JN"] {
+            assert!(postcode(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "V1A 1AA", "XA1 1AA", "AZ1 1AA", "W1A 1AC", "SW1A 1AV", "W1I 1AA",
+        ] {
+            assert!(postcode(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn email_dots_and_domain_labels() {
+        for ok in [
+            "jo.bloggs@nhs.net",
+            "jo.m.bloggs@nhs.net",
+            "jo+esr@example.nhs.uk",
+            "a@b-c.nhs.uk",
+            "x@a1.co",
+        ] {
+            assert!(email(ok).is_ok(), "{ok}");
+        }
+        let long = "a".repeat(63);
+        assert!(email(&format!("jo@{long}.nhs.uk")).is_ok());
+        for bad in [
+            ".jo@nhs.net",
+            "jo.@nhs.net",
+            "jo..bloggs@nhs.net",
+            "jo@-nhs.net",
+            "jo@nhs-.net",
+            "jo@nhs.net-",
+            "jo@nhs.-net",
+            "jo@nhs..net",
+            "jo@.nhs.net",
+            "jo@nhs.net.",
+        ] {
+            assert!(email(bad).is_err(), "{bad}");
+        }
+        let too_long = "a".repeat(64);
+        assert!(email(&format!("jo@{too_long}.nhs.uk")).is_err());
+        assert!(email(&format!("jo@nhs.{too_long}")).is_err());
     }
 
     #[test]

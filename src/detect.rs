@@ -3,7 +3,9 @@
 //! Detection first matches the file name against every layout's file-name pattern; when that
 //! does not settle it, it reads the first lines of the file with each layout's dialect and
 //! scores how many records fit (known record type and field count, or the expected column-name
-//! row). It also answers whether a file the user says is interface X looks like another one.
+//! row). A name that matches one layout is not trusted blindly: when the content hardly fits
+//! that layout but plainly fits another, detection does not choose and asks the user. It also
+//! answers whether a file the user says is interface X looks like another one.
 
 use crate::layout::{Layout, LayoutSet};
 use crate::reader::Reader;
@@ -99,6 +101,33 @@ pub struct Detection<'a> {
 /// Share of records that must fit before content alone names an interface.
 pub const CONTENT_THRESHOLD: f64 = 0.6;
 
+/// Below this share of fitting records, the content of a file casts doubt on the interface its
+/// name (or the user) says it is, if another layout fits at least [`CONTENT_THRESHOLD`].
+pub const POOR_FIT: f64 = 0.3;
+
+/// When the start of a file fits `chosen` poorly (below [`POOR_FIT`]) and another layout well
+/// (at least [`CONTENT_THRESHOLD`], and better), that layout with its score, and `chosen`'s score.
+fn better_fit<'a>(
+    head: &[u8],
+    chosen: &Layout,
+    set: &'a LayoutSet,
+) -> Option<(&'a Layout, f64, f64)> {
+    if head.is_empty() {
+        return None;
+    }
+    let mine = content_score(head, chosen);
+    if mine >= POOR_FIT {
+        return None;
+    }
+    set.layouts
+        .iter()
+        .filter(|l| l.id != chosen.id)
+        .map(|l| (l, content_score(head, l)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .filter(|(_, s)| *s >= CONTENT_THRESHOLD && *s > mine)
+        .map(|(l, s)| (l, s, mine))
+}
+
 /// Detects the interface of a file.
 pub fn detect<'a>(path: &Path, set: &'a LayoutSet) -> std::io::Result<Detection<'a>> {
     let name = path
@@ -110,13 +139,26 @@ pub fn detect<'a>(path: &Path, set: &'a LayoutSet) -> std::io::Result<Detection<
         .iter()
         .filter(|l| l.file_name.matches(&name))
         .collect();
-    if by_name.len() == 1 {
+    let head = crate::reader::head(path, 64 * 1024)?;
+    if let [named] = by_name[..] {
+        // The name says one interface; the content must not plainly say another.
+        if let Some((other, score, _)) = better_fit(&head, named, set) {
+            return Ok(Detection {
+                layout: None,
+                explanation: format!(
+                    "the file name matches {} ({}) but its content fits {} ({:.0}% of records): choose the interface",
+                    named.id,
+                    named.file_name.text,
+                    other.id,
+                    score * 100.0
+                ),
+            });
+        }
         return Ok(Detection {
-            layout: Some(by_name[0]),
-            explanation: format!("file name matches {}", by_name[0].file_name.text),
+            layout: Some(named),
+            explanation: format!("file name matches {}", named.file_name.text),
         });
     }
-    let head = crate::reader::head(path, 64 * 1024)?;
     let candidates: Vec<&Layout> = if by_name.is_empty() {
         set.layouts.iter().collect()
     } else {
@@ -161,20 +203,97 @@ pub fn looks_like_other<'a>(
     set: &'a LayoutSet,
 ) -> std::io::Result<Option<(&'a Layout, f64)>> {
     let head = crate::reader::head(path, 64 * 1024)?;
-    if head.is_empty() {
-        return Ok(None);
+    Ok(better_fit(&head, chosen, set).map(|(l, _, mine)| (l, mine)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn samples() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample-data")
     }
-    let mine = content_score(&head, chosen);
-    if mine >= 0.3 {
-        return Ok(None);
+
+    /// The clean (not defect-seeded) sample file of an interface.
+    fn clean_sample(id: &str) -> PathBuf {
+        std::fs::read_dir(samples().join(id))
+            .expect("sample dir")
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                !p.to_string_lossy().ends_with(".defects.json")
+                    && !PathBuf::from(format!("{}.defects.json", p.display())).exists()
+            })
+            .expect("clean sample")
     }
-    let best = set
-        .layouts
-        .iter()
-        .filter(|l| l.id != chosen.id)
-        .map(|l| (l, content_score(&head, l)))
-        .max_by(|a, b| a.1.total_cmp(&b.1));
-    Ok(best
-        .filter(|(_, s)| *s >= CONTENT_THRESHOLD && *s > mine)
-        .map(|(l, _)| (l, mine)))
+
+    #[test]
+    fn a_name_of_one_interface_with_content_of_another_is_not_chosen() {
+        let set = LayoutSet::bundled().expect("bundled layouts");
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("ABS_RX1_20261102_000009.csv");
+        std::fs::copy(clean_sample("rostering-pay-variations"), &p).expect("copy");
+        let d = detect(&p, &set).expect("detect");
+        assert!(d.layout.is_none(), "chose {:?}", d.layout.map(|l| &l.id));
+        assert!(
+            d.explanation.starts_with(
+                "the file name matches absences (ABS_{VPD}_{YYYYMMDD}_{SEQ:6}.csv) but its content fits rostering-pay-variations ("
+            ),
+            "{}",
+            d.explanation
+        );
+        assert!(
+            d.explanation
+                .ends_with("% of records): choose the interface"),
+            "{}",
+            d.explanation
+        );
+        // Named explicitly, the same file is said to look like the other interface.
+        let abs = set.get("absences").expect("absences");
+        let other = looks_like_other(&p, abs, &set).expect("read");
+        assert_eq!(
+            other.map(|(l, _)| l.id.as_str()),
+            Some("rostering-pay-variations")
+        );
+    }
+
+    #[test]
+    fn a_name_still_decides_when_the_content_fits_no_other_interface() {
+        let set = LayoutSet::bundled().expect("bundled layouts");
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("ABS_RX1_20261102_000010.csv");
+        std::fs::write(&p, "just some notes\r\nnothing like an interface\r\n").expect("write");
+        let d = detect(&p, &set).expect("detect");
+        assert_eq!(d.layout.map(|l| l.id.as_str()), Some("absences"));
+        // An empty file too (reading it reports that it is empty).
+        std::fs::write(&p, "").expect("write");
+        let d = detect(&p, &set).expect("detect");
+        assert_eq!(d.layout.map(|l| l.id.as_str()), Some("absences"));
+    }
+
+    #[test]
+    fn every_sample_is_detected_as_its_own_interface() {
+        let set = LayoutSet::bundled().expect("bundled layouts");
+        let mut checked = 0;
+        for dir in std::fs::read_dir(samples()).expect("sample-data").flatten() {
+            let id = dir.file_name().to_string_lossy().into_owned();
+            for f in std::fs::read_dir(dir.path()).expect("dir").flatten() {
+                let p = f.path();
+                if p.to_string_lossy().ends_with(".defects.json") {
+                    continue;
+                }
+                let d = detect(&p, &set).expect("detect");
+                assert_eq!(
+                    d.layout.map(|l| l.id.as_str()),
+                    Some(id.as_str()),
+                    "{}: {}",
+                    p.display(),
+                    d.explanation
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= set.layouts.len(), "{checked} samples");
+    }
 }

@@ -827,7 +827,9 @@ pub fn rejects_report(store: &mut Store, batch: i64, path: &Path) -> Result<u64,
             None => None,
         };
         let value = match (rec, i.field_index) {
-            (Some(r), Some(fi)) => crate::text::display(&r.fields.get(fi).cloned().unwrap_or_default()).into_owned(),
+            (Some(r), Some(fi)) => {
+                crate::text::display(&r.fields.get(fi).cloned().unwrap_or_default()).into_owned()
+            }
             _ => String::new(),
         };
         rows.push(vec![

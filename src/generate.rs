@@ -12,7 +12,7 @@
 
 use crate::checks::{Check, HCPC_PREFIXES, nhs_check_digit};
 use crate::layout::{Control, Field, Generate, Layout, RecordRule, Role};
-use crate::notation::{Format, Pattern, SCALE, format_scaled};
+use crate::notation::{Format, MAX_DECIMALS, Pattern, SCALE, format_scaled};
 use crate::reader::Reader;
 use crate::rules::Rule;
 use crate::validate::{FieldSource, Issue, References, check_record};
@@ -248,7 +248,7 @@ impl<'a> Gen<'a> {
         let cap = 10i128.pow((digits - decimals).min(9) as u32) - 1;
         let lo = f.min.unwrap_or(0).max(0);
         let hi = f.max.unwrap_or(cap.min(9999) * SCALE).min(cap * SCALE);
-        let step = SCALE / 10i128.pow(decimals.min(6) as u32);
+        let step = SCALE / 10i128.pow(decimals.min(MAX_DECIMALS) as u32);
         let steps = ((hi - lo) / step).max(0);
         lo + step * i128::from(self.rng.i64(0..=steps.min(i128::from(i64::MAX)) as i64))
     }
@@ -1319,7 +1319,8 @@ pub fn generate<W: Write>(
             let v = match &f.control {
                 Some(Control::Count(which)) => {
                     let mut n = i128::from(which.map_or(body, |w| by_type[w]));
-                    if opts.defect_rate > 0.0 && !seeded.iter().any(|(_, r)| *r == Rule::TrailerCount)
+                    if opts.defect_rate > 0.0
+                        && !seeded.iter().any(|(_, r)| *r == Rule::TrailerCount)
                     {
                         n += 3;
                         seeded.push((fi, Rule::TrailerCount));

@@ -7,7 +7,7 @@
 //! bundled one without a rebuild, and `--layout FILE` loads any file. No UI code here.
 
 use crate::checks::Check;
-use crate::notation::{Format, SCALE, parse_number};
+use crate::notation::{Format, MAX_DECIMALS, MAX_INTEGER_DIGITS, SCALE, parse_number};
 use regex::Regex;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -721,7 +721,7 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
             let num = |s: &Option<String>| -> Result<Option<i128>, String> {
                 s.as_deref()
                     .map(|v| {
-                        parse_number(v, 30, 6, false)
+                        parse_number(v, MAX_INTEGER_DIGITS + MAX_DECIMALS, MAX_DECIMALS, false)
                             .map_err(|e| format!("{at}: min/max {v:?} {e}"))
                     })
                     .transpose()
@@ -1093,7 +1093,7 @@ pub fn bound_text(v: i128) -> String {
     if v % SCALE == 0 {
         (v / SCALE).to_string()
     } else {
-        crate::notation::format_scaled(v, 6)
+        crate::notation::format_scaled(v, MAX_DECIMALS)
             .trim_end_matches('0')
             .to_string()
     }

@@ -7,8 +7,18 @@
 use chrono::{Datelike, NaiveDate};
 use std::fmt;
 
-/// Scale used for numeric values: 6 decimal places held in an integer, so sums are exact.
-pub const SCALE: i128 = 1_000_000;
+/// Most digits after the decimal point a numeric format (`N(n,m)`, `L(n,m)`) may have: every
+/// value is held exactly as an integer scaled by [`SCALE`] = 10^`MAX_DECIMALS`.
+pub const MAX_DECIMALS: usize = 9;
+
+/// Scale used for numeric values: [`MAX_DECIMALS`] (9) decimal places held in an integer, so
+/// values and sums are exact.
+pub const SCALE: i128 = 10i128.pow(MAX_DECIMALS as u32);
+
+/// Most digits before the decimal point a numeric format may have. A value is then below
+/// 10^27 once scaled, so even a total over 10^11 records stays below 10^38, inside `i128`
+/// (whose largest value is about 1.7 × 10^38): control totals can never overflow.
+pub const MAX_INTEGER_DIGITS: usize = 18;
 
 /// One piece of a date/time pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,15 +291,31 @@ impl Format {
             }
             Ok((n, m))
         };
+        // Numbers are held exactly (scaled by SCALE in an i128): refuse formats whose values
+        // could not be, rather than cut or cap them silently later.
+        let numeric = |(n, m): (usize, usize)| -> Result<(usize, usize), String> {
+            if m > MAX_DECIMALS {
+                return Err(format!(
+                    "format {text:?} has {m} decimal places; at most {MAX_DECIMALS} are supported (numbers are kept exact to {MAX_DECIMALS} places)"
+                ));
+            }
+            if n - m > MAX_INTEGER_DIGITS {
+                return Err(format!(
+                    "format {text:?} allows {} digits before the decimal point; at most {MAX_INTEGER_DIGITS} are supported (so that totals over many records stay exact)",
+                    n - m
+                ));
+            }
+            Ok((n, m))
+        };
         match head.to_ascii_lowercase().as_str() {
             "x" => Ok(Format::Text { max: nums(arg)?.0 }),
             "f" => Ok(Format::Fixed { len: nums(arg)?.0 }),
             "n" => {
-                let (digits, decimals) = nums(arg)?;
+                let (digits, decimals) = numeric(nums(arg)?)?;
                 Ok(Format::Numeric { digits, decimals })
             }
             "l" => {
-                let (digits, decimals) = nums(arg)?;
+                let (digits, decimals) = numeric(nums(arg)?)?;
                 Ok(Format::Padded { digits, decimals })
             }
             "date" | "timestamp" | "time" => {
@@ -442,6 +468,9 @@ pub fn char_len(v: &str) -> usize {
 
 /// Parses a decimal number into an integer scaled by [`SCALE`]. `padded` asks for the exact
 /// zero-padded width of `L(n,m)`. A leading minus sign is accepted for `N` fields.
+///
+/// The result is exact or an error, never cut or capped: a value with more than
+/// [`MAX_DECIMALS`] decimal places, or too large for `i128` once scaled, is refused.
 pub fn parse_number(v: &str, digits: usize, decimals: usize, padded: bool) -> Result<i128, String> {
     let (neg, body) = match v.strip_prefix('-') {
         Some(rest) if !padded => (true, rest),
@@ -466,36 +495,52 @@ pub fn parse_number(v: &str, digits: usize, decimals: usize, padded: bool) -> Re
             )
         });
     }
+    if frac.len() > MAX_DECIMALS {
+        return Err(format!(
+            "has {} decimal places; at most {MAX_DECIMALS} can be held exactly",
+            frac.len()
+        ));
+    }
     if padded {
         if int.len() + frac.len() != digits || frac.len() != decimals {
             return Err(format!(
                 "must be exactly {digits} digits, padded with leading zeros"
             ));
         }
-    } else if int.trim_start_matches('0').len() > digits - decimals {
+    } else if int.trim_start_matches('0').len() > digits.saturating_sub(decimals) {
         return Err(if decimals == 0 {
             format!("has more than {digits} digits")
         } else {
             format!(
                 "has more than {} digits before the decimal point",
-                digits - decimals
+                digits.saturating_sub(decimals)
             )
         });
     }
+    const TOO_LARGE: &str = "is too large to be held exactly";
     let mut n: i128 = 0;
     for b in int.bytes() {
-        n = n.saturating_mul(10).saturating_add(i128::from(b - b'0'));
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(i128::from(b - b'0')))
+            .ok_or(TOO_LARGE)?;
     }
-    n = n.saturating_mul(SCALE);
+    n = n.checked_mul(SCALE).ok_or(TOO_LARGE)?;
     let mut unit = SCALE / 10;
-    for b in frac.bytes().take(6) {
-        n += i128::from(b - b'0') * unit;
+    for b in frac.bytes() {
+        // frac has at most MAX_DECIMALS digits, so unit is never 0 here.
+        n = n
+            .checked_add(i128::from(b - b'0') * unit)
+            .ok_or(TOO_LARGE)?;
         unit /= 10;
     }
     Ok(if neg { -n } else { n })
 }
 
-/// Formats a scaled number with exactly `decimals` places.
+/// Formats a scaled number with exactly `decimals` places (trailing zeros added past
+/// [`MAX_DECIMALS`]). Places beyond `decimals` are cut, not rounded: use it for values of a
+/// format with `decimals` places (which have no more), and [`format_exact`] where a value may
+/// carry more places than the format it is shown for.
 pub fn format_scaled(n: i128, decimals: usize) -> String {
     let neg = n < 0;
     let a = n.unsigned_abs();
@@ -507,14 +552,26 @@ pub fn format_scaled(n: i128, decimals: usize) -> String {
         int.to_string()
     };
     if decimals > 0 {
-        let f = format!("{frac:06}");
+        let f = format!("{frac:0w$}", w = MAX_DECIMALS);
         s.push('.');
-        s.push_str(&f[..decimals.min(6)]);
-        for _ in 6..decimals {
+        s.push_str(&f[..decimals.min(MAX_DECIMALS)]);
+        for _ in MAX_DECIMALS..decimals {
             s.push('0');
         }
     }
     s
+}
+
+/// Formats a scaled number with at least `min_decimals` places and as many more as it needs to
+/// be shown exactly (so a total of 0.125 shown for an `N(10,2)` field reads 0.125, not 0.12).
+pub fn format_exact(n: i128, min_decimals: usize) -> String {
+    let mut frac = (n.unsigned_abs() % SCALE as u128) as u64;
+    let mut needed = if frac == 0 { 0 } else { MAX_DECIMALS };
+    while needed > 0 && frac.is_multiple_of(10) {
+        frac /= 10;
+        needed -= 1;
+    }
+    format_scaled(n, min_decimals.max(needed))
 }
 
 #[cfg(test)]
@@ -550,8 +607,8 @@ mod tests {
         assert_eq!(x.check("abcdef").map_err(|p| p.rule), Err("length-error"));
         assert!(x.check("ééééé").is_ok());
         let n = Format::parse("N(5,2)").expect("N");
-        assert_eq!(n.check("123.45"), Ok(123_450_000));
-        assert_eq!(n.check("-1.5"), Ok(-1_500_000));
+        assert_eq!(n.check("123.45"), Ok(12_345 * SCALE / 100));
+        assert_eq!(n.check("-1.5"), Ok(-15 * SCALE / 10));
         assert!(n.check("1234.5").is_err());
         assert!(n.check("1.234").is_err());
         assert!(n.check("1e5").is_err());
@@ -560,7 +617,7 @@ mod tests {
         assert!(l.check("000123").is_ok());
         assert!(l.check("123").is_err());
         let l2 = Format::parse("L(7,2)").expect("L2");
-        assert_eq!(l2.check("00123.45"), Ok(123_450_000));
+        assert_eq!(l2.check("00123.45"), Ok(12_345 * SCALE / 100));
         let d = Format::parse("date(DD/MM/YYYY)").expect("date");
         assert!(d.check("29/02/2024").is_ok());
         let e = d.check("31/02/2026").expect_err("no such date");
@@ -592,7 +649,116 @@ mod tests {
                 .format(d, 3600 + 120),
             "09-MAR-2026 01:02"
         );
-        assert_eq!(format_scaled(123_450_000, 2), "123.45");
-        assert_eq!(format_scaled(-5_000_000, 0), "-5");
+        assert_eq!(format_scaled(12_345 * SCALE / 100, 2), "123.45");
+        assert_eq!(format_scaled(-5 * SCALE, 0), "-5");
+    }
+
+    #[test]
+    fn numeric_formats_beyond_exact_range_are_refused() {
+        // Up to 9 decimals and 18 digits before the point are held exactly.
+        for ok in ["N(10,8)", "N(9,9)", "N(27,9)", "N(18)", "L(27,9)", "L(18)"] {
+            assert!(Format::parse(ok).is_ok(), "{ok}");
+        }
+        let e = Format::parse("N(12,10)").expect_err("10 decimals");
+        assert!(e.contains("at most 9 are supported"), "{e}");
+        assert!(Format::parse("L(12,10)").is_err());
+        let e = Format::parse("N(19)").expect_err("19 whole digits");
+        assert!(e.contains("at most 18 are supported"), "{e}");
+        assert!(Format::parse("N(30,6)").is_err());
+        assert!(Format::parse("L(40)").is_err());
+    }
+
+    #[test]
+    fn eight_decimal_totals_are_not_cut() {
+        // The trailer total and the lines' sum differ in the 7th and 8th places.
+        let f = Format::parse("N(10,8)").expect("N(10,8)");
+        let stated = f.check("0.12345600").expect("stated");
+        let lines = f.check("0.12345679").expect("lines");
+        assert_ne!(stated, lines);
+        assert_eq!(lines - stated, 79 * SCALE / 100_000_000);
+        assert_eq!(format_scaled(lines, 8), "0.12345679");
+        let nine = Format::parse("N(10,9)").expect("N(10,9)");
+        assert_eq!(nine.check("0.000000001"), Ok(1));
+        assert_eq!(format_scaled(1, 9), "0.000000001");
+    }
+
+    #[test]
+    fn huge_numbers_are_refused_not_capped() {
+        let huge = "9".repeat(60);
+        let e = parse_number(&huge, 80, 0, false).expect_err("overflow");
+        assert!(e.contains("too large"), "{e}");
+        let e = parse_number(&format!("-{huge}"), 80, 0, false).expect_err("overflow");
+        assert!(e.contains("too large"), "{e}");
+        // i128 holds about 1.7e38: 29 whole digits still fit once scaled, 30 do not.
+        assert!(parse_number(&"9".repeat(29), 40, 0, false).is_ok());
+        assert!(parse_number(&"9".repeat(30), 40, 0, false).is_err());
+        assert!(parse_number(&format!("{}.5", "9".repeat(29)), 40, 1, false).is_ok());
+        assert_eq!(
+            parse_number(&"9".repeat(18), 18, 0, false),
+            Ok((10i128.pow(18) - 1) * SCALE)
+        );
+        // More places than can be held exactly is an error even when the caller allows them.
+        let e = parse_number("0.1234567891", 20, 12, false).expect_err("10 places");
+        assert!(e.contains("at most 9"), "{e}");
+    }
+
+    #[test]
+    fn parse_then_format_round_trips_for_every_decimals() {
+        let mut rng = fastrand::Rng::with_seed(0x5ca1e);
+        let digit = |rng: &mut fastrand::Rng| char::from(b'0' + rng.u8(0..10));
+        for (decimals, whole) in (0..=MAX_DECIMALS).flat_map(|d| [(d, 1), (d, 7), (d, 18)]) {
+            let digits = whole + decimals;
+            let n_fmt = Format::parse(&format!("N({digits},{decimals})")).expect("N");
+            let l_fmt = Format::parse(&format!("L({digits},{decimals})")).expect("L");
+            for _ in 0..1_000 {
+                // N: an optional sign, 1..=whole digits without leading zeros, all places.
+                let len = rng.usize(1..=whole);
+                let mut int: String = (0..len).map(|_| digit(&mut rng)).collect();
+                let trimmed = int.trim_start_matches('0');
+                int = if trimmed.is_empty() {
+                    "0".into()
+                } else {
+                    trimmed.into()
+                };
+                let frac: String = (0..decimals).map(|_| digit(&mut rng)).collect();
+                let neg = rng.bool() && (int != "0" || frac.bytes().any(|b| b != b'0'));
+                let text = match (neg, decimals) {
+                    (false, 0) => int.clone(),
+                    (true, 0) => format!("-{int}"),
+                    (false, _) => format!("{int}.{frac}"),
+                    (true, _) => format!("-{int}.{frac}"),
+                };
+                let v = n_fmt.check(&text).expect(&text);
+                assert_eq!(format_scaled(v, decimals), text, "N({digits},{decimals})");
+                assert_eq!(format_exact(v, decimals), text, "exact {text}");
+                // The scaled value is the digits read as one integer, times 10^(9 - places).
+                let whole_value: i128 = format!("{int}{frac}").parse().expect("int");
+                let expect = whole_value * 10i128.pow((MAX_DECIMALS - decimals) as u32);
+                assert_eq!(v, if neg { -expect } else { expect }, "{text}");
+
+                // L: exactly `digits` digits, zero-padded.
+                let all: String = (0..digits).map(|_| digit(&mut rng)).collect();
+                let padded = if decimals == 0 {
+                    all.clone()
+                } else {
+                    format!("{}.{}", &all[..whole], &all[whole..])
+                };
+                let v = l_fmt.check(&padded).expect(&padded);
+                let width = digits + usize::from(decimals > 0);
+                assert_eq!(
+                    format!("{:0>width$}", format_scaled(v, decimals)),
+                    padded,
+                    "L({digits},{decimals})"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn format_exact_shows_every_place() {
+        assert_eq!(format_exact(125 * SCALE / 1000, 2), "0.125");
+        assert_eq!(format_exact(12 * SCALE / 100, 2), "0.12");
+        assert_eq!(format_exact(5 * SCALE, 0), "5");
+        assert_eq!(format_exact(-1, 2), "-0.000000001");
     }
 }

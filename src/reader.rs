@@ -147,6 +147,13 @@ pub enum ReadError {
         /// Byte offset in the file.
         offset: u64,
     },
+    /// A well-known binary format, recognised by its first bytes (a zip or Excel workbook, an
+    /// older Office document, a PDF, a gzip file).
+    #[error("the file is not a text file: it is {what}")]
+    BinaryFormat {
+        /// What the file is and what to do, e.g. "a PDF document; load the interface file…".
+        what: &'static str,
+    },
 }
 
 /// The fields of one record.
@@ -277,11 +284,50 @@ impl<R: BufRead> Reader<R> {
             self.bytes = 3;
             return Ok(());
         }
+        // Binary content is recognised in the first 8 KiB (or the whole file when shorter) by,
+        // in this order:
+        // 1. a NUL byte (never in text of the supported encodings): `Binary` at that byte;
+        // 2. a well-known signature at the very start: `BinaryFormat` naming the format;
+        // 3. implausible text: more than one byte, and more than a tenth of the window, are
+        //    control characters (0x00-0x1F other than TAB, LF, FF and CR, or DEL 0x7F), which
+        //    text files in any supported encoding hardly contain: `Binary` at the first one.
         let window = &head[..head.len().min(8192)];
+        let line_of = |pos: usize| 1 + window[..pos].iter().filter(|&&b| b == b'\n').count() as u64;
         if let Some(pos) = window.iter().position(|&b| b == 0) {
-            let line = 1 + window[..pos].iter().filter(|&&b| b == b'\n').count() as u64;
             return Err(ReadError::Binary {
-                line,
+                line: line_of(pos),
+                offset: pos as u64,
+            });
+        }
+        const SIGNATURES: [(&[u8], &str); 4] = [
+            (
+                b"PK\x03\x04",
+                "a zip archive or an Excel workbook (.xlsx); save the sheet as CSV (or unzip the archive) and load that",
+            ),
+            (
+                b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1",
+                "an Excel 97-2003 workbook (.xls) or another Office document; save it as CSV and load that",
+            ),
+            (
+                b"%PDF-",
+                "a PDF document; load the interface file itself, not a printout or report of it",
+            ),
+            (
+                b"\x1F\x8B",
+                "a gzip-compressed file (.gz); decompress it and load the file inside",
+            ),
+        ];
+        if let Some((_, what)) = SIGNATURES.iter().find(|(sig, _)| window.starts_with(sig)) {
+            return Err(ReadError::BinaryFormat { what });
+        }
+        let control = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | 0x0C | b'\r')) || b == 0x7F;
+        let controls = window.iter().filter(|&&b| control(b)).count();
+        if controls > 1
+            && controls * 10 > window.len()
+            && let Some(pos) = window.iter().position(|&b| control(b))
+        {
+            return Err(ReadError::Binary {
+                line: line_of(pos),
                 offset: pos as u64,
             });
         }
@@ -729,17 +775,16 @@ mod tests {
         assert!(rows[0].2.is_empty());
         // ISO-8859-1 reads 0x80 to 0x9F as the control codes they are; Windows-1252 as text,
         // keeping its five undefined bytes as markers.
-        let rows =
-            read_all(b"a\x92b~\x81\n", dialect(b'~', None, Encoding::Latin1)).expect("read");
+        let rows = read_all(b"a\x92b~\x81\n", dialect(b'~', None, Encoding::Latin1)).expect("read");
         assert_eq!(rows[0].1, vec!["a\u{92}b", "\u{81}"]);
-        let rows = read_all(
-            b"a\x92b~\x81\n",
-            dialect(b'~', None, Encoding::Windows1252),
-        )
-        .expect("read");
+        let rows =
+            read_all(b"a\x92b~\x81\n", dialect(b'~', None, Encoding::Windows1252)).expect("read");
         assert_eq!(
             rows[0].1,
-            vec!["a\u{2019}b".to_string(), crate::text::marker(0x81).to_string()]
+            vec![
+                "a\u{2019}b".to_string(),
+                crate::text::marker(0x81).to_string()
+            ]
         );
         // A BOM makes the file UTF-8 whatever the layout says.
         let mut r = Reader::new(
@@ -785,6 +830,52 @@ mod tests {
         ];
         assert_eq!(problems_from_text(problems_to_text(&p).as_deref()), p);
         assert_eq!(problems_to_text(&[]), None);
+    }
+
+    #[test]
+    fn binary_signatures_stop() {
+        let d = dialect(b',', Some(b'"'), Encoding::Utf8);
+        let what = |bytes: &[u8]| match read_all(bytes, d) {
+            Err(ReadError::BinaryFormat { what }) => what,
+            other => panic!("{:?}", other.map(|r| r.len())),
+        };
+        // Signatures followed by bytes without a NUL (a NUL alone was already caught).
+        assert!(what(b"PK\x03\x04\x14\x01xl/workbook.xml").contains("Excel workbook (.xlsx)"));
+        assert!(what(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x3E\x03").contains("(.xls)"));
+        let pdf = what(b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj\n<< /Type /Catalog >>\n");
+        assert!(pdf.contains("a PDF document"));
+        assert!(what(b"\x1F\x8B\x08\x08\x9A\x3B\x21\x66\x02\x03ABS.csv").contains("gzip"));
+        let e = read_all(b"%PDF-1.4\n", d).expect_err("pdf");
+        assert_eq!(
+            e.to_string(),
+            "the file is not a text file: it is a PDF document; load the interface file itself, not a printout or report of it"
+        );
+        // Signatures only count at the very start.
+        let rows =
+            read_all(b"name,PK\x03\x04 starts a zip\n%PDF- starts a PDF,b\n", d).expect("text");
+        assert_eq!(rows.len(), 2);
+    }
+
+    #[test]
+    fn mostly_control_bytes_are_binary() {
+        let d = dialect(b'~', None, Encoding::Latin1);
+        // 20 text bytes then 5 control bytes: 20% of the window.
+        let mut bytes = b"HDR~ABS~20261102\r\nX~".to_vec();
+        bytes.extend_from_slice(&[0x01, 0x02, 0x1B, 0x7F, 0x10]);
+        assert!(matches!(
+            read_all(&bytes, d),
+            Err(ReadError::Binary {
+                line: 2,
+                offset: 20
+            })
+        ));
+        // TAB, CR, LF and form feed are text; a lone DOS end-of-file mark (Ctrl-Z) is tolerated.
+        let rows = read_all(b"a\tb~c\r\n\x0c\r\nd~e\n\x1a", d).expect("text");
+        assert_eq!(rows[0].1, vec!["a\tb", "c"]);
+        // A few control bytes in a larger file stay a per-line matter, not a binary file.
+        let mut text = b"A~1\n".repeat(100);
+        text.extend_from_slice(b"B~\x01\x02\n");
+        assert_eq!(read_all(&text, d).expect("text").len(), 101);
     }
 
     #[test]

@@ -316,18 +316,34 @@ impl Rule {
     /// A one-line description of what breaks the rule.
     pub fn description(self) -> &'static str {
         match self {
-            Rule::BlankRow => "a line whose every field is empty (a file-level problem: export drops blank lines, so the batch waits for the officer to accept that)",
-            Rule::LineEnding => "the file's line endings (old Mac CR-only, or a stray carriage return) run several records into one line",
-            Rule::LineTooLong => "a line longer than 1 MiB: almost certainly not a record (a file with no line endings, or binary data)",
-            Rule::EncodingError => "bytes that are not valid in the file's encoding; the original bytes are kept and the issue stays until the cell is retyped",
-            Rule::EncodingMismatch => "warning: the line reads as UTF-8 but the layout says Windows-1252 / ISO-8859-1, so accented letters may show wrongly",
-            Rule::ControlCharacter => "a control character (NUL, a bare carriage return, a tab or another byte below 0x20) inside a field",
-            Rule::BrokenQuote => "a quote that is never closed on its line, text after a closing quote, or a quote mark inside a field that is not quoted",
+            Rule::BlankRow => {
+                "a line whose every field is empty (a file-level problem: export drops blank lines, so the batch waits for the officer to accept that)"
+            }
+            Rule::LineEnding => {
+                "the file's line endings (old Mac CR-only, or a stray carriage return) run several records into one line"
+            }
+            Rule::LineTooLong => {
+                "a line longer than 1 MiB: almost certainly not a record (a file with no line endings, or binary data)"
+            }
+            Rule::EncodingError => {
+                "bytes that are not valid in the file's encoding; the original bytes are kept and the issue stays until the cell is retyped"
+            }
+            Rule::EncodingMismatch => {
+                "warning: the line reads as UTF-8 but the layout says Windows-1252 / ISO-8859-1, so accented letters may show wrongly"
+            }
+            Rule::ControlCharacter => {
+                "a control character (NUL, a bare carriage return, a tab or another byte below 0x20) inside a field"
+            }
+            Rule::BrokenQuote => {
+                "a quote that is never closed on its line, text after a closing quote, or a quote mark inside a field that is not quoted"
+            }
             Rule::ColumnNames => "the first line is not the column-name row the layout expects",
             Rule::UnknownRecordType => "a record type the layout does not define",
             Rule::HeaderMissing => "the file does not start with its header record",
             Rule::HeaderNotFirst => "a header record somewhere other than first",
-            Rule::TrailerMissing => "the file does not end with its trailer record: it may have been cut short",
+            Rule::TrailerMissing => {
+                "the file does not end with its trailer record: it may have been cut short"
+            }
             Rule::TrailerNotLast => "records after the trailer",
             Rule::ExtraCell => "more fields than the record type has",
             Rule::MissingCell => "fewer fields than the record type has",
@@ -335,18 +351,32 @@ impl Rule {
             Rule::TypeError => "not a number, not a real date or time, not a valid flag",
             Rule::LengthError => "longer than X(n) allows, or not exactly F(n) long",
             Rule::CodeError => "a value not in the field's code list",
-            Rule::IdentifierError => "an NI number, NHS number, GMC/NMC/HCPC/GDC/GPhC number, postcode, e-mail or ESR number that fails its check",
+            Rule::IdentifierError => {
+                "an NI number, NHS number, GMC/NMC/HCPC/GDC/GPhC number, postcode, e-mail or ESR number that fails its check"
+            }
             Rule::RangeError => "a number outside the field's minimum and maximum",
             Rule::PatternError => "a value that does not match the field's pattern",
-            Rule::ValueError => "a fixed value (such as the interface code in the header) that differs",
+            Rule::ValueError => {
+                "a fixed value (such as the interface code in the header) that differs"
+            }
             Rule::UniqueError => "a second record with the same key as an earlier one",
-            Rule::OrderError => "a date or number before the one it must not precede (end before start)",
+            Rule::OrderError => {
+                "a date or number before the one it must not precede (end before start)"
+            }
             Rule::RequiredIfError => "a field required because of another field's value is empty",
-            Rule::BalanceError => "two totals that must be equal are not (a finance file whose debits and credits do not balance)",
-            Rule::TrailerCount => "the received trailer's record count does not match the records in the file: evidence that records were lost or added",
-            Rule::TrailerTotal => "the received trailer's control total does not match the sum of the records: evidence that amounts were lost or changed",
+            Rule::BalanceError => {
+                "two totals that must be equal are not (a finance file whose debits and credits do not balance)"
+            }
+            Rule::TrailerCount => {
+                "the received trailer's record count does not match the records in the file: evidence that records were lost or added"
+            }
+            Rule::TrailerTotal => {
+                "the received trailer's control total does not match the sum of the records: evidence that amounts were lost or changed"
+            }
             Rule::ForeignKey => "a value not found in the batch or file chosen as the reference",
-            Rule::ReferenceUnchecked => "warning: a reference rule was not checked because no batch or file was chosen to check it against",
+            Rule::ReferenceUnchecked => {
+                "warning: a reference rule was not checked because no batch or file was chosen to check it against"
+            }
         }
     }
 

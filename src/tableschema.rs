@@ -263,7 +263,7 @@ pub fn layout_from_schema(text: &str, name: &str) -> Result<Layout, SchemaError>
         let fmt = match ftype {
             "string" | "any" => format!("X({})", max_len.unwrap_or(100_000)),
             "integer" => "N(18)".to_string(),
-            "number" => "N(24,6)".to_string(),
+            "number" => "N(27,9)".to_string(),
             "boolean" => {
                 let tv = f
                     .get("trueValues")

@@ -84,7 +84,10 @@ pub fn cell_problem(v: &str, encoding: &str) -> Option<(Rule, String)> {
             ));
         }
         if is_control(c) {
-            return Some((Rule::ControlCharacter, format!("contains {}", describe_control(c))));
+            return Some((
+                Rule::ControlCharacter,
+                format!("contains {}", describe_control(c)),
+            ));
         }
     }
     None
@@ -105,7 +108,9 @@ pub fn edit_problem(v: &str, dialect: &Dialect) -> Option<String> {
             ));
         }
         if marker_byte(c).is_some() {
-            return Some("the value contains a character that cannot be typed into an ESR file".into());
+            return Some(
+                "the value contains a character that cannot be typed into an ESR file".into(),
+            );
         }
     }
     if dialect.quote.is_none() && v.as_bytes().contains(&dialect.delimiter) {

@@ -15,7 +15,7 @@
 //! no UI.
 
 use crate::layout::{Control, Field, Layout, RecordRule, Role, bound_text, within};
-use crate::notation::{Format, char_len, format_scaled};
+use crate::notation::{Format, char_len, format_exact};
 use crate::reader::{Fields, Line, ReadError, ReadProblem, ReadSummary};
 pub use crate::rules::{Rule, Scope, Severity};
 use serde::{Deserialize, Serialize};
@@ -92,9 +92,10 @@ impl Report {
     /// True when no issue, listed or not, is an error: the file would not be rejected.
     pub fn is_clean(&self) -> bool {
         !self.issues.iter().any(|i| i.severity == Severity::Error)
-            && !self.not_listed.keys().any(|c| {
-                Rule::from_code(c).is_none_or(|r| r.severity() == Severity::Error)
-            })
+            && !self
+                .not_listed
+                .keys()
+                .any(|c| Rule::from_code(c).is_none_or(|r| r.severity() == Severity::Error))
     }
 
     /// Issue counts by rule (listed and not), most frequent first.
@@ -642,7 +643,10 @@ pub fn check_record<F: FieldSource + ?Sized>(
                             shown(fields.field(*field)),
                             fb.name,
                             shown(fields.field(*other)),
-                            format_scaled(a.abs_diff(b).min(i128::MAX as u128) as i128, decimals_of(&fa.format))
+                            format_exact(
+                                a.abs_diff(b).min(i128::MAX as u128) as i128,
+                                decimals_of(&fa.format)
+                            )
                         ),
                     ));
                 }
@@ -849,7 +853,12 @@ pub fn trailer_issues<F: FieldSource + ?Sized>(
             }
             Control::Sum(targets) => {
                 let actual = targets.iter().try_fold(0i128, |acc, &(r, c)| {
-                    let s = totals.sums.get(r).and_then(|v| v.get(c)).copied().unwrap_or(Some(0))?;
+                    let s = totals
+                        .sums
+                        .get(r)
+                        .and_then(|v| v.get(c))
+                        .copied()
+                        .unwrap_or(Some(0))?;
                     acc.checked_add(s)
                 });
                 let dec = match f.format {
@@ -867,7 +876,7 @@ pub fn trailer_issues<F: FieldSource + ?Sized>(
                             "{} says {} but the records add up to {}",
                             f.name,
                             fields.field(fi),
-                            format_scaled(a, dec)
+                            format_exact(a, dec)
                         ),
                     )),
                     None => out.push(Issue::new(
@@ -1411,7 +1420,10 @@ impl IssueCap {
         let n = self.seen.entry(i.rule).or_default();
         *n += 1;
         if *n > ISSUE_CAP {
-            *self.not_listed.entry(i.rule.code().to_string()).or_default() += 1;
+            *self
+                .not_listed
+                .entry(i.rule.code().to_string())
+                .or_default() += 1;
             false
         } else {
             true
@@ -1502,7 +1514,11 @@ pub fn open_file(path: &Path) -> Result<std::io::BufReader<std::fs::File>, Valid
     };
     let meta = std::fs::metadata(path).map_err(|e| err(ReadError::Io(e)))?;
     if !meta.is_file() {
-        let what = if meta.is_dir() { "a folder" } else { "not a regular file (a pipe or a device)" };
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file (a pipe or a device)"
+        };
         return Err(err(ReadError::Io(std::io::Error::other(format!(
             "{} is {what}: choose a file",
             path.display()
@@ -1562,7 +1578,13 @@ mod tests {
                 bytes.extend_from_slice(alphabet[rng.usize(..alphabet.len())]);
             }
             for layout in &set.layouts {
-                let r = validate_reader(&bytes[..], "fuzz", layout, &References::none(), Options::default());
+                let r = validate_reader(
+                    &bytes[..],
+                    "fuzz",
+                    layout,
+                    &References::none(),
+                    Options::default(),
+                );
                 if let Ok(rep) = r {
                     assert!(rep.rejected_records <= rep.records);
                     assert!(rep.issues.windows(2).all(|w| w[0].line <= w[1].line));

@@ -147,7 +147,9 @@ impl Store {
             .join(",");
         let layout_sha = super::sha256_hex(layout.text.as_bytes());
         let who = current_user();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT OR IGNORE INTO layout(sha256, id, version, text) VALUES (?1, ?2, ?3, ?4)",
             params![layout_sha, layout.id, layout.version, layout.text],

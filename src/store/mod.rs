@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use edit::{Acceptance, EditOutcome};
-pub use kinds::{BatchStatus, EditKind, ExportRunOutcome, RunOutcome, Trigger};
 pub use import::{ImportOptions, ImportOutcome};
+pub use kinds::{BatchStatus, EditKind, ExportRunOutcome, RunOutcome, Trigger};
 pub use query::{BatchInfo, EditEntry, PageFilter, StoredRecord};
 
 /// Errors from the store. Each says what to do where there is something to do.

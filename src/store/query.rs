@@ -1,8 +1,8 @@
 //! Reading the store: batches, pages of records, issues and the edit log, sized to feed a
 //! virtualised table at any scroll position of a million-record batch.
 
-use super::{Result, Store, StoreError, split_fields};
 use super::kinds::{BatchStatus, EditKind};
+use super::{Result, Store, StoreError, split_fields};
 use crate::rules::Rule;
 use crate::validate::{Issue, Severity};
 use rusqlite::{OptionalExtension, Row, params};

@@ -9,10 +9,10 @@
 
 use super::app::Command;
 use crate::layout::{Field, Layout};
+use crate::rules::Rule;
 use crate::store::edit::Change;
 use crate::store::search::{ReplaceMode, RowQuery};
 use crate::store::{BatchInfo, EditEntry, PageFilter, Store, StoredRecord};
-use crate::rules::Rule;
 use crate::validate::{Issue, Severity};
 use std::collections::HashMap;
 use std::sync::Arc;

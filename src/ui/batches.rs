@@ -49,7 +49,11 @@ impl BatchesScreen {
             .filter(|b| self.interface.as_deref().is_none_or(|i| i == b.interface))
             .collect();
         self.rows_shown = rows.len();
-        let held = self.all.iter().filter(|b| b.status == BatchStatus::Held).count();
+        let held = self
+            .all
+            .iter()
+            .filter(|b| b.status == BatchStatus::Held)
+            .count();
         if held > 0 {
             ui.colored_label(
                 ui.visuals().warn_fg_color,

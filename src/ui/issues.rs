@@ -3,8 +3,8 @@
 //! jump to the cell.
 
 use super::batch::{BatchView, shown, tint};
-use crate::store::Store;
 use crate::rules::Rule;
+use crate::store::Store;
 use crate::validate::Severity;
 
 /// Issues listed per rule in the panel (the table's rejected-only view shows them all).
@@ -44,7 +44,8 @@ impl BatchView {
                         Severity::Error => ui.visuals().error_fg_color,
                         Severity::Warning => ui.visuals().warn_fg_color,
                     };
-                    let title = egui::RichText::new(format!("{} ({rule}) — {count}", rule.title())).color(colour);
+                    let title = egui::RichText::new(format!("{} ({rule}) — {count}", rule.title()))
+                        .color(colour);
                     let r = egui::CollapsingHeader::new(title)
                         .id_salt(("rule", rule))
                         .show(ui, |ui| {

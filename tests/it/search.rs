@@ -118,7 +118,13 @@ fn search_sort_filter_and_bulk_fixes_on_a_real_batch() {
 
     // The same fix for every cell with the same issue.
     let range = store
-        .same_issue_changes(b, Rule::from_code("range-error").expect("rule"), days, None, "1")
+        .same_issue_changes(
+            b,
+            Rule::from_code("range-error").expect("rule"),
+            days,
+            None,
+            "1",
+        )
         .expect("same issue");
     assert_eq!(
         range.len(),

@@ -414,7 +414,11 @@ fn references_are_checked_against_the_latest_batch_of_the_other_interface() {
         .map(|r| r.seq)
         .collect();
     let flagged: Vec<u32> = store
-        .issues(a2, Some(Rule::from_code("foreign-key").expect("rule")), 100_000)
+        .issues(
+            a2,
+            Some(Rule::from_code("foreign-key").expect("rule")),
+            100_000,
+        )
         .expect("issues")
         .into_iter()
         .filter_map(|(s, _)| s)
