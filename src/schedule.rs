@@ -598,13 +598,22 @@ fn run_inner(
             }
         };
         report.batches += 1;
-        let blocking = crate::export::blocking_records(store, out.batch_id).map_err(|e| {
+        let ready = crate::export::readiness(store, out.batch_id).map_err(|e| {
             ScheduleError::Io {
                 context: name.clone(),
                 source: std::io::Error::other(e.to_string()),
             }
         })?;
-        let export = if blocking.is_empty() || s.on_rejects == OnRejects::ValidRowsOnly {
+        for u in &out.unchecked {
+            notes.push(format!("{name}: warning: {}", u.message()));
+        }
+        // File-level problems (the received trailer, the file's structure) and a rejected
+        // header or trailer hold the file whatever the policy: valid rows only holds back
+        // records, never doubt about the file itself.
+        let may_go = ready.is_ready()
+            || (s.on_rejects == OnRejects::ValidRowsOnly && ready.valid_rows_may_go());
+        let blocking = ready.blocking.clone();
+        let export = if may_go {
             match &s.outbox {
                 Some(outbox) => {
                     let mut o = ExportOptions::new(outbox);
@@ -648,16 +657,32 @@ fn run_inner(
                     out.batch_id
                 ));
             }
-            None if !blocking.is_empty() => {
+            None if !may_go => {
                 held += 1;
                 store.conn().execute(
-                    "UPDATE batch SET status = 'held' WHERE id = ?1",
-                    [out.batch_id],
+                    "UPDATE batch SET status = ?2 WHERE id = ?1",
+                    params![out.batch_id, crate::store::BatchStatus::Held],
                 )?;
+                let mut why = Vec::new();
+                if let Some(first) = ready.file_problems.first() {
+                    why.push(format!(
+                        "{} file-level problem{} (line {}: {})",
+                        ready.file_problems.len(),
+                        if ready.file_problems.len() == 1 { "" } else { "s" },
+                        first.line,
+                        first.message
+                    ));
+                }
+                if let Some((what, line)) = ready.header_trailer {
+                    why.push(format!("the {what} record (line {line}) has errors"));
+                }
+                if !blocking.is_empty() {
+                    why.push(format!("{} rejected records", blocking.len()));
+                }
                 notes.push(format!(
-                    "{name}: batch {} held for review: {} rejected records",
+                    "{name}: batch {} held for review: {}",
                     out.batch_id,
-                    blocking.len()
+                    why.join("; ")
                 ));
             }
             None => notes.push(format!(

@@ -75,11 +75,17 @@ pub fn cell_problem(v: &str, encoding: &str) -> Option<(Rule, String)> {
         return None;
     }
     for c in v.chars() {
+        if c == char::REPLACEMENT_CHARACTER {
+            return Some((
+                Rule::EncodingError,
+                "holds text that could not be read (\u{FFFD}): retype the value".into(),
+            ));
+        }
         if let Some(b) = marker_byte(c) {
             return Some((
                 Rule::EncodingError,
                 format!(
-                    "has a byte (0x{b:02X}) that is not valid {encoding}: the file may have been saved with another encoding; retype the value"
+                    "has a byte (0x{b:02X}) that is not valid {encoding}: the file may have been saved with another encoding"
                 ),
             ));
         }

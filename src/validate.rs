@@ -86,6 +86,9 @@ pub struct Report {
     /// Issues found but not listed, by rule code (too many of one rule to list).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub not_listed: BTreeMap<String, u64>,
+    /// Reference rules not checked because nothing was chosen to check them against.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<Unchecked>,
 }
 
 impl Report {
@@ -1028,6 +1031,7 @@ pub struct Validator<'a> {
     totals: Totals,
     unchecked: Vec<(usize, usize, usize)>,
     unchecked_said: Vec<bool>,
+    unchecked_found: Vec<Unchecked>,
     /// Records seen.
     pub records: u64,
     /// Records with a record-rejecting error.
@@ -1055,6 +1059,7 @@ impl<'a> Validator<'a> {
             last_record_line: 0,
             totals: Totals::new(layout),
             unchecked_said: vec![false; unchecked.len()],
+            unchecked_found: Vec::new(),
             unchecked,
             records: 0,
             rejected: 0,
@@ -1193,18 +1198,12 @@ impl<'a> Validator<'a> {
         for (k, &(r, _, field)) in self.unchecked.iter().enumerate() {
             if r == ri && !self.unchecked_said[k] {
                 self.unchecked_said[k] = true;
-                let f = &rt.fields[field];
-                out.push(Issue::new(
-                    Rule::ReferenceUnchecked,
-                    l.line,
-                    Some(&rt.code),
-                    Some((field, f)),
-                    format!(
-                        "{} was not checked against {}: choose a batch or file of that interface to check it against",
-                        f.name,
-                        reference_interface(rt, field)
-                    ),
-                ));
+                self.unchecked_found.push(Unchecked {
+                    line: l.line,
+                    record_type: rt.code.clone(),
+                    field: rt.fields[field].name.clone(),
+                    interface: reference_interface(rt, field),
+                });
             }
         }
         match rt.role {
@@ -1300,6 +1299,31 @@ fn reference_interface(rt: &crate::layout::RecordType, field: usize) -> String {
         .unwrap_or_default()
 }
 
+/// A reference rule that was not checked because nothing was chosen to check it against.
+/// It is a fact about the run, not about the file's bytes, so it is reported beside the
+/// issues (the `unchecked` list of `validate --json`, a warning line in text), never as one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unchecked {
+    /// The first line the rule applied to.
+    pub line: u64,
+    /// Record type code.
+    pub record_type: String,
+    /// The field not checked.
+    pub field: String,
+    /// The interface it refers to.
+    pub interface: String,
+}
+
+impl Unchecked {
+    /// The warning, in words.
+    pub fn message(&self) -> String {
+        format!(
+            "{} ({} records) was not checked against {}: choose a batch or file of that interface to check it against (--against)",
+            self.field, self.record_type, self.interface
+        )
+    }
+}
+
 /// One line as the pipeline judged it.
 pub struct Checked<'a, 'l> {
     /// The line read.
@@ -1321,6 +1345,8 @@ pub struct Finished {
     pub end_issues: Vec<Issue>,
     /// What the reader learnt.
     pub summary: ReadSummary,
+    /// Reference rules not checked (nothing chosen to check them against).
+    pub unchecked: Vec<Unchecked>,
 }
 
 /// Why a pipeline run stopped.
@@ -1398,6 +1424,7 @@ where
             rejected: v.rejected,
             end_issues,
             summary,
+            unchecked: std::mem::take(&mut v.unchecked_found),
         },
         src,
     ))
@@ -1442,6 +1469,8 @@ pub struct Summary {
     pub not_listed: BTreeMap<String, u64>,
     /// True when any error was found, listed or not.
     pub has_errors: bool,
+    /// Reference rules not checked.
+    pub unchecked: Vec<Unchecked>,
 }
 
 /// Validates a stream, handing each listed issue to `on_issue` as it is found (in pipeline
@@ -1480,6 +1509,7 @@ pub fn validate_streaming<R: std::io::BufRead + Send>(
         rejected: fin.rejected,
         not_listed: cap.not_listed,
         has_errors,
+        unchecked: fin.unchecked,
     })
 }
 
@@ -1501,6 +1531,7 @@ pub fn validate_reader<R: std::io::BufRead + Send>(
         rejected_records: s.rejected,
         issues,
         not_listed: s.not_listed,
+        unchecked: s.unchecked,
     })
 }
 

@@ -31,6 +31,22 @@ pub enum Job {
         /// Stored batches its reference rules check against (none: reported unchecked).
         against: Vec<i64>,
     },
+    /// Accept a file-level problem of a batch with the officer's reason.
+    Accept {
+        /// Batch.
+        batch: i64,
+        /// The file-level rule.
+        rule: crate::rules::Rule,
+        /// The reason, as typed.
+        reason: String,
+    },
+    /// Check a batch's reference rules again against the chosen batches.
+    Recheck {
+        /// Batch.
+        batch: i64,
+        /// Reference batches (none: unchecked).
+        against: Vec<i64>,
+    },
     /// Apply changes as one undo step.
     Apply {
         /// Batch.
@@ -194,6 +210,32 @@ fn run_job(
             );
             Reply::Imported { path, result }
         }
+        Job::Accept {
+            batch,
+            rule,
+            reason,
+        } => Reply::Edited {
+            batch,
+            label: format!("Accepted {} with a reason", rule.title().to_lowercase()),
+            result: store.accept(batch, rule, None, &reason).and_then(|n| {
+                Ok(Some(EditOutcome {
+                    changed: Vec::new(),
+                    rejected_records: store.batch(batch)?.rejected,
+                    entries: n as usize,
+                }))
+            }),
+        },
+        Job::Recheck { batch, against } => Reply::Edited {
+            batch,
+            label: "Checked the references again".into(),
+            result: store.recheck_references(batch, &against).map(|rejected| {
+                Some(EditOutcome {
+                    changed: Vec::new(),
+                    rejected_records: rejected,
+                    entries: 0,
+                })
+            }),
+        },
         Job::Apply {
             batch,
             changes,

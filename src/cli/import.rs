@@ -77,6 +77,9 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
     for (rule, n) in &out.by_rule {
         eprintln!("  {n:>7}  {rule}");
     }
+    for u in &out.unchecked {
+        eprintln!("  warning: {}", u.message());
+    }
     // The same exit code as `validate` on the same file: 0 only when nothing is wrong.
     if out.is_clean() {
         ExitCode::SUCCESS

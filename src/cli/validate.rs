@@ -78,6 +78,7 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
         rejected_records: summary.rejected,
         issues,
         not_listed: summary.not_listed,
+        unchecked: summary.unchecked,
     };
     print_text(&report, &layout);
     if report.is_clean() {
@@ -138,6 +139,10 @@ fn json(
         let nl = serde_json::to_string(&s.not_listed).unwrap_or_else(|_| "{}".into());
         tail.push_str(&format!(",\"not_listed\":{nl}"));
     }
+    if !s.unchecked.is_empty() {
+        let u = serde_json::to_string(&s.unchecked).unwrap_or_else(|_| "[]".into());
+        tail.push_str(&format!(",\"unchecked\":{u}"));
+    }
     tail.push_str("}\n");
     if let Err(e) = out.write_all(tail.as_bytes()).and_then(|()| out.flush()) {
         return super::io_end(e);
@@ -194,6 +199,9 @@ fn print_text(report: &Report, layout: &esr_desk::layout::Layout) {
             "  ({not_listed} more issues were found but not listed: over {} of one rule)",
             esr_desk::validate::ISSUE_CAP
         );
+    }
+    for u in &report.unchecked {
+        let _ = writeln!(out, "  line {}: warning: {}", u.line, u.message());
     }
     let counts = report.counts_by_rule();
     if !counts.is_empty() {

@@ -639,34 +639,10 @@ impl Store {
                 rows.map(|r| r.map(|s| s as u32))
                     .collect::<rusqlite::Result<_>>()?
             };
-            let Some(ri) = layout.record_index(&code) else {
-                continue;
-            };
-            let mut first = true;
             for seq in seqs {
                 let rec = load(&tx, batch, seq)?;
                 rejudge(&tx, &layout, &refs, batch, seq, &rec)?;
                 set_rejected_flag(&tx, batch, seq)?;
-                if first {
-                    first = false;
-                    for r in rules.iter().filter(|r| r.record == ri) {
-                        if refs.get(r.record, r.rule).is_none() {
-                            let f = &layout.records[ri].fields[r.field];
-                            let mut i = Issue::new(
-                                Rule::ReferenceUnchecked,
-                                rec.line,
-                                Some(&code),
-                                Some((r.field, f)),
-                                format!(
-                                    "{} was not checked against {}: choose a batch or file of that interface to check it against",
-                                    f.name, r.interface
-                                ),
-                            );
-                            i.field_index = Some(r.field);
-                            put_issue(&tx, batch, Some(seq), &i)?;
-                        }
-                    }
-                }
             }
         }
         let rejected = refresh_batch(&tx, batch)?;

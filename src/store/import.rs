@@ -49,6 +49,8 @@ pub struct ImportOutcome {
     pub sha256: String,
     /// The batch's status: clean only when no error was found at any level.
     pub status: BatchStatus,
+    /// Reference rules not checked (nothing chosen to check them against).
+    pub unchecked: Vec<crate::validate::Unchecked>,
 }
 
 impl ImportOutcome {
@@ -298,6 +300,7 @@ impl Store {
             issues: issue_count,
             sha256: sha,
             status,
+            unchecked: fin.unchecked,
         })
     }
 }

@@ -179,6 +179,13 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
 impl Store {
     /// Opens (creating if needed) the store at `path` and upgrades its schema.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_at_version(path, schema::VERSION)
+    }
+
+    /// Opens a store and upgrades it only to `version` (tests of migrations use this to make a
+    /// store "from the previous version"). The one open path: the same folder creation,
+    /// private file, busy timeout and pragmas for every command and screen.
+    pub fn open_at_version(path: &Path, version: i64) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(io(format!("could not create the folder {}", dir.display())))?;
@@ -190,25 +197,6 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", true)?;
-        let mut store = Self {
-            conn,
-            path: path.to_path_buf(),
-            layouts: HashMap::new(),
-            edit_ctx: HashMap::new(),
-        };
-        store.migrate(schema::VERSION)?;
-        Ok(store)
-    }
-
-    /// Opens a store and upgrades it only to `version` (tests of migrations use this to make a
-    /// store "from the previous version").
-    pub fn open_at_version(path: &Path, version: i64) -> Result<Self> {
-        if !path.exists() {
-            create_private(path)?;
-        }
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
         let mut store = Self {
             conn,
@@ -333,6 +321,15 @@ fn create_private(path: &Path) -> Result<()> {
         .create_new(true)
         .mode(0o600)
         .open(path)
+        .map(|_| ())
+        .or_else(|e| {
+            // Another process created it first: fine, it is the same store.
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })
         .map_err(io(format!("could not create the store {}", path.display())))?;
     Ok(())
 }

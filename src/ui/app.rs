@@ -158,6 +158,21 @@ pub enum Command {
         /// Value.
         value: String,
     },
+    /// Accept a file-level problem of the open batch, with a reason.
+    Accept {
+        /// The rule.
+        rule: crate::rules::Rule,
+        /// Why.
+        reason: String,
+    },
+    /// Check the open batch's references again against the chosen batch of `interface`
+    /// (None: leave them unchecked); the choice is remembered for later imports.
+    Recheck {
+        /// The referenced interface.
+        interface: String,
+        /// The batch chosen.
+        against: Option<i64>,
+    },
     /// Show the Export dialog for the open batch.
     ExportDialog,
     /// Choose the export folder with the native dialog.
@@ -781,6 +796,37 @@ impl App {
                     });
                 }
             }
+            Command::Accept { rule, reason } => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::Accept {
+                        batch,
+                        rule,
+                        reason,
+                    });
+                }
+            }
+            Command::Recheck { interface, against } => {
+                match against {
+                    Some(b) => self.state.references.insert(interface, b),
+                    None => self.state.references.remove(&interface),
+                };
+                if let Some(batch) = self.batch_id() {
+                    let against = self
+                        .view
+                        .as_ref()
+                        .map(|v| {
+                            let mut out: Vec<i64> = crate::validate::reference_rules(&v.layout)
+                                .iter()
+                                .filter_map(|r| self.state.references.get(&r.interface).copied())
+                                .collect();
+                            out.sort_unstable();
+                            out.dedup();
+                            out
+                        })
+                        .unwrap_or_default();
+                    self.send(Job::Recheck { batch, against });
+                }
+            }
             Command::Replace {
                 record_type,
                 field,
@@ -993,7 +1039,9 @@ impl App {
                         .resizable(true)
                         .default_size(320.0)
                         .min_size(220.0)
-                        .show(ui, |ui| v.issues_ui(ui, store, self.state.show_chart));
+                        .show(ui, |ui| {
+                            v.issues_ui(ui, store, self.state.show_chart, &mut cmds)
+                        });
                 }
                 egui::CentralPanel::default().show(ui, |ui| v.ui(ui, store, &mut cmds));
             }

@@ -194,6 +194,10 @@ pub struct BatchView {
     pub rule_issues: HashMap<Rule, Vec<(Option<u32>, Issue)>>,
     /// Row to scroll to on the next frame.
     pub scroll_to: Option<usize>,
+    /// Reasons being typed to accept file-level problems, by rule.
+    pub accept_reasons: HashMap<Rule, String>,
+    /// The reference batch picked per referenced interface.
+    pub reference_pick: HashMap<String, Option<i64>>,
     /// Centre that row (a jump from the issues panel) rather than just bring it into view.
     pub scroll_center: bool,
     /// Bulk dialog open.
@@ -293,6 +297,8 @@ impl BatchView {
             editing: None,
             by_rule,
             rule_issues: HashMap::new(),
+            accept_reasons: HashMap::new(),
+            reference_pick: HashMap::new(),
             scroll_to: None,
             scroll_center: false,
             dialog: None,
@@ -461,13 +467,21 @@ impl BatchView {
                     store.records_by_seqs(self.info.id, &list[lo..hi])
                 }
             };
-            let recs = match recs {
+            let mut recs = match recs {
                 Ok(r) => r,
                 Err(e) => {
                     self.error = Some(err(e));
                     return None;
                 }
             };
+            // Bytes that could not be read show as U+FFFD (the store keeps the originals).
+            for r in &mut recs {
+                for f in &mut r.fields {
+                    if let std::borrow::Cow::Owned(shown) = crate::text::display(f) {
+                        *f = shown;
+                    }
+                }
+            }
             let seqs: Vec<u32> = recs.iter().map(|r| r.seq).collect();
             let issues = match store.issues_for_seqs(self.info.id, &seqs) {
                 Ok(i) => i,

@@ -2,6 +2,7 @@
 //! Editor's error report), a bar chart of issues by rule, and a list per rule whose entries
 //! jump to the cell.
 
+use super::app::Command;
 use super::batch::{BatchView, shown, tint};
 use crate::rules::Rule;
 use crate::store::Store;
@@ -12,8 +13,24 @@ pub const LISTED_PER_RULE: u64 = 200;
 
 impl BatchView {
     /// Draws the issues panel.
-    pub fn issues_ui(&mut self, ui: &mut egui::Ui, store: &Store, chart: bool) {
+    pub fn issues_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        store: &Store,
+        chart: bool,
+        cmds: &mut Vec<Command>,
+    ) {
         ui.heading("Issues");
+        if self.info.file_errors > 0 {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!(
+                    "{} problem(s) with the file as received block every export: put the file right, or open them below and accept them with a reason.",
+                    self.info.file_errors
+                ),
+            );
+        }
+        self.references_ui(ui, store, cmds);
         let total: u64 = self.by_rule.iter().map(|r| r.2).sum();
         ui.label(format!(
             "{} issue(s) under {} rule(s); {} rejected record(s).",
@@ -63,6 +80,9 @@ impl BatchView {
                                     }
                                 }
                             }
+                            if rule.is_file_level() && *severity == Severity::Error {
+                                self.accept_ui(ui, store, *rule, cmds);
+                            }
                             let Some(list) = self.rule_issues.get(rule) else {
                                 return;
                             };
@@ -88,14 +108,106 @@ impl BatchView {
                                 ));
                             }
                         });
-                    r.header_response.on_hover_text(match severity {
-                        Severity::Error => "Errors reject the record",
-                        Severity::Warning => "Warnings do not reject the record",
+                    r.header_response.on_hover_text(match (severity, rule.is_file_level()) {
+                        (Severity::Error, true) => {
+                            "A problem with the file as received: it blocks export until accepted"
+                        }
+                        (Severity::Error, false) => "Errors reject the record",
+                        (Severity::Warning, _) => "Warnings reject nothing",
                     });
                 }
             });
         if let Some((seq, field)) = jump {
             self.jump(store, seq, field);
+        }
+    }
+}
+
+impl BatchView {
+    /// Accepting a file-level problem: the acceptances so far, and a reason box.
+    fn accept_ui(&mut self, ui: &mut egui::Ui, store: &Store, rule: Rule, cmds: &mut Vec<Command>) {
+        let accepted: Vec<_> = store
+            .acceptances(self.info.id)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| a.rule == rule)
+            .collect();
+        for a in &accepted {
+            ui.label(format!(
+                "Accepted by {} on {}: {}",
+                a.who,
+                a.at.get(..10).unwrap_or(&a.at),
+                a.reason
+            ));
+        }
+        if !accepted.is_empty() {
+            return;
+        }
+        ui.label(rule.description());
+        let reason = self.accept_reasons.entry(rule).or_default();
+        let label = ui.label("Reason for accepting:");
+        ui.add(
+            egui::TextEdit::singleline(reason)
+                .hint_text("e.g. the trailer said 240, the file holds 229; the missing records are intended")
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(label.id);
+        let ok = !reason.trim().is_empty();
+        if ui
+            .add_enabled(ok, egui::Button::new("Accept with this reason"))
+            .on_disabled_hover_text("Say why first: the reason is kept in the batch's log")
+            .clicked()
+        {
+            cmds.push(Command::Accept {
+                rule,
+                reason: reason.trim().to_string(),
+            });
+            self.accept_reasons.remove(&rule);
+        }
+        ui.separator();
+    }
+
+    /// What the reference rules were checked against, and a choice to check them again.
+    fn references_ui(&mut self, ui: &mut egui::Ui, store: &Store, cmds: &mut Vec<Command>) {
+        let mut wanted: Vec<String> = crate::validate::reference_rules(&self.layout)
+            .into_iter()
+            .map(|r| r.interface)
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        for iface in wanted {
+            ui.horizontal_wrapped(|ui| {
+                match &self.info.reference {
+                    Some(r) => ui.label(format!("References checked against {r}.")),
+                    None => ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        format!("References to {iface} were not checked."),
+                    ),
+                };
+                let batches = store.batches(Some(&iface)).unwrap_or_default();
+                let choice = self.reference_pick.entry(iface.clone()).or_default();
+                egui::ComboBox::new(("reference", &iface), format!("{iface} batch"))
+                    .selected_text(match choice {
+                        Some(b) => format!("batch {b}"),
+                        None => "choose a batch".into(),
+                    })
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(choice, None, "(none: leave unchecked)");
+                        for b in batches.iter().take(50) {
+                            ui.selectable_value(
+                                choice,
+                                Some(b.id),
+                                format!("batch {} · {} · {}", b.id, b.source_name, &b.imported_at.get(..10).unwrap_or("")),
+                            );
+                        }
+                    });
+                if ui.button("Check against it").clicked() {
+                    cmds.push(Command::Recheck {
+                        interface: iface.clone(),
+                        against: *choice,
+                    });
+                }
+            });
         }
     }
 }

@@ -146,7 +146,24 @@ fn rejects_block_export_unless_valid_rows_only_and_existing_files_are_kept() {
         layout,
         &sample("professional-registrations-nmc", true),
     );
-    // The trailer's wrong count is put right by the export itself, so it blocks nothing.
+    // File-level problems (the received trailer's count, blank lines) block every export,
+    // even of the valid rows, until the officer accepts them with a reason.
+    let opts = at_sample_time(tmp.path());
+    let mut valid = opts.clone();
+    valid.valid_rows_only = true;
+    assert!(matches!(
+        export_batch(&mut store, b, &valid),
+        Err(ExportError::FileProblems { .. })
+    ));
+    let problems = store.file_problems(b).expect("problems");
+    assert!(problems.iter().any(|i| i.rule == "trailer-count"));
+    let rules: std::collections::BTreeSet<Rule> = problems.iter().map(|i| i.rule).collect();
+    for r in rules {
+        store
+            .accept(b, r, None, "test: the officer checked the file")
+            .expect("accept");
+    }
+    assert!(store.file_problems(b).expect("p").is_empty());
     let rejected = store
         .page(
             b,
@@ -161,7 +178,6 @@ fn rejects_block_export_unless_valid_rows_only_and_existing_files_are_kept() {
         .iter()
         .filter(|r| r.record_type.as_deref() != Some("TRL"))
         .count() as u64;
-    let opts = at_sample_time(tmp.path());
     let refused = export_batch(&mut store, b, &opts);
     assert!(matches!(refused, Err(ExportError::HasRejects { rejected: r, .. }) if r == rejected));
     assert_eq!(
@@ -172,8 +188,6 @@ fn rejects_block_export_unless_valid_rows_only_and_existing_files_are_kept() {
             .count(),
         0
     );
-    let mut valid = opts.clone();
-    valid.valid_rows_only = true;
     let out = export_batch(&mut store, b, &valid).expect("valid rows only");
     assert_eq!(out.held_back.len() as u64, rejected);
     let v = run(&["validate", out.path.to_str().expect("p"), "--json"]);
@@ -196,7 +210,7 @@ fn rejects_block_export_unless_valid_rows_only_and_existing_files_are_kept() {
         .into_iter()
         .map(|r| r.outcome.as_str().to_string())
         .collect();
-    assert_eq!(outcomes, vec!["ok", "refused", "ok", "refused"]);
+    assert_eq!(outcomes, vec!["ok", "refused", "ok", "refused", "refused"]);
     // No temporary files are left behind.
     assert!(
         std::fs::read_dir(tmp.path())

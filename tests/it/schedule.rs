@@ -168,7 +168,19 @@ fn rejects_are_held_or_exported_as_valid_rows_per_policy() {
     )
     .expect("b");
     drop_in(&in_a, &sample("professional-registrations-nmc", true), old);
-    drop_in(&in_b, &sample("rostering-pay-variations", true), old);
+    // A file whose only problems are records (a shift date in month 13): valid rows go.
+    let clean = std::fs::read(sample("rostering-pay-variations", false)).expect("read");
+    let at = clean
+        .windows(10)
+        .position(|w| w == b"|20240315|")
+        .expect("a shift date");
+    let mut bad = clean.clone();
+    bad[at + 5..at + 7].copy_from_slice(b"13");
+    let src_dir = e.root.join("made");
+    std::fs::create_dir_all(&src_dir).expect("dir");
+    let made_file = src_dir.join("RX1_PAYVAR_20261102_00003.txt");
+    std::fs::write(&made_file, &bad).expect("write");
+    drop_in(&in_b, &made_file, old);
     let reports = run_due(&mut e.store, &e.layouts, &FixedClock(now), "test").expect("run");
     let by: std::collections::HashMap<String, _> = reports
         .into_iter()
@@ -178,6 +190,11 @@ fn rejects_are_held_or_exported_as_valid_rows_per_policy() {
     assert_eq!(held.outcome, "held", "{}", held.message);
     assert_eq!(held.exports, 0);
     assert!(held.message.contains("held for review"), "{}", held.message);
+    assert!(
+        held.message.contains("file-level problem"),
+        "the seeded trailer count and blank lines are named: {}",
+        held.message
+    );
     assert!(
         std::fs::read_dir(&out_a).map(|d| d.count()).unwrap_or(0) == 0,
         "nothing exported while held"

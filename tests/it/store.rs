@@ -359,26 +359,36 @@ fn excluding_a_rejected_record_takes_it_out_of_the_count_and_is_logged() {
 }
 
 #[test]
-fn references_are_checked_against_the_latest_batch_of_the_other_interface() {
+fn references_are_checked_against_the_batch_the_officer_chose() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut store = Store::open(&dir.path().join("s.sqlite")).expect("open");
-    // No Local Data Warehouse batch yet: one warning, not one a record.
-    let a1 = import(&mut store, "absences", false);
-    let by_rule = store.issues_by_rule(a1).expect("rules");
-    assert_eq!(
-        by_rule
-            .iter()
-            .map(|(r, _, n)| (r.code(), *n))
-            .collect::<Vec<_>>(),
-        vec![("reference-unchecked", 1)]
-    );
-    assert_eq!(
-        store.batch(a1).expect("b").status,
-        "clean",
-        "a warning does not reject"
-    );
-    // With a warehouse batch, assignment numbers are looked up.
+    let set = layouts();
+    let abs = set.get("absences").expect("l");
+    // Nothing chosen: the rule is reported as unchecked beside the issues, not as one.
+    let out = store
+        .import(&sample("absences", false), abs, ImportOptions::default())
+        .expect("import");
+    let a1 = out.batch_id;
+    assert!(store.issues_by_rule(a1).expect("rules").is_empty());
+    assert_eq!(out.unchecked.len(), 1);
+    assert_eq!(out.unchecked[0].interface, "local-data-warehouse");
+    assert_eq!(store.batch(a1).expect("b").status, "clean");
+    assert_eq!(store.batch(a1).expect("b").reference, None);
+    // A warehouse batch in the store changes nothing until it is chosen: the same bytes get
+    // the same verdict on every path.
     let ldw = import(&mut store, "local-data-warehouse", false);
+    let again = store
+        .import(
+            &sample("absences", false),
+            abs,
+            ImportOptions {
+                force: true,
+                ..Default::default()
+            },
+        )
+        .expect("import");
+    assert_eq!(again.status, "clean");
+    assert!(store.issues_by_rule(again.batch_id).expect("r").is_empty());
     let known: std::collections::HashSet<String> = store
         .page(
             ldw,
@@ -393,18 +403,25 @@ fn references_are_checked_against_the_latest_batch_of_the_other_interface() {
         .into_iter()
         .map(|r| r.fields[3].clone())
         .collect();
-    let set = layouts();
     let a2 = store
         .import(
             &sample("absences", false),
-            set.get("absences").expect("l"),
+            abs,
             ImportOptions {
                 force: true,
+                against: vec![ldw],
                 ..Default::default()
             },
         )
         .expect("import")
         .batch_id;
+    assert!(
+        store
+            .batch(a2)
+            .expect("b")
+            .reference
+            .is_some_and(|r| r.contains(&format!("batch {ldw}")))
+    );
     let records = store
         .page(a2, 0, 100_000, &PageFilter::default())
         .expect("page");
@@ -428,6 +445,10 @@ fn references_are_checked_against_the_latest_batch_of_the_other_interface() {
         "some numbers are known, some not"
     );
     assert_eq!(flagged, missing);
+    // The older batch is checked again on request, against the batch chosen now.
+    let rejected = store.recheck_references(a1, &[ldw]).expect("recheck");
+    assert_eq!(rejected as usize, missing.len());
+    assert_eq!(store.batch(a1).expect("b").status, "rejects");
     // Fixing one to a known number clears it.
     let known_one = known.iter().next().expect("a known number").clone();
     store
@@ -447,12 +468,25 @@ fn migrations_upgrade_an_older_store_and_refuse_a_newer_one() {
     let dir = tempfile::tempdir().expect("tmp");
     let p = dir.path().join("old.sqlite");
     {
-        let mut old = Store::open_at_version(&p, 1).expect("v1");
-        assert_eq!(old.schema_version().expect("v"), 1);
-        import(&mut old, "professional-registrations-nmc", true);
+        // A version 5 store holding a batch imported the old way: a trailer-count issue on
+        // the trailer record made the record "rejected", and file-level problems left the
+        // batch "clean".
+        let old = Store::open_at_version(&p, 5).expect("v5");
+        assert_eq!(old.schema_version().expect("v"), 5);
+        old.conn()
+            .execute_batch(
+                "INSERT INTO layout VALUES ('x', 'absences', '1', '');
+                 INSERT INTO batch(id, interface, layout_id, layout_version, layout_sha256, source_name, source_path, source_sha256, source_bytes, imported_at, imported_by, record_count, rejected_count, issue_count, status)
+                   VALUES (1, 'absences', 'absences', '1', 'x', 'a.csv', '/a.csv', 'h', 1, 't', 'me', 2, 1, 2, 'clean');
+                 INSERT INTO record(batch_id, seq, line, record_type, type_seq, fields, rejected) VALUES (1, 0, 2, 'ABS', 0, 'a', 0);
+                 INSERT INTO record(batch_id, seq, line, record_type, type_seq, fields, rejected) VALUES (1, 1, 3, 'TRL', 0, '9', 1);
+                 INSERT INTO issue(batch_id, seq, line, record_type, field, field_index, rule, severity, message) VALUES (1, 1, 3, 'TRL', 'Count', 0, 'trailer-count', 'error', 'says 9');
+                 INSERT INTO issue(batch_id, seq, line, record_type, field, field_index, rule, severity, message) VALUES (1, NULL, 4, NULL, NULL, NULL, 'blank-row', 'error', 'blank');",
+            )
+            .expect("old rows");
         assert!(
-            old.setting("vpd").is_err(),
-            "version 1 has no settings table"
+            old.setting("vpd").is_ok(),
+            "version 5 has the settings table"
         );
     }
     let store = Store::open(&p).expect("upgrade");
@@ -460,10 +494,25 @@ fn migrations_upgrade_an_older_store_and_refuse_a_newer_one() {
         store.schema_version().expect("v"),
         esr_desk::store::schema::VERSION
     );
-    assert_eq!(store.batches(None).expect("b").len(), 1, "data kept");
+    let b = store.batch(1).expect("data kept");
+    assert_eq!(b.status, "rejects", "file-level errors now reject the batch");
+    assert_eq!(b.file_errors, 2);
+    assert_eq!(b.rejected, 0, "and no longer reject a record");
+    assert!(!store.record(1, 1).expect("trailer").rejected);
     store.set_setting("vpd", "RX1").expect("set");
     assert_eq!(store.setting("vpd").expect("get").as_deref(), Some("RX1"));
     drop(store);
+    // Two processes opening a new store at once both succeed.
+    let fresh = dir.path().join("new").join("s.sqlite");
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let f = fresh.clone();
+            std::thread::spawn(move || Store::open(&f).map(|_| ()))
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread").expect("open a new store at once");
+    }
     // A store from the future is refused and left untouched.
     let conn = rusqlite::Connection::open(&p).expect("conn");
     conn.pragma_update(None, "user_version", 99).expect("set");

@@ -438,6 +438,43 @@ fn export_writes_the_corrected_file_to_the_chosen_folder() {
     h.run();
     h.get_by_label("Export").click();
     settle(&mut h);
+    // The file's blank lines are a file-level problem: even the valid rows wait for it.
+    assert!(
+        h.state()
+            .errors
+            .iter()
+            .any(|e| e.contains("file-level problem")),
+        "{:?}",
+        h.state().errors
+    );
+    h.state_mut().errors.clear();
+    // The officer accepts it in the issues panel, with a reason.
+    h.get_by_label_contains("(blank-row)").click();
+    h.run();
+    h.get_by_label("Reason for accepting:").click();
+    h.get_by_label("Reason for accepting:")
+        .type_text("the blank lines carry no data");
+    h.run();
+    h.get_by_label("Accept with this reason").click();
+    settle(&mut h);
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    assert_eq!(
+        h.state().view.as_ref().expect("view").info.file_errors,
+        0,
+        "accepted"
+    );
+    h.get_by_label("Export…").click();
+    h.run();
+    {
+        let form = h.state_mut().export.as_mut().expect("dialog");
+        form.folder = out.display().to_string();
+        form.vpd = "RX1".into();
+        form.valid_rows_only = true;
+        form.rejects_report = true;
+    }
+    h.run();
+    h.get_by_label("Export").click();
+    settle(&mut h);
     assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
     assert!(
         h.state().status.starts_with("Exported batch 1"),
