@@ -391,176 +391,20 @@ fn export_inner(
         .tempfile_in(&opts.out_dir)
         .map_err(io_err)?;
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, tmp.as_file());
-    let mut hasher = sha2::Sha256::new();
-    let mut buf: Vec<u8> = Vec::with_capacity(4096);
-    let mut dialect = layout.dialect;
-    if info_had_bom(store, batch)? {
-        dialect.encoding = crate::layout::Encoding::Utf8;
-        buf.extend_from_slice(&[0xEF, 0xBB, 0xBF]);
-    }
-    let eol = dialect.line_ending.as_str().as_bytes();
-    let mut emit =
-        |buf: &mut Vec<u8>, out: &mut std::io::BufWriter<&std::fs::File>| -> std::io::Result<()> {
-            buf.extend_from_slice(eol);
-            hasher.update(&buf[..]);
-            out.write_all(buf)?;
-            buf.clear();
-            Ok(())
-        };
-    if layout.column_names {
-        encode_record(&dialect, &layout.column_row(), &mut buf)
-            .map_err(|source| ExportError::Value { line: 1, source })?;
-        emit(&mut buf, &mut out).map_err(io_err)?;
-    }
-    let header = layout.header();
-    let trailer = layout.trailer();
-    let summed = summed_fields(&layout);
-    let mut written = 0u64;
-    let mut body = 0u64;
-    let mut by_type = vec![0u64; layout.records.len()];
-    let mut sums: HashMap<(usize, usize), Option<i128>> = HashMap::new();
-    let mut held_back = Vec::new();
-    let mut excluded_n = 0u64;
-    let mut header_written = false;
-    let mut stored_trailer: Option<(u64, Vec<String>)> = None;
-
-    let write_header = |fields: Option<Vec<String>>,
-                        buf: &mut Vec<u8>|
-     -> Result<(), ExportError> {
-        let Some(h) = header else { return Ok(()) };
-        let rt = &layout.records[h];
-        let mut vals = fields.unwrap_or_default();
-        vals.resize(rt.fields.len().max(vals.len()), String::new());
-        // Only the fields the export generates are refilled; the rest go out as received
-        // (or as the officer edited them).
-        for (fi, f) in rt.fields.iter().enumerate() {
-            if let Some(g) = f.generate {
-                vals[fi] = generated(&f.format, g, &name, opts.now, &vpd, seq);
-            } else if vals[fi].is_empty()
-                && let Some(v) = &f.value
-            {
-                vals[fi] = v.clone();
-            }
-        }
-        encode_record(&dialect, &vals, buf).map_err(|source| ExportError::Value { line: 1, source })
+    let fill = Fill {
+        name: name.clone(),
+        now: opts.now,
+        vpd: vpd.clone(),
+        seq,
     };
-
-    let conn = store.conn();
-    let mut stmt = conn.prepare("SELECT seq, line, record_type, fields, rejected, excluded FROM record WHERE batch_id = ?1 ORDER BY seq")?;
-    let mut rows = stmt.query([batch])?;
-    while let Some(row) = rows.next()? {
-        let seq_no = row.get::<_, i64>(0)? as u32;
-        let line = row.get::<_, i64>(1)? as u64;
-        let code: Option<String> = row.get(2)?;
-        let text: String = row.get(3)?;
-        let rejected: bool = row.get(4)?;
-        let excluded: bool = row.get(5)?;
-        let ri = match layout.discriminator {
-            None => Some(0),
-            Some(_) => code.as_deref().and_then(|c| layout.record_index(c)),
-        };
-        let role = ri.map(|i| layout.records[i].role);
-        if role == Some(Role::Header) {
-            if !header_written {
-                write_header(Some(split_fields(&text)), &mut buf)?;
-                emit(&mut buf, &mut out).map_err(io_err)?;
-                written += 1;
-                header_written = true;
-            }
-            continue;
-        }
-        if !header_written && header.is_some() {
-            write_header(None, &mut buf)?;
-            emit(&mut buf, &mut out).map_err(io_err)?;
-            written += 1;
-            header_written = true;
-        }
-        if role == Some(Role::Trailer) {
-            stored_trailer = Some((line, split_fields(&text)));
-            continue;
-        }
-        if excluded {
-            excluded_n += 1;
-            continue;
-        }
-        if rejected && blocking.contains(&seq_no) {
-            held_back.push((seq_no, line));
-            continue;
-        }
-        let fields = split_fields(&text);
-        encode_record(&dialect, &fields, &mut buf)
-            .map_err(|source| ExportError::Value { line, source })?;
-        emit(&mut buf, &mut out).map_err(io_err)?;
-        written += 1;
-        body += 1;
-        if let Some(ri) = ri {
-            by_type[ri] += 1;
-            for &(sr, sf) in &summed {
-                if sr == ri
-                    && let Ok(v) = layout.records[ri].fields[sf]
-                        .format
-                        .check(fields.as_slice().field(sf))
-                {
-                    let s = sums.entry((sr, sf)).or_insert(Some(0));
-                    *s = s.and_then(|s| s.checked_add(v));
-                }
-            }
-        }
-    }
-    drop(rows);
-    drop(stmt);
-    if !header_written && header.is_some() {
-        write_header(None, &mut buf)?;
-        emit(&mut buf, &mut out).map_err(io_err)?;
-        written += 1;
-    }
-    let mut recomputed = Vec::new();
-    if let Some(t) = trailer {
-        let rt = &layout.records[t];
-        let (line, mut vals) = stored_trailer.unwrap_or((0, Vec::new()));
-        let received_trailer = line > 0;
-        vals.resize(rt.fields.len().max(vals.len()), String::new());
-        for (fi, f) in rt.fields.iter().enumerate() {
-            let new = match &f.control {
-                Some(Control::Count(which)) => {
-                    let n = which.map_or(body, |w| by_type[w]);
-                    numeric_text(&f.format, i128::from(n) * SCALE)
-                }
-                Some(Control::Sum(targets)) => {
-                    let n = targets.iter().try_fold(0i128, |acc, k| {
-                        acc.checked_add(sums.get(k).copied().unwrap_or(Some(0))?)
-                    });
-                    match n {
-                        Some(n) => numeric_text(&f.format, n),
-                        None => {
-                            return Err(ExportError::Name(format!(
-                                "the amounts summed into {} are too large to add up",
-                                f.name
-                            )));
-                        }
-                    }
-                }
-                None => {
-                    if vals[fi].is_empty()
-                        && let Some(v) = &f.value
-                    {
-                        vals[fi] = v.clone();
-                    }
-                    continue;
-                }
-            };
-            if received_trailer && vals[fi] != new {
-                recomputed.push(format!("{}: received {}, exported {new}", f.name, vals[fi]));
-            } else if !received_trailer {
-                recomputed.push(format!("{}: no trailer received, exported {new}", f.name));
-            }
-            vals[fi] = new;
-        }
-        encode_record(&dialect, &vals, &mut buf)
-            .map_err(|source| ExportError::Value { line, source })?;
-        emit(&mut buf, &mut out).map_err(io_err)?;
-        written += 1;
-    }
+    let hold = if opts.valid_rows_only {
+        blocking.clone()
+    } else {
+        std::collections::BTreeSet::new()
+    };
+    let w = write_batch(store, batch, &layout, &fill, &hold, &final_path, &mut out)?;
+    let (written, held_back, excluded_n, recomputed) =
+        (w.records, w.held_back, w.excluded, w.recomputed);
     let note = if recomputed.is_empty() {
         String::new()
     } else {
@@ -618,9 +462,238 @@ fn export_inner(
         path: final_path,
         records_written: written,
         held_back,
-        sha256: hex(&hasher.finalize()),
+        sha256: w.sha256,
         run_id: 0,
         note,
+    })
+}
+
+/// The values an export fills into the header's generated fields.
+#[derive(Debug, Clone)]
+pub struct Fill {
+    /// The file name.
+    pub name: String,
+    /// The extract time (UK time).
+    pub now: NaiveDateTime,
+    /// The VPD code.
+    pub vpd: String,
+    /// The sequence number.
+    pub seq: u64,
+}
+
+/// What [`write_batch`] wrote.
+#[derive(Debug, Clone, Default)]
+pub struct Written {
+    /// Records written (header and trailer included).
+    pub records: u64,
+    /// Records held back: (seq, line).
+    pub held_back: Vec<(u32, u64)>,
+    /// Records left out because excluded.
+    pub excluded: u64,
+    /// Trailer control fields recomputed: "Field: received X, exported Y".
+    pub recomputed: Vec<String>,
+    /// SHA-256 of the bytes written.
+    pub sha256: String,
+}
+
+/// Writes a batch in its layout's exact format to `out`: the column-name row, the header with
+/// its generated fields filled from `fill`, every record not excluded and not in `hold`, and
+/// the trailer with its control fields recomputed from what was written (and noted where that
+/// differs from the trailer received). Only generated and control fields are ever rewritten;
+/// everything else goes out as received or as the officer edited it. This is the one writer:
+/// [`export_batch`] calls it after deciding what may go; the property tests call it with
+/// nothing held back to hold the store's verdict against a fresh validation of the bytes.
+/// `path` names the file in error messages.
+pub fn write_batch<W: Write>(
+    store: &Store,
+    batch: i64,
+    layout: &Layout,
+    fill: &Fill,
+    hold: &std::collections::BTreeSet<u32>,
+    path: &Path,
+    out: &mut W,
+) -> Result<Written, ExportError> {
+    let had_bom = info_had_bom(store, batch)?;
+    let io_err = |source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut hasher = sha2::Sha256::new();
+    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    let mut dialect = layout.dialect;
+    if had_bom {
+        dialect.encoding = crate::layout::Encoding::Utf8;
+        buf.extend_from_slice(&[0xEF, 0xBB, 0xBF]);
+    }
+    let eol = dialect.line_ending.as_str().as_bytes();
+    let mut emit = |buf: &mut Vec<u8>, out: &mut W| -> std::io::Result<()> {
+            buf.extend_from_slice(eol);
+            hasher.update(&buf[..]);
+            out.write_all(buf)?;
+            buf.clear();
+            Ok(())
+        };
+    if layout.column_names {
+        encode_record(&dialect, &layout.column_row(), &mut buf)
+            .map_err(|source| ExportError::Value { line: 1, source })?;
+        emit(&mut buf, out).map_err(io_err)?;
+    }
+    let header = layout.header();
+    let trailer = layout.trailer();
+    let summed = summed_fields(&layout);
+    let mut written = 0u64;
+    let mut body = 0u64;
+    let mut by_type = vec![0u64; layout.records.len()];
+    let mut sums: HashMap<(usize, usize), Option<i128>> = HashMap::new();
+    let mut held_back = Vec::new();
+    let mut excluded_n = 0u64;
+    let mut header_written = false;
+    let mut stored_trailer: Option<(u64, Vec<String>)> = None;
+
+    let write_header = |fields: Option<Vec<String>>,
+                        buf: &mut Vec<u8>|
+     -> Result<(), ExportError> {
+        let Some(h) = header else { return Ok(()) };
+        let rt = &layout.records[h];
+        let mut vals = fields.unwrap_or_default();
+        vals.resize(rt.fields.len().max(vals.len()), String::new());
+        // Only the fields the export generates are refilled; the rest go out as received
+        // (or as the officer edited them).
+        for (fi, f) in rt.fields.iter().enumerate() {
+            if let Some(g) = f.generate {
+                vals[fi] = generated(&f.format, g, &fill.name, fill.now, &fill.vpd, fill.seq);
+            } else if vals[fi].is_empty()
+                && let Some(v) = &f.value
+            {
+                vals[fi] = v.clone();
+            }
+        }
+        encode_record(&dialect, &vals, buf).map_err(|source| ExportError::Value { line: 1, source })
+    };
+
+    let conn = store.conn();
+    let mut stmt = conn.prepare("SELECT seq, line, record_type, fields, rejected, excluded FROM record WHERE batch_id = ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([batch])?;
+    while let Some(row) = rows.next()? {
+        let seq_no = row.get::<_, i64>(0)? as u32;
+        let line = row.get::<_, i64>(1)? as u64;
+        let code: Option<String> = row.get(2)?;
+        let text: String = row.get(3)?;
+        let rejected: bool = row.get(4)?;
+        let excluded: bool = row.get(5)?;
+        let ri = match layout.discriminator {
+            None => Some(0),
+            Some(_) => code.as_deref().and_then(|c| layout.record_index(c)),
+        };
+        let role = ri.map(|i| layout.records[i].role);
+        if role == Some(Role::Header) {
+            if !header_written {
+                write_header(Some(split_fields(&text)), &mut buf)?;
+                emit(&mut buf, out).map_err(io_err)?;
+                written += 1;
+                header_written = true;
+            }
+            continue;
+        }
+        if !header_written && header.is_some() {
+            write_header(None, &mut buf)?;
+            emit(&mut buf, out).map_err(io_err)?;
+            written += 1;
+            header_written = true;
+        }
+        if role == Some(Role::Trailer) {
+            stored_trailer = Some((line, split_fields(&text)));
+            continue;
+        }
+        if excluded {
+            excluded_n += 1;
+            continue;
+        }
+        if rejected && hold.contains(&seq_no) {
+            held_back.push((seq_no, line));
+            continue;
+        }
+        let fields = split_fields(&text);
+        encode_record(&dialect, &fields, &mut buf)
+            .map_err(|source| ExportError::Value { line, source })?;
+        emit(&mut buf, out).map_err(io_err)?;
+        written += 1;
+        body += 1;
+        if let Some(ri) = ri {
+            by_type[ri] += 1;
+            for &(sr, sf) in &summed {
+                if sr == ri
+                    && let Ok(v) = layout.records[ri].fields[sf]
+                        .format
+                        .check(fields.as_slice().field(sf))
+                {
+                    let s = sums.entry((sr, sf)).or_insert(Some(0));
+                    *s = s.and_then(|s| s.checked_add(v));
+                }
+            }
+        }
+    }
+    drop(rows);
+    drop(stmt);
+    if !header_written && header.is_some() {
+        write_header(None, &mut buf)?;
+        emit(&mut buf, out).map_err(io_err)?;
+        written += 1;
+    }
+    let mut recomputed = Vec::new();
+    if let Some(t) = trailer {
+        let rt = &layout.records[t];
+        let (line, mut vals) = stored_trailer.unwrap_or((0, Vec::new()));
+        let received_trailer = line > 0;
+        vals.resize(rt.fields.len().max(vals.len()), String::new());
+        for (fi, f) in rt.fields.iter().enumerate() {
+            let new = match &f.control {
+                Some(Control::Count(which)) => {
+                    let n = which.map_or(body, |w| by_type[w]);
+                    numeric_text(&f.format, i128::from(n) * SCALE)
+                }
+                Some(Control::Sum(targets)) => {
+                    let n = targets.iter().try_fold(0i128, |acc, k| {
+                        acc.checked_add(sums.get(k).copied().unwrap_or(Some(0))?)
+                    });
+                    match n {
+                        Some(n) => numeric_text(&f.format, n),
+                        None => {
+                            return Err(ExportError::Name(format!(
+                                "the amounts summed into {} are too large to add up",
+                                f.name
+                            )));
+                        }
+                    }
+                }
+                None => {
+                    if vals[fi].is_empty()
+                        && let Some(v) = &f.value
+                    {
+                        vals[fi] = v.clone();
+                    }
+                    continue;
+                }
+            };
+            if received_trailer && vals[fi] != new {
+                recomputed.push(format!("{}: received {}, exported {new}", f.name, vals[fi]));
+            } else if !received_trailer {
+                recomputed.push(format!("{}: no trailer received, exported {new}", f.name));
+            }
+            vals[fi] = new;
+        }
+        encode_record(&dialect, &vals, &mut buf)
+            .map_err(|source| ExportError::Value { line, source })?;
+        emit(&mut buf, out).map_err(io_err)?;
+        written += 1;
+    }
+    out.flush().map_err(io_err)?;
+    Ok(Written {
+        records: written,
+        held_back,
+        excluded: excluded_n,
+        recomputed,
+        sha256: hex(&hasher.finalize()),
     })
 }
 

@@ -118,6 +118,12 @@ pub fn edit_problem(v: &str, dialect: &Dialect) -> Option<String> {
                 "the value contains a character that cannot be typed into an ESR file".into(),
             );
         }
+        if c == char::REPLACEMENT_CHARACTER {
+            return Some(
+                "the value contains \u{FFFD}, the mark of text that could not be read: type the real characters"
+                    .into(),
+            );
+        }
     }
     if dialect.quote.is_none() && v.as_bytes().contains(&dialect.delimiter) {
         return Some(format!(

@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod export;
 mod samples;
+mod property;
 mod schedule;
 mod search;
 mod store;
