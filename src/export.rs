@@ -527,12 +527,12 @@ pub fn write_batch<W: Write>(
     }
     let eol = dialect.line_ending.as_str().as_bytes();
     let mut emit = |buf: &mut Vec<u8>, out: &mut W| -> std::io::Result<()> {
-            buf.extend_from_slice(eol);
-            hasher.update(&buf[..]);
-            out.write_all(buf)?;
-            buf.clear();
-            Ok(())
-        };
+        buf.extend_from_slice(eol);
+        hasher.update(&buf[..]);
+        out.write_all(buf)?;
+        buf.clear();
+        Ok(())
+    };
     if layout.column_names {
         encode_record(&dialect, &layout.column_row(), &mut buf)
             .map_err(|source| ExportError::Value { line: 1, source })?;

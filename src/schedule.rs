@@ -598,12 +598,11 @@ fn run_inner(
             }
         };
         report.batches += 1;
-        let ready = crate::export::readiness(store, out.batch_id).map_err(|e| {
-            ScheduleError::Io {
+        let ready =
+            crate::export::readiness(store, out.batch_id).map_err(|e| ScheduleError::Io {
                 context: name.clone(),
                 source: std::io::Error::other(e.to_string()),
-            }
-        })?;
+            })?;
         for u in &out.unchecked {
             notes.push(format!("{name}: warning: {}", u.message()));
         }
@@ -668,7 +667,11 @@ fn run_inner(
                     why.push(format!(
                         "{} file-level problem{} (line {}: {})",
                         ready.file_problems.len(),
-                        if ready.file_problems.len() == 1 { "" } else { "s" },
+                        if ready.file_problems.len() == 1 {
+                            ""
+                        } else {
+                            "s"
+                        },
                         first.line,
                         first.message
                     ));

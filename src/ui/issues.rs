@@ -197,7 +197,12 @@ impl BatchView {
                             ui.selectable_value(
                                 choice,
                                 Some(b.id),
-                                format!("batch {} · {} · {}", b.id, b.source_name, &b.imported_at.get(..10).unwrap_or("")),
+                                format!(
+                                    "batch {} · {} · {}",
+                                    b.id,
+                                    b.source_name,
+                                    &b.imported_at.get(..10).unwrap_or("")
+                                ),
                             );
                         }
                     });

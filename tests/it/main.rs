@@ -4,8 +4,8 @@
 mod bad_input;
 mod cli;
 mod export;
-mod samples;
 mod property;
+mod samples;
 mod schedule;
 mod search;
 mod store;
@@ -13,3 +13,4 @@ mod support;
 mod tableschema;
 mod ui;
 mod ui_admin;
+mod verdict;

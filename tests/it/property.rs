@@ -24,9 +24,17 @@ fn cases(default: u32) -> u32 {
 /// One random thing an officer does to a batch.
 #[derive(Debug, Clone)]
 enum Op {
-    Set { row: usize, field: usize, value: Val },
-    Exclude { row: usize },
-    Include { row: usize },
+    Set {
+        row: usize,
+        field: usize,
+        value: Val,
+    },
+    Exclude {
+        row: usize,
+    },
+    Include {
+        row: usize,
+    },
     Undo,
     Redo,
 }

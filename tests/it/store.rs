@@ -495,7 +495,10 @@ fn migrations_upgrade_an_older_store_and_refuse_a_newer_one() {
         esr_desk::store::schema::VERSION
     );
     let b = store.batch(1).expect("data kept");
-    assert_eq!(b.status, "rejects", "file-level errors now reject the batch");
+    assert_eq!(
+        b.status, "rejects",
+        "file-level errors now reject the batch"
+    );
     assert_eq!(b.file_errors, 2);
     assert_eq!(b.rejected, 0, "and no longer reject a record");
     assert!(!store.record(1, 1).expect("trailer").rejected);
