@@ -540,7 +540,7 @@ pub fn write_batch<W: Write>(
     }
     let header = layout.header();
     let trailer = layout.trailer();
-    let summed = summed_fields(&layout);
+    let summed = summed_fields(layout);
     let mut written = 0u64;
     let mut body = 0u64;
     let mut by_type = vec![0u64; layout.records.len()];

@@ -247,9 +247,7 @@ fn chart_ui(ui: &mut egui::Ui, by_rule: &[(Rule, Severity, u64)]) {
         .x_axis_formatter(move |mark, _range| {
             let i = mark.value.round();
             if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
-                names
-                    .get(i as usize)
-                    .map_or_else(String::new, |n| short_rule(n))
+                names.get(i as usize).map_or_else(String::new, short_rule)
             } else {
                 String::new()
             }

@@ -257,7 +257,7 @@ proptest! {
     #[test]
     fn numbers_parse_then_format_back(int in 0u64..1_000_000_000_000, frac in 0u64..1_000_000_000, dec in 0usize..=9, neg in any::<bool>()) {
         let frac_text = if dec == 0 { String::new() } else { format!("{:09}", frac)[..dec].to_string() };
-        let text = format!("{}{}{}", if neg && (int > 0 || frac_text.trim_matches('0') != "") { "-" } else { "" }, int, if dec == 0 { String::new() } else { format!(".{frac_text}") });
+        let text = format!("{}{}{}", if neg && (int > 0 || !frac_text.trim_matches('0').is_empty()) { "-" } else { "" }, int, if dec == 0 { String::new() } else { format!(".{frac_text}") });
         let n = esr_desk::notation::parse_number(&text, 13 + dec, dec, false).expect("parses");
         prop_assert_eq!(esr_desk::notation::format_scaled(n, dec), text);
     }

@@ -526,7 +526,10 @@ fn numbers_rules_and_sums_are_exact() {
     let f = write(dir.path(), "GL_RX1_PAYCOST_20261102_000003.txt", &join(&l));
     let v = run(&["validate", s(&f)]);
     let out = String::from_utf8_lossy(&v.stdout);
-    assert!(out.contains("balance-error  (Totals do not balance)"), "{out}");
+    assert!(
+        out.contains("balance-error  (Totals do not balance)"),
+        "{out}"
+    );
     let rules = String::from_utf8_lossy(&run(&["rules"]).stdout).into_owned();
     assert!(rules.contains("balance-error") && rules.contains("debits and credits"));
     // A sum too large to count is reported, never wrapped.
