@@ -161,9 +161,16 @@ pub enum ReadError {
 pub struct Fields<'a> {
     text: &'a str,
     bounds: &'a [(u32, u32)],
+    plain: bool,
 }
 
 impl<'a> Fields<'a> {
+    /// True when the line is printable ASCII only (see [`crate::text::is_plain`]): it can
+    /// hold no kept byte and no control character.
+    pub fn is_plain(&self) -> bool {
+        self.plain
+    }
+
     /// Number of fields.
     pub fn len(&self) -> usize {
         self.bounds.len()
@@ -179,6 +186,15 @@ impl<'a> Fields<'a> {
         match self.bounds.get(i) {
             Some(&(a, b)) => self.text.get(a as usize..b as usize).unwrap_or(""),
             None => "",
+        }
+    }
+
+    /// The text of this record's fields, from the first to the last (delimiters between
+    /// them included, quotes removed).
+    pub fn text(&self) -> &'a str {
+        match (self.bounds.first(), self.bounds.last()) {
+            (Some(&(a, _)), Some(&(_, b))) => self.text.get(a as usize..b as usize).unwrap_or(""),
+            _ => "",
         }
     }
 
@@ -223,6 +239,7 @@ pub struct Reader<R> {
     utf8: bool,
     started: bool,
     mismatch: bool,
+    plain: bool,
     /// True when the file began with a UTF-8 byte order mark.
     pub had_bom: bool,
     /// Carriage returns not followed by a line feed, inside lines.
@@ -247,6 +264,7 @@ impl<R: BufRead> Reader<R> {
             utf8: dialect.encoding == Encoding::Utf8,
             started: false,
             mismatch: false,
+            plain: false,
             had_bom: false,
             bare_crs: 0,
             saw_crlf: false,
@@ -383,6 +401,7 @@ impl<R: BufRead> Reader<R> {
         self.text.clear();
         self.bounds.clear();
         self.mismatch = false;
+        self.plain = false;
         if too_long {
             self.problems
                 .push(ReadProblem::LineTooLong { bytes: n as u64 });
@@ -397,7 +416,8 @@ impl<R: BufRead> Reader<R> {
             } else if self.raw.last() == Some(&b'\r') {
                 self.raw.pop();
             }
-            if memchr::memchr(b'\r', &self.raw).is_some() {
+            self.plain = crate::text::is_plain_bytes(&self.raw);
+            if !self.plain {
                 self.bare_crs += memchr::memchr_iter(b'\r', &self.raw).count() as u64;
             }
             self.decode();
@@ -414,6 +434,7 @@ impl<R: BufRead> Reader<R> {
             fields: Fields {
                 text,
                 bounds: &self.bounds,
+                plain: self.plain,
             },
             problems: &self.problems,
             blank,
@@ -433,6 +454,10 @@ impl<R: BufRead> Reader<R> {
             // A byte order mark makes the file UTF-8; in a single-byte layout that is a
             // mismatch on every line that is not plain ASCII.
             self.mismatch = self.had_bom && self.dialect.encoding != Encoding::Utf8;
+            if let Ok(t) = std::str::from_utf8(&self.raw) {
+                self.text.push_str(t);
+                return;
+            }
             for chunk in self.raw.utf8_chunks() {
                 self.text.push_str(chunk.valid());
                 for &b in chunk.invalid() {
@@ -584,6 +609,7 @@ struct Meta {
     np: u32,
     blank: bool,
     mismatch: bool,
+    plain: bool,
 }
 
 /// Lines read ahead, owned, so another thread can check them.
@@ -613,6 +639,7 @@ impl LineBatch {
             np: l.problems.len() as u32,
             blank: l.blank,
             mismatch: l.utf8_in_single_byte,
+            plain: l.fields.plain,
         });
     }
 
@@ -622,6 +649,7 @@ impl LineBatch {
             fields: Fields {
                 text: &self.text,
                 bounds: &self.bounds[m.b0 as usize..(m.b0 + m.nb) as usize],
+                plain: m.plain,
             },
             problems: &self.problems[m.p0 as usize..(m.p0 + m.np) as usize],
             blank: m.blank,

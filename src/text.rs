@@ -67,11 +67,25 @@ fn describe_control(c: char) -> String {
     }
 }
 
+/// True when the text is printable ASCII only (no control character, no byte above 0x7E): such
+/// text can hold no kept byte and no control character. Written without an early exit so the
+/// compiler vectorises it: the pipeline asks it once per line.
+pub fn is_plain(s: &str) -> bool {
+    is_plain_bytes(s.as_bytes())
+}
+
+/// [`is_plain`] on bytes.
+pub fn is_plain_bytes(b: &[u8]) -> bool {
+    b.iter()
+        .fold(0u8, |acc, &b| acc | u8::from(b.wrapping_sub(0x20) >= 0x5F))
+        == 0
+}
+
 /// The problem with a cell's characters, whatever their source: an undecodable byte kept as
 /// a marker (`encoding-error`) or a control character (`control-character`). `encoding` names
 /// the file's encoding for the message. Fast for plain ASCII text.
 pub fn cell_problem(v: &str, encoding: &str) -> Option<(Rule, String)> {
-    if v.bytes().all(|b| (0x20..0x7F).contains(&b)) {
+    if is_plain(v) {
         return None;
     }
     for c in v.chars() {

@@ -153,6 +153,8 @@ pub trait FieldSource {
     fn count(&self) -> usize;
     /// Field `i` ("" when absent).
     fn field(&self, i: usize) -> &str;
+    /// True when every field is printable ASCII (see [`crate::text::is_plain`]).
+    fn is_plain(&self) -> bool;
 }
 
 impl FieldSource for Fields<'_> {
@@ -162,6 +164,9 @@ impl FieldSource for Fields<'_> {
     fn field(&self, i: usize) -> &str {
         self.get(i)
     }
+    fn is_plain(&self) -> bool {
+        Fields::is_plain(self)
+    }
 }
 
 impl<S: AsRef<str>> FieldSource for [S] {
@@ -170,6 +175,9 @@ impl<S: AsRef<str>> FieldSource for [S] {
     }
     fn field(&self, i: usize) -> &str {
         self.get(i).map_or("", AsRef::as_ref)
+    }
+    fn is_plain(&self) -> bool {
+        self.iter().all(|f| crate::text::is_plain(f.as_ref()))
     }
 }
 
@@ -184,6 +192,12 @@ pub fn shown(v: &str) -> String {
     }
 }
 
+/// True for an empty value or one of white space only (cheap for the usual value, which does
+/// not start with white space).
+fn is_blank(v: &str) -> bool {
+    v.is_empty() || (v.as_bytes()[0].is_ascii_whitespace() && v.trim().is_empty())
+}
+
 fn format_rule(code: &str) -> Rule {
     Rule::from_code(code).unwrap_or(Rule::TypeError)
 }
@@ -191,11 +205,17 @@ fn format_rule(code: &str) -> Rule {
 /// Checks one field's value; returns the comparable value (numbers, dates) when it passes.
 /// `encoding` names the file's encoding for messages about undecodable bytes.
 pub fn check_value(field: &Field, v: &str) -> Result<Option<i128>, (Rule, String)> {
-    check_value_in(field, v, "the file's encoding")
+    check_value_in(field, v, Some("the file's encoding"))
 }
 
-fn check_value_in(field: &Field, v: &str, encoding: &str) -> Result<Option<i128>, (Rule, String)> {
-    if let Some((rule, why)) = crate::text::cell_problem(v, encoding) {
+fn check_value_in(
+    field: &Field,
+    v: &str,
+    encoding: Option<&str>,
+) -> Result<Option<i128>, (Rule, String)> {
+    if let Some(encoding) = encoding
+        && let Some((rule, why)) = crate::text::cell_problem(v, encoding)
+    {
         return Err((rule, format!("{} {why}", field.name)));
     }
     if let Some(c) = &field.value {
@@ -207,7 +227,7 @@ fn check_value_in(field: &Field, v: &str, encoding: &str) -> Result<Option<i128>
         }
         return Ok(None);
     }
-    if v.trim().is_empty() {
+    if is_blank(v) {
         if field.required {
             let what = if v.is_empty() {
                 "is empty"
@@ -513,7 +533,8 @@ pub fn check_record<F: FieldSource + ?Sized>(
     }
     let rt = &layout.records[ri];
     let code = Some(rt.code.as_str());
-    let encoding = layout.dialect.encoding.name();
+    // Characters are judged field by field only when the record is not plain ASCII.
+    let encoding = (!fields.is_plain()).then(|| layout.dialect.encoding.name());
     // Fields already reported (a bitset: layouts have at most a few hundred fields).
     let mut bad_field = FieldSet::default();
     for p in problems {
@@ -543,7 +564,9 @@ pub fn check_record<F: FieldSource + ?Sized>(
         ));
         // Characters in the extra fields are still judged.
         for fi in want..n {
-            if let Some((rule, why)) = crate::text::cell_problem(fields.field(fi), encoding) {
+            if let Some(encoding) = encoding
+                && let Some((rule, why)) = crate::text::cell_problem(fields.field(fi), encoding)
+            {
                 out.push(Issue::new(
                     rule,
                     line,
@@ -611,7 +634,7 @@ pub fn check_record<F: FieldSource + ?Sized>(
             } => {
                 let w = fields.field(*when);
                 if *field < n
-                    && fields.field(*field).trim().is_empty()
+                    && is_blank(fields.field(*field))
                     && !bad_field.contains(*field)
                     && equals.iter().any(|e| e == w)
                 {
