@@ -254,7 +254,7 @@ pub enum Format {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormatProblem {
     /// `type-error` or `length-error`.
-    pub rule: &'static str,
+    pub rule: crate::rules::Rule,
     /// Reason in plain English, e.g. "is not a real date (expected DD/MM/YYYY)".
     pub reason: String,
 }
@@ -389,7 +389,7 @@ impl Format {
                         _ => "a real time",
                     };
                     Err(FormatProblem {
-                        rule: "type-error",
+                        rule: crate::rules::Rule::TypeError,
                         reason: format!("is not {what} (expected {})", p.text),
                     })
                 }
@@ -399,7 +399,7 @@ impl Format {
                     Ok(0)
                 } else {
                     Err(FormatProblem {
-                        rule: "type-error",
+                        rule: crate::rules::Rule::TypeError,
                         reason: format!("must be {yes} or {no}"),
                     })
                 }
@@ -445,14 +445,14 @@ impl fmt::Display for Format {
 
 fn length(reason: String) -> FormatProblem {
     FormatProblem {
-        rule: "length-error",
+        rule: crate::rules::Rule::LengthError,
         reason,
     }
 }
 
 fn typed(reason: String, f: &Format) -> FormatProblem {
     FormatProblem {
-        rule: "type-error",
+        rule: crate::rules::Rule::TypeError,
         reason: format!("{reason} ({f})"),
     }
 }
@@ -604,7 +604,10 @@ mod tests {
     fn values_are_checked() {
         let x = Format::parse("X(5)").expect("X");
         assert!(x.check("abcde").is_ok());
-        assert_eq!(x.check("abcdef").map_err(|p| p.rule), Err("length-error"));
+        assert_eq!(
+            x.check("abcdef").map_err(|p| p.rule),
+            Err(crate::rules::Rule::LengthError)
+        );
         assert!(x.check("ééééé").is_ok());
         let n = Format::parse("N(5,2)").expect("N");
         assert_eq!(n.check("123.45"), Ok(12_345 * SCALE / 100));

@@ -459,7 +459,7 @@ pub struct RunReport {
     /// Interface.
     pub interface: String,
     /// ok / held / failed / nothing to do / skipped.
-    pub outcome: String,
+    pub outcome: crate::store::RunOutcome,
     /// Files picked up.
     pub files: u64,
     /// Batches made.
@@ -508,7 +508,7 @@ pub fn run_schedule(
     let mut report = RunReport {
         schedule: s.id,
         interface: s.interface.clone(),
-        outcome: "nothing to do".into(),
+        outcome: crate::store::RunOutcome::NothingToDo,
         files: 0,
         batches: 0,
         exports: 0,
@@ -516,7 +516,7 @@ pub fn run_schedule(
     };
     let result = run_inner(store, s, layouts, clock, &mut report);
     if let Err(e) = &result {
-        report.outcome = "failed".into();
+        report.outcome = crate::store::RunOutcome::Failed;
         report.message = e.to_string();
     }
     store.conn().execute(
@@ -696,13 +696,13 @@ fn run_inner(
         archive(&file, inbox)?;
     }
     report.outcome = if failed > 0 {
-        "failed".into()
+        crate::store::RunOutcome::Failed
     } else if held > 0 {
-        "held".into()
+        crate::store::RunOutcome::Held
     } else if report.files > 0 {
-        "ok".into()
+        crate::store::RunOutcome::Ok
     } else {
-        "nothing to do".into()
+        crate::store::RunOutcome::NothingToDo
     };
     report.message = notes.join("\n");
     Ok(())
@@ -730,7 +730,7 @@ pub fn run_due(
             out.push(RunReport {
                 schedule: s.id,
                 interface: s.interface.clone(),
-                outcome: "skipped".into(),
+                outcome: crate::store::RunOutcome::Skipped,
                 files: 0,
                 batches: 0,
                 exports: 0,
@@ -744,7 +744,7 @@ pub fn run_due(
             Some(f) => run_schedule(store, &f, layouts, clock).unwrap_or_else(|e| RunReport {
                 schedule: s.id,
                 interface: s.interface.clone(),
-                outcome: "failed".into(),
+                outcome: crate::store::RunOutcome::Failed,
                 files: 0,
                 batches: 0,
                 exports: 0,
@@ -753,7 +753,7 @@ pub fn run_due(
             None => RunReport {
                 schedule: s.id,
                 interface: s.interface.clone(),
-                outcome: "skipped".into(),
+                outcome: crate::store::RunOutcome::Skipped,
                 files: 0,
                 batches: 0,
                 exports: 0,
@@ -784,7 +784,7 @@ pub struct RunEntry {
     /// Exports written.
     pub exports: u64,
     /// Outcome.
-    pub outcome: String,
+    pub outcome: crate::store::RunOutcome,
     /// Message.
     pub message: Option<String>,
 }

@@ -198,10 +198,6 @@ fn is_blank(v: &str) -> bool {
     v.is_empty() || (v.as_bytes()[0].is_ascii_whitespace() && v.trim().is_empty())
 }
 
-fn format_rule(code: &str) -> Rule {
-    Rule::from_code(code).unwrap_or(Rule::TypeError)
-}
-
 /// Checks one field's value; returns the comparable value (numbers, dates) when it passes.
 /// `encoding` names the file's encoding for messages about undecodable bytes.
 pub fn check_value(field: &Field, v: &str) -> Result<Option<i128>, (Rule, String)> {
@@ -243,12 +239,10 @@ fn check_value_in(
             return Ok(None);
         }
     }
-    let n = field.format.check(v).map_err(|p| {
-        (
-            format_rule(p.rule),
-            format!("{} {} {}", field.name, shown(v), p.reason),
-        )
-    })?;
+    let n = field
+        .format
+        .check(v)
+        .map_err(|p| (p.rule, format!("{} {} {}", field.name, shown(v), p.reason)))?;
     if let Some(min) = field.min_length {
         let n = char_len(v);
         if n < min {

@@ -190,7 +190,10 @@ pub fn run_due_cmd(db: Option<&Path>) -> ExitCode {
         out.push_str("nothing is due\n");
     }
     super::emit(&out);
-    if reports.iter().any(|r| r.outcome == "failed") {
+    if reports
+        .iter()
+        .any(|r| r.outcome == esr_desk::store::RunOutcome::Failed)
+    {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

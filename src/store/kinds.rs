@@ -114,6 +114,8 @@ stored_enum! {
         Failed => "failed",
         /// No file was waiting.
         NothingToDo => "nothing to do",
+        /// Another run held the schedule's lease (not stored: no run happened).
+        Skipped => "skipped",
     }
 }
 

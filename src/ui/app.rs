@@ -382,10 +382,12 @@ impl App {
                 .map(|r| format!("{} {}", r.interface, r.outcome))
                 .collect();
             self.status = format!("Scheduled runs: {}", words.join(", "));
-            if runs
-                .iter()
-                .any(|r| r.outcome == "held" || r.outcome == "failed")
-            {
+            if runs.iter().any(|r| {
+                matches!(
+                    r.outcome,
+                    crate::store::RunOutcome::Held | crate::store::RunOutcome::Failed
+                )
+            }) {
                 self.status
                     .push_str(" — see Batches and Schedules for what needs you");
             }

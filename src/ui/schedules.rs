@@ -193,9 +193,9 @@ impl SchedulesScreen {
             if let Some(d) = day_of(&r.started_at)
                 && let Some((_, n)) = days.iter_mut().find(|(day, _)| *day == d)
             {
-                match r.outcome.as_str() {
-                    "failed" => n[2] += 1,
-                    "held" => n[1] += 1,
+                match r.outcome {
+                    crate::store::RunOutcome::Failed => n[2] += 1,
+                    crate::store::RunOutcome::Held => n[1] += 1,
                     _ => n[0] += 1,
                 }
             }
@@ -363,7 +363,7 @@ impl SchedulesScreen {
                                 .replace('T', " "),
                         );
                         ui.label(&r.interface);
-                        ui.label(&r.outcome);
+                        ui.label(r.outcome.as_str());
                         ui.label(r.files.to_string());
                         ui.label(r.exports.to_string());
                         let msg = r.message.clone().unwrap_or_default();

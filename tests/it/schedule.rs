@@ -289,7 +289,7 @@ fn a_held_lease_means_the_schedule_runs_elsewhere_and_a_failure_does_not_stop_ot
         reports
             .iter()
             .find(|r| r.interface == i)
-            .map(|r| r.outcome.clone())
+            .map(|r| r.outcome)
             .expect(i)
     };
     assert_eq!(outcome("attendance"), "failed");
