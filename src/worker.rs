@@ -216,7 +216,10 @@ fn run_job(
             reason,
         } => Reply::Edited {
             batch,
-            label: format!("Accepted {} with a reason", rule.title().to_lowercase()),
+            label: format!(
+                "Accepted \"{}\" with your reason (kept in the log)",
+                rule.title()
+            ),
             result: store.accept(batch, rule, None, &reason).and_then(|n| {
                 Ok(Some(EditOutcome {
                     changed: Vec::new(),

@@ -582,8 +582,16 @@ impl App {
                     Ok(out) => {
                         self.refresh_lists();
                         self.open_batch(out.batch_id);
+                        let file = if out.file_errors > 0 {
+                            format!(
+                                "; {} problem(s) with the file itself block export (see Issues)",
+                                out.file_errors
+                            )
+                        } else {
+                            String::new()
+                        };
                         self.status = format!(
-                            "Imported {name} as batch {}: {} records, {} rejected.",
+                            "Imported {name} as batch {}: {} records, {} rejected{file}.",
                             out.batch_id, out.records, out.rejected
                         );
                     }
@@ -666,11 +674,15 @@ impl App {
     ) {
         match result {
             Ok(Some(out)) => {
-                self.status = format!(
-                    "{label}: {} record(s) changed; {} rejected now.",
-                    out.changed.len(),
-                    out.rejected_records
-                );
+                self.status = if out.changed.is_empty() {
+                    format!("{label}; {} rejected record(s) now.", out.rejected_records)
+                } else {
+                    format!(
+                        "{label}: {} record(s) changed; {} rejected now.",
+                        out.changed.len(),
+                        out.rejected_records
+                    )
+                };
                 if let (Some(v), Some(s)) = (self.view.as_mut(), self.store.as_ref())
                     && v.info.id == batch
                 {

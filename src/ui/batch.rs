@@ -832,7 +832,7 @@ impl BatchView {
     }
 
     fn toolbar_ui(&mut self, ui: &mut egui::Ui, store: &Store, cmds: &mut Vec<Command>) {
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.heading(&self.info.source_name);
             ui.label(format!(
                 "{} · {} records · ",
@@ -843,6 +843,17 @@ impl BatchView {
                 ui.colored_label(ui.visuals().error_fg_color, rej);
             } else {
                 ui.colored_label(egui::Color32::from_rgb(0, 140, 60), rej);
+            }
+            if self.info.file_errors > 0 {
+                ui.label("·");
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    egui::RichText::new(format!(
+                        "{} file problem(s) block export",
+                        self.info.file_errors
+                    ))
+                    .strong(),
+                );
             }
             ui.label(format!("· {} issues", self.info.issues));
         });

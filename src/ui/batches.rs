@@ -137,7 +137,14 @@ impl BatchesScreen {
                         ui.label(b.issues.to_string());
                     });
                     row.col(|ui| {
-                        status_label(ui, b.status);
+                        if b.status == BatchStatus::Rejects && b.rejected == 0 && b.file_errors > 0 {
+                            ui.colored_label(ui.visuals().error_fg_color, "File problems")
+                                .on_hover_text(
+                                    "Problems with the file as received block export: open the batch to review or accept them",
+                                );
+                        } else {
+                            status_label(ui, b.status);
+                        }
                     });
                     let prev = previous[row.index()];
                     row.col(|ui| {

@@ -52,6 +52,16 @@ impl BatchView {
         ui.separator();
         let mut jump: Option<(u32, Option<usize>)> = None;
         let rules = self.by_rule.clone();
+        let open_file_rules: std::collections::HashSet<Rule> = if self.info.file_errors > 0 {
+            store
+                .file_problems(self.info.id)
+                .unwrap_or_default()
+                .iter()
+                .map(|i| i.rule)
+                .collect()
+        } else {
+            Default::default()
+        };
         egui::ScrollArea::vertical()
             .id_salt("issues-scroll")
             .auto_shrink([false, false])
@@ -61,8 +71,19 @@ impl BatchView {
                         Severity::Error => ui.visuals().error_fg_color,
                         Severity::Warning => ui.visuals().warn_fg_color,
                     };
-                    let title = egui::RichText::new(format!("{} ({rule}) — {count}", rule.title()))
-                        .color(colour);
+                    let accepted = rule.is_file_level()
+                        && *severity == Severity::Error
+                        && !open_file_rules.contains(rule);
+                    let title = if accepted {
+                        egui::RichText::new(format!(
+                            "{} ({rule}) — {count}, accepted",
+                            rule.title()
+                        ))
+                        .weak()
+                    } else {
+                        egui::RichText::new(format!("{} ({rule}) — {count}", rule.title()))
+                            .color(colour)
+                    };
                     let r = egui::CollapsingHeader::new(title)
                         .id_salt(("rule", rule))
                         .show(ui, |ui| {
@@ -79,9 +100,6 @@ impl BatchView {
                                         return;
                                     }
                                 }
-                            }
-                            if rule.is_file_level() && *severity == Severity::Error {
-                                self.accept_ui(ui, store, *rule, cmds);
                             }
                             let Some(list) = self.rule_issues.get(rule) else {
                                 return;
@@ -106,6 +124,9 @@ impl BatchView {
                                     "{} more: tick \"Rejected rows only\" to see every row.",
                                     count - list.len() as u64
                                 ));
+                            }
+                            if rule.is_file_level() && *severity == Severity::Error {
+                                self.accept_ui(ui, store, *rule, cmds);
                             }
                         });
                     r.header_response.on_hover_text(match (severity, rule.is_file_level()) {
@@ -143,7 +164,13 @@ impl BatchView {
         if !accepted.is_empty() {
             return;
         }
-        ui.label(rule.description());
+        ui.separator();
+        let what = rule.description();
+        let mut what_c = what.chars();
+        ui.label(match what_c.next() {
+            Some(first) => format!("{}{}.", first.to_uppercase(), what_c.as_str()),
+            None => String::new(),
+        });
         let reason = self.accept_reasons.entry(rule).or_default();
         let label = ui.label("Reason for accepting:");
         ui.add(
