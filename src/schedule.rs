@@ -316,6 +316,9 @@ pub struct Schedule {
     pub outbox: Option<PathBuf>,
     /// What to do on rejects.
     pub on_rejects: OnRejects,
+    /// Check reference rules against the latest stored batch of each referenced interface,
+    /// as it is when the run starts (false: report them as not checked).
+    pub check_references: bool,
     /// The last run's start, if any.
     pub last_run_at: Option<DateTime<Utc>>,
     /// When the schedule was made.
@@ -359,6 +362,8 @@ pub struct ScheduleSettings {
     pub outbox: Option<PathBuf>,
     /// Rejects policy.
     pub on_rejects: OnRejects,
+    /// Check references against the latest batch of each referenced interface.
+    pub check_references: bool,
 }
 
 /// Creates or updates the schedule of an interface.
@@ -371,9 +376,9 @@ pub fn save_schedule(
         return Err(ScheduleError::UnknownInterface(s.interface.clone()));
     }
     store.conn().execute(
-        "INSERT INTO schedule(interface, enabled, cadence, inbox, outbox, on_rejects, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        "INSERT INTO schedule(interface, enabled, cadence, inbox, outbox, on_rejects, created_at, check_references) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT(interface) DO UPDATE SET enabled = excluded.enabled, cadence = excluded.cadence, inbox = excluded.inbox,
-             outbox = excluded.outbox, on_rejects = excluded.on_rejects",
+             outbox = excluded.outbox, on_rejects = excluded.on_rejects, check_references = excluded.check_references",
         params![
             s.interface,
             s.enabled,
@@ -381,7 +386,8 @@ pub fn save_schedule(
             s.inbox.as_ref().map(|p| p.display().to_string()),
             s.outbox.as_ref().map(|p| p.display().to_string()),
             s.on_rejects.as_str(),
-            time_text(clock.now())
+            time_text(clock.now()),
+            s.check_references
         ],
     )?;
     schedules(store)?
@@ -392,7 +398,7 @@ pub fn save_schedule(
 
 /// Every schedule.
 pub fn schedules(store: &Store) -> Result<Vec<Schedule>, ScheduleError> {
-    let mut stmt = store.conn().prepare("SELECT id, interface, enabled, cadence, inbox, outbox, on_rejects, last_run_at, created_at FROM schedule ORDER BY interface")?;
+    let mut stmt = store.conn().prepare("SELECT id, interface, enabled, cadence, inbox, outbox, on_rejects, last_run_at, created_at, check_references FROM schedule ORDER BY interface")?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, i64>(0)?,
@@ -404,11 +410,13 @@ pub fn schedules(store: &Store) -> Result<Vec<Schedule>, ScheduleError> {
             r.get::<_, String>(6)?,
             r.get::<_, Option<String>>(7)?,
             r.get::<_, Option<String>>(8)?,
+            r.get::<_, bool>(9)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, interface, enabled, cadence, inbox, outbox, on_rejects, last, created) = row?;
+        let (id, interface, enabled, cadence, inbox, outbox, on_rejects, last, created, refs) =
+            row?;
         out.push(Schedule {
             id,
             interface,
@@ -421,6 +429,7 @@ pub fn schedules(store: &Store) -> Result<Vec<Schedule>, ScheduleError> {
             } else {
                 OnRejects::Hold
             },
+            check_references: refs,
             last_run_at: parse_time(last),
             created_at: parse_time(created).unwrap_or(DateTime::<Utc>::MIN_UTC),
         });
@@ -579,7 +588,30 @@ fn run_inner(
             continue;
         }
         report.files += 1;
-        let imported = store.import(&file, &layout, ImportOptions::default());
+        let against = if s.check_references {
+            let mut ids = Vec::new();
+            for r in crate::validate::reference_rules(&layout) {
+                match store.latest_batch(&r.interface)? {
+                    Some(b) if !ids.contains(&b) => ids.push(b),
+                    Some(_) => {}
+                    None => notes.push(format!(
+                        "{name}: no {} batch is stored yet to check references against",
+                        r.interface
+                    )),
+                }
+            }
+            ids
+        } else {
+            Vec::new()
+        };
+        let imported = store.import(
+            &file,
+            &layout,
+            ImportOptions {
+                against,
+                ..ImportOptions::default()
+            },
+        );
         let out = match imported {
             Ok(o) => o,
             Err(StoreError::Duplicate { existing, .. }) => {

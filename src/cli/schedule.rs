@@ -39,6 +39,10 @@ pub enum Action {
         /// Leave it switched off.
         #[arg(long)]
         disabled: bool,
+        /// Check reference rules against the latest stored batch of each referenced
+        /// interface at each run (default: report them as not checked).
+        #[arg(long)]
+        check_references: bool,
     },
     /// List schedules and when each is next due.
     List,
@@ -68,6 +72,7 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
             outbox,
             on_rejects,
             disabled,
+            check_references,
         } => {
             let Some(entry) = esr_desk::catalogue::Catalogue::bundled()
                 .get(&interface)
@@ -97,6 +102,7 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
                 inbox,
                 outbox,
                 on_rejects,
+                check_references,
             };
             match save_schedule(&store, &settings, &SystemClock) {
                 Ok(s) => {

@@ -303,6 +303,18 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The newest stored batch of an interface.
+    pub fn latest_batch(&self, interface: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id FROM batch WHERE interface = ?1 AND status != 'importing' ORDER BY id DESC LIMIT 1",
+                [interface],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Records (not excluded) with a record-rejecting error, by seq.
     pub fn rejected_seqs(&self, batch: i64) -> Result<std::collections::BTreeSet<u32>> {
         let mut stmt = self.conn.prepare_cached(

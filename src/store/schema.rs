@@ -169,6 +169,7 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER acceptance_no_delete BEFORE DELETE ON acceptance
         BEGIN SELECT RAISE(ABORT, 'the acceptance log is append-only'); END;
     CREATE INDEX edit_grp ON edit(grp);
+    ALTER TABLE schedule ADD COLUMN check_references INTEGER NOT NULL DEFAULT 0;
     UPDATE record SET rejected = EXISTS(
         SELECT 1 FROM issue i WHERE i.batch_id = record.batch_id AND i.seq = record.seq
         AND i.severity = 'error' AND i.rule NOT IN ('blank-row', 'line-ending', 'encoding-mismatch',

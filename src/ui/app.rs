@@ -828,15 +828,7 @@ impl App {
                     let against = self
                         .view
                         .as_ref()
-                        .map(|v| {
-                            let mut out: Vec<i64> = crate::validate::reference_rules(&v.layout)
-                                .iter()
-                                .filter_map(|r| self.state.references.get(&r.interface).copied())
-                                .collect();
-                            out.sort_unstable();
-                            out.dedup();
-                            out
-                        })
+                        .map(|v| self.reference_choice(&v.info.interface))
                         .unwrap_or_default();
                     self.send(Job::Recheck { batch, against });
                 }

@@ -25,6 +25,8 @@ pub struct ScheduleForm {
     pub outbox: String,
     /// Export the valid rows instead of holding.
     pub valid_rows_only: bool,
+    /// Check references against the latest batch of the referenced interface.
+    pub check_references: bool,
     /// Switched on.
     pub enabled: bool,
 }
@@ -94,6 +96,7 @@ impl SchedulesScreen {
             } else {
                 OnRejects::Hold
             },
+            check_references: f.check_references,
         };
         let result = Store::open(&self.db)
             .map_err(|e| e.to_string())
@@ -428,6 +431,12 @@ impl SchedulesScreen {
                             ui.radio_value(&mut f.valid_rows_only, true, "Export the valid rows");
                         });
                         ui.end_row();
+                        ui.label("References");
+                        ui.checkbox(
+                            &mut f.check_references,
+                            "Check against the latest stored batch of the referenced interface",
+                        );
+                        ui.end_row();
                         ui.label("");
                         ui.checkbox(&mut f.enabled, "Switched on");
                         ui.end_row();
@@ -468,6 +477,7 @@ fn form_for(interface: &str, existing: Option<&Schedule>) -> ScheduleForm {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             valid_rows_only: s.on_rejects == OnRejects::ValidRowsOnly,
+            check_references: s.check_references,
             enabled: s.enabled,
         },
         None => {
@@ -482,6 +492,7 @@ fn form_for(interface: &str, existing: Option<&Schedule>) -> ScheduleForm {
                 inbox: String::new(),
                 outbox: String::new(),
                 valid_rows_only: false,
+                check_references: false,
                 enabled: on,
             }
         }

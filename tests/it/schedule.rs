@@ -57,6 +57,7 @@ fn settings(
         inbox: Some(inbox.to_path_buf()),
         outbox: Some(outbox.to_path_buf()),
         on_rejects,
+        check_references: false,
     }
 }
 

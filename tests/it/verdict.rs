@@ -309,6 +309,7 @@ fn a_scheduled_run_holds_a_file_whose_trailer_disagrees_whatever_its_policy() {
                 inbox: Some(inbox.clone()),
                 outbox: Some(outbox.clone()),
                 on_rejects: policy,
+                check_references: false,
             },
             &FixedClock(made),
         )
@@ -409,61 +410,34 @@ fn an_undecodable_byte_stays_until_its_cell_is_retyped() {
 #[test]
 fn edits_with_line_breaks_controls_or_a_bare_delimiter_are_refused_in_plain_words() {
     let dir = tempfile::tempdir().expect("tmp");
-    let d = dir.path();
-    let db = d.join("s.sqlite");
+    let db = dir.path().join("s.sqlite");
     run(&["import", s(&sample("absences", false)), "--db", s(&db)]);
-    let e = run(&[
-        "edit",
-        "1",
-        "--line",
-        "3",
-        "--field",
-        "First Name",
-        "--value",
-        "Ann\nMarie",
-        "--db",
-        s(&db),
-    ]);
-    assert_eq!(code(&e), Some(2));
-    assert!(stderr(&e).contains("line break"), "{}", stderr(&e));
-    let e = run(&[
-        "edit",
-        "1",
-        "--line",
-        "3",
-        "--field",
-        "First Name",
-        "--value",
-        "Ann\u{1}",
-        "--db",
-        s(&db),
-    ]);
-    assert_eq!(code(&e), Some(2));
-    assert!(stderr(&e).contains("control character"), "{}", stderr(&e));
     run(&[
         "import",
         s(&sample("rostering-pay-variations", false)),
         "--db",
         s(&db),
     ]);
-    let e = run(&[
-        "edit",
-        "2",
-        "--line",
-        "3",
-        "--field",
-        "Last Name",
-        "--value",
-        "Smith|Jones",
-        "--db",
-        s(&db),
-    ]);
-    assert_eq!(code(&e), Some(2));
-    assert!(
-        stderr(&e).contains("separates the fields"),
-        "{}",
-        stderr(&e)
-    );
+    for (batch, field, value, said) in [
+        ("1", "First Name", "Ann\nMarie", "line break"),
+        ("1", "First Name", "Ann\u{1}", "control character"),
+        ("2", "Last Name", "Smith|Jones", "separates the fields"),
+    ] {
+        let e = run(&[
+            "edit",
+            batch,
+            "--line",
+            "3",
+            "--field",
+            field,
+            "--value",
+            value,
+            "--db",
+            s(&db),
+        ]);
+        assert_eq!(code(&e), Some(2), "{value:?}");
+        assert!(stderr(&e).contains(said), "{}", stderr(&e));
+    }
     let store = Store::open(&db).expect("open");
     assert!(store.edits(1).expect("log").is_empty() && store.edits(2).expect("log").is_empty());
 }
@@ -646,4 +620,74 @@ fn sharper_checks_catch_what_used_to_pass() {
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn a_schedule_checks_references_only_when_its_settings_say_so() {
+    use esr_desk::schedule::{FixedClock, OnRejects, ScheduleSettings, run_due, save_schedule};
+    let made = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+        .expect("t")
+        .with_timezone(&chrono::Utc);
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-10T12:00:00Z")
+        .expect("t")
+        .with_timezone(&chrono::Utc);
+    let mut foreign = Vec::new();
+    for check in [false, true] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let d = dir.path();
+        let mut store = Store::open(&d.join("s.sqlite")).expect("open");
+        let set = LayoutSet::bundled().expect("layouts");
+        store
+            .import(
+                &sample("local-data-warehouse", false),
+                set.get("local-data-warehouse").expect("l"),
+                ImportOptions::default(),
+            )
+            .expect("warehouse");
+        let inbox = d.join("in");
+        std::fs::create_dir_all(&inbox).expect("in");
+        save_schedule(
+            &store,
+            &ScheduleSettings {
+                interface: "absences".into(),
+                enabled: true,
+                cadence: "every 15 min".parse().expect("cadence"),
+                inbox: Some(inbox.clone()),
+                outbox: None,
+                on_rejects: OnRejects::Hold,
+                check_references: check,
+            },
+            &FixedClock(made),
+        )
+        .expect("save");
+        let to = inbox.join("ABS_RX1_20261102_000001.csv");
+        std::fs::copy(sample("absences", false), &to).expect("copy");
+        std::fs::File::options()
+            .write(true)
+            .open(&to)
+            .expect("open")
+            .set_modified(made.into())
+            .expect("mtime");
+        let reports = run_due(&mut store, &set, &FixedClock(now), "t").expect("run");
+        let b = store.latest_batch("absences").expect("q").expect("a batch");
+        let info = store.batch(b).expect("batch");
+        if check {
+            assert!(info.reference.is_some_and(|r| r.contains("batch 1")));
+        } else {
+            assert!(info.reference.is_none());
+            assert!(
+                reports[0].message.contains("was not checked"),
+                "{}",
+                reports[0].message
+            );
+        }
+        foreign.push(
+            store
+                .issues(b, Some(Rule::ForeignKey), 100_000)
+                .expect("issues")
+                .len(),
+        );
+    }
+    assert_eq!(foreign[0], 0, "unchecked: no foreign-key issue");
+    assert!(foreign[1] > 0, "checked against the warehouse batch");
 }
