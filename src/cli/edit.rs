@@ -2,6 +2,10 @@
 //! corrections from a script, each written to the store's edit log as it is read. With
 //! `--stdin`, each input line is `LINE<TAB>FIELD<TAB>VALUE` (or `LINE<TAB>!exclude<TAB>REASON`),
 //! and "saved N" is printed once that edit is committed ("failed N: why" when it could not be).
+//! Each input line stands alone: good lines are kept (committed as they are read), a bad one
+//! (not UTF-8, not three tab-separated parts, no such line or field, a value refused) is
+//! reported by its number and the rest still run; the exit code is then 2. A closed standard
+//! output stops the printing, never the edits.
 
 use esr_desk::store::Store;
 use esr_desk::store::edit::Change;
@@ -83,41 +87,74 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
         };
         return match one(&mut store, a.batch, line, field, value) {
             Ok(rejected) => {
-                println!("saved; batch {} has {rejected} rejected records", a.batch);
+                super::emit(&format!(
+                    "saved; batch {} has {rejected} rejected records\n",
+                    a.batch
+                ));
                 ExitCode::SUCCESS
             }
             Err(e) => super::fail(e),
         };
     }
     let stdin = std::io::stdin();
-    let mut failed = false;
-    for (n, text) in stdin.lock().lines().enumerate() {
-        let Ok(text) = text else { break };
-        if text.trim().is_empty() {
-            continue;
-        }
-        let parts: Vec<&str> = text.splitn(3, '\t').collect();
-        let result = match parts.as_slice() {
-            [line, field, value] => line
-                .trim()
-                .parse::<u64>()
-                .map_err(|_| format!("input line {}: {line:?} is not a line number", n + 1))
-                .and_then(|l| one(&mut store, a.batch, l, field, value)),
-            _ => Err(format!(
-                "input line {}: expected LINE<TAB>FIELD<TAB>VALUE",
-                n + 1
-            )),
-        };
-        match result {
-            Ok(_) => println!("saved {}", n + 1),
+    let mut input = stdin.lock();
+    let mut out = std::io::stdout().lock();
+    let mut failed = 0u64;
+    let mut raw = Vec::new();
+    let mut n = 0usize;
+    loop {
+        raw.clear();
+        match input.read_until(b'\n', &mut raw) {
+            Ok(0) => break,
+            Ok(_) => {}
             Err(e) => {
-                failed = true;
-                println!("failed {}: {e}", n + 1);
-                eprintln!("esr-desk: {e}");
+                eprintln!("esr-desk: could not read standard input after line {n}: {e}");
+                failed += 1;
+                break;
             }
         }
-        let _ = std::io::stdout().flush();
+        n += 1;
+        while raw.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            raw.pop();
+        }
+        let result = match std::str::from_utf8(&raw) {
+            Err(e) => Err(format!(
+                "input line {n} is not UTF-8 text (byte {} at position {}): save the edits as UTF-8",
+                raw.get(e.valid_up_to())
+                    .map_or(String::new(), |b| format!("0x{b:02X}")),
+                e.valid_up_to() + 1
+            )),
+            Ok(text) if text.trim().is_empty() => continue,
+            Ok(text) => {
+                let parts: Vec<&str> = text.splitn(3, '\t').collect();
+                match parts.as_slice() {
+                    [line, field, value] => line
+                        .trim()
+                        .parse::<u64>()
+                        .map_err(|_| format!("input line {n}: {line:?} is not a line number"))
+                        .and_then(|l| {
+                            one(&mut store, a.batch, l, field, value)
+                                .map_err(|e| format!("input line {n}: {e}"))
+                        }),
+                    _ => Err(format!("input line {n}: expected LINE<TAB>FIELD<TAB>VALUE")),
+                }
+            }
+        };
+        let said = match result {
+            Ok(_) => writeln!(out, "saved {n}"),
+            Err(e) => {
+                failed += 1;
+                eprintln!("esr-desk: {e}");
+                writeln!(out, "failed {n}: {e}")
+            }
+        };
+        // A closed pipe stops the printing, never the edits.
+        let _ = said.and_then(|()| out.flush());
     }
+    if failed > 0 {
+        eprintln!("esr-desk: {failed} input line(s) failed; every other line was saved");
+    }
+    let failed = failed > 0;
     if failed {
         ExitCode::from(2)
     } else {

@@ -105,13 +105,13 @@ pub fn run(a: Args) -> ExitCode {
     }
     let kinds: std::collections::BTreeSet<&str> =
         summary.defects.iter().map(|d| d.rule.code()).collect();
-    println!(
-        "{}: {} records, {} lines, {} seeded defects of {} kinds",
+    super::emit(&format!(
+        "{}: {} records, {} lines, {} seeded defects of {} kinds\n",
         path.display(),
         summary.records,
         summary.lines,
         summary.defects.len(),
         kinds.len()
-    );
+    ));
     ExitCode::SUCCESS
 }

@@ -4,6 +4,7 @@
 mod bad_input;
 mod cli;
 mod export;
+mod nothing_lost;
 mod property;
 mod samples;
 mod schedule;

@@ -1,0 +1,129 @@
+//! Nothing lost (progress on the "Nothing lost" issue): script input is never dropped
+//! silently, a closed pipe ends output quietly, what is not a regular file is refused at once,
+//! and a new store can be opened by two processes at the same moment.
+
+use crate::support::*;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn s(p: &std::path::Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn edit_stdin_reports_each_bad_line_by_number_and_keeps_the_good_ones() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("s.sqlite");
+    run(&["import", s(&sample("absences", false)), "--db", s(&db)]);
+    let mut child = Command::new(bin())
+        .args(["edit", "1", "--stdin", "--db", s(&db)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"2\tFirst Name\tA\n3\tFirst Name\tRen\xe9e\n4\tFirst Name\tC\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("saved 1"), "{said}");
+    assert!(
+        said.contains("failed 2: input line 2 is not UTF-8"),
+        "{said}"
+    );
+    assert!(said.contains("saved 3"), "{said}");
+    let store = esr_desk::store::Store::open(&db).expect("open");
+    assert_eq!(store.edits(1).expect("log").len(), 2);
+}
+
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("s.sqlite");
+    for args in [
+        vec!["import", s(&sample("absences", true)), "--db", s(&db)],
+        vec!["validate", s(&sample("absences", true)), "--json"],
+        vec!["validate", s(&sample("absences", true))],
+    ] {
+        let mut child = Command::new(bin())
+            .args(&args)
+            .env("ESR_DESK_LAYOUTS", dir.path().join("none"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        drop(child.stdout.take());
+        let status = child.wait().expect("wait");
+        assert_ne!(status.code(), Some(101), "{args:?} panicked");
+        assert!(status.code().is_some(), "{args:?} was killed by a signal");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_folder_is_refused_at_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let fifo = dir.path().join("ABS_RX1_20261102_000001.csv");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        return; // no mkfifo on this machine
+    }
+    let db = dir.path().join("s.sqlite");
+    for args in [
+        vec!["validate", s(&fifo), "--interface", "absences"],
+        vec![
+            "import",
+            s(&fifo),
+            "--interface",
+            "absences",
+            "--db",
+            s(&db),
+        ],
+        vec!["validate", s(dir.path()), "--interface", "absences"],
+    ] {
+        let start = std::time::Instant::now();
+        let o = run(&args);
+        assert_eq!(code(&o), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("not a regular file") || stderr(&o).contains("a folder"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    }
+}
+
+#[test]
+fn two_processes_can_make_a_new_store_at_once() {
+    for round in 0..4 {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = dir.path().join("new").join("s.sqlite");
+        let kids: Vec<_> = [("absences", false), ("rostering-pay-variations", false)]
+            .iter()
+            .map(|(id, d)| {
+                Command::new(bin())
+                    .args(["import", s(&sample(id, *d)), "--db", s(&db)])
+                    .env("ESR_DESK_LAYOUTS", dir.path().join("none"))
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("spawn")
+            })
+            .collect();
+        for k in kids {
+            let o = k.wait_with_output().expect("wait");
+            assert!(
+                matches!(o.status.code(), Some(0 | 1)),
+                "round {round}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        let store = esr_desk::store::Store::open(&db).expect("open");
+        assert_eq!(store.batches(None).expect("b").len(), 2, "round {round}");
+    }
+}
