@@ -357,13 +357,21 @@ fn export_inner(
         Some(v) => v,
         None => return Err(ExportError::NoVpd),
     };
+    crate::store::check_vpd(&vpd).map_err(ExportError::Name)?;
     let seq_key = format!("seq.{}", info.interface);
     let seq = match opts.seq {
         Some(s) => s,
-        None => store
-            .setting(&seq_key)?
-            .and_then(|s| s.parse::<u64>().ok())
-            .map_or(1, |s| s + 1),
+        None => match store.setting(&seq_key)? {
+            None => 1,
+            Some(v) => crate::store::parse_seq(&seq_key, &v)
+                .map_err(ExportError::Name)?
+                .checked_add(1)
+                .ok_or_else(|| {
+                    ExportError::Name(format!(
+                        "{seq_key} has reached the largest sequence number: set it again with `esr-desk settings {seq_key} N`"
+                    ))
+                })?,
+        },
     };
     let choices = layout.file_name.choices_in(&info.source_name);
     let name = layout
@@ -453,7 +461,7 @@ fn export_inner(
     if opts.seq.is_none()
         || store
             .setting(&seq_key)?
-            .and_then(|s| s.parse::<u64>().ok())
+            .and_then(|s| crate::store::parse_seq(&seq_key, &s).ok())
             .is_none_or(|s| s < seq)
     {
         store.set_setting(&seq_key, &seq.to_string())?;

@@ -514,6 +514,32 @@ pub fn safe_file_name(name: &str) -> Result<(), String> {
             "the file name {name:?} would be written outside the chosen folder (it contains a path separator, a drive, or \"..\")"
         ));
     }
+    if name.contains(['<', '>', '"', '|', '?', '*']) || name.chars().any(char::is_control) {
+        return Err(format!(
+            "the file name {name:?} holds a character Windows does not allow in file names"
+        ));
+    }
+    if name.ends_with(['.', ' ']) {
+        return Err(format!(
+            "the file name {name:?} ends with a dot or a space, which Windows drops"
+        ));
+    }
+    let stem = name
+        .split('.')
+        .next()
+        .unwrap_or(name)
+        .trim_end()
+        .to_ascii_uppercase();
+    let reserved = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.len() == 4
+            && stem.as_bytes()[3].is_ascii_digit()
+            && stem.as_bytes()[3] != b'0');
+    if reserved {
+        return Err(format!(
+            "the file name {name:?} is a device name on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9)"
+        ));
+    }
     Ok(())
 }
 
@@ -637,14 +663,7 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
         return Err("`representative` must say whether this is the official specification".into());
     }
     let delimiter = match f.delimiter.as_bytes() {
-        [b] if b.is_ascii()
-            && !b.is_ascii_alphanumeric()
-            && *b != b'"'
-            && *b != b'\n'
-            && *b != b'\r' =>
-        {
-            *b
-        }
+        [b] if *b == b'\t' || (b.is_ascii_punctuation() && *b != b'"') => *b,
         _ => {
             return Err(format!(
                 "delimiter {:?} must be one punctuation character such as , | ~ or a tab",
@@ -697,6 +716,16 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
         );
     }
     let file_name = NamePattern::parse(&f.file_name)?;
+    // The pattern must make a safe name on every desktop (NHS desktops run Windows).
+    let sample_name = file_name.render(&NameValues {
+        vpd: "RX1",
+        when: chrono::NaiveDate::from_ymd_opt(2026, 11, 2)
+            .and_then(|d| d.and_hms_opt(6, 30, 0))
+            .unwrap_or_default(),
+        seq: 1,
+        choices: Vec::new(),
+    })?;
+    safe_file_name(&sample_name).map_err(|e| format!("file_name {:?}: {e}", f.file_name))?;
 
     let codes: Vec<String> = f.records.iter().map(|r| r.code.clone()).collect();
     let mut records = Vec::with_capacity(f.records.len());
@@ -781,14 +810,26 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
             if let Some(g) = &ff.generate {
                 rule_text.push(format!("generated: {g}"));
             }
+            let bounds = (num(&ff.min)?, num(&ff.max)?);
+            if let (Some(a), Some(b)) = bounds
+                && a > b
+            {
+                return Err(format!(
+                    "record {} field {:?}: min {} is above max {}: no value could pass",
+                    r.code,
+                    ff.name,
+                    ff.min.as_deref().unwrap_or_default(),
+                    ff.max.as_deref().unwrap_or_default()
+                ));
+            }
             fields.push(Field {
                 name: ff.name.clone(),
                 format,
                 required: ff.required || value.is_some(),
                 codes: ff.codes.clone(),
                 check: ff.check,
-                min: num(&ff.min)?,
-                max: num(&ff.max)?,
+                min: bounds.0,
+                max: bounds.1,
                 min_length: ff.min_length,
                 pattern,
                 value,

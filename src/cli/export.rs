@@ -164,17 +164,10 @@ pub fn run_settings(a: SettingsArgs, db: Option<&Path>) -> ExitCode {
         Err(c) => return c,
     };
     match (a.key, a.value) {
-        (Some(k), Some(v)) => {
-            if k == "vpd" && esr_desk::checks::Check::Vpd.check(&v).is_err() {
-                return super::fail(format!(
-                    "VPD code {v:?} must be exactly 3 capital letters or digits"
-                ));
-            }
-            match store.set_setting(&k, &v) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => super::fail(e),
-            }
-        }
+        (Some(k), Some(v)) => match store.set_setting(&k, &v) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => super::fail(e),
+        },
         (Some(k), None) => match store.setting(&k) {
             Ok(Some(v)) => {
                 super::emit(&format!("{v}\n"));

@@ -277,8 +277,9 @@ impl Store {
             .optional()?)
     }
 
-    /// Sets a setting.
+    /// Sets a setting, after checking the key and the value (see [`check_setting`]).
     pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        check_setting(key, value).map_err(StoreError::Invalid)?;
         self.conn.execute("INSERT INTO setting(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", params![key, value])?;
         Ok(())
     }
@@ -311,6 +312,43 @@ impl Store {
         self.layouts.insert(sha, layout.clone());
         Ok(layout)
     }
+}
+
+/// The settings a store keeps, and what each may hold: one place for the policy, whichever
+/// face sets them.
+///
+/// - `vpd`: the trust's VPD code, exactly 3 capital letters or digits (ESR-FACTS.md);
+/// - `seq.<interface id>`: the last sequence number an export of that interface used, a whole
+///   number that fits in 64 bits.
+pub fn check_setting(key: &str, value: &str) -> std::result::Result<(), String> {
+    if key == "vpd" {
+        return check_vpd(value);
+    }
+    if let Some(iface) = key.strip_prefix("seq.") {
+        if crate::catalogue::Catalogue::bundled().get(iface).is_none() {
+            return Err(format!(
+                "{key}: there is no interface {iface:?} (see `esr-desk catalogue`)"
+            ));
+        }
+        return parse_seq(key, value).map(|_| ());
+    }
+    Err(format!(
+        "there is no setting {key:?}: the settings are vpd and seq.<interface id>"
+    ))
+}
+
+/// Checks a VPD code: exactly 3 capital letters or digits.
+pub fn check_vpd(value: &str) -> std::result::Result<(), String> {
+    crate::checks::Check::Vpd
+        .check(value)
+        .map_err(|_| format!("VPD code {value:?} must be exactly 3 capital letters or digits"))
+}
+
+/// Reads a stored sequence number; never silently restarts.
+pub fn parse_seq(key: &str, value: &str) -> std::result::Result<u64, String> {
+    value.trim().parse::<u64>().map_err(|_| {
+        format!("{key} is {value:?}, not a whole number: set it with `esr-desk settings {key} N`")
+    })
 }
 
 #[cfg(unix)]

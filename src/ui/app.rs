@@ -912,7 +912,7 @@ impl App {
                     return;
                 }
                 let vpd = form.vpd.trim().to_string();
-                if vpd.is_empty() || crate::checks::Check::Vpd.check(&vpd).is_err() {
+                if crate::store::check_vpd(&vpd).is_err() {
                     self.errors.push(format!(
                         "Type the trust's VPD code: exactly 3 capital letters or digits (\"{vpd}\" is not one)."
                     ));

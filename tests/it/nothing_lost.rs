@@ -127,3 +127,109 @@ fn two_processes_can_make_a_new_store_at_once() {
         assert_eq!(store.batches(None).expect("b").len(), 2, "round {round}");
     }
 }
+
+#[test]
+fn settings_and_export_share_one_policy() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("s.sqlite");
+    let out = dir.path().join("out");
+    for (args, said) in [
+        (vec!["settings", "vdp", "RX1"], "there is no setting"),
+        (vec!["settings", "vpd", "toolongvpd"], "exactly 3"),
+        (
+            vec!["settings", "seq.absences", "abc"],
+            "not a whole number",
+        ),
+        (vec!["settings", "seq.nonsense", "1"], "no interface"),
+    ] {
+        let mut a = args.clone();
+        a.extend(["--db", s(&db)]);
+        let o = run(&a);
+        assert_eq!(code(&o), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(said), "{args:?}: {}", stderr(&o));
+    }
+    run(&[
+        "import",
+        s(&sample("rostering-pay-variations", false)),
+        "--db",
+        s(&db),
+    ]);
+    let o = run(&[
+        "export",
+        "1",
+        "--out",
+        s(&out),
+        "--vpd",
+        "toolongvpd",
+        "--db",
+        s(&db),
+    ]);
+    assert_eq!(code(&o), Some(2));
+    assert!(stderr(&o).contains("VPD code"), "{}", stderr(&o));
+    // A sequence that cannot be read, or cannot go on, stops the export: it never restarts at 1.
+    let store = esr_desk::store::Store::open(&db).expect("open");
+    store
+        .conn()
+        .execute(
+            "INSERT INTO setting(key, value) VALUES ('seq.rostering-pay-variations', 'x')",
+            [],
+        )
+        .expect("raw");
+    let o = run(&[
+        "export",
+        "1",
+        "--out",
+        s(&out),
+        "--vpd",
+        "RX1",
+        "--db",
+        s(&db),
+    ]);
+    assert_eq!(code(&o), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not a whole number"), "{}", stderr(&o));
+    store
+        .set_setting("seq.rostering-pay-variations", &u64::MAX.to_string())
+        .expect("max");
+    let o = run(&[
+        "export",
+        "1",
+        "--out",
+        s(&out),
+        "--vpd",
+        "RX1",
+        "--db",
+        s(&db),
+    ]);
+    assert_eq!(code(&o), Some(2));
+    assert!(stderr(&o).contains("largest sequence"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_dir(&out).map_or(0, |r| r.count()), 0);
+}
+
+#[test]
+fn incoherent_layouts_are_refused_when_they_load() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = std::fs::read_to_string(root().join("assets/layouts/rostering-pay-variations.toml"))
+        .expect("layout");
+    let file = sample("rostering-pay-variations", false);
+    for (from, to, said) in [
+        ("delimiter = \"|\"", "delimiter = \" \"", "delimiter"),
+        ("  max = \"168\"", "  max = \"-1\"", "above max"),
+        (
+            "file_name = \"{VPD}_PAYVAR_{YYYYMMDD}_{SEQ:5}.txt\"",
+            "file_name = \"CON.txt\"",
+            "device name",
+        ),
+        (
+            "file_name = \"{VPD}_PAYVAR_{YYYYMMDD}_{SEQ:5}.txt\"",
+            "file_name = \"{VPD}_PAYVAR_{YYYYMMDD}_{SEQ:5}.\"",
+            "ends with a dot",
+        ),
+    ] {
+        assert!(text.contains(from), "{from}");
+        let p = dir.path().join("bad.toml");
+        std::fs::write(&p, text.replacen(from, to, 1)).expect("write");
+        let o = run(&["validate", s(&file), "--layout", s(&p)]);
+        assert_eq!(code(&o), Some(2), "{to}");
+        assert!(stderr(&o).contains(said), "{to}: {}", stderr(&o));
+    }
+}
