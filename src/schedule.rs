@@ -396,8 +396,25 @@ pub fn save_schedule(
         .ok_or_else(|| ScheduleError::UnknownInterface(s.interface.clone()))
 }
 
-/// Every schedule.
+/// Every schedule that can be read (see [`read_schedules`] for those that cannot).
 pub fn schedules(store: &Store) -> Result<Vec<Schedule>, ScheduleError> {
+    Ok(read_schedules(store)?.0)
+}
+
+/// A saved schedule that cannot be read (its cadence does not parse), by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// Schedule id.
+    pub id: i64,
+    /// Interface.
+    pub interface: String,
+    /// Why.
+    pub why: String,
+}
+
+/// Every schedule: those that can be read, and those that cannot (one bad row never hides
+/// the others).
+pub fn read_schedules(store: &Store) -> Result<(Vec<Schedule>, Vec<Unreadable>), ScheduleError> {
     let mut stmt = store.conn().prepare("SELECT id, interface, enabled, cadence, inbox, outbox, on_rejects, last_run_at, created_at, check_references FROM schedule ORDER BY interface")?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -414,14 +431,26 @@ pub fn schedules(store: &Store) -> Result<Vec<Schedule>, ScheduleError> {
         ))
     })?;
     let mut out = Vec::new();
+    let mut bad = Vec::new();
     for row in rows {
         let (id, interface, enabled, cadence, inbox, outbox, on_rejects, last, created, refs) =
             row?;
+        let cadence = match cadence.parse::<Cadence>() {
+            Ok(c) => c,
+            Err(e) => {
+                bad.push(Unreadable {
+                    id,
+                    interface,
+                    why: format!("its cadence {cadence:?} cannot be read: {e}"),
+                });
+                continue;
+            }
+        };
         out.push(Schedule {
             id,
             interface,
             enabled,
-            cadence: cadence.parse()?,
+            cadence,
             inbox: inbox.map(PathBuf::from),
             outbox: outbox.map(PathBuf::from),
             on_rejects: if on_rejects == "valid_rows_only" {
@@ -434,7 +463,7 @@ pub fn schedules(store: &Store) -> Result<Vec<Schedule>, ScheduleError> {
             created_at: parse_time(created).unwrap_or(DateTime::<Utc>::MIN_UTC),
         });
     }
-    Ok(out)
+    Ok((out, bad))
 }
 
 /// How long a lease lasts; a run that dies holding one frees it after this.
@@ -753,7 +782,22 @@ pub fn run_due(
     owner: &str,
 ) -> Result<Vec<RunReport>, ScheduleError> {
     let mut out = Vec::new();
-    for s in schedules(store)? {
+    let (readable, unreadable) = read_schedules(store)?;
+    for u in unreadable {
+        out.push(RunReport {
+            schedule: u.id,
+            interface: u.interface.clone(),
+            outcome: crate::store::RunOutcome::Failed,
+            files: 0,
+            batches: 0,
+            exports: 0,
+            message: format!(
+                "schedule {} ({}) was not run: {}; set it again with `esr-desk schedule set {}`",
+                u.id, u.interface, u.why, u.interface
+            ),
+        });
+    }
+    for s in readable {
         let now = clock.now();
         if !s.is_due(now) {
             continue;

@@ -5,7 +5,7 @@
 use crate::catalogue::Catalogue;
 use crate::schedule::{
     Cadence, OnRejects, RunEntry, RunReport, Schedule, ScheduleSettings, SystemClock, run_due,
-    run_history, save_schedule, schedules,
+    run_history, save_schedule,
 };
 use crate::store::Store;
 use chrono_tz::Europe::London;
@@ -65,7 +65,21 @@ impl SchedulesScreen {
     pub fn refresh(&mut self) {
         match Store::open(&self.db) {
             Ok(store) => {
-                self.rows = schedules(&store).unwrap_or_default();
+                match crate::schedule::read_schedules(&store) {
+                    Ok((rows, bad)) => {
+                        self.rows = rows;
+                        if let Some(u) = bad.first() {
+                            self.message = Some((
+                                true,
+                                format!(
+                                    "Schedule {} ({}) cannot be read: {}. Open it and save it again.",
+                                    u.id, u.interface, u.why
+                                ),
+                            ));
+                        }
+                    }
+                    Err(e) => self.message = Some((true, e.to_string())),
+                }
                 self.history = run_history(&store, 500).unwrap_or_default();
             }
             Err(e) => self.message = Some((true, e.to_string())),

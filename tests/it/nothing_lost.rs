@@ -233,3 +233,54 @@ fn incoherent_layouts_are_refused_when_they_load() {
         assert!(stderr(&o).contains(said), "{to}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn one_unreadable_schedule_is_named_and_the_others_still_run() {
+    use esr_desk::schedule::{FixedClock, OnRejects, ScheduleSettings, run_due, save_schedule};
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = esr_desk::store::Store::open(&dir.path().join("s.sqlite")).expect("open");
+    let set = esr_desk::layout::LayoutSet::bundled().expect("layouts");
+    let made = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+        .expect("t")
+        .with_timezone(&chrono::Utc);
+    for iface in ["absences", "attendance"] {
+        let inbox = dir.path().join(iface);
+        std::fs::create_dir_all(&inbox).expect("in");
+        save_schedule(
+            &store,
+            &ScheduleSettings {
+                interface: iface.into(),
+                enabled: true,
+                cadence: "every 15 min".parse().expect("c"),
+                inbox: Some(inbox),
+                outbox: None,
+                on_rejects: OnRejects::Hold,
+                check_references: false,
+            },
+            &FixedClock(made),
+        )
+        .expect("save");
+    }
+    store
+        .conn()
+        .execute(
+            "UPDATE schedule SET cadence = 'every blue moon' WHERE interface = 'attendance'",
+            [],
+        )
+        .expect("spoil");
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-10T12:00:00Z")
+        .expect("t")
+        .with_timezone(&chrono::Utc);
+    let reports = run_due(&mut store, &set, &FixedClock(now), "t").expect("run-due still runs");
+    let bad = reports
+        .iter()
+        .find(|r| r.interface == "attendance")
+        .expect("named");
+    assert_eq!(bad.outcome, "failed");
+    assert!(bad.message.contains("every blue moon"), "{}", bad.message);
+    let good = reports
+        .iter()
+        .find(|r| r.interface == "absences")
+        .expect("ran");
+    assert_eq!(good.outcome, "nothing to do");
+}
