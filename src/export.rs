@@ -252,82 +252,57 @@ pub fn export_batch(
 ) -> Result<ExportOutcome, ExportError> {
     let started = now_text();
     let info = store.batch(batch)?;
-    let result = export_inner(store, batch, opts);
-    match &result {
-        Ok(o) => {
-            let held = o.held_back.len();
-            let mut parts = Vec::new();
-            if held > 0 {
-                parts.push(format!("{held} rejected records held back"));
-            }
-            if !o.note.is_empty() {
-                parts.push(o.note.clone());
-            }
-            let msg = parts.join("; ");
-            let id = record_run(
-                store,
-                &RunRecord {
-                    batch,
-                    interface: &info.interface,
-                    started: &started,
-                    outcome: ExportRunOutcome::Ok,
-                    message: &msg,
-                    path: Some(&o.path),
-                    written: o.records_written,
-                    sha: Some(&o.sha256),
-                    held,
-                    trigger: opts.trigger,
-                },
-            )?;
-            if held == 0 {
-                store.conn().execute(
-                    "UPDATE batch SET status = ?2 WHERE id = ?1",
-                    rusqlite::params![batch, crate::store::kinds::BatchStatus::Exported],
-                )?;
-            }
-            let mut o = o.clone();
-            o.run_id = id;
-            return Ok(o);
-        }
-        Err(e) => {
-            let outcome = if matches!(
-                e,
-                ExportError::HasRejects { .. }
-                    | ExportError::Exists(_)
-                    | ExportError::FileProblems { .. }
-                    | ExportError::HeaderTrailer { .. }
-                    | ExportError::NoVpd
-                    | ExportError::Name(_)
-            ) {
-                ExportRunOutcome::Refused
-            } else {
-                ExportRunOutcome::Failed
-            };
-            record_run(
-                store,
-                &RunRecord {
-                    batch,
-                    interface: &info.interface,
-                    started: &started,
-                    outcome,
-                    message: &e.to_string(),
-                    path: None,
-                    written: 0,
-                    sha: None,
-                    held: 0,
-                    trigger: opts.trigger,
-                },
-            )?;
-        }
+    let result = export_inner(store, batch, opts)
+        .and_then(|p| commit_export(store, batch, &info.interface, &started, opts, p));
+    if let Err(e) = &result {
+        let outcome = if matches!(
+            e,
+            ExportError::HasRejects { .. }
+                | ExportError::Exists(_)
+                | ExportError::FileProblems { .. }
+                | ExportError::HeaderTrailer { .. }
+                | ExportError::NoVpd
+                | ExportError::Name(_)
+        ) {
+            ExportRunOutcome::Refused
+        } else {
+            ExportRunOutcome::Failed
+        };
+        // The refusal or failure is what the officer must hear about: a store too busy to
+        // record it does not hide it.
+        let _ = record_run(
+            store,
+            &RunRecord {
+                batch,
+                interface: &info.interface,
+                started: &started,
+                outcome,
+                message: &e.to_string(),
+                path: None,
+                written: 0,
+                sha: None,
+                held: 0,
+                trigger: opts.trigger,
+            },
+        );
     }
     result
+}
+
+/// An export written to its temporary file, ready to be put in place.
+struct Prepared {
+    outcome: ExportOutcome,
+    tmp: tempfile::NamedTempFile,
+    seq_key: String,
+    seq: u64,
+    advance_seq: bool,
 }
 
 fn export_inner(
     store: &mut Store,
     batch: i64,
     opts: &ExportOptions,
-) -> Result<ExportOutcome, ExportError> {
+) -> Result<Prepared, ExportError> {
     let info = store.batch(batch)?;
     let layout = store.batch_layout(batch)?;
     let ready = readiness(store, batch)?;
@@ -393,11 +368,14 @@ fn export_inner(
         source,
     };
     std::fs::create_dir_all(&opts.out_dir).map_err(io_err)?;
+    clean_orphans(&opts.out_dir);
     let tmp = tempfile::Builder::new()
-        .prefix(".esr-desk-export-")
+        .prefix(TMP_PREFIX)
         .suffix(".tmp")
         .tempfile_in(&opts.out_dir)
         .map_err(io_err)?;
+    // Held until the file is renamed or dropped: a later export knows it is not an orphan.
+    tmp.as_file().lock().map_err(io_err)?;
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, tmp.as_file());
     let fill = Fill {
         name: name.clone(),
@@ -440,17 +418,90 @@ fn export_inner(
     out.flush().map_err(io_err)?;
     drop(out);
     tmp.as_file().sync_all().map_err(io_err)?;
+    let advance_seq = opts.seq.is_none()
+        || store
+            .setting(&seq_key)?
+            .and_then(|s| crate::store::parse_seq(&seq_key, &s).ok())
+            .is_none_or(|s| s < seq);
+    Ok(Prepared {
+        outcome: ExportOutcome {
+            path: final_path,
+            records_written: written,
+            held_back,
+            sha256: w.sha256,
+            run_id: 0,
+            note,
+        },
+        tmp,
+        seq_key,
+        seq,
+        advance_seq,
+    })
+}
+
+/// Puts a prepared export in place exactly once: the history row, the sequence number and
+/// the batch's status are written in one transaction around the rename. If the store cannot
+/// take the transaction, nothing is put in place; if the commit fails after the rename, the
+/// file is removed again. So a file under its final name always has its history row, and a
+/// name and sequence number are never used twice.
+fn commit_export(
+    store: &Store,
+    batch: i64,
+    interface: &str,
+    started: &str,
+    opts: &ExportOptions,
+    p: Prepared,
+) -> Result<ExportOutcome, ExportError> {
+    let mut o = p.outcome;
+    let held = o.held_back.len();
+    let mut parts = Vec::new();
+    if held > 0 {
+        parts.push(format!("{held} rejected records held back"));
+    }
+    if !o.note.is_empty() {
+        parts.push(o.note.clone());
+    }
+    let msg = parts.join("; ");
+    let tx = rusqlite::Transaction::new_unchecked(
+        store.conn(),
+        rusqlite::TransactionBehavior::Immediate,
+    )?;
+    o.run_id = record_run(
+        store,
+        &RunRecord {
+            batch,
+            interface,
+            started,
+            outcome: ExportRunOutcome::Ok,
+            message: &msg,
+            path: Some(&o.path),
+            written: o.records_written,
+            sha: Some(&o.sha256),
+            held,
+            trigger: opts.trigger,
+        },
+    )?;
+    if p.advance_seq {
+        store.set_setting(&p.seq_key, &p.seq.to_string())?;
+    }
+    if held == 0 {
+        store.conn().execute(
+            "UPDATE batch SET status = ?2 WHERE id = ?1",
+            rusqlite::params![batch, crate::store::kinds::BatchStatus::Exported],
+        )?;
+    }
     let persisted = if opts.overwrite {
-        tmp.persist(&final_path).map(|_| ())
+        p.tmp.persist(&o.path).map(|_| ())
     } else {
-        tmp.persist_noclobber(&final_path).map(|_| ())
+        p.tmp.persist_noclobber(&o.path).map(|_| ())
     };
     if let Err(e) = persisted {
+        drop(tx);
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            return Err(ExportError::Exists(final_path));
+            return Err(ExportError::Exists(o.path));
         }
         return Err(ExportError::Io {
-            path: final_path,
+            path: o.path,
             source: e.error,
         });
     }
@@ -458,23 +509,40 @@ fn export_inner(
     if let Ok(d) = std::fs::File::open(&opts.out_dir) {
         let _ = d.sync_all();
     }
-    if opts.seq.is_none()
-        || store
-            .setting(&seq_key)?
-            .and_then(|s| crate::store::parse_seq(&seq_key, &s).ok())
-            .is_none_or(|s| s < seq)
-    {
-        store.set_setting(&seq_key, &seq.to_string())?;
+    if let Err(e) = tx.commit() {
+        let _ = std::fs::remove_file(&o.path);
+        return Err(ExportError::Sqlite(e));
     }
-    Ok(ExportOutcome {
-        path: final_path,
-        records_written: written,
-        held_back,
-        sha256: w.sha256,
-        run_id: 0,
-        note,
-    })
+    Ok(o)
 }
+
+/// Removes temporary export files of this program's own naming that no running export holds
+/// (each export locks its temporary file while it writes): what a killed export left behind.
+pub fn clean_orphans(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with(TMP_PREFIX) && name.ends_with(".tmp")) {
+            continue;
+        }
+        let Ok(f) = std::fs::File::open(e.path()) else {
+            continue;
+        };
+        if f.try_lock().is_ok() {
+            drop(f);
+            if std::fs::remove_file(e.path()).is_ok() {
+                removed += 1;
+            }
+        }
+    }
+    removed
+}
+
+/// How this program names its temporary export files.
+const TMP_PREFIX: &str = ".esr-desk-export-";
 
 /// The values an export fills into the header's generated fields.
 #[derive(Debug, Clone)]

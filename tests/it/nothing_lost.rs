@@ -284,3 +284,90 @@ fn one_unreadable_schedule_is_named_and_the_others_still_run() {
         .expect("ran");
     assert_eq!(good.outcome, "nothing to do");
 }
+
+#[test]
+fn an_export_is_exactly_once_and_cleans_up_after_a_killed_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("s.sqlite");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).expect("out");
+    run(&[
+        "import",
+        s(&sample("rostering-pay-variations", false)),
+        "--db",
+        s(&db),
+    ]);
+    // What a killed export left behind, and one a running export still holds.
+    let orphan = out.join(".esr-desk-export-killed.tmp");
+    std::fs::write(&orphan, b"half a file").expect("orphan");
+    let live = out.join(".esr-desk-export-live.tmp");
+    std::fs::write(&live, b"being written").expect("live");
+    let held = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(&live)
+        .expect("open");
+    held.lock().expect("lock");
+    // The store is busy for longer than an export waits: nothing is put in place.
+    let blocker = rusqlite::Connection::open(&db).expect("conn");
+    blocker
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("lock the store");
+    let o = run(&[
+        "export",
+        "1",
+        "--out",
+        s(&out),
+        "--vpd",
+        "RX1",
+        "--db",
+        s(&db),
+    ]);
+    assert_eq!(code(&o), Some(2), "{}", stderr(&o));
+    blocker.execute_batch("ROLLBACK").expect("unlock");
+    let names = |d: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert!(
+        !names(&out).iter().any(|n| n.starts_with("RX1_PAYVAR")),
+        "no file without its history row: {:?}",
+        names(&out)
+    );
+    assert!(!orphan.exists(), "the orphan is cleaned up");
+    assert!(live.exists(), "a temporary file still held is left alone");
+    // Once the store is free the export goes through with sequence 1, recorded once.
+    let o = run(&[
+        "export",
+        "1",
+        "--out",
+        s(&out),
+        "--vpd",
+        "RX1",
+        "--db",
+        s(&db),
+    ]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let store = esr_desk::store::Store::open(&db).expect("open");
+    assert_eq!(
+        store
+            .setting("seq.rostering-pay-variations")
+            .expect("s")
+            .as_deref(),
+        Some("1")
+    );
+    let ok: Vec<_> = esr_desk::export::export_runs(&store, Some(1), None)
+        .expect("runs")
+        .into_iter()
+        .filter(|r| r.outcome == "ok")
+        .collect();
+    assert_eq!(ok.len(), 1);
+    let written = ok[0].path.clone().expect("path");
+    assert!(std::path::Path::new(&written).exists());
+    drop(held);
+}
