@@ -154,16 +154,7 @@ fn settings_and_export_share_one_policy() {
         "--db",
         s(&db),
     ]);
-    let o = run(&[
-        "export",
-        "1",
-        "--out",
-        s(&out),
-        "--vpd",
-        "toolongvpd",
-        "--db",
-        s(&db),
-    ]);
+    let o = export_cli("1", &out, "toolongvpd", &db);
     assert_eq!(code(&o), Some(2));
     assert!(stderr(&o).contains("VPD code"), "{}", stderr(&o));
     // A sequence that cannot be read, or cannot go on, stops the export: it never restarts at 1.
@@ -175,31 +166,13 @@ fn settings_and_export_share_one_policy() {
             [],
         )
         .expect("raw");
-    let o = run(&[
-        "export",
-        "1",
-        "--out",
-        s(&out),
-        "--vpd",
-        "RX1",
-        "--db",
-        s(&db),
-    ]);
+    let o = export_cli("1", &out, "RX1", &db);
     assert_eq!(code(&o), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("not a whole number"), "{}", stderr(&o));
     store
         .set_setting("seq.rostering-pay-variations", &u64::MAX.to_string())
         .expect("max");
-    let o = run(&[
-        "export",
-        "1",
-        "--out",
-        s(&out),
-        "--vpd",
-        "RX1",
-        "--db",
-        s(&db),
-    ]);
+    let o = export_cli("1", &out, "RX1", &db);
     assert_eq!(code(&o), Some(2));
     assert!(stderr(&o).contains("largest sequence"), "{}", stderr(&o));
     assert_eq!(std::fs::read_dir(&out).map_or(0, |r| r.count()), 0);
@@ -313,16 +286,7 @@ fn an_export_is_exactly_once_and_cleans_up_after_a_killed_one() {
     blocker
         .execute_batch("BEGIN IMMEDIATE")
         .expect("lock the store");
-    let o = run(&[
-        "export",
-        "1",
-        "--out",
-        s(&out),
-        "--vpd",
-        "RX1",
-        "--db",
-        s(&db),
-    ]);
+    let o = export_cli("1", &out, "RX1", &db);
     assert_eq!(code(&o), Some(2), "{}", stderr(&o));
     blocker.execute_batch("ROLLBACK").expect("unlock");
     let names = |d: &std::path::Path| -> Vec<String> {
@@ -342,16 +306,7 @@ fn an_export_is_exactly_once_and_cleans_up_after_a_killed_one() {
     assert!(!orphan.exists(), "the orphan is cleaned up");
     assert!(live.exists(), "a temporary file still held is left alone");
     // Once the store is free the export goes through with sequence 1, recorded once.
-    let o = run(&[
-        "export",
-        "1",
-        "--out",
-        s(&out),
-        "--vpd",
-        "RX1",
-        "--db",
-        s(&db),
-    ]);
+    let o = export_cli("1", &out, "RX1", &db);
     assert_eq!(code(&o), Some(0), "{}", stderr(&o));
     let store = esr_desk::store::Store::open(&db).expect("open");
     assert_eq!(

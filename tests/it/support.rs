@@ -75,3 +75,9 @@ pub fn sample(id: &str, defects: bool) -> PathBuf {
         .find(|p| PathBuf::from(format!("{}.defects.json", p.display())).exists() == defects)
         .expect("sample file")
 }
+
+/// Runs `esr-desk export BATCH --out OUT --vpd VPD --db DB`.
+pub fn export_cli(batch: &str, out: &Path, vpd: &str, db: &Path) -> Output {
+    let (out, db) = (out.display().to_string(), db.display().to_string());
+    run(&["export", batch, "--out", &out, "--vpd", vpd, "--db", &db])
+}

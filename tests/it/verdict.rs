@@ -198,16 +198,7 @@ fn the_received_trailer_is_evidence_until_accepted_and_the_export_says_what_it_r
     assert!(rules.contains(&"trailer-total".to_string()));
     assert_eq!(code(&run(&["import", s(&file), "--db", s(&db)])), Some(1));
     let out = d.join("out");
-    let e = run(&[
-        "export",
-        "1",
-        "--out",
-        s(&out),
-        "--db",
-        s(&db),
-        "--vpd",
-        "RX1",
-    ]);
+    let e = export_cli("1", &out, "RX1", &db);
     assert_eq!(code(&e), Some(2));
     assert!(
         stderr(&e).contains("Record Count") || stderr(&e).contains("says"),
@@ -251,16 +242,7 @@ fn the_received_trailer_is_evidence_until_accepted_and_the_export_says_what_it_r
         ]);
         assert_eq!(code(&a), Some(0), "{}", stderr(&a));
     }
-    let e = run(&[
-        "export",
-        "1",
-        "--out",
-        s(&out),
-        "--db",
-        s(&db),
-        "--vpd",
-        "RX1",
-    ]);
+    let e = export_cli("1", &out, "RX1", &db);
     assert_eq!(code(&e), Some(0), "{}", stderr(&e));
     let written = std::fs::read_dir(&out)
         .expect("out")
