@@ -102,6 +102,30 @@ pub struct Store {
     edit_ctx: HashMap<i64, edit::EditContext>,
 }
 
+/// How long every command and screen waits for another process's write to finish.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Runs `f` again while SQLite answers "busy" at once (a lock deadlock it will not wait
+/// out), for up to [`BUSY_TIMEOUT`].
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let start = std::time::Instant::now();
+    loop {
+        match f() {
+            Err(e) if is_busy(&e) && start.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The operating-system user, for the edit log.
 pub fn current_user() -> String {
     whoami::username()
@@ -194,8 +218,11 @@ impl Store {
             create_private(path)?;
         }
         let conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Switching a new file to WAL takes an exclusive lock, and two processes doing it at
+        // once can deadlock, which SQLite answers with "busy" at once rather than waiting:
+        // such first-use races are retried for as long as the busy timeout.
+        retry_busy(|| conn.pragma_update(None, "journal_mode", "WAL"))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
         let mut store = Self {
@@ -204,7 +231,16 @@ impl Store {
             layouts: HashMap::new(),
             edit_ctx: HashMap::new(),
         };
-        store.migrate(version)?;
+        let mut tries = 0;
+        loop {
+            match store.migrate(version) {
+                Err(StoreError::Sqlite(e)) if is_busy(&e) && tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => break other?,
+            }
+        }
         Ok(store)
     }
 

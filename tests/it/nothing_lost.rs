@@ -326,3 +326,47 @@ fn an_export_is_exactly_once_and_cleans_up_after_a_killed_one() {
     assert!(std::path::Path::new(&written).exists());
     drop(held);
 }
+
+#[test]
+fn the_edit_index_notices_another_process_edits() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("s.sqlite");
+    let set = esr_desk::layout::LayoutSet::bundled().expect("layouts");
+    let mut a = esr_desk::store::Store::open(&db).expect("open a");
+    let b = a
+        .import(
+            &sample("rostering-pay-variations", false),
+            set.get("rostering-pay-variations").expect("l"),
+            esr_desk::store::ImportOptions::default(),
+        )
+        .expect("import")
+        .batch_id;
+    let key = 13; // Roster Reference
+    let (s1, s2) = (
+        a.seq_for_line(b, 2).expect("q").expect("line 2"),
+        a.seq_for_line(b, 3).expect("q").expect("line 3"),
+    );
+    let k1 = a.record(b, s1).expect("r").fields[key].clone();
+    // A builds its edit index.
+    a.set_value(b, s1, 3, "Smyth").expect("a edits");
+    // Another process makes line 3 repeat line 2's key.
+    let mut other = esr_desk::store::Store::open(&db).expect("open b");
+    other.set_value(b, s2, key, &k1).expect("b edits");
+    assert!(
+        other
+            .record_issues(b, s2)
+            .expect("i")
+            .iter()
+            .any(|i| i.rule == "unique-error")
+    );
+    // A moves line 2 to a new key: line 3 is unique again, which A can only know from the log.
+    a.set_value(b, s1, key, "RST9999999")
+        .expect("a edits again");
+    assert!(
+        !a.record_issues(b, s2)
+            .expect("i")
+            .iter()
+            .any(|i| i.rule == "unique-error"),
+        "the stale index kept a duplicate that no longer exists"
+    );
+}
