@@ -466,8 +466,78 @@ pub fn read_schedules(store: &Store) -> Result<(Vec<Schedule>, Vec<Unreadable>),
     Ok((out, bad))
 }
 
-/// How long a lease lasts; a run that dies holding one frees it after this.
-pub const LEASE_MINUTES: i64 = 30;
+/// How long a lease lasts without a heartbeat; a run renews it after every file, so a run
+/// that dies holding one frees it after this.
+pub const LEASE_MINUTES: i64 = 3;
+
+/// A lease owner unique to this process, thread and call: two engines in one process (the
+/// window's scheduler and "Run due now") never share one.
+pub fn lease_owner(face: &str) -> String {
+    format!(
+        "{face} (process {}, {:?}, #{:08x})",
+        std::process::id(),
+        std::thread::current().id(),
+        fastrand::u32(..)
+    )
+}
+
+/// Renews the lease `owner` holds (the heartbeat of a run).
+pub fn renew_lease(
+    store: &Store,
+    schedule: i64,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ScheduleError> {
+    store.conn().execute(
+        "UPDATE schedule SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2",
+        params![
+            schedule,
+            owner,
+            time_text(now + Duration::minutes(LEASE_MINUTES))
+        ],
+    )?;
+    Ok(())
+}
+
+/// Who holds a schedule's lease and until when, if anyone.
+pub fn lease_holder(
+    store: &Store,
+    schedule: i64,
+) -> Result<Option<(String, DateTime<Utc>)>, ScheduleError> {
+    let row: Option<(Option<String>, Option<String>)> = store
+        .conn()
+        .query_row(
+            "SELECT lease_owner, lease_until FROM schedule WHERE id = ?1",
+            [schedule],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(match row {
+        Some((Some(o), until)) => parse_time(until).map(|u| (o, u)),
+        _ => None,
+    })
+}
+
+/// Marks as interrupted the runs of a schedule that started and never finished, once no
+/// living run holds its lease. Returns how many.
+fn mark_interrupted(
+    store: &Store,
+    schedule: i64,
+    now: DateTime<Utc>,
+) -> Result<usize, ScheduleError> {
+    let n = store.conn().execute(
+        "UPDATE schedule_run SET outcome = ?2, finished_at = ?3,
+             message = COALESCE(message || char(10), '') || 'interrupted: the run stopped before it finished (the program was closed or killed); its files were picked up again by a later run'
+         WHERE schedule_id = ?1 AND outcome = ?4",
+        params![
+            schedule,
+            crate::store::RunOutcome::Interrupted,
+            time_text(now),
+            crate::store::RunOutcome::Running
+        ],
+    )?;
+    Ok(n)
+}
 
 /// Takes the schedule's lease for `owner`; false when someone else holds it.
 pub fn acquire_lease(
@@ -541,8 +611,15 @@ pub fn run_schedule(
     s: &Schedule,
     layouts: &LayoutSet,
     clock: &dyn Clock,
+    owner: &str,
 ) -> Result<RunReport, ScheduleError> {
     let started = clock.now();
+    // The run is in the history from its start: a killed run is found later as interrupted.
+    store.conn().execute(
+        "INSERT INTO schedule_run(schedule_id, started_at, outcome, message) VALUES (?1, ?2, ?3, ?4)",
+        params![s.id, time_text(started), crate::store::RunOutcome::Running, format!("run by {owner}")],
+    )?;
+    let run_id = store.conn().last_insert_rowid();
     let mut report = RunReport {
         schedule: s.id,
         interface: s.interface.clone(),
@@ -552,14 +629,14 @@ pub fn run_schedule(
         exports: 0,
         message: String::new(),
     };
-    let result = run_inner(store, s, layouts, clock, &mut report);
+    let result = run_inner(store, s, layouts, clock, owner, &mut report);
     if let Err(e) = &result {
         report.outcome = crate::store::RunOutcome::Failed;
         report.message = e.to_string();
     }
     store.conn().execute(
-        "INSERT INTO schedule_run(schedule_id, started_at, finished_at, files_picked, batches_made, exports_written, outcome, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![s.id, time_text(started), time_text(clock.now()), report.files as i64, report.batches as i64, report.exports as i64, report.outcome, report.message],
+        "UPDATE schedule_run SET finished_at = ?2, files_picked = ?3, batches_made = ?4, exports_written = ?5, outcome = ?6, message = ?7 WHERE id = ?1",
+        params![run_id, time_text(clock.now()), report.files as i64, report.batches as i64, report.exports as i64, report.outcome, report.message],
     )?;
     store.conn().execute(
         "UPDATE schedule SET last_run_at = ?2 WHERE id = ?1",
@@ -573,6 +650,7 @@ fn run_inner(
     s: &Schedule,
     layouts: &LayoutSet,
     clock: &dyn Clock,
+    owner: &str,
     report: &mut RunReport,
 ) -> Result<(), ScheduleError> {
     let layout = layouts
@@ -617,6 +695,8 @@ fn run_inner(
             continue;
         }
         report.files += 1;
+        // The heartbeat: a lease is renewed after every file a run takes on.
+        renew_lease(store, s.id, owner, clock.now())?;
         let against = if s.check_references {
             let mut ids = Vec::new();
             for r in crate::validate::reference_rules(&layout) {
@@ -641,14 +721,34 @@ fn run_inner(
                 ..ImportOptions::default()
             },
         );
-        let out = match imported {
-            Ok(o) => o,
+        let (batch_id, unchecked) = match imported {
+            Ok(o) => {
+                report.batches += 1;
+                (o.batch_id, o.unchecked)
+            }
             Err(StoreError::Duplicate { existing, .. }) => {
-                archive(&file, inbox)?;
-                notes.push(format!(
-                    "{name}: already imported as batch {existing}; archived"
-                ));
-                continue;
+                // Imported before. From this inbox and never exported nor held: an earlier
+                // run stopped between the import and the export, so this run finishes its
+                // work on that batch (the import is not repeated). Otherwise it is done.
+                let info = store.batch(existing)?;
+                let ours = info.source_path == file.display().to_string();
+                let unfinished = matches!(
+                    info.status,
+                    crate::store::BatchStatus::Clean | crate::store::BatchStatus::Rejects
+                );
+                if ours && unfinished {
+                    notes.push(format!(
+                        "{name}: resuming batch {existing}, imported by a run that did not finish"
+                    ));
+                    (existing, Vec::new())
+                } else {
+                    archive(&file, inbox)?;
+                    notes.push(format!(
+                        "{name}: already imported as batch {existing} ({}); archived",
+                        info.status
+                    ));
+                    continue;
+                }
             }
             Err(e) => {
                 failed += 1;
@@ -658,13 +758,11 @@ fn run_inner(
                 continue;
             }
         };
-        report.batches += 1;
-        let ready =
-            crate::export::readiness(store, out.batch_id).map_err(|e| ScheduleError::Io {
-                context: name.clone(),
-                source: std::io::Error::other(e.to_string()),
-            })?;
-        for u in &out.unchecked {
+        let ready = crate::export::readiness(store, batch_id).map_err(|e| ScheduleError::Io {
+            context: name.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        for u in &unchecked {
             notes.push(format!("{name}: warning: {}", u.message()));
         }
         // File-level problems (the received trailer, the file's structure) and a rejected
@@ -685,7 +783,7 @@ fn run_inner(
                         .naive_local()
                         .with_nanosecond(0)
                         .unwrap_or_else(|| clock.now().naive_utc());
-                    Some(export_batch(store, out.batch_id, &o))
+                    Some(export_batch(store, batch_id, &o))
                 }
                 None => None,
             }
@@ -701,12 +799,9 @@ fn run_inner(
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 if e.held_back.is_empty() {
-                    notes.push(format!(
-                        "{name}: batch {} exported as {fname}",
-                        out.batch_id
-                    ));
+                    notes.push(format!("{name}: batch {} exported as {fname}", batch_id));
                 } else {
-                    notes.push(format!("{name}: batch {} exported as {fname}; {} rejected rows held back for review", out.batch_id, e.held_back.len()));
+                    notes.push(format!("{name}: batch {} exported as {fname}; {} rejected rows held back for review", batch_id, e.held_back.len()));
                     held += 1;
                 }
             }
@@ -714,14 +809,14 @@ fn run_inner(
                 failed += 1;
                 notes.push(format!(
                     "{name}: batch {} could not be exported: {e}",
-                    out.batch_id
+                    batch_id
                 ));
             }
             None if !may_go => {
                 held += 1;
                 store.conn().execute(
                     "UPDATE batch SET status = ?2 WHERE id = ?1",
-                    params![out.batch_id, crate::store::BatchStatus::Held],
+                    params![batch_id, crate::store::BatchStatus::Held],
                 )?;
                 let mut why = Vec::new();
                 if let Some(first) = ready.file_problems.first() {
@@ -745,13 +840,13 @@ fn run_inner(
                 }
                 notes.push(format!(
                     "{name}: batch {} held for review: {}",
-                    out.batch_id,
+                    batch_id,
                     why.join("; ")
                 ));
             }
             None => notes.push(format!(
                 "{name}: batch {} is clean; no outbox is set, so nothing was exported",
-                out.batch_id
+                batch_id
             )),
         }
         archive(&file, inbox)?;
@@ -803,6 +898,13 @@ pub fn run_due(
             continue;
         }
         if !acquire_lease(store, s.id, owner, now)? {
+            let message = match lease_holder(store, s.id)? {
+                Some((who, until)) => format!(
+                    "running elsewhere: {who} holds it until {} (UK time), renewing it after every file; if nothing is running it frees itself then",
+                    until.with_timezone(&London).format("%d/%m/%Y %H:%M:%S")
+                ),
+                None => "running elsewhere".into(),
+            };
             out.push(RunReport {
                 schedule: s.id,
                 interface: s.interface.clone(),
@@ -810,22 +912,27 @@ pub fn run_due(
                 files: 0,
                 batches: 0,
                 exports: 0,
-                message: "running elsewhere".into(),
+                message,
             });
             continue;
         }
+        // Holding the lease, no other run of this schedule is alive: one still marked as
+        // running was interrupted.
+        mark_interrupted(store, s.id, now)?;
         // Re-read after taking the lease: another engine may have just run it.
         let fresh = schedules(store)?.into_iter().find(|x| x.id == s.id);
         let report = match fresh.filter(|f| f.is_due(now)) {
-            Some(f) => run_schedule(store, &f, layouts, clock).unwrap_or_else(|e| RunReport {
-                schedule: s.id,
-                interface: s.interface.clone(),
-                outcome: crate::store::RunOutcome::Failed,
-                files: 0,
-                batches: 0,
-                exports: 0,
-                message: e.to_string(),
-            }),
+            Some(f) => {
+                run_schedule(store, &f, layouts, clock, owner).unwrap_or_else(|e| RunReport {
+                    schedule: s.id,
+                    interface: s.interface.clone(),
+                    outcome: crate::store::RunOutcome::Failed,
+                    files: 0,
+                    batches: 0,
+                    exports: 0,
+                    message: e.to_string(),
+                })
+            }
             None => RunReport {
                 schedule: s.id,
                 interface: s.interface.clone(),
@@ -919,9 +1026,9 @@ pub fn spawn_background(
     on_run: impl Fn(Vec<RunReport>) + Send + 'static,
 ) -> Background {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
-    let owner = format!("app-{}", std::process::id());
     let thread = std::thread::spawn(move || {
         loop {
+            let owner = lease_owner("the window's scheduler");
             if let Ok(mut store) = Store::open(&db) {
                 let layouts = crate::paths::layout_set().unwrap_or_default();
                 if let Ok(reports) = run_due(&mut store, &layouts, &SystemClock, &owner)

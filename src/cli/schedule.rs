@@ -177,7 +177,7 @@ pub fn run_due_cmd(db: Option<&Path>) -> ExitCode {
         Ok(l) => l,
         Err(c) => return c,
     };
-    let owner = format!("run-due-{}", std::process::id());
+    let owner = esr_desk::schedule::lease_owner("run-due");
     let reports = match run_due(&mut store, &layouts, &SystemClock, &owner) {
         Ok(r) => r,
         Err(e) => return super::fail(e),

@@ -116,6 +116,10 @@ stored_enum! {
         NothingToDo => "nothing to do",
         /// Another run held the schedule's lease (not stored: no run happened).
         Skipped => "skipped",
+        /// Started and not finished yet.
+        Running => "running",
+        /// Started and never finished: the process was killed or the machine stopped.
+        Interrupted => "interrupted",
     }
 }
 

@@ -155,7 +155,7 @@ impl SchedulesScreen {
                         &mut store,
                         &layouts,
                         &SystemClock,
-                        &format!("app-{}", std::process::id()),
+                        &crate::schedule::lease_owner("Run due now in the window"),
                     )
                     .map_err(|e| e.to_string())
                 });

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod cli;
+mod crash;
 mod export;
 mod nothing_lost;
 mod property;
