@@ -894,59 +894,95 @@ pub fn run_due(
     }
     for s in readable {
         let now = clock.now();
-        if !s.is_due(now) {
+        // Due, or left unfinished by a run that was killed: run-due resumes interrupted work
+        // whether or not the schedule is due.
+        if !s.is_due(now) && !has_unfinished_run(store, s.id)? {
             continue;
         }
-        if !acquire_lease(store, s.id, owner, now)? {
-            let message = match lease_holder(store, s.id)? {
-                Some((who, until)) => format!(
-                    "running elsewhere: {who} holds it until {} (UK time), renewing it after every file; if nothing is running it frees itself then",
-                    until.with_timezone(&London).format("%d/%m/%Y %H:%M:%S")
-                ),
-                None => "running elsewhere".into(),
-            };
-            out.push(RunReport {
-                schedule: s.id,
-                interface: s.interface.clone(),
-                outcome: crate::store::RunOutcome::Skipped,
-                files: 0,
-                batches: 0,
-                exports: 0,
-                message,
-            });
-            continue;
-        }
-        // Holding the lease, no other run of this schedule is alive: one still marked as
-        // running was interrupted.
-        mark_interrupted(store, s.id, now)?;
-        // Re-read after taking the lease: another engine may have just run it.
-        let fresh = schedules(store)?.into_iter().find(|x| x.id == s.id);
-        let report = match fresh.filter(|f| f.is_due(now)) {
-            Some(f) => {
-                run_schedule(store, &f, layouts, clock, owner).unwrap_or_else(|e| RunReport {
-                    schedule: s.id,
-                    interface: s.interface.clone(),
-                    outcome: crate::store::RunOutcome::Failed,
-                    files: 0,
-                    batches: 0,
-                    exports: 0,
-                    message: e.to_string(),
-                })
-            }
-            None => RunReport {
-                schedule: s.id,
-                interface: s.interface.clone(),
-                outcome: crate::store::RunOutcome::Skipped,
-                files: 0,
-                batches: 0,
-                exports: 0,
-                message: "already run".into(),
-            },
-        };
-        release_lease(store, s.id, owner)?;
-        out.push(report);
+        out.push(run_one(store, &s, layouts, clock, owner, false)?);
     }
     Ok(out)
+}
+
+/// True when a run of the schedule started and has not finished (running, or killed).
+fn has_unfinished_run(store: &Store, schedule: i64) -> Result<bool, ScheduleError> {
+    Ok(store.conn().query_row(
+        "SELECT EXISTS(SELECT 1 FROM schedule_run WHERE schedule_id = ?1 AND outcome = ?2)",
+        params![schedule, crate::store::RunOutcome::Running],
+        |r| r.get(0),
+    )?)
+}
+
+/// Runs one schedule under its lease: due (or `now`, whatever its cadence), or resuming a run
+/// that was interrupted. The one path for `run-due`, `schedule run ID` and the window.
+fn run_one(
+    store: &mut Store,
+    s: &Schedule,
+    layouts: &LayoutSet,
+    clock: &dyn Clock,
+    owner: &str,
+    now_whatever_cadence: bool,
+) -> Result<RunReport, ScheduleError> {
+    let now = clock.now();
+    let report = |outcome, message: String| RunReport {
+        schedule: s.id,
+        interface: s.interface.clone(),
+        outcome,
+        files: 0,
+        batches: 0,
+        exports: 0,
+        message,
+    };
+    if !acquire_lease(store, s.id, owner, now)? {
+        let message = match lease_holder(store, s.id)? {
+            Some((who, until)) => format!(
+                "running elsewhere: {who} holds it until {} (UK time), renewing it after every file; if nothing is running it frees itself then",
+                until.with_timezone(&London).format("%d/%m/%Y %H:%M:%S")
+            ),
+            None => "running elsewhere".into(),
+        };
+        return Ok(report(crate::store::RunOutcome::Skipped, message));
+    }
+    // Holding the lease, no other run of this schedule is alive: one still marked as running
+    // was interrupted, and this run picks its work up.
+    let interrupted = mark_interrupted(store, s.id, now)?;
+    // Re-read after taking the lease: another engine may have just run it.
+    let fresh = schedules(store)?.into_iter().find(|x| x.id == s.id);
+    let result = match fresh.filter(|f| now_whatever_cadence || interrupted > 0 || f.is_due(now)) {
+        Some(f) => run_schedule(store, &f, layouts, clock, owner)
+            .unwrap_or_else(|e| report(crate::store::RunOutcome::Failed, e.to_string())),
+        None => report(crate::store::RunOutcome::Skipped, "already run".into()),
+    };
+    release_lease(store, s.id, owner)?;
+    Ok(result)
+}
+
+/// Runs one schedule now, whatever its cadence, with the same lease, steps and history as
+/// [`run_due`] (`esr-desk schedule run ID`, the window's Run now).
+pub fn run_now(
+    store: &mut Store,
+    id: i64,
+    layouts: &LayoutSet,
+    clock: &dyn Clock,
+    owner: &str,
+) -> Result<RunReport, ScheduleError> {
+    let (readable, unreadable) = read_schedules(store)?;
+    if let Some(u) = unreadable.iter().find(|u| u.id == id) {
+        return Err(ScheduleError::Io {
+            context: format!("schedule {id} ({})", u.interface),
+            source: std::io::Error::other(u.why.clone()),
+        });
+    }
+    let s = readable
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| ScheduleError::Io {
+            context: format!("schedule {id}"),
+            source: std::io::Error::other(
+                "there is no such schedule (see `esr-desk schedule list`)",
+            ),
+        })?;
+    run_one(store, &s, layouts, clock, owner, true)
 }
 
 /// One recorded run, for the history view.

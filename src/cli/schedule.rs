@@ -46,6 +46,11 @@ pub enum Action {
     },
     /// List schedules and when each is next due.
     List,
+    /// Run one schedule now, whatever its cadence (same lease, steps and history as run-due).
+    Run {
+        /// Schedule id (see `schedule list`).
+        id: i64,
+    },
     /// Recent runs.
     History {
         /// How many.
@@ -145,6 +150,10 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
             }
             Err(e) => super::fail(e),
         },
+        Action::Run { id } => {
+            let mut store = store;
+            run_now_cmd(&mut store, id)
+        }
         Action::History { limit } => match run_history(&store, limit) {
             Ok(runs) => {
                 let mut out = String::new();
@@ -182,8 +191,25 @@ pub fn run_due_cmd(db: Option<&Path>) -> ExitCode {
         Ok(r) => r,
         Err(e) => return super::fail(e),
     };
+    print_reports(&reports)
+}
+
+/// Runs `schedule run ID`.
+fn run_now_cmd(store: &mut Store, id: i64) -> ExitCode {
+    let layouts = match super::layouts() {
+        Ok(l) => l,
+        Err(c) => return c,
+    };
+    let owner = esr_desk::schedule::lease_owner("schedule run");
+    match esr_desk::schedule::run_now(store, id, &layouts, &SystemClock, &owner) {
+        Ok(r) => print_reports(&[r]),
+        Err(e) => super::fail(e),
+    }
+}
+
+fn print_reports(reports: &[esr_desk::schedule::RunReport]) -> ExitCode {
     let mut out = String::new();
-    for r in &reports {
+    for r in reports {
         out.push_str(&format!(
             "{}: {} (files {}, batches {}, exports {})\n",
             r.interface, r.outcome, r.files, r.batches, r.exports

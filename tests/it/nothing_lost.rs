@@ -370,3 +370,73 @@ fn the_edit_index_notices_another_process_edits() {
         "the stale index kept a duplicate that no longer exists"
     );
 }
+
+#[test]
+fn schedule_run_runs_now_and_run_due_resumes_interrupted_work_when_not_due() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let db = d.join("s.sqlite");
+    let (inbox, outbox) = (d.join("in"), d.join("out"));
+    std::fs::create_dir_all(&inbox).expect("in");
+    let drop_file = |name: &str, surname: &str| {
+        let to = inbox.join(name);
+        // Each file its own bytes (the same bytes twice would be one delivery).
+        let text = std::fs::read_to_string(sample("absences", false)).expect("read");
+        std::fs::write(&to, text.replacen("Jones", surname, 1)).expect("write");
+        std::fs::File::options()
+            .write(true)
+            .open(&to)
+            .expect("open")
+            .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(600))
+            .expect("mtime");
+    };
+    for args in [
+        vec!["settings", "vpd", "RX1", "--db", s(&db)],
+        vec![
+            "schedule",
+            "set",
+            "absences",
+            "--cadence",
+            "daily at 23:59",
+            "--inbox",
+            s(&inbox),
+            "--outbox",
+            s(&outbox),
+            "--db",
+            s(&db),
+        ],
+    ] {
+        assert_eq!(code(&run(&args)), Some(0));
+    }
+    // Not due: run-due leaves it; `schedule run 1` runs it now.
+    drop_file("ABS_RX1_20261102_000001.csv", "Jones");
+    let o = run(&["run-due", "--db", s(&db)]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("nothing is due"));
+    let o = run(&["schedule", "run", "1", "--db", s(&db)]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("absences: ok"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // A run that was killed (still "running", its lease run out) is resumed by run-due,
+    // although the schedule is not due.
+    let store = esr_desk::store::Store::open(&db).expect("open");
+    store
+        .conn()
+        .execute(
+            "INSERT INTO schedule_run(schedule_id, started_at, outcome) VALUES (1, '2026-11-10T12:00:00.000Z', 'running')",
+            [],
+        )
+        .expect("a killed run");
+    drop_file("ABS_RX1_20261102_000002.csv", "Jonas");
+    let o = run(&["run-due", "--db", s(&db)]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let runs = esr_desk::schedule::run_history(&store, 10).expect("history");
+    assert!(runs.iter().any(|r| r.outcome == "interrupted"), "{runs:?}");
+    assert_eq!(
+        std::fs::read_dir(&outbox).map_or(0, |r| r.count()),
+        2,
+        "both files delivered"
+    );
+}
