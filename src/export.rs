@@ -255,6 +255,7 @@ pub fn export_batch(
     let result = export_inner(store, batch, opts)
         .and_then(|p| commit_export(store, batch, &info.interface, &started, opts, p));
     if let Err(e) = &result {
+        tracing::warn!(batch, "export refused or failed");
         let outcome = if matches!(
             e,
             ExportError::HasRejects { .. }
@@ -511,8 +512,16 @@ fn commit_export(
     }
     if let Err(e) = tx.commit() {
         let _ = std::fs::remove_file(&o.path);
+        tracing::error!(batch, "export not recorded; its file was removed");
         return Err(ExportError::Sqlite(e));
     }
+    tracing::info!(
+        batch,
+        run = o.run_id,
+        records = o.records_written,
+        held = held,
+        "exported"
+    );
     Ok(o)
 }
 

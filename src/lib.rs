@@ -15,6 +15,7 @@ pub mod export;
 pub mod generate;
 pub mod jml;
 pub mod layout;
+pub mod logs;
 pub mod notation;
 pub mod paths;
 pub mod reader;

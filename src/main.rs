@@ -7,6 +7,7 @@ mod cli;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    esr_desk::logs::init(&esr_desk::paths::store_path(args.db.as_deref()));
     if args.command.is_none() {
         return match esr_desk::ui::run(args.files, args.db) {
             Ok(()) => ExitCode::SUCCESS,

@@ -850,6 +850,12 @@ fn run_inner(
             )),
         }
         archive(&file, inbox)?;
+        tracing::info!(
+            schedule = s.id,
+            batch = batch_id,
+            file = report.files,
+            "file done and archived"
+        );
     }
     report.outcome = if failed > 0 {
         crate::store::RunOutcome::Failed
@@ -879,6 +885,7 @@ pub fn run_due(
     let mut out = Vec::new();
     let (readable, unreadable) = read_schedules(store)?;
     for u in unreadable {
+        tracing::warn!(schedule = u.id, "schedule cannot be read; not run");
         out.push(RunReport {
             schedule: u.id,
             interface: u.interface.clone(),
@@ -954,6 +961,14 @@ fn run_one(
         None => report(crate::store::RunOutcome::Skipped, "already run".into()),
     };
     release_lease(store, s.id, owner)?;
+    tracing::info!(
+        schedule = s.id,
+        outcome = %result.outcome,
+        files = result.files,
+        batches = result.batches,
+        exports = result.exports,
+        "scheduled run"
+    );
     Ok(result)
 }
 
@@ -1059,19 +1074,26 @@ impl Drop for Background {
 pub fn spawn_background(
     db: PathBuf,
     every: std::time::Duration,
-    on_run: impl Fn(Vec<RunReport>) + Send + 'static,
+    on_run: impl Fn(Result<Vec<RunReport>, String>) + Send + 'static,
 ) -> Background {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let thread = std::thread::spawn(move || {
         loop {
             let owner = lease_owner("the window's scheduler");
-            if let Ok(mut store) = Store::open(&db) {
-                let layouts = crate::paths::layout_set().unwrap_or_default();
-                if let Ok(reports) = run_due(&mut store, &layouts, &SystemClock, &owner)
-                    && !reports.is_empty()
-                {
-                    on_run(reports);
+            // Errors are handed on, never swallowed: the window shows them.
+            match Store::open(&db) {
+                Ok(mut store) => {
+                    let layouts = crate::paths::layout_set().unwrap_or_default();
+                    match run_due(&mut store, &layouts, &SystemClock, &owner) {
+                        Ok(reports) if reports.is_empty() => {}
+                        Ok(reports) => on_run(Ok(reports)),
+                        Err(e) => {
+                            tracing::error!("scheduled runs stopped with an error");
+                            on_run(Err(e.to_string()));
+                        }
+                    }
                 }
+                Err(e) => on_run(Err(e.to_string())),
             }
             match rx.recv_timeout(every) {
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,

@@ -567,6 +567,7 @@ impl Store {
         )?;
         refresh_batch(&tx, batch)?;
         tx.commit()?;
+        tracing::info!(batch, rule = %rule, issues = n, "file-level problem accepted");
         Ok(n as u64)
     }
 
@@ -863,6 +864,7 @@ fn apply_in_tx(
     }
     let rejected = refresh_batch(&tx, batch)?;
     tx.commit()?;
+    tracing::info!(batch, entries, rejected, "edited");
     Ok(EditOutcome {
         changed: changed.into_iter().collect(),
         rejected_records: rejected,

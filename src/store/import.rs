@@ -289,6 +289,15 @@ impl Store {
             params![batch, i64::from(seq), fin.rejected as i64, issue_count as i64, status, fin.summary.had_bom, sha, file_errors as i64],
         )?;
         tx.commit()?;
+        tracing::info!(
+            batch,
+            records = u64::from(seq),
+            rejected = fin.rejected,
+            file_errors,
+            issues = issue_count,
+            status = %status,
+            "imported"
+        );
         let mut by_rule: Vec<(crate::rules::Rule, u64)> = by_rule.into_iter().collect();
         by_rule.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.code().cmp(b.0.code())));
         Ok(ImportOutcome {

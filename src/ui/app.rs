@@ -226,7 +226,9 @@ pub struct App {
     pub reports: super::reports::ReportsUi,
     /// The in-app scheduler (runs due schedules while the window is open).
     scheduler: Option<crate::schedule::Background>,
-    scheduled: Option<std::sync::mpsc::Receiver<Vec<crate::schedule::RunReport>>>,
+    scheduled: Option<
+        std::sync::mpsc::Receiver<Result<Vec<crate::schedule::RunReport>, String>>,
+    >,
     /// Messages for the status bar.
     pub status: String,
     /// Errors waiting to be read and closed.
@@ -371,11 +373,17 @@ impl App {
             self.reports.poll();
             ctx.request_repaint_after(Duration::from_millis(100));
         }
-        let runs: Vec<crate::schedule::RunReport> = self
-            .scheduled
-            .as_ref()
-            .map(|rx| rx.try_iter().flatten().collect())
-            .unwrap_or_default();
+        let mut runs: Vec<crate::schedule::RunReport> = Vec::new();
+        if let Some(rx) = self.scheduled.as_ref() {
+            for r in rx.try_iter() {
+                match r {
+                    Ok(mut v) => runs.append(&mut v),
+                    Err(e) => self
+                        .errors
+                        .push(format!("The scheduled runs stopped with an error: {e}")),
+                }
+            }
+        }
         if !runs.is_empty() {
             let words: Vec<String> = runs
                 .iter()
