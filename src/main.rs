@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     if args.command.is_none() {
         return match esr_desk::ui::run(args.files, args.db) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => cli::fail(format!("could not open the window: {e}")),
+            Err(e) => cli::failed(format!("could not open the window: {e}")).exit(),
         };
     }
     cli::run(args)

@@ -40,12 +40,12 @@ pub struct RulesArgs {
     pub markdown: bool,
 }
 
-fn open(db: Option<&Path>) -> Result<Store, ExitCode> {
-    Store::open(&esr_desk::paths::store_path(db)).map_err(super::fail)
+fn open(db: Option<&Path>) -> Result<Store, super::CliError> {
+    Store::open(&esr_desk::paths::store_path(db)).map_err(super::failed)
 }
 
 /// Runs `accept`.
-pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
+pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
     let Some(rule) = Rule::from_code(&a.rule) else {
         return super::fail(format!(
             "unknown rule {:?}; file-level rules: {}",
@@ -58,10 +58,7 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
                 .join(", ")
         ));
     };
-    let mut store = match open(db) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
+    let mut store = open(db)?;
     match store.accept(a.batch, rule, a.line, &a.reason) {
         Ok(n) => {
             let info = store.batch(a.batch);
@@ -70,29 +67,26 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
                 "accepted {n} {rule} problem{} in batch {}; the batch is now {status}\n",
                 if n == 1 { "" } else { "s" },
                 a.batch
-            ));
-            ExitCode::SUCCESS
+            ))?;
+            Ok(ExitCode::SUCCESS)
         }
         Err(e) => super::fail(e),
     }
 }
 
 /// Runs `recheck`.
-pub fn run_recheck(a: RecheckArgs, db: Option<&Path>) -> ExitCode {
-    let mut store = match open(db) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
+pub fn run_recheck(a: RecheckArgs, db: Option<&Path>) -> super::Outcome {
+    let mut store = open(db)?;
     match store.recheck_references(a.batch, &a.against) {
         Ok(rejected) => {
             super::emit(&format!(
                 "batch {}: references checked again; {rejected} rejected records\n",
                 a.batch
-            ));
+            ))?;
             if rejected > 0 {
-                ExitCode::from(1)
+                Ok(ExitCode::from(1))
             } else {
-                ExitCode::SUCCESS
+                Ok(ExitCode::SUCCESS)
             }
         }
         Err(e) => super::fail(e),
@@ -100,9 +94,9 @@ pub fn run_recheck(a: RecheckArgs, db: Option<&Path>) -> ExitCode {
 }
 
 /// Runs `rules`.
-pub fn run_rules(a: RulesArgs) -> ExitCode {
+pub fn run_rules(a: RulesArgs) -> super::Outcome {
     if a.markdown {
-        super::emit(&esr_desk::rules::markdown_table());
+        super::emit(&esr_desk::rules::markdown_table())?;
     } else {
         let mut s = String::new();
         for r in Rule::ALL {
@@ -114,7 +108,7 @@ pub fn run_rules(a: RulesArgs) -> ExitCode {
                 r.description()
             ));
         }
-        super::emit(&s);
+        super::emit(&s)?;
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

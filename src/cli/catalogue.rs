@@ -12,19 +12,16 @@ pub struct Args {
 }
 
 /// Runs the command.
-pub fn run(a: Args) -> ExitCode {
+pub fn run(a: Args) -> super::Outcome {
     let cat = Catalogue::bundled();
-    let layouts = match super::layouts() {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+    let layouts = super::layouts()?;
     use std::fmt::Write as _;
     let mut out = String::new();
     if a.json {
         return match serde_json::to_string_pretty(&cat.interfaces) {
             Ok(s) => {
-                super::emit(&(s + "\n"));
-                ExitCode::SUCCESS
+                super::emit(&(s + "\n"))?;
+                Ok(ExitCode::SUCCESS)
             }
             Err(e) => super::fail(e),
         };
@@ -65,6 +62,6 @@ pub fn run(a: Args) -> ExitCode {
         cat.interfaces.len() - cat.batch().count(),
         cat.batch().count()
     );
-    super::emit(&out);
-    ExitCode::SUCCESS
+    super::emit(&out)?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -71,7 +71,7 @@ fn one(store: &mut Store, batch: i64, line: u64, field: &str, value: &str) -> Re
 }
 
 /// Runs the command.
-pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
+pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
     let mut store = match Store::open(&esr_desk::paths::store_path(db)) {
         Ok(s) => s,
         Err(e) => return super::fail(e),
@@ -90,8 +90,8 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
                 super::emit(&format!(
                     "saved; batch {} has {rejected} rejected records\n",
                     a.batch
-                ));
-                ExitCode::SUCCESS
+                ))?;
+                Ok(ExitCode::SUCCESS)
             }
             Err(e) => super::fail(e),
         };
@@ -156,8 +156,8 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
     }
     let failed = failed > 0;
     if failed {
-        ExitCode::from(2)
+        Ok(ExitCode::from(super::EXIT_FAILED))
     } else {
-        ExitCode::SUCCESS
+        Ok(ExitCode::SUCCESS)
     }
 }

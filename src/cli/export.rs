@@ -32,16 +32,13 @@ pub struct Args {
     pub at: Option<String>,
 }
 
-fn open(db: Option<&Path>) -> Result<Store, ExitCode> {
-    Store::open(&esr_desk::paths::store_path(db)).map_err(super::fail)
+fn open(db: Option<&Path>) -> Result<Store, super::CliError> {
+    Store::open(&esr_desk::paths::store_path(db)).map_err(super::failed)
 }
 
 /// Runs `export`.
-pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
-    let mut store = match open(db) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
+pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
+    let mut store = open(db)?;
     let mut opts = ExportOptions::new(&a.out);
     opts.overwrite = a.overwrite;
     opts.valid_rows_only = a.valid_rows_only;
@@ -59,7 +56,7 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
     }
     match export_batch(&mut store, a.batch, &opts) {
         Ok(o) => {
-            super::emit(&format!("{}\n", o.path.display()));
+            super::emit(&format!("{}\n", o.path.display()))?;
             eprintln!(
                 "wrote {} records to {} (SHA-256 {})",
                 o.records_written,
@@ -80,7 +77,7 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
                     if o.held_back.len() > 20 { ", ..." } else { "" }
                 );
             }
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
         Err(e) => super::fail(e),
     }
@@ -97,15 +94,12 @@ pub struct RejectsArgs {
 }
 
 /// Runs `rejects`.
-pub fn run_rejects(a: RejectsArgs, db: Option<&Path>) -> ExitCode {
-    let mut store = match open(db) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
+pub fn run_rejects(a: RejectsArgs, db: Option<&Path>) -> super::Outcome {
+    let mut store = open(db)?;
     match rejects_report(&mut store, a.batch, &a.out) {
         Ok(n) => {
             eprintln!("wrote {n} rejected-record issues to {}", a.out.display());
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
         Err(e) => super::fail(e),
     }
@@ -124,11 +118,8 @@ pub struct JmlArgs {
 }
 
 /// Runs `jml`.
-pub fn run_jml(a: JmlArgs, db: Option<&Path>) -> ExitCode {
-    let mut store = match open(db) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
+pub fn run_jml(a: JmlArgs, db: Option<&Path>) -> super::Outcome {
+    let mut store = open(db)?;
     let rows = match esr_desk::jml::compare(&mut store, a.old, a.new) {
         Ok(r) => r,
         Err(e) => return super::fail(e),
@@ -145,7 +136,7 @@ pub fn run_jml(a: JmlArgs, db: Option<&Path>) -> ExitCode {
         count(Change::Leaver),
         a.out.display()
     );
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Arguments of `settings`.
@@ -158,20 +149,17 @@ pub struct SettingsArgs {
 }
 
 /// Runs `settings`.
-pub fn run_settings(a: SettingsArgs, db: Option<&Path>) -> ExitCode {
-    let store = match open(db) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
+pub fn run_settings(a: SettingsArgs, db: Option<&Path>) -> super::Outcome {
+    let store = open(db)?;
     match (a.key, a.value) {
         (Some(k), Some(v)) => match store.set_setting(&k, &v) {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(()) => Ok(ExitCode::SUCCESS),
             Err(e) => super::fail(e),
         },
         (Some(k), None) => match store.setting(&k) {
             Ok(Some(v)) => {
-                super::emit(&format!("{v}\n"));
-                ExitCode::SUCCESS
+                super::emit(&format!("{v}\n"))?;
+                Ok(ExitCode::SUCCESS)
             }
             Ok(None) => super::fail(format!("{k} is not set")),
             Err(e) => super::fail(e),
@@ -190,8 +178,8 @@ pub fn run_settings(a: SettingsArgs, db: Option<&Path>) -> ExitCode {
                     Err(e) => return super::fail(e),
                 };
             let text: String = rows.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
-            super::emit(&text);
-            ExitCode::SUCCESS
+            super::emit(&text)?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -38,11 +38,8 @@ pub struct Args {
 }
 
 /// Runs the command.
-pub fn run(a: Args) -> ExitCode {
-    let set = match super::layouts() {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+pub fn run(a: Args) -> super::Outcome {
+    let set = super::layouts()?;
     let layout = match (&a.layout, &a.interface) {
         (Some(p), _) => match esr_desk::layout::Layout::from_path(p) {
             Ok(l) => l,
@@ -112,6 +109,6 @@ pub fn run(a: Args) -> ExitCode {
         summary.lines,
         summary.defects.len(),
         kinds.len()
-    ));
-    ExitCode::SUCCESS
+    ))?;
+    Ok(ExitCode::SUCCESS)
 }

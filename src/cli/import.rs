@@ -25,11 +25,8 @@ pub struct Args {
 }
 
 /// Runs the command.
-pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
-    let set = match super::layouts() {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
+    let set = super::layouts()?;
     let layout =
         match super::resolve_layout(&a.file, a.interface.as_deref(), a.layout.as_deref(), &set) {
             Ok(l) => l,
@@ -62,7 +59,7 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
         }
         Err(e) => return super::fail(format!("could not import {}: {e}", a.file.display())),
     };
-    super::emit(&format!("{}\n", out.batch_id));
+    super::emit(&format!("{}\n", out.batch_id))?;
     eprintln!(
         "batch {}: {} ({}) — {} records, {} rejected, {} file-level errors, {} issues: {}",
         out.batch_id,
@@ -82,8 +79,8 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
     }
     // The same exit code as `validate` on the same file: 0 only when nothing is wrong.
     if out.is_clean() {
-        ExitCode::SUCCESS
+        Ok(ExitCode::SUCCESS)
     } else {
-        ExitCode::from(1)
+        Ok(ExitCode::from(1))
     }
 }

@@ -33,15 +33,12 @@ pub enum Action {
 }
 
 /// Runs `layout`.
-pub fn run(a: Args) -> ExitCode {
-    let set = match super::layouts() {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
+pub fn run(a: Args) -> super::Outcome {
+    let set = super::layouts()?;
     let get = |id: &str| {
         set.get(id)
             .cloned()
-            .ok_or_else(|| super::fail(format!("no layout {id:?}; see `esr-desk layout list`")))
+            .ok_or_else(|| super::failed(format!("no layout {id:?}; see `esr-desk layout list`")))
     };
     match a.action {
         Action::List => {
@@ -60,14 +57,11 @@ pub fn run(a: Args) -> ExitCode {
                     l.id, l.version, l.file_name.text, src
                 ));
             }
-            super::emit(&out);
-            ExitCode::SUCCESS
+            super::emit(&out)?;
+            Ok(ExitCode::SUCCESS)
         }
         Action::Show { id } => {
-            let l = match get(&id) {
-                Ok(l) => l,
-                Err(c) => return c,
-            };
+            let l = get(&id)?;
             let mut out = format!(
                 "{} ({}), version {}\n{}\n",
                 l.name, l.id, l.version, l.representative
@@ -84,20 +78,17 @@ pub fn run(a: Args) -> ExitCode {
                     r.codes
                 ));
             }
-            super::emit(&out);
-            ExitCode::SUCCESS
+            super::emit(&out)?;
+            Ok(ExitCode::SUCCESS)
         }
         Action::ExportSchema { id, out } => {
-            let l = match get(&id) {
-                Ok(l) => l,
-                Err(c) => return c,
-            };
+            let l = get(&id)?;
             let schemas = esr_desk::tableschema::export(&l);
             match out {
                 None => match serde_json::to_string_pretty(&serde_json::Value::Object(schemas)) {
                     Ok(s) => {
-                        super::emit(&(s + "\n"));
-                        ExitCode::SUCCESS
+                        super::emit(&(s + "\n"))?;
+                        Ok(ExitCode::SUCCESS)
                     }
                     Err(e) => super::fail(e),
                 },
@@ -113,7 +104,7 @@ pub fn run(a: Args) -> ExitCode {
                         }
                         eprintln!("wrote {}", path.display());
                     }
-                    ExitCode::SUCCESS
+                    Ok(ExitCode::SUCCESS)
                 }
             }
         }

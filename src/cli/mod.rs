@@ -74,28 +74,59 @@ pub enum Command {
 /// Exit code for "could not run".
 pub const EXIT_FAILED: u8 = 2;
 
-/// Prints an error for a person to read and returns exit code 2.
-pub fn fail(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("esr-desk: {msg}");
-    ExitCode::from(EXIT_FAILED)
+/// Why a command could not do its work: the one error type of the command line, mapped to
+/// an exit code in one place ([`CliError::exit`], called by `main`). Commands return
+/// [`Outcome`]: `Ok` with 0 (done, clean) or 1 (rejects found, a scheduled job failed).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The command could not run: the message says why and what to do (exit 2).
+    #[error("{0}")]
+    Failed(String),
+    /// Standard output could not be written. A closed pipe (`| head`) ends quietly (exit 0),
+    /// as xsv does; anything else is a failure.
+    #[error("could not write the output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl CliError {
+    /// The exit code, printing the message for a person to read.
+    pub fn exit(self) -> ExitCode {
+        match self {
+            CliError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            e => {
+                eprintln!("esr-desk: {e}");
+                ExitCode::from(EXIT_FAILED)
+            }
+        }
+    }
+}
+
+/// What a command returns.
+pub type Outcome = Result<ExitCode, CliError>;
+
+/// A failure with a message (exit 2).
+pub fn failed(msg: impl std::fmt::Display) -> CliError {
+    CliError::Failed(msg.to_string())
+}
+
+/// Ends a command with a failure (exit 2).
+pub fn fail(msg: impl std::fmt::Display) -> Outcome {
+    Err(failed(msg))
 }
 
 /// Writes text to standard output; a closed pipe (`esr-desk validate ... | head`) ends the
 /// output quietly instead of panicking.
-pub fn emit(text: &str) {
+pub fn emit(text: &str) -> Result<(), CliError> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    out.write_all(text.as_bytes()).and_then(|()| out.flush())?;
+    Ok(())
 }
 
 /// Ends a command whose output could not be written: a closed pipe (`| head`) ends quietly
 /// with 0, anything else is a failure.
-pub fn io_end(e: std::io::Error) -> ExitCode {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        ExitCode::SUCCESS
-    } else {
-        fail(format!("could not write the output: {e}"))
-    }
+pub fn io_end(e: std::io::Error) -> Outcome {
+    Err(CliError::Output(e))
 }
 
 /// A `--against` argument: a stored batch id, or a file.
@@ -223,7 +254,7 @@ pub fn reference_batches(
 }
 
 /// Loads the layouts in use and prints any problem with the trust's own layout files.
-pub fn layouts() -> Result<esr_desk::layout::LayoutSet, ExitCode> {
+pub fn layouts() -> Result<esr_desk::layout::LayoutSet, CliError> {
     match esr_desk::paths::layout_set() {
         Ok(s) => {
             for w in &s.warnings {
@@ -231,12 +262,16 @@ pub fn layouts() -> Result<esr_desk::layout::LayoutSet, ExitCode> {
             }
             Ok(s)
         }
-        Err(e) => Err(fail(e)),
+        Err(e) => Err(failed(e)),
     }
 }
 
 /// Runs a command.
 pub fn run(cli: Cli) -> ExitCode {
+    run_command(cli).unwrap_or_else(CliError::exit)
+}
+
+fn run_command(cli: Cli) -> Outcome {
     match cli.command {
         Some(Command::Catalogue(a)) => catalogue::run(a),
         Some(Command::Validate(a)) => validate::run(a, cli.db.as_deref()),
@@ -257,7 +292,7 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn unreachable_gui() -> ExitCode {
+fn unreachable_gui() -> Outcome {
     fail("no command given")
 }
 

@@ -59,16 +59,13 @@ pub enum Action {
     },
 }
 
-fn open(db: Option<&Path>) -> Result<Store, ExitCode> {
-    Store::open(&esr_desk::paths::store_path(db)).map_err(super::fail)
+fn open(db: Option<&Path>) -> Result<Store, super::CliError> {
+    Store::open(&esr_desk::paths::store_path(db)).map_err(super::failed)
 }
 
 /// Runs `schedule`.
-pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
-    let store = match open(db) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
+pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
+    let store = open(db)?;
     match a.action {
         Action::Set {
             interface,
@@ -119,8 +116,8 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
                         s.next_due()
                             .with_timezone(&chrono_tz::Europe::London)
                             .format("%d/%m/%Y %H:%M %Z")
-                    ));
-                    ExitCode::SUCCESS
+                    ))?;
+                    Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => super::fail(e),
             }
@@ -145,8 +142,8 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
                             .map_or("-".into(), |p| p.display().to_string())
                     ));
                 }
-                super::emit(&out);
-                ExitCode::SUCCESS
+                super::emit(&out)?;
+                Ok(ExitCode::SUCCESS)
             }
             Err(e) => super::fail(e),
         },
@@ -168,8 +165,8 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
                         }
                     }
                 }
-                super::emit(&out);
-                ExitCode::SUCCESS
+                super::emit(&out)?;
+                Ok(ExitCode::SUCCESS)
             }
             Err(e) => super::fail(e),
         },
@@ -177,15 +174,9 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
 }
 
 /// Runs `run-due`.
-pub fn run_due_cmd(db: Option<&Path>) -> ExitCode {
-    let mut store = match open(db) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
-    let layouts = match super::layouts() {
-        Ok(l) => l,
-        Err(c) => return c,
-    };
+pub fn run_due_cmd(db: Option<&Path>) -> super::Outcome {
+    let mut store = open(db)?;
+    let layouts = super::layouts()?;
     let owner = esr_desk::schedule::lease_owner("run-due");
     let reports = match run_due(&mut store, &layouts, &SystemClock, &owner) {
         Ok(r) => r,
@@ -195,11 +186,8 @@ pub fn run_due_cmd(db: Option<&Path>) -> ExitCode {
 }
 
 /// Runs `schedule run ID`.
-fn run_now_cmd(store: &mut Store, id: i64) -> ExitCode {
-    let layouts = match super::layouts() {
-        Ok(l) => l,
-        Err(c) => return c,
-    };
+fn run_now_cmd(store: &mut Store, id: i64) -> super::Outcome {
+    let layouts = super::layouts()?;
     let owner = esr_desk::schedule::lease_owner("schedule run");
     match esr_desk::schedule::run_now(store, id, &layouts, &SystemClock, &owner) {
         Ok(r) => print_reports(&[r]),
@@ -207,7 +195,7 @@ fn run_now_cmd(store: &mut Store, id: i64) -> ExitCode {
     }
 }
 
-fn print_reports(reports: &[esr_desk::schedule::RunReport]) -> ExitCode {
+fn print_reports(reports: &[esr_desk::schedule::RunReport]) -> super::Outcome {
     let mut out = String::new();
     for r in reports {
         out.push_str(&format!(
@@ -221,13 +209,13 @@ fn print_reports(reports: &[esr_desk::schedule::RunReport]) -> ExitCode {
     if reports.is_empty() {
         out.push_str("nothing is due\n");
     }
-    super::emit(&out);
+    super::emit(&out)?;
     if reports
         .iter()
         .any(|r| r.outcome == esr_desk::store::RunOutcome::Failed)
     {
-        ExitCode::from(1)
+        Ok(ExitCode::from(1))
     } else {
-        ExitCode::SUCCESS
+        Ok(ExitCode::SUCCESS)
     }
 }

@@ -30,11 +30,8 @@ pub struct Args {
 }
 
 /// Runs the command.
-pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
-    let set = match super::layouts() {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
+    let set = super::layouts()?;
     let resolved = match &a.schema {
         Some(p) => std::fs::read_to_string(p)
             .map_err(|e| format!("could not read the Table Schema {}: {e}", p.display()))
@@ -80,11 +77,11 @@ pub fn run(a: Args, db: Option<&Path>) -> ExitCode {
         not_listed: summary.not_listed,
         unchecked: summary.unchecked,
     };
-    print_text(&report, &layout);
+    print_text(&report, &layout)?;
     if report.is_clean() {
-        ExitCode::SUCCESS
+        Ok(ExitCode::SUCCESS)
     } else {
-        ExitCode::from(1)
+        Ok(ExitCode::from(1))
     }
 }
 
@@ -94,7 +91,7 @@ fn json(
     name: &str,
     layout: &esr_desk::layout::Layout,
     refs: &esr_desk::validate::References,
-) -> ExitCode {
+) -> super::Outcome {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut write_err: Option<std::io::Error> = None;
@@ -148,13 +145,13 @@ fn json(
         return super::io_end(e);
     }
     if s.has_errors {
-        ExitCode::from(1)
+        Ok(ExitCode::from(1))
     } else {
-        ExitCode::SUCCESS
+        Ok(ExitCode::SUCCESS)
     }
 }
 
-fn print_text(report: &Report, layout: &esr_desk::layout::Layout) {
+fn print_text(report: &Report, layout: &esr_desk::layout::Layout) -> Result<(), super::CliError> {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(out, "{}: {} ({})", report.file, layout.name, layout.version);
@@ -221,5 +218,5 @@ fn print_text(report: &Report, layout: &esr_desk::layout::Layout) {
             "REJECTS FOUND"
         }
     );
-    super::emit(&out);
+    super::emit(&out)
 }

@@ -226,9 +226,7 @@ pub struct App {
     pub reports: super::reports::ReportsUi,
     /// The in-app scheduler (runs due schedules while the window is open).
     scheduler: Option<crate::schedule::Background>,
-    scheduled: Option<
-        std::sync::mpsc::Receiver<Result<Vec<crate::schedule::RunReport>, String>>,
-    >,
+    scheduled: Option<std::sync::mpsc::Receiver<Result<Vec<crate::schedule::RunReport>, String>>>,
     /// Messages for the status bar.
     pub status: String,
     /// Errors waiting to be read and closed.

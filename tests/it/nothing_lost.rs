@@ -445,8 +445,14 @@ fn schedule_run_runs_now_and_run_due_resumes_interrupted_work_when_not_due() {
         .flatten()
         .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
         .collect();
-    assert!(log.contains("scheduled run") && log.contains("file done"), "{log}");
-    assert!(log.contains("imported") && log.contains("exported"), "{log}");
+    assert!(
+        log.contains("scheduled run") && log.contains("file done"),
+        "{log}"
+    );
+    assert!(
+        log.contains("imported") && log.contains("exported"),
+        "{log}"
+    );
     for value in ["Jones", "Jonas", "10120001", "ABS_RX1"] {
         assert!(!log.contains(value), "the log holds {value:?}: {log}");
     }
