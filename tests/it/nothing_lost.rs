@@ -457,3 +457,76 @@ fn schedule_run_runs_now_and_run_due_resumes_interrupted_work_when_not_due() {
         assert!(!log.contains(value), "the log holds {value:?}: {log}");
     }
 }
+
+#[test]
+fn every_command_waits_for_a_busy_store_and_edits_read_an_index_not_the_whole_log() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("s.sqlite");
+    run(&["import", s(&sample("absences", false)), "--db", s(&db)]);
+    // `edit` waits for another process's write like every other command.
+    let blocker = rusqlite::Connection::open(&db).expect("conn");
+    blocker.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        blocker.execute_batch("COMMIT").expect("unlock");
+    });
+    let o = run(&[
+        "edit",
+        "1",
+        "--line",
+        "2",
+        "--field",
+        "First Name",
+        "--value",
+        "Ann",
+        "--db",
+        s(&db),
+    ]);
+    release.join().expect("thread");
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    // The next edit group comes from an index, whatever the size of the log.
+    let store = esr_desk::store::Store::open(&db).expect("open");
+    let plan: String = store
+        .conn()
+        .prepare("EXPLAIN QUERY PLAN SELECT COALESCE(MAX(grp), 0) + 1 FROM edit")
+        .expect("plan")
+        .query_map([], |r| r.get::<_, String>(3))
+        .expect("rows")
+        .flatten()
+        .collect();
+    assert!(plan.contains("edit_grp"), "{plan}");
+}
+
+#[test]
+fn lease_owners_are_unique_per_engine_and_exports_stamp_uk_time() {
+    use esr_desk::schedule::{acquire_lease, lease_owner};
+    // Two engines in one process (the window's scheduler and Run now) never share an owner,
+    // so they cannot both hold one schedule.
+    let (a, b) = (lease_owner("window"), lease_owner("window"));
+    assert_ne!(a, b);
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = esr_desk::store::Store::open(&dir.path().join("s.sqlite")).expect("open");
+    let now = chrono::Utc::now();
+    esr_desk::schedule::save_schedule(
+        &store,
+        &esr_desk::schedule::ScheduleSettings {
+            interface: "absences".into(),
+            enabled: true,
+            cadence: "every 15 min".parse().expect("c"),
+            inbox: None,
+            outbox: None,
+            on_rejects: esr_desk::schedule::OnRejects::Hold,
+            check_references: false,
+        },
+        &esr_desk::schedule::FixedClock(now),
+    )
+    .expect("save");
+    assert!(acquire_lease(&store, 1, &a, now).expect("a"));
+    assert!(!acquire_lease(&store, 1, &b, now).expect("b"));
+    // Export times are UK time whatever the machine's zone.
+    let uk = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::London)
+        .naive_local();
+    let stamped = esr_desk::export::uk_now();
+    assert!((stamped - uk).num_seconds().abs() <= 2, "{stamped} vs {uk}");
+}
