@@ -11,11 +11,10 @@
 
 use crate::layout::{Control, Generate, Layout, NameValues, Role, safe_file_name};
 use crate::notation::{Format, SCALE, format_scaled};
-use crate::store::{Store, StoreError, hex, now_text, split_fields};
+use crate::store::{Store, StoreError, hex, now_text};
 use crate::validate::{FieldSource, summed_fields};
 use crate::writer::{WriteError, encode_record};
 use chrono::{NaiveDateTime, Timelike};
-use rusqlite::params;
 use sha2::Digest;
 use std::collections::HashMap;
 use std::io::Write;
@@ -209,39 +208,11 @@ fn header_vpd(store: &Store, batch: i64, layout: &Layout) -> Result<Option<Strin
         .filter(|v| !v.is_empty()))
 }
 
-/// One row of the export history, as written.
-struct RunRecord<'a> {
-    batch: i64,
-    interface: &'a str,
-    started: &'a str,
-    outcome: ExportRunOutcome,
-    message: &'a str,
-    path: Option<&'a Path>,
-    written: u64,
-    sha: Option<&'a str>,
-    held: usize,
-    trigger: Trigger,
-}
+pub use crate::store::exports::ExportRun;
+use crate::store::exports::NewExportRun as RunRecord;
 
 fn record_run(store: &Store, r: &RunRecord<'_>) -> Result<i64, ExportError> {
-    store.conn().execute(
-        "INSERT INTO export_run(batch_id, interface, path, records_written, sha256, started_at, finished_at, trigger, outcome, message, held_back)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
-            r.batch,
-            r.interface,
-            r.path.map(|p| p.display().to_string()),
-            r.written as i64,
-            r.sha,
-            r.started,
-            now_text(),
-            r.trigger,
-            r.outcome,
-            r.message,
-            r.held as i64
-        ],
-    )?;
-    Ok(store.conn().last_insert_rowid())
+    Ok(store.record_export_run(r)?)
 }
 
 /// Exports a batch. Every attempt is recorded in the store's export history.
@@ -463,10 +434,7 @@ fn commit_export(
         parts.push(o.note.clone());
     }
     let msg = parts.join("; ");
-    let tx = rusqlite::Transaction::new_unchecked(
-        store.conn(),
-        rusqlite::TransactionBehavior::Immediate,
-    )?;
+    let tx = store.write_tx()?;
     o.run_id = record_run(
         store,
         &RunRecord {
@@ -486,10 +454,7 @@ fn commit_export(
         store.set_setting(&p.seq_key, &p.seq.to_string())?;
     }
     if held == 0 {
-        store.conn().execute(
-            "UPDATE batch SET status = ?2 WHERE id = ?1",
-            rusqlite::params![batch, crate::store::kinds::BatchStatus::Exported],
-        )?;
+        store.set_status(batch, crate::store::kinds::BatchStatus::Exported)?;
     }
     let persisted = if opts.overwrite {
         p.tmp.persist(&o.path).map(|_| ())
@@ -656,16 +621,15 @@ pub fn write_batch<W: Write>(
         encode_record(&dialect, &vals, buf).map_err(|source| ExportError::Value { line: 1, source })
     };
 
-    let conn = store.conn();
-    let mut stmt = conn.prepare("SELECT seq, line, record_type, fields, rejected, excluded FROM record WHERE batch_id = ?1 ORDER BY seq")?;
-    let mut rows = stmt.query([batch])?;
-    while let Some(row) = rows.next()? {
-        let seq_no = row.get::<_, i64>(0)? as u32;
-        let line = row.get::<_, i64>(1)? as u64;
-        let code: Option<String> = row.get(2)?;
-        let text: String = row.get(3)?;
-        let rejected: bool = row.get(4)?;
-        let excluded: bool = row.get(5)?;
+    store.for_each_record(batch, true, |rec| -> Result<bool, ExportError> {
+        let (seq_no, line, code, rejected, excluded) = (
+            rec.seq,
+            rec.line,
+            rec.record_type,
+            rec.rejected,
+            rec.excluded,
+        );
+        let fields = rec.fields;
         let ri = match layout.discriminator {
             None => Some(0),
             Some(_) => code.as_deref().and_then(|c| layout.record_index(c)),
@@ -673,12 +637,12 @@ pub fn write_batch<W: Write>(
         let role = ri.map(|i| layout.records[i].role);
         if role == Some(Role::Header) {
             if !header_written {
-                write_header(Some(split_fields(&text)), &mut buf)?;
+                write_header(Some(fields), &mut buf)?;
                 emit(&mut buf, out).map_err(io_err)?;
                 written += 1;
                 header_written = true;
             }
-            continue;
+            return Ok(true);
         }
         if !header_written && header.is_some() {
             write_header(None, &mut buf)?;
@@ -687,18 +651,17 @@ pub fn write_batch<W: Write>(
             header_written = true;
         }
         if role == Some(Role::Trailer) {
-            stored_trailer = Some((line, split_fields(&text)));
-            continue;
+            stored_trailer = Some((line, fields));
+            return Ok(true);
         }
         if excluded {
             excluded_n += 1;
-            continue;
+            return Ok(true);
         }
         if rejected && hold.contains(&seq_no) {
             held_back.push((seq_no, line));
-            continue;
+            return Ok(true);
         }
-        let fields = split_fields(&text);
         encode_record(&dialect, &fields, &mut buf)
             .map_err(|source| ExportError::Value { line, source })?;
         emit(&mut buf, out).map_err(io_err)?;
@@ -717,9 +680,8 @@ pub fn write_batch<W: Write>(
                 }
             }
         }
-    }
-    drop(rows);
-    drop(stmt);
+        Ok(true)
+    })?;
     if !header_written && header.is_some() {
         write_header(None, &mut buf)?;
         emit(&mut buf, out).map_err(io_err)?;
@@ -841,40 +803,7 @@ pub fn blocking_records(
 }
 
 fn info_had_bom(store: &Store, batch: i64) -> Result<bool, ExportError> {
-    Ok(store
-        .conn()
-        .query_row("SELECT had_bom FROM batch WHERE id = ?1", [batch], |r| {
-            r.get(0)
-        })?)
-}
-
-/// One export run, as listed in the history.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExportRun {
-    /// Run id.
-    pub id: i64,
-    /// Batch.
-    pub batch: i64,
-    /// Interface.
-    pub interface: String,
-    /// File written.
-    pub path: Option<String>,
-    /// Records written.
-    pub records_written: u64,
-    /// SHA-256 of the file.
-    pub sha256: Option<String>,
-    /// Started (RFC 3339).
-    pub started_at: String,
-    /// Finished.
-    pub finished_at: Option<String>,
-    /// Manual or scheduled.
-    pub trigger: Trigger,
-    /// How it ended.
-    pub outcome: ExportRunOutcome,
-    /// Message.
-    pub message: Option<String>,
-    /// Rejected rows held back.
-    pub held_back: u64,
+    Ok(store.had_bom(batch)?)
 }
 
 /// Export history, newest first, of a batch or an interface (or all).
@@ -883,27 +812,7 @@ pub fn export_runs(
     batch: Option<i64>,
     interface: Option<&str>,
 ) -> Result<Vec<ExportRun>, ExportError> {
-    let mut stmt = store.conn().prepare(
-        "SELECT id, batch_id, interface, path, records_written, sha256, started_at, finished_at, trigger, outcome, message, held_back
-         FROM export_run WHERE (?1 IS NULL OR batch_id = ?1) AND (?2 IS NULL OR interface = ?2) ORDER BY id DESC",
-    )?;
-    let rows = stmt.query_map(params![batch, interface], |r| {
-        Ok(ExportRun {
-            id: r.get(0)?,
-            batch: r.get(1)?,
-            interface: r.get(2)?,
-            path: r.get(3)?,
-            records_written: r.get::<_, i64>(4)? as u64,
-            sha256: r.get(5)?,
-            started_at: r.get(6)?,
-            finished_at: r.get(7)?,
-            trigger: r.get(8)?,
-            outcome: r.get(9)?,
-            message: r.get(10)?,
-            held_back: r.get::<_, i64>(11)? as u64,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(store.export_runs(batch, interface)?)
 }
 
 /// Neutralises a cell for spreadsheets (OWASP CSV injection): a value starting with `=`, `+`,

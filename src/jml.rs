@@ -12,7 +12,7 @@ use crate::export::ExportError;
 #[cfg(test)]
 use crate::export::neutralise;
 use crate::layout::{Layout, Role};
-use crate::store::{Store, split_fields};
+use crate::store::Store;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -92,32 +92,31 @@ struct Side {
 
 fn load(store: &mut Store, batch: i64, layout: &Layout) -> Result<Side, ExportError> {
     let mut records = HashMap::new();
-    let conn = store.conn();
-    let mut stmt = conn.prepare(
-        "SELECT record_type, fields FROM record WHERE batch_id = ?1 AND excluded = 0 ORDER BY seq",
-    )?;
-    let mut rows = stmt.query([batch])?;
-    while let Some(row) = rows.next()? {
-        let code: Option<String> = row.get(0)?;
+    store.for_each_record(batch, false, |rec| -> Result<bool, ExportError> {
         let ri = match layout.discriminator {
             None => Some(0),
-            Some(_) => code.as_deref().and_then(|c| layout.record_index(c)),
+            Some(_) => rec
+                .record_type
+                .as_deref()
+                .and_then(|c| layout.record_index(c)),
         };
-        let Some(ri) = ri else { continue };
+        let Some(ri) = ri else { return Ok(true) };
         let rt = &layout.records[ri];
         if rt.role != Role::Detail || rt.unique.is_empty() || rt.fields.len() <= 2 {
-            continue; // delete records carry only the type and id; they do not describe a person
+            return Ok(true); // delete records carry only the type and id; they do not describe a person
         }
-        let fields = split_fields(&row.get::<_, String>(1)?);
+        let fields = rec.fields;
         let key: Vec<&str> = rt.unique[0]
             .iter()
             .map(|&k| fields.get(k).map_or("", String::as_str))
             .collect();
         if key.iter().any(|k| k.is_empty()) {
-            continue;
+            return Ok(true);
         }
-        records.insert((ri, key.join(" + ")), fields);
-    }
+        let key = key.join(" + ");
+        records.insert((ri, key), fields);
+        Ok(true)
+    })?;
     Ok(Side { records })
 }
 

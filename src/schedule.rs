@@ -20,7 +20,6 @@ use chrono::{
     Weekday,
 };
 use chrono_tz::Europe::London;
-use rusqlite::{OptionalExtension, params};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -375,21 +374,18 @@ pub fn save_schedule(
     if Catalogue::bundled().get(&s.interface).is_none() {
         return Err(ScheduleError::UnknownInterface(s.interface.clone()));
     }
-    store.conn().execute(
-        "INSERT INTO schedule(interface, enabled, cadence, inbox, outbox, on_rejects, created_at, check_references) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         ON CONFLICT(interface) DO UPDATE SET enabled = excluded.enabled, cadence = excluded.cadence, inbox = excluded.inbox,
-             outbox = excluded.outbox, on_rejects = excluded.on_rejects, check_references = excluded.check_references",
-        params![
-            s.interface,
-            s.enabled,
-            s.cadence.to_string(),
-            s.inbox.as_ref().map(|p| p.display().to_string()),
-            s.outbox.as_ref().map(|p| p.display().to_string()),
-            s.on_rejects.as_str(),
-            time_text(clock.now()),
-            s.check_references
-        ],
-    )?;
+    store.upsert_schedule(&crate::store::schedules::ScheduleRow {
+        id: 0,
+        interface: s.interface.clone(),
+        enabled: s.enabled,
+        cadence: s.cadence.to_string(),
+        inbox: s.inbox.as_ref().map(|p| p.display().to_string()),
+        outbox: s.outbox.as_ref().map(|p| p.display().to_string()),
+        on_rejects: s.on_rejects.as_str().to_string(),
+        last_run_at: None,
+        created_at: Some(time_text(clock.now())),
+        check_references: s.check_references,
+    })?;
     schedules(store)?
         .into_iter()
         .find(|x| x.interface == s.interface)
@@ -415,26 +411,21 @@ pub struct Unreadable {
 /// Every schedule: those that can be read, and those that cannot (one bad row never hides
 /// the others).
 pub fn read_schedules(store: &Store) -> Result<(Vec<Schedule>, Vec<Unreadable>), ScheduleError> {
-    let mut stmt = store.conn().prepare("SELECT id, interface, enabled, cadence, inbox, outbox, on_rejects, last_run_at, created_at, check_references FROM schedule ORDER BY interface")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, bool>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, Option<String>>(4)?,
-            r.get::<_, Option<String>>(5)?,
-            r.get::<_, String>(6)?,
-            r.get::<_, Option<String>>(7)?,
-            r.get::<_, Option<String>>(8)?,
-            r.get::<_, bool>(9)?,
-        ))
-    })?;
     let mut out = Vec::new();
     let mut bad = Vec::new();
-    for row in rows {
-        let (id, interface, enabled, cadence, inbox, outbox, on_rejects, last, created, refs) =
-            row?;
+    for row in store.schedule_rows()? {
+        let crate::store::schedules::ScheduleRow {
+            id,
+            interface,
+            enabled,
+            cadence,
+            inbox,
+            outbox,
+            on_rejects,
+            last_run_at: last,
+            created_at: created,
+            check_references: refs,
+        } = row;
         let cadence = match cadence.parse::<Cadence>() {
             Ok(c) => c,
             Err(e) => {
@@ -488,15 +479,11 @@ pub fn renew_lease(
     owner: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ScheduleError> {
-    store.conn().execute(
-        "UPDATE schedule SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2",
-        params![
-            schedule,
-            owner,
-            time_text(now + Duration::minutes(LEASE_MINUTES))
-        ],
-    )?;
-    Ok(())
+    Ok(store.renew_lease(
+        schedule,
+        owner,
+        &time_text(now + Duration::minutes(LEASE_MINUTES)),
+    )?)
 }
 
 /// Who holds a schedule's lease and until when, if anyone.
@@ -504,18 +491,9 @@ pub fn lease_holder(
     store: &Store,
     schedule: i64,
 ) -> Result<Option<(String, DateTime<Utc>)>, ScheduleError> {
-    let row: Option<(Option<String>, Option<String>)> = store
-        .conn()
-        .query_row(
-            "SELECT lease_owner, lease_until FROM schedule WHERE id = ?1",
-            [schedule],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    Ok(match row {
-        Some((Some(o), until)) => parse_time(until).map(|u| (o, u)),
-        _ => None,
-    })
+    Ok(store
+        .lease(schedule)?
+        .and_then(|(o, until)| parse_time(until).map(|u| (o, u))))
 }
 
 /// Marks as interrupted the runs of a schedule that started and never finished, once no
@@ -525,18 +503,11 @@ fn mark_interrupted(
     schedule: i64,
     now: DateTime<Utc>,
 ) -> Result<usize, ScheduleError> {
-    let n = store.conn().execute(
-        "UPDATE schedule_run SET outcome = ?2, finished_at = ?3,
-             message = COALESCE(message || char(10), '') || 'interrupted: the run stopped before it finished (the program was closed or killed); its files were picked up again by a later run'
-         WHERE schedule_id = ?1 AND outcome = ?4",
-        params![
-            schedule,
-            crate::store::RunOutcome::Interrupted,
-            time_text(now),
-            crate::store::RunOutcome::Running
-        ],
-    )?;
-    Ok(n)
+    Ok(store.mark_runs_interrupted(
+        schedule,
+        &time_text(now),
+        "interrupted: the run stopped before it finished (the program was closed or killed); its files were picked up again by a later run",
+    )?)
 }
 
 /// Takes the schedule's lease for `owner`; false when someone else holds it.
@@ -546,17 +517,17 @@ pub fn acquire_lease(
     owner: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, ScheduleError> {
-    let n = store.conn().execute(
-        "UPDATE schedule SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1 AND (lease_until IS NULL OR lease_until < ?4 OR lease_owner = ?2)",
-        params![schedule, owner, time_text(now + Duration::minutes(LEASE_MINUTES)), time_text(now)],
-    )?;
-    Ok(n == 1)
+    Ok(store.take_lease(
+        schedule,
+        owner,
+        &time_text(now + Duration::minutes(LEASE_MINUTES)),
+        &time_text(now),
+    )?)
 }
 
 /// Gives the lease back.
 pub fn release_lease(store: &Store, schedule: i64, owner: &str) -> Result<(), ScheduleError> {
-    store.conn().execute("UPDATE schedule SET lease_owner = NULL, lease_until = NULL WHERE id = ?1 AND lease_owner = ?2", params![schedule, owner])?;
-    Ok(())
+    Ok(store.release_lease(schedule, owner)?)
 }
 
 /// What one schedule's run did.
@@ -615,11 +586,7 @@ pub fn run_schedule(
 ) -> Result<RunReport, ScheduleError> {
     let started = clock.now();
     // The run is in the history from its start: a killed run is found later as interrupted.
-    store.conn().execute(
-        "INSERT INTO schedule_run(schedule_id, started_at, outcome, message) VALUES (?1, ?2, ?3, ?4)",
-        params![s.id, time_text(started), crate::store::RunOutcome::Running, format!("run by {owner}")],
-    )?;
-    let run_id = store.conn().last_insert_rowid();
+    let run_id = store.start_schedule_run(s.id, &time_text(started), &format!("run by {owner}"))?;
     let mut report = RunReport {
         schedule: s.id,
         interface: s.interface.clone(),
@@ -634,13 +601,18 @@ pub fn run_schedule(
         report.outcome = crate::store::RunOutcome::Failed;
         report.message = e.to_string();
     }
-    store.conn().execute(
-        "UPDATE schedule_run SET finished_at = ?2, files_picked = ?3, batches_made = ?4, exports_written = ?5, outcome = ?6, message = ?7 WHERE id = ?1",
-        params![run_id, time_text(clock.now()), report.files as i64, report.batches as i64, report.exports as i64, report.outcome, report.message],
-    )?;
-    store.conn().execute(
-        "UPDATE schedule SET last_run_at = ?2 WHERE id = ?1",
-        params![s.id, time_text(started)],
+    store.finish_schedule_run(
+        run_id,
+        s.id,
+        &time_text(started),
+        &time_text(clock.now()),
+        crate::store::schedules::RunEnd {
+            files: report.files,
+            batches: report.batches,
+            exports: report.exports,
+            outcome: report.outcome,
+            message: &report.message,
+        },
     )?;
     Ok(report)
 }
@@ -814,10 +786,7 @@ fn run_inner(
             }
             None if !may_go => {
                 held += 1;
-                store.conn().execute(
-                    "UPDATE batch SET status = ?2 WHERE id = ?1",
-                    params![batch_id, crate::store::BatchStatus::Held],
-                )?;
+                store.set_status(batch_id, crate::store::BatchStatus::Held)?;
                 let mut why = Vec::new();
                 if let Some(first) = ready.file_problems.first() {
                     why.push(format!(
@@ -913,11 +882,7 @@ pub fn run_due(
 
 /// True when a run of the schedule started and has not finished (running, or killed).
 fn has_unfinished_run(store: &Store, schedule: i64) -> Result<bool, ScheduleError> {
-    Ok(store.conn().query_row(
-        "SELECT EXISTS(SELECT 1 FROM schedule_run WHERE schedule_id = ?1 AND outcome = ?2)",
-        params![schedule, crate::store::RunOutcome::Running],
-        |r| r.get(0),
-    )?)
+    Ok(store.has_unfinished_run(schedule)?)
 }
 
 /// Runs one schedule under its lease: due (or `now`, whatever its cadence), or resuming a run
@@ -1000,58 +965,16 @@ pub fn run_now(
     run_one(store, &s, layouts, clock, owner, true)
 }
 
-/// One recorded run, for the history view.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunEntry {
-    /// Run id.
-    pub id: i64,
-    /// Interface.
-    pub interface: String,
-    /// Started (RFC 3339).
-    pub started_at: String,
-    /// Finished.
-    pub finished_at: Option<String>,
-    /// Files picked up.
-    pub files: u64,
-    /// Batches made.
-    pub batches: u64,
-    /// Exports written.
-    pub exports: u64,
-    /// Outcome.
-    pub outcome: crate::store::RunOutcome,
-    /// Message.
-    pub message: Option<String>,
-}
+pub use crate::store::schedules::RunEntry;
 
 /// Run history, newest first.
 pub fn run_history(store: &Store, limit: u64) -> Result<Vec<RunEntry>, ScheduleError> {
-    let mut stmt = store.conn().prepare(
-        "SELECT r.id, s.interface, r.started_at, r.finished_at, r.files_picked, r.batches_made, r.exports_written, r.outcome, r.message
-         FROM schedule_run r JOIN schedule s ON s.id = r.schedule_id ORDER BY r.id DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit as i64], |r| {
-        Ok(RunEntry {
-            id: r.get(0)?,
-            interface: r.get(1)?,
-            started_at: r.get(2)?,
-            finished_at: r.get(3)?,
-            files: r.get::<_, i64>(4)? as u64,
-            batches: r.get::<_, i64>(5)? as u64,
-            exports: r.get::<_, i64>(6)? as u64,
-            outcome: r.get(7)?,
-            message: r.get(8)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(store.run_history(limit)?)
 }
 
 /// The batches held for review.
 pub fn held_batches(store: &Store) -> Result<Vec<i64>, ScheduleError> {
-    let mut stmt = store
-        .conn()
-        .prepare("SELECT id FROM batch WHERE status = 'held' ORDER BY id")?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(store.held_batch_ids()?)
 }
 
 /// The in-app engine: a thread that runs due schedules every `every` until stopped. It opens
@@ -1109,18 +1032,9 @@ pub fn spawn_background(
 
 /// Looks up a schedule by interface.
 pub fn schedule_for(store: &Store, interface: &str) -> Result<Option<Schedule>, ScheduleError> {
-    let id: Option<i64> = store
-        .conn()
-        .query_row(
-            "SELECT id FROM schedule WHERE interface = ?1",
-            [interface],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(match id {
-        Some(id) => schedules(store)?.into_iter().find(|s| s.id == id),
-        None => None,
-    })
+    Ok(schedules(store)?
+        .into_iter()
+        .find(|s| s.interface == interface))
 }
 
 /// Maps an export failure into words for a run report.

@@ -165,18 +165,10 @@ pub fn run_settings(a: SettingsArgs, db: Option<&Path>) -> super::Outcome {
             Err(e) => super::fail(e),
         },
         (None, _) => {
-            let mut stmt = match store
-                .conn()
-                .prepare("SELECT key, value FROM setting ORDER BY key")
-            {
-                Ok(s) => s,
+            let rows = match store.settings() {
+                Ok(r) => r,
                 Err(e) => return super::fail(e),
             };
-            let rows: Vec<(String, String)> =
-                match stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))) {
-                    Ok(it) => it.flatten().collect(),
-                    Err(e) => return super::fail(e),
-                };
             let text: String = rows.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
             super::emit(&text)?;
             Ok(ExitCode::SUCCESS)

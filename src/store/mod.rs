@@ -8,9 +8,11 @@
 //! command line and the scheduler share; it has no egui in it.
 
 pub mod edit;
+pub mod exports;
 pub mod import;
 pub mod kinds;
 pub mod query;
+pub mod schedules;
 pub mod schema;
 pub mod search;
 

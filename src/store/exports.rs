@@ -1,0 +1,205 @@
+//! The store's side of exports: the export history, the records in file order for the
+//! writer, and the one write transaction an export commits with its rename. SQL lives here,
+//! the policy in [`crate::export`].
+
+use super::kinds::{BatchStatus, ExportRunOutcome, Trigger};
+use super::{Result, Store, now_text, split_fields};
+use rusqlite::params;
+use std::path::Path;
+
+/// One row of the export history, as written.
+#[derive(Debug, Clone)]
+pub struct NewExportRun<'a> {
+    /// Batch.
+    pub batch: i64,
+    /// Interface.
+    pub interface: &'a str,
+    /// Started (RFC 3339).
+    pub started: &'a str,
+    /// How it ended.
+    pub outcome: ExportRunOutcome,
+    /// Message.
+    pub message: &'a str,
+    /// The file written.
+    pub path: Option<&'a Path>,
+    /// Records written.
+    pub written: u64,
+    /// SHA-256 of the file.
+    pub sha: Option<&'a str>,
+    /// Rejected records held back.
+    pub held: usize,
+    /// Manual or scheduled.
+    pub trigger: Trigger,
+}
+
+/// One export run, as listed in the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRun {
+    /// Run id.
+    pub id: i64,
+    /// Batch.
+    pub batch: i64,
+    /// Interface.
+    pub interface: String,
+    /// File written.
+    pub path: Option<String>,
+    /// Records written.
+    pub records_written: u64,
+    /// SHA-256 of the file.
+    pub sha256: Option<String>,
+    /// Started (RFC 3339).
+    pub started_at: String,
+    /// Finished.
+    pub finished_at: Option<String>,
+    /// Manual or scheduled.
+    pub trigger: Trigger,
+    /// How it ended.
+    pub outcome: ExportRunOutcome,
+    /// Message.
+    pub message: Option<String>,
+    /// Rejected rows held back.
+    pub held_back: u64,
+}
+
+/// A stored record as the writer reads it, in file order.
+#[derive(Debug, Clone)]
+pub struct RawRecord {
+    /// Position in the batch.
+    pub seq: u32,
+    /// Physical line in the source file.
+    pub line: u64,
+    /// Record type code.
+    pub record_type: Option<String>,
+    /// Field values.
+    pub fields: Vec<String>,
+    /// Has a record-rejecting error.
+    pub rejected: bool,
+    /// Left out of exports.
+    pub excluded: bool,
+}
+
+impl Store {
+    /// Writes a row of the export history; returns its id.
+    pub fn record_export_run(&self, r: &NewExportRun<'_>) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO export_run(batch_id, interface, path, records_written, sha256, started_at, finished_at, trigger, outcome, message, held_back)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                r.batch,
+                r.interface,
+                r.path.map(|p| p.display().to_string()),
+                r.written as i64,
+                r.sha,
+                r.started,
+                now_text(),
+                r.trigger,
+                r.outcome,
+                r.message,
+                r.held as i64
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Export history, newest first, of a batch or an interface (or all).
+    pub fn export_runs(
+        &self,
+        batch: Option<i64>,
+        interface: Option<&str>,
+    ) -> Result<Vec<ExportRun>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, batch_id, interface, path, records_written, sha256, started_at, finished_at, trigger, outcome, message, held_back
+             FROM export_run WHERE (?1 IS NULL OR batch_id = ?1) AND (?2 IS NULL OR interface = ?2) ORDER BY id DESC",
+        )?;
+        let rows = stmt.query_map(params![batch, interface], |r| {
+            Ok(ExportRun {
+                id: r.get(0)?,
+                batch: r.get(1)?,
+                interface: r.get(2)?,
+                path: r.get(3)?,
+                records_written: r.get::<_, i64>(4)? as u64,
+                sha256: r.get(5)?,
+                started_at: r.get(6)?,
+                finished_at: r.get(7)?,
+                trigger: r.get(8)?,
+                outcome: r.get(9)?,
+                message: r.get(10)?,
+                held_back: r.get::<_, i64>(11)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// True when the batch's source file began with a UTF-8 byte order mark.
+    pub fn had_bom(&self, batch: i64) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row("SELECT had_bom FROM batch WHERE id = ?1", [batch], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// Sets a batch's status (exported, held).
+    pub fn set_status(&self, batch: i64, status: BatchStatus) -> Result<()> {
+        self.conn.execute(
+            "UPDATE batch SET status = ?2 WHERE id = ?1",
+            params![batch, status],
+        )?;
+        Ok(())
+    }
+
+    /// Starts the one write transaction (IMMEDIATE: it waits for other writers, then holds
+    /// the store) that an export commits around its rename. Statements run through this
+    /// store meanwhile are part of it; dropping it rolls them back.
+    pub fn write_tx(&self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?)
+    }
+
+    /// Hands every record of a batch to `f` in file order (excluded ones only when asked);
+    /// `f` returns false to stop.
+    pub fn for_each_record<E: From<super::StoreError>>(
+        &self,
+        batch: i64,
+        with_excluded: bool,
+        mut f: impl FnMut(RawRecord) -> std::result::Result<bool, E>,
+    ) -> std::result::Result<(), E> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT seq, line, record_type, fields, rejected, excluded FROM record WHERE batch_id = ?1 AND (?2 OR excluded = 0) ORDER BY seq",
+            )
+            .map_err(|e| E::from(e.into()))?;
+        let mut rows = stmt
+            .query(params![batch, with_excluded])
+            .map_err(|e| E::from(e.into()))?;
+        while let Some(row) = rows.next().map_err(|e| E::from(e.into()))? {
+            let rec = (|| -> rusqlite::Result<RawRecord> {
+                Ok(RawRecord {
+                    seq: row.get::<_, i64>(0)? as u32,
+                    line: row.get::<_, i64>(1)? as u64,
+                    record_type: row.get(2)?,
+                    fields: split_fields(&row.get::<_, String>(3)?),
+                    rejected: row.get(4)?,
+                    excluded: row.get(5)?,
+                })
+            })()
+            .map_err(|e| E::from(e.into()))?;
+            if !f(rec)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every setting, by key.
+    pub fn settings(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT key, value FROM setting ORDER BY key")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
