@@ -139,8 +139,19 @@ impl SchedulesScreen {
         }
     }
 
+    /// True while a run started from this screen is going on.
+    pub fn busy(&self) -> bool {
+        self.running.is_some()
+    }
+
     /// Starts "run due now" on a worker thread.
     pub fn run_now(&mut self) {
+        self.start(None);
+    }
+
+    /// Runs every due schedule (None) or one schedule now (its id) on a worker thread,
+    /// through the same lease, steps and history as `run-due` and `schedule run ID`.
+    fn start(&mut self, one: Option<i64>) {
         if self.running.is_some() {
             return;
         }
@@ -151,18 +162,34 @@ impl SchedulesScreen {
                 .map_err(|e| e.to_string())
                 .and_then(|mut store| {
                     let layouts = crate::paths::layout_set().unwrap_or_default();
-                    run_due(
-                        &mut store,
-                        &layouts,
-                        &SystemClock,
-                        &crate::schedule::lease_owner("Run due now in the window"),
-                    )
+                    match one {
+                        None => run_due(
+                            &mut store,
+                            &layouts,
+                            &SystemClock,
+                            &crate::schedule::lease_owner("Run due now in the window"),
+                        ),
+                        Some(id) => crate::schedule::run_now(
+                            &mut store,
+                            id,
+                            &layouts,
+                            &SystemClock,
+                            &crate::schedule::lease_owner("Run now in the window"),
+                        )
+                        .map(|r| vec![r]),
+                    }
                     .map_err(|e| e.to_string())
                 });
             let _ = tx.send(result);
         });
         self.running = Some(rx);
-        self.message = Some((false, "Running the schedules that are due…".into()));
+        self.message = Some((
+            false,
+            match one {
+                None => "Running the schedules that are due…".into(),
+                Some(id) => format!("Running schedule {id} now…"),
+            },
+        ));
     }
 
     /// Picks up a finished "run due now"; true when one finished this call.
@@ -262,6 +289,7 @@ impl SchedulesScreen {
             ui.label("No schedules yet. Use \"Add schedule…\" to have an interface's files picked up, checked and exported by themselves.");
         }
         let mut edit: Option<ScheduleForm> = None;
+        let mut run_one: Option<i64> = None;
         egui::Grid::new("schedules-grid")
             .striped(true)
             .num_columns(7)
@@ -289,14 +317,26 @@ impl SchedulesScreen {
                             .as_ref()
                             .map_or("—".into(), |p| p.display().to_string()),
                     );
-                    if ui.button("Change…").clicked() {
-                        edit = Some(form_for(&s.interface, Some(s)));
-                    }
+                    ui.horizontal(|ui| {
+                        if ui.button("Change…").clicked() {
+                            edit = Some(form_for(&s.interface, Some(s)));
+                        }
+                        if ui
+                            .add_enabled(self.running.is_none(), egui::Button::new("Run now"))
+                            .on_hover_text("Run this schedule now, whatever its cadence")
+                            .clicked()
+                        {
+                            run_one = Some(s.id);
+                        }
+                    });
                     ui.end_row();
                 }
             });
         if edit.is_some() {
             self.form = edit;
+        }
+        if let Some(id) = run_one {
+            self.start(Some(id));
         }
         ui.separator();
         ui.strong("Run history");

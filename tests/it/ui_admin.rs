@@ -75,6 +75,18 @@ fn a_schedule_is_added_from_the_screen_and_a_bad_cadence_is_explained() {
     assert_eq!(h.state().rows.len(), 1, "{:?}", h.state().message);
     assert_eq!(h.state().rows[0].cadence.to_string(), "daily at 01:30");
     assert!(h.state().form.is_none());
+    // "Run now" runs it at once, whatever its cadence, and the history says so.
+    h.get_by_label("Run now").click();
+    h.run();
+    let start = std::time::Instant::now();
+    while h.state().busy() {
+        h.state_mut().poll();
+        assert!(start.elapsed() < std::time::Duration::from_secs(30));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    h.run();
+    h.state_mut().refresh();
+    assert_eq!(h.state().history.len(), 1, "{:?}", h.state().message);
 }
 
 #[test]
