@@ -872,6 +872,12 @@ where
     Ok(n)
 }
 
+/// The name of a batch's rejects report written beside an export (UK time of the export), the
+/// same from every face.
+pub fn rejects_report_name(batch: i64, now: NaiveDateTime) -> String {
+    format!("batch-{batch}-rejects-{}.csv", now.format("%Y%m%d-%H%M%S"))
+}
+
 /// Writes the rejected records of a batch and their issues as a CSV that opens cleanly in
 /// Excel (UTF-8 with BOM, one row an issue). Returns the number of issue rows.
 pub fn rejects_report(store: &mut Store, batch: i64, path: &Path) -> Result<u64, ExportError> {

@@ -926,9 +926,7 @@ impl App {
                 }
                 self.state.export_folder = Some(dir.clone());
                 self.export = None;
-                let now = chrono::Utc::now()
-                    .with_timezone(&chrono_tz::Europe::London)
-                    .naive_local();
+                let now = crate::export::uk_now();
                 let opts = crate::export::ExportOptions {
                     out_dir: dir.clone(),
                     overwrite: form.overwrite,
@@ -938,12 +936,9 @@ impl App {
                     vpd: Some(vpd),
                     seq: None,
                 };
-                let rejects_report = form.rejects_report.then(|| {
-                    dir.join(format!(
-                        "batch-{batch}-rejects-{}.csv",
-                        now.format("%Y%m%d-%H%M%S")
-                    ))
-                });
+                let rejects_report = form
+                    .rejects_report
+                    .then(|| dir.join(crate::export::rejects_report_name(batch, now)));
                 self.exporting = true;
                 self.status = format!("Exporting batch {batch}…");
                 self.send(Job::Export {
