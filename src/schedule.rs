@@ -704,10 +704,17 @@ fn run_inner(
                 // work on that batch (the import is not repeated). Otherwise it is done.
                 let info = store.batch(existing)?;
                 let ours = info.source_path == file.display().to_string();
-                let unfinished = matches!(
-                    info.status,
-                    crate::store::BatchStatus::Clean | crate::store::BatchStatus::Rejects
-                );
+                // Delivered already (a valid-rows export leaves the batch's status as it was):
+                // the export history says so, and a file is never delivered twice.
+                let delivered = store
+                    .export_runs(Some(existing), None)?
+                    .iter()
+                    .any(|r| r.outcome == crate::store::ExportRunOutcome::Ok);
+                let unfinished = !delivered
+                    && matches!(
+                        info.status,
+                        crate::store::BatchStatus::Clean | crate::store::BatchStatus::Rejects
+                    );
                 if ours && unfinished {
                     notes.push(format!(
                         "{name}: resuming batch {existing}, imported by a run that did not finish"

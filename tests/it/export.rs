@@ -383,6 +383,14 @@ fn a_killed_export_leaves_no_file_under_the_final_name() {
     ]);
     assert_eq!(code(&ok), Some(0), "{}", stderr(&ok));
     assert!(std::fs::read(&final_name).expect("read") == std::fs::read(&big).expect("src"));
+    // And the temporary file the killed export left is gone.
+    let left: Vec<String> = std::fs::read_dir(&out_dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "orphans left: {left:?}");
 }
 
 #[test]

@@ -530,3 +530,75 @@ fn lease_owners_are_unique_per_engine_and_exports_stamp_uk_time() {
     let stamped = esr_desk::export::uk_now();
     assert!((stamped - uk).num_seconds().abs() <= 2, "{stamped} vs {uk}");
 }
+
+#[test]
+fn a_file_delivered_with_rows_held_back_is_never_delivered_again_after_a_kill() {
+    use esr_desk::schedule::{FixedClock, OnRejects, ScheduleSettings, run_due, save_schedule};
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let mut store = esr_desk::store::Store::open(&d.join("s.sqlite")).expect("open");
+    store.set_setting("vpd", "RX1").expect("vpd");
+    let set = esr_desk::layout::LayoutSet::bundled().expect("layouts");
+    let (inbox, outbox) = (d.join("in"), d.join("out"));
+    std::fs::create_dir_all(&inbox).expect("in");
+    // A pay-variations file whose only problem is one record (a shift date in month 13).
+    let clean = std::fs::read(sample("rostering-pay-variations", false)).expect("read");
+    let at = clean
+        .windows(10)
+        .position(|w| w == b"|20240315|")
+        .expect("a date");
+    let mut bad = clean.clone();
+    bad[at + 5..at + 7].copy_from_slice(b"13");
+    let file = inbox.join("RX1_PAYVAR_20261102_00003.txt");
+    std::fs::write(&file, &bad).expect("write");
+    let made = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+        .expect("t")
+        .with_timezone(&chrono::Utc);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .expect("open")
+        .set_modified(made.into())
+        .expect("mtime");
+    save_schedule(
+        &store,
+        &ScheduleSettings {
+            interface: "rostering-pay-variations".into(),
+            enabled: true,
+            cadence: "every 15 min".parse().expect("c"),
+            inbox: Some(inbox.clone()),
+            outbox: Some(outbox.clone()),
+            on_rejects: OnRejects::ValidRowsOnly,
+            check_references: false,
+        },
+        &FixedClock(made),
+    )
+    .expect("save");
+    // What a run killed after its export and before archiving leaves: the batch imported
+    // from the inbox, its valid rows delivered, the file still in the inbox.
+    let b = store
+        .import(
+            &file,
+            set.get("rostering-pay-variations").expect("l"),
+            esr_desk::store::ImportOptions::default(),
+        )
+        .expect("import")
+        .batch_id;
+    let mut o = esr_desk::export::ExportOptions::new(&outbox);
+    o.valid_rows_only = true;
+    esr_desk::export::export_batch(&mut store, b, &o).expect("export");
+    store
+        .conn()
+        .execute(
+            "INSERT INTO schedule_run(schedule_id, started_at, outcome) VALUES (1, '2026-11-10T11:00:00.000Z', 'running')",
+            [],
+        )
+        .expect("a killed run");
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-10T12:00:00Z")
+        .expect("t")
+        .with_timezone(&chrono::Utc);
+    let reports = run_due(&mut store, &set, &FixedClock(now), "t").expect("run");
+    assert_eq!(reports[0].exports, 0, "{}", reports[0].message);
+    assert!(!file.exists(), "archived");
+    assert_eq!(std::fs::read_dir(&outbox).map_or(0, |r| r.count()), 1);
+}
