@@ -3,7 +3,7 @@
 //! the policy in [`crate::export`].
 
 use super::kinds::{BatchStatus, ExportRunOutcome, Trigger};
-use super::{Result, Store, now_text, split_fields};
+use super::{Result, Store, now_text};
 use rusqlite::params;
 use std::path::Path;
 
@@ -59,23 +59,6 @@ pub struct ExportRun {
     pub message: Option<String>,
     /// Rejected rows held back.
     pub held_back: u64,
-}
-
-/// A stored record as the writer reads it, in file order.
-#[derive(Debug, Clone)]
-pub struct RawRecord {
-    /// Position in the batch.
-    pub seq: u32,
-    /// Physical line in the source file.
-    pub line: u64,
-    /// Record type code.
-    pub record_type: Option<String>,
-    /// Field values.
-    pub fields: Vec<String>,
-    /// Has a record-rejecting error.
-    pub rejected: bool,
-    /// Left out of exports.
-    pub excluded: bool,
 }
 
 impl Store {
@@ -164,29 +147,18 @@ impl Store {
         &self,
         batch: i64,
         with_excluded: bool,
-        mut f: impl FnMut(RawRecord) -> std::result::Result<bool, E>,
+        mut f: impl FnMut(super::StoredRecord) -> std::result::Result<bool, E>,
     ) -> std::result::Result<(), E> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT seq, line, record_type, fields, rejected, excluded FROM record WHERE batch_id = ?1 AND (?2 OR excluded = 0) ORDER BY seq",
-            )
-            .map_err(|e| E::from(e.into()))?;
+        let sql = format!(
+            "SELECT {} FROM record WHERE batch_id = ?1 AND (?2 OR excluded = 0) ORDER BY seq",
+            super::query::RECORD_COLS
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| E::from(e.into()))?;
         let mut rows = stmt
             .query(params![batch, with_excluded])
             .map_err(|e| E::from(e.into()))?;
         while let Some(row) = rows.next().map_err(|e| E::from(e.into()))? {
-            let rec = (|| -> rusqlite::Result<RawRecord> {
-                Ok(RawRecord {
-                    seq: row.get::<_, i64>(0)? as u32,
-                    line: row.get::<_, i64>(1)? as u64,
-                    record_type: row.get(2)?,
-                    fields: split_fields(&row.get::<_, String>(3)?),
-                    rejected: row.get(4)?,
-                    excluded: row.get(5)?,
-                })
-            })()
-            .map_err(|e| E::from(e.into()))?;
+            let rec = super::query::record_row(row).map_err(|e| E::from(e.into()))?;
             if !f(rec)? {
                 break;
             }

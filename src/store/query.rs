@@ -80,7 +80,7 @@ pub struct StoredRecord {
     pub exclude_reason: Option<String>,
 }
 
-fn record_row(r: &Row<'_>) -> rusqlite::Result<StoredRecord> {
+pub(crate) fn record_row(r: &Row<'_>) -> rusqlite::Result<StoredRecord> {
     Ok(StoredRecord {
         seq: r.get::<_, i64>(0)? as u32,
         line: r.get::<_, i64>(1)? as u64,
@@ -92,7 +92,8 @@ fn record_row(r: &Row<'_>) -> rusqlite::Result<StoredRecord> {
     })
 }
 
-const RECORD_COLS: &str = "seq, line, record_type, fields, rejected, excluded, exclude_reason";
+pub(crate) const RECORD_COLS: &str =
+    "seq, line, record_type, fields, rejected, excluded, exclude_reason";
 
 /// Which records a page shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

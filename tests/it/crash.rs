@@ -38,12 +38,10 @@ fn a_killed_scheduled_run_is_finished_by_the_next_one_exactly_once() {
         ]);
         assert_eq!(code(&g), Some(0), "{}", stderr(&g));
         let _ = std::fs::remove_file(inbox.join("ABS_RX1_20261102_000001.csv.defects.json"));
-        std::fs::File::options()
-            .write(true)
-            .open(&file)
-            .expect("open")
-            .set_modified(std::time::SystemTime::now() - Duration::from_secs(600))
-            .expect("mtime");
+        backdate(
+            &file,
+            std::time::SystemTime::now() - Duration::from_secs(600),
+        );
         for args in [
             vec!["settings", "vpd", "RX1", "--db", s(&db)],
             vec![

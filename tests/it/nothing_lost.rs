@@ -383,12 +383,10 @@ fn schedule_run_runs_now_and_run_due_resumes_interrupted_work_when_not_due() {
         // Each file its own bytes (the same bytes twice would be one delivery).
         let text = std::fs::read_to_string(sample("absences", false)).expect("read");
         std::fs::write(&to, text.replacen("Jones", surname, 1)).expect("write");
-        std::fs::File::options()
-            .write(true)
-            .open(&to)
-            .expect("open")
-            .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(600))
-            .expect("mtime");
+        backdate(
+            &to,
+            std::time::SystemTime::now() - std::time::Duration::from_secs(600),
+        );
     };
     for args in [
         vec!["settings", "vpd", "RX1", "--db", s(&db)],
@@ -554,12 +552,7 @@ fn a_file_delivered_with_rows_held_back_is_never_delivered_again_after_a_kill() 
     let made = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
         .expect("t")
         .with_timezone(&chrono::Utc);
-    std::fs::File::options()
-        .write(true)
-        .open(&file)
-        .expect("open")
-        .set_modified(made.into())
-        .expect("mtime");
+    backdate(&file, made.into());
     save_schedule(
         &store,
         &ScheduleSettings {

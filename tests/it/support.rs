@@ -81,3 +81,13 @@ pub fn export_cli(batch: &str, out: &Path, vpd: &str, db: &Path) -> Output {
     let (out, db) = (out.display().to_string(), db.display().to_string());
     run(&["export", batch, "--out", &out, "--vpd", vpd, "--db", &db])
 }
+
+/// Sets a file's modification time (to make an inbox file "settled").
+pub fn backdate(path: &Path, at: std::time::SystemTime) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .expect("open")
+        .set_modified(at)
+        .expect("mtime");
+}

@@ -297,12 +297,7 @@ fn a_scheduled_run_holds_a_file_whose_trailer_disagrees_whatever_its_policy() {
         )
         .expect("save");
         let f = truncated_payvar(&inbox);
-        std::fs::File::options()
-            .write(true)
-            .open(&f)
-            .expect("open")
-            .set_modified(made.into())
-            .expect("mtime");
+        backdate(&f, made.into());
         let reports = run_due(&mut store, &set, &FixedClock(now), "t").expect("run");
         assert_eq!(reports[0].outcome, "held", "{}", reports[0].message);
         assert!(
@@ -644,12 +639,7 @@ fn a_schedule_checks_references_only_when_its_settings_say_so() {
         .expect("save");
         let to = inbox.join("ABS_RX1_20261102_000001.csv");
         std::fs::copy(sample("absences", false), &to).expect("copy");
-        std::fs::File::options()
-            .write(true)
-            .open(&to)
-            .expect("open")
-            .set_modified(made.into())
-            .expect("mtime");
+        backdate(&to, made.into());
         let reports = run_due(&mut store, &set, &FixedClock(now), "t").expect("run");
         let b = store.latest_batch("absences").expect("q").expect("a batch");
         let info = store.batch(b).expect("batch");
