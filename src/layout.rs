@@ -968,6 +968,24 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
                     "{at}: a control total needs a numeric format (N or L)"
                 ));
             }
+            // A total must hold every decimal of what it adds up, or the export would cut it.
+            if let Control::Sum(targets) = &control {
+                let places = |f: &crate::notation::Format| match f {
+                    crate::notation::Format::Numeric { decimals, .. }
+                    | crate::notation::Format::Padded { decimals, .. } => *decimals,
+                    _ => 0,
+                };
+                let total = places(&records[ri].fields[fi].format);
+                for &(tr, tf) in targets {
+                    let part = &records[tr].fields[tf];
+                    if places(&part.format) > total {
+                        return Err(format!(
+                            "{at}: it sums {} {:?} ({}), which has more decimal places than the total ({}): the total could not hold it exactly",
+                            records[tr].code, part.name, part.format, records[ri].fields[fi].format
+                        ));
+                    }
+                }
+            }
             records[ri].fields[fi].control = Some(control);
         }
     }

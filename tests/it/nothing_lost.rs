@@ -197,6 +197,11 @@ fn incoherent_layouts_are_refused_when_they_load() {
             "file_name = \"{VPD}_PAYVAR_{YYYYMMDD}_{SEQ:5}.\"",
             "ends with a dot",
         ),
+        (
+            "  name = \"Amount\"\n  format = \"N(9,2)\"",
+            "  name = \"Amount\"\n  format = \"N(9,3)\"",
+            "more decimal places than the total",
+        ),
     ] {
         assert!(text.contains(from), "{from}");
         let p = dir.path().join("bad.toml");
