@@ -373,7 +373,7 @@ fn export_inner(
         if !held_back.is_empty() {
             why.push(format!("{} held back", held_back.len()));
         }
-        let edits = store.edits(batch)?.len();
+        let edits = store.edit_count(batch)?;
         if edits > 0 {
             why.push(format!("{edits} edit-log entries"));
         }

@@ -346,6 +346,16 @@ impl Store {
         Ok(first)
     }
 
+    /// How many entries the edit log of a batch holds.
+    pub fn edit_count(&self, batch: i64) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM edit WHERE batch_id = ?1",
+            [batch],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
     /// The edit log of a batch, oldest first.
     pub fn edits(&self, batch: i64) -> Result<Vec<EditEntry>> {
         let mut stmt = self.conn.prepare_cached(

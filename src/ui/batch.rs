@@ -131,6 +131,62 @@ pub struct Editing {
     pub fresh: bool,
 }
 
+/// What the issues panel shows about the file as a whole, read from the store once.
+#[derive(Debug, Clone, Default)]
+pub struct FileState {
+    /// File-level rules with an error not yet accepted.
+    pub open_rules: std::collections::HashSet<Rule>,
+    /// The acceptances logged for the batch.
+    pub acceptances: Vec<crate::store::Acceptance>,
+    /// Batches of each referenced interface, newest first (id, label), at most 50.
+    pub reference_batches: HashMap<String, Vec<(i64, String)>>,
+}
+
+impl FileState {
+    /// Reads it from the store.
+    pub fn load(store: &Store, batch: &BatchInfo, layout: &Layout) -> Self {
+        let open_rules = if batch.file_errors > 0 {
+            store
+                .file_problems(batch.id)
+                .unwrap_or_default()
+                .iter()
+                .map(|i| i.rule)
+                .collect()
+        } else {
+            Default::default()
+        };
+        let mut reference_batches = HashMap::new();
+        for r in crate::validate::reference_rules(layout) {
+            reference_batches
+                .entry(r.interface.clone())
+                .or_insert_with(|| {
+                    store
+                        .batches(Some(&r.interface))
+                        .unwrap_or_default()
+                        .iter()
+                        .take(50)
+                        .map(|b| {
+                            (
+                                b.id,
+                                format!(
+                                    "batch {} · {} · {}",
+                                    b.id,
+                                    b.source_name,
+                                    b.imported_at.get(..10).unwrap_or("")
+                                ),
+                            )
+                        })
+                        .collect()
+                });
+        }
+        Self {
+            open_rules,
+            acceptances: store.acceptances(batch.id).unwrap_or_default(),
+            reference_batches,
+        }
+    }
+}
+
 /// "Apply this fix to every cell with the same issue?"
 #[derive(Debug, Clone)]
 pub struct Offer {
@@ -194,6 +250,9 @@ pub struct BatchView {
     pub rule_issues: HashMap<Rule, Vec<(Option<u32>, Issue)>>,
     /// Row to scroll to on the next frame.
     pub scroll_to: Option<usize>,
+    /// File-level problems still open, acceptances and the batches a reference may be
+    /// checked against: read once, and again after a change (never every frame).
+    pub file_state: Option<FileState>,
     /// Reasons being typed to accept file-level problems, by rule.
     pub accept_reasons: HashMap<Rule, String>,
     /// The reference batch picked per referenced interface.
@@ -297,6 +356,7 @@ impl BatchView {
             editing: None,
             by_rule,
             rule_issues: HashMap::new(),
+            file_state: None,
             accept_reasons: HashMap::new(),
             reference_pick: HashMap::new(),
             scroll_to: None,
@@ -424,6 +484,7 @@ impl BatchView {
     pub fn after_edit(&mut self, store: &Store, _changed: &[u32]) {
         self.cache.clear();
         self.rule_issues.clear();
+        self.file_state = None;
         match store.batch(self.info.id) {
             Ok(i) => self.info = i,
             Err(e) => self.error = Some(err(e)),

@@ -52,16 +52,7 @@ impl BatchView {
         ui.separator();
         let mut jump: Option<(u32, Option<usize>)> = None;
         let rules = self.by_rule.clone();
-        let open_file_rules: std::collections::HashSet<Rule> = if self.info.file_errors > 0 {
-            store
-                .file_problems(self.info.id)
-                .unwrap_or_default()
-                .iter()
-                .map(|i| i.rule)
-                .collect()
-        } else {
-            Default::default()
-        };
+        let open_file_rules = self.file_state(store).open_rules.clone();
         egui::ScrollArea::vertical()
             .id_salt("issues-scroll")
             .auto_shrink([false, false])
@@ -145,13 +136,26 @@ impl BatchView {
 }
 
 impl BatchView {
+    /// The panel's view of the file as a whole, read once after each change.
+    fn file_state(&mut self, store: &Store) -> &super::batch::FileState {
+        if self.file_state.is_none() {
+            self.file_state = Some(super::batch::FileState::load(
+                store,
+                &self.info,
+                &self.layout,
+            ));
+        }
+        self.file_state.get_or_insert_with(Default::default)
+    }
+
     /// Accepting a file-level problem: the acceptances so far, and a reason box.
     fn accept_ui(&mut self, ui: &mut egui::Ui, store: &Store, rule: Rule, cmds: &mut Vec<Command>) {
-        let accepted: Vec<_> = store
-            .acceptances(self.info.id)
-            .unwrap_or_default()
-            .into_iter()
+        let accepted: Vec<_> = self
+            .file_state(store)
+            .acceptances
+            .iter()
             .filter(|a| a.rule == rule)
+            .cloned()
             .collect();
         for a in &accepted {
             ui.label(format!(
@@ -211,7 +215,12 @@ impl BatchView {
                         format!("References to {iface} were not checked."),
                     ),
                 };
-                let batches = store.batches(Some(&iface)).unwrap_or_default();
+                let batches = self
+                    .file_state(store)
+                    .reference_batches
+                    .get(&iface)
+                    .cloned()
+                    .unwrap_or_default();
                 let choice = self.reference_pick.entry(iface.clone()).or_default();
                 egui::ComboBox::new(("reference", &iface), format!("{iface} batch"))
                     .selected_text(match choice {
@@ -220,17 +229,8 @@ impl BatchView {
                     })
                     .show_ui(ui, |ui| {
                         ui.selectable_value(choice, None, "(none: leave unchecked)");
-                        for b in batches.iter().take(50) {
-                            ui.selectable_value(
-                                choice,
-                                Some(b.id),
-                                format!(
-                                    "batch {} · {} · {}",
-                                    b.id,
-                                    b.source_name,
-                                    &b.imported_at.get(..10).unwrap_or("")
-                                ),
-                            );
+                        for (id, label) in &batches {
+                            ui.selectable_value(choice, Some(*id), label);
                         }
                     });
                 if ui.button("Check against it").clicked() {
