@@ -345,6 +345,51 @@ impl RecordType {
             .iter()
             .position(|f| f.name.eq_ignore_ascii_case(name))
     }
+
+    /// True when field `i` is part of one of the record's unique keys.
+    pub fn is_key(&self, i: usize) -> bool {
+        self.unique.iter().any(|k| k.contains(&i))
+    }
+
+    /// The fields that say whose record this is, at most two: the ESR employee and assignment
+    /// numbers when the record has them, else the record's first unique key (when it has at
+    /// most two fields). The table keeps them in view while it scrolls sideways.
+    pub fn key_fields(&self) -> Vec<usize> {
+        let ids: Vec<usize> = self
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                matches!(
+                    f.check,
+                    Some(Check::EsrEmployee) | Some(Check::EsrAssignment)
+                )
+            })
+            .map(|(i, _)| i)
+            .take(2)
+            .collect();
+        if !ids.is_empty() {
+            return ids;
+        }
+        match self.unique.first() {
+            Some(k) if k.len() <= 2 => k.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// True when one corrected value of field `i` can be right for many records at once
+    /// ("apply this fix to the other cells with the same value"): a coded field, a fixed
+    /// value, or a field with a set form that is not part of a key; never an identifier or
+    /// free text about a person. The one place this is decided.
+    pub fn one_value_fits_many(&self, i: usize) -> bool {
+        let Some(f) = self.fields.get(i) else {
+            return false;
+        };
+        f.check.is_none()
+            && (!f.codes.is_empty()
+                || f.value.is_some()
+                || (f.pattern.is_some() && !self.is_key(i)))
+    }
 }
 
 /// One token of a file-name pattern.

@@ -81,6 +81,8 @@ pub enum Job {
         field: usize,
         /// Record type.
         record_type: Option<String>,
+        /// The wrong value the other cells must still hold.
+        was: String,
         /// Value.
         value: String,
     },
@@ -280,10 +282,11 @@ fn run_job(
             rule,
             field,
             record_type,
+            was,
             value,
         } => {
             let result = store
-                .same_issue_changes(batch, rule, field, record_type.as_deref(), &value)
+                .same_issue_changes(batch, rule, field, record_type.as_deref(), &was, &value)
                 .and_then(|c| {
                     if c.is_empty() {
                         Ok(None)
@@ -293,7 +296,10 @@ fn run_job(
                 });
             Reply::Edited {
                 batch,
-                label: format!("Set \"{value}\" on every cell with issue {rule}"),
+                label: format!(
+                    "Changed \"{was}\" to \"{value}\" wherever it had the issue \"{}\"",
+                    rule.title()
+                ),
                 result,
             }
         }

@@ -299,23 +299,58 @@ impl Store {
     }
 
     /// The changes that set `value` in field `field` of every record with an issue of `rule`
-    /// on that field: "apply this fix to every cell with the same issue".
+    /// on that field whose value is still `was`: "apply this fix to the other cells with the
+    /// same wrong value". Refused for a field where one value cannot fit many records (an
+    /// identifier, a key, free text about a person: [`crate::layout::RecordType::one_value_fits_many`]).
     pub fn same_issue_changes(
-        &self,
+        &mut self,
         batch: i64,
         rule: crate::rules::Rule,
         field: usize,
         record_type: Option<&str>,
+        was: &str,
         value: &str,
     ) -> Result<Vec<Change>> {
+        let layout = self.batch_layout(batch)?;
+        let rt = match record_type {
+            Some(code) => layout.record_index(code),
+            None => layout.single(),
+        }
+        .and_then(|i| layout.records.get(i));
+        let name = rt
+            .and_then(|r| r.fields.get(field))
+            .map_or_else(|| format!("field {}", field + 1), |f| f.name.clone());
+        if !rt.is_some_and(|r| r.one_value_fits_many(field)) {
+            return Err(StoreError::Invalid(format!(
+                "{name} holds a value of its own for each record (an identifier, a key or personal data): fix each record by hand"
+            )));
+        }
         Ok(self
-            .seqs_with_issue(batch, rule, field, record_type)?
+            .same_value_seqs(batch, rule, field, record_type, was)?
             .into_iter()
             .map(|seq| Change::Set {
                 seq,
                 field,
                 value: value.to_string(),
             })
+            .collect())
+    }
+
+    /// Records (not excluded) with an issue of `rule` on field `field` whose value is `was`.
+    pub fn same_value_seqs(
+        &self,
+        batch: i64,
+        rule: crate::rules::Rule,
+        field: usize,
+        record_type: Option<&str>,
+        was: &str,
+    ) -> Result<Vec<u32>> {
+        let seqs = self.seqs_with_issue(batch, rule, field, record_type)?;
+        let recs = self.records_by_seqs(batch, &seqs)?;
+        Ok(recs
+            .into_iter()
+            .filter(|r| !r.excluded && r.fields.get(field).map(String::as_str) == Some(was))
+            .map(|r| r.seq)
             .collect())
     }
 }

@@ -155,6 +155,8 @@ pub enum Command {
         field: usize,
         /// Record type.
         record_type: Option<String>,
+        /// The wrong value the other cells must still hold.
+        was: String,
         /// Value.
         value: String,
     },
@@ -661,9 +663,9 @@ impl App {
                 }
             }
             Reply::Rows { token, result } => {
-                if let Some(v) = self.view.as_mut() {
+                if let (Some(v), Some(store)) = (self.view.as_mut(), self.store.as_ref()) {
                     match result {
-                        Ok(rows) => v.rows_ready(token, rows),
+                        Ok(rows) => v.rows_ready(store, token, rows),
                         Err(StoreError::Cancelled) => {}
                         Err(e) => self.errors.push(format!("The search failed: {e}")),
                     }
@@ -861,6 +863,7 @@ impl App {
                 rule,
                 field,
                 record_type,
+                was,
                 value,
             } => {
                 if let Some(batch) = self.batch_id() {
@@ -869,6 +872,7 @@ impl App {
                         rule,
                         field,
                         record_type,
+                        was,
                         value,
                     });
                 }

@@ -8,6 +8,8 @@
 //! what is valid or changes the store: edits become [`Command`]s the app sends to the worker.
 
 use super::app::Command;
+pub use super::model::Selection;
+use super::model::{Columns, grid_text, parse_grid, paste_plan};
 use crate::layout::{Field, Layout};
 use crate::rules::Rule;
 use crate::store::edit::Change;
@@ -70,55 +72,15 @@ struct Page {
     issues: HashMap<u32, Vec<Issue>>,
 }
 
-/// A rectangular selection: rows of the view and field positions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Selection {
-    /// Where the selection started (row, column).
-    pub anchor: (usize, usize),
-    /// The current cell (row, column).
-    pub cursor: (usize, usize),
-}
-
-impl Selection {
-    /// One cell.
-    pub fn cell(row: usize, col: usize) -> Self {
-        Self {
-            anchor: (row, col),
-            cursor: (row, col),
-        }
-    }
-
-    /// First and last row.
-    pub fn rows(&self) -> (usize, usize) {
-        (
-            self.anchor.0.min(self.cursor.0),
-            self.anchor.0.max(self.cursor.0),
-        )
-    }
-
-    /// First and last column.
-    pub fn cols(&self) -> (usize, usize) {
-        (
-            self.anchor.1.min(self.cursor.1),
-            self.anchor.1.max(self.cursor.1),
-        )
-    }
-
-    /// True when (row, col) is inside.
-    pub fn contains(&self, row: usize, col: usize) -> bool {
-        let (r0, r1) = self.rows();
-        let (c0, c1) = self.cols();
-        (r0..=r1).contains(&row) && (c0..=c1).contains(&col)
-    }
-}
-
 /// A cell being edited.
 #[derive(Debug, Clone)]
 pub struct Editing {
     /// View row.
     pub row: usize,
-    /// Field position.
+    /// Column as shown.
     pub col: usize,
+    /// Field position.
+    pub field: usize,
     /// Record.
     pub seq: u32,
     /// Text typed.
@@ -187,16 +149,18 @@ impl FileState {
     }
 }
 
-/// "Apply this fix to every cell with the same issue?"
+/// "Apply this fix to the other cells with the same wrong value?"
 #[derive(Debug, Clone)]
 pub struct Offer {
     /// Rule.
     pub rule: Rule,
     /// Field position.
     pub field: usize,
+    /// The wrong value that was corrected.
+    pub was: String,
     /// Value typed.
     pub value: String,
-    /// Other cells with this issue in this column.
+    /// Other records with this issue and the same wrong value in this column.
     pub others: usize,
 }
 
@@ -250,6 +214,17 @@ pub struct BatchView {
     pub rule_issues: HashMap<Rule, Vec<(Option<u32>, Issue)>>,
     /// Row to scroll to on the next frame.
     pub scroll_to: Option<usize>,
+    /// Column (as shown) to scroll to on the next frame.
+    pub scroll_col: Option<usize>,
+    /// The order of the columns of the tab shown.
+    pub cols: Columns,
+    /// Rows and columns (as shown) drawn in the last frame, for tests and the status bar.
+    pub visible: (std::ops::Range<u64>, std::ops::Range<usize>),
+    /// The row list was made before the last change: fixed records are still listed (marked
+    /// fixed) until the officer refreshes it, so nothing moves under the cursor.
+    pub stale: bool,
+    /// The record (and column) the cursor should find again once a new row list arrives.
+    follow: Option<(u32, usize)>,
     /// File-level problems still open, acceptances and the batches a reference may be
     /// checked against: read once, and again after a change (never every frame).
     pub file_state: Option<FileState>,
@@ -276,6 +251,9 @@ pub struct BatchView {
     /// Problem reading the store, shown above the table.
     pub error: Option<String>,
     focus_search: bool,
+    scroll_tab: bool,
+    /// Accessibility ids of the column headers (shown column → id), from the last frame.
+    header_ids: HashMap<usize, egui::Id>,
     cache: HashMap<u64, Page>,
     token: u64,
     request: Option<(u64, RowQuery)>,
@@ -345,7 +323,7 @@ impl BatchView {
         };
         let rows = Rows::Paged(store.count(id, &query.filter)?);
         let by_rule = store.issues_by_rule(id)?;
-        Ok(Self {
+        let mut v = Self {
             info,
             layout,
             tabs,
@@ -360,6 +338,11 @@ impl BatchView {
             accept_reasons: HashMap::new(),
             reference_pick: HashMap::new(),
             scroll_to: None,
+            scroll_col: None,
+            cols: Columns::default(),
+            visible: (0..0, 0..0),
+            stale: false,
+            follow: None,
             scroll_center: false,
             dialog: None,
             offer: None,
@@ -370,11 +353,15 @@ impl BatchView {
             filter_text: String::new(),
             error: None,
             focus_search: false,
+            scroll_tab: true,
+            header_ids: HashMap::new(),
             cache: HashMap::new(),
             token: 0,
             request: None,
             waiting: None,
-        })
+        };
+        v.cols = v.tab_columns();
+        Ok(v)
     }
 
     /// Reads the edit log (and the lines of the records it touches) for the audit view.
@@ -402,26 +389,58 @@ impl BatchView {
         self.tabs.get(self.tab).is_some_and(|t| t.unknown)
     }
 
-    /// Column titles of the tab shown: the layout's field names, or "Field 1", "Field 2", …
-    /// for records of an unknown type.
+    /// Column titles of the tab shown, by field position: the layout's field names, or
+    /// "Field 1", "Field 2", … for records of an unknown type.
     pub fn column_names(&self) -> Vec<String> {
         if self.unknown_tab() {
-            let n = self
-                .layout
-                .records
-                .iter()
-                .map(|r| r.fields.len())
-                .max()
-                .unwrap_or(1);
-            (1..=n).map(|i| format!("Field {i}")).collect()
+            (1..=self.unknown_width()).map(|i| format!("Field {i}")).collect()
         } else {
             self.fields().iter().map(|f| f.name.clone()).collect()
         }
     }
 
+    fn unknown_width(&self) -> usize {
+        self.layout
+            .records
+            .iter()
+            .map(|r| r.fields.len())
+            .max()
+            .unwrap_or(1)
+    }
+
+    /// The column order of the tab shown: key fields first.
+    fn tab_columns(&self) -> Columns {
+        if self.unknown_tab() {
+            return Columns::plain(self.unknown_width());
+        }
+        let ri = self.tabs.get(self.tab).map_or(0, |t| t.record);
+        self.layout
+            .records
+            .get(ri)
+            .map_or_else(Columns::default, Columns::of)
+    }
+
+    /// Shows tab `t`: its columns, no sort or column filter, the cursor at the top.
+    pub fn set_tab(&mut self, store: &Store, t: usize) {
+        self.tab = t;
+        self.cols = self.tab_columns();
+        self.query.sort = None;
+        self.query.column_filters.clear();
+        self.filter_text.clear();
+        self.filter_col = 0;
+        self.sel = Some(Selection::cell(0, 0));
+        self.follow = None;
+        self.requery(store);
+    }
+
     /// Number of columns of the tab shown (besides the line number).
     pub fn ncols(&self) -> usize {
-        self.column_names().len()
+        self.cols.len()
+    }
+
+    /// The shown column of a field position (the column itself when out of range).
+    pub fn col_of(&self, field: usize) -> usize {
+        self.cols.col(field).unwrap_or(field)
     }
 
     /// Record type code of the tab shown.
@@ -444,20 +463,56 @@ impl BatchView {
     }
 
     /// The worker's answer to a row-list request.
-    pub fn rows_ready(&mut self, token: u64, rows: Vec<u32>) {
+    pub fn rows_ready(&mut self, store: &Store, token: u64, rows: Vec<u32>) {
         if self.waiting != Some(token) {
             return;
         }
         self.waiting = None;
         self.rows = Rows::Listed(Arc::new(rows));
         self.cache.clear();
+        self.stale = false;
+        self.find_follow(store);
         self.clamp_selection();
     }
 
-    /// Re-reads the rows after the query changed.
+    /// True when the rows are a list made by the worker: a search, a sort, a column filter, or
+    /// the rejected rows. Such a list does not change when records are fixed (see `stale`).
+    fn wants_list(&self) -> bool {
+        self.query.needs_list() || self.query.filter.rejected_only
+    }
+
+    /// The record under the cursor, if its page is at hand.
+    fn cursor_record(&self) -> Option<(u32, usize)> {
+        let (row, col) = self.sel?.cursor;
+        let page = self.cache.get(&(row as u64 / PAGE))?;
+        page.recs.get(row % PAGE as usize).map(|r| (r.seq, col))
+    }
+
+    /// Puts the cursor back on the record it was on before the rows changed, if it is still
+    /// shown; else at the top.
+    fn find_follow(&mut self, store: &Store) {
+        let Some((seq, col)) = self.follow.take() else {
+            return;
+        };
+        match self.position_of(store, seq) {
+            Some(row) => {
+                self.sel = Some(Selection::cell(row, col));
+                self.scroll_to = Some(row);
+                self.scroll_col = Some(col);
+            }
+            None => self.sel = Some(Selection::cell(0, col)),
+        }
+    }
+
+    /// Re-reads the rows after the query changed; the cursor stays on its record when the
+    /// record is still shown.
     pub fn requery(&mut self, store: &Store) {
+        if self.follow.is_none() {
+            self.follow = self.cursor_record();
+        }
         self.cache.clear();
         self.editing = None;
+        self.stale = false;
         self.query.filter.record_type = self.record_type();
         if self.unknown_tab() {
             self.request = None;
@@ -466,9 +521,10 @@ impl BatchView {
                 Ok(v) => self.rows = Rows::Listed(Arc::new(v)),
                 Err(e) => self.error = Some(err(e)),
             }
-        } else if self.query.needs_list() {
+        } else if self.wants_list() {
             self.token += 1;
             self.request = Some((self.token, self.query.clone()));
+            return;
         } else {
             self.request = None;
             self.waiting = None;
@@ -477,10 +533,12 @@ impl BatchView {
                 Err(e) => self.error = Some(err(e)),
             }
         }
+        self.find_follow(store);
         self.clamp_selection();
     }
 
-    /// After the worker changed records: re-read counts, issues and visible pages.
+    /// After the worker changed records: re-read counts, issues and visible pages. A listed
+    /// view keeps its rows (a fixed record stays where it is, marked fixed) until refreshed.
     pub fn after_edit(&mut self, store: &Store, _changed: &[u32]) {
         self.cache.clear();
         self.rule_issues.clear();
@@ -493,11 +551,12 @@ impl BatchView {
             Ok(b) => self.by_rule = b,
             Err(e) => self.error = Some(err(e)),
         }
-        if let Rows::Paged(_) = self.rows {
-            match store.count(self.info.id, &self.query.filter) {
+        match self.rows {
+            Rows::Paged(_) => match store.count(self.info.id, &self.query.filter) {
                 Ok(n) => self.rows = Rows::Paged(n),
                 Err(e) => self.error = Some(err(e)),
-            }
+            },
+            Rows::Listed(_) => self.stale = true,
         }
         if self.audit.is_some() {
             self.load_audit(store);
@@ -586,7 +645,7 @@ impl BatchView {
     }
 
     /// Selects the cell of record `seq`, field `field`, changing tab and clearing filters if
-    /// needed, and scrolls to it.
+    /// needed, and centres it in both directions.
     pub fn jump(&mut self, store: &Store, seq: u32, field: Option<usize>) {
         let rec = match store.record(self.info.id, seq) {
             Ok(r) => r,
@@ -601,14 +660,22 @@ impl BatchView {
             .position(|t| t.code.is_none() || t.code == rec.record_type)
             && t != self.tab
         {
-            self.tab = t;
-            self.query.column_filters.clear();
-            self.query.sort = None;
             self.query.search.clear();
-            self.requery(store);
+            self.search_text.clear();
+            self.set_tab(store, t);
+            self.scroll_tab = true;
         }
-        let mut pos = self.position_of(store, seq);
+        let col = self
+            .col_of(field.unwrap_or(0))
+            .min(self.ncols().saturating_sub(1));
+        let ready = !self.waiting_rows();
+        let mut pos = if ready {
+            self.position_of(store, seq)
+        } else {
+            None
+        };
         if pos.is_none() {
+            // Not in this view (or the view is still being listed): show every record.
             self.query = RowQuery {
                 filter: PageFilter {
                     rejected_only: false,
@@ -618,13 +685,15 @@ impl BatchView {
             };
             self.search_text.clear();
             self.filter_text.clear();
+            self.follow = Some((seq, col));
             self.requery(store);
             pos = self.position_of(store, seq);
         }
+        self.follow = None;
         if let Some(row) = pos {
-            let col = field.unwrap_or(0).min(self.ncols().saturating_sub(1));
             self.sel = Some(Selection::cell(row, col));
             self.scroll_to = Some(row);
+            self.scroll_col = Some(col);
             self.scroll_center = true;
         }
     }
@@ -643,20 +712,21 @@ impl BatchView {
     pub fn start_edit(&mut self, store: &Store) {
         let Some(sel) = self.sel else { return };
         let (row, col) = sel.cursor;
-        if col >= self.ncols() {
+        let Some(field) = self.cols.field(col) else {
             return;
-        }
+        };
         if let Some((rec, issues)) = self.row(store, row) {
-            let v = rec.fields.get(col).cloned().unwrap_or_default();
+            let v = rec.fields.get(field).cloned().unwrap_or_default();
             self.editing = Some(Editing {
                 row,
                 col,
+                field,
                 seq: rec.seq,
                 text: v.clone(),
                 original: v,
                 rules: issues
                     .iter()
-                    .filter(|i| i.field_index == Some(col))
+                    .filter(|i| i.field_index == Some(field))
                     .map(|i| i.rule)
                     .collect(),
                 fresh: true,
@@ -664,7 +734,9 @@ impl BatchView {
         }
     }
 
-    fn commit_edit(&mut self, store: &Store, cmds: &mut Vec<Command>) {
+    /// Commits the cell being edited (if its text changed): when Enter is pressed, the cell
+    /// is left, or the window closes.
+    pub fn commit_edit(&mut self, store: &Store, cmds: &mut Vec<Command>) {
         let Some(e) = self.editing.take() else { return };
         if e.text == e.original {
             return;
@@ -672,7 +744,7 @@ impl BatchView {
         cmds.push(Command::Edit {
             changes: vec![Change::Set {
                 seq: e.seq,
-                field: e.col,
+                field: e.field,
                 value: e.text.clone(),
             }],
             label: "Edited 1 cell".into(),
@@ -681,15 +753,30 @@ impl BatchView {
         if self.unknown_tab() {
             return;
         }
+        let fits = self
+            .tabs
+            .get(self.tab)
+            .and_then(|t| self.layout.records.get(t.record))
+            .is_some_and(|r| r.one_value_fits_many(e.field));
+        if !fits {
+            return;
+        }
         for rule in &e.rules {
             let others = store
-                .seqs_with_issue(self.info.id, *rule, e.col, self.record_type().as_deref())
+                .same_value_seqs(
+                    self.info.id,
+                    *rule,
+                    e.field,
+                    self.record_type().as_deref(),
+                    &e.original,
+                )
                 .map(|v| v.iter().filter(|s| **s != e.seq).count())
                 .unwrap_or(0);
             if others > 0 {
                 self.offer = Some(Offer {
                     rule: *rule,
-                    field: e.col,
+                    field: e.field,
+                    was: e.original.clone(),
                     value: e.text.clone(),
                     others,
                 });
@@ -698,72 +785,52 @@ impl BatchView {
         }
     }
 
-    /// Tab-separated text of the selected cells.
+    /// The selected cells as text for the clipboard: tab-separated, quoted where Excel needs it.
     pub fn copy_text(&mut self, store: &Store) -> String {
         let Some(sel) = self.sel else {
             return String::new();
         };
         let (r0, r1) = sel.rows();
         let (c0, c1) = sel.cols();
-        self.records(store, r0, r1)
+        let fields: Vec<usize> = (c0..=c1).filter_map(|c| self.cols.field(c)).collect();
+        let grid: Vec<Vec<String>> = self
+            .records(store, r0, r1)
             .iter()
             .map(|r| {
-                (c0..=c1)
-                    .map(|c| {
-                        r.fields
-                            .get(c)
-                            .map_or("", |s| s.as_str())
-                            .replace(['\t', '\n'], " ")
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\t")
+                fields
+                    .iter()
+                    .map(|f| r.fields.get(*f).cloned().unwrap_or_default())
+                    .collect()
             })
-            .collect::<Vec<_>>()
-            .join("\n")
+            .collect();
+        grid_text(&grid)
     }
 
-    /// The changes pasting tab-separated `text` at the selection makes. A single value pasted
-    /// over a larger selection fills it.
+    /// The changes pasting clipboard `text` (tab-separated, Excel's quoting) at the selection
+    /// makes. A single value pasted over a larger selection fills it.
     pub fn paste_changes(&mut self, store: &Store, text: &str) -> Vec<Change> {
         let Some(sel) = self.sel else {
             return Vec::new();
         };
-        let grid: Vec<Vec<&str>> = text
-            .trim_end_matches(['\n', '\r'])
-            .split('\n')
-            .map(|l| l.trim_end_matches('\r').split('\t').collect())
-            .collect();
-        let ncols = self.ncols();
-        let (r0, r1) = sel.rows();
-        let (c0, c1) = sel.cols();
-        let single = grid.len() == 1 && grid[0].len() == 1;
-        let (rows, cols) = if single {
-            (r1 - r0 + 1, c1 - c0 + 1)
-        } else {
-            (grid.len(), grid.iter().map(Vec::len).max().unwrap_or(0))
-        };
+        let grid = parse_grid(text);
+        let plan = paste_plan(sel, &grid, self.ncols());
+        let rows = plan.iter().map(|p| p.0).max().map_or(0, |m| m + 1);
+        if rows == 0 {
+            return Vec::new();
+        }
+        let r0 = sel.rows().0;
         let recs = self.records(store, r0, r0 + rows - 1);
         let mut out = Vec::new();
-        for (i, rec) in recs.iter().enumerate() {
-            for j in 0..cols {
-                let c = c0 + j;
-                if c >= ncols {
-                    break;
-                }
-                let v = if single {
-                    Some(grid[0][0])
-                } else {
-                    grid.get(i).and_then(|r| r.get(j).copied())
-                };
-                if let Some(v) = v
-                    && rec.fields.get(c).map(String::as_str) != Some(v)
-                {
-                    out.push(Change::Set {
-                        seq: rec.seq,
-                        field: c,
-                        value: v.to_string(),
-                    });
-                }
+        for (i, c, v) in plan {
+            let (Some(rec), Some(field)) = (recs.get(i), self.cols.field(c)) else {
+                continue;
+            };
+            if rec.fields.get(field) != Some(&v) {
+                out.push(Change::Set {
+                    seq: rec.seq,
+                    field,
+                    value: v,
+                });
             }
         }
         out
@@ -776,6 +843,24 @@ impl BatchView {
                 self.records(store, r0, r1)
             }
             None => Vec::new(),
+        }
+    }
+
+    /// "Line 14, 15 and 16" (at most ten, then "and N more"): the records a bulk action will
+    /// touch, as the officer sees them.
+    fn lines_text(recs: &[StoredRecord]) -> String {
+        let mut lines: Vec<String> = recs.iter().take(10).map(|r| r.line.to_string()).collect();
+        let more = recs.len().saturating_sub(10);
+        if more > 0 {
+            lines.push(format!("{more} more"));
+        }
+        match lines.len() {
+            0 => "no records".into(),
+            1 => format!("line {}", lines[0]),
+            _ => {
+                let last = lines.pop().unwrap_or_default();
+                format!("lines {} and {last}", lines.join(", "))
+            }
         }
     }
 
@@ -870,6 +955,7 @@ impl BatchView {
         }
         if moved {
             self.scroll_to = self.sel.map(|s| s.cursor.0);
+            self.scroll_col = self.sel.map(|s| s.cursor.1);
         }
     }
 
@@ -919,21 +1005,29 @@ impl BatchView {
             ui.label(format!("· {} issues", self.info.issues));
         });
         if self.tabs.len() > 1 {
-            ui.horizontal(|ui| {
-                let mut pick = self.tab;
-                for (i, t) in self.tabs.iter().enumerate() {
-                    ui.selectable_value(&mut pick, i, format!("{} · {}", t.title, t.count));
-                }
-                if pick != self.tab {
-                    self.tab = pick;
-                    self.query.sort = None;
-                    self.query.column_filters.clear();
-                    self.filter_text.clear();
-                    self.filter_col = 0;
-                    self.sel = Some(Selection::cell(0, 0));
-                    self.requery(store);
-                }
-            });
+            // One tab per record type; the row scrolls sideways when the window is narrow.
+            let mut pick = self.tab;
+            egui::ScrollArea::horizontal()
+                .id_salt("record-tabs")
+                .max_height(ROW_HEIGHT + 8.0)
+                .show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        for (i, t) in self.tabs.iter().enumerate() {
+                            let r = ui.selectable_value(
+                                &mut pick,
+                                i,
+                                format!("{} · {}", t.title, t.count),
+                            );
+                            if i == self.tab && self.scroll_tab {
+                                r.scroll_to_me(None);
+                            }
+                        }
+                    });
+                });
+            self.scroll_tab = false;
+            if pick != self.tab {
+                self.set_tab(store, pick);
+            }
         }
         ui.horizontal(|ui| {
             let mut rej = self.query.filter.rejected_only;
@@ -1093,14 +1187,18 @@ impl BatchView {
             .show(ui, |ui| {
                 ui.horizontal_wrapped(|ui| {
                     ui.label(format!(
-                        "{} other cell(s) in {field} have the issue {}. Set them to \"{}\" too?",
-                        o.others, o.rule, o.value
+                        "{} other record(s) have \"{}\" in {field} ({}). Change them to \"{}\" too?",
+                        o.others,
+                        o.was,
+                        o.rule.title().to_lowercase(),
+                        o.value
                     ));
                     if ui.button("Apply to all").clicked() {
                         cmds.push(Command::FixSameIssue {
                             rule: o.rule,
                             field: o.field,
                             record_type: self.record_type(),
+                            was: o.was.clone(),
                             value: o.value.clone(),
                         });
                         self.offer = None;
@@ -1117,7 +1215,21 @@ impl BatchView {
             return;
         };
         let fields = self.column_names();
-        let selected = self.sel.map_or(0, |s| s.rows().1 - s.rows().0 + 1);
+        let selected_recs = match d {
+            Dialog::Replace { .. } => Vec::new(),
+            _ => self.selected_records(store),
+        };
+        let touched = Self::lines_text(&selected_recs);
+        let col_names: Vec<String> = self
+            .sel
+            .map(|s| {
+                let (c0, c1) = s.cols();
+                (c0..=c1)
+                    .filter_map(|c| self.cols.field(c))
+                    .filter_map(|f| fields.get(f).cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut keep = true;
         let title = match &d {
             Dialog::Replace { .. } => "Find and replace",
@@ -1182,7 +1294,11 @@ impl BatchView {
                 Dialog::SetValue { value } => {
                     let l = ui.label("New value:");
                     ui.text_edit_singleline(value).labelled_by(l.id);
-                    ui.label(format!("Sets every selected cell ({selected} row(s)); one Undo reverses it."));
+                    ui.label(format!(
+                        "Sets {} on {} record(s): {touched}. One Undo reverses it.",
+                        col_names.join(", "),
+                        selected_recs.len()
+                    ));
                     ui.horizontal(|ui| {
                         if ui.button("Set").clicked() {
                             let changes = self.paste_changes(store, value);
@@ -1201,7 +1317,8 @@ impl BatchView {
                     let l = ui.label("Reason:");
                     ui.text_edit_singleline(reason).labelled_by(l.id);
                     ui.label(format!(
-                        "{selected} row(s) will be left out of exports. They stay in the table, struck through."
+                        "{} record(s) will be left out of exports: {touched}. They stay in the table, struck through.",
+                        selected_recs.len()
                     ));
                     ui.horizontal(|ui| {
                         if ui
@@ -1235,9 +1352,7 @@ impl BatchView {
     }
 
     fn table_ui(&mut self, ui: &mut egui::Ui, store: &Store, cmds: &mut Vec<Command>) {
-        let fields: Vec<Field> = self.fields().to_vec();
-        let names = self.column_names();
-        let n = self.rows.len() as usize;
+        let n = self.rows.len();
         if n == 0 && !self.waiting_rows() {
             ui.add_space(12.0);
             ui.label(if self.query.filter.rejected_only {
@@ -1247,200 +1362,77 @@ impl BatchView {
             });
             return;
         }
-        let sort = self.query.sort;
-        let mut header_ids: Vec<egui::Id> = Vec::with_capacity(names.len());
-        let unknown = self.unknown_tab();
-        let mut new_sort: Option<Option<(usize, bool)>> = None;
-        let mut clicked: Option<(usize, usize, bool)> = None;
-        let mut double: Option<(usize, usize)> = None;
-        let mut commit = false;
-        let mut cancel = false;
-        let sel = self.sel;
-        let error_tint = tint(ui, Severity::Error);
-        let warn_tint = tint(ui, Severity::Warning);
-        let sel_fill = ui.visuals().selection.bg_fill.gamma_multiply(0.55);
-        let cursor_stroke = egui::Stroke::new(1.5, ui.visuals().selection.stroke.color);
-        let mut table = egui_extras::TableBuilder::new(ui)
-            .id_salt(("batch-table", self.info.id, self.tab))
-            .striped(true)
-            .resizable(true)
-            .sense(egui::Sense::click())
-            .animate_scrolling(false)
-            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .column(egui_extras::Column::exact(70.0))
-            .columns(
-                egui_extras::Column::initial(120.0)
-                    .at_least(40.0)
-                    .clip(true),
-                names.len(),
-            );
-        if let Some(r) = self.scroll_to.take() {
-            let align = std::mem::take(&mut self.scroll_center).then_some(egui::Align::Center);
-            table = table.scroll_to_row(r, align);
-        }
-        table
-            .header(ROW_HEIGHT + 4.0, |mut h| {
-                h.col(|ui| {
-                    ui.strong("Line");
-                });
-                for (i, name) in names.iter().enumerate() {
-                    h.col(|ui| {
-                        let arrow = match sort {
-                            Some((c, false)) if c == i => " ^",
-                            Some((c, true)) if c == i => " v",
-                            _ => "",
-                        };
-                        let r = ui
-                            .add(
-                                egui::Label::new(
-                                    egui::RichText::new(format!("{name}{arrow}")).strong(),
-                                )
-                                .sense(egui::Sense::click())
-                                .truncate(),
-                            )
-                            .on_hover_ui(|ui| match fields.get(i) {
-                                Some(f) => field_tooltip(ui, f),
-                                None => {
-                                    ui.label("This record's type is not in the layout: its values are shown by position.");
-                                }
-                            });
-                        header_ids.push(r.id);
-                        if r.clicked() && !unknown {
-                            new_sort = Some(match sort {
-                                Some((c, false)) if c == i => Some((i, true)),
-                                Some((c, true)) if c == i => None,
-                                _ => Some((i, false)),
-                            });
-                        }
-                    });
+        if self.stale {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(
+                    "Records fixed since this list was made stay in it, marked ✓, so nothing moves under the cursor.",
+                );
+                if ui.button("Refresh the list").clicked() {
+                    self.requery(store);
                 }
-            })
-            .body(|body| {
-                body.rows(ROW_HEIGHT, n, |mut row| {
-                    let r = row.index();
-                    let Some((rec, issues)) = self.row(store, r) else {
-                        row.col(|ui| {
-                            ui.weak("…");
-                        });
-                        return;
-                    };
-                    let record_issues: Vec<&Issue> =
-                        issues.iter().filter(|i| i.field_index.is_none()).collect();
-                    let (_, resp) = row.col(|ui| {
-                        if !record_issues.is_empty() {
-                            ui.painter().rect_filled(ui.max_rect(), 0.0, error_tint);
-                        }
-                        let mark = if rec.excluded {
-                            "–"
-                        } else if rec.rejected {
-                            "×"
-                        } else {
-                            " "
-                        };
-                        let mut t = egui::RichText::new(format!("{mark} {}", rec.line));
-                        if rec.excluded {
-                            t = t.strikethrough().weak();
-                        } else if rec.rejected {
-                            t = t.color(ui.visuals().error_fg_color);
-                        }
-                        ui.label(t);
-                    });
-                    let mut tip: Vec<String> = record_issues
-                        .iter()
-                        .map(|i| format!("{} ({})", shown(&i.message), i.rule))
-                        .collect();
-                    if rec.excluded {
-                        tip.push(format!(
-                            "Excluded from exports: {}",
-                            rec.exclude_reason.clone().unwrap_or_default()
-                        ));
-                    }
-                    if !tip.is_empty() {
-                        resp.on_hover_text(tip.join("\n"));
-                    }
-                    for c in 0..names.len() {
-                        let value = rec.fields.get(c).map_or("", |s| s.as_str());
-                        let cell_issues: Vec<&Issue> =
-                            issues.iter().filter(|i| i.field_index == Some(c)).collect();
-                        let editing_here =
-                            matches!(&self.editing, Some(e) if e.row == r && e.col == c);
-                        let (_, resp) = row.col(|ui| {
-                            let rect = ui.max_rect();
-                            if let Some(i) = cell_issues.first() {
-                                let t = if i.severity == Severity::Error || cell_issues.len() > 1 {
-                                    error_tint
-                                } else {
-                                    warn_tint
-                                };
-                                ui.painter().rect_filled(rect, 0.0, t);
-                            }
-                            if sel.is_some_and(|s| s.contains(r, c)) {
-                                ui.painter().rect_filled(rect, 0.0, sel_fill);
-                            }
-                            if sel.is_some_and(|s| s.cursor == (r, c)) {
-                                ui.painter().rect_stroke(
-                                    rect.shrink(1.0),
-                                    0.0,
-                                    cursor_stroke,
-                                    egui::StrokeKind::Inside,
-                                );
-                            }
-                            if editing_here && let Some(e) = &mut self.editing {
-                                let mut te = egui::TextEdit::singleline(&mut e.text)
-                                    .id(egui::Id::unique("cell-editor"))
-                                    .desired_width(f32::INFINITY);
-                                if let Some(f) = fields.get(c) {
-                                    te = te.hint_text(f.format.to_string());
-                                }
-                                let mut resp = ui.add(te);
-                                if let Some(h) = header_ids.get(c) {
-                                    resp = resp.labelled_by(*h);
-                                }
-                                if e.fresh {
-                                    resp.request_focus();
-                                    e.fresh = false;
-                                } else if resp.lost_focus() {
-                                    if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
-                                        cancel = true;
-                                    } else {
-                                        commit = true;
-                                    }
-                                }
-                            } else {
-                                let mut t = egui::RichText::new(shown(value));
-                                if rec.excluded {
-                                    t = t.strikethrough().weak();
-                                }
-                                ui.add(egui::Label::new(t).truncate().selectable(false));
-                            }
-                        });
-                        if resp.double_clicked() {
-                            double = Some((r, c));
-                        } else if resp.clicked() {
-                            clicked = Some((r, c, resp.ctx.input(|i| i.modifiers.shift)));
-                        }
-                        if !cell_issues.is_empty() && !editing_here {
-                            let msg: Vec<String> = cell_issues
-                                .iter()
-                                .map(|i| format!("{} ({})", shown(&i.message), i.rule))
-                                .collect();
-                            resp.on_hover_text(msg.join("\n"));
-                        }
-                    }
-                });
             });
-        if commit {
+        }
+        let ncols = self.ncols();
+        let keys = self.cols.keys;
+        let mut columns = Vec::with_capacity(ncols + 1);
+        columns.push(egui_table::Column::new(84.0).range(64.0..=140.0).resizable(false));
+        for c in 0..ncols {
+            let field = self.cols.field(c).unwrap_or(c);
+            columns.push(
+                egui_table::Column::new(110.0)
+                    .range(44.0..=360.0)
+                    .resizable(true)
+                    .id(egui::Id::unique(("field", field))),
+            );
+        }
+        let mut table = egui_table::Table::new()
+            .id_salt(("batch-table", self.info.id, self.tab))
+            .num_rows(n)
+            .columns(columns)
+            .num_sticky_cols(1 + keys)
+            .headers([egui_table::HeaderRow::new(ROW_HEIGHT + 4.0)]);
+        let center = std::mem::take(&mut self.scroll_center);
+        let align = center.then_some(egui::Align::Center);
+        if let Some(r) = self.scroll_to.take() {
+            table = table.scroll_to_row(r as u64, align);
+        }
+        if let Some(c) = self.scroll_col.take()
+            && c >= keys
+        {
+            table = table.scroll_to_column(c + 1, align);
+        }
+        let fields: Vec<Field> = self.fields().to_vec();
+        let mut grid = Grid {
+            names: self.column_names(),
+            unknown: self.unknown_tab(),
+            fixed_mark: self.query.filter.rejected_only,
+            error_tint: tint(ui, Severity::Error),
+            warn_tint: tint(ui, Severity::Warning),
+            sel_fill: ui.visuals().selection.bg_fill.gamma_multiply(0.55),
+            cursor_stroke: egui::Stroke::new(1.5, ui.visuals().selection.stroke.color),
+            stripe: ui.visuals().faint_bg_color,
+            fields,
+            view: self,
+            store,
+            out: GridOut::default(),
+        };
+        table.show(ui, &mut grid);
+        let out = grid.out;
+        if let Some(v) = out.visible {
+            self.visible = v;
+        }
+        if out.commit {
             self.commit_edit(store, cmds);
             if let Some(s) = &mut self.sel {
-                let down = (s.cursor.0 + 1).min(n.saturating_sub(1));
+                let down = (s.cursor.0 + 1).min((n as usize).saturating_sub(1));
                 *s = Selection::cell(down, s.cursor.1);
                 self.scroll_to = Some(down);
             }
         }
-        if cancel {
+        if out.cancel {
             self.editing = None;
         }
-        if let Some((r, c, shift)) = clicked {
+        if let Some((r, c, shift)) = out.clicked {
             if self.editing.is_some() {
                 self.commit_edit(store, cmds);
             }
@@ -1449,14 +1441,250 @@ impl BatchView {
                 _ => self.sel = Some(Selection::cell(r, c)),
             }
         }
-        if let Some((r, c)) = double {
+        if let Some((r, c)) = out.double {
             self.sel = Some(Selection::cell(r, c));
             self.start_edit(store);
         }
-        if let Some(s) = new_sort {
+        if let Some(s) = out.new_sort {
             self.query.sort = s;
             self.requery(store);
         }
+    }
+}
+
+/// What the table's cells asked for while being drawn.
+#[derive(Default)]
+struct GridOut {
+    clicked: Option<(usize, usize, bool)>,
+    double: Option<(usize, usize)>,
+    commit: bool,
+    cancel: bool,
+    new_sort: Option<Option<(usize, bool)>>,
+    visible: Option<(std::ops::Range<u64>, std::ops::Range<usize>)>,
+}
+
+/// Draws the batch table through `egui_table`: the Line column and the key columns stay put
+/// while the rest scrolls both ways; only the visible cells are drawn.
+struct Grid<'a> {
+    view: &'a mut BatchView,
+    store: &'a Store,
+    fields: Vec<Field>,
+    names: Vec<String>,
+    unknown: bool,
+    fixed_mark: bool,
+    error_tint: egui::Color32,
+    warn_tint: egui::Color32,
+    sel_fill: egui::Color32,
+    cursor_stroke: egui::Stroke,
+    stripe: egui::Color32,
+    out: GridOut,
+}
+
+/// A label that is cut short with "…" when the column is narrower than its text, except while
+/// the table measures its columns (then it takes the width it needs).
+fn cell_label(ui: &mut egui::Ui, text: impl Into<egui::WidgetText>) -> egui::Response {
+    let mut l = egui::Label::new(text).selectable(false);
+    if !ui.is_sizing_pass() {
+        l = l.truncate();
+    }
+    ui.add(l)
+}
+
+impl egui_table::TableDelegate for Grid<'_> {
+    fn prepare(&mut self, info: &egui_table::PrefetchInfo) {
+        let cols = info.visible_columns.start.saturating_sub(1)..info.visible_columns.end.saturating_sub(1);
+        self.out.visible = Some((info.visible_rows.clone(), cols));
+        // Read the pages of the visible rows before the cells ask for them.
+        let (lo, hi) = (info.visible_rows.start, info.visible_rows.end);
+        if hi > lo {
+            for p in lo / PAGE..=(hi - 1) / PAGE {
+                let _ = self.view.page(self.store, p);
+            }
+        }
+    }
+
+    fn header_cell_ui(&mut self, ui: &mut egui::Ui, cell: &egui_table::HeaderCellInfo) {
+        ui.add_space(4.0);
+        let Some(col) = cell.col_range.start.checked_sub(1) else {
+            ui.strong("Line");
+            return;
+        };
+        let Some(field) = self.view.cols.field(col) else {
+            return;
+        };
+        let name = self.names.get(field).cloned().unwrap_or_default();
+        let sort = self.view.query.sort;
+        let arrow = match sort {
+            Some((c, false)) if c == field => " ▲",
+            Some((c, true)) if c == field => " ▼",
+            _ => "",
+        };
+        let mut l = egui::Label::new(egui::RichText::new(format!("{name}{arrow}")).strong())
+            .sense(egui::Sense::click());
+        if !ui.is_sizing_pass() {
+            l = l.truncate();
+        }
+        let fields = &self.fields;
+        let r = ui.add(l).on_hover_ui(|ui| match fields.get(field) {
+            Some(f) => field_tooltip(ui, f),
+            None => {
+                ui.label("This record's type is not in the layout: its values are shown by position.");
+            }
+        });
+        self.view.header_ids.insert(col, r.id);
+        if r.clicked() && !self.unknown {
+            self.out.new_sort = Some(match sort {
+                Some((c, false)) if c == field => Some((field, true)),
+                Some((c, true)) if c == field => None,
+                _ => Some((field, false)),
+            });
+        }
+    }
+
+    fn row_ui(&mut self, ui: &mut egui::Ui, row_nr: u64) {
+        if row_nr % 2 == 1 {
+            ui.painter().rect_filled(ui.max_rect(), 0.0, self.stripe);
+        }
+    }
+
+    fn cell_ui(&mut self, ui: &mut egui::Ui, cell: &egui_table::CellInfo) {
+        let r = cell.row_nr as usize;
+        let Some((rec, issues)) = self.view.row(self.store, r) else {
+            ui.weak("…");
+            return;
+        };
+        let rect = ui.max_rect();
+        let resp = ui.interact(rect, ui.scope_id().with("cell"), egui::Sense::click());
+        let Some(c) = cell.col_nr.checked_sub(1) else {
+            // The Line column: the record's mark and file line.
+            let record_issues: Vec<&Issue> =
+                issues.iter().filter(|i| i.field_index.is_none()).collect();
+            if !record_issues.is_empty() {
+                ui.painter().rect_filled(rect, 0.0, self.error_tint);
+            }
+            let fixed = self.fixed_mark && !rec.rejected && !rec.excluded;
+            let mark = if rec.excluded {
+                "–"
+            } else if rec.rejected {
+                "×"
+            } else if fixed {
+                "✓"
+            } else {
+                " "
+            };
+            let mut t = egui::RichText::new(format!("{mark} {}", rec.line));
+            if rec.excluded {
+                t = t.strikethrough().weak();
+            } else if rec.rejected {
+                t = t.color(ui.visuals().error_fg_color);
+            } else if fixed {
+                t = t.color(egui::Color32::from_rgb(0, 140, 60));
+            }
+            ui.add_space(4.0);
+            cell_label(ui, t);
+            let mut tip: Vec<String> = record_issues
+                .iter()
+                .map(|i| format!("{}: {}", i.rule.title(), shown(&i.message)))
+                .collect();
+            if rec.excluded {
+                tip.push(format!(
+                    "Excluded from exports: {}",
+                    rec.exclude_reason.clone().unwrap_or_default()
+                ));
+            }
+            if fixed {
+                tip.push("Fixed since this list was made.".into());
+            }
+            if resp.clicked() {
+                self.out.clicked = Some((r, 0, resp.ctx.input(|i| i.modifiers.shift)));
+            }
+            if !tip.is_empty() {
+                resp.on_hover_text(tip.join("\n"));
+            }
+            return;
+        };
+        let Some(field) = self.view.cols.field(c) else {
+            return;
+        };
+        let value = rec.fields.get(field).map_or("", |s| s.as_str());
+        let cell_issues: Vec<&Issue> = issues
+            .iter()
+            .filter(|i| i.field_index == Some(field))
+            .collect();
+        let sel = self.view.sel;
+        let editing_here = matches!(&self.view.editing, Some(e) if e.row == r && e.col == c);
+        if let Some(i) = cell_issues.first() {
+            let t = if i.severity == Severity::Error || cell_issues.len() > 1 {
+                self.error_tint
+            } else {
+                self.warn_tint
+            };
+            ui.painter().rect_filled(rect, 0.0, t);
+        }
+        if sel.is_some_and(|s| s.contains(r, c)) {
+            ui.painter().rect_filled(rect, 0.0, self.sel_fill);
+        }
+        if sel.is_some_and(|s| s.cursor == (r, c)) {
+            ui.painter().rect_stroke(
+                rect.shrink(1.0),
+                0.0,
+                self.cursor_stroke,
+                egui::StrokeKind::Inside,
+            );
+        }
+        if editing_here {
+            let name = self.names.get(field).cloned().unwrap_or_default();
+            let hint = self.fields.get(field).map(|f| f.format.to_string());
+            let header = self.view.header_ids.get(&c).copied();
+            if let Some(e) = &mut self.view.editing {
+                let mut te = egui::TextEdit::singleline(&mut e.text)
+                    .id(egui::Id::unique("cell-editor"))
+                    .desired_width(f32::INFINITY);
+                if let Some(h) = hint {
+                    te = te.hint_text(h);
+                }
+                let mut tr = ui.add(te);
+                match header {
+                    Some(h) => tr = tr.labelled_by(h),
+                    None => tr.widget_info(|| {
+                        egui::WidgetInfo::labeled(egui::Role::TextInput, true, &name)
+                    }),
+                }
+                if e.fresh {
+                    tr.request_focus();
+                    e.fresh = false;
+                } else if tr.lost_focus() {
+                    if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+                        self.out.cancel = true;
+                    } else {
+                        self.out.commit = true;
+                    }
+                }
+            }
+            return;
+        }
+        let mut t = egui::RichText::new(shown(value));
+        if rec.excluded {
+            t = t.strikethrough().weak();
+        }
+        ui.add_space(4.0);
+        cell_label(ui, t);
+        if resp.double_clicked() {
+            self.out.double = Some((r, c));
+        } else if resp.clicked() {
+            self.out.clicked = Some((r, c, resp.ctx.input(|i| i.modifiers.shift)));
+        }
+        if !cell_issues.is_empty() {
+            let msg: Vec<String> = cell_issues
+                .iter()
+                .map(|i| format!("{}: {}", i.rule.title(), shown(&i.message)))
+                .collect();
+            resp.on_hover_text(msg.join("\n"));
+        }
+    }
+
+    fn default_row_height(&self) -> f32 {
+        ROW_HEIGHT
     }
 }
 

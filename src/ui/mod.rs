@@ -13,6 +13,7 @@ pub mod catalogue;
 pub mod import;
 pub mod issues;
 pub mod layouts;
+pub mod model;
 pub mod reports;
 pub mod schedules;
 

@@ -116,30 +116,37 @@ fn search_sort_filter_and_bulk_fixes_on_a_real_batch() {
         .expect("replace");
     assert_eq!(changes.len(), maternity - 1);
 
-    // The same fix for every cell with the same issue.
-    let range = store
-        .same_issue_changes(
-            b,
-            Rule::from_code("range-error").expect("rule"),
-            days,
-            None,
-            "1",
-        )
+    // The same fix for the other cells with the same wrong value: only where one value can
+    // fit many records (a code list), never for a number that belongs to one record.
+    let code = Rule::from_code("code-error").expect("rule");
+    let with_issue = store.seqs_with_issue(b, code, ty, None).expect("seqs");
+    let wrong = store.record(b, with_issue[0]).expect("rec").fields[ty].clone();
+    let same: Vec<u32> = store
+        .records_by_seqs(b, &with_issue)
+        .expect("recs")
+        .iter()
+        .filter(|r| !r.excluded && r.fields[ty] == wrong)
+        .map(|r| r.seq)
+        .collect();
+    let fix = store
+        .same_issue_changes(b, code, ty, None, &wrong, "Sickness")
         .expect("same issue");
-    assert_eq!(
-        range.len(),
-        store
-            .seqs_with_issue(b, Rule::from_code("range-error").expect("rule"), days, None)
-            .expect("seqs")
-            .len()
-    );
-    assert!(!range.is_empty());
-    store.apply(b, range).expect("apply");
+    assert_eq!(fix.len(), same.len());
+    assert!(fix.iter().all(|c| matches!(c, Change::Set { seq, .. } if same.contains(seq))));
+    store.apply(b, fix).expect("apply");
+    for s in &same {
+        assert_eq!(store.record(b, *s).expect("rec").fields[ty], "Sickness");
+    }
+    let range = Rule::from_code("range-error").expect("rule");
+    let err = store
+        .same_issue_changes(b, range, days, None, "-1", "1")
+        .expect_err("a number of days belongs to one record");
+    assert!(err.to_string().contains("Days Lost"), "{err}");
+    let emp = col("Employee Number");
     assert!(
         store
-            .seqs_with_issue(b, Rule::from_code("range-error").expect("rule"), days, None)
-            .expect("seqs")
-            .is_empty()
+            .same_issue_changes(b, Rule::IdentifierError, emp, None, "x", "12345678")
+            .is_err()
     );
 
     // The audit view's lines.
