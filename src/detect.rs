@@ -96,6 +96,17 @@ pub struct Detection<'a> {
     pub layout: Option<&'a Layout>,
     /// How it was chosen or why none was.
     pub explanation: String,
+    /// Share of the first records that fit the best-fitting layout (0 to 1). Below
+    /// [`POOR_FIT`] with no layout chosen, the file plausibly fits no interface at all.
+    pub best_fit: f64,
+}
+
+impl Detection<'_> {
+    /// True when the file plausibly fits no interface: nothing recognised by name, and no
+    /// layout fits even a [`POOR_FIT`] share of its records.
+    pub fn fits_none(&self) -> bool {
+        self.layout.is_none() && self.best_fit < POOR_FIT
+    }
 }
 
 /// Share of records that must fit before content alone names an interface.
@@ -152,11 +163,13 @@ pub fn detect<'a>(path: &Path, set: &'a LayoutSet) -> std::io::Result<Detection<
                     other.id,
                     score * 100.0
                 ),
+                best_fit: score,
             });
         }
         return Ok(Detection {
             layout: Some(named),
             explanation: format!("file name matches {}", named.file_name.text),
+            best_fit: 1.0,
         });
     }
     let candidates: Vec<&Layout> = if by_name.is_empty() {
@@ -175,6 +188,7 @@ pub fn detect<'a>(path: &Path, set: &'a LayoutSet) -> std::io::Result<Detection<
             return Ok(Detection {
                 layout: Some(l),
                 explanation: format!("content fits {} ({:.0}% of records)", l.id, s * 100.0),
+                best_fit: *s,
             });
         }
     }
@@ -192,6 +206,7 @@ pub fn detect<'a>(path: &Path, set: &'a LayoutSet) -> std::io::Result<Detection<
             candidates.len(),
             best.join(", ")
         ),
+        best_fit: scored.first().map_or(0.0, |x| x.0),
     })
 }
 

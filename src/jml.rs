@@ -51,7 +51,7 @@ pub struct JmlRow {
     pub key: String,
     /// A name to recognise the person, where the record has one.
     pub name: String,
-    /// What changed ("Location Name: Ward 3 → Ward 9"), or why a leaver left.
+    /// What changed ("Location Name: Ward 3 » Ward 9"), or why a leaver left.
     pub details: String,
 }
 
@@ -205,7 +205,7 @@ pub fn compare(store: &mut Store, old: i64, new: i64) -> Result<Vec<JmlRow>, Exp
                     .filter(|(i, f)| is_mover_field(&f.name) && prev.get(*i) != fields.get(*i))
                     .map(|(i, f)| {
                         format!(
-                            "{}: {} → {}",
+                            "{}: {} » {}",
                             f.name,
                             prev.get(i).map_or("", String::as_str),
                             fields.get(i).map_or("", String::as_str)

@@ -392,6 +392,35 @@ impl RecordType {
     }
 }
 
+/// The regular expression of a file-name pattern: `{A|B}` choices are groups (see
+/// `choices_in`); with `capture_vpd`, the VPD code is the first group and choices are not.
+fn name_regex(toks: &[NameTok], capture_vpd: bool) -> String {
+    let mut re = String::from("(?i)^");
+    for t in toks {
+        match t {
+            NameTok::Lit(s) => re.push_str(&regex::escape(s)),
+            NameTok::Vpd if capture_vpd => re.push_str("([A-Z0-9]{3})"),
+            NameTok::Vpd => re.push_str("[A-Z0-9]{3}"),
+            NameTok::Date => re.push_str(r"\d{8}"),
+            NameTok::Time => re.push_str(r"\d{6}"),
+            NameTok::Seq(n) => re.push_str(&format!(r"\d{{{n}}}")),
+            NameTok::OneOf(words) => {
+                re.push_str(if capture_vpd { "(?:" } else { "(" });
+                re.push_str(
+                    &words
+                        .iter()
+                        .map(|w| regex::escape(w))
+                        .collect::<Vec<_>>()
+                        .join("|"),
+                );
+                re.push(')');
+            }
+        }
+    }
+    re.push('$');
+    re
+}
+
 /// One token of a file-name pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NameTok {
@@ -463,28 +492,7 @@ impl NamePattern {
                 rest = "";
             }
         }
-        let mut re = String::from("(?i)^");
-        for t in &toks {
-            match t {
-                NameTok::Lit(s) => re.push_str(&regex::escape(s)),
-                NameTok::Vpd => re.push_str("[A-Z0-9]{3}"),
-                NameTok::Date => re.push_str(r"\d{8}"),
-                NameTok::Time => re.push_str(r"\d{6}"),
-                NameTok::Seq(n) => re.push_str(&format!(r"\d{{{n}}}")),
-                NameTok::OneOf(words) => {
-                    re.push('(');
-                    re.push_str(
-                        &words
-                            .iter()
-                            .map(|w| regex::escape(w))
-                            .collect::<Vec<_>>()
-                            .join("|"),
-                    );
-                    re.push(')');
-                }
-            }
-        }
-        re.push('$');
+        let re = name_regex(&toks, false);
         let regex = Regex::new(&re).map_err(|e| format!("file name pattern {text:?}: {e}"))?;
         Ok(Self {
             text: text.to_string(),
@@ -496,6 +504,16 @@ impl NamePattern {
     /// True when a file name (not a path) fits the pattern.
     pub fn matches(&self, file_name: &str) -> bool {
         self.regex.is_match(file_name)
+    }
+
+    /// The VPD code a file name carries, when the pattern has `{VPD}` and the name fits it.
+    pub fn vpd_in(&self, file_name: &str) -> Option<String> {
+        let re = name_regex(&self.toks, true);
+        Regex::new(&re)
+            .ok()?
+            .captures(file_name)?
+            .get(1)
+            .map(|m| m.as_str().to_uppercase())
     }
 
     /// The `{A|B}` choices a file name made, in order.

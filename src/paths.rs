@@ -14,6 +14,16 @@ pub fn data_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// The officer's Documents folder (else their home folder): where the first export goes,
+/// rather than the folder the file came from.
+pub fn documents_dir() -> Option<PathBuf> {
+    let d = directories::UserDirs::new()?;
+    d.document_dir()
+        .filter(|p| p.is_dir())
+        .map(Path::to_path_buf)
+        .or_else(|| Some(d.home_dir().to_path_buf()))
+}
+
 /// The store path: `--db`, else `ESR_DESK_DB`, else the data folder's `esr-desk.sqlite`.
 pub fn store_path(cli: Option<&Path>) -> PathBuf {
     if let Some(p) = cli {

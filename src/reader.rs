@@ -286,6 +286,16 @@ impl<R: BufRead> Reader<R> {
         self.line
     }
 
+    /// Reads just enough of the source to say whether it can be a text file at all: empty,
+    /// UTF-16 and binary content are refused here, with their reason, before any question
+    /// about what the file is.
+    pub fn check_start(&mut self) -> Result<(), ReadError> {
+        if self.started {
+            return Ok(());
+        }
+        self.start()
+    }
+
     fn start(&mut self) -> Result<(), ReadError> {
         self.started = true;
         let head = self.src.fill_buf()?;

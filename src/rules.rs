@@ -313,6 +313,12 @@ impl Rule {
         }
     }
 
+    /// True when the export itself leaves out what breaks the rule (blank lines), so the
+    /// officer can remove it from the batch: the removal is logged as an acceptance.
+    pub fn export_removes(self) -> bool {
+        matches!(self, Rule::BlankRow)
+    }
+
     /// A one-line description of what breaks the rule.
     pub fn description(self) -> &'static str {
         match self {

@@ -22,6 +22,7 @@ use chrono::{
 use chrono_tz::Europe::London;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The time source. Tests pass a fixed clock; the program uses the system clock.
 pub trait Clock: Send + Sync {
@@ -584,6 +585,18 @@ pub fn run_schedule(
     clock: &dyn Clock,
     owner: &str,
 ) -> Result<RunReport, ScheduleError> {
+    run_schedule_until(store, s, layouts, clock, owner, &AtomicBool::new(false))
+}
+
+/// [`run_schedule`] that stops at its next step once `halt` is set.
+fn run_schedule_until(
+    store: &mut Store,
+    s: &Schedule,
+    layouts: &LayoutSet,
+    clock: &dyn Clock,
+    owner: &str,
+    halt: &AtomicBool,
+) -> Result<RunReport, ScheduleError> {
     let started = clock.now();
     // The run is in the history from its start: a killed run is found later as interrupted.
     let run_id = store.start_schedule_run(s.id, &time_text(started), &format!("run by {owner}"))?;
@@ -596,7 +609,7 @@ pub fn run_schedule(
         exports: 0,
         message: String::new(),
     };
-    let result = run_inner(store, s, layouts, clock, owner, &mut report);
+    let result = run_inner(store, s, layouts, clock, owner, &mut report, halt);
     if let Err(e) = &result {
         report.outcome = crate::store::RunOutcome::Failed;
         report.message = e.to_string();
@@ -624,6 +637,7 @@ fn run_inner(
     clock: &dyn Clock,
     owner: &str,
     report: &mut RunReport,
+    halt: &AtomicBool,
 ) -> Result<(), ScheduleError> {
     let layout = layouts
         .get(&s.interface)
@@ -649,7 +663,12 @@ fn run_inner(
     let mut notes = Vec::new();
     let mut held = 0;
     let mut failed = 0;
+    let mut halted = false;
     for file in files {
+        if halt.load(Ordering::SeqCst) {
+            halted = true;
+            break;
+        }
         let meta =
             std::fs::metadata(&file).map_err(io(format!("could not read {}", file.display())))?;
         let modified: DateTime<Utc> = meta
@@ -690,6 +709,7 @@ fn run_inner(
             &layout,
             ImportOptions {
                 against,
+                cancel: Some(halt),
                 ..ImportOptions::default()
             },
         );
@@ -728,6 +748,14 @@ fn run_inner(
                     ));
                     continue;
                 }
+            }
+            Err(StoreError::Cancelled) => {
+                report.files -= 1;
+                halted = true;
+                notes.push(format!(
+                    "{name}: not imported, the window was closed; left in the inbox for the next run"
+                ));
+                break;
             }
             Err(e) => {
                 failed += 1;
@@ -833,7 +861,9 @@ fn run_inner(
             "file done and archived"
         );
     }
-    report.outcome = if failed > 0 {
+    report.outcome = if halted {
+        crate::store::RunOutcome::Interrupted
+    } else if failed > 0 {
         crate::store::RunOutcome::Failed
     } else if held > 0 {
         crate::store::RunOutcome::Held
@@ -858,6 +888,18 @@ pub fn run_due(
     clock: &dyn Clock,
     owner: &str,
 ) -> Result<Vec<RunReport>, ScheduleError> {
+    run_due_until(store, layouts, clock, owner, &AtomicBool::new(false))
+}
+
+/// [`run_due`] that stops at its next step once `halt` is set (the window closing): the
+/// schedules not yet started are left for the next check.
+pub fn run_due_until(
+    store: &mut Store,
+    layouts: &LayoutSet,
+    clock: &dyn Clock,
+    owner: &str,
+    halt: &AtomicBool,
+) -> Result<Vec<RunReport>, ScheduleError> {
     let mut out = Vec::new();
     let (readable, unreadable) = read_schedules(store)?;
     for u in unreadable {
@@ -876,13 +918,16 @@ pub fn run_due(
         });
     }
     for s in readable {
+        if halt.load(Ordering::SeqCst) {
+            break;
+        }
         let now = clock.now();
         // Due, or left unfinished by a run that was killed: run-due resumes interrupted work
         // whether or not the schedule is due.
         if !s.is_due(now) && !has_unfinished_run(store, s.id)? {
             continue;
         }
-        out.push(run_one(store, &s, layouts, clock, owner, false)?);
+        out.push(run_one(store, &s, layouts, clock, owner, false, halt)?);
     }
     Ok(out)
 }
@@ -901,6 +946,7 @@ fn run_one(
     clock: &dyn Clock,
     owner: &str,
     now_whatever_cadence: bool,
+    halt: &AtomicBool,
 ) -> Result<RunReport, ScheduleError> {
     let now = clock.now();
     let report = |outcome, message: String| RunReport {
@@ -928,7 +974,7 @@ fn run_one(
     // Re-read after taking the lease: another engine may have just run it.
     let fresh = schedules(store)?.into_iter().find(|x| x.id == s.id);
     let result = match fresh.filter(|f| now_whatever_cadence || interrupted > 0 || f.is_due(now)) {
-        Some(f) => run_schedule(store, &f, layouts, clock, owner)
+        Some(f) => run_schedule_until(store, &f, layouts, clock, owner, halt)
             .unwrap_or_else(|e| report(crate::store::RunOutcome::Failed, e.to_string())),
         None => report(crate::store::RunOutcome::Skipped, "already run".into()),
     };
@@ -969,7 +1015,7 @@ pub fn run_now(
                 "there is no such schedule (see `esr-desk schedule list`)",
             ),
         })?;
-    run_one(store, &s, layouts, clock, owner, true)
+    run_one(store, &s, layouts, clock, owner, true, &AtomicBool::new(false))
 }
 
 pub use crate::store::schedules::RunEntry;
@@ -988,14 +1034,38 @@ pub fn held_batches(store: &Store) -> Result<Vec<i64>, ScheduleError> {
 /// its own connection to the store. Dropping the handle stops it.
 pub struct Background {
     stop: Option<std::sync::mpsc::Sender<()>>,
+    halt: std::sync::Arc<AtomicBool>,
+    running: std::sync::Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Background {
+    /// True while a run is under way.
+    pub fn running(&self) -> bool {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    /// Stops the engine without waiting for it: a run under way stops at its next step (an
+    /// import stores nothing, the file stays in the inbox for the next run, and the run is
+    /// recorded as interrupted).
+    pub fn stop(&mut self) {
+        self.halt.store(true, Ordering::SeqCst);
+        self.stop.take();
+    }
 }
 
 impl Drop for Background {
     fn drop(&mut self) {
-        self.stop.take();
+        self.stop();
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            // Wait a little for a clean stop; never hold the window up for long.
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            while !t.is_finished() && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            }
         }
     }
 }
@@ -1007,6 +1077,9 @@ pub fn spawn_background(
     on_run: impl Fn(Result<Vec<RunReport>, String>) + Send + 'static,
 ) -> Background {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let halt = std::sync::Arc::new(AtomicBool::new(false));
+    let running = std::sync::Arc::new(AtomicBool::new(false));
+    let (h, r) = (halt.clone(), running.clone());
     let thread = std::thread::spawn(move || {
         loop {
             let owner = lease_owner("the window's scheduler");
@@ -1014,7 +1087,10 @@ pub fn spawn_background(
             match Store::open(&db) {
                 Ok(mut store) => {
                     let layouts = crate::paths::layout_set().unwrap_or_default();
-                    match run_due(&mut store, &layouts, &SystemClock, &owner) {
+                    r.store(true, Ordering::SeqCst);
+                    let result = run_due_until(&mut store, &layouts, &SystemClock, &owner, &h);
+                    r.store(false, Ordering::SeqCst);
+                    match result {
                         Ok(reports) if reports.is_empty() => {}
                         Ok(reports) => on_run(Ok(reports)),
                         Err(e) => {
@@ -1025,6 +1101,9 @@ pub fn spawn_background(
                 }
                 Err(e) => on_run(Err(e.to_string())),
             }
+            if h.load(Ordering::SeqCst) {
+                break;
+            }
             match rx.recv_timeout(every) {
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
                 _ => break,
@@ -1033,6 +1112,8 @@ pub fn spawn_background(
     });
     Background {
         stop: Some(tx),
+        halt,
+        running,
         thread: Some(thread),
     }
 }

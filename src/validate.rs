@@ -1575,6 +1575,26 @@ pub fn open_file(path: &Path) -> Result<std::io::BufReader<std::fs::File>, Valid
     crate::reader::open(path).map_err(|e| err(ReadError::Io(e)))
 }
 
+/// Says at once why a file cannot be an interface file at all (a folder, unreadable, empty,
+/// UTF-16, binary), before anyone is asked which interface it is. The same checks the reader
+/// makes when it starts.
+pub fn check_readable(path: &Path) -> Result<(), ValidateError> {
+    let f = open_file(path)?;
+    // The start checks do not depend on the dialect.
+    let dialect = crate::layout::Dialect {
+        delimiter: b',',
+        quote: Some(b'"'),
+        encoding: crate::layout::Encoding::Utf8,
+        line_ending: crate::layout::LineEnding::Crlf,
+    };
+    crate::reader::Reader::new(f, dialect)
+        .check_start()
+        .map_err(|source| ValidateError::Read {
+            file: file_name(path),
+            source,
+        })
+}
+
 /// Validates a file on disk.
 pub fn validate_path(
     path: &Path,

@@ -30,6 +30,14 @@ pub enum Job {
         force: bool,
         /// Stored batches its reference rules check against (none: reported unchecked).
         against: Vec<i64>,
+        /// Not recognised; the officer said "import anyway as this interface" after reading
+        /// this reason (kept with the batch).
+        chosen_anyway: Option<String>,
+    },
+    /// Delete a batch nothing has been done to yet (a cancel that came too late).
+    DeleteBatch {
+        /// Batch.
+        batch: i64,
     },
     /// Accept a file-level problem of a batch with the officer's reason.
     Accept {
@@ -56,20 +64,22 @@ pub enum Job {
         /// What the user did, for the status bar ("Edited 1 cell").
         label: String,
     },
-    /// Find-and-replace in one column.
+    /// Find-and-replace in one column, or in every editable column.
     Replace {
         /// Batch.
         batch: i64,
         /// Record type (None: all records).
         record_type: Option<String>,
-        /// Field position.
-        field: usize,
+        /// Field position (None: every editable field).
+        field: Option<usize>,
         /// Text to find.
         find: String,
         /// Replacement.
         replace: String,
         /// Match mode.
         mode: ReplaceMode,
+        /// Only count what it would change (nothing is changed).
+        preview: bool,
     },
     /// Set `value` on every cell with an issue of `rule` in field `field`.
     FixSameIssue {
@@ -129,6 +139,20 @@ pub enum Reply {
         lines: u64,
     },
     /// An import finished.
+    /// What a find-and-replace would change: (cells, records).
+    ReplacePreview {
+        /// Batch.
+        batch: i64,
+        /// Result.
+        result: Result<(usize, usize), StoreError>,
+    },
+    /// A batch deleted (or not).
+    Deleted {
+        /// Batch.
+        batch: i64,
+        /// Result.
+        result: Result<(), StoreError>,
+    },
     Imported {
         /// The file.
         path: PathBuf,
@@ -188,6 +212,7 @@ fn run_job(
             layout,
             force,
             against,
+            chosen_anyway,
         } => {
             let mut progress = |bytes: u64, total: u64, lines: u64| {
                 match out.try_send(Reply::Progress {
@@ -208,10 +233,15 @@ fn run_job(
                     cancel: Some(cancel),
                     progress: Some(&mut progress),
                     against,
+                    chosen_anyway,
                 },
             );
             Reply::Imported { path, result }
         }
+        Job::DeleteBatch { batch } => Reply::Deleted {
+            batch,
+            result: store.delete_batch(batch),
+        },
         Job::Accept {
             batch,
             rule,
@@ -261,10 +291,27 @@ fn run_job(
             find,
             replace,
             mode,
+            preview,
         } => {
-            let result = store
-                .replace_changes(batch, record_type.as_deref(), field, &find, &replace, mode)
-                .and_then(|c| {
+            let changes =
+                store.replace_changes(batch, record_type.as_deref(), field, &find, &replace, mode);
+            if preview {
+                return Reply::ReplacePreview {
+                    batch,
+                    result: changes.map(|c| {
+                        let mut recs: Vec<u32> = c
+                            .iter()
+                            .filter_map(|c| match c {
+                                Change::Set { seq, .. } => Some(*seq),
+                                _ => None,
+                            })
+                            .collect();
+                        recs.dedup();
+                        (c.len(), recs.len())
+                    }),
+                };
+            }
+            let result = changes.and_then(|c| {
                     if c.is_empty() {
                         Ok(None)
                     } else {

@@ -28,6 +28,9 @@ pub struct ImportOptions<'a> {
     /// Stored batches that reference rules check against (the officer's choice); with none,
     /// reference rules are reported as unchecked.
     pub against: Vec<i64>,
+    /// The file was not recognised and the officer said "import anyway as this interface":
+    /// what the program had said, kept with the batch (with who and when).
+    pub chosen_anyway: Option<String>,
 }
 
 /// What an import stored.
@@ -120,6 +123,35 @@ impl Store {
         Ok(References::build(layout, &sources)?)
     }
 
+    /// Deletes a batch nothing has been done to yet: no edit, acceptance or export (the
+    /// officer cancelled its import too late and does not want it). Anything else is refused:
+    /// the logs are append-only and a batch with history stays.
+    pub fn delete_batch(&mut self, batch: i64) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let history: i64 = tx.query_row(
+            "SELECT (SELECT COUNT(*) FROM edit WHERE batch_id = ?1)
+                  + (SELECT COUNT(*) FROM acceptance WHERE batch_id = ?1)
+                  + (SELECT COUNT(*) FROM export_run WHERE batch_id = ?1)",
+            [batch],
+            |r| r.get(0),
+        )?;
+        if history > 0 {
+            return Err(StoreError::Invalid(format!(
+                "batch {batch} has changes, acceptances or exports in its log, so it is kept"
+            )));
+        }
+        tx.execute("DELETE FROM issue WHERE batch_id = ?1", [batch])?;
+        tx.execute("DELETE FROM record WHERE batch_id = ?1", [batch])?;
+        if tx.execute("DELETE FROM batch WHERE id = ?1", [batch])? == 0 {
+            return Err(StoreError::NoBatch(batch));
+        }
+        tx.commit()?;
+        tracing::info!(batch, "batch deleted at the officer's request");
+        Ok(())
+    }
+
     /// Imports a file as a new batch. See [`ImportOptions`].
     pub fn import(
         &mut self,
@@ -157,9 +189,9 @@ impl Store {
             params![layout_sha, layout.id, layout.version, layout.text],
         )?;
         tx.execute(
-            "INSERT INTO batch(interface, layout_id, layout_version, layout_sha256, source_name, source_path, source_sha256, source_bytes, imported_at, imported_by, status, reference, reference_batches)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![layout.interface, layout.id, layout.version, layout_sha, name, path.display().to_string(), total as i64, now_text(), who, BatchStatus::Importing, references.describe(), (!against.is_empty()).then_some(against)],
+            "INSERT INTO batch(interface, layout_id, layout_version, layout_sha256, source_name, source_path, source_sha256, source_bytes, imported_at, imported_by, status, reference, reference_batches, interface_choice)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![layout.interface, layout.id, layout.version, layout_sha, name, path.display().to_string(), total as i64, now_text(), who, BatchStatus::Importing, references.describe(), (!against.is_empty()).then_some(against), opts.chosen_anyway.as_ref().map(|why| format!("imported as {} by {who} at {}, although the file was not recognised: {why}", layout.id, now_text()))],
         )?;
         let batch = tx.last_insert_rowid();
         let mut seq: u32 = 0;

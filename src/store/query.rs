@@ -38,6 +38,9 @@ pub struct BatchInfo {
     pub file_errors: u64,
     /// What its reference rules were checked against (None: not checked).
     pub reference: Option<String>,
+    /// The officer named the interface for a file the program did not recognise: who, when
+    /// and what the program had said (None: recognised).
+    pub interface_choice: Option<String>,
 }
 
 fn batch_row(r: &Row<'_>) -> rusqlite::Result<BatchInfo> {
@@ -56,10 +59,11 @@ fn batch_row(r: &Row<'_>) -> rusqlite::Result<BatchInfo> {
         status: r.get(12)?,
         file_errors: r.get::<_, i64>(13)? as u64,
         reference: r.get(14)?,
+        interface_choice: r.get(15)?,
     })
 }
 
-const BATCH_COLS: &str = "id, interface, layout_id, layout_version, source_name, source_path, source_sha256, imported_at, imported_by, record_count, rejected_count, issue_count, status, file_error_count, reference";
+const BATCH_COLS: &str = "id, interface, layout_id, layout_version, source_name, source_path, source_sha256, imported_at, imported_by, record_count, rejected_count, issue_count, status, file_error_count, reference, interface_choice";
 
 /// A stored record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,13 +270,29 @@ impl Store {
         Ok(None)
     }
 
-    /// Issues of a batch grouped by rule, most frequent first: (rule, severity, count).
+    /// Issues of a batch grouped by rule, in the rules' order: (rule, severity, count).
     pub fn issues_by_rule(&self, batch: i64) -> Result<Vec<(Rule, Severity, u64)>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT rule, MIN(severity), COUNT(*) FROM issue WHERE batch_id = ?1 GROUP BY rule ORDER BY COUNT(*) DESC, rule",
+            "SELECT rule, MIN(severity), COUNT(*) FROM issue WHERE batch_id = ?1 GROUP BY rule",
         )?;
         let rows = stmt.query_map([batch], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+        })?;
+        let mut out: Vec<(Rule, Severity, u64)> = rows.collect::<rusqlite::Result<_>>()?;
+        // In the rules' own order (the file's problems first), never by count: a group does
+        // not move when a fix changes its count.
+        out.sort_by_key(|r| r.0);
+        Ok(out)
+    }
+
+    /// Issue counts of one rule by field name ("record" for issues about a whole record),
+    /// largest first.
+    pub fn rule_counts_by_field(&self, batch: i64, rule: Rule) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT COALESCE(field, 'record'), COUNT(*) FROM issue WHERE batch_id = ?1 AND rule = ?2 GROUP BY 1 ORDER BY 2 DESC, 1",
+        )?;
+        let rows = stmt.query_map(params![batch, rule], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

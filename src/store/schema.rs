@@ -186,6 +186,13 @@ pub const MIGRATIONS: &[&str] = &[
     UPDATE batch SET status = 'rejects'
         WHERE status IN ('clean', 'exported') AND (file_error_count > 0 OR rejected_count > 0);
     "#,
+    // 7: a file the program could not recognise, imported as the interface the officer named,
+    // keeps that choice and why it was asked; a schedule keeps when it last looked at its inbox
+    // (its history keeps only the runs that did something).
+    r#"
+    ALTER TABLE batch ADD COLUMN interface_choice TEXT;
+    ALTER TABLE schedule ADD COLUMN last_checked_at TEXT;
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -212,14 +212,14 @@ impl Store {
         Ok(Some(n as u64))
     }
 
-    /// The changes a find-and-replace in one column would make: every record of `record_type`
-    /// (all records when None) whose field `field` matches `find`. Excluded records are left
-    /// alone. An empty `find` matches nothing.
+    /// The changes a find-and-replace would make: every record of `record_type` (all records
+    /// when None) whose field `field` (every editable field when None) matches `find`.
+    /// Excluded records are left alone. An empty `find` matches nothing.
     pub fn replace_changes(
-        &self,
+        &mut self,
         batch: i64,
         record_type: Option<&str>,
-        field: usize,
+        field: Option<usize>,
         find: &str,
         replace: &str,
         mode: ReplaceMode,
@@ -227,8 +227,23 @@ impl Store {
         if find.is_empty() {
             return Ok(Vec::new());
         }
+        let layout = self.batch_layout(batch)?;
+        // Across all columns, the fields the export fills in or that hold received evidence
+        // (and the record type itself) are left alone: they cannot be edited.
+        let editable = |ty: Option<&str>, i: usize| -> bool {
+            if layout.discriminator == Some(i) {
+                return false;
+            }
+            let rt = match ty {
+                Some(t) => layout.record_index(t),
+                None => layout.single(),
+            }
+            .and_then(|r| layout.records.get(r));
+            rt.and_then(|r| r.fields.get(i))
+                .is_none_or(|f| f.generate.is_none() && f.control.is_none())
+        };
         let mut stmt = self.conn.prepare(
-            "SELECT seq, fields FROM record WHERE batch_id = ?1 AND excluded = 0 AND (?2 IS NULL OR record_type = ?2) ORDER BY seq",
+            "SELECT seq, fields, record_type FROM record WHERE batch_id = ?1 AND excluded = 0 AND (?2 IS NULL OR record_type = ?2) ORDER BY seq",
         )?;
         let mut rows = stmt.query(rusqlite::params![batch, record_type])?;
         let mut out = Vec::new();
@@ -237,19 +252,29 @@ impl Store {
             if !raw.contains(find) {
                 continue;
             }
+            let seq = r.get::<_, i64>(0)? as u32;
+            let ty: Option<String> = r.get(2)?;
             let fields = split_fields(&raw);
-            let Some(v) = fields.get(field) else { continue };
-            let new = match mode {
-                ReplaceMode::Contains if v.contains(find) => v.replace(find, replace),
-                ReplaceMode::WholeValue if v == find => replace.to_string(),
-                _ => continue,
+            let which: Vec<usize> = match field {
+                Some(f) => vec![f],
+                None => (0..fields.len())
+                    .filter(|i| editable(ty.as_deref(), *i))
+                    .collect(),
             };
-            if &new != v {
-                out.push(Change::Set {
-                    seq: r.get::<_, i64>(0)? as u32,
-                    field,
-                    value: new,
-                });
+            for f in which {
+                let Some(v) = fields.get(f) else { continue };
+                let new = match mode {
+                    ReplaceMode::Contains if v.contains(find) => v.replace(find, replace),
+                    ReplaceMode::WholeValue if v == find => replace.to_string(),
+                    _ => continue,
+                };
+                if &new != v {
+                    out.push(Change::Set {
+                        seq,
+                        field: f,
+                        value: new,
+                    });
+                }
             }
         }
         Ok(out)

@@ -41,6 +41,10 @@ pub struct State {
     /// (interface id → batch id). An interface not here is reported as unchecked.
     #[serde(default)]
     pub references: std::collections::BTreeMap<String, i64>,
+    /// The Export dialog's "write the valid rows and hold rejected rows back", as last chosen.
+    pub export_valid_rows_only: bool,
+    /// The Export dialog's "also write a rejects report", as last chosen.
+    pub export_rejects_report: bool,
 }
 
 impl Default for State {
@@ -53,6 +57,8 @@ impl Default for State {
             show_chart: true,
             export_folder: None,
             references: Default::default(),
+            export_valid_rows_only: false,
+            export_rejects_report: false,
         }
     }
 }
@@ -60,6 +66,25 @@ impl Default for State {
 const RECENT_MAX: usize = 10;
 
 impl State {
+    /// Folders to offer in the path box: the export folder and the folders of recent files.
+    pub fn folders(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        let recent = self.recent.iter().filter_map(|p| p.parent().map(PathBuf::from));
+        for f in self
+            .export_folder
+            .iter()
+            .cloned()
+            .chain(self.last_folder.iter().cloned())
+            .chain(recent)
+        {
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        }
+        out.truncate(6);
+        out
+    }
+
     /// Records a file as opened: first in the recent list, its folder the last folder.
     pub fn remember(&mut self, path: &std::path::Path) {
         self.recent.retain(|p| p != path);
@@ -99,6 +124,8 @@ pub struct ExportForm {
     pub rejects_report: bool,
     /// The trust's VPD code (three capitals or digits), remembered in the store.
     pub vpd: String,
+    /// What is wrong with the choices, all at once (shown in the dialog).
+    pub problems: Vec<String>,
 }
 
 /// Every user action, applied in [`App::apply`].
@@ -116,7 +143,28 @@ pub enum Command {
         interface: String,
         /// Import even if imported before.
         force: bool,
+        /// The file was not recognised and the officer named the interface anyway: what the
+        /// program had said (kept with the batch).
+        chosen: Option<String>,
     },
+    /// A path came back from the file dialog or the in-app path box (empty: cancelled).
+    PathChosen(super::files::Purpose, Vec<PathBuf>),
+    /// Save the joiners, movers and leavers report: ask where.
+    SaveReport,
+    /// Delete a batch whose import was cancelled too late.
+    DeleteBatch(i64),
+    /// Keep the batch whose import was cancelled too late.
+    KeepBatch,
+    /// Quit although work is under way (it is stopped cleanly).
+    QuitAnyway,
+    /// Do not quit after all.
+    StayOpen,
+    /// Copy the selected cells (Edit ▸ Copy).
+    Copy,
+    /// Paste into the selected cells (Edit ▸ Paste).
+    Paste,
+    /// Go to the search box (Edit ▸ Find).
+    Find,
     /// Skip the file waiting for a choice.
     SkipFile,
     /// Stop the running import (nothing is stored).
@@ -134,18 +182,21 @@ pub enum Command {
         /// What the user did.
         label: String,
     },
-    /// Find-and-replace in one column of the open batch.
+    /// Find-and-replace in one column (or every column) of the open batch, or only count
+    /// what it would change.
     Replace {
         /// Record type shown.
         record_type: Option<String>,
-        /// Field position.
-        field: usize,
+        /// Field position (None: every editable column).
+        field: Option<usize>,
         /// Text to find.
         find: String,
         /// Replacement.
         replace: String,
         /// Match mode.
         mode: ReplaceMode,
+        /// Only count the changes.
+        preview: bool,
     },
     /// Set one value on every cell with the same issue in a column.
     FixSameIssue {
@@ -229,8 +280,25 @@ pub struct App {
     /// The in-app scheduler (runs due schedules while the window is open).
     scheduler: Option<crate::schedule::Background>,
     scheduled: Option<std::sync::mpsc::Receiver<Result<Vec<crate::schedule::RunReport>, String>>>,
-    /// Messages for the status bar.
+    /// Messages for the status bar: the answer to the officer's last action.
     pub status: String,
+    /// The latest scheduled runs, shown apart so they never hide the answer to an action.
+    pub scheduled_status: String,
+    /// Use the system's file dialog (off in tests and where it cannot open).
+    pub native_dialogs: bool,
+    /// The in-app path box, when the system's dialog could not open.
+    pub path_box: Option<super::files::PathBox>,
+    /// A batch stored although its import was cancelled (the cancel came after the commit
+    /// point): the officer is asked whether to delete it.
+    pub late_cancel: Option<(i64, String)>,
+    /// Work under way when the window was asked to close: the officer is asked first.
+    pub confirm_quit: Option<String>,
+    /// The officer chose to quit although work was under way.
+    pub quit_confirmed: bool,
+    /// Another window had the same store open when this one started.
+    pub second_window: Option<String>,
+    /// Held while the window is open: tells a second window that this one is using the store.
+    _instance: Option<std::fs::File>,
     /// Errors waiting to be read and closed.
     pub errors: Vec<String>,
     /// Store path.
@@ -254,6 +322,8 @@ impl App {
             .unwrap_or_default();
         let mut app = Self::headless(files, db);
         app.state = state;
+        app.native_dialogs = true;
+        app.claim_store();
         // `ESR_DESK_DARK=1` starts in the dark theme (scripts/screenshot.sh uses it).
         if std::env::var("ESR_DESK_DARK").is_ok_and(|v| v == "1") {
             app.state.dark = true;
@@ -310,6 +380,14 @@ impl App {
             scheduler: None,
             scheduled: None,
             status,
+            scheduled_status: String::new(),
+            native_dialogs: false,
+            path_box: None,
+            late_cancel: None,
+            confirm_quit: None,
+            quit_confirmed: false,
+            second_window: None,
+            _instance: None,
             errors,
             db_path,
             store,
@@ -324,6 +402,89 @@ impl App {
             app.commands.push_back(Command::OpenFiles(files));
         }
         app
+    }
+
+    /// Marks the store as used by this window; notes when another window already uses it.
+    pub fn claim_store(&mut self) {
+        let lock = self.db_path.with_extension("window-lock");
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock)
+        {
+            Ok(f) => match f.try_lock() {
+                Ok(()) => self._instance = Some(f),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    self.second_window = Some(format!(
+                        "Another ESR Interface Desk window is already open on this store ({}). Both keep every change, but each shows the other's changes only after you reopen a batch. Close one of them to be sure of what you see.",
+                        self.db_path.display()
+                    ));
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    tracing::warn!(error = %e, "the window lock could not be taken");
+                }
+            },
+            Err(e) => tracing::warn!(error = %e, "the window lock file could not be opened"),
+        }
+    }
+
+    /// What is under way that closing the window would stop, in words (None: nothing).
+    pub fn under_way(&self) -> Option<String> {
+        let mut what = Vec::new();
+        if let Some(p) = &self.import.running {
+            let name = p
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            what.push(format!("the import of {name}"));
+        }
+        if !self.import.queue.is_empty() {
+            what.push(format!("{} file(s) waiting to be imported", self.import.queue.len()));
+        }
+        if self.exporting {
+            what.push("an export".to_string());
+        }
+        if self.scheduler.as_ref().is_some_and(|s| s.running()) {
+            what.push("a scheduled run".to_string());
+        }
+        (!what.is_empty()).then(|| what.join(", "))
+    }
+
+    /// The window is being closed: a cell being typed into is committed, and when work is
+    /// under way the officer is asked first (the close is held back until they answer).
+    fn close_requested(&mut self, ctx: &egui::Context) {
+        if let (Some(v), Some(store)) = (self.view.as_mut(), self.store.as_ref())
+            && v.editing.is_some()
+        {
+            let mut cmds = Vec::new();
+            v.commit_edit(store, &mut cmds);
+            for c in cmds {
+                self.apply(ctx, c);
+            }
+        }
+        if self.quit_confirmed {
+            self.stop_background();
+            return;
+        }
+        if let Some(what) = self.under_way() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm_quit = Some(what);
+        } else {
+            self.stop_background();
+        }
+    }
+
+    /// Stops the scheduler and any import without waiting for them: a scheduled run stops
+    /// between steps (its file stays in the inbox for the next run), an import stores nothing.
+    fn stop_background(&mut self) {
+        if let Some(s) = self.scheduler.as_mut() {
+            s.stop();
+        }
+        if let Some(w) = &self.worker {
+            w.cancel_import();
+        }
     }
 
     /// Queues a command (applied at the start of the next frame's logic).
@@ -361,6 +522,9 @@ impl App {
             self.commands.push_back(Command::OpenFiles(dropped));
         }
         self.shortcuts(ctx);
+        if ctx.input(|i| i.viewport().close_requested()) {
+            self.close_requested(ctx);
+        }
         if let Some(s) = &mut self.schedules
             && s.poll()
         {
@@ -389,14 +553,18 @@ impl App {
                 .iter()
                 .map(|r| format!("{} {}", r.interface, r.outcome))
                 .collect();
-            self.status = format!("Scheduled runs: {}", words.join(", "));
+            self.scheduled_status = format!(
+                "Scheduled runs at {}: {}",
+                chrono::Local::now().format("%H:%M"),
+                words.join(", ")
+            );
             if runs.iter().any(|r| {
                 matches!(
                     r.outcome,
                     crate::store::RunOutcome::Held | crate::store::RunOutcome::Failed
                 )
             }) {
-                self.status
+                self.scheduled_status
                     .push_str(" — see Batches and Schedules for what needs you");
             }
             self.refresh_lists();
@@ -449,6 +617,10 @@ impl App {
 
     fn shortcuts(&mut self, ctx: &egui::Context) {
         let typing = ctx.egui_wants_keyboard_input();
+        let quit = ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Q));
+        if quit {
+            self.commands.push_back(Command::Quit);
+        }
         let (open, undo, redo) = ctx.input_mut(|i| {
             let open = i.consume_key(egui::Modifiers::COMMAND, egui::Key::O);
             if typing {
@@ -508,19 +680,34 @@ impl App {
             return;
         };
         self.state.remember(&path);
+        // A file that cannot be an interface file at all (empty, binary, a folder, unreadable)
+        // gets its reason at once, with no question about which interface it is.
+        if let Err(e) = crate::validate::check_readable(&path) {
+            self.errors.push(format!("{} cannot be imported: {e}.", path.display()));
+            return;
+        }
         match crate::detect::detect(&path, &self.layouts) {
             Ok(d) => match d.layout {
                 Some(l) => {
                     let id = l.id.clone();
-                    self.start_import(path, &id, false);
+                    self.start_import(path, &id, false, None);
                 }
                 None => {
+                    let fits_none = d.fits_none();
                     self.import.choice = Some(Choice::new(
                         path,
-                        format!(
-                            "The interface of this file could not be recognised: {}.",
-                            d.explanation
-                        ),
+                        if fits_none {
+                            format!(
+                                "This file does not look like any ESR interface: {}.",
+                                d.explanation
+                            )
+                        } else {
+                            format!(
+                                "The interface of this file could not be recognised: {}.",
+                                d.explanation
+                            )
+                        },
+                        fits_none,
                     ));
                 }
             },
@@ -545,19 +732,28 @@ impl App {
         out
     }
 
-    fn start_import(&mut self, path: PathBuf, interface: &str, force: bool) {
+    fn start_import(
+        &mut self,
+        path: PathBuf,
+        interface: &str,
+        force: bool,
+        chosen: Option<String>,
+    ) {
         let Some(layout) = self.layouts.get(interface) else {
             self.errors
                 .push(format!("There is no layout for the interface {interface}."));
             return;
         };
         let total = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        self.import.running = Some(Progress::new(path.clone(), interface, total));
+        let mut progress = Progress::new(path.clone(), interface, total);
+        progress.chosen = chosen.clone();
+        self.import.running = Some(progress);
         let job = Job::Import {
             path,
             layout: Box::new(layout.clone()),
             force,
             against: self.reference_choice(interface),
+            chosen_anyway: chosen,
         };
         self.send(job);
     }
@@ -576,11 +772,10 @@ impl App {
                 }
             }
             Reply::Imported { path, result } => {
-                let interface = self
-                    .import
-                    .running
-                    .take()
-                    .map(|p| p.interface)
+                let running = self.import.running.take();
+                let cancelled = running.as_ref().is_some_and(|p| p.cancelling);
+                let (interface, chosen) = running
+                    .map(|p| (p.interface, p.chosen))
                     .unwrap_or_default();
                 let name = path
                     .file_name()
@@ -602,18 +797,46 @@ impl App {
                             "Imported {name} as batch {}: {} records, {} rejected{file}.",
                             out.batch_id, out.records, out.rejected
                         );
+                        if cancelled {
+                            // Cancel came after the commit point: say so, and offer to undo.
+                            self.status = format!(
+                                "Too late to cancel: {name} was already stored as batch {}.",
+                                out.batch_id
+                            );
+                            self.late_cancel = Some((out.batch_id, name));
+                        }
                     }
                     Err(StoreError::Cancelled) => {
                         self.status = format!("Import of {name} cancelled: nothing was stored.");
                     }
                     Err(StoreError::Duplicate { existing, .. }) => {
-                        self.import.duplicate = Some((path, interface, existing));
+                        self.import.duplicate = Some((path, interface, existing, chosen));
                     }
                     Err(e) => self
                         .errors
                         .push(format!("{name} could not be imported: {e}")),
                 }
             }
+            Reply::ReplacePreview { batch, result } => {
+                if let Some(v) = self.view.as_mut()
+                    && v.info.id == batch
+                {
+                    v.preview_ready(result.map_err(|e| e.to_string()));
+                }
+            }
+            Reply::Deleted { batch, result } => match result {
+                Ok(()) => {
+                    self.status = format!("Batch {batch} deleted: nothing of that import is kept.");
+                    if self.batch_id() == Some(batch) {
+                        self.view = None;
+                        self.screen = Screen::Batches;
+                    }
+                    self.refresh_lists();
+                }
+                Err(e) => self
+                    .errors
+                    .push(format!("Batch {batch} was not deleted: {e}")),
+            },
             Reply::Edited {
                 batch,
                 label,
@@ -647,9 +870,11 @@ impl App {
                             v.after_edit(s, &[]);
                         }
                     }
-                    Err(e) => self
-                        .errors
-                        .push(format!("Batch {batch} was not exported: {e}")),
+                    Err(e) => {
+                        self.status = format!("Batch {batch} was not exported (see the message).");
+                        self.errors
+                            .push(format!("Batch {batch} was not exported: {e}"));
+                    }
                 }
                 match report {
                     Some(Ok((p, n))) => {
@@ -728,6 +953,55 @@ impl App {
         }
     }
 
+    /// Asks for a path: the system's dialog, or the in-app path box when it cannot open.
+    fn ask_path(
+        &mut self,
+        purpose: super::files::Purpose,
+        start: Option<PathBuf>,
+        file_name: &str,
+    ) {
+        use super::files::{PathBox, Picked, native};
+        let picked = if self.native_dialogs {
+            native(&purpose, start.as_deref(), file_name)
+        } else {
+            Picked::Unavailable("the system's file dialog is turned off here".into())
+        };
+        match picked {
+            Picked::Paths(p) => self.path_chosen(purpose, p),
+            Picked::Cancelled => {}
+            Picked::Unavailable(why) => {
+                tracing::info!("the system's file dialog could not open; path box shown");
+                let start = start
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                self.path_box = Some(PathBox::new(purpose, why, start, self.state.folders()));
+            }
+        }
+    }
+
+    /// Uses a path chosen in a dialog or the path box (nothing when it was cancelled).
+    fn path_chosen(&mut self, purpose: super::files::Purpose, paths: Vec<PathBuf>) {
+        use super::files::Purpose;
+        let Some(first) = paths.first().cloned() else {
+            return;
+        };
+        match purpose {
+            Purpose::Open => self.commands.push_back(Command::OpenFiles(paths)),
+            Purpose::ExportFolder => {
+                if let Some(f) = &mut self.export {
+                    f.folder = first.display().to_string();
+                    f.problems.clear();
+                }
+            }
+            Purpose::SaveReport => {
+                if let Some(dir) = first.parent() {
+                    self.state.export_folder = Some(dir.to_path_buf());
+                }
+                self.reports.save_to(&first);
+            }
+        }
+    }
+
     fn batch_id(&self) -> Option<i64> {
         self.view.as_ref().map(|v| v.info.id)
     }
@@ -744,15 +1018,46 @@ impl App {
                 }
             }
             Command::OpenDialog => {
-                let mut d = rfd::FileDialog::new()
-                    .set_title("Open ESR interface files")
-                    .add_filter("Interface files", &["csv", "txt", "dat", "psv"])
-                    .add_filter("All files", &["*"]);
-                if let Some(f) = &self.state.last_folder {
-                    d = d.set_directory(f);
+                let start = self.state.last_folder.clone();
+                self.ask_path(super::files::Purpose::Open, start, "");
+            }
+            Command::PathChosen(purpose, paths) => {
+                self.path_box = None;
+                self.path_chosen(purpose, paths);
+            }
+            Command::SaveReport => {
+                let start = self.state.export_folder.clone();
+                self.ask_path(
+                    super::files::Purpose::SaveReport,
+                    start,
+                    "joiners-movers-leavers.csv",
+                );
+            }
+            Command::DeleteBatch(id) => {
+                self.late_cancel = None;
+                self.send(Job::DeleteBatch { batch: id });
+            }
+            Command::KeepBatch => self.late_cancel = None,
+            Command::QuitAnyway => {
+                self.confirm_quit = None;
+                self.quit_confirmed = true;
+                self.import.queue.clear();
+                self.stop_background();
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+            Command::StayOpen => self.confirm_quit = None,
+            Command::Copy => {
+                if let (Some(v), Some(store)) = (self.view.as_mut(), self.store.as_ref()) {
+                    let t = v.copy_text(store);
+                    ctx.copy_text(t);
                 }
-                if let Some(files) = d.pick_files() {
-                    self.commands.push_back(Command::OpenFiles(files));
+            }
+            // The window's own paste: the clipboard text arrives as a paste event.
+            Command::Paste => ctx.send_viewport_cmd(egui::ViewportCommand::RequestPaste),
+            Command::Find => {
+                if let Some(v) = self.view.as_mut() {
+                    self.screen = Screen::Batch;
+                    v.find();
                 }
             }
             Command::OpenFiles(files) => {
@@ -762,10 +1067,11 @@ impl App {
                 path,
                 interface,
                 force,
+                chosen,
             } => {
                 self.import.choice = None;
                 self.import.duplicate = None;
-                self.start_import(path, &interface, force);
+                self.start_import(path, &interface, force, chosen);
             }
             Command::SkipFile => {
                 self.import.choice = None;
@@ -847,6 +1153,7 @@ impl App {
                 find,
                 replace,
                 mode,
+                preview,
             } => {
                 if let Some(batch) = self.batch_id() {
                     self.send(Job::Replace {
@@ -856,6 +1163,7 @@ impl App {
                         find,
                         replace,
                         mode,
+                        preview,
                     });
                 }
             }
@@ -878,54 +1186,63 @@ impl App {
                 }
             }
             Command::ExportDialog => {
-                if self.view.is_some() {
+                if let Some(v) = &self.view {
+                    // The folder last exported to; else the Documents folder; never the
+                    // folder the file came from (an inbox is not an outbox).
                     let folder = self
                         .state
                         .export_folder
                         .clone()
-                        .or_else(|| self.state.last_folder.clone())
+                        .or_else(crate::paths::documents_dir)
                         .map(|p| p.display().to_string())
                         .unwrap_or_default();
+                    // The trust's VPD code as remembered; else as the file's own name says.
                     let vpd = self
                         .store
                         .as_ref()
                         .and_then(|s| s.setting("vpd").ok().flatten())
+                        .or_else(|| v.layout.file_name.vpd_in(&v.info.source_name))
                         .unwrap_or_default();
                     self.export = Some(ExportForm {
                         folder,
                         vpd,
+                        valid_rows_only: self.state.export_valid_rows_only,
+                        rejects_report: self.state.export_rejects_report,
                         ..Default::default()
                     });
                 }
             }
             Command::ChooseExportFolder => {
-                if let Some(f) = &mut self.export {
-                    let mut d = rfd::FileDialog::new().set_title("Export to which folder?");
-                    if !f.folder.is_empty() {
-                        d = d.set_directory(&f.folder);
-                    }
-                    if let Some(dir) = d.pick_folder() {
-                        f.folder = dir.display().to_string();
-                    }
-                }
+                let start = self
+                    .export
+                    .as_ref()
+                    .map(|f| PathBuf::from(f.folder.trim()))
+                    .filter(|p| p.is_dir());
+                self.ask_path(super::files::Purpose::ExportFolder, start, "");
             }
-            Command::Export(form) => {
+            Command::Export(mut form) => {
                 let Some(batch) = self.batch_id() else {
                     return;
                 };
                 let dir = PathBuf::from(form.folder.trim());
+                let vpd = form.vpd.trim().to_string();
+                // Every problem with the choices at once, in the dialog.
+                form.problems.clear();
                 if form.folder.trim().is_empty() || !dir.is_dir() {
-                    self.errors.push(format!(
+                    form.problems.push(format!(
                         "Choose a folder that exists to export into (\"{}\" is not one).",
                         form.folder.trim()
                     ));
-                    return;
                 }
-                let vpd = form.vpd.trim().to_string();
                 if crate::store::check_vpd(&vpd).is_err() {
-                    self.errors.push(format!(
+                    form.problems.push(format!(
                         "Type the trust's VPD code: exactly 3 capital letters or digits (\"{vpd}\" is not one)."
                     ));
+                }
+                self.state.export_valid_rows_only = form.valid_rows_only;
+                self.state.export_rejects_report = form.rejects_report;
+                if !form.problems.is_empty() {
+                    self.export = Some(form);
                     return;
                 }
                 self.state.export_folder = Some(dir.clone());
@@ -998,7 +1315,16 @@ impl App {
                     p.ui(ui, &mut cmds);
                     ui.separator();
                 }
-                ui.add(egui::Label::new(&self.status).truncate());
+                if !self.scheduled_status.is_empty() {
+                    // Scheduled runs speak on the right, never over the answer to an action.
+                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                        ui.add(egui::Label::new(egui::RichText::new(&self.scheduled_status).weak()).truncate());
+                        ui.separator();
+                        ui.add(egui::Label::new(&self.status).truncate());
+                    });
+                } else {
+                    ui.add(egui::Label::new(&self.status).truncate());
+                }
             });
         });
         egui::Panel::top("nav").show(ui, |ui| {
@@ -1079,16 +1405,30 @@ impl App {
         }
         self.import.dialogs_ui(ui.ctx(), &self.layouts, &mut cmds);
         self.export_ui(ui.ctx(), &mut cmds);
-        self.reports
-            .ui(ui.ctx(), self.view.as_ref().map(|v| v.info.id));
+        if self
+            .reports
+            .ui(ui.ctx(), self.view.as_ref().map(|v| v.info.id))
+        {
+            cmds.push(Command::SaveReport);
+        }
+        if let Some(b) = &mut self.path_box
+            && let Some(paths) = b.ui(ui.ctx())
+        {
+            cmds.push(Command::PathChosen(b.purpose.clone(), paths));
+        }
+        self.notices_ui(ui.ctx(), &mut cmds);
         self.errors_ui(ui.ctx(), &mut cmds);
         drop_hint(ui.ctx());
         self.commands.extend(cmds);
     }
 
     fn menu_ui(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+        let item = |ui: &mut egui::Ui, enabled: bool, text: &str, keys: &str| {
+            ui.add_enabled(enabled, egui::Button::new(text).shortcut_text(keys))
+                .clicked()
+        };
         ui.menu_button("File", |ui| {
-            if ui.button("Open…").clicked() {
+            if item(ui, true, "Open…", "Ctrl+O") {
                 cmds.push(Command::OpenDialog);
             }
             ui.menu_button("Open recent", |ui| {
@@ -1105,23 +1445,28 @@ impl App {
                 cmds.push(Command::ExportDialog);
             }
             ui.separator();
-            if ui.button("Quit").clicked() {
+            if item(ui, true, "Quit", "Ctrl+Q") {
                 cmds.push(Command::Quit);
             }
         });
         ui.menu_button("Edit", |ui| {
             let open = self.view.is_some();
-            if ui
-                .add_enabled(open, egui::Button::new("Undo").shortcut_text("Ctrl+Z"))
-                .clicked()
-            {
+            if item(ui, open, "Undo", "Ctrl+Z") {
                 cmds.push(Command::Undo);
             }
-            if ui
-                .add_enabled(open, egui::Button::new("Redo").shortcut_text("Ctrl+Y"))
-                .clicked()
-            {
+            if item(ui, open, "Redo", "Ctrl+Y") {
                 cmds.push(Command::Redo);
+            }
+            ui.separator();
+            if item(ui, open, "Copy", "Ctrl+C") {
+                cmds.push(Command::Copy);
+            }
+            if item(ui, open, "Paste", "Ctrl+V") {
+                cmds.push(Command::Paste);
+            }
+            ui.separator();
+            if item(ui, open, "Find", "Ctrl+F") {
+                cmds.push(Command::Find);
             }
         });
         ui.menu_button("View", |ui| {
@@ -1173,12 +1518,71 @@ impl App {
                     .on_hover_text("Otherwise the export is refused while rejected rows remain");
                 ui.checkbox(&mut f.overwrite, "Replace a file of the same name");
                 ui.checkbox(&mut f.rejects_report, "Also write a rejects report (CSV, for Excel)");
+                for p in &f.problems {
+                    ui.colored_label(ui.visuals().error_fg_color, p);
+                }
                 if ui.button("Export").clicked() {
                     cmds.push(Command::Export(f.clone()));
                 }
             });
         if !open {
             self.export = None;
+        }
+    }
+
+    /// Questions and notices that wait for the officer: a cancel that came too late, quitting
+    /// while work is under way, a second window on the same store.
+    fn notices_ui(&mut self, ctx: &egui::Context, cmds: &mut Vec<Command>) {
+        if let Some((batch, name)) = &self.late_cancel {
+            egui::Window::new("Too late to cancel")
+                .collapsible(false)
+                .resizable(false)
+                .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+                .show(ctx, |ui| {
+                    ui.label(format!(
+                        "{name} had already been stored as batch {batch} when Cancel took effect."
+                    ));
+                    ui.label("Delete it if you did not want it; nothing else has been done to it yet.");
+                    ui.horizontal(|ui| {
+                        if ui.button(format!("Delete batch {batch}")).clicked() {
+                            cmds.push(Command::DeleteBatch(*batch));
+                        }
+                        if ui.button("Keep it").clicked() {
+                            cmds.push(Command::KeepBatch);
+                        }
+                    });
+                });
+        }
+        if let Some(what) = &self.confirm_quit {
+            egui::Window::new("Quit while work is under way?")
+                .collapsible(false)
+                .resizable(false)
+                .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+                .show(ctx, |ui| {
+                    ui.label(format!("Under way: {what}."));
+                    ui.label("Quitting stops it cleanly: an import that has not finished stores nothing, and a scheduled run leaves its file in the inbox for the next run. Every change you have made is kept.");
+                    ui.horizontal(|ui| {
+                        if ui.button("Quit anyway").clicked() {
+                            cmds.push(Command::QuitAnyway);
+                        }
+                        if ui.button("Keep working").clicked() {
+                            cmds.push(Command::StayOpen);
+                        }
+                    });
+                });
+        }
+        if let Some(note) = &self.second_window {
+            let mut open = true;
+            egui::Window::new("This store is open in another window")
+                .collapsible(false)
+                .open(&mut open)
+                .anchor(egui::Align2::CENTER_TOP, [0.0, 60.0])
+                .show(ctx, |ui| {
+                    ui.label(note);
+                });
+            if !open {
+                self.second_window = None;
+            }
         }
     }
 

@@ -167,10 +167,10 @@ pub struct Offer {
 /// A bulk-fix dialog.
 #[derive(Debug, Clone)]
 pub enum Dialog {
-    /// Find and replace in one column.
+    /// Find and replace in one column, or in every column.
     Replace {
-        /// Column.
-        field: usize,
+        /// Column (None: every column).
+        field: Option<usize>,
         /// Find.
         find: String,
         /// Replace with.
@@ -212,6 +212,8 @@ pub struct BatchView {
     pub by_rule: Vec<(Rule, Severity, u64)>,
     /// Issues of the rules opened in the issues panel.
     pub rule_issues: HashMap<Rule, Vec<(Option<u32>, Issue)>>,
+    /// Issue counts by field of the rules opened in the issues panel.
+    pub rule_fields: HashMap<Rule, Vec<(String, u64)>>,
     /// Row to scroll to on the next frame.
     pub scroll_to: Option<usize>,
     /// Column (as shown) to scroll to on the next frame.
@@ -225,6 +227,8 @@ pub struct BatchView {
     pub stale: bool,
     /// The record (and column) the cursor should find again once a new row list arrives.
     follow: Option<(u32, usize)>,
+    /// The next row list opens at its first row (a new search).
+    to_top: bool,
     /// File-level problems still open, acceptances and the batches a reference may be
     /// checked against: read once, and again after a change (never every frame).
     pub file_state: Option<FileState>,
@@ -250,6 +254,9 @@ pub struct BatchView {
     pub filter_text: String,
     /// Problem reading the store, shown above the table.
     pub error: Option<String>,
+    /// What the Replace dialog's inputs would change, counted by the worker: the inputs it
+    /// was counted for, and (cells, records) or why it could not be counted.
+    pub replace_preview: Option<(String, Option<Result<(usize, usize), String>>)>,
     focus_search: bool,
     scroll_tab: bool,
     /// Accessibility ids of the column headers (shown column → id), from the last frame.
@@ -334,6 +341,7 @@ impl BatchView {
             editing: None,
             by_rule,
             rule_issues: HashMap::new(),
+            rule_fields: HashMap::new(),
             file_state: None,
             accept_reasons: HashMap::new(),
             reference_pick: HashMap::new(),
@@ -343,6 +351,7 @@ impl BatchView {
             visible: (0..0, 0..0),
             stale: false,
             follow: None,
+            to_top: false,
             scroll_center: false,
             dialog: None,
             offer: None,
@@ -352,6 +361,7 @@ impl BatchView {
             filter_col: 0,
             filter_text: String::new(),
             error: None,
+            replace_preview: None,
             focus_search: false,
             scroll_tab: true,
             header_ids: HashMap::new(),
@@ -362,6 +372,18 @@ impl BatchView {
         };
         v.cols = v.tab_columns();
         Ok(v)
+    }
+
+    /// The worker counted what the Replace dialog would change.
+    pub fn preview_ready(&mut self, result: Result<(usize, usize), String>) {
+        if let Some((_, slot)) = &mut self.replace_preview {
+            *slot = Some(result);
+        }
+    }
+
+    /// Puts the keyboard in the search box (Ctrl+F, Edit ▸ Find).
+    pub fn find(&mut self) {
+        self.focus_search = true;
     }
 
     /// Reads the edit log (and the lines of the records it touches) for the audit view.
@@ -471,8 +493,27 @@ impl BatchView {
         self.rows = Rows::Listed(Arc::new(rows));
         self.cache.clear();
         self.stale = false;
+        if std::mem::take(&mut self.to_top) {
+            self.follow = None;
+            let col = self.sel.map_or(0, |s| s.cursor.1);
+            self.sel = Some(Selection::cell(0, col));
+            self.scroll_to = Some(0);
+        }
         self.find_follow(store);
         self.clamp_selection();
+    }
+
+    /// Moves the cursor to the next (or previous) row of a search's matches, wrapping round.
+    fn step_match(&mut self, by: i64) {
+        let n = self.rows.len() as i64;
+        if n == 0 {
+            return;
+        }
+        let (r, c) = self.sel.map_or((0, 0), |s| s.cursor);
+        let next = (r as i64 + by).rem_euclid(n) as usize;
+        self.sel = Some(Selection::cell(next, c));
+        self.scroll_to = Some(next);
+        self.scroll_col = Some(c);
     }
 
     /// True when the rows are a list made by the worker: a search, a sort, a column filter, or
@@ -500,7 +541,10 @@ impl BatchView {
                 self.scroll_to = Some(row);
                 self.scroll_col = Some(col);
             }
-            None => self.sel = Some(Selection::cell(0, col)),
+            None => {
+                self.sel = Some(Selection::cell(0, col));
+                self.scroll_to = Some(0);
+            }
         }
     }
 
@@ -542,6 +586,7 @@ impl BatchView {
     pub fn after_edit(&mut self, store: &Store, _changed: &[u32]) {
         self.cache.clear();
         self.rule_issues.clear();
+        self.rule_fields.clear();
         self.file_state = None;
         match store.batch(self.info.id) {
             Ok(i) => self.info = i,
@@ -1029,7 +1074,7 @@ impl BatchView {
                 self.set_tab(store, pick);
             }
         }
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let mut rej = self.query.filter.rejected_only;
             if ui
                 .checkbox(&mut rej, "Rejected rows only")
@@ -1055,12 +1100,41 @@ impl BatchView {
             let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if enter || ui.button("Find").clicked() {
                 self.query.search = self.search_text.trim().to_string();
+                // A new search starts from the first match, as in Excel.
+                self.to_top = true;
                 self.requery(store);
             }
-            if !self.query.search.is_empty() && ui.button("Clear search").clicked() {
-                self.search_text.clear();
-                self.query.search.clear();
-                self.requery(store);
+            if !self.query.search.is_empty() {
+                if self.waiting_rows() {
+                    ui.label("searching…");
+                } else {
+                    let n = self.rows.len();
+                    let at = self.sel.map_or(0, |s| s.cursor.0 + 1);
+                    ui.label(if n == 0 {
+                        "no matches".to_string()
+                    } else {
+                        format!("match {at} of {n}")
+                    });
+                    if ui
+                        .add_enabled(n > 0, egui::Button::new("‹ Previous"))
+                        .on_hover_text("Previous match")
+                        .clicked()
+                    {
+                        self.step_match(-1);
+                    }
+                    if ui
+                        .add_enabled(n > 0, egui::Button::new("Next ›"))
+                        .on_hover_text("Next match")
+                        .clicked()
+                    {
+                        self.step_match(1);
+                    }
+                }
+                if ui.button("Clear search").clicked() {
+                    self.search_text.clear();
+                    self.query.search.clear();
+                    self.requery(store);
+                }
             }
             ui.separator();
             let fields = self.column_names();
@@ -1093,7 +1167,7 @@ impl BatchView {
                 self.requery(store);
             }
         });
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let has_sel = self.sel.is_some() && !self.rows.is_empty();
             if ui
                 .add_enabled(has_sel, egui::Button::new("Edit cell"))
@@ -1110,8 +1184,9 @@ impl BatchView {
                 .on_hover_text("Find and replace within one column")
                 .clicked()
             {
+                self.replace_preview = None;
                 self.dialog = Some(Dialog::Replace {
-                    field: self.sel.map_or(0, |s| s.cursor.1),
+                    field: self.sel.and_then(|s| self.cols.field(s.cursor.1)),
                     find: String::new(),
                     replace: String::new(),
                     whole: false,
@@ -1182,9 +1257,14 @@ impl BatchView {
             .get(o.field)
             .cloned()
             .unwrap_or_default();
-        egui::Frame::group(ui.style())
-            .fill(ui.visuals().faint_bg_color)
-            .show(ui, |ui| {
+        // A floating box at the foot of the window: the table never moves under the pointer.
+        egui::Window::new("The same fix elsewhere?")
+            .id(egui::Id::unique("same-fix-offer"))
+            .collapsible(false)
+            .resizable(false)
+            .title_bar(false)
+            .anchor(egui::Align2::CENTER_BOTTOM, [0.0, -40.0])
+            .show(ui.ctx(), |ui| {
                 ui.horizontal_wrapped(|ui| {
                     ui.label(format!(
                         "{} other record(s) have \"{}\" in {field} ({}). Change them to \"{}\" too?",
@@ -1193,7 +1273,10 @@ impl BatchView {
                         o.rule.title().to_lowercase(),
                         o.value
                     ));
-                    if ui.button("Apply to all").clicked() {
+                    if ui
+                        .button(format!("Apply to the {} other(s)", o.others))
+                        .clicked()
+                    {
                         cmds.push(Command::FixSameIssue {
                             rule: o.rule,
                             field: o.field,
@@ -1249,11 +1332,15 @@ impl BatchView {
                 } => {
                     egui::Grid::new("replace-grid").num_columns(2).show(ui, |ui| {
                         let l = ui.label("Column:");
+                        let shown = field
+                            .and_then(|f| fields.get(f).cloned())
+                            .unwrap_or_else(|| "All columns".into());
                         egui::ComboBox::from_id_salt("replace-col")
-                            .selected_text(fields.get(*field).cloned().unwrap_or_default())
+                            .selected_text(shown)
                             .show_ui(ui, |ui| {
+                                ui.selectable_value(field, None, "All columns");
                                 for (i, f) in fields.iter().enumerate() {
-                                    ui.selectable_value(field, i, f);
+                                    ui.selectable_value(field, Some(i), f);
                                 }
                             })
                             .response
@@ -1267,10 +1354,52 @@ impl BatchView {
                         ui.end_row();
                     });
                     ui.checkbox(whole, "Whole value only");
-                    ui.label("Applies to every record of this tab (excluded rows are left alone); one Undo reverses it.");
+                    let mode = if *whole {
+                        ReplaceMode::WholeValue
+                    } else {
+                        ReplaceMode::Contains
+                    };
+                    // The count shown belongs to exactly these inputs; any change asks again.
+                    let key = format!("{field:?}\u{1}{find}\u{1}{replace}\u{1}{whole}");
+                    if !find.is_empty()
+                        && self.replace_preview.as_ref().is_none_or(|(k, _)| *k != key)
+                    {
+                        self.replace_preview = Some((key.clone(), None));
+                        cmds.push(Command::Replace {
+                            record_type: self.record_type(),
+                            field: *field,
+                            find: find.clone(),
+                            replace: replace.clone(),
+                            mode,
+                            preview: true,
+                        });
+                    }
+                    let counted = match &self.replace_preview {
+                        Some((k, Some(Ok((cells, recs))))) if *k == key && !find.is_empty() => {
+                            ui.label(format!(
+                                "Replace all will change {cells} cell(s) in {recs} record(s) of this tab (excluded rows are left alone); one Undo reverses it."
+                            ));
+                            *cells > 0
+                        }
+                        Some((k, Some(Err(e)))) if *k == key => {
+                            ui.colored_label(ui.visuals().error_fg_color, e);
+                            false
+                        }
+                        _ if find.is_empty() => {
+                            ui.label("Type the text to find.");
+                            false
+                        }
+                        _ => {
+                            ui.horizontal(|ui| {
+                                ui.spinner();
+                                ui.label("Counting the cells it would change…");
+                            });
+                            false
+                        }
+                    };
                     ui.horizontal(|ui| {
                         if ui
-                            .add_enabled(!find.is_empty(), egui::Button::new("Replace all"))
+                            .add_enabled(counted, egui::Button::new("Replace all"))
                             .clicked()
                         {
                             cmds.push(Command::Replace {
@@ -1278,11 +1407,8 @@ impl BatchView {
                                 field: *field,
                                 find: find.clone(),
                                 replace: replace.clone(),
-                                mode: if *whole {
-                                    ReplaceMode::WholeValue
-                                } else {
-                                    ReplaceMode::Contains
-                                },
+                                mode,
+                                preview: false,
                             });
                             keep = false;
                         }
@@ -1365,7 +1491,7 @@ impl BatchView {
         if self.stale {
             ui.horizontal_wrapped(|ui| {
                 ui.label(
-                    "Records fixed since this list was made stay in it, marked ✓, so nothing moves under the cursor.",
+                    "Records fixed since this list was made stay in it, ticked in green, so nothing moves under the cursor.",
                 );
                 if ui.button("Refresh the list").clicked() {
                     self.requery(store);
@@ -1515,11 +1641,14 @@ impl egui_table::TableDelegate for Grid<'_> {
         let name = self.names.get(field).cloned().unwrap_or_default();
         let sort = self.view.query.sort;
         let arrow = match sort {
-            Some((c, false)) if c == field => " ▲",
-            Some((c, true)) if c == field => " ▼",
-            _ => "",
+            Some((c, desc)) if c == field => Some(desc),
+            _ => None,
         };
-        let mut l = egui::Label::new(egui::RichText::new(format!("{name}{arrow}")).strong())
+        if let Some(desc) = arrow {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+            paint_sort_arrow(ui, rect, desc);
+        }
+        let mut l = egui::Label::new(egui::RichText::new(name).strong())
             .sense(egui::Sense::click());
         if !ui.is_sizing_pass() {
             l = l.truncate();
@@ -1567,8 +1696,6 @@ impl egui_table::TableDelegate for Grid<'_> {
                 "–"
             } else if rec.rejected {
                 "×"
-            } else if fixed {
-                "✓"
             } else {
                 " "
             };
@@ -1581,6 +1708,10 @@ impl egui_table::TableDelegate for Grid<'_> {
                 t = t.color(egui::Color32::from_rgb(0, 140, 60));
             }
             ui.add_space(4.0);
+            if fixed {
+                let (r, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                paint_tick(ui, r);
+            }
             cell_label(ui, t);
             let mut tip: Vec<String> = record_issues
                 .iter()
@@ -1686,6 +1817,44 @@ impl egui_table::TableDelegate for Grid<'_> {
     fn default_row_height(&self) -> f32 {
         ROW_HEIGHT
     }
+}
+
+/// A small triangle beside a sorted column's title: up for A to Z, down for Z to A (drawn,
+/// not a glyph: the bundled fonts have no arrows).
+fn paint_sort_arrow(ui: &egui::Ui, rect: egui::Rect, desc: bool) {
+    let c = rect.center();
+    let (h, w) = (3.5, 4.5);
+    let pts = if desc {
+        vec![
+            egui::pos2(c.x - w, c.y - h),
+            egui::pos2(c.x + w, c.y - h),
+            egui::pos2(c.x, c.y + h),
+        ]
+    } else {
+        vec![
+            egui::pos2(c.x - w, c.y + h),
+            egui::pos2(c.x + w, c.y + h),
+            egui::pos2(c.x, c.y - h),
+        ]
+    };
+    ui.painter().add(egui::Shape::convex_polygon(
+        pts,
+        ui.visuals().strong_text_color(),
+        egui::Stroke::NONE,
+    ));
+}
+
+/// A green tick: a record fixed since the list was made.
+fn paint_tick(ui: &egui::Ui, rect: egui::Rect) {
+    let c = rect.center();
+    ui.painter().add(egui::Shape::line(
+        vec![
+            egui::pos2(c.x - 4.0, c.y),
+            egui::pos2(c.x - 1.0, c.y + 3.5),
+            egui::pos2(c.x + 4.5, c.y - 4.0),
+        ],
+        egui::Stroke::new(2.0, egui::Color32::from_rgb(0, 140, 60)),
+    ));
 }
 
 /// A value as drawn: characters that could not be decoded (U+FFFD) are shown as "?" (the

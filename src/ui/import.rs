@@ -21,6 +21,9 @@ pub struct Progress {
     pub lines: u64,
     /// Cancel was pressed.
     pub cancelling: bool,
+    /// The officer named the interface of a file that was not recognised (what the program
+    /// had said).
+    pub chosen: Option<String>,
 }
 
 impl Progress {
@@ -33,6 +36,7 @@ impl Progress {
             total: total.max(1),
             lines: 0,
             cancelling: false,
+            chosen: None,
         }
     }
 
@@ -56,7 +60,7 @@ impl Progress {
         );
         ui.label(format!("{} records read", self.lines));
         if self.cancelling {
-            ui.label("Cancelling…");
+            ui.label("Cancelling… (if the import is already being saved, you will be told)");
         } else if ui
             .button("Cancel")
             .on_hover_text("Stop the import; nothing is stored")
@@ -76,15 +80,18 @@ pub struct Choice {
     pub reason: String,
     /// Interface picked so far.
     pub picked: Option<String>,
+    /// The file plausibly fits no interface: it can only be imported "anyway".
+    pub fits_none: bool,
 }
 
 impl Choice {
     /// A new choice for `path`.
-    pub fn new(path: PathBuf, reason: String) -> Self {
+    pub fn new(path: PathBuf, reason: String, fits_none: bool) -> Self {
         Self {
             path,
             reason,
             picked: None,
+            fits_none,
         }
     }
 }
@@ -98,8 +105,9 @@ pub struct ImportUi {
     pub running: Option<Progress>,
     /// A file waiting for the user to pick its interface.
     pub choice: Option<Choice>,
-    /// A file already imported: (file, interface, earlier batch).
-    pub duplicate: Option<(PathBuf, String, i64)>,
+    /// A file already imported: (file, interface, earlier batch, the officer's choice of
+    /// interface when the file was not recognised).
+    pub duplicate: Option<(PathBuf, String, i64, Option<String>)>,
 }
 
 impl ImportUi {
@@ -111,7 +119,12 @@ impl ImportUi {
         cmds: &mut Vec<Command>,
     ) {
         if let Some(c) = &mut self.choice {
-            egui::Window::new("Which interface is this file?")
+            let title = if c.fits_none {
+                "This file does not look like an ESR interface file"
+            } else {
+                "Which interface is this file?"
+            };
+            egui::Window::new(title)
                 .collapsible(false)
                 .default_width(520.0)
                 .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
@@ -119,6 +132,9 @@ impl ImportUi {
                     ui.strong(c.path.display().to_string());
                     ui.label(&c.reason);
                     ui.add_space(6.0);
+                    if c.fits_none {
+                        ui.label("It can still be imported as an interface you name. That choice is kept with the batch, and every record will be judged against that interface's layout.");
+                    }
                     let label = ui.label("Interface:");
                     let text = c
                         .picked
@@ -137,8 +153,18 @@ impl ImportUi {
                         .labelled_by(label.id);
                     ui.add_space(6.0);
                     ui.horizontal(|ui| {
+                        let name = c
+                            .picked
+                            .as_ref()
+                            .and_then(|id| layouts.get(id))
+                            .map_or_else(String::new, |l| l.name.clone());
+                        let text = match (c.fits_none, c.picked.is_some()) {
+                            (true, true) => format!("Import anyway as {name}"),
+                            (true, false) => "Import anyway as …".to_string(),
+                            (false, _) => "Import".to_string(),
+                        };
                         if ui
-                            .add_enabled(c.picked.is_some(), egui::Button::new("Import"))
+                            .add_enabled(c.picked.is_some(), egui::Button::new(text))
                             .clicked()
                             && let Some(id) = &c.picked
                         {
@@ -146,6 +172,7 @@ impl ImportUi {
                                 path: c.path.clone(),
                                 interface: id.clone(),
                                 force: false,
+                                chosen: Some(c.reason.clone()),
                             });
                         }
                         if ui.button("Skip this file").clicked() {
@@ -154,7 +181,7 @@ impl ImportUi {
                     });
                 });
         }
-        if let Some((path, interface, existing)) = &self.duplicate {
+        if let Some((path, interface, existing, chosen)) = &self.duplicate {
             egui::Window::new("Already imported")
                 .collapsible(false)
                 .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
@@ -173,6 +200,7 @@ impl ImportUi {
                                 path: path.clone(),
                                 interface: interface.clone(),
                                 force: true,
+                                chosen: chosen.clone(),
                             });
                         }
                         if ui.button("Skip").clicked() {

@@ -3,7 +3,7 @@
 //! jump to the cell.
 
 use super::app::Command;
-use super::batch::{BatchView, shown, tint};
+use super::batch::{BatchView, shown};
 use crate::rules::Rule;
 use crate::store::Store;
 use crate::validate::Severity;
@@ -47,7 +47,12 @@ impl BatchView {
             return;
         }
         if chart {
-            chart_ui(ui, &self.by_rule);
+            // At most ~8 rows high; more rules scroll inside the chart.
+            egui::ScrollArea::vertical()
+                .id_salt("issues-chart")
+                .max_height(8.0 * 18.0)
+                .auto_shrink([false, true])
+                .show(ui, |ui| chart_ui(ui, &self.by_rule));
         }
         ui.separator();
         let mut jump: Option<(u32, Option<usize>)> = None;
@@ -66,22 +71,22 @@ impl BatchView {
                         && *severity == Severity::Error
                         && !open_file_rules.contains(rule);
                     let title = if accepted {
-                        egui::RichText::new(format!(
-                            "{} ({rule}) — {count}, accepted",
-                            rule.title()
-                        ))
-                        .weak()
+                        egui::RichText::new(format!("{} — {count}, accepted", rule.title())).weak()
                     } else {
-                        egui::RichText::new(format!("{} ({rule}) — {count}", rule.title()))
-                            .color(colour)
+                        egui::RichText::new(format!("{} — {count}", rule.title())).color(colour)
                     };
                     let r = egui::CollapsingHeader::new(title)
                         .id_salt(("rule", rule))
                         .show(ui, |ui| {
                             if !self.rule_issues.contains_key(rule) {
-                                match store.issues(self.info.id, Some(*rule), LISTED_PER_RULE) {
-                                    Ok(list) => {
+                                match store
+                                    .issues(self.info.id, Some(*rule), LISTED_PER_RULE)
+                                    .and_then(|l| {
+                                        Ok((l, store.rule_counts_by_field(self.info.id, *rule)?))
+                                    }) {
+                                    Ok((list, fields)) => {
                                         self.rule_issues.insert(*rule, list);
+                                        self.rule_fields.insert(*rule, fields);
                                     }
                                     Err(e) => {
                                         ui.colored_label(
@@ -91,6 +96,16 @@ impl BatchView {
                                         return;
                                     }
                                 }
+                            }
+                            ui.weak(rule.description());
+                            if let Some(fields) = self.rule_fields.get(rule)
+                                && !(fields.len() == 1 && fields[0].0 == "record")
+                            {
+                                let by: Vec<String> = fields
+                                    .iter()
+                                    .map(|(f, n)| format!("{f} {n}"))
+                                    .collect();
+                                ui.label(format!("By field: {}", by.join(" · ")));
                             }
                             let Some(list) = self.rule_issues.get(rule) else {
                                 return;
@@ -115,6 +130,25 @@ impl BatchView {
                                     "{} more: tick \"Rejected rows only\" to see every row.",
                                     count - list.len() as u64
                                 ));
+                            }
+                            if rule.export_removes() && !accepted {
+                                let lines: Vec<String> = list
+                                    .iter()
+                                    .map(|(_, i)| i.line.to_string())
+                                    .collect();
+                                if ui
+                                    .button(format!("Remove the {count} blank line(s)"))
+                                    .on_hover_text("The export leaves them out; the removal is kept in the batch's log with your name")
+                                    .clicked()
+                                {
+                                    cmds.push(Command::Accept {
+                                        rule: *rule,
+                                        reason: format!(
+                                            "removed {count} blank line(s) ({}): the export leaves them out",
+                                            lines.join(", ")
+                                        ),
+                                    });
+                                }
                             }
                             if rule.is_file_level() && *severity == Severity::Error {
                                 self.accept_ui(ui, store, *rule, cmds);
@@ -244,46 +278,38 @@ impl BatchView {
     }
 }
 
+/// Issues by rule as labelled bars, one row a rule in the groups' order: every bar names its
+/// rule and count, and long titles are cut short rather than overflowing.
 fn chart_ui(ui: &mut egui::Ui, by_rule: &[(Rule, Severity, u64)]) {
-    let err = tint(ui, Severity::Error);
-    let warn = tint(ui, Severity::Warning);
-    let strong_err = ui.visuals().error_fg_color;
-    let bars: Vec<egui_plot::Bar> = by_rule
-        .iter()
-        .enumerate()
-        .map(|(i, (rule, sev, n))| {
+    let max = by_rule.iter().map(|r| r.2).max().unwrap_or(1).max(1) as f32;
+    let err = ui.visuals().error_fg_color;
+    let warn = ui.visuals().warn_fg_color;
+    let width = ui.available_width();
+    let label_w = (width * 0.5).min(190.0);
+    let bar_w = (width - label_w - 48.0).max(20.0);
+    for (rule, sev, n) in by_rule {
+        ui.horizontal(|ui| {
+            ui.allocate_ui_with_layout(
+                egui::vec2(label_w, 16.0),
+                egui::Layout::left_to_right(egui::Align::Center),
+                |ui| {
+                    ui.set_min_width(label_w);
+                    ui.add(egui::Label::new(rule.title()).truncate())
+                        .on_hover_text(rule.description());
+                },
+            );
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(bar_w, 12.0), egui::Sense::hover());
+            let w = (bar_w * (*n as f32 / max)).max(2.0);
             let fill = match sev {
-                Severity::Error => strong_err.lerp_to_gamma(err, 0.3),
-                Severity::Warning => warn.gamma_multiply(1.0),
+                Severity::Error => err,
+                Severity::Warning => warn,
             };
-            egui_plot::Bar::new(i as f64, *n as f64)
-                .name(rule.code())
-                .fill(fill)
-                .width(0.7)
-        })
-        .collect();
-    let names: Vec<Rule> = by_rule.iter().map(|r| r.0).collect();
-    egui_plot::Plot::new("issues-chart")
-        .height(150.0)
-        .allow_zoom(false)
-        .allow_drag(false)
-        .allow_scroll(false)
-        .allow_boxed_zoom(false)
-        .show_grid(false)
-        .y_axis_label("issues")
-        .x_axis_formatter(move |mark, _range| {
-            let i = mark.value.round();
-            if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
-                names.get(i as usize).map_or_else(String::new, short_rule)
-            } else {
-                String::new()
-            }
-        })
-        .show(ui, |p| {
-            p.bar_chart(egui_plot::BarChart::new("issues by rule", bars))
+            ui.painter().rect_filled(
+                egui::Rect::from_min_size(rect.min, egui::vec2(w, rect.height())),
+                2.0,
+                fill.gamma_multiply(0.8),
+            );
+            ui.label(n.to_string());
         });
-}
-
-fn short_rule(rule: &Rule) -> String {
-    rule.code().trim_end_matches("-error").to_string()
+    }
 }

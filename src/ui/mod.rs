@@ -10,6 +10,7 @@ pub mod audit;
 pub mod batch;
 pub mod batches;
 pub mod catalogue;
+pub mod files;
 pub mod import;
 pub mod issues;
 pub mod layouts;

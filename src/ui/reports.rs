@@ -32,6 +32,17 @@ pub struct ReportsUi {
 }
 
 impl ReportsUi {
+    /// Writes the comparison shown to `path` as CSV and says how it went.
+    pub fn save_to(&mut self, path: &std::path::Path) {
+        let Some(j) = &self.jml else { return };
+        self.message = Some(match write_csv(&j.rows, path) {
+            Ok(()) => (false, format!("Saved {}", path.display())),
+            Err(e) => (true, e.to_string()),
+        });
+    }
+}
+
+impl ReportsUi {
     /// Starts comparing two batches on a thread.
     pub fn start_jml(&mut self, db: PathBuf, old: i64, new: i64) {
         let (tx, rx) = channel();
@@ -85,8 +96,8 @@ impl ReportsUi {
         }
     }
 
-    /// Draws the windows.
-    pub fn ui(&mut self, ctx: &egui::Context, highlight: Option<i64>) {
+    /// Draws the windows; true when "Save as CSV…" was pressed.
+    pub fn ui(&mut self, ctx: &egui::Context, highlight: Option<i64>) -> bool {
         if let Some((is_err, msg)) = self.message.clone() {
             let mut open = true;
             egui::Window::new("Report")
@@ -105,7 +116,7 @@ impl ReportsUi {
             }
         }
         let mut close_jml = false;
-        let mut save: Option<Vec<JmlRow>> = None;
+        let mut save = false;
         if let Some(j) = &self.jml {
             let mut open = true;
             let count = |c| j.rows.iter().filter(|r| r.change == c).count();
@@ -124,7 +135,7 @@ impl ReportsUi {
                         count(Change::Leaver)
                     ));
                     if ui.button("Save as CSV…").clicked() {
-                        save = Some(j.rows.clone());
+                        save = true;
                     }
                 });
                 egui_extras::TableBuilder::new(ui)
@@ -165,17 +176,6 @@ impl ReportsUi {
                     });
             });
             close_jml = !open;
-        }
-        if let Some(rows) = save
-            && let Some(path) = rfd::FileDialog::new()
-                .set_file_name("joiners-movers-leavers.csv")
-                .add_filter("CSV", &["csv"])
-                .save_file()
-        {
-            self.message = Some(match write_csv(&rows, &path) {
-                Ok(()) => (false, format!("Saved {}", path.display())),
-                Err(e) => (true, e.to_string()),
-            });
         }
         if close_jml {
             self.jml = None;
@@ -241,5 +241,6 @@ impl ReportsUi {
         if close_history {
             self.history = None;
         }
+        save
     }
 }

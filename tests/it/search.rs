@@ -92,7 +92,7 @@ fn search_sort_filter_and_bulk_fixes_on_a_real_batch() {
         .replace_changes(
             b,
             None,
-            ty,
+            Some(ty),
             "Maternity",
             "Maternity Leave",
             ReplaceMode::WholeValue,
@@ -108,13 +108,25 @@ fn search_sort_filter_and_bulk_fixes_on_a_real_batch() {
         .replace_changes(
             b,
             None,
-            ty,
+            Some(ty),
             "Maternity",
             "Maternity Leave",
             ReplaceMode::WholeValue,
         )
         .expect("replace");
     assert_eq!(changes.len(), maternity - 1);
+    // Across every column: the same cells here (no other column holds the word alone).
+    let everywhere = store
+        .replace_changes(
+            b,
+            None,
+            None,
+            "Maternity",
+            "Maternity Leave",
+            ReplaceMode::WholeValue,
+        )
+        .expect("replace");
+    assert_eq!(everywhere, changes);
 
     // The same fix for the other cells with the same wrong value: only where one value can
     // fit many records (a code list), never for a number that belongs to one record.

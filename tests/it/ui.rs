@@ -110,7 +110,7 @@ fn opening_a_sample_shows_its_rejected_count() {
     assert_eq!(rejected(&h), b[0].rejected);
     // The count is on screen, and the issues panel lists rules.
     h.get_by_label(&format!("{} rejected", b[0].rejected));
-    h.get_by_label_contains("range-error");
+    h.get_by_label_contains("Out of range —");
     assert!(
         h.state()
             .status
@@ -123,7 +123,7 @@ fn editing_a_bad_cell_drops_the_count_and_undo_brings_it_back() {
     let (mut h, db, _dir) = open_sample();
     let before = rejected(&h);
     // Issues panel: open the rule, click the issue on line 91 (Days Lost = -1).
-    h.get_by_label_contains("range-error").click();
+    h.get_by_label_contains("Out of range —").click();
     h.run();
     h.get_by_label_contains("Line 91").click();
     h.run();
@@ -175,7 +175,7 @@ fn editing_a_bad_cell_drops_the_count_and_undo_brings_it_back() {
 fn excluding_a_row_keeps_it_visible_and_out_of_the_rejected_count() {
     let (mut h, db, _dir) = open_sample();
     let before = rejected(&h);
-    h.get_by_label_contains("range-error").click();
+    h.get_by_label_contains("Out of range —").click();
     h.run();
     h.get_by_label_contains("Line 91").click();
     h.run();
@@ -332,12 +332,42 @@ fn an_unrecognised_file_asks_which_interface_with_the_reason() {
     let app = App::headless(vec![file], Some(dir.path().join("s.sqlite")));
     let mut h = harness(app);
     settle(&mut h);
-    h.get_by_label_contains("could not be recognised");
-    assert!(h.state().import.choice.is_some());
+    // It fits no interface: the officer is told so, and can only import it "anyway".
+    h.get_by_label_contains("does not look like any ESR interface");
+    assert!(h.state().import.choice.as_ref().is_some_and(|c| c.fits_none));
     h.get_by_label("Skip this file").click();
     settle(&mut h);
     assert!(h.state().import.choice.is_none());
     assert_eq!(h.state().screen, Screen::Home);
+    let store = Store::open(&dir.path().join("s.sqlite")).expect("store");
+    assert!(store.batches(None).expect("batches").is_empty());
+    // Again, and this time "Import anyway as Absences": the choice is kept with the batch.
+    h.state_mut().queue(Command::OpenFiles(vec![dir.path().join("mystery.txt")]));
+    settle(&mut h);
+    h.state_mut().import.choice.as_mut().expect("asked").picked = Some("absences".into());
+    h.run();
+    h.get_by_label("Import anyway as Absences").click();
+    settle(&mut h);
+    let b = store.batches(None).expect("batches");
+    assert_eq!(b.len(), 1);
+    let why = b[0].interface_choice.clone().expect("choice kept");
+    assert!(why.contains("imported as absences") && why.contains("not recognised"), "{why}");
+}
+
+#[test]
+fn empty_and_binary_files_get_their_reason_without_a_question() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let empty = dir.path().join("ABS_RX1_20261102_000001.csv");
+    std::fs::write(&empty, "").expect("write");
+    let pdf = dir.path().join("ABS_RX1_20261102_000002.csv");
+    std::fs::write(&pdf, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj").expect("write");
+    let app = App::headless(vec![empty, pdf], Some(dir.path().join("s.sqlite")));
+    let mut h = harness(app);
+    settle(&mut h);
+    assert!(h.state().import.choice.is_none(), "no interface question");
+    let errors = h.state().errors.join("\n");
+    assert!(errors.contains("empty"), "{errors}");
+    assert!(errors.contains("PDF"), "{errors}");
     let store = Store::open(&dir.path().join("s.sqlite")).expect("store");
     assert!(store.batches(None).expect("batches").is_empty());
 }
@@ -355,7 +385,7 @@ fn records_of_an_unknown_type_have_their_own_tab_and_issues_jump_there() {
         .position(|t| t.unknown)
         .expect("an unknown-type tab");
     assert_eq!(tabs[unknown].count, 2);
-    h.get_by_label_contains("unknown-record-type").click();
+    h.get_by_label_contains("Unknown record type —").click();
     h.run();
     h.get_all_by_label_contains("Line ")
         .next()
@@ -418,7 +448,15 @@ fn export_writes_the_corrected_file_to_the_chosen_folder() {
     std::fs::create_dir(&out).expect("out dir");
     h.get_by_label("Export…").click();
     h.run();
-    // The folder starts at the last one used (the sample's); type another.
+    // The first export does not default to the folder the file came from; the VPD code
+    // comes from the file's own name until one is remembered.
+    {
+        let form = h.state().export.as_ref().expect("dialog");
+        let sample_dir = root().join(ABSENCES_DEFECTS);
+        let sample_dir = sample_dir.parent().expect("dir");
+        assert_ne!(form.folder, sample_dir.display().to_string());
+        assert_eq!(form.vpd, "RX1");
+    }
     h.state_mut()
         .export
         .as_mut()
@@ -429,8 +467,6 @@ fn export_writes_the_corrected_file_to_the_chosen_folder() {
     h.get_by_label("Folder:").click();
     h.get_by_label("Folder:")
         .type_text(&out.display().to_string());
-    h.get_by_label("VPD code:").click();
-    h.get_by_label("VPD code:").type_text("RX1");
     h.get_by_label("Write the valid rows and hold rejected rows back")
         .click();
     h.get_by_label("Also write a rejects report (CSV, for Excel)")
@@ -449,7 +485,7 @@ fn export_writes_the_corrected_file_to_the_chosen_folder() {
     );
     h.state_mut().errors.clear();
     // The officer accepts it in the issues panel, with a reason.
-    h.get_by_label_contains("(blank-row)").click();
+    h.get_by_label_contains("Blank line —").click();
     h.run();
     h.get_by_label("Reason for accepting:").click();
     h.get_by_label("Reason for accepting:")
@@ -466,11 +502,11 @@ fn export_writes_the_corrected_file_to_the_chosen_folder() {
     h.get_by_label("Export…").click();
     h.run();
     {
+        // The dialog remembers the choices made last time.
         let form = h.state_mut().export.as_mut().expect("dialog");
+        assert!(form.valid_rows_only && form.rejects_report);
         form.folder = out.display().to_string();
         form.vpd = "RX1".into();
-        form.valid_rows_only = true;
-        form.rejects_report = true;
     }
     h.run();
     h.get_by_label("Export").click();
