@@ -222,6 +222,9 @@ pub struct BatchView {
     pub cols: Columns,
     /// Rows and columns (as shown) drawn in the last frame, for tests and the status bar.
     pub visible: (std::ops::Range<u64>, std::ops::Range<usize>),
+    /// Where the table's scrolling cells were drawn in the last frame: right of the columns
+    /// that stay put, below the header.
+    pub table_rect: egui::Rect,
     /// The row list was made before the last change: fixed records are still listed (marked
     /// fixed) until the officer refreshes it, so nothing moves under the cursor.
     pub stale: bool,
@@ -349,6 +352,7 @@ impl BatchView {
             scroll_col: None,
             cols: Columns::default(),
             visible: (0..0, 0..0),
+            table_rect: egui::Rect::NOTHING,
             stale: false,
             follow: None,
             to_top: false,
@@ -762,6 +766,9 @@ impl BatchView {
         };
         if let Some((rec, issues)) = self.row(store, row) {
             let v = rec.fields.get(field).cloned().unwrap_or_default();
+            // The cell being typed into is always in view.
+            self.scroll_to = Some(row);
+            self.scroll_col = Some(col);
             self.editing = Some(Editing {
                 row,
                 col,
@@ -1076,11 +1083,12 @@ impl BatchView {
         }
         ui.horizontal_wrapped(|ui| {
             let mut rej = self.query.filter.rejected_only;
-            if ui
+            let r = ui
                 .checkbox(&mut rej, "Rejected rows only")
-                .on_hover_text("Show only records with an error")
-                .changed()
-            {
+                .on_hover_text("Show only records with an error");
+            if r.changed() {
+                // The keyboard goes back to the table (Enter must not untick the box).
+                r.surrender_focus();
                 self.query.filter.rejected_only = rej;
                 self.requery(store);
             }
@@ -1542,11 +1550,19 @@ impl BatchView {
             store,
             out: GridOut::default(),
         };
+        let area = ui.available_rect_before_wrap();
         table.show(ui, &mut grid);
         let out = grid.out;
         if let Some(v) = out.visible {
             self.visible = v;
         }
+        self.table_rect = egui::Rect::from_min_max(
+            egui::pos2(
+                out.sticky_right.unwrap_or(area.min.x),
+                area.min.y + ROW_HEIGHT + 4.0,
+            ),
+            area.max,
+        );
         if out.commit {
             self.commit_edit(store, cmds);
             if let Some(s) = &mut self.sel {
@@ -1587,6 +1603,7 @@ struct GridOut {
     cancel: bool,
     new_sort: Option<Option<(usize, bool)>>,
     visible: Option<(std::ops::Range<u64>, std::ops::Range<usize>)>,
+    sticky_right: Option<f32>,
 }
 
 /// Draws the batch table through `egui_table`: the Line column and the key columns stay put
@@ -1630,6 +1647,10 @@ impl egui_table::TableDelegate for Grid<'_> {
     }
 
     fn header_cell_ui(&mut self, ui: &mut egui::Ui, cell: &egui_table::HeaderCellInfo) {
+        if cell.col_range.start == self.view.cols.keys {
+            // The last column that stays put: the scrolling cells start right of it.
+            self.out.sticky_right = Some(ui.max_rect().right());
+        }
         ui.add_space(4.0);
         let Some(col) = cell.col_range.start.checked_sub(1) else {
             ui.strong("Line");

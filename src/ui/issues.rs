@@ -121,6 +121,8 @@ impl BatchView {
                                 if b.clicked()
                                     && let Some(s) = seq
                                 {
+                                    // The keyboard goes to the table: Enter edits the cell.
+                                    b.surrender_focus();
                                     jump = Some((*s, issue.field_index));
                                 }
                                 b.on_hover_text(shown(&issue.message));

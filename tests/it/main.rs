@@ -16,3 +16,4 @@ mod tableschema;
 mod ui;
 mod ui_admin;
 mod verdict;
+mod ui_table;
