@@ -85,6 +85,19 @@ fn is_leaver_field(name: &str) -> bool {
     LEAVER_WORDS.iter().any(|w| n.contains(w)) && !n.contains("projected")
 }
 
+/// True when the interface is a staff feed that joiners, movers and leavers make sense for:
+/// some detail record type is keyed, says where a person works (a "mover" field) and when they
+/// left (a "leaver" field). Absences, pay variations and the like are not. The one place the
+/// window asks before offering "Changes since…".
+pub fn is_staff_feed(layout: &Layout) -> bool {
+    layout.records.iter().any(|rt| {
+        rt.role == Role::Detail
+            && !rt.unique.is_empty()
+            && rt.fields.iter().any(|f| is_mover_field(&f.name))
+            && rt.fields.iter().any(|f| is_leaver_field(&f.name))
+    })
+}
+
 struct Side {
     /// (record type index, key) -> fields
     records: HashMap<(usize, String), Vec<String>>,

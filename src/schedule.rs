@@ -116,6 +116,7 @@ pub enum ScheduleError {
     /// Unknown interface.
     #[error("unknown interface {0:?}")]
     UnknownInterface(String),
+
     /// A folder problem.
     #[error("{context}: {source}")]
     Io {
@@ -323,6 +324,8 @@ pub struct Schedule {
     pub last_run_at: Option<DateTime<Utc>>,
     /// When the schedule was made.
     pub created_at: DateTime<Utc>,
+    /// When its inbox was last looked at (runs that found nothing leave no history row).
+    pub last_checked_at: Option<DateTime<Utc>>,
 }
 
 impl Schedule {
@@ -386,11 +389,44 @@ pub fn save_schedule(
         last_run_at: None,
         created_at: Some(time_text(clock.now())),
         check_references: s.check_references,
+        last_checked_at: None,
     })?;
     schedules(store)?
         .into_iter()
         .find(|x| x.interface == s.interface)
         .ok_or_else(|| ScheduleError::UnknownInterface(s.interface.clone()))
+}
+
+impl ScheduleSettings {
+    /// What is wrong with the schedule's folders, checked when it is saved rather than
+    /// discovered at its first run: an inbox that does not exist (no file can arrive), an
+    /// outbox that does not exist (made at the first export), an inbox used as the outbox.
+    pub fn folder_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(d) = &self.inbox
+            && !d.is_dir()
+        {
+            out.push(format!(
+                "the inbox folder {} does not exist: no file can arrive until it does",
+                d.display()
+            ));
+        }
+        if let Some(d) = &self.outbox
+            && !d.is_dir()
+        {
+            out.push(format!(
+                "the outbox folder {} does not exist yet: it will be made at the first export",
+                d.display()
+            ));
+        }
+        if self.inbox.is_some() && self.inbox == self.outbox {
+            out.push("the inbox and the outbox are the same folder: exports would be picked up as new files".into());
+        }
+        if self.enabled && self.inbox.is_none() {
+            out.push("no inbox folder is set: the schedule has nothing to pick up".into());
+        }
+        out
+    }
 }
 
 /// Every schedule that can be read (see [`read_schedules`] for those that cannot).
@@ -426,6 +462,7 @@ pub fn read_schedules(store: &Store) -> Result<(Vec<Schedule>, Vec<Unreadable>),
             last_run_at: last,
             created_at: created,
             check_references: refs,
+            last_checked_at: checked,
         } = row;
         let cadence = match cadence.parse::<Cadence>() {
             Ok(c) => c,
@@ -453,6 +490,7 @@ pub fn read_schedules(store: &Store) -> Result<(Vec<Schedule>, Vec<Unreadable>),
             check_references: refs,
             last_run_at: parse_time(last),
             created_at: parse_time(created).unwrap_or(DateTime::<Utc>::MIN_UTC),
+            last_checked_at: parse_time(checked),
         });
     }
     Ok((out, bad))
@@ -598,8 +636,6 @@ fn run_schedule_until(
     halt: &AtomicBool,
 ) -> Result<RunReport, ScheduleError> {
     let started = clock.now();
-    // The run is in the history from its start: a killed run is found later as interrupted.
-    let run_id = store.start_schedule_run(s.id, &time_text(started), &format!("run by {owner}"))?;
     let mut report = RunReport {
         schedule: s.id,
         interface: s.interface.clone(),
@@ -609,24 +645,39 @@ fn run_schedule_until(
         exports: 0,
         message: String::new(),
     };
-    let result = run_inner(store, s, layouts, clock, owner, &mut report, halt);
+    // The run enters the history when it takes on its first file (a killed run is then found
+    // as interrupted); a check that finds nothing leaves only the schedule's "last checked".
+    let mut run_id: Option<i64> = None;
+    let result = run_inner(store, s, layouts, clock, owner, &mut report, halt, &mut run_id);
     if let Err(e) = &result {
         report.outcome = crate::store::RunOutcome::Failed;
         report.message = e.to_string();
     }
-    store.finish_schedule_run(
-        run_id,
-        s.id,
-        &time_text(started),
-        &time_text(clock.now()),
-        crate::store::schedules::RunEnd {
-            files: report.files,
-            batches: report.batches,
-            exports: report.exports,
-            outcome: report.outcome,
-            message: &report.message,
-        },
-    )?;
+    let end = crate::store::schedules::RunEnd {
+        files: report.files,
+        batches: report.batches,
+        exports: report.exports,
+        outcome: report.outcome,
+        message: &report.message,
+    };
+    let run = match run_id {
+        Some(id) => Some(id),
+        // A failure before any file is worth a row of its own.
+        None if report.outcome == crate::store::RunOutcome::Failed => Some(
+            store.start_schedule_run(s.id, &time_text(started), &format!("run by {owner}"))?,
+        ),
+        None => None,
+    };
+    match run {
+        Some(id) => store.finish_schedule_run(
+            id,
+            s.id,
+            &time_text(started),
+            &time_text(clock.now()),
+            end,
+        )?,
+        None => store.schedule_checked(s.id, &time_text(started), &time_text(clock.now()))?,
+    }
     Ok(report)
 }
 
@@ -638,7 +689,9 @@ fn run_inner(
     owner: &str,
     report: &mut RunReport,
     halt: &AtomicBool,
+    run_id: &mut Option<i64>,
 ) -> Result<(), ScheduleError> {
+    let started = clock.now();
     let layout = layouts
         .get(&s.interface)
         .ok_or_else(|| ScheduleError::NoLayout(s.interface.clone()))?
@@ -686,6 +739,13 @@ fn run_inner(
             continue;
         }
         report.files += 1;
+        if run_id.is_none() {
+            *run_id = Some(store.start_schedule_run(
+                s.id,
+                &time_text(started),
+                &format!("run by {owner}"),
+            )?);
+        }
         // The heartbeat: a lease is renewed after every file a run takes on.
         renew_lease(store, s.id, owner, clock.now())?;
         let against = if s.check_references {

@@ -108,6 +108,9 @@ pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
             };
             match save_schedule(&store, &settings, &SystemClock) {
                 Ok(s) => {
+                    for w in settings.folder_warnings() {
+                        eprintln!("esr-desk: warning: {w}");
+                    }
                     super::emit(&format!(
                         "{}: {} ({}), next due {}\n",
                         s.interface,

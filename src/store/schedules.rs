@@ -28,6 +28,8 @@ pub struct ScheduleRow {
     pub created_at: Option<String>,
     /// Check references against the latest batch.
     pub check_references: bool,
+    /// When its inbox was last looked at, whether or not there was anything to do.
+    pub last_checked_at: Option<String>,
 }
 
 /// One recorded run, for the history view.
@@ -82,7 +84,7 @@ impl Store {
 
     /// Every schedule row, by interface.
     pub fn schedule_rows(&self) -> Result<Vec<ScheduleRow>> {
-        let mut stmt = self.conn.prepare_cached("SELECT id, interface, enabled, cadence, inbox, outbox, on_rejects, last_run_at, created_at, check_references FROM schedule ORDER BY interface")?;
+        let mut stmt = self.conn.prepare_cached("SELECT id, interface, enabled, cadence, inbox, outbox, on_rejects, last_run_at, created_at, check_references, last_checked_at FROM schedule ORDER BY interface")?;
         let rows = stmt.query_map([], |r| {
             Ok(ScheduleRow {
                 id: r.get(0)?,
@@ -95,6 +97,7 @@ impl Store {
                 last_run_at: r.get(7)?,
                 created_at: r.get(8)?,
                 check_references: r.get(9)?,
+                last_checked_at: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -163,9 +166,15 @@ impl Store {
             "UPDATE schedule_run SET finished_at = ?2, files_picked = ?3, batches_made = ?4, exports_written = ?5, outcome = ?6, message = ?7 WHERE id = ?1",
             params![run, finished, end.files as i64, end.batches as i64, end.exports as i64, end.outcome, end.message],
         )?;
+        self.schedule_checked(schedule, started, finished)
+    }
+
+    /// Records that a schedule's slot was taken and its inbox looked at (a run that found
+    /// nothing to do leaves no history row, only this).
+    pub fn schedule_checked(&self, schedule: i64, started: &str, checked: &str) -> Result<()> {
         self.conn.execute(
-            "UPDATE schedule SET last_run_at = ?2 WHERE id = ?1",
-            params![schedule, started],
+            "UPDATE schedule SET last_run_at = ?2, last_checked_at = ?3 WHERE id = ?1",
+            params![schedule, started, checked],
         )?;
         Ok(())
     }

@@ -500,6 +500,7 @@ impl App {
             || !self.import.queue.is_empty()
             || self.view.as_ref().is_some_and(|v| v.waiting_rows())
             || self.reports.busy()
+            || self.schedules.as_ref().is_some_and(|s| s.busy())
     }
 
     /// Per-frame logic: drain the worker, start the next import, apply queued commands.
@@ -646,6 +647,20 @@ impl App {
     }
 
     fn refresh_lists(&mut self) {
+        self.batches.names = self
+            .catalogue
+            .catalogue
+            .interfaces
+            .iter()
+            .map(|i| (i.id.clone(), i.title()))
+            .collect();
+        self.batches.staff_feeds = self
+            .layouts
+            .layouts
+            .iter()
+            .filter(|l| crate::jml::is_staff_feed(l))
+            .map(|l| l.id.clone())
+            .collect();
         if let Some(s) = &self.store {
             match s.batches(None) {
                 Ok(b) => {

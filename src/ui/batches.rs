@@ -13,12 +13,21 @@ pub struct BatchesScreen {
     pub interface: Option<String>,
     /// Rows shown after filtering.
     pub rows_shown: usize,
+    /// Interface names by id (the catalogue's titles), for the list and the picker.
+    pub names: std::collections::HashMap<String, String>,
+    /// Interfaces that are staff feeds (joiners, movers and leavers apply).
+    pub staff_feeds: std::collections::HashSet<String>,
 }
 
 impl BatchesScreen {
     /// Replaces the list.
     pub fn set(&mut self, all: Vec<BatchInfo>) {
         self.all = all;
+    }
+
+    /// The name of an interface (its id when unknown).
+    pub fn name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.names.get(id).map_or(id, String::as_str)
     }
 
     /// Draws the screen.
@@ -28,15 +37,18 @@ impl BatchesScreen {
         interfaces.sort_unstable();
         interfaces.dedup();
         let mut pick = self.interface.clone();
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let label = ui.label("Interface:");
             egui::ComboBox::from_id_salt("batches-interface")
-                .selected_text(pick.clone().unwrap_or_else(|| "All interfaces".into()))
+                .selected_text(
+                    pick.as_deref()
+                        .map_or_else(|| "All interfaces".to_string(), |p| self.name(p).to_string()),
+                )
                 .width(280.0)
                 .show_ui(ui, |ui| {
                     ui.selectable_value(&mut pick, None, "All interfaces");
                     for i in &interfaces {
-                        ui.selectable_value(&mut pick, Some(i.to_string()), *i);
+                        ui.selectable_value(&mut pick, Some(i.to_string()), self.name(i));
                     }
                 })
                 .response
@@ -76,6 +88,12 @@ impl BatchesScreen {
             ui.label("No batches yet. Use File > Open…, drop files on this window, or name files on the command line.");
             return;
         }
+        let names = &self.names;
+        let staff = &self.staff_feeds;
+        // Scrolls sideways in a narrow window.
+        egui::ScrollArea::horizontal()
+            .id_salt("batches-hscroll")
+            .show(ui, |ui| {
         egui_extras::TableBuilder::new(ui)
             .id_salt("batches-table")
             .striped(true)
@@ -89,7 +107,7 @@ impl BatchesScreen {
             .column(egui_extras::Column::initial(60.0))
             .column(egui_extras::Column::initial(50.0))
             .column(egui_extras::Column::initial(70.0))
-            .column(egui_extras::Column::remainder().at_least(330.0))
+            .column(egui_extras::Column::initial(360.0).at_least(330.0))
             .header(22.0, |mut h| {
                 for t in [
                     "Batch",
@@ -115,7 +133,12 @@ impl BatchesScreen {
                         ui.label(b.id.to_string());
                     });
                     row.col(|ui| {
-                        ui.label(&b.interface);
+                        ui.add(
+                            egui::Label::new(names.get(&b.interface).map_or(b.interface.as_str(), String::as_str))
+                                .truncate()
+                                .show_tooltip_when_elided(false),
+                        )
+                        .on_hover_text(format!("id: {}", b.interface));
                     });
                     row.col(|ui| {
                         ui.label(&b.source_name).on_hover_text(&b.source_path);
@@ -153,6 +176,7 @@ impl BatchesScreen {
                                 cmds.push(Command::OpenBatch(b.id));
                             }
                             if let Some(old) = prev
+                                && staff.contains(&b.interface)
                                 && ui
                                     .small_button(format!("Changes since {old}"))
                                     .on_hover_text(
@@ -171,6 +195,7 @@ impl BatchesScreen {
                         });
                     });
                 });
+            });
             });
     }
 }

@@ -91,7 +91,7 @@ impl CatalogueScreen {
     /// Draws the screen (tests call this with a throw-away command list).
     pub fn ui(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
         ui.heading("Interfaces");
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let label = ui.label("Search:");
             ui.add(
                 egui::TextEdit::singleline(&mut self.search)
@@ -123,9 +123,24 @@ impl CatalogueScreen {
             rows.len(),
             self.catalogue.interfaces.len()
         ));
+        // The interface clicked: what it is, and what can be done with it.
+        if let Some(i) = self
+            .selected
+            .as_ref()
+            .and_then(|id| rows.iter().find(|r| &r.id == id))
+            .cloned()
+        {
+            egui::Panel::bottom("catalogue-detail")
+                .resizable(true)
+                .default_size(150.0)
+                .show(ui, |ui| self.detail_ui(ui, &i, cmds));
+        }
         let layouts = &self.layouts;
         let selected = &mut self.selected;
         let held = &self.held;
+        egui::ScrollArea::horizontal()
+            .id_salt("catalogue-hscroll")
+            .show(ui, |ui| {
         egui_extras::TableBuilder::new(ui)
             .id_salt("catalogue-table")
             .striped(true)
@@ -139,7 +154,7 @@ impl CatalogueScreen {
             .column(egui_extras::Column::initial(110.0))
             .column(egui_extras::Column::initial(70.0))
             .column(egui_extras::Column::initial(110.0))
-            .column(egui_extras::Column::remainder())
+            .column(egui_extras::Column::initial(420.0).at_least(160.0))
             .header(22.0, |mut h| {
                 for t in [
                     "Interface",
@@ -153,7 +168,7 @@ impl CatalogueScreen {
                     "Description",
                 ] {
                     h.col(|ui| {
-                        ui.strong(t);
+                        ui.add(egui::Label::new(egui::RichText::new(t).strong()).truncate());
                     });
                 }
             })
@@ -166,8 +181,8 @@ impl CatalogueScreen {
                         if i.is_decommissioned() {
                             title = title.strikethrough().weak();
                         }
-                        ui.add(egui::Label::new(title).truncate())
-                            .on_hover_text(format!("id: {}", i.id));
+                        ui.add(egui::Label::new(title).truncate().show_tooltip_when_elided(false))
+                            .on_hover_text(format!("{} (id: {})", i.title(), i.id));
                     });
                     row.col(|ui| {
                         ui.label(if i.kind == Kind::Api { "API" } else { "Batch" });
@@ -179,7 +194,7 @@ impl CatalogueScreen {
                         ui.label(&i.frequency);
                     });
                     row.col(|ui| {
-                        ui.add(egui::Label::new(&i.funding).truncate())
+                        ui.add(egui::Label::new(&i.funding).truncate().show_tooltip_when_elided(false))
                             .on_hover_text(&i.funding);
                     });
                     row.col(|ui| {
@@ -228,11 +243,70 @@ impl CatalogueScreen {
                             d.push_str("  Note: ");
                             d.push_str(n);
                         }
-                        ui.add(egui::Label::new(&i.description).truncate())
-                            .on_hover_text(d);
+                        ui.add(
+                            egui::Label::new(&i.description)
+                                .truncate()
+                                .show_tooltip_when_elided(false),
+                        )
+                        .on_hover_text(d);
                     });
                     if row.response().clicked() {
                         *selected = Some(i.id.clone());
+                    }
+                });
+            });
+            });
+    }
+
+    /// The selected interface: its description, layout and batches, with what can be done.
+    fn detail_ui(&mut self, ui: &mut egui::Ui, i: &Interface, cmds: &mut Vec<Command>) {
+        ui.horizontal(|ui| {
+            ui.strong(i.title());
+            ui.weak(format!("({})", i.id));
+            if ui.small_button("Close").clicked() {
+                self.selected = None;
+            }
+        });
+        egui::ScrollArea::vertical()
+            .id_salt("catalogue-detail-scroll")
+            .show(ui, |ui| {
+                ui.label(&i.description);
+                if let Some(n) = &i.notes {
+                    ui.weak(format!("Note: {n}"));
+                }
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(format!("{} · {} · {}", i.direction.label(), i.frequency, i.funding));
+                });
+                if i.kind == Kind::Batch && !i.is_decommissioned() {
+                    match self.layouts.get(&i.id) {
+                        Some(l) => {
+                            ui.label(format!(
+                                "Layout {} (version {}): {} record type(s). File names like {}.",
+                                l.name,
+                                l.version,
+                                l.records.len(),
+                                l.file_name.text
+                            ));
+                            if !l.representative.is_empty() {
+                                ui.weak(&l.representative);
+                            }
+                        }
+                        None => {
+                            ui.label("No layout yet: files of this interface cannot be checked until one is added (Layouts).");
+                        }
+                    }
+                }
+                ui.horizontal_wrapped(|ui| {
+                    if i.kind == Kind::Batch && ui.button("Open a file…").clicked() {
+                        cmds.push(Command::OpenDialog);
+                    }
+                    if self.held.contains_key(&i.id)
+                        && ui.button("Show its batches").clicked()
+                    {
+                        cmds.push(Command::ShowBatchesOf(Some(i.id.clone())));
+                    }
+                    if self.layouts.get(&i.id).is_some() && ui.button("See its layout").clicked() {
+                        cmds.push(Command::Show(super::app::Screen::Layouts));
                     }
                 });
             });

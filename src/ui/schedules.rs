@@ -31,7 +31,16 @@ pub struct ScheduleForm {
     pub enabled: bool,
 }
 
-/// State of the schedules screen.
+/// What the screen's background thread hands back.
+enum Done {
+    /// Schedules (readable, unreadable) and history, read.
+    Loaded(Result<(Vec<Schedule>, Vec<crate::schedule::Unreadable>, Vec<RunEntry>), String>),
+    /// A schedule saved (with warnings about its folders), or why not.
+    Saved(Result<(Schedule, Vec<String>), String>),
+}
+
+/// State of the schedules screen. Every read and write of the store happens on a thread of
+/// its own; the screen only draws and starts them.
 pub struct SchedulesScreen {
     /// The store file.
     pub db: PathBuf,
@@ -43,7 +52,10 @@ pub struct SchedulesScreen {
     pub form: Option<ScheduleForm>,
     /// Last result in words: (is an error, message).
     pub message: Option<(bool, String)>,
+    /// Interface names by id (the catalogue's titles).
+    pub names: std::collections::HashMap<String, String>,
     running: Option<Receiver<Result<Vec<RunReport>, String>>>,
+    io: Vec<Receiver<Done>>,
 }
 
 impl SchedulesScreen {
@@ -55,34 +67,89 @@ impl SchedulesScreen {
             history: Vec::new(),
             form: None,
             message: None,
+            names: Catalogue::bundled()
+                .interfaces
+                .iter()
+                .map(|i| (i.id.clone(), i.title()))
+                .collect(),
             running: None,
+            io: Vec::new(),
         };
         s.refresh();
         s
     }
 
-    /// Re-reads schedules and history.
+    /// The name of an interface (its id when unknown).
+    pub fn name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.names.get(id).map_or(id, String::as_str)
+    }
+
+    /// Runs `work` over the store on a thread of its own; its answer is picked up by `poll`.
+    fn in_background(
+        &mut self,
+        work: impl FnOnce(&Store) -> Done + Send + 'static,
+        failed: fn(String) -> Done,
+    ) {
+        let (tx, rx) = channel();
+        let db = self.db.clone();
+        std::thread::spawn(move || {
+            let done = match Store::open(&db) {
+                Ok(store) => work(&store),
+                Err(e) => failed(e.to_string()),
+            };
+            let _ = tx.send(done);
+        });
+        self.io.push(rx);
+    }
+
+    /// Re-reads schedules and history (on a thread).
     pub fn refresh(&mut self) {
-        match Store::open(&self.db) {
-            Ok(store) => {
-                match crate::schedule::read_schedules(&store) {
-                    Ok((rows, bad)) => {
-                        self.rows = rows;
-                        if let Some(u) = bad.first() {
-                            self.message = Some((
-                                true,
-                                format!(
-                                    "Schedule {} ({}) cannot be read: {}. Open it and save it again.",
-                                    u.id, u.interface, u.why
-                                ),
-                            ));
-                        }
-                    }
-                    Err(e) => self.message = Some((true, e.to_string())),
+        self.in_background(
+            |store| {
+                Done::Loaded(
+                    crate::schedule::read_schedules(store)
+                        .map_err(|e| e.to_string())
+                        .map(|(rows, bad)| {
+                            (rows, bad, run_history(store, 500).unwrap_or_default())
+                        }),
+                )
+            },
+            |e| Done::Loaded(Err(e)),
+        );
+    }
+
+    fn on_done(&mut self, d: Done) {
+        match d {
+            Done::Loaded(Ok((rows, bad, history))) => {
+                self.rows = rows;
+                self.history = history;
+                if let Some(u) = bad.first() {
+                    self.message = Some((
+                        true,
+                        format!(
+                            "Schedule {} ({}) cannot be read: {}. Open it and save it again.",
+                            u.id, u.interface, u.why
+                        ),
+                    ));
                 }
-                self.history = run_history(&store, 500).unwrap_or_default();
             }
-            Err(e) => self.message = Some((true, e.to_string())),
+            Done::Loaded(Err(e)) => self.message = Some((true, e)),
+            Done::Saved(Ok((s, warnings))) => {
+                let mut msg = format!(
+                    "Saved: {} runs {}; next {}.",
+                    self.name(&s.interface),
+                    s.cadence,
+                    uk(s.next_due())
+                );
+                let warn = !warnings.is_empty();
+                for w in warnings {
+                    msg.push_str(&format!(" Note: {w}."));
+                }
+                self.message = Some((warn, msg));
+                self.form = None;
+                self.refresh();
+            }
+            Done::Saved(Err(e)) => self.message = Some((true, e)),
         }
     }
 
@@ -112,36 +179,23 @@ impl SchedulesScreen {
             },
             check_references: f.check_references,
         };
-        let result = Store::open(&self.db)
-            .map_err(|e| e.to_string())
-            .and_then(|store| {
-                save_schedule(&store, &settings, &SystemClock).map_err(|e| e.to_string())
-            });
-        match result {
-            Ok(s) => {
-                self.message = Some((
-                    false,
-                    format!(
-                        "Saved: {} runs {}; next {}.",
-                        s.interface,
-                        s.cadence,
-                        uk(s.next_due())
-                    ),
-                ));
-                self.form = None;
-                self.refresh();
-                true
-            }
-            Err(e) => {
-                self.message = Some((true, e));
-                false
-            }
-        }
+        self.message = Some((false, "Saving…".into()));
+        self.in_background(
+            move |store| {
+                Done::Saved(
+                    save_schedule(store, &settings, &SystemClock)
+                        .map(|s| (s, settings.folder_warnings()))
+                        .map_err(|e| e.to_string()),
+                )
+            },
+            |e| Done::Saved(Err(e)),
+        );
+        true
     }
 
-    /// True while a run started from this screen is going on.
+    /// True while a run, a read or a save started from this screen is going on.
     pub fn busy(&self) -> bool {
-        self.running.is_some()
+        self.running.is_some() || !self.io.is_empty()
     }
 
     /// Starts "run due now" on a worker thread.
@@ -192,8 +246,20 @@ impl SchedulesScreen {
         ));
     }
 
-    /// Picks up a finished "run due now"; true when one finished this call.
+    /// Picks up what the screen's threads finished; true when a run finished this call.
     pub fn poll(&mut self) -> bool {
+        let mut done = Vec::new();
+        self.io.retain(|rx| match rx.try_recv() {
+            Ok(d) => {
+                done.push(d);
+                false
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => true,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => false,
+        });
+        for d in done {
+            self.on_done(d);
+        }
         let Some(rx) = &self.running else {
             return false;
         };
@@ -249,12 +315,12 @@ impl SchedulesScreen {
 
     /// Draws the screen.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
-        if self.running.is_some() {
+        if self.busy() {
             self.poll();
             ui.ctx()
-                .request_repaint_after(std::time::Duration::from_millis(200));
+                .request_repaint_after(std::time::Duration::from_millis(100));
         }
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.heading("Scheduled runs");
             if ui.button("Add schedule…").clicked() {
                 let first = Catalogue::bundled()
@@ -290,16 +356,21 @@ impl SchedulesScreen {
         }
         let mut edit: Option<ScheduleForm> = None;
         let mut run_one: Option<i64> = None;
+        let names = &self.names;
+        egui::ScrollArea::horizontal()
+            .id_salt("schedules-hscroll")
+            .show(ui, |ui| {
         egui::Grid::new("schedules-grid")
             .striped(true)
-            .num_columns(7)
+            .num_columns(8)
             .show(ui, |ui| {
-                for h in ["Interface", "When", "On", "Next due", "Inbox", "Outbox", ""] {
+                for h in ["Interface", "When", "On", "Next due", "Last checked", "Inbox", "Outbox", ""] {
                     ui.strong(h);
                 }
                 ui.end_row();
                 for s in &self.rows {
-                    ui.label(&s.interface);
+                    ui.label(names.get(&s.interface).map_or(s.interface.as_str(), String::as_str))
+                        .on_hover_text(format!("id: {}", s.interface));
                     ui.label(s.cadence.to_string());
                     ui.label(if s.enabled { "Yes" } else { "No" });
                     ui.label(if s.enabled {
@@ -307,6 +378,7 @@ impl SchedulesScreen {
                     } else {
                         "—".into()
                     });
+                    ui.label(s.last_checked_at.map_or("never".into(), uk));
                     ui.label(
                         s.inbox
                             .as_ref()
@@ -331,6 +403,7 @@ impl SchedulesScreen {
                     });
                     ui.end_row();
                 }
+            });
             });
         if edit.is_some() {
             self.form = edit;
@@ -396,7 +469,7 @@ impl SchedulesScreen {
             ui.label("No runs yet.");
             return;
         }
-        egui::ScrollArea::vertical().id_salt("runs").show(ui, |ui| {
+        egui::ScrollArea::both().id_salt("runs").show(ui, |ui| {
             egui::Grid::new("runs-grid")
                 .striped(true)
                 .num_columns(6)
@@ -419,13 +492,12 @@ impl SchedulesScreen {
                                 .unwrap_or(&r.started_at)
                                 .replace('T', " "),
                         );
-                        ui.label(&r.interface);
+                        ui.label(self.name(&r.interface));
                         ui.label(r.outcome.as_str());
                         ui.label(r.files.to_string());
                         ui.label(r.exports.to_string());
-                        let msg = r.message.clone().unwrap_or_default();
-                        ui.label(msg.lines().next().unwrap_or(""))
-                            .on_hover_text(msg);
+                        // Every file's fate, one line each.
+                        ui.label(r.message.clone().unwrap_or_default());
                         ui.end_row();
                     }
                 });
@@ -435,14 +507,18 @@ impl SchedulesScreen {
     fn form_ui(&mut self, ui: &mut egui::Ui) {
         let mut save = false;
         let mut cancel = false;
+        let mut note: Option<String> = None;
         if let Some(f) = self.form.as_mut() {
             egui::Frame::group(ui.style()).show(ui, |ui| {
                 egui::Grid::new("schedule-form")
                     .num_columns(2)
                     .show(ui, |ui| {
                         let l = ui.label("Interface");
+                        let shown = Catalogue::bundled()
+                            .get(&f.interface)
+                            .map_or_else(|| f.interface.clone(), |i| i.title());
                         egui::ComboBox::from_id_salt("form-interface")
-                            .selected_text(f.interface.clone())
+                            .selected_text(shown)
                             .show_ui(ui, |ui| {
                                 for i in Catalogue::bundled().batch() {
                                     ui.selectable_value(&mut f.interface, i.id.clone(), i.title());
@@ -461,10 +537,8 @@ impl SchedulesScreen {
                         ui.horizontal(|ui| {
                             ui.add(egui::TextEdit::singleline(&mut f.inbox).desired_width(320.0))
                                 .labelled_by(l.id);
-                            if ui.button("Browse…").clicked()
-                                && let Some(p) = rfd::FileDialog::new().pick_folder()
-                            {
-                                f.inbox = p.display().to_string();
+                            if ui.button("Browse…").clicked() {
+                                browse(&mut f.inbox, &mut note);
                             }
                         });
                         ui.end_row();
@@ -472,10 +546,8 @@ impl SchedulesScreen {
                         ui.horizontal(|ui| {
                             ui.add(egui::TextEdit::singleline(&mut f.outbox).desired_width(320.0))
                                 .labelled_by(l.id);
-                            if ui.button("Browse…").clicked()
-                                && let Some(p) = rfd::FileDialog::new().pick_folder()
-                            {
-                                f.outbox = p.display().to_string();
+                            if ui.button("Browse…").clicked() {
+                                browse(&mut f.outbox, &mut note);
                             }
                         });
                         ui.end_row();
@@ -501,10 +573,30 @@ impl SchedulesScreen {
                 });
             });
         }
+        if let Some(n) = note {
+            self.message = Some((true, n));
+        }
         if save {
             self.save_form();
         } else if cancel {
             self.form = None;
+        }
+    }
+}
+
+/// "Browse…" for a folder: the system's dialog, or when it cannot open, a note to type it.
+fn browse(field: &mut String, note: &mut Option<String>) {
+    use super::files::{Picked, Purpose, native};
+    let start = std::path::PathBuf::from(field.trim());
+    match native(&Purpose::ExportFolder, Some(&start), "") {
+        Picked::Paths(p) => {
+            if let Some(first) = p.first() {
+                *field = first.display().to_string();
+            }
+        }
+        Picked::Cancelled => {}
+        Picked::Unavailable(why) => {
+            *note = Some(format!("{why}: type or paste the folder's path in the box."));
         }
     }
 }

@@ -352,3 +352,51 @@ fn two_run_due_processes_at_once_run_a_schedule_exactly_once() {
     assert_eq!(e.store.batches(None).expect("batches").len(), 1);
     assert_eq!(std::fs::read_dir(&outbox).expect("outbox").count(), 1);
 }
+
+#[test]
+fn a_check_that_finds_nothing_leaves_no_history_row_only_a_last_checked_time() {
+    let mut e = env();
+    let (inbox, outbox) = (e.root.join("in"), e.root.join("out"));
+    std::fs::create_dir_all(&inbox).expect("inbox");
+    let made = utc("2026-11-01T08:00:00Z");
+    let s = settings(
+        "professional-registrations-nmc",
+        "every 15 min",
+        &inbox,
+        &outbox,
+        OnRejects::Hold,
+    );
+    // The outbox does not exist yet: saying so is a warning, not a refusal.
+    let warnings = s.folder_warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("outbox"), "{warnings:?}");
+    save_schedule(&e.store, &s, &FixedClock(made)).expect("save");
+    // Three checks a quarter of an hour apart with nothing in the inbox.
+    for k in 1..=3 {
+        let at = FixedClock(made + Duration::minutes(15 * k));
+        let r = run_due(&mut e.store, &e.layouts, &at, "test").expect("run");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].outcome, "nothing to do");
+    }
+    assert!(run_history(&e.store, 10).expect("history").is_empty());
+    let last = made + Duration::minutes(45);
+    let sch = &schedules(&e.store).expect("list")[0];
+    assert_eq!(sch.last_checked_at, Some(last));
+    assert_eq!(sch.last_run_at, Some(last), "the slot was taken");
+    // A file arrives: that run is in the history, with every file's fate.
+    let src = sample("professional-registrations-nmc", false);
+    drop_in(&inbox, &src, made);
+    let at = FixedClock(made + Duration::minutes(60));
+    let r = run_due(&mut e.store, &e.layouts, &at, "test").expect("run");
+    assert_eq!(r[0].files, 1);
+    let history = run_history(&e.store, 10).expect("history");
+    assert_eq!(history.len(), 1);
+    assert!(
+        history[0]
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains(src.file_name().and_then(|n| n.to_str()).expect("n"))),
+        "{:?}",
+        history[0].message
+    );
+}

@@ -55,6 +55,7 @@ fn a_schedule_is_added_from_the_screen_and_a_bad_cadence_is_explained() {
         .with_size(egui::vec2(1280.0, 800.0))
         .build_ui_state(|ui, s: &mut SchedulesScreen| s.ui(ui), screen);
     h.run();
+    wait(&mut h);
     h.get_by_label("Add schedule…").click();
     h.run();
     {
@@ -72,12 +73,24 @@ fn a_schedule_is_added_from_the_screen_and_a_bad_cadence_is_explained() {
     h.run();
     h.get_by_label("Save schedule").click();
     h.run();
+    wait(&mut h);
     assert_eq!(h.state().rows.len(), 1, "{:?}", h.state().message);
+    // Saved, with a word about the inbox folder that does not exist.
+    let (_, msg) = h.state().message.clone().expect("message");
+    assert!(msg.contains("inbox folder") && msg.contains("does not exist"), "{msg}");
     assert_eq!(h.state().rows[0].cadence.to_string(), "daily at 01:30");
     assert!(h.state().form.is_none());
     // "Run now" runs it at once, whatever its cadence, and the history says so.
     h.get_by_label("Run now").click();
     h.run();
+    wait(&mut h);
+    h.state_mut().refresh();
+    wait(&mut h);
+    assert_eq!(h.state().history.len(), 1, "{:?}", h.state().message);
+}
+
+/// Lets the screen's threads finish (its reads, saves and runs happen off the window's thread).
+fn wait(h: &mut Harness<'static, SchedulesScreen>) {
     let start = std::time::Instant::now();
     while h.state().busy() {
         h.state_mut().poll();
@@ -85,8 +98,6 @@ fn a_schedule_is_added_from_the_screen_and_a_bad_cadence_is_explained() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     h.run();
-    h.state_mut().refresh();
-    assert_eq!(h.state().history.len(), 1, "{:?}", h.state().message);
 }
 
 #[test]
