@@ -533,6 +533,7 @@ mod tests {
             layout,
             force: false,
             against: Vec::new(),
+            chosen_anyway: None,
         })
         .expect("send");
         let wait = |w: &Worker| loop {
@@ -598,6 +599,7 @@ mod tests {
             layout: Box::new(layout),
             force: false,
             against: Vec::new(),
+            chosen_anyway: None,
         })
         .expect("send");
         w.cancel_import();

@@ -76,37 +76,68 @@ pub struct Acceptance {
     pub who: String,
 }
 
-/// In-memory index of a batch for incremental re-validation.
+/// What an edit of a batch needs besides the records: its layout and references. The unique
+/// keys are kept in the store (`record_key`), written at import and kept current here.
 pub(crate) struct EditContext {
     layout: Arc<Layout>,
-    groups: HashMap<u64, BTreeSet<u32>>,
     refs: References,
-    /// The last edit id when the index was built or last updated (another process's edit
-    /// makes it stale).
+    /// The last edit id when the context was made (another process's edit makes it stale).
     last_edit: i64,
 }
 
+/// Writes the key index of a batch: (hash, record) pairs, sorted first so the rows go in
+/// in order (a million of them in well under a second).
+pub(crate) fn write_keys(tx: &Transaction<'_>, batch: i64, mut keys: Vec<(u64, u32)>) -> Result<()> {
+    keys.sort_unstable();
+    keys.dedup();
+    let mut ins =
+        tx.prepare_cached("INSERT INTO record_key(batch_id, hash, seq) VALUES (?1, ?2, ?3)")?;
+    for (h, seq) in keys {
+        ins.execute(params![batch, h as i64, seq])?;
+    }
+    Ok(())
+}
+
 impl EditContext {
-    fn add(&mut self, seq: u32, ri: Option<usize>, fields: &[String], excluded: bool) {
-        let Some(ri) = ri else { return };
-        if excluded || self.layout.records[ri].role != Role::Detail {
-            return;
+    /// Puts a record's keys in the index (detail records not excluded).
+    fn add(
+        &self,
+        tx: &Transaction<'_>,
+        batch: i64,
+        seq: u32,
+        ri: Option<usize>,
+        fields: &[String],
+        excluded: bool,
+    ) -> Result<()> {
+        if excluded {
+            return Ok(());
         }
-        for ki in 0..self.layout.records[ri].unique.len() {
-            if let Some(h) = key_hash(&self.layout, ri, ki, fields) {
-                self.groups.entry(h).or_default().insert(seq);
-            }
+        let mut ins = tx.prepare_cached(
+            "INSERT OR IGNORE INTO record_key(batch_id, hash, seq) VALUES (?1, ?2, ?3)",
+        )?;
+        for h in self.hashes(ri, fields) {
+            ins.execute(params![batch, h as i64, seq])?;
         }
+        Ok(())
     }
 
-    fn remove(&mut self, seq: u32, ri: Option<usize>, fields: &[String]) -> Vec<u64> {
+    /// Takes a record's keys out of the index; returns them.
+    fn remove(
+        &self,
+        tx: &Transaction<'_>,
+        batch: i64,
+        seq: u32,
+        ri: Option<usize>,
+        fields: &[String],
+    ) -> Result<Vec<u64>> {
         let hashes = self.hashes(ri, fields);
+        let mut del = tx.prepare_cached(
+            "DELETE FROM record_key WHERE batch_id = ?1 AND hash = ?2 AND seq = ?3",
+        )?;
         for h in &hashes {
-            if let Some(g) = self.groups.get_mut(h) {
-                g.remove(&seq);
-            }
+            del.execute(params![batch, *h as i64, seq])?;
         }
-        hashes
+        Ok(hashes)
     }
 
     fn hashes(&self, ri: Option<usize>, fields: &[String]) -> Vec<u64> {
@@ -118,6 +149,17 @@ impl EditContext {
             .filter_map(|ki| key_hash(&self.layout, ri, ki, fields))
             .collect()
     }
+}
+
+/// The records sharing a key, in file order.
+fn key_group(tx: &Transaction<'_>, batch: i64, h: u64) -> Result<Vec<u32>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT seq FROM record_key WHERE batch_id = ?1 AND hash = ?2 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(params![batch, h as i64], |r| r.get::<_, i64>(0))?;
+    Ok(rows
+        .map(|r| r.map(|s| s as u32))
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 struct Rec {
@@ -317,28 +359,50 @@ impl Store {
     fn build_context(&mut self, batch: i64, last_edit: i64) -> Result<EditContext> {
         let layout = self.batch_layout(batch)?;
         let refs = self.references_for(batch, &layout)?;
-        let mut ctx = EditContext {
-            layout: layout.clone(),
-            groups: HashMap::new(),
+        let indexed: bool = self.conn.query_row(
+            "SELECT keys_indexed FROM batch WHERE id = ?1",
+            [batch],
+            |r| r.get(0),
+        )?;
+        if !indexed {
+            // A batch imported before keys were kept: build its index once.
+            let mut keys = Vec::new();
+            {
+                let mut stmt = self.conn.prepare(
+                    "SELECT seq, record_type, fields, excluded FROM record WHERE batch_id = ?1 ORDER BY seq",
+                )?;
+                let mut rows = stmt.query([batch])?;
+                while let Some(row) = rows.next()? {
+                    let seq = row.get::<_, i64>(0)? as u32;
+                    let code: Option<String> = row.get(1)?;
+                    if row.get::<_, bool>(3)? {
+                        continue;
+                    }
+                    let fields = split_fields(&row.get::<_, String>(2)?);
+                    if let Some(ri) = stored_type_index(&layout, code.as_deref())
+                        && layout.records[ri].role == Role::Detail
+                    {
+                        for ki in 0..layout.records[ri].unique.len() {
+                            if let Some(h) = key_hash(&layout, ri, ki, fields.as_slice()) {
+                                keys.push((h, seq));
+                            }
+                        }
+                    }
+                }
+            }
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute("DELETE FROM record_key WHERE batch_id = ?1", [batch])?;
+            write_keys(&tx, batch, keys)?;
+            tx.execute("UPDATE batch SET keys_indexed = 1 WHERE id = ?1", [batch])?;
+            tx.commit()?;
+        }
+        Ok(EditContext {
+            layout,
             refs,
             last_edit,
-        };
-        let keyed = layout.records.iter().any(|r| !r.unique.is_empty());
-        if keyed {
-            let mut stmt = self.conn.prepare(
-                "SELECT seq, record_type, fields, excluded FROM record WHERE batch_id = ?1 ORDER BY seq",
-            )?;
-            let mut rows = stmt.query([batch])?;
-            while let Some(row) = rows.next()? {
-                let seq = row.get::<_, i64>(0)? as u32;
-                let code: Option<String> = row.get(1)?;
-                let fields = split_fields(&row.get::<_, String>(2)?);
-                let excluded: bool = row.get(3)?;
-                let ri = stored_type_index(&layout, code.as_deref());
-                ctx.add(seq, ri, &fields, excluded);
-            }
-        }
-        Ok(ctx)
+        })
     }
 
     /// Sets one field of one record.
@@ -745,7 +809,7 @@ fn apply_in_tx(
                 if fields.len() <= field {
                     fields.resize(field + 1, String::new());
                 }
-                touched_hashes.extend(ctx.remove(seq, ri, &rec.fields));
+                touched_hashes.extend(ctx.remove(&tx, batch, seq, ri, &rec.fields)?);
                 fields[field] = value.clone();
                 let new_ri = if layout.discriminator == Some(field) {
                     record_type_of(&layout, fields.as_slice())
@@ -753,7 +817,7 @@ fn apply_in_tx(
                     ri
                 };
                 let new_code = new_ri.map(|i| layout.records[i].code.clone());
-                ctx.add(seq, new_ri, &fields, rec.excluded);
+                ctx.add(&tx, batch, seq, new_ri, &fields, rec.excluded)?;
                 touched_hashes.extend(ctx.hashes(new_ri, &fields));
                 // The cell was retyped: what was wrong with how it was read no longer holds.
                 let problems: Vec<ReadProblem> = rec
@@ -783,7 +847,7 @@ fn apply_in_tx(
                 if rec.excluded {
                     continue;
                 }
-                touched_hashes.extend(ctx.remove(seq, ri, &rec.fields));
+                touched_hashes.extend(ctx.remove(&tx, batch, seq, ri, &rec.fields)?);
                 tx.prepare_cached("UPDATE record SET excluded = 1, exclude_reason = ?3 WHERE batch_id = ?1 AND seq = ?2")?.execute(params![batch, seq, reason])?;
                 tx.prepare_cached("INSERT INTO edit(batch_id, grp, seq, kind, old_value, new_value, reason, at, who, undoes) VALUES (?1, ?2, ?3, ?4, 'included', 'excluded', ?5, ?6, ?7, ?8)")?
                     .execute(params![batch, grp, seq, kind.unwrap_or(EditKind::Exclude), reason, at, who, undo_of])?;
@@ -793,7 +857,7 @@ fn apply_in_tx(
                 if !rec.excluded {
                     continue;
                 }
-                ctx.add(seq, ri, &rec.fields, false);
+                ctx.add(&tx, batch, seq, ri, &rec.fields, false)?;
                 touched_hashes.extend(ctx.hashes(ri, &rec.fields));
                 tx.prepare_cached("UPDATE record SET excluded = 0, exclude_reason = NULL WHERE batch_id = ?1 AND seq = ?2")?.execute(params![batch, seq])?;
                 tx.prepare_cached("INSERT INTO edit(batch_id, grp, seq, kind, old_value, new_value, reason, at, who, undoes) VALUES (?1, ?2, ?3, ?4, 'excluded', 'included', ?5, ?6, ?7, ?8)")?
@@ -814,9 +878,7 @@ fn apply_in_tx(
     // Unique keys: every record in a touched key group is re-judged.
     let mut members: BTreeSet<u32> = BTreeSet::new();
     for h in &touched_hashes {
-        if let Some(g) = ctx.groups.get(h) {
-            members.extend(g.iter().copied());
-        }
+        members.extend(key_group(&tx, batch, *h)?);
     }
     members.extend(changed.iter().copied());
     for seq in &members {
@@ -834,7 +896,7 @@ fn apply_in_tx(
             let Some(h) = key_hash(&layout, ri, ki, rec.fields.as_slice()) else {
                 continue;
             };
-            let first = ctx.groups.get(&h).and_then(|g| g.iter().next().copied());
+            let first = key_group(&tx, batch, h)?.first().copied();
             if let Some(first) = first.filter(|f| f < seq) {
                 let first_line: i64 = tx.query_row(
                     "SELECT line FROM record WHERE batch_id = ?1 AND seq = ?2",

@@ -143,6 +143,7 @@ impl Store {
             )));
         }
         tx.execute("DELETE FROM issue WHERE batch_id = ?1", [batch])?;
+        tx.execute("DELETE FROM record_key WHERE batch_id = ?1", [batch])?;
         tx.execute("DELETE FROM record WHERE batch_id = ?1", [batch])?;
         if tx.execute("DELETE FROM batch WHERE id = ?1", [batch])? == 0 {
             return Err(StoreError::NoBatch(batch));
@@ -200,6 +201,8 @@ impl Store {
         let mut last: Option<(u32, u64)> = None;
         let (mut issue_count, mut file_errors) = (0u64, 0u64);
         let mut by_rule: HashMap<crate::rules::Rule, u64> = HashMap::new();
+        // The unique keys of the detail records (hash, record), written in order at the end.
+        let mut keys: Vec<(u64, u32)> = Vec::new();
         let progress = opts.progress.take();
         let mut progress = progress;
         let finished = {
@@ -268,6 +271,17 @@ impl Store {
                         for i in c.issues {
                             put(i, Some(seq))?;
                         }
+                        if let Some(ri) = record_type
+                            && layout.records[ri].role == crate::layout::Role::Detail
+                        {
+                            for ki in 0..layout.records[ri].unique.len() {
+                                if let Some(h) =
+                                    crate::validate::key_hash(layout, ri, ki, &c.line.fields)
+                                {
+                                    keys.push((h, seq));
+                                }
+                            }
+                        }
                         last = Some((seq, c.line.line));
                         seq += 1;
                     }
@@ -315,9 +329,10 @@ impl Store {
             // Dropping the transaction rolls the whole import back.
             return Err(StoreError::Duplicate { existing, sha });
         }
+        super::edit::write_keys(&tx, batch, keys)?;
         let status = BatchStatus::judged(BatchStatus::Importing, fin.rejected, file_errors);
         tx.execute(
-            "UPDATE batch SET record_count = ?2, rejected_count = ?3, issue_count = ?4, status = ?5, had_bom = ?6, source_sha256 = ?7, file_error_count = ?8 WHERE id = ?1",
+            "UPDATE batch SET record_count = ?2, rejected_count = ?3, issue_count = ?4, status = ?5, had_bom = ?6, source_sha256 = ?7, file_error_count = ?8, keys_indexed = 1 WHERE id = ?1",
             params![batch, i64::from(seq), fin.rejected as i64, issue_count as i64, status, fin.summary.had_bom, sha, file_errors as i64],
         )?;
         tx.commit()?;

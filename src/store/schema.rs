@@ -188,10 +188,19 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
     // 7: a file the program could not recognise, imported as the interface the officer named,
     // keeps that choice and why it was asked; a schedule keeps when it last looked at its inbox
-    // (its history keeps only the runs that did something).
+    // (its history keeps only the runs that did something); the unique keys of a batch's
+    // records are kept beside them (written at import, kept current by every edit), so the
+    // first edit of a large batch does not rebuild them. Older batches build theirs once.
     r#"
     ALTER TABLE batch ADD COLUMN interface_choice TEXT;
     ALTER TABLE schedule ADD COLUMN last_checked_at TEXT;
+    CREATE TABLE record_key (
+        batch_id INTEGER NOT NULL,
+        hash INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (batch_id, hash, seq)
+    ) WITHOUT ROWID;
+    ALTER TABLE batch ADD COLUMN keys_indexed INTEGER NOT NULL DEFAULT 0;
     "#,
 ];
 

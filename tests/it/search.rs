@@ -131,8 +131,20 @@ fn search_sort_filter_and_bulk_fixes_on_a_real_batch() {
     // The same fix for the other cells with the same wrong value: only where one value can
     // fit many records (a code list), never for a number that belongs to one record.
     let code = Rule::from_code("code-error").expect("rule");
+    // The coded field the sample gets wrong.
+    let coded = (0..layout.records[0].fields.len())
+        .find(|f| {
+            !layout.records[0].fields[*f].codes.is_empty()
+                && !store
+                    .seqs_with_issue(b, code, *f, None)
+                    .expect("seqs")
+                    .is_empty()
+        })
+        .expect("a code error in the sample");
+    let ty = coded;
     let with_issue = store.seqs_with_issue(b, code, ty, None).expect("seqs");
     let wrong = store.record(b, with_issue[0]).expect("rec").fields[ty].clone();
+    let fix_to = layout.records[0].fields[ty].codes[0].clone();
     let same: Vec<u32> = store
         .records_by_seqs(b, &with_issue)
         .expect("recs")
@@ -141,13 +153,13 @@ fn search_sort_filter_and_bulk_fixes_on_a_real_batch() {
         .map(|r| r.seq)
         .collect();
     let fix = store
-        .same_issue_changes(b, code, ty, None, &wrong, "Sickness")
+        .same_issue_changes(b, code, ty, None, &wrong, &fix_to)
         .expect("same issue");
     assert_eq!(fix.len(), same.len());
     assert!(fix.iter().all(|c| matches!(c, Change::Set { seq, .. } if same.contains(seq))));
     store.apply(b, fix).expect("apply");
     for s in &same {
-        assert_eq!(store.record(b, *s).expect("rec").fields[ty], "Sickness");
+        assert_eq!(store.record(b, *s).expect("rec").fields[ty], fix_to);
     }
     let range = Rule::from_code("range-error").expect("rule");
     let err = store
