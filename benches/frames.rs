@@ -173,7 +173,7 @@ fn main() {
         }
     }
     println!(
-        "first edit round trip (worker builds its re-validation index): {:.0} ms",
+        "first edit round trip (the unique keys are kept in the store since import): {:.0} ms",
         first_edit.unwrap_or_default().as_secs_f64() * 1e3
     );
     during.report("frames while an edit is applied");

@@ -34,6 +34,13 @@ pub enum Job {
         /// this reason (kept with the batch).
         chosen_anyway: Option<String>,
     },
+    /// Work out the suggested fixes of the cells with an issue of a rule.
+    SuggestFixes {
+        /// Batch.
+        batch: i64,
+        /// Rule.
+        rule: crate::rules::Rule,
+    },
     /// Delete a batch nothing has been done to yet (a cancel that came too late).
     DeleteBatch {
         /// Batch.
@@ -146,6 +153,15 @@ pub enum Reply {
         /// Result.
         result: Result<(usize, usize), StoreError>,
     },
+    /// The suggested fixes of a rule's cells.
+    Suggestions {
+        /// Batch.
+        batch: i64,
+        /// Rule.
+        rule: crate::rules::Rule,
+        /// Result.
+        result: Result<Vec<crate::store::search::Suggestion>, StoreError>,
+    },
     /// A batch deleted (or not).
     Deleted {
         /// Batch.
@@ -238,6 +254,11 @@ fn run_job(
             );
             Reply::Imported { path, result }
         }
+        Job::SuggestFixes { batch, rule } => Reply::Suggestions {
+            batch,
+            rule,
+            result: store.suggested_fixes(batch, rule),
+        },
         Job::DeleteBatch { batch } => Reply::Deleted {
             batch,
             result: store.delete_batch(batch),

@@ -380,6 +380,89 @@ impl Store {
     }
 }
 
+/// A suggested fix of one cell (see [`crate::fixes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    /// Record.
+    pub seq: u32,
+    /// File line.
+    pub line: u64,
+    /// Field position.
+    pub field: usize,
+    /// Field name.
+    pub field_name: String,
+    /// The value now.
+    pub was: String,
+    /// The fix.
+    pub fix: crate::fixes::Fix,
+}
+
+impl Suggestion {
+    /// The change that applies it.
+    pub fn change(&self) -> Change {
+        Change::Set {
+            seq: self.seq,
+            field: self.field,
+            value: self.fix.value.clone(),
+        }
+    }
+}
+
+impl Store {
+    /// The suggested fixes of the cells with an issue of `rule` (records not excluded), in
+    /// file order: only corrections that make the cell pass its check.
+    pub fn suggested_fixes(
+        &mut self,
+        batch: i64,
+        rule: crate::rules::Rule,
+    ) -> Result<Vec<Suggestion>> {
+        let layout = self.batch_layout(batch)?;
+        let cells: Vec<(u32, usize)> = {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT DISTINCT seq, field_index FROM issue WHERE batch_id = ?1 AND rule = ?2 AND seq IS NOT NULL AND field_index IS NOT NULL ORDER BY seq",
+            )?;
+            let rows = stmt.query_map(rusqlite::params![batch, rule], |r| {
+                Ok((r.get::<_, i64>(0)? as u32, r.get::<_, i64>(1)? as usize))
+            })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut out = Vec::new();
+        for chunk in cells.chunks(500) {
+            let seqs: Vec<u32> = chunk.iter().map(|c| c.0).collect();
+            let recs: HashMap<u32, StoredRecord> = self
+                .records_by_seqs(batch, &seqs)?
+                .into_iter()
+                .map(|r| (r.seq, r))
+                .collect();
+            for (seq, fi) in chunk {
+                let Some(rec) = recs.get(seq).filter(|r| !r.excluded) else {
+                    continue;
+                };
+                let ri = match (&rec.record_type, layout.discriminator) {
+                    (_, None) => Some(0),
+                    (Some(c), Some(_)) => layout.record_index(c),
+                    (None, Some(_)) => None,
+                };
+                let Some(f) = ri.and_then(|i| layout.records[i].fields.get(*fi)) else {
+                    continue;
+                };
+                let was = rec.fields.get(*fi).cloned().unwrap_or_default();
+                if let Some(fix) = crate::fixes::suggest(f, &was) {
+                    out.push(Suggestion {
+                        seq: *seq,
+                        line: rec.line,
+                        field: *fi,
+                        field_name: f.name.clone(),
+                        was,
+                        fix,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

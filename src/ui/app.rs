@@ -159,6 +159,8 @@ pub enum Command {
     QuitAnyway,
     /// Do not quit after all.
     StayOpen,
+    /// Work out the suggested fixes of a rule's cells in the open batch.
+    SuggestFixes(crate::rules::Rule),
     /// Copy the selected cells (Edit ▸ Copy).
     Copy,
     /// Paste into the selected cells (Edit ▸ Paste).
@@ -839,6 +841,18 @@ impl App {
                     v.preview_ready(result.map_err(|e| e.to_string()));
                 }
             }
+            Reply::Suggestions {
+                batch,
+                rule,
+                result,
+            } => {
+                if let Some(v) = self.view.as_mut()
+                    && v.info.id == batch
+                {
+                    v.suggestions
+                        .insert(rule, Some(result.map_err(|e| e.to_string())));
+                }
+            }
             Reply::Deleted { batch, result } => match result {
                 Ok(()) => {
                     self.status = format!("Batch {batch} deleted: nothing of that import is kept.");
@@ -1061,6 +1075,11 @@ impl App {
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
             Command::StayOpen => self.confirm_quit = None,
+            Command::SuggestFixes(rule) => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::SuggestFixes { batch, rule });
+                }
+            }
             Command::Copy => {
                 if let (Some(v), Some(store)) = (self.view.as_mut(), self.store.as_ref()) {
                     let t = v.copy_text(store);

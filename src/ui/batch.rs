@@ -149,6 +149,23 @@ impl FileState {
     }
 }
 
+/// One record's fields listed one under another with their issues, for fixing a wide record.
+#[derive(Debug, Clone)]
+pub struct RecordForm {
+    /// View row.
+    pub row: usize,
+    /// Record.
+    pub seq: u32,
+    /// File line.
+    pub line: u64,
+    /// Values as typed.
+    pub values: Vec<String>,
+    /// Values as stored.
+    pub original: Vec<String>,
+    /// The record's issues.
+    pub issues: Vec<Issue>,
+}
+
 /// "Apply this fix to the other cells with the same wrong value?"
 #[derive(Debug, Clone)]
 pub struct Offer {
@@ -214,6 +231,8 @@ pub struct BatchView {
     pub rule_issues: HashMap<Rule, Vec<(Option<u32>, Issue)>>,
     /// Issue counts by field of the rules opened in the issues panel.
     pub rule_fields: HashMap<Rule, Vec<(String, u64)>>,
+    /// Suggested fixes of the cells of a rule, worked out by the worker (None: asked for).
+    pub suggestions: HashMap<Rule, Option<Result<Vec<crate::store::search::Suggestion>, String>>>,
     /// Row to scroll to on the next frame.
     pub scroll_to: Option<usize>,
     /// Column (as shown) to scroll to on the next frame.
@@ -245,6 +264,8 @@ pub struct BatchView {
     pub dialog: Option<Dialog>,
     /// Same-issue offer shown after an edit.
     pub offer: Option<Offer>,
+    /// The record form, when open.
+    pub form: Option<RecordForm>,
     /// Edit log, when the audit view is open.
     pub audit: Option<Vec<EditEntry>>,
     /// File line of each edited record, for the audit view.
@@ -345,6 +366,7 @@ impl BatchView {
             by_rule,
             rule_issues: HashMap::new(),
             rule_fields: HashMap::new(),
+            suggestions: HashMap::new(),
             file_state: None,
             accept_reasons: HashMap::new(),
             reference_pick: HashMap::new(),
@@ -359,6 +381,7 @@ impl BatchView {
             scroll_center: false,
             dialog: None,
             offer: None,
+            form: None,
             audit: None,
             audit_lines: HashMap::new(),
             search_text: String::new(),
@@ -382,6 +405,134 @@ impl BatchView {
     pub fn preview_ready(&mut self, result: Result<(usize, usize), String>) {
         if let Some((_, slot)) = &mut self.replace_preview {
             *slot = Some(result);
+        }
+    }
+
+    /// Opens the record form on the record at view row `row`.
+    pub fn open_form(&mut self, store: &Store, row: usize) {
+        if let Some((rec, issues)) = self.row(store, row) {
+            let n = self.column_names().len().max(rec.fields.len());
+            let mut values = rec.fields.clone();
+            values.resize(n, String::new());
+            self.form = Some(RecordForm {
+                row,
+                seq: rec.seq,
+                line: rec.line,
+                original: values.clone(),
+                values,
+                issues,
+            });
+        }
+    }
+
+    /// The record form: every field of one record, its issues beneath, saved as one change.
+    fn form_ui(&mut self, ui: &mut egui::Ui, store: &Store, cmds: &mut Vec<Command>) {
+        let Some(mut f) = self.form.take() else {
+            return;
+        };
+        let names = self.column_names();
+        let fields: Vec<Field> = self.fields().to_vec();
+        let mut open = true;
+        let mut close = false;
+        let mut go: Option<usize> = None;
+        let changed: Vec<usize> = (0..f.values.len())
+            .filter(|i| f.values[*i] != f.original[*i])
+            .collect();
+        egui::Window::new(format!("Record on line {}", f.line))
+            .id(egui::Id::unique("record-form"))
+            .open(&mut open)
+            .default_size([460.0, 520.0])
+            .anchor(egui::Align2::RIGHT_TOP, [-20.0, 90.0])
+            .show(ui.ctx(), |ui| {
+                let record: Vec<&Issue> = f.issues.iter().filter(|i| i.field_index.is_none()).collect();
+                for i in record {
+                    ui.colored_label(
+                        ui.visuals().error_fg_color,
+                        format!("{}: {}", i.rule.title(), shown(&i.message)),
+                    );
+                }
+                egui::ScrollArea::vertical()
+                    .id_salt("record-form-fields")
+                    .max_height(ui.available_height() - 40.0)
+                    .show(ui, |ui| {
+                        egui::Grid::new("record-form-grid")
+                            .num_columns(2)
+                            .striped(true)
+                            .show(ui, |ui| {
+                                for (i, name) in names.iter().enumerate() {
+                                    let l = ui.label(name);
+                                    let l_id = l.id;
+                                    if let Some(fd) = fields.get(i) {
+                                        l.on_hover_ui(|ui| field_tooltip(ui, fd));
+                                    }
+                                    ui.vertical(|ui| {
+                                        let fixed = fields
+                                            .get(i)
+                                            .is_some_and(|fd| fd.generate.is_some() || fd.control.is_some());
+                                        if let Some(v) = f.values.get_mut(i) {
+                                            ui.add_enabled(
+                                                !fixed,
+                                                egui::TextEdit::singleline(v).desired_width(260.0),
+                                            )
+                                            .labelled_by(l_id);
+                                        }
+                                        for is in f.issues.iter().filter(|x| x.field_index == Some(i)) {
+                                            ui.colored_label(
+                                                ui.visuals().error_fg_color,
+                                                format!("{}: {}", is.rule.title(), shown(&is.message)),
+                                            );
+                                        }
+                                    });
+                                    ui.end_row();
+                                }
+                            });
+                    });
+                ui.horizontal(|ui| {
+                    if ui
+                        .add_enabled(!changed.is_empty(), egui::Button::new(format!("Save {} change(s)", changed.len())))
+                        .on_hover_text("One change in the log; one Undo reverses it")
+                        .clicked()
+                    {
+                        cmds.push(Command::Edit {
+                            changes: changed
+                                .iter()
+                                .map(|i| Change::Set {
+                                    seq: f.seq,
+                                    field: *i,
+                                    value: f.values[*i].clone(),
+                                })
+                                .collect(),
+                            label: format!("Record form: {} field(s) on line {}", changed.len(), f.line),
+                        });
+                        close = true;
+                    }
+                    let clean = changed.is_empty();
+                    if ui
+                        .add_enabled(clean && f.row > 0, egui::Button::new("‹ Previous record"))
+                        .clicked()
+                    {
+                        go = Some(f.row - 1);
+                    }
+                    if ui
+                        .add_enabled(
+                            clean && f.row + 1 < self.rows.len() as usize,
+                            egui::Button::new("Next record ›"),
+                        )
+                        .clicked()
+                    {
+                        go = Some(f.row + 1);
+                    }
+                });
+            });
+        if let Some(r) = go {
+            let col = self.sel.map_or(0, |s| s.cursor.1);
+            self.sel = Some(Selection::cell(r, col));
+            self.scroll_to = Some(r);
+            self.open_form(store, r);
+            return;
+        }
+        if open && !close {
+            self.form = Some(f);
         }
     }
 
@@ -591,6 +742,7 @@ impl BatchView {
         self.cache.clear();
         self.rule_issues.clear();
         self.rule_fields.clear();
+        self.suggestions.clear();
         self.file_state = None;
         match store.batch(self.info.id) {
             Ok(i) => self.info = i,
@@ -1020,6 +1172,7 @@ impl BatchView {
         }
         self.offer_ui(ui, cmds);
         self.dialog_ui(ui, store, cmds);
+        self.form_ui(ui, store, cmds);
         self.audit_ui(ui);
         if self.waiting_rows() {
             ui.horizontal(|ui| {
@@ -1183,6 +1336,14 @@ impl BatchView {
                 .clicked()
             {
                 self.start_edit(store);
+            }
+            if ui
+                .add_enabled(has_sel, egui::Button::new("Record form…"))
+                .on_hover_text("The selected record's fields one under another, with their issues")
+                .clicked()
+                && let Some(s) = self.sel
+            {
+                self.open_form(store, s.cursor.0);
             }
             if ui
                 .add_enabled(
@@ -1802,7 +1963,40 @@ impl egui_table::TableDelegate for Grid<'_> {
                         egui::WidgetInfo::labeled(egui::Role::TextInput, true, &name)
                     }),
                 }
-                if e.fresh {
+                // A coded field lists its codes under the cell, narrowed by what is typed.
+                let codes: Vec<String> = self
+                    .fields
+                    .get(field)
+                    .map(|f| f.codes.clone())
+                    .unwrap_or_default();
+                let mut picked: Option<String> = None;
+                if !codes.is_empty() {
+                    let typed = e.text.trim().to_lowercase();
+                    let matching: Vec<&String> = codes
+                        .iter()
+                        .filter(|c| typed.is_empty() || c.to_lowercase().contains(&typed) || **c == e.original)
+                        .collect();
+                    let list = if matching.is_empty() { codes.iter().collect() } else { matching };
+                    egui::Area::new(egui::Id::unique("cell-codes"))
+                        .order(egui::Order::Foreground)
+                        .fixed_pos(rect.left_bottom())
+                        .show(ui.ctx(), |ui| {
+                            egui::Frame::popup(ui.style()).show(ui, |ui| {
+                                ui.set_max_width(rect.width().max(220.0));
+                                egui::ScrollArea::vertical().max_height(200.0).show(ui, |ui| {
+                                    for c in list {
+                                        if ui.selectable_label(*c == e.text, c.as_str()).clicked() {
+                                            picked = Some(c.clone());
+                                        }
+                                    }
+                                });
+                            });
+                        });
+                }
+                if let Some(c) = picked {
+                    e.text = c;
+                    self.out.commit = true;
+                } else if e.fresh {
                     tr.request_focus();
                     e.fresh = false;
                 } else if tr.lost_focus() {

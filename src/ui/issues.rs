@@ -107,6 +107,9 @@ impl BatchView {
                                     .collect();
                                 ui.label(format!("By field: {}", by.join(" · ")));
                             }
+                            if rule.scope() == crate::rules::Scope::Cell {
+                                self.suggestions_ui(ui, *rule, cmds);
+                            }
                             let Some(list) = self.rule_issues.get(rule) else {
                                 return;
                             };
@@ -172,6 +175,68 @@ impl BatchView {
 }
 
 impl BatchView {
+    /// The suggested fixes of a rule's cells: by kind, with a preview, each kind one undo step.
+    fn suggestions_ui(&mut self, ui: &mut egui::Ui, rule: Rule, cmds: &mut Vec<Command>) {
+        let Some(state) = self.suggestions.get(&rule) else {
+            self.suggestions.insert(rule, None);
+            cmds.push(Command::SuggestFixes(rule));
+            return;
+        };
+        let list = match state {
+            None => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.weak("Looking for fixes…");
+                });
+                return;
+            }
+            Some(Err(e)) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+                return;
+            }
+            Some(Ok(l)) if l.is_empty() => return,
+            Some(Ok(l)) => l.clone(),
+        };
+        let mut kinds: Vec<crate::fixes::FixKind> = list.iter().map(|s| s.fix.kind).collect();
+        kinds.sort();
+        kinds.dedup();
+        for kind in kinds {
+            let these: Vec<&crate::store::search::Suggestion> =
+                list.iter().filter(|s| s.fix.kind == kind).collect();
+            egui::CollapsingHeader::new(format!(
+                "Suggested fix: {} ({} cell(s))",
+                kind.title().to_lowercase(),
+                these.len()
+            ))
+            .id_salt(("fix", rule, kind))
+            .show(ui, |ui| {
+                for s in these.iter().take(12) {
+                    ui.label(format!(
+                        "Line {} · {}: \"{}\" » \"{}\"",
+                        s.line, s.field_name, s.was, s.fix.value
+                    ));
+                }
+                if these.len() > 12 {
+                    ui.weak(format!("and {} more", these.len() - 12));
+                }
+                if ui
+                    .button(format!("Apply to these {} cell(s)", these.len()))
+                    .on_hover_text("One change in the log; one Undo reverses it")
+                    .clicked()
+                {
+                    cmds.push(Command::Edit {
+                        changes: these.iter().map(|s| s.change()).collect(),
+                        label: format!(
+                            "Suggested fix \"{}\" on {} cell(s)",
+                            kind.title().to_lowercase(),
+                            these.len()
+                        ),
+                    });
+                }
+            });
+        }
+    }
+
     /// The panel's view of the file as a whole, read once after each change.
     fn file_state(&mut self, store: &Store) -> &super::batch::FileState {
         if self.file_state.is_none() {

@@ -233,9 +233,33 @@ fn an_edit_fixes_a_cell_and_undo_and_redo_are_logged_entries() {
 
 #[test]
 fn unique_keys_are_rejudged_after_an_edit() {
+    unique_keys_case(false);
+}
+
+#[test]
+fn a_batch_from_before_the_key_index_builds_it_on_its_first_edit() {
+    unique_keys_case(true);
+}
+
+fn unique_keys_case(from_older_version: bool) {
     let dir = tempfile::tempdir().expect("tmp");
     let mut store = Store::open(&dir.path().join("s.sqlite")).expect("open");
     let b = import(&mut store, "rostering-pay-variations", true);
+    let kept: i64 = store
+        .conn()
+        .query_row("SELECT COUNT(*) FROM record_key WHERE batch_id = ?1", [b], |r| r.get(0))
+        .expect("count");
+    assert!(kept > 0, "the import keeps the keys");
+    if from_older_version {
+        store
+            .conn()
+            .execute("DELETE FROM record_key", [])
+            .expect("wipe");
+        store
+            .conn()
+            .execute("UPDATE batch SET keys_indexed = 0", [])
+            .expect("mark");
+    }
     let (seq, issue) = store
         .issues(b, Some(Rule::from_code("unique-error").expect("rule")), 1)
         .expect("issues")
@@ -286,6 +310,12 @@ fn unique_keys_are_rejudged_after_an_edit() {
             .iter()
             .all(|i| i.rule != "unique-error")
     );
+    // The kept keys are those the records hold now (one row per key per kept record).
+    let now: i64 = store
+        .conn()
+        .query_row("SELECT COUNT(*) FROM record_key WHERE batch_id = ?1", [b], |r| r.get(0))
+        .expect("count");
+    assert_eq!(now, kept);
 }
 
 #[test]
