@@ -18,6 +18,7 @@ pub mod jml;
 pub mod layout;
 pub mod logs;
 pub mod notation;
+pub mod pages;
 pub mod paths;
 pub mod reader;
 pub mod rules;

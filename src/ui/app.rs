@@ -307,6 +307,8 @@ pub struct App {
     pub db_path: PathBuf,
     store: Option<Store>,
     worker: Option<Worker>,
+    /// Reads the table's pages off the window's thread.
+    reader: Option<crate::pages::Reader>,
     layouts: LayoutSet,
     commands: VecDeque<Command>,
     /// Frames drawn (for tests and the benchmark).
@@ -394,6 +396,7 @@ impl App {
             db_path,
             store,
             worker: None,
+            reader: None,
             layouts,
             commands: VecDeque::new(),
             frames: 0,
@@ -503,6 +506,8 @@ impl App {
             || self.view.as_ref().is_some_and(|v| v.waiting_rows())
             || self.reports.busy()
             || self.schedules.as_ref().is_some_and(|s| s.busy())
+            || self.reader.as_ref().is_some_and(|r| r.pending() > 0)
+            || (self.reader.is_some() && self.view.as_ref().is_some_and(|v| v.waiting_pages()))
     }
 
     /// Per-frame logic: drain the worker, start the next import, apply queued commands.
@@ -512,6 +517,21 @@ impl App {
             && let Some(w) = self.start_worker(ctx)
         {
             self.worker = Some(w);
+            let c = ctx.clone();
+            match crate::pages::Reader::start(&self.db_path, move || c.request_repaint()) {
+                Ok(r) => self.reader = Some(r),
+                Err(e) => self
+                    .errors
+                    .push(format!("The table's page reader could not start: {e}")),
+            }
+        }
+        if let Some(r) = &self.reader {
+            let pages = r.drain();
+            if let Some(v) = self.view.as_mut() {
+                for p in pages {
+                    v.page_ready(p);
+                }
+            }
         }
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw
@@ -1452,6 +1472,12 @@ impl App {
         }
         self.notices_ui(ui.ctx(), &mut cmds);
         self.errors_ui(ui.ctx(), &mut cmds);
+        // The pages the table asked for go to the reader at once (a send, no reading here).
+        if let (Some(v), Some(r)) = (self.view.as_mut(), self.reader.as_ref()) {
+            for job in v.take_page_jobs() {
+                r.send(job);
+            }
+        }
         drop_hint(ui.ctx());
         self.commands.extend(cmds);
     }

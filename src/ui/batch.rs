@@ -20,7 +20,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Records read from the store at a time.
-pub const PAGE: u64 = 100;
+pub use crate::pages::PAGE;
+use crate::pages::{Page, PageJob, PageReply, PageSource};
 /// Pages kept in the cache.
 const CACHE_PAGES: usize = 48;
 /// Height of a table row.
@@ -65,12 +66,6 @@ impl Rows {
     }
 }
 
-/// A page of records with their issues.
-#[derive(Debug, Default)]
-struct Page {
-    recs: Vec<StoredRecord>,
-    issues: HashMap<u32, Vec<Issue>>,
-}
 
 /// A cell being edited.
 #[derive(Debug, Clone)]
@@ -283,6 +278,13 @@ pub struct BatchView {
     pub replace_preview: Option<(String, Option<Result<(usize, usize), String>>)>,
     focus_search: bool,
     scroll_tab: bool,
+    /// Bumped whenever the cached pages stop being right (a change, a new list): answers for
+    /// an older generation are dropped.
+    generation: u64,
+    /// Pages asked of the reader and not yet answered (this generation).
+    asked: std::collections::HashSet<u64>,
+    /// Pages to ask the reader for (taken by the window each frame).
+    page_jobs: Vec<PageJob>,
     /// Accessibility ids of the column headers (shown column → id), from the last frame.
     header_ids: HashMap<usize, egui::Id>,
     cache: HashMap<u64, Page>,
@@ -391,6 +393,9 @@ impl BatchView {
             replace_preview: None,
             focus_search: false,
             scroll_tab: true,
+            generation: 0,
+            asked: Default::default(),
+            page_jobs: Vec::new(),
             header_ids: HashMap::new(),
             cache: HashMap::new(),
             token: 0,
@@ -646,7 +651,7 @@ impl BatchView {
         }
         self.waiting = None;
         self.rows = Rows::Listed(Arc::new(rows));
-        self.cache.clear();
+        self.clear_pages();
         self.stale = false;
         if std::mem::take(&mut self.to_top) {
             self.follow = None;
@@ -709,7 +714,7 @@ impl BatchView {
         if self.follow.is_none() {
             self.follow = self.cursor_record();
         }
-        self.cache.clear();
+        self.clear_pages();
         self.editing = None;
         self.stale = false;
         self.query.filter.record_type = self.record_type();
@@ -739,7 +744,7 @@ impl BatchView {
     /// After the worker changed records: re-read counts, issues and visible pages. A listed
     /// view keeps its rows (a fixed record stays where it is, marked fixed) until refreshed.
     pub fn after_edit(&mut self, store: &Store, _changed: &[u32]) {
-        self.cache.clear();
+        self.clear_pages();
         self.rule_issues.clear();
         self.rule_fields.clear();
         self.suggestions.clear();
@@ -775,45 +780,99 @@ impl BatchView {
         }
     }
 
+    /// Forgets every cached page: they no longer show what the store holds.
+    fn clear_pages(&mut self) {
+        self.cache.clear();
+        self.asked.clear();
+        self.page_jobs.clear();
+        self.generation += 1;
+    }
+
+    /// Where the rows come from, for the page reader.
+    fn source(&self) -> PageSource {
+        match &self.rows {
+            Rows::Paged(_) => PageSource::Paged(self.query.filter.clone()),
+            Rows::Listed(l) => PageSource::Listed(l.clone()),
+        }
+    }
+
+    /// Keeps the cache small: pages far from `keep` go.
+    fn evict(&mut self, keep: u64) {
+        if self.cache.len() >= CACHE_PAGES {
+            self.cache.retain(|p, _| p.abs_diff(keep) < (CACHE_PAGES / 4) as u64);
+            self.asked.retain(|p| p.abs_diff(keep) < (CACHE_PAGES / 4) as u64);
+        }
+    }
+
+    /// A page for drawing: from the cache, or asked of the reader (None until it arrives).
+    /// Drawing never reads the store.
+    fn page_cached(&mut self, p: u64) -> Option<&Page> {
+        if !self.cache.contains_key(&p) {
+            if self.waiting_rows() || !self.asked.insert(p) {
+                return None;
+            }
+            self.evict(p);
+            self.page_jobs.push(PageJob {
+                batch: self.info.id,
+                generation: self.generation,
+                page: p,
+                source: self.source(),
+            });
+            return None;
+        }
+        self.cache.get(&p)
+    }
+
+    /// A page for an action the officer took (copy, paste, edit): from the cache, else read now.
     fn page(&mut self, store: &Store, p: u64) -> Option<&Page> {
         if !self.cache.contains_key(&p) {
-            if self.cache.len() >= CACHE_PAGES {
-                self.cache.clear();
-            }
-            let recs = match &self.rows {
-                Rows::Paged(_) => store.page(self.info.id, p * PAGE, PAGE, &self.query.filter),
-                Rows::Listed(list) => {
-                    let lo = ((p * PAGE) as usize).min(list.len());
-                    let hi = (lo + PAGE as usize).min(list.len());
-                    store.records_by_seqs(self.info.id, &list[lo..hi])
+            self.evict(p);
+            match crate::pages::read_page(store, self.info.id, p, &self.source()) {
+                Ok(page) => {
+                    self.cache.insert(p, page);
                 }
-            };
-            let mut recs = match recs {
-                Ok(r) => r,
                 Err(e) => {
                     self.error = Some(err(e));
                     return None;
                 }
-            };
-            // Bytes that could not be read show as U+FFFD (the store keeps the originals).
-            for r in &mut recs {
-                for f in &mut r.fields {
-                    if let std::borrow::Cow::Owned(shown) = crate::text::display(f) {
-                        *f = shown;
-                    }
-                }
             }
-            let seqs: Vec<u32> = recs.iter().map(|r| r.seq).collect();
-            let issues = match store.issues_for_seqs(self.info.id, &seqs) {
-                Ok(i) => i,
-                Err(e) => {
-                    self.error = Some(err(e));
-                    HashMap::new()
-                }
-            };
-            self.cache.insert(p, Page { recs, issues });
         }
         self.cache.get(&p)
+    }
+
+    /// Pages to ask the reader for.
+    pub fn take_page_jobs(&mut self) -> Vec<PageJob> {
+        std::mem::take(&mut self.page_jobs)
+    }
+
+    /// A page the reader read.
+    pub fn page_ready(&mut self, reply: PageReply) {
+        if reply.batch != self.info.id || reply.generation != self.generation {
+            return;
+        }
+        self.asked.remove(&reply.page);
+        match reply.result {
+            Ok(page) => {
+                self.cache.insert(reply.page, page);
+            }
+            Err(crate::store::StoreError::Cancelled) => {}
+            Err(e) => self.error = Some(err(e)),
+        }
+    }
+
+    /// True while pages the table shows are being read.
+    pub fn waiting_pages(&self) -> bool {
+        !self.asked.is_empty() || !self.page_jobs.is_empty()
+    }
+
+    /// The record at a view row, with its issues, for drawing (None while its page is read).
+    fn row_cached(&mut self, row: usize) -> Option<(StoredRecord, Vec<Issue>)> {
+        let page = self.page_cached(row as u64 / PAGE)?;
+        let rec = page.recs.get(row % PAGE as usize)?;
+        Some((
+            rec.clone(),
+            page.issues.get(&rec.seq).cloned().unwrap_or_default(),
+        ))
     }
 
     /// The record at a view row, with its issues.
@@ -1708,7 +1767,6 @@ impl BatchView {
             stripe: ui.visuals().faint_bg_color,
             fields,
             view: self,
-            store,
             out: GridOut::default(),
         };
         let area = ui.available_rect_before_wrap();
@@ -1771,7 +1829,6 @@ struct GridOut {
 /// while the rest scrolls both ways; only the visible cells are drawn.
 struct Grid<'a> {
     view: &'a mut BatchView,
-    store: &'a Store,
     fields: Vec<Field>,
     names: Vec<String>,
     unknown: bool,
@@ -1798,11 +1855,12 @@ impl egui_table::TableDelegate for Grid<'_> {
     fn prepare(&mut self, info: &egui_table::PrefetchInfo) {
         let cols = info.visible_columns.start.saturating_sub(1)..info.visible_columns.end.saturating_sub(1);
         self.out.visible = Some((info.visible_rows.clone(), cols));
-        // Read the pages of the visible rows before the cells ask for them.
+        // Ask for the pages of the visible rows (and the next one) before the cells want them.
         let (lo, hi) = (info.visible_rows.start, info.visible_rows.end);
         if hi > lo {
-            for p in lo / PAGE..=(hi - 1) / PAGE {
-                let _ = self.view.page(self.store, p);
+            let last = (self.view.rows.len().saturating_sub(1)) / PAGE;
+            for p in lo / PAGE..=((hi - 1) / PAGE + 1).min(last) {
+                let _ = self.view.page_cached(p);
             }
         }
     }
@@ -1860,7 +1918,7 @@ impl egui_table::TableDelegate for Grid<'_> {
 
     fn cell_ui(&mut self, ui: &mut egui::Ui, cell: &egui_table::CellInfo) {
         let r = cell.row_nr as usize;
-        let Some((rec, issues)) = self.view.row(self.store, r) else {
+        let Some((rec, issues)) = self.view.row_cached(r) else {
             ui.weak("…");
             return;
         };

@@ -72,7 +72,7 @@ fn a_schedule_is_added_from_the_screen_and_a_bad_cadence_is_explained() {
     h.state_mut().form.as_mut().expect("form kept").cadence = "daily at 01:30".into();
     h.run();
     h.get_by_label("Save schedule").click();
-    h.run();
+    h.step();
     wait(&mut h);
     assert_eq!(h.state().rows.len(), 1, "{:?}", h.state().message);
     // Saved, with a word about the inbox folder that does not exist.
@@ -82,7 +82,7 @@ fn a_schedule_is_added_from_the_screen_and_a_bad_cadence_is_explained() {
     assert!(h.state().form.is_none());
     // "Run now" runs it at once, whatever its cadence, and the history says so.
     h.get_by_label("Run now").click();
-    h.run();
+    h.step();
     wait(&mut h);
     h.state_mut().refresh();
     wait(&mut h);
@@ -96,6 +96,7 @@ fn wait(h: &mut Harness<'static, SchedulesScreen>) {
         h.state_mut().poll();
         assert!(start.elapsed() < std::time::Duration::from_secs(30));
         std::thread::sleep(std::time::Duration::from_millis(10));
+        h.step();
     }
     h.run();
 }
