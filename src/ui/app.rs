@@ -506,6 +506,7 @@ impl App {
             || self.view.as_ref().is_some_and(|v| v.waiting_rows())
             || self.reports.busy()
             || self.schedules.as_ref().is_some_and(|s| s.busy())
+            || self.layouts_screen.as_ref().is_some_and(|s| s.busy())
             || self.reader.as_ref().is_some_and(|r| r.pending() > 0)
             || (self.reader.is_some() && self.view.as_ref().is_some_and(|v| v.waiting_pages()))
     }
@@ -1062,9 +1063,7 @@ impl App {
                 self.reports.start_jml(self.db_path.clone(), old, new);
             }
             Command::ExportHistory(batch) => {
-                if let Some(store) = &self.store {
-                    self.reports.show_history(store, batch);
-                }
+                self.reports.start_history(self.db_path.clone(), batch);
             }
             Command::OpenDialog => {
                 let start = self.state.last_folder.clone();

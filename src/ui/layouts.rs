@@ -5,6 +5,17 @@
 
 use crate::layout::{Layout, LayoutSet, LayoutSource, describe, install_override, remove_override};
 use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, channel};
+
+/// What the screen's file work (on a thread of its own) hands back.
+enum Done {
+    /// The folder re-read; the message to show.
+    Reloaded(Result<LayoutSet, String>, Option<String>),
+    /// A layout saved and in use, or why not.
+    Saved(Result<Layout, String>),
+    /// A layout file's text, read for saving.
+    Opened(Result<String, String>),
+}
 
 /// State of the layouts screen.
 pub struct LayoutsScreen {
@@ -20,60 +31,111 @@ pub struct LayoutsScreen {
     pub message: Option<(bool, String)>,
     /// Filter on the field list.
     pub filter: String,
+    io: Vec<Receiver<Done>>,
 }
 
 impl LayoutsScreen {
     /// A screen over the layouts in `dir` (and the bundled ones).
     pub fn new(dir: PathBuf) -> Self {
-        let set = LayoutSet::with_overrides(Some(&dir)).unwrap_or_default();
+        // The bundled layouts at once (no file is read here); the trust's folder on a thread.
+        let set = LayoutSet::bundled().unwrap_or_default();
         let selected = set.layouts.first().map(|l| l.id.clone());
-        let message = (!set.warnings.is_empty()).then(|| (true, set.warnings.join("\n")));
-        Self {
+        let mut s = Self {
             set,
             dir,
             selected,
             editing: None,
-            message,
+            message: None,
             filter: String::new(),
-        }
+            io: Vec::new(),
+        };
+        s.reload_saying(Some(String::new()));
+        s
     }
 
-    /// Re-reads the layouts folder.
-    pub fn reload(&mut self) {
-        match LayoutSet::with_overrides(Some(&self.dir)) {
-            Ok(set) => {
-                self.message = Some(if set.warnings.is_empty() {
-                    (false, format!("Reloaded {} layouts.", set.layouts.len()))
-                } else {
-                    (true, set.warnings.join("\n"))
-                });
-                self.set = set;
-            }
-            Err(e) => self.message = Some((true, e.to_string())),
-        }
+    /// True while the screen's file work is under way.
+    pub fn busy(&self) -> bool {
+        !self.io.is_empty()
     }
 
-    /// Saves edited or opened layout text: installed and in use when valid, refused otherwise.
-    pub fn save_text(&mut self, text: &str) -> bool {
-        match install_override(&self.dir, text) {
-            Ok(layout) => {
-                self.message = Some((
-                    false,
-                    format!(
-                        "Saved and in use: {} ({}), version {}.",
-                        layout.name, layout.id, layout.version
-                    ),
-                ));
-                self.selected = Some(layout.id.clone());
-                self.set.insert(layout);
-                self.editing = None;
-                true
-            }
-            Err(e) => {
-                self.message = Some((true, format!("The layout was not changed: {e}")));
+    fn in_background(&mut self, work: impl FnOnce() -> Done + Send + 'static) {
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(work());
+        });
+        self.io.push(rx);
+    }
+
+    /// Takes what the screen's thread finished.
+    pub fn poll(&mut self) {
+        let mut done = Vec::new();
+        self.io.retain(|rx| match rx.try_recv() {
+            Ok(d) => {
+                done.push(d);
                 false
             }
+            Err(std::sync::mpsc::TryRecvError::Empty) => true,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => false,
+        });
+        for d in done {
+            match d {
+                Done::Reloaded(Ok(set), note) => {
+                    self.message = if !set.warnings.is_empty() {
+                        Some((true, set.warnings.join("\n")))
+                    } else {
+                        match note {
+                            Some(n) if n.is_empty() => None,
+                            Some(n) => Some((false, n)),
+                            None => Some((false, format!("Reloaded {} layouts.", set.layouts.len()))),
+                        }
+                    };
+                    self.set = set;
+                }
+                Done::Reloaded(Err(e), _) => self.message = Some((true, e)),
+                Done::Saved(Ok(layout)) => {
+                    self.message = Some((
+                        false,
+                        format!(
+                            "Saved and in use: {} ({}), version {}.",
+                            layout.name, layout.id, layout.version
+                        ),
+                    ));
+                    self.selected = Some(layout.id.clone());
+                    self.set.insert(layout);
+                    self.editing = None;
+                }
+                Done::Saved(Err(e)) => {
+                    self.message = Some((true, format!("The layout was not changed: {e}")));
+                }
+                Done::Opened(Ok(text)) => self.save_text(&text),
+                Done::Opened(Err(e)) => self.message = Some((true, e)),
+            }
         }
+    }
+
+    /// Re-reads the layouts folder (on a thread).
+    pub fn reload(&mut self) {
+        self.reload_saying(None);
+    }
+
+    fn reload_saying(&mut self, note: Option<String>) {
+        let dir = self.dir.clone();
+        self.in_background(move || {
+            Done::Reloaded(
+                LayoutSet::with_overrides(Some(&dir)).map_err(|e| e.to_string()),
+                note,
+            )
+        });
+    }
+
+    /// Saves edited or opened layout text (on a thread): installed and in use when valid,
+    /// refused with the reason otherwise (the old layout stays in use).
+    pub fn save_text(&mut self, text: &str) {
+        let (dir, text) = (self.dir.clone(), text.to_string());
+        self.message = Some((false, "Checking and saving…".into()));
+        self.in_background(move || {
+            Done::Saved(install_override(&dir, &text).map_err(|e| e.to_string()))
+        });
     }
 
     /// Goes back to the bundled layout of the selected id.
@@ -81,18 +143,17 @@ impl LayoutsScreen {
         let Some(id) = self.selected.clone() else {
             return;
         };
-        match remove_override(&self.dir, &id) {
-            Ok(_) => {
-                self.reload();
-                self.message = Some((false, format!("{id}: the bundled layout is in use again.")));
-            }
-            Err(e) => {
-                self.message = Some((
-                    true,
-                    format!("Could not remove the trust's layout file: {e}"),
-                ))
-            }
-        }
+        let dir = self.dir.clone();
+        self.in_background(move || match remove_override(&dir, &id) {
+            Ok(_) => Done::Reloaded(
+                LayoutSet::with_overrides(Some(&dir)).map_err(|e| e.to_string()),
+                Some(format!("{id}: the bundled layout is in use again.")),
+            ),
+            Err(e) => Done::Reloaded(
+                Err(format!("Could not remove the trust's layout file: {e}")),
+                None,
+            ),
+        });
     }
 
     fn current(&self) -> Option<&Layout> {
@@ -101,17 +162,34 @@ impl LayoutsScreen {
 
     /// Draws the screen.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
+        if self.busy() {
+            self.poll();
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(50));
+        }
+        ui.horizontal_wrapped(|ui| {
             ui.heading("Layouts");
-            if ui.button("Open layout file…").on_hover_text("Load a layout file your trust holds; it replaces the bundled layout with the same id").clicked()
-                && let Some(path) = rfd::FileDialog::new().add_filter("Layout", &["toml"]).pick_file() {
-                    match std::fs::read_to_string(&path) {
-                        Ok(text) => {
-                            self.save_text(&text);
+            if ui.button("Open layout file…").on_hover_text("Load a layout file your trust holds; it replaces the bundled layout with the same id").clicked() {
+                use super::files::{Picked, Purpose, native};
+                match native(&Purpose::Open, Some(&self.dir), "") {
+                    Picked::Paths(p) => {
+                        if let Some(path) = p.first().cloned() {
+                            self.in_background(move || {
+                                Done::Opened(std::fs::read_to_string(&path).map_err(|e| {
+                                    format!("Could not read {}: {e}", path.display())
+                                }))
+                            });
                         }
-                        Err(e) => self.message = Some((true, format!("Could not read {}: {e}", path.display()))),
+                    }
+                    Picked::Cancelled => {}
+                    Picked::Unavailable(why) => {
+                        self.message = Some((
+                            true,
+                            format!("{why}: put the layout file in the layouts folder ({}) and press Reload.", self.dir.display()),
+                        ));
                     }
                 }
+            }
             if ui.button("Reload layouts folder").clicked() {
                 self.reload();
             }

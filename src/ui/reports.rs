@@ -27,6 +27,8 @@ pub struct ReportsUi {
     running: Option<Receiver<Result<JmlResult, String>>>,
     /// Export history shown: (title, runs).
     pub history: Option<(String, Vec<ExportRun>)>,
+    /// An export history being read.
+    reading: Option<Receiver<Result<(String, Vec<ExportRun>), String>>>,
     /// Last message (is an error, text).
     pub message: Option<(bool, String)>,
 }
@@ -56,8 +58,21 @@ impl ReportsUi {
         self.message = Some((false, format!("Comparing batch {new} with batch {old}…")));
     }
 
-    /// Picks up a finished comparison; true when one arrived.
+    /// Picks up a finished comparison or history; true when one arrived.
     pub fn poll(&mut self) -> bool {
+        if let Some(rx) = &self.reading
+            && let Ok(r) = rx.try_recv()
+        {
+            self.reading = None;
+            match r {
+                Ok(h) => self.history = Some(h),
+                Err(e) => {
+                    self.message =
+                        Some((true, format!("The export history could not be read: {e}")))
+                }
+            }
+            return true;
+        }
         let Some(rx) = &self.running else {
             return false;
         };
@@ -75,25 +90,29 @@ impl ReportsUi {
         true
     }
 
-    /// True while a comparison runs.
+    /// True while a comparison runs or a history is read.
     pub fn busy(&self) -> bool {
-        self.running.is_some()
+        self.running.is_some() || self.reading.is_some()
     }
 
-    /// Shows the export history of a batch and its interface.
-    pub fn show_history(&mut self, store: &Store, batch: i64) {
-        let interface = store.batch(batch).map(|b| b.interface).unwrap_or_default();
-        match export_runs(store, None, Some(&interface)) {
-            Ok(runs) => {
-                self.history = Some((
-                    format!("Exports of {interface} (batch {batch} highlighted)"),
-                    runs,
-                ))
-            }
-            Err(e) => {
-                self.message = Some((true, format!("The export history could not be read: {e}")))
-            }
-        }
+    /// Reads the export history of a batch's interface on a thread, then shows it.
+    pub fn start_history(&mut self, db: PathBuf, batch: i64) {
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let r = Store::open(&db).map_err(|e| e.to_string()).and_then(|store| {
+                let interface = store.batch(batch).map(|b| b.interface).unwrap_or_default();
+                export_runs(&store, None, Some(&interface))
+                    .map(|runs| {
+                        (
+                            format!("Exports of {interface} (batch {batch} highlighted)"),
+                            runs,
+                        )
+                    })
+                    .map_err(|e| e.to_string())
+            });
+            let _ = tx.send(r);
+        });
+        self.reading = Some(rx);
     }
 
     /// Draws the windows; true when "Save as CSV…" was pressed.

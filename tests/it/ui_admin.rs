@@ -29,7 +29,7 @@ fn a_layout_is_edited_and_reloaded_and_a_broken_edit_is_refused() {
     h.state_mut().editing = Some(original.replace("format = \"X(35)\"", "format = \"Q(35)\""));
     h.run();
     h.get_by_label("Save and reload").click();
-    h.run();
+    settle_layouts(&mut h);
     let (is_err, msg) = h.state().message.clone().expect("message");
     assert!(is_err && msg.contains("not ESR notation"), "{msg}");
     assert_eq!(last_name_format(h.state()), Format::Text { max: 35 });
@@ -38,13 +38,26 @@ fn a_layout_is_edited_and_reloaded_and_a_broken_edit_is_refused() {
     h.state_mut().editing = Some(original.replacen("format = \"X(35)\"", "format = \"X(20)\"", 1));
     h.run();
     h.get_by_label("Save and reload").click();
-    h.run();
+    settle_layouts(&mut h);
     assert_eq!(last_name_format(h.state()), Format::Text { max: 20 });
     assert!(dir.path().join("layouts/absences.toml").exists());
     // And back to the bundled one.
     h.get_by_label("Use the bundled layout").click();
-    h.run();
+    settle_layouts(&mut h);
     assert_eq!(last_name_format(h.state()), Format::Text { max: 35 });
+}
+
+/// Lets the layouts screen's file work (on its own thread) finish.
+fn settle_layouts(h: &mut Harness<'static, LayoutsScreen>) {
+    let start = std::time::Instant::now();
+    h.step();
+    while h.state().busy() {
+        h.state_mut().poll();
+        assert!(start.elapsed() < std::time::Duration::from_secs(30));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    h.step();
+    h.run();
 }
 
 #[test]
