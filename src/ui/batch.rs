@@ -277,7 +277,6 @@ pub struct BatchView {
     /// was counted for, and (cells, records) or why it could not be counted.
     pub replace_preview: Option<(String, Option<Result<(usize, usize), String>>)>,
     focus_search: bool,
-    scroll_tab: bool,
     /// Bumped whenever the cached pages stop being right (a change, a new list): answers for
     /// an older generation are dropped.
     generation: u64,
@@ -285,6 +284,8 @@ pub struct BatchView {
     asked: std::collections::HashSet<u64>,
     /// Pages to ask the reader for (taken by the window each frame).
     page_jobs: Vec<PageJob>,
+    /// Fit the columns to their content once the first rows of the tab are in.
+    fit_columns: bool,
     /// Accessibility ids of the column headers (shown column → id), from the last frame.
     header_ids: HashMap<usize, egui::Id>,
     cache: HashMap<u64, Page>,
@@ -392,10 +393,10 @@ impl BatchView {
             error: None,
             replace_preview: None,
             focus_search: false,
-            scroll_tab: true,
             generation: 0,
             asked: Default::default(),
             page_jobs: Vec::new(),
+            fit_columns: true,
             header_ids: HashMap::new(),
             cache: HashMap::new(),
             token: 0,
@@ -605,6 +606,7 @@ impl BatchView {
     /// Shows tab `t`: its columns, no sort or column filter, the cursor at the top.
     pub fn set_tab(&mut self, store: &Store, t: usize) {
         self.tab = t;
+        self.fit_columns = true;
         self.cols = self.tab_columns();
         self.query.sort = None;
         self.query.column_filters.clear();
@@ -923,7 +925,6 @@ impl BatchView {
             self.query.search.clear();
             self.search_text.clear();
             self.set_tab(store, t);
-            self.scroll_tab = true;
         }
         let col = self
             .col_of(field.unwrap_or(0))
@@ -1269,26 +1270,13 @@ impl BatchView {
             ui.label(format!("· {} issues", self.info.issues));
         });
         if self.tabs.len() > 1 {
-            // One tab per record type; the row scrolls sideways when the window is narrow.
+            // One tab per record type; the row wraps when the window is narrow.
             let mut pick = self.tab;
-            egui::ScrollArea::horizontal()
-                .id_salt("record-tabs")
-                .max_height(ROW_HEIGHT + 8.0)
-                .show(ui, |ui| {
-                    ui.horizontal(|ui| {
-                        for (i, t) in self.tabs.iter().enumerate() {
-                            let r = ui.selectable_value(
-                                &mut pick,
-                                i,
-                                format!("{} · {}", t.title, t.count),
-                            );
-                            if i == self.tab && self.scroll_tab {
-                                r.scroll_to_me(None);
-                            }
-                        }
-                    });
-                });
-            self.scroll_tab = false;
+            ui.horizontal_wrapped(|ui| {
+                for (i, t) in self.tabs.iter().enumerate() {
+                    ui.selectable_value(&mut pick, i, format!("{} · {}", t.title, t.count));
+                }
+            });
             if pick != self.tab {
                 self.set_tab(store, pick);
             }
@@ -1770,8 +1758,16 @@ impl BatchView {
             out: GridOut::default(),
         };
         let area = ui.available_rect_before_wrap();
+        let table_id = table.get_id(ui);
+        let fit = grid.view.fit_columns && !grid.view.cache.is_empty();
         table.show(ui, &mut grid);
         let out = grid.out;
+        if fit {
+            // The first rows are in: measure the columns again with them (once per tab).
+            egui_table::TableState::reset(ui.ctx(), table_id);
+            self.fit_columns = false;
+            ui.ctx().request_repaint();
+        }
         if let Some(v) = out.visible {
             self.visible = v;
         }

@@ -47,10 +47,11 @@ impl BatchView {
             return;
         }
         if chart {
-            // At most ~8 rows high; more rules scroll inside the chart.
+            // A third of the panel at most (never under ~6 rows); more rules scroll inside.
+            let h = (ui.available_height() * 0.33).clamp(6.0 * 18.0, 16.0 * 18.0);
             egui::ScrollArea::vertical()
                 .id_salt("issues-chart")
-                .max_height(8.0 * 18.0)
+                .max_height(h)
                 .auto_shrink([false, true])
                 .show(ui, |ui| chart_ui(ui, &self.by_rule));
         }

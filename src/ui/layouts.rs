@@ -289,6 +289,7 @@ impl LayoutsScreen {
             });
             let needle = self.filter.to_lowercase();
             let rows: Vec<_> = describe(&layout).into_iter().filter(|r| needle.is_empty() || r.field.to_lowercase().contains(&needle) || r.record_type.to_lowercase().contains(&needle)).collect();
+            egui::ScrollArea::horizontal().id_salt("layout-hscroll").show(ui, |ui| {
             egui_extras::TableBuilder::new(ui)
                 .id_salt("layout-table")
                 .striped(true)
@@ -299,11 +300,11 @@ impl LayoutsScreen {
                 .column(egui_extras::Column::initial(180.0))
                 .column(egui_extras::Column::initial(70.0))
                 .column(egui_extras::Column::initial(280.0))
-                .column(egui_extras::Column::remainder())
+                .column(egui_extras::Column::initial(320.0))
                 .header(22.0, |mut h| {
                     for t in ["Record", "#", "Field", "ESR notation", "Required", "Rules", "Codes"] {
                         h.col(|ui| {
-                            ui.strong(t);
+                            ui.add(egui::Label::new(egui::RichText::new(t).strong()).truncate());
                         });
                     }
                 })
@@ -326,13 +327,14 @@ impl LayoutsScreen {
                             ui.label(if r.required { "Yes" } else { "" });
                         });
                         row.col(|ui| {
-                            ui.add(egui::Label::new(&r.rules).truncate()).on_hover_text(&r.rules);
+                            ui.add(egui::Label::new(&r.rules).truncate().show_tooltip_when_elided(false)).on_hover_text(&r.rules);
                         });
                         row.col(|ui| {
-                            ui.add(egui::Label::new(&r.codes).truncate()).on_hover_text(&r.codes);
+                            ui.add(egui::Label::new(&r.codes).truncate().show_tooltip_when_elided(false)).on_hover_text(&r.codes);
                         });
                     });
                 });
+            });
         });
     }
 }
