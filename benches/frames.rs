@@ -13,7 +13,7 @@ use esr_desk::generate::{GenOptions, generate};
 use esr_desk::layout::LayoutSet;
 use esr_desk::store::edit::Change;
 use esr_desk::store::{ImportOptions, Store};
-use esr_desk::ui::app::{App, Command, Screen};
+use esr_desk::ui::app::{App, Command, Data, Screen, View};
 use esr_desk::ui::batch::Selection;
 use std::time::{Duration, Instant};
 
@@ -79,7 +79,7 @@ fn main() {
     );
 
     let mut app = App::headless(Vec::new(), Some(db));
-    app.queue(Command::OpenBatch(batch));
+    app.queue(Command::View(View::OpenBatch(batch)));
     let mut h = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
         .allow_missing_glyphs()
@@ -145,14 +145,14 @@ fn main() {
     for i in 0..30u32 {
         let seq = 400_000 + i * 7;
         let t = Instant::now();
-        h.state_mut().queue(Command::Edit {
+        h.state_mut().queue(Command::Data(Data::Edit {
             changes: vec![Change::Set {
                 seq,
                 field: 2,
                 value: format!("Smith{i}"),
             }],
             label: "bench".into(),
-        });
+        }));
         let mut answered = false;
         loop {
             let seen = h.state().edits_answered;

@@ -98,7 +98,10 @@ pub fn suggest(field: &Field, value: &str) -> Option<Fix> {
     }
     let width = match field.format {
         Format::Fixed { len } => Some(len),
-        Format::Padded { digits, decimals: 0 } => Some(digits),
+        Format::Padded {
+            digits,
+            decimals: 0,
+        } => Some(digits),
         _ => None,
     };
     if let Some(w) = width
@@ -161,7 +164,10 @@ mod tests {
                 value: "Sickness".into()
             })
         );
-        assert_eq!(suggest(&ty, "sickness").map(|f| f.kind), Some(FixKind::ListedCode));
+        assert_eq!(
+            suggest(&ty, "sickness").map(|f| f.kind),
+            Some(FixKind::ListedCode)
+        );
         assert_eq!(suggest(&ty, "Sick"), None, "no guessing");
         assert_eq!(suggest(&ty, "Sickness"), None, "nothing to fix");
         let start = field("absences", "Start Date");
@@ -188,7 +194,16 @@ mod tests {
     #[test]
     fn every_suggestion_passes_its_check() {
         let set = LayoutSet::bundled().expect("layouts");
-        let samples = [" x ", "abc", "2026-01-31", "31-JAN-2026", "123", "rx1", "n0a", "  "];
+        let samples = [
+            " x ",
+            "abc",
+            "2026-01-31",
+            "31-JAN-2026",
+            "123",
+            "rx1",
+            "n0a",
+            "  ",
+        ];
         for l in &set.layouts {
             for f in l.records.iter().flat_map(|r| r.fields.iter()) {
                 for v in samples {

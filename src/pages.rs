@@ -61,7 +61,12 @@ pub struct PageReply {
 }
 
 /// Reads page `p` of a table.
-pub fn read_page(store: &Store, batch: i64, p: u64, source: &PageSource) -> Result<Page, StoreError> {
+pub fn read_page(
+    store: &Store,
+    batch: i64,
+    p: u64,
+    source: &PageSource,
+) -> Result<Page, StoreError> {
     let mut recs = match source {
         PageSource::Paged(filter) => store.page(batch, p * PAGE, PAGE, filter)?,
         PageSource::Listed(list) => {

@@ -647,8 +647,9 @@ fn run_schedule_until(
     };
     // The run enters the history when it takes on its first file (a killed run is then found
     // as interrupted); a check that finds nothing leaves only the schedule's "last checked".
-    let mut run_id: Option<i64> = None;
-    let result = run_inner(store, s, layouts, clock, owner, &mut report, halt, &mut run_id);
+    let mut ctl = RunCtl { halt, id: None };
+    let result = run_inner(store, s, layouts, clock, owner, &mut report, &mut ctl);
+    let run_id = ctl.id;
     if let Err(e) = &result {
         report.outcome = crate::store::RunOutcome::Failed;
         report.message = e.to_string();
@@ -663,9 +664,9 @@ fn run_schedule_until(
     let run = match run_id {
         Some(id) => Some(id),
         // A failure before any file is worth a row of its own.
-        None if report.outcome == crate::store::RunOutcome::Failed => Some(
-            store.start_schedule_run(s.id, &time_text(started), &format!("run by {owner}"))?,
-        ),
+        None if report.outcome == crate::store::RunOutcome::Failed => {
+            Some(store.start_schedule_run(s.id, &time_text(started), &format!("run by {owner}"))?)
+        }
         None => None,
     };
     match run {
@@ -681,6 +682,12 @@ fn run_schedule_until(
     Ok(report)
 }
 
+/// A run under way: the flag that stops it, and its history row once it has one.
+struct RunCtl<'a> {
+    halt: &'a AtomicBool,
+    id: Option<i64>,
+}
+
 fn run_inner(
     store: &mut Store,
     s: &Schedule,
@@ -688,9 +695,9 @@ fn run_inner(
     clock: &dyn Clock,
     owner: &str,
     report: &mut RunReport,
-    halt: &AtomicBool,
-    run_id: &mut Option<i64>,
+    ctl: &mut RunCtl<'_>,
 ) -> Result<(), ScheduleError> {
+    let halt = ctl.halt;
     let started = clock.now();
     let layout = layouts
         .get(&s.interface)
@@ -739,8 +746,8 @@ fn run_inner(
             continue;
         }
         report.files += 1;
-        if run_id.is_none() {
-            *run_id = Some(store.start_schedule_run(
+        if ctl.id.is_none() {
+            ctl.id = Some(store.start_schedule_run(
                 s.id,
                 &time_text(started),
                 &format!("run by {owner}"),
@@ -1075,7 +1082,15 @@ pub fn run_now(
                 "there is no such schedule (see `esr-desk schedule list`)",
             ),
         })?;
-    run_one(store, &s, layouts, clock, owner, true, &AtomicBool::new(false))
+    run_one(
+        store,
+        &s,
+        layouts,
+        clock,
+        owner,
+        true,
+        &AtomicBool::new(false),
+    )
 }
 
 pub use crate::store::schedules::RunEntry;

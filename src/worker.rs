@@ -333,12 +333,12 @@ fn run_job(
                 };
             }
             let result = changes.and_then(|c| {
-                    if c.is_empty() {
-                        Ok(None)
-                    } else {
-                        store.apply(batch, c).map(Some)
-                    }
-                });
+                if c.is_empty() {
+                    Ok(None)
+                } else {
+                    store.apply(batch, c).map(Some)
+                }
+            });
             Reply::Edited {
                 batch,
                 label: format!("Replaced \"{find}\" with \"{replace}\""),

@@ -87,7 +87,11 @@ pub(crate) struct EditContext {
 
 /// Writes the key index of a batch: (hash, record) pairs, sorted first so the rows go in
 /// in order (a million of them in well under a second).
-pub(crate) fn write_keys(tx: &Transaction<'_>, batch: i64, mut keys: Vec<(u64, u32)>) -> Result<()> {
+pub(crate) fn write_keys(
+    tx: &Transaction<'_>,
+    batch: i64,
+    mut keys: Vec<(u64, u32)>,
+) -> Result<()> {
     keys.sort_unstable();
     keys.dedup();
     let mut ins =

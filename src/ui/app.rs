@@ -69,7 +69,10 @@ impl State {
     /// Folders to offer in the path box: the export folder and the folders of recent files.
     pub fn folders(&self) -> Vec<PathBuf> {
         let mut out: Vec<PathBuf> = Vec::new();
-        let recent = self.recent.iter().filter_map(|p| p.parent().map(PathBuf::from));
+        let recent = self
+            .recent
+            .iter()
+            .filter_map(|p| p.parent().map(PathBuf::from));
         for f in self
             .export_folder
             .iter()
@@ -128,11 +131,50 @@ pub struct ExportForm {
     pub problems: Vec<String>,
 }
 
-/// Every user action, applied in [`App::apply`].
+/// What the officer does to what is shown: screens, dialogs, the theme, the clipboard. Nothing
+/// in the store changes.
 #[derive(Debug, Clone)]
-pub enum Command {
+pub enum View {
     /// Show the native Open dialog.
     OpenDialog,
+    /// A path came back from the file dialog or the in-app path box (empty: cancelled).
+    PathChosen(super::files::Purpose, Vec<PathBuf>),
+    /// Save the joiners, movers and leavers report: ask where.
+    SaveReport,
+    /// Keep the batch whose import was cancelled too late.
+    KeepBatch,
+    /// Quit although work is under way (it is stopped cleanly).
+    QuitAnyway,
+    /// Do not quit after all.
+    StayOpen,
+    /// Copy the selected cells (Edit ▸ Copy).
+    Copy,
+    /// Paste into the selected cells (Edit ▸ Paste).
+    Paste,
+    /// Go to the search box (Edit ▸ Find).
+    Find,
+    /// Show a screen.
+    Show(Screen),
+    /// Show the batches of one interface (None: all).
+    ShowBatchesOf(Option<String>),
+    /// Open a stored batch.
+    OpenBatch(i64),
+    /// Show the Export dialog for the open batch.
+    ExportDialog,
+    /// Choose the export folder with the native dialog.
+    ChooseExportFolder,
+    /// Light or dark theme.
+    SetDark(bool),
+    /// Close an error message.
+    DismissError(usize),
+    /// Close the window.
+    Quit,
+}
+
+/// What changes data: imports, edits, undo, exports, and the jobs that read the store for them.
+/// Each goes to the worker (or a thread of its own); none is done on the window's thread.
+#[derive(Debug, Clone)]
+pub enum Data {
     /// Import these files, one after another.
     OpenFiles(Vec<PathBuf>),
     /// Import a file with an interface the user picked (or confirmed).
@@ -147,36 +189,14 @@ pub enum Command {
         /// program had said (kept with the batch).
         chosen: Option<String>,
     },
-    /// A path came back from the file dialog or the in-app path box (empty: cancelled).
-    PathChosen(super::files::Purpose, Vec<PathBuf>),
-    /// Save the joiners, movers and leavers report: ask where.
-    SaveReport,
     /// Delete a batch whose import was cancelled too late.
     DeleteBatch(i64),
-    /// Keep the batch whose import was cancelled too late.
-    KeepBatch,
-    /// Quit although work is under way (it is stopped cleanly).
-    QuitAnyway,
-    /// Do not quit after all.
-    StayOpen,
     /// Work out the suggested fixes of a rule's cells in the open batch.
     SuggestFixes(crate::rules::Rule),
-    /// Copy the selected cells (Edit ▸ Copy).
-    Copy,
-    /// Paste into the selected cells (Edit ▸ Paste).
-    Paste,
-    /// Go to the search box (Edit ▸ Find).
-    Find,
     /// Skip the file waiting for a choice.
     SkipFile,
     /// Stop the running import (nothing is stored).
     CancelImport,
-    /// Show a screen.
-    Show(Screen),
-    /// Show the batches of one interface (None: all).
-    ShowBatchesOf(Option<String>),
-    /// Open a stored batch.
-    OpenBatch(i64),
     /// Apply changes to the open batch as one undo step.
     Edit {
         /// The changes.
@@ -228,18 +248,12 @@ pub enum Command {
         /// The batch chosen.
         against: Option<i64>,
     },
-    /// Show the Export dialog for the open batch.
-    ExportDialog,
-    /// Choose the export folder with the native dialog.
-    ChooseExportFolder,
     /// Export the open batch with the dialog's choices.
     Export(ExportForm),
     /// Undo the last change to the open batch.
     Undo,
     /// Redo.
     Redo,
-    /// Light or dark theme.
-    SetDark(bool),
     /// Joiners, movers and leavers of a batch against an earlier one of the same interface.
     CompareBatches {
         /// The earlier batch.
@@ -249,10 +263,27 @@ pub enum Command {
     },
     /// Show the export history of a batch's interface.
     ExportHistory(i64),
-    /// Close an error message.
-    DismissError(usize),
-    /// Close the window.
-    Quit,
+}
+
+/// Every user action, applied in [`App::apply`]: a view command or a data command.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Changes what is shown.
+    View(View),
+    /// Changes data (through the worker).
+    Data(Data),
+}
+
+impl From<View> for Command {
+    fn from(v: View) -> Self {
+        Command::View(v)
+    }
+}
+
+impl From<Data> for Command {
+    fn from(d: Data) -> Self {
+        Command::Data(d)
+    }
 }
 
 /// The running application.
@@ -404,7 +435,8 @@ impl App {
         };
         app.refresh_lists();
         if !files.is_empty() {
-            app.commands.push_back(Command::OpenFiles(files));
+            app.commands
+                .push_back(Command::Data(Data::OpenFiles(files)));
         }
         app
     }
@@ -446,7 +478,10 @@ impl App {
             what.push(format!("the import of {name}"));
         }
         if !self.import.queue.is_empty() {
-            what.push(format!("{} file(s) waiting to be imported", self.import.queue.len()));
+            what.push(format!(
+                "{} file(s) waiting to be imported",
+                self.import.queue.len()
+            ));
         }
         if self.exporting {
             what.push("an export".to_string());
@@ -543,7 +578,8 @@ impl App {
                 .collect()
         });
         if !dropped.is_empty() {
-            self.commands.push_back(Command::OpenFiles(dropped));
+            self.commands
+                .push_back(Command::Data(Data::OpenFiles(dropped)));
         }
         self.shortcuts(ctx);
         if ctx.input(|i| i.viewport().close_requested()) {
@@ -643,7 +679,7 @@ impl App {
         let typing = ctx.egui_wants_keyboard_input();
         let quit = ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Q));
         if quit {
-            self.commands.push_back(Command::Quit);
+            self.commands.push_back(Command::View(View::Quit));
         }
         let (open, undo, redo) = ctx.input_mut(|i| {
             let open = i.consume_key(egui::Modifiers::COMMAND, egui::Key::O);
@@ -659,13 +695,13 @@ impl App {
             (open, undo, redo)
         });
         if open {
-            self.commands.push_back(Command::OpenDialog);
+            self.commands.push_back(Command::View(View::OpenDialog));
         }
         if undo {
-            self.commands.push_back(Command::Undo);
+            self.commands.push_back(Command::Data(Data::Undo));
         }
         if redo {
-            self.commands.push_back(Command::Redo);
+            self.commands.push_back(Command::Data(Data::Redo));
         }
     }
 
@@ -721,7 +757,8 @@ impl App {
         // A file that cannot be an interface file at all (empty, binary, a folder, unreadable)
         // gets its reason at once, with no question about which interface it is.
         if let Err(e) = crate::validate::check_readable(&path) {
-            self.errors.push(format!("{} cannot be imported: {e}.", path.display()));
+            self.errors
+                .push(format!("{} cannot be imported: {e}.", path.display()));
             return;
         }
         match crate::detect::detect(&path, &self.layouts) {
@@ -812,9 +849,8 @@ impl App {
             Reply::Imported { path, result } => {
                 let running = self.import.running.take();
                 let cancelled = running.as_ref().is_some_and(|p| p.cancelling);
-                let (interface, chosen) = running
-                    .map(|p| (p.interface, p.chosen))
-                    .unwrap_or_default();
+                let (interface, chosen) =
+                    running.map(|p| (p.interface, p.chosen)).unwrap_or_default();
                 let name = path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
@@ -1021,9 +1057,7 @@ impl App {
             Picked::Cancelled => {}
             Picked::Unavailable(why) => {
                 tracing::info!("the system's file dialog could not open; path box shown");
-                let start = start
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default();
+                let start = start.map(|p| p.display().to_string()).unwrap_or_default();
                 self.path_box = Some(PathBox::new(purpose, why, start, self.state.folders()));
             }
         }
@@ -1036,7 +1070,9 @@ impl App {
             return;
         };
         match purpose {
-            Purpose::Open => self.commands.push_back(Command::OpenFiles(paths)),
+            Purpose::Open => self
+                .commands
+                .push_back(Command::Data(Data::OpenFiles(paths))),
             Purpose::ExportFolder => {
                 if let Some(f) = &mut self.export {
                     f.folder = first.display().to_string();
@@ -1059,21 +1095,23 @@ impl App {
     /// Applies one command: the only place user actions change anything.
     pub fn apply(&mut self, ctx: &egui::Context, c: Command) {
         match c {
-            Command::CompareBatches { old, new } => {
-                self.reports.start_jml(self.db_path.clone(), old, new);
-            }
-            Command::ExportHistory(batch) => {
-                self.reports.start_history(self.db_path.clone(), batch);
-            }
-            Command::OpenDialog => {
+            Command::View(v) => self.apply_view(ctx, v),
+            Command::Data(d) => self.apply_data(ctx, d),
+        }
+    }
+
+    /// Applies a view command: what is shown changes, nothing in the store.
+    fn apply_view(&mut self, ctx: &egui::Context, c: View) {
+        match c {
+            View::OpenDialog => {
                 let start = self.state.last_folder.clone();
                 self.ask_path(super::files::Purpose::Open, start, "");
             }
-            Command::PathChosen(purpose, paths) => {
+            View::PathChosen(purpose, paths) => {
                 self.path_box = None;
                 self.path_chosen(purpose, paths);
             }
-            Command::SaveReport => {
+            View::SaveReport => {
                 let start = self.state.export_folder.clone();
                 self.ask_path(
                     super::files::Purpose::SaveReport,
@@ -1081,64 +1119,30 @@ impl App {
                     "joiners-movers-leavers.csv",
                 );
             }
-            Command::DeleteBatch(id) => {
-                self.late_cancel = None;
-                self.send(Job::DeleteBatch { batch: id });
-            }
-            Command::KeepBatch => self.late_cancel = None,
-            Command::QuitAnyway => {
+            View::KeepBatch => self.late_cancel = None,
+            View::QuitAnyway => {
                 self.confirm_quit = None;
                 self.quit_confirmed = true;
                 self.import.queue.clear();
                 self.stop_background();
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
-            Command::StayOpen => self.confirm_quit = None,
-            Command::SuggestFixes(rule) => {
-                if let Some(batch) = self.batch_id() {
-                    self.send(Job::SuggestFixes { batch, rule });
-                }
-            }
-            Command::Copy => {
+            View::StayOpen => self.confirm_quit = None,
+            View::Copy => {
                 if let (Some(v), Some(store)) = (self.view.as_mut(), self.store.as_ref()) {
                     let t = v.copy_text(store);
                     ctx.copy_text(t);
                 }
             }
             // The window's own paste: the clipboard text arrives as a paste event.
-            Command::Paste => ctx.send_viewport_cmd(egui::ViewportCommand::RequestPaste),
-            Command::Find => {
+            View::Paste => ctx.send_viewport_cmd(egui::ViewportCommand::RequestPaste),
+            View::Find => {
                 if let Some(v) = self.view.as_mut() {
                     self.screen = Screen::Batch;
                     v.find();
                 }
             }
-            Command::OpenFiles(files) => {
-                self.import.queue.extend(files);
-            }
-            Command::ImportAs {
-                path,
-                interface,
-                force,
-                chosen,
-            } => {
-                self.import.choice = None;
-                self.import.duplicate = None;
-                self.start_import(path, &interface, force, chosen);
-            }
-            Command::SkipFile => {
-                self.import.choice = None;
-                self.import.duplicate = None;
-            }
-            Command::CancelImport => {
-                if let Some(w) = &self.worker {
-                    w.cancel_import();
-                }
-                if let Some(p) = &mut self.import.running {
-                    p.cancelling = true;
-                }
-            }
-            Command::Show(s) => {
+            View::Show(s) => {
                 if s == Screen::Batches {
                     self.batches.interface = None;
                 }
@@ -1163,82 +1167,12 @@ impl App {
                     self.screen = s;
                 }
             }
-            Command::ShowBatchesOf(i) => {
+            View::ShowBatchesOf(i) => {
                 self.batches.interface = i;
                 self.screen = Screen::Batches;
             }
-            Command::OpenBatch(id) => self.open_batch(id),
-            Command::Edit { changes, label } => {
-                if let Some(batch) = self.batch_id() {
-                    self.send(Job::Apply {
-                        batch,
-                        changes,
-                        label,
-                    });
-                }
-            }
-            Command::Accept { rule, reason } => {
-                if let Some(batch) = self.batch_id() {
-                    self.send(Job::Accept {
-                        batch,
-                        rule,
-                        reason,
-                    });
-                }
-            }
-            Command::Recheck { interface, against } => {
-                match against {
-                    Some(b) => self.state.references.insert(interface, b),
-                    None => self.state.references.remove(&interface),
-                };
-                if let Some(batch) = self.batch_id() {
-                    let against = self
-                        .view
-                        .as_ref()
-                        .map(|v| self.reference_choice(&v.info.interface))
-                        .unwrap_or_default();
-                    self.send(Job::Recheck { batch, against });
-                }
-            }
-            Command::Replace {
-                record_type,
-                field,
-                find,
-                replace,
-                mode,
-                preview,
-            } => {
-                if let Some(batch) = self.batch_id() {
-                    self.send(Job::Replace {
-                        batch,
-                        record_type,
-                        field,
-                        find,
-                        replace,
-                        mode,
-                        preview,
-                    });
-                }
-            }
-            Command::FixSameIssue {
-                rule,
-                field,
-                record_type,
-                was,
-                value,
-            } => {
-                if let Some(batch) = self.batch_id() {
-                    self.send(Job::FixSameIssue {
-                        batch,
-                        rule,
-                        field,
-                        record_type,
-                        was,
-                        value,
-                    });
-                }
-            }
-            Command::ExportDialog => {
+            View::OpenBatch(id) => self.open_batch(id),
+            View::ExportDialog => {
                 if let Some(v) = &self.view {
                     // The folder last exported to; else the Documents folder; never the
                     // folder the file came from (an inbox is not an outbox).
@@ -1265,7 +1199,7 @@ impl App {
                     });
                 }
             }
-            Command::ChooseExportFolder => {
+            View::ChooseExportFolder => {
                 let start = self
                     .export
                     .as_ref()
@@ -1273,7 +1207,138 @@ impl App {
                     .filter(|p| p.is_dir());
                 self.ask_path(super::files::Purpose::ExportFolder, start, "");
             }
-            Command::Export(mut form) => {
+            View::SetDark(d) => {
+                self.state.dark = d;
+                ctx.set_theme(if d {
+                    egui::Theme::Dark
+                } else {
+                    egui::Theme::Light
+                });
+            }
+            View::DismissError(i) => {
+                if i < self.errors.len() {
+                    self.errors.remove(i);
+                }
+            }
+            View::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+        }
+    }
+
+    /// Applies a data command: the work goes to the worker (or a thread of its own).
+    fn apply_data(&mut self, ctx: &egui::Context, c: Data) {
+        let _ = ctx;
+        match c {
+            Data::CompareBatches { old, new } => {
+                self.reports.start_jml(self.db_path.clone(), old, new);
+            }
+            Data::ExportHistory(batch) => {
+                self.reports.start_history(self.db_path.clone(), batch);
+            }
+            Data::DeleteBatch(id) => {
+                self.late_cancel = None;
+                self.send(Job::DeleteBatch { batch: id });
+            }
+            Data::SuggestFixes(rule) => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::SuggestFixes { batch, rule });
+                }
+            }
+            Data::OpenFiles(files) => {
+                self.import.queue.extend(files);
+            }
+            Data::ImportAs {
+                path,
+                interface,
+                force,
+                chosen,
+            } => {
+                self.import.choice = None;
+                self.import.duplicate = None;
+                self.start_import(path, &interface, force, chosen);
+            }
+            Data::SkipFile => {
+                self.import.choice = None;
+                self.import.duplicate = None;
+            }
+            Data::CancelImport => {
+                if let Some(w) = &self.worker {
+                    w.cancel_import();
+                }
+                if let Some(p) = &mut self.import.running {
+                    p.cancelling = true;
+                }
+            }
+            Data::Edit { changes, label } => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::Apply {
+                        batch,
+                        changes,
+                        label,
+                    });
+                }
+            }
+            Data::Accept { rule, reason } => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::Accept {
+                        batch,
+                        rule,
+                        reason,
+                    });
+                }
+            }
+            Data::Recheck { interface, against } => {
+                match against {
+                    Some(b) => self.state.references.insert(interface, b),
+                    None => self.state.references.remove(&interface),
+                };
+                if let Some(batch) = self.batch_id() {
+                    let against = self
+                        .view
+                        .as_ref()
+                        .map(|v| self.reference_choice(&v.info.interface))
+                        .unwrap_or_default();
+                    self.send(Job::Recheck { batch, against });
+                }
+            }
+            Data::Replace {
+                record_type,
+                field,
+                find,
+                replace,
+                mode,
+                preview,
+            } => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::Replace {
+                        batch,
+                        record_type,
+                        field,
+                        find,
+                        replace,
+                        mode,
+                        preview,
+                    });
+                }
+            }
+            Data::FixSameIssue {
+                rule,
+                field,
+                record_type,
+                was,
+                value,
+            } => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::FixSameIssue {
+                        batch,
+                        rule,
+                        field,
+                        record_type,
+                        was,
+                        value,
+                    });
+                }
+            }
+            Data::Export(mut form) => {
                 let Some(batch) = self.batch_id() else {
                     return;
                 };
@@ -1321,30 +1386,16 @@ impl App {
                     rejects_report,
                 });
             }
-            Command::Undo => {
+            Data::Undo => {
                 if let Some(batch) = self.batch_id() {
                     self.send(Job::Undo { batch });
                 }
             }
-            Command::Redo => {
+            Data::Redo => {
                 if let Some(batch) = self.batch_id() {
                     self.send(Job::Redo { batch });
                 }
             }
-            Command::SetDark(d) => {
-                self.state.dark = d;
-                ctx.set_theme(if d {
-                    egui::Theme::Dark
-                } else {
-                    egui::Theme::Light
-                });
-            }
-            Command::DismissError(i) => {
-                if i < self.errors.len() {
-                    self.errors.remove(i);
-                }
-            }
-            Command::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
         }
     }
 
@@ -1371,7 +1422,10 @@ impl App {
                 if !self.scheduled_status.is_empty() {
                     // Scheduled runs speak on the right, never over the answer to an action.
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                        ui.add(egui::Label::new(egui::RichText::new(&self.scheduled_status).weak()).truncate());
+                        ui.add(
+                            egui::Label::new(egui::RichText::new(&self.scheduled_status).weak())
+                                .truncate(),
+                        );
                         ui.separator();
                         ui.add(egui::Label::new(&self.status).truncate());
                     });
@@ -1387,38 +1441,38 @@ impl App {
                     .selectable_label(s == Screen::Home, "Interfaces")
                     .clicked()
                 {
-                    cmds.push(Command::Show(Screen::Home));
+                    cmds.push(Command::View(View::Show(Screen::Home)));
                 }
                 if ui
                     .selectable_label(s == Screen::Batches, "Batches")
                     .clicked()
                 {
-                    cmds.push(Command::Show(Screen::Batches));
+                    cmds.push(Command::View(View::Show(Screen::Batches)));
                 }
                 if ui
                     .selectable_label(s == Screen::Layouts, "Layouts")
                     .clicked()
                 {
-                    cmds.push(Command::Show(Screen::Layouts));
+                    cmds.push(Command::View(View::Show(Screen::Layouts)));
                 }
                 if ui
                     .selectable_label(s == Screen::Schedules, "Schedules")
                     .clicked()
                 {
-                    cmds.push(Command::Show(Screen::Schedules));
+                    cmds.push(Command::View(View::Show(Screen::Schedules)));
                 }
                 if let Some(v) = &self.view {
                     let t = format!("Batch {}: {}", v.info.id, v.info.source_name);
                     if ui.selectable_label(s == Screen::Batch, t).clicked() {
-                        cmds.push(Command::Show(Screen::Batch));
+                        cmds.push(Command::View(View::Show(Screen::Batch)));
                     }
                 }
                 ui.separator();
                 if ui.button("Open files…").on_hover_text("Ctrl+O").clicked() {
-                    cmds.push(Command::OpenDialog);
+                    cmds.push(Command::View(View::OpenDialog));
                 }
                 if export_button(ui, self.view.is_some() && !self.exporting) {
-                    cmds.push(Command::ExportDialog);
+                    cmds.push(Command::View(View::ExportDialog));
                 }
             });
         });
@@ -1462,12 +1516,12 @@ impl App {
             .reports
             .ui(ui.ctx(), self.view.as_ref().map(|v| v.info.id))
         {
-            cmds.push(Command::SaveReport);
+            cmds.push(Command::View(View::SaveReport));
         }
         if let Some(b) = &mut self.path_box
             && let Some(paths) = b.ui(ui.ctx())
         {
-            cmds.push(Command::PathChosen(b.purpose.clone(), paths));
+            cmds.push(Command::View(View::PathChosen(b.purpose.clone(), paths)));
         }
         self.notices_ui(ui.ctx(), &mut cmds);
         self.errors_ui(ui.ctx(), &mut cmds);
@@ -1488,7 +1542,7 @@ impl App {
         };
         ui.menu_button("File", |ui| {
             if item(ui, true, "Open…", "Ctrl+O") {
-                cmds.push(Command::OpenDialog);
+                cmds.push(Command::View(View::OpenDialog));
             }
             ui.menu_button("Open recent", |ui| {
                 if self.state.recent.is_empty() {
@@ -1496,36 +1550,36 @@ impl App {
                 }
                 for p in &self.state.recent {
                     if ui.button(p.display().to_string()).clicked() {
-                        cmds.push(Command::OpenFiles(vec![p.clone()]));
+                        cmds.push(Command::Data(Data::OpenFiles(vec![p.clone()])));
                     }
                 }
             });
             if export_button(ui, self.view.is_some() && !self.exporting) {
-                cmds.push(Command::ExportDialog);
+                cmds.push(Command::View(View::ExportDialog));
             }
             ui.separator();
             if item(ui, true, "Quit", "Ctrl+Q") {
-                cmds.push(Command::Quit);
+                cmds.push(Command::View(View::Quit));
             }
         });
         ui.menu_button("Edit", |ui| {
             let open = self.view.is_some();
             if item(ui, open, "Undo", "Ctrl+Z") {
-                cmds.push(Command::Undo);
+                cmds.push(Command::Data(Data::Undo));
             }
             if item(ui, open, "Redo", "Ctrl+Y") {
-                cmds.push(Command::Redo);
+                cmds.push(Command::Data(Data::Redo));
             }
             ui.separator();
             if item(ui, open, "Copy", "Ctrl+C") {
-                cmds.push(Command::Copy);
+                cmds.push(Command::View(View::Copy));
             }
             if item(ui, open, "Paste", "Ctrl+V") {
-                cmds.push(Command::Paste);
+                cmds.push(Command::View(View::Paste));
             }
             ui.separator();
             if item(ui, open, "Find", "Ctrl+F") {
-                cmds.push(Command::Find);
+                cmds.push(Command::View(View::Find));
             }
         });
         ui.menu_button("View", |ui| {
@@ -1534,10 +1588,10 @@ impl App {
             ui.separator();
             let dark = self.state.dark;
             if ui.radio(!dark, "Light theme").clicked() {
-                cmds.push(Command::SetDark(false));
+                cmds.push(Command::View(View::SetDark(false)));
             }
             if ui.radio(dark, "Dark theme").clicked() {
-                cmds.push(Command::SetDark(true));
+                cmds.push(Command::View(View::SetDark(true)));
             }
         });
     }
@@ -1564,7 +1618,7 @@ impl App {
                     ui.add(egui::TextEdit::singleline(&mut f.folder).desired_width(320.0))
                         .labelled_by(l.id);
                     if ui.button("Choose…").clicked() {
-                        cmds.push(Command::ChooseExportFolder);
+                        cmds.push(Command::View(View::ChooseExportFolder));
                     }
                 });
                 ui.horizontal(|ui| {
@@ -1581,7 +1635,7 @@ impl App {
                     ui.colored_label(ui.visuals().error_fg_color, p);
                 }
                 if ui.button("Export").clicked() {
-                    cmds.push(Command::Export(f.clone()));
+                    cmds.push(Command::Data(Data::Export(f.clone())));
                 }
             });
         if !open {
@@ -1601,13 +1655,15 @@ impl App {
                     ui.label(format!(
                         "{name} had already been stored as batch {batch} when Cancel took effect."
                     ));
-                    ui.label("Delete it if you did not want it; nothing else has been done to it yet.");
+                    ui.label(
+                        "Delete it if you did not want it; nothing else has been done to it yet.",
+                    );
                     ui.horizontal(|ui| {
                         if ui.button(format!("Delete batch {batch}")).clicked() {
-                            cmds.push(Command::DeleteBatch(*batch));
+                            cmds.push(Command::Data(Data::DeleteBatch(*batch)));
                         }
                         if ui.button("Keep it").clicked() {
-                            cmds.push(Command::KeepBatch);
+                            cmds.push(Command::View(View::KeepBatch));
                         }
                     });
                 });
@@ -1622,10 +1678,10 @@ impl App {
                     ui.label("Quitting stops it cleanly: an import that has not finished stores nothing, and a scheduled run leaves its file in the inbox for the next run. Every change you have made is kept.");
                     ui.horizontal(|ui| {
                         if ui.button("Quit anyway").clicked() {
-                            cmds.push(Command::QuitAnyway);
+                            cmds.push(Command::View(View::QuitAnyway));
                         }
                         if ui.button("Keep working").clicked() {
-                            cmds.push(Command::StayOpen);
+                            cmds.push(Command::View(View::StayOpen));
                         }
                     });
                 });
@@ -1664,7 +1720,7 @@ impl App {
                         ui.label(e);
                     });
                     if ui.button("OK").clicked() {
-                        cmds.push(Command::DismissError(i));
+                        cmds.push(Command::View(View::DismissError(i)));
                     }
                     ui.separator();
                 }

@@ -7,7 +7,7 @@
 //! sort and column filters build an explicit row list on the worker. Nothing here decides
 //! what is valid or changes the store: edits become [`Command`]s the app sends to the worker.
 
-use super::app::Command;
+use super::app::{Command, Data};
 pub use super::model::Selection;
 use super::model::{Columns, grid_text, parse_grid, paste_plan};
 use crate::layout::{Field, Layout};
@@ -65,7 +65,6 @@ impl Rows {
         self.len() == 0
     }
 }
-
 
 /// A cell being edited.
 #[derive(Debug, Clone)]
@@ -143,6 +142,9 @@ impl FileState {
         }
     }
 }
+
+/// What a find-and-replace would change, (cells, records), once counted.
+pub type Counted = Option<Result<(usize, usize), String>>;
 
 /// One record's fields listed one under another with their issues, for fixing a wide record.
 #[derive(Debug, Clone)]
@@ -275,7 +277,7 @@ pub struct BatchView {
     pub error: Option<String>,
     /// What the Replace dialog's inputs would change, counted by the worker: the inputs it
     /// was counted for, and (cells, records) or why it could not be counted.
-    pub replace_preview: Option<(String, Option<Result<(usize, usize), String>>)>,
+    pub replace_preview: Option<(String, Counted)>,
     focus_search: bool,
     /// Bumped whenever the cached pages stop being right (a change, a new list): answers for
     /// an older generation are dropped.
@@ -450,7 +452,11 @@ impl BatchView {
             .default_size([460.0, 520.0])
             .anchor(egui::Align2::RIGHT_TOP, [-20.0, 90.0])
             .show(ui.ctx(), |ui| {
-                let record: Vec<&Issue> = f.issues.iter().filter(|i| i.field_index.is_none()).collect();
+                let record: Vec<&Issue> = f
+                    .issues
+                    .iter()
+                    .filter(|i| i.field_index.is_none())
+                    .collect();
                 for i in record {
                     ui.colored_label(
                         ui.visuals().error_fg_color,
@@ -472,9 +478,9 @@ impl BatchView {
                                         l.on_hover_ui(|ui| field_tooltip(ui, fd));
                                     }
                                     ui.vertical(|ui| {
-                                        let fixed = fields
-                                            .get(i)
-                                            .is_some_and(|fd| fd.generate.is_some() || fd.control.is_some());
+                                        let fixed = fields.get(i).is_some_and(|fd| {
+                                            fd.generate.is_some() || fd.control.is_some()
+                                        });
                                         if let Some(v) = f.values.get_mut(i) {
                                             ui.add_enabled(
                                                 !fixed,
@@ -482,10 +488,16 @@ impl BatchView {
                                             )
                                             .labelled_by(l_id);
                                         }
-                                        for is in f.issues.iter().filter(|x| x.field_index == Some(i)) {
+                                        for is in
+                                            f.issues.iter().filter(|x| x.field_index == Some(i))
+                                        {
                                             ui.colored_label(
                                                 ui.visuals().error_fg_color,
-                                                format!("{}: {}", is.rule.title(), shown(&is.message)),
+                                                format!(
+                                                    "{}: {}",
+                                                    is.rule.title(),
+                                                    shown(&is.message)
+                                                ),
                                             );
                                         }
                                     });
@@ -495,11 +507,14 @@ impl BatchView {
                     });
                 ui.horizontal(|ui| {
                     if ui
-                        .add_enabled(!changed.is_empty(), egui::Button::new(format!("Save {} change(s)", changed.len())))
+                        .add_enabled(
+                            !changed.is_empty(),
+                            egui::Button::new(format!("Save {} change(s)", changed.len())),
+                        )
                         .on_hover_text("One change in the log; one Undo reverses it")
                         .clicked()
                     {
-                        cmds.push(Command::Edit {
+                        cmds.push(Command::Data(Data::Edit {
                             changes: changed
                                 .iter()
                                 .map(|i| Change::Set {
@@ -508,8 +523,12 @@ impl BatchView {
                                     value: f.values[*i].clone(),
                                 })
                                 .collect(),
-                            label: format!("Record form: {} field(s) on line {}", changed.len(), f.line),
-                        });
+                            label: format!(
+                                "Record form: {} field(s) on line {}",
+                                changed.len(),
+                                f.line
+                            ),
+                        }));
                         close = true;
                     }
                     let clean = changed.is_empty();
@@ -576,7 +595,9 @@ impl BatchView {
     /// "Field 1", "Field 2", … for records of an unknown type.
     pub fn column_names(&self) -> Vec<String> {
         if self.unknown_tab() {
-            (1..=self.unknown_width()).map(|i| format!("Field {i}")).collect()
+            (1..=self.unknown_width())
+                .map(|i| format!("Field {i}"))
+                .collect()
         } else {
             self.fields().iter().map(|f| f.name.clone()).collect()
         }
@@ -801,8 +822,10 @@ impl BatchView {
     /// Keeps the cache small: pages far from `keep` go.
     fn evict(&mut self, keep: u64) {
         if self.cache.len() >= CACHE_PAGES {
-            self.cache.retain(|p, _| p.abs_diff(keep) < (CACHE_PAGES / 4) as u64);
-            self.asked.retain(|p| p.abs_diff(keep) < (CACHE_PAGES / 4) as u64);
+            self.cache
+                .retain(|p, _| p.abs_diff(keep) < (CACHE_PAGES / 4) as u64);
+            self.asked
+                .retain(|p| p.abs_diff(keep) < (CACHE_PAGES / 4) as u64);
         }
     }
 
@@ -1005,14 +1028,14 @@ impl BatchView {
         if e.text == e.original {
             return;
         }
-        cmds.push(Command::Edit {
+        cmds.push(Command::Data(Data::Edit {
             changes: vec![Change::Set {
                 seq: e.seq,
                 field: e.field,
                 value: e.text.clone(),
             }],
             label: "Edited 1 cell".into(),
-        });
+        }));
         self.offer = None;
         if self.unknown_tab() {
             return;
@@ -1154,7 +1177,7 @@ impl BatchView {
                     let changes = self.paste_changes(store, text);
                     if !changes.is_empty() {
                         let label = format!("Pasted {} cell(s)", changes.len());
-                        cmds.push(Command::Edit { changes, label });
+                        cmds.push(Command::Data(Data::Edit { changes, label }));
                     }
                 }
                 egui::Event::Text(t) if !t.trim().is_empty() && self.sel.is_some() => {
@@ -1173,7 +1196,7 @@ impl BatchView {
                     let changes = self.paste_changes(store, "");
                     if !changes.is_empty() {
                         let label = format!("Cleared {} cell(s)", changes.len());
-                        cmds.push(Command::Edit { changes, label });
+                        cmds.push(Command::Data(Data::Edit { changes, label }));
                     }
                 }
                 egui::Event::Key {
@@ -1439,15 +1462,15 @@ impl BatchView {
                     .collect();
                 if !changes.is_empty() {
                     let label = format!("Included {} row(s)", changes.len());
-                    cmds.push(Command::Edit { changes, label });
+                    cmds.push(Command::Data(Data::Edit { changes, label }));
                 }
             }
             ui.separator();
             if ui.button("Undo").on_hover_text("Ctrl+Z").clicked() {
-                cmds.push(Command::Undo);
+                cmds.push(Command::Data(Data::Undo));
             }
             if ui.button("Redo").on_hover_text("Ctrl+Y").clicked() {
-                cmds.push(Command::Redo);
+                cmds.push(Command::Data(Data::Redo));
             }
             ui.separator();
             let label = if self.audit.is_some() {
@@ -1493,13 +1516,13 @@ impl BatchView {
                         .button(format!("Apply to the {} other(s)", o.others))
                         .clicked()
                     {
-                        cmds.push(Command::FixSameIssue {
+                        cmds.push(Command::Data(Data::FixSameIssue {
                             rule: o.rule,
                             field: o.field,
                             record_type: self.record_type(),
                             was: o.was.clone(),
                             value: o.value.clone(),
-                        });
+                        }));
                         self.offer = None;
                     }
                     if ui.button("No thanks").clicked() {
@@ -1581,14 +1604,14 @@ impl BatchView {
                         && self.replace_preview.as_ref().is_none_or(|(k, _)| *k != key)
                     {
                         self.replace_preview = Some((key.clone(), None));
-                        cmds.push(Command::Replace {
+                        cmds.push(Command::Data(Data::Replace {
                             record_type: self.record_type(),
                             field: *field,
                             find: find.clone(),
                             replace: replace.clone(),
                             mode,
                             preview: true,
-                        });
+                        }));
                     }
                     let counted = match &self.replace_preview {
                         Some((k, Some(Ok((cells, recs))))) if *k == key && !find.is_empty() => {
@@ -1618,14 +1641,14 @@ impl BatchView {
                             .add_enabled(counted, egui::Button::new("Replace all"))
                             .clicked()
                         {
-                            cmds.push(Command::Replace {
+                            cmds.push(Command::Data(Data::Replace {
                                 record_type: self.record_type(),
                                 field: *field,
                                 find: find.clone(),
                                 replace: replace.clone(),
                                 mode,
                                 preview: false,
-                            });
+                            }));
                             keep = false;
                         }
                         if ui.button("Close").clicked() {
@@ -1646,7 +1669,7 @@ impl BatchView {
                             let changes = self.paste_changes(store, value);
                             if !changes.is_empty() {
                                 let label = format!("Set {} cell(s)", changes.len());
-                                cmds.push(Command::Edit { changes, label });
+                                cmds.push(Command::Data(Data::Edit { changes, label }));
                             }
                             keep = false;
                         }
@@ -1678,7 +1701,7 @@ impl BatchView {
                                 .collect();
                             if !changes.is_empty() {
                                 let label = format!("Excluded {} row(s)", changes.len());
-                                cmds.push(Command::Edit { changes, label });
+                                cmds.push(Command::Data(Data::Edit { changes, label }));
                             }
                             keep = false;
                         }
@@ -1717,7 +1740,11 @@ impl BatchView {
         let ncols = self.ncols();
         let keys = self.cols.keys;
         let mut columns = Vec::with_capacity(ncols + 1);
-        columns.push(egui_table::Column::new(84.0).range(64.0..=140.0).resizable(false));
+        columns.push(
+            egui_table::Column::new(84.0)
+                .range(64.0..=140.0)
+                .resizable(false),
+        );
         for c in 0..ncols {
             let field = self.cols.field(c).unwrap_or(c);
             columns.push(
@@ -1849,7 +1876,8 @@ fn cell_label(ui: &mut egui::Ui, text: impl Into<egui::WidgetText>) -> egui::Res
 
 impl egui_table::TableDelegate for Grid<'_> {
     fn prepare(&mut self, info: &egui_table::PrefetchInfo) {
-        let cols = info.visible_columns.start.saturating_sub(1)..info.visible_columns.end.saturating_sub(1);
+        let cols = info.visible_columns.start.saturating_sub(1)
+            ..info.visible_columns.end.saturating_sub(1);
         self.out.visible = Some((info.visible_rows.clone(), cols));
         // Ask for the pages of the visible rows (and the next one) before the cells want them.
         let (lo, hi) = (info.visible_rows.start, info.visible_rows.end);
@@ -1884,8 +1912,8 @@ impl egui_table::TableDelegate for Grid<'_> {
             let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
             paint_sort_arrow(ui, rect, desc);
         }
-        let mut l = egui::Label::new(egui::RichText::new(name).strong())
-            .sense(egui::Sense::click());
+        let mut l =
+            egui::Label::new(egui::RichText::new(name).strong()).sense(egui::Sense::click());
         if !ui.is_sizing_pass() {
             l = l.truncate();
         }
@@ -1893,7 +1921,9 @@ impl egui_table::TableDelegate for Grid<'_> {
         let r = ui.add(l).on_hover_ui(|ui| match fields.get(field) {
             Some(f) => field_tooltip(ui, f),
             None => {
-                ui.label("This record's type is not in the layout: its values are shown by position.");
+                ui.label(
+                    "This record's type is not in the layout: its values are shown by position.",
+                );
             }
         });
         self.view.header_ids.insert(col, r.id);
@@ -2028,22 +2058,35 @@ impl egui_table::TableDelegate for Grid<'_> {
                     let typed = e.text.trim().to_lowercase();
                     let matching: Vec<&String> = codes
                         .iter()
-                        .filter(|c| typed.is_empty() || c.to_lowercase().contains(&typed) || **c == e.original)
+                        .filter(|c| {
+                            typed.is_empty()
+                                || c.to_lowercase().contains(&typed)
+                                || **c == e.original
+                        })
                         .collect();
-                    let list = if matching.is_empty() { codes.iter().collect() } else { matching };
+                    let list = if matching.is_empty() {
+                        codes.iter().collect()
+                    } else {
+                        matching
+                    };
                     egui::Area::new(egui::Id::unique("cell-codes"))
                         .order(egui::Order::Foreground)
                         .fixed_pos(rect.left_bottom())
                         .show(ui.ctx(), |ui| {
                             egui::Frame::popup(ui.style()).show(ui, |ui| {
                                 ui.set_max_width(rect.width().max(220.0));
-                                egui::ScrollArea::vertical().max_height(200.0).show(ui, |ui| {
-                                    for c in list {
-                                        if ui.selectable_label(*c == e.text, c.as_str()).clicked() {
-                                            picked = Some(c.clone());
+                                egui::ScrollArea::vertical()
+                                    .max_height(200.0)
+                                    .show(ui, |ui| {
+                                        for c in list {
+                                            if ui
+                                                .selectable_label(*c == e.text, c.as_str())
+                                                .clicked()
+                                            {
+                                                picked = Some(c.clone());
+                                            }
                                         }
-                                    }
-                                });
+                                    });
                             });
                         });
                 }

@@ -1,7 +1,7 @@
 //! Batches screen: the history of imports, per interface, with counts and status; any batch
 //! can be reopened.
 
-use super::app::Command;
+use super::app::{Command, Data, View};
 use crate::store::{BatchInfo, BatchStatus};
 
 /// State of the batches screen.
@@ -40,10 +40,10 @@ impl BatchesScreen {
         ui.horizontal_wrapped(|ui| {
             let label = ui.label("Interface:");
             egui::ComboBox::from_id_salt("batches-interface")
-                .selected_text(
-                    pick.as_deref()
-                        .map_or_else(|| "All interfaces".to_string(), |p| self.name(p).to_string()),
-                )
+                .selected_text(pick.as_deref().map_or_else(
+                    || "All interfaces".to_string(),
+                    |p| self.name(p).to_string(),
+                ))
                 .width(280.0)
                 .show_ui(ui, |ui| {
                     ui.selectable_value(&mut pick, None, "All interfaces");
@@ -173,7 +173,7 @@ impl BatchesScreen {
                     row.col(|ui| {
                         ui.horizontal(|ui| {
                             if ui.small_button(format!("Open batch {}", b.id)).clicked() {
-                                cmds.push(Command::OpenBatch(b.id));
+                                cmds.push(Command::View(View::OpenBatch(b.id)));
                             }
                             if let Some(old) = prev
                                 && staff.contains(&b.interface)
@@ -184,13 +184,13 @@ impl BatchesScreen {
                                     )
                                     .clicked()
                             {
-                                cmds.push(Command::CompareBatches { old, new: b.id });
+                                cmds.push(Command::Data(Data::CompareBatches { old, new: b.id }));
                             }
                             if ui
                                 .small_button(format!("Exports of batch {}", b.id))
                                 .clicked()
                             {
-                                cmds.push(Command::ExportHistory(b.id));
+                                cmds.push(Command::Data(Data::ExportHistory(b.id)));
                             }
                         });
                     });

@@ -1,7 +1,7 @@
 //! Home screen: every interface of the catalogue, searchable and filterable, with the number
 //! of batches held for each batch interface and the state of the latest.
 
-use super::app::Command;
+use super::app::{Command, View};
 use crate::catalogue::{Catalogue, DirectionFilter, Interface, Kind, KindFilter};
 use crate::layout::LayoutSet;
 use crate::store::BatchInfo;
@@ -141,120 +141,136 @@ impl CatalogueScreen {
         egui::ScrollArea::horizontal()
             .id_salt("catalogue-hscroll")
             .show(ui, |ui| {
-        egui_extras::TableBuilder::new(ui)
-            .id_salt("catalogue-table")
-            .striped(true)
-            .resizable(true)
-            .sense(egui::Sense::click())
-            .column(egui_extras::Column::initial(300.0).at_least(120.0))
-            .column(egui_extras::Column::initial(60.0))
-            .column(egui_extras::Column::initial(90.0))
-            .column(egui_extras::Column::initial(80.0))
-            .column(egui_extras::Column::initial(130.0))
-            .column(egui_extras::Column::initial(110.0))
-            .column(egui_extras::Column::initial(70.0))
-            .column(egui_extras::Column::initial(110.0))
-            .column(egui_extras::Column::initial(420.0).at_least(160.0))
-            .header(22.0, |mut h| {
-                for t in [
-                    "Interface",
-                    "Kind",
-                    "Direction",
-                    "Frequency",
-                    "Funding",
-                    "Status",
-                    "Layout",
-                    "Batches held",
-                    "Description",
-                ] {
-                    h.col(|ui| {
-                        ui.add(egui::Label::new(egui::RichText::new(t).strong()).truncate());
-                    });
-                }
-            })
-            .body(|body| {
-                body.rows(22.0, rows.len(), |mut row| {
-                    let i = &rows[row.index()];
-                    row.set_selected(selected.as_deref() == Some(i.id.as_str()));
-                    row.col(|ui| {
-                        let mut title = egui::RichText::new(i.title());
-                        if i.is_decommissioned() {
-                            title = title.strikethrough().weak();
-                        }
-                        ui.add(egui::Label::new(title).truncate().show_tooltip_when_elided(false))
-                            .on_hover_text(format!("{} (id: {})", i.title(), i.id));
-                    });
-                    row.col(|ui| {
-                        ui.label(if i.kind == Kind::Api { "API" } else { "Batch" });
-                    });
-                    row.col(|ui| {
-                        ui.label(i.direction.label());
-                    });
-                    row.col(|ui| {
-                        ui.label(&i.frequency);
-                    });
-                    row.col(|ui| {
-                        ui.add(egui::Label::new(&i.funding).truncate().show_tooltip_when_elided(false))
-                            .on_hover_text(&i.funding);
-                    });
-                    row.col(|ui| {
-                        if i.is_decommissioned() {
-                            ui.colored_label(ui.visuals().warn_fg_color, "Decommissioned");
-                        } else {
-                            ui.label("In service");
-                        }
-                    });
-                    row.col(|ui| {
-                        let text = match (i.kind, i.is_decommissioned()) {
-                            (_, true) => "n/a".to_string(),
-                            (Kind::Api, _) => "API".to_string(),
-                            (Kind::Batch, _) => if layouts.get(&i.id).is_some() {
-                                "Yes"
-                            } else {
-                                "None yet"
-                            }
-                            .to_string(),
-                        };
-                        ui.label(text);
-                    });
-                    row.col(|ui| match held.get(&i.id) {
-                        Some(h) => {
-                            ui.horizontal(|ui| {
-                                if ui
-                                    .link(h.count.to_string())
-                                    .on_hover_text("Show these batches")
-                                    .clicked()
-                                {
-                                    cmds.push(Command::ShowBatchesOf(Some(i.id.clone())));
-                                }
-                                if let Some(st) = h.latest {
-                                    super::batches::status_label(ui, st);
-                                }
+                egui_extras::TableBuilder::new(ui)
+                    .id_salt("catalogue-table")
+                    .striped(true)
+                    .resizable(true)
+                    .sense(egui::Sense::click())
+                    .column(egui_extras::Column::initial(300.0).at_least(120.0))
+                    .column(egui_extras::Column::initial(60.0))
+                    .column(egui_extras::Column::initial(90.0))
+                    .column(egui_extras::Column::initial(80.0))
+                    .column(egui_extras::Column::initial(130.0))
+                    .column(egui_extras::Column::initial(110.0))
+                    .column(egui_extras::Column::initial(70.0))
+                    .column(egui_extras::Column::initial(110.0))
+                    .column(egui_extras::Column::initial(420.0).at_least(160.0))
+                    .header(22.0, |mut h| {
+                        for t in [
+                            "Interface",
+                            "Kind",
+                            "Direction",
+                            "Frequency",
+                            "Funding",
+                            "Status",
+                            "Layout",
+                            "Batches held",
+                            "Description",
+                        ] {
+                            h.col(|ui| {
+                                ui.add(
+                                    egui::Label::new(egui::RichText::new(t).strong()).truncate(),
+                                );
                             });
                         }
-                        None if i.kind == Kind::Batch => {
-                            ui.weak("none");
-                        }
-                        None => {}
+                    })
+                    .body(|body| {
+                        body.rows(22.0, rows.len(), |mut row| {
+                            let i = &rows[row.index()];
+                            row.set_selected(selected.as_deref() == Some(i.id.as_str()));
+                            row.col(|ui| {
+                                let mut title = egui::RichText::new(i.title());
+                                if i.is_decommissioned() {
+                                    title = title.strikethrough().weak();
+                                }
+                                ui.add(
+                                    egui::Label::new(title)
+                                        .truncate()
+                                        .show_tooltip_when_elided(false),
+                                )
+                                .on_hover_text(format!(
+                                    "{} (id: {})",
+                                    i.title(),
+                                    i.id
+                                ));
+                            });
+                            row.col(|ui| {
+                                ui.label(if i.kind == Kind::Api { "API" } else { "Batch" });
+                            });
+                            row.col(|ui| {
+                                ui.label(i.direction.label());
+                            });
+                            row.col(|ui| {
+                                ui.label(&i.frequency);
+                            });
+                            row.col(|ui| {
+                                ui.add(
+                                    egui::Label::new(&i.funding)
+                                        .truncate()
+                                        .show_tooltip_when_elided(false),
+                                )
+                                .on_hover_text(&i.funding);
+                            });
+                            row.col(|ui| {
+                                if i.is_decommissioned() {
+                                    ui.colored_label(ui.visuals().warn_fg_color, "Decommissioned");
+                                } else {
+                                    ui.label("In service");
+                                }
+                            });
+                            row.col(|ui| {
+                                let text = match (i.kind, i.is_decommissioned()) {
+                                    (_, true) => "n/a".to_string(),
+                                    (Kind::Api, _) => "API".to_string(),
+                                    (Kind::Batch, _) => if layouts.get(&i.id).is_some() {
+                                        "Yes"
+                                    } else {
+                                        "None yet"
+                                    }
+                                    .to_string(),
+                                };
+                                ui.label(text);
+                            });
+                            row.col(|ui| match held.get(&i.id) {
+                                Some(h) => {
+                                    ui.horizontal(|ui| {
+                                        if ui
+                                            .link(h.count.to_string())
+                                            .on_hover_text("Show these batches")
+                                            .clicked()
+                                        {
+                                            cmds.push(Command::View(View::ShowBatchesOf(Some(
+                                                i.id.clone(),
+                                            ))));
+                                        }
+                                        if let Some(st) = h.latest {
+                                            super::batches::status_label(ui, st);
+                                        }
+                                    });
+                                }
+                                None if i.kind == Kind::Batch => {
+                                    ui.weak("none");
+                                }
+                                None => {}
+                            });
+                            row.col(|ui| {
+                                let mut d = i.description.clone();
+                                if let Some(n) = &i.notes {
+                                    d.push_str("  Note: ");
+                                    d.push_str(n);
+                                }
+                                ui.add(
+                                    egui::Label::new(&i.description)
+                                        .truncate()
+                                        .show_tooltip_when_elided(false),
+                                )
+                                .on_hover_text(d);
+                            });
+                            if row.response().clicked() {
+                                *selected = Some(i.id.clone());
+                            }
+                        });
                     });
-                    row.col(|ui| {
-                        let mut d = i.description.clone();
-                        if let Some(n) = &i.notes {
-                            d.push_str("  Note: ");
-                            d.push_str(n);
-                        }
-                        ui.add(
-                            egui::Label::new(&i.description)
-                                .truncate()
-                                .show_tooltip_when_elided(false),
-                        )
-                        .on_hover_text(d);
-                    });
-                    if row.response().clicked() {
-                        *selected = Some(i.id.clone());
-                    }
-                });
-            });
             });
     }
 
@@ -298,15 +314,15 @@ impl CatalogueScreen {
                 }
                 ui.horizontal_wrapped(|ui| {
                     if i.kind == Kind::Batch && ui.button("Open a file…").clicked() {
-                        cmds.push(Command::OpenDialog);
+                        cmds.push(Command::View(View::OpenDialog));
                     }
                     if self.held.contains_key(&i.id)
                         && ui.button("Show its batches").clicked()
                     {
-                        cmds.push(Command::ShowBatchesOf(Some(i.id.clone())));
+                        cmds.push(Command::View(View::ShowBatchesOf(Some(i.id.clone()))));
                     }
                     if self.layouts.get(&i.id).is_some() && ui.button("See its layout").clicked() {
-                        cmds.push(Command::Show(super::app::Screen::Layouts));
+                        cmds.push(Command::View(View::Show(super::app::Screen::Layouts)));
                     }
                 });
             });

@@ -195,10 +195,8 @@ impl PathBox {
                         {
                             self.text = f.display().to_string();
                             if matches!(self.purpose, Purpose::SaveReport) {
-                                self.text = f
-                                    .join("joiners-movers-leavers.csv")
-                                    .display()
-                                    .to_string();
+                                self.text =
+                                    f.join("joiners-movers-leavers.csv").display().to_string();
                             }
                             self.problem = None;
                         }

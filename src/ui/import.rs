@@ -1,7 +1,7 @@
 //! Loading files: the queue of files to import, the progress bar with Cancel, the "which
 //! interface is this?" dialog when detection fails, and the "already imported" dialog.
 
-use super::app::Command;
+use super::app::{Command, Data, View};
 use crate::layout::LayoutSet;
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -66,7 +66,7 @@ impl Progress {
             .on_hover_text("Stop the import; nothing is stored")
             .clicked()
         {
-            cmds.push(Command::CancelImport);
+            cmds.push(Command::Data(Data::CancelImport));
         }
     }
 }
@@ -168,15 +168,15 @@ impl ImportUi {
                             .clicked()
                             && let Some(id) = &c.picked
                         {
-                            cmds.push(Command::ImportAs {
+                            cmds.push(Command::Data(Data::ImportAs {
                                 path: c.path.clone(),
                                 interface: id.clone(),
                                 force: false,
                                 chosen: Some(c.reason.clone()),
-                            });
+                            }));
                         }
                         if ui.button("Skip this file").clicked() {
-                            cmds.push(Command::SkipFile);
+                            cmds.push(Command::Data(Data::SkipFile));
                         }
                     });
                 });
@@ -192,19 +192,19 @@ impl ImportUi {
                     ));
                     ui.horizontal(|ui| {
                         if ui.button(format!("Open batch {existing}")).clicked() {
-                            cmds.push(Command::SkipFile);
-                            cmds.push(Command::OpenBatch(*existing));
+                            cmds.push(Command::Data(Data::SkipFile));
+                            cmds.push(Command::View(View::OpenBatch(*existing)));
                         }
                         if ui.button("Import it again").clicked() {
-                            cmds.push(Command::ImportAs {
+                            cmds.push(Command::Data(Data::ImportAs {
                                 path: path.clone(),
                                 interface: interface.clone(),
                                 force: true,
                                 chosen: chosen.clone(),
-                            });
+                            }));
                         }
                         if ui.button("Skip").clicked() {
-                            cmds.push(Command::SkipFile);
+                            cmds.push(Command::Data(Data::SkipFile));
                         }
                     });
                 });

@@ -2,7 +2,7 @@
 //! Editor's error report), a bar chart of issues by rule, and a list per rule whose entries
 //! jump to the cell.
 
-use super::app::Command;
+use super::app::{Command, Data};
 use super::batch::{BatchView, shown};
 use crate::rules::Rule;
 use crate::store::Store;
@@ -147,13 +147,13 @@ impl BatchView {
                                     .on_hover_text("The export leaves them out; the removal is kept in the batch's log with your name")
                                     .clicked()
                                 {
-                                    cmds.push(Command::Accept {
+                                    cmds.push(Command::Data(Data::Accept {
                                         rule: *rule,
                                         reason: format!(
                                             "removed {count} blank line(s) ({}): the export leaves them out",
                                             lines.join(", ")
                                         ),
-                                    });
+                                    }));
                                 }
                             }
                             if rule.is_file_level() && *severity == Severity::Error {
@@ -180,7 +180,7 @@ impl BatchView {
     fn suggestions_ui(&mut self, ui: &mut egui::Ui, rule: Rule, cmds: &mut Vec<Command>) {
         let Some(state) = self.suggestions.get(&rule) else {
             self.suggestions.insert(rule, None);
-            cmds.push(Command::SuggestFixes(rule));
+            cmds.push(Command::Data(Data::SuggestFixes(rule)));
             return;
         };
         let list = match state {
@@ -225,14 +225,14 @@ impl BatchView {
                     .on_hover_text("One change in the log; one Undo reverses it")
                     .clicked()
                 {
-                    cmds.push(Command::Edit {
+                    cmds.push(Command::Data(Data::Edit {
                         changes: these.iter().map(|s| s.change()).collect(),
                         label: format!(
                             "Suggested fix \"{}\" on {} cell(s)",
                             kind.title().to_lowercase(),
                             these.len()
                         ),
-                    });
+                    }));
                 }
             });
         }
@@ -291,10 +291,10 @@ impl BatchView {
             .on_disabled_hover_text("Say why first: the reason is kept in the batch's log")
             .clicked()
         {
-            cmds.push(Command::Accept {
+            cmds.push(Command::Data(Data::Accept {
                 rule,
                 reason: reason.trim().to_string(),
-            });
+            }));
             self.accept_reasons.remove(&rule);
         }
         ui.separator();
@@ -336,10 +336,10 @@ impl BatchView {
                         }
                     });
                 if ui.button("Check against it").clicked() {
-                    cmds.push(Command::Recheck {
+                    cmds.push(Command::Data(Data::Recheck {
                         interface: iface.clone(),
                         against: *choice,
-                    });
+                    }));
                 }
             });
         }

@@ -12,7 +12,7 @@ enum Done {
     /// The folder re-read; the message to show.
     Reloaded(Result<LayoutSet, String>, Option<String>),
     /// A layout saved and in use, or why not.
-    Saved(Result<Layout, String>),
+    Saved(Result<Box<Layout>, String>),
     /// A layout file's text, read for saving.
     Opened(Result<String, String>),
 }
@@ -86,7 +86,9 @@ impl LayoutsScreen {
                         match note {
                             Some(n) if n.is_empty() => None,
                             Some(n) => Some((false, n)),
-                            None => Some((false, format!("Reloaded {} layouts.", set.layouts.len()))),
+                            None => {
+                                Some((false, format!("Reloaded {} layouts.", set.layouts.len())))
+                            }
                         }
                     };
                     self.set = set;
@@ -101,7 +103,7 @@ impl LayoutsScreen {
                         ),
                     ));
                     self.selected = Some(layout.id.clone());
-                    self.set.insert(layout);
+                    self.set.insert(*layout);
                     self.editing = None;
                 }
                 Done::Saved(Err(e)) => {
@@ -134,7 +136,11 @@ impl LayoutsScreen {
         let (dir, text) = (self.dir.clone(), text.to_string());
         self.message = Some((false, "Checking and saving…".into()));
         self.in_background(move || {
-            Done::Saved(install_override(&dir, &text).map_err(|e| e.to_string()))
+            Done::Saved(
+                install_override(&dir, &text)
+                    .map(Box::new)
+                    .map_err(|e| e.to_string()),
+            )
         });
     }
 

@@ -18,6 +18,9 @@ pub struct JmlResult {
     pub rows: Vec<JmlRow>,
 }
 
+/// An export history: its title and runs.
+type History = (String, Vec<ExportRun>);
+
 /// State of the report windows.
 #[derive(Default)]
 pub struct ReportsUi {
@@ -28,7 +31,7 @@ pub struct ReportsUi {
     /// Export history shown: (title, runs).
     pub history: Option<(String, Vec<ExportRun>)>,
     /// An export history being read.
-    reading: Option<Receiver<Result<(String, Vec<ExportRun>), String>>>,
+    reading: Option<Receiver<Result<History, String>>>,
     /// Last message (is an error, text).
     pub message: Option<(bool, String)>,
 }
@@ -99,17 +102,19 @@ impl ReportsUi {
     pub fn start_history(&mut self, db: PathBuf, batch: i64) {
         let (tx, rx) = channel();
         std::thread::spawn(move || {
-            let r = Store::open(&db).map_err(|e| e.to_string()).and_then(|store| {
-                let interface = store.batch(batch).map(|b| b.interface).unwrap_or_default();
-                export_runs(&store, None, Some(&interface))
-                    .map(|runs| {
-                        (
-                            format!("Exports of {interface} (batch {batch} highlighted)"),
-                            runs,
-                        )
-                    })
-                    .map_err(|e| e.to_string())
-            });
+            let r = Store::open(&db)
+                .map_err(|e| e.to_string())
+                .and_then(|store| {
+                    let interface = store.batch(batch).map(|b| b.interface).unwrap_or_default();
+                    export_runs(&store, None, Some(&interface))
+                        .map(|runs| {
+                            (
+                                format!("Exports of {interface} (batch {batch} highlighted)"),
+                                runs,
+                            )
+                        })
+                        .map_err(|e| e.to_string())
+                });
             let _ = tx.send(r);
         });
         self.reading = Some(rx);

@@ -31,10 +31,17 @@ pub struct ScheduleForm {
     pub enabled: bool,
 }
 
+/// Schedules (readable and not) and the run history, as read.
+type Loaded = (
+    Vec<Schedule>,
+    Vec<crate::schedule::Unreadable>,
+    Vec<RunEntry>,
+);
+
 /// What the screen's background thread hands back.
 enum Done {
     /// Schedules (readable, unreadable) and history, read.
-    Loaded(Result<(Vec<Schedule>, Vec<crate::schedule::Unreadable>, Vec<RunEntry>), String>),
+    Loaded(Result<Loaded, String>),
     /// A schedule saved (with warnings about its folders), or why not.
     Saved(Result<(Schedule, Vec<String>), String>),
 }
@@ -360,50 +367,66 @@ impl SchedulesScreen {
         egui::ScrollArea::horizontal()
             .id_salt("schedules-hscroll")
             .show(ui, |ui| {
-        egui::Grid::new("schedules-grid")
-            .striped(true)
-            .num_columns(8)
-            .show(ui, |ui| {
-                for h in ["Interface", "When", "On", "Next due", "Last checked", "Inbox", "Outbox", ""] {
-                    ui.strong(h);
-                }
-                ui.end_row();
-                for s in &self.rows {
-                    ui.label(names.get(&s.interface).map_or(s.interface.as_str(), String::as_str))
-                        .on_hover_text(format!("id: {}", s.interface));
-                    ui.label(s.cadence.to_string());
-                    ui.label(if s.enabled { "Yes" } else { "No" });
-                    ui.label(if s.enabled {
-                        uk(s.next_due())
-                    } else {
-                        "—".into()
-                    });
-                    ui.label(s.last_checked_at.map_or("never".into(), uk));
-                    ui.label(
-                        s.inbox
-                            .as_ref()
-                            .map_or("—".into(), |p| p.display().to_string()),
-                    );
-                    ui.label(
-                        s.outbox
-                            .as_ref()
-                            .map_or("—".into(), |p| p.display().to_string()),
-                    );
-                    ui.horizontal(|ui| {
-                        if ui.button("Change…").clicked() {
-                            edit = Some(form_for(&s.interface, Some(s)));
+                egui::Grid::new("schedules-grid")
+                    .striped(true)
+                    .num_columns(8)
+                    .show(ui, |ui| {
+                        for h in [
+                            "Interface",
+                            "When",
+                            "On",
+                            "Next due",
+                            "Last checked",
+                            "Inbox",
+                            "Outbox",
+                            "",
+                        ] {
+                            ui.strong(h);
                         }
-                        if ui
-                            .add_enabled(self.running.is_none(), egui::Button::new("Run now"))
-                            .on_hover_text("Run this schedule now, whatever its cadence")
-                            .clicked()
-                        {
-                            run_one = Some(s.id);
+                        ui.end_row();
+                        for s in &self.rows {
+                            ui.label(
+                                names
+                                    .get(&s.interface)
+                                    .map_or(s.interface.as_str(), String::as_str),
+                            )
+                            .on_hover_text(format!("id: {}", s.interface));
+                            ui.label(s.cadence.to_string());
+                            ui.label(if s.enabled { "Yes" } else { "No" });
+                            ui.label(if s.enabled {
+                                uk(s.next_due())
+                            } else {
+                                "—".into()
+                            });
+                            ui.label(s.last_checked_at.map_or("never".into(), uk));
+                            ui.label(
+                                s.inbox
+                                    .as_ref()
+                                    .map_or("—".into(), |p| p.display().to_string()),
+                            );
+                            ui.label(
+                                s.outbox
+                                    .as_ref()
+                                    .map_or("—".into(), |p| p.display().to_string()),
+                            );
+                            ui.horizontal(|ui| {
+                                if ui.button("Change…").clicked() {
+                                    edit = Some(form_for(&s.interface, Some(s)));
+                                }
+                                if ui
+                                    .add_enabled(
+                                        self.running.is_none(),
+                                        egui::Button::new("Run now"),
+                                    )
+                                    .on_hover_text("Run this schedule now, whatever its cadence")
+                                    .clicked()
+                                {
+                                    run_one = Some(s.id);
+                                }
+                            });
+                            ui.end_row();
                         }
                     });
-                    ui.end_row();
-                }
-            });
             });
         if edit.is_some() {
             self.form = edit;
@@ -596,7 +619,9 @@ fn browse(field: &mut String, note: &mut Option<String>) {
         }
         Picked::Cancelled => {}
         Picked::Unavailable(why) => {
-            *note = Some(format!("{why}: type or paste the folder's path in the box."));
+            *note = Some(format!(
+                "{why}: type or paste the folder's path in the box."
+            ));
         }
     }
 }

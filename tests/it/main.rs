@@ -15,5 +15,5 @@ mod support;
 mod tableschema;
 mod ui;
 mod ui_admin;
-mod verdict;
 mod ui_table;
+mod verdict;

@@ -156,7 +156,10 @@ fn search_sort_filter_and_bulk_fixes_on_a_real_batch() {
         .same_issue_changes(b, code, ty, None, &wrong, &fix_to)
         .expect("same issue");
     assert_eq!(fix.len(), same.len());
-    assert!(fix.iter().all(|c| matches!(c, Change::Set { seq, .. } if same.contains(seq))));
+    assert!(
+        fix.iter()
+            .all(|c| matches!(c, Change::Set { seq, .. } if same.contains(seq)))
+    );
     store.apply(b, fix).expect("apply");
     for s in &same {
         assert_eq!(store.record(b, *s).expect("rec").fields[ty], fix_to);

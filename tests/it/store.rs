@@ -247,7 +247,11 @@ fn unique_keys_case(from_older_version: bool) {
     let b = import(&mut store, "rostering-pay-variations", true);
     let kept: i64 = store
         .conn()
-        .query_row("SELECT COUNT(*) FROM record_key WHERE batch_id = ?1", [b], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM record_key WHERE batch_id = ?1",
+            [b],
+            |r| r.get(0),
+        )
         .expect("count");
     assert!(kept > 0, "the import keeps the keys");
     if from_older_version {
@@ -313,7 +317,11 @@ fn unique_keys_case(from_older_version: bool) {
     // The kept keys are those the records hold now (one row per key per kept record).
     let now: i64 = store
         .conn()
-        .query_row("SELECT COUNT(*) FROM record_key WHERE batch_id = ?1", [b], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM record_key WHERE batch_id = ?1",
+            [b],
+            |r| r.get(0),
+        )
         .expect("count");
     assert_eq!(now, kept);
 }

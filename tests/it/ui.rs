@@ -4,7 +4,7 @@
 use crate::support::root;
 use egui_kittest::{Harness, kittest::Queryable as _};
 use esr_desk::store::{PageFilter, Store};
-use esr_desk::ui::app::{App, Command, Screen};
+use esr_desk::ui::app::{App, Command, Data, Screen, View};
 use esr_desk::ui::batch::Selection;
 use esr_desk::ui::catalogue::CatalogueScreen;
 use std::path::PathBuf;
@@ -288,7 +288,8 @@ fn rejected_only_and_search_narrow_the_table() {
     settle(&mut h);
     let found = h.state().view.as_ref().expect("view").rows.len();
     assert!(found > 0 && found < all, "found {found} of {all}");
-    h.state_mut().queue(Command::Show(Screen::Batches));
+    h.state_mut()
+        .queue(Command::View(View::Show(Screen::Batches)));
     settle(&mut h);
     assert_eq!(h.state().batches.rows_shown, 1);
     h.get_by_label("Open batch 1");
@@ -334,7 +335,13 @@ fn an_unrecognised_file_asks_which_interface_with_the_reason() {
     settle(&mut h);
     // It fits no interface: the officer is told so, and can only import it "anyway".
     h.get_by_label_contains("does not look like any ESR interface");
-    assert!(h.state().import.choice.as_ref().is_some_and(|c| c.fits_none));
+    assert!(
+        h.state()
+            .import
+            .choice
+            .as_ref()
+            .is_some_and(|c| c.fits_none)
+    );
     h.get_by_label("Skip this file").click();
     settle(&mut h);
     assert!(h.state().import.choice.is_none());
@@ -342,7 +349,9 @@ fn an_unrecognised_file_asks_which_interface_with_the_reason() {
     let store = Store::open(&dir.path().join("s.sqlite")).expect("store");
     assert!(store.batches(None).expect("batches").is_empty());
     // Again, and this time "Import anyway as Absences": the choice is kept with the batch.
-    h.state_mut().queue(Command::OpenFiles(vec![dir.path().join("mystery.txt")]));
+    h.state_mut().queue(Command::Data(Data::OpenFiles(vec![
+        dir.path().join("mystery.txt"),
+    ])));
     settle(&mut h);
     h.state_mut().import.choice.as_mut().expect("asked").picked = Some("absences".into());
     h.run();
@@ -351,7 +360,10 @@ fn an_unrecognised_file_asks_which_interface_with_the_reason() {
     let b = store.batches(None).expect("batches");
     assert_eq!(b.len(), 1);
     let why = b[0].interface_choice.clone().expect("choice kept");
-    assert!(why.contains("imported as absences") && why.contains("not recognised"), "{why}");
+    assert!(
+        why.contains("imported as absences") && why.contains("not recognised"),
+        "{why}"
+    );
 }
 
 #[test]

@@ -90,7 +90,10 @@ fn a_schedule_is_added_from_the_screen_and_a_bad_cadence_is_explained() {
     assert_eq!(h.state().rows.len(), 1, "{:?}", h.state().message);
     // Saved, with a word about the inbox folder that does not exist.
     let (_, msg) = h.state().message.clone().expect("message");
-    assert!(msg.contains("inbox folder") && msg.contains("does not exist"), "{msg}");
+    assert!(
+        msg.contains("inbox folder") && msg.contains("does not exist"),
+        "{msg}"
+    );
     assert_eq!(h.state().rows[0].cadence.to_string(), "daily at 01:30");
     assert!(h.state().form.is_none());
     // "Run now" runs it at once, whatever its cadence, and the history says so.
@@ -117,7 +120,7 @@ fn wait(h: &mut Harness<'static, SchedulesScreen>) {
 #[test]
 fn the_batches_screen_compares_two_staff_feeds_and_shows_export_history() {
     use esr_desk::store::{ImportOptions, Store};
-    use esr_desk::ui::app::{App, Command, Screen};
+    use esr_desk::ui::app::{App, Command, Screen, View};
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("store.sqlite");
     let src = std::fs::read_dir(crate::support::root().join("sample-data/local-data-warehouse"))
@@ -156,7 +159,8 @@ fn the_batches_screen_compares_two_staff_feeds_and_shows_export_history() {
             |ui, app: &mut App| app.frame(ui),
             App::headless(Vec::new(), Some(db)),
         );
-    h.state_mut().queue(Command::Show(Screen::Batches));
+    h.state_mut()
+        .queue(Command::View(View::Show(Screen::Batches)));
     h.run();
     h.get_by_label("Changes since 1").click();
     let start = std::time::Instant::now();

@@ -6,7 +6,7 @@
 use crate::support::root;
 use egui_kittest::{Harness, kittest::Queryable as _};
 use esr_desk::store::{PageFilter, Store};
-use esr_desk::ui::app::{App, Command, Screen};
+use esr_desk::ui::app::{App, Command, Data, Screen};
 use esr_desk::ui::batch::Selection;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -27,7 +27,10 @@ fn settle(h: &mut Harness<'static, App>) {
         if !h.state().busy() {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "the worker did not finish");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the worker did not finish"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     h.run();
@@ -56,7 +59,9 @@ fn fully_in_view(h: &Harness<'static, App>, text: &str) -> bool {
     let area = view(h).table_rect;
     h.query_all_by_label(text).any(|n| {
         let r = n.rect();
-        r.min.x >= area.min.x - 0.5 && r.max.x <= area.max.x + 0.5 && r.min.y >= area.min.y
+        r.min.x >= area.min.x - 0.5
+            && r.max.x <= area.max.x + 0.5
+            && r.min.y >= area.min.y
             && r.max.y <= area.max.y + 0.5
     })
 }
@@ -110,7 +115,8 @@ fn moving_into_an_off_screen_column_brings_it_into_view() {
     let emp = value_at(&db, &h, 0, view(&h).cols.field(0).expect("key"));
     let edge = view(&h).table_rect.min.x;
     assert!(
-        h.query_all_by_label(&emp).any(|n| n.rect().max.x <= edge + 0.5 && n.rect().min.x >= 0.0),
+        h.query_all_by_label(&emp)
+            .any(|n| n.rect().max.x <= edge + 0.5 && n.rect().min.x >= 0.0),
         "the key column {emp:?} stays in view"
     );
     // And back with Home.
@@ -129,7 +135,10 @@ fn a_jump_to_an_issue_in_an_off_screen_column_shows_that_cell() {
         .position(|f| f.name == "Days Lost")
         .expect("field");
     let col = view(&h).col_of(days);
-    assert!(!view(&h).visible.1.contains(&col), "Days Lost starts off screen");
+    assert!(
+        !view(&h).visible.1.contains(&col),
+        "Days Lost starts off screen"
+    );
     // What the issues panel's entry for line 91 does (clicking it is covered at full size).
     let store = Store::open(&dir.path().join("store.sqlite")).expect("store");
     let batch = view(&h).info.id;
@@ -207,7 +216,11 @@ fn in_a_filtered_view_a_fix_or_a_paste_never_moves_the_cursor_to_another_record(
     settle(&mut h);
     assert_eq!(store.record(batch, target).expect("rec").fields[bad], "X");
     assert_eq!(cursor(&h), (row + 1, bad_col));
-    assert_eq!(seq_at(&db, &h, row + 1), target, "same record under the cursor");
+    assert_eq!(
+        seq_at(&db, &h, row + 1),
+        target,
+        "same record under the cursor"
+    );
     assert_eq!(view(&h).rows.len(), n);
     // Refreshing the list drops the fixed record (line 91) and keeps the cursor's record.
     h.get_by_label("Refresh the list").click();
@@ -252,7 +265,10 @@ fn closing_the_window_commits_the_cell_being_typed() {
     drop(h); // the worker finishes its queue as the window goes
     let store = Store::open(&db).expect("store");
     let batch = store.batches(None).expect("batches")[0].id;
-    assert_eq!(store.record(batch, seq).expect("rec").fields[first], "Rosalind");
+    assert_eq!(
+        store.record(batch, seq).expect("rec").fields[first],
+        "Rosalind"
+    );
     assert_eq!(store.edits(batch).expect("log").len(), 1);
 }
 
@@ -278,7 +294,11 @@ fn quitting_during_an_import_asks_first() {
     settle(&mut h);
     assert!(h.state().confirm_quit.is_none());
     let store = Store::open(&dir.path().join("store.sqlite")).expect("store");
-    assert_eq!(store.batches(None).expect("batches").len(), 2, "work went on");
+    assert_eq!(
+        store.batches(None).expect("batches").len(),
+        2,
+        "work went on"
+    );
 }
 
 /// A small absences file: two records share a bad Employee Number, two share a bad Absence
@@ -293,8 +313,14 @@ fn twins(dir: &Path) -> PathBuf {
         .take(6)
         .map(|r| r.expect("row").iter().map(str::to_string).collect())
         .collect();
-    let emp = rows[0].iter().position(|c| c == "Employee Number").expect("col");
-    let ty = rows[0].iter().position(|c| c == "Absence Type").expect("col");
+    let emp = rows[0]
+        .iter()
+        .position(|c| c == "Employee Number")
+        .expect("col");
+    let ty = rows[0]
+        .iter()
+        .position(|c| c == "Absence Type")
+        .expect("col");
     rows[1][emp] = "1012X001".into();
     rows[3][emp] = "1012X001".into();
     rows[2][ty] = "Sick".into();
@@ -350,7 +376,9 @@ fn apply_to_all_is_offered_for_a_code_and_never_for_an_identifier() {
     settle(&mut h);
     let store = Store::open(&db).expect("store");
     let batch = view(&h).info.id;
-    let recs = store.page(batch, 0, 10, &PageFilter::default()).expect("page");
+    let recs = store
+        .page(batch, 0, 10, &PageFilter::default())
+        .expect("page");
     assert!(recs.iter().all(|r| r.fields[ty_field] != "Sick"));
     // The other bad employee number is untouched.
     assert_eq!(recs.iter().filter(|r| r.fields[0] == "1012X001").count(), 1);
@@ -394,9 +422,12 @@ fn a_cancel_that_comes_after_the_commit_says_so_and_offers_to_delete() {
     let mut h = harness(app);
     h.run();
     h.state_mut()
-        .queue(Command::OpenFiles(vec![root().join(DEFECTS)]));
+        .queue(Command::Data(Data::OpenFiles(vec![root().join(DEFECTS)])));
     h.step();
-    assert!(h.state().import.running.is_some(), "the import is under way");
+    assert!(
+        h.state().import.running.is_some(),
+        "the import is under way"
+    );
     // Cancel is pressed when the worker is already storing the file (its flag is not seen):
     // the import finishes.
     h.state_mut()
@@ -407,7 +438,11 @@ fn a_cancel_that_comes_after_the_commit_says_so_and_offers_to_delete() {
         .cancelling = true;
     settle(&mut h);
     let (batch, _) = h.state().late_cancel.clone().expect("told it was too late");
-    assert!(h.state().status.contains("Too late to cancel"), "{}", h.state().status);
+    assert!(
+        h.state().status.contains("Too late to cancel"),
+        "{}",
+        h.state().status
+    );
     h.get_by_label(&format!("Delete batch {batch}")).click();
     settle(&mut h);
     let store = Store::open(&dir.path().join("store.sqlite")).expect("store");
