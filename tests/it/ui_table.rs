@@ -480,3 +480,43 @@ fn files_dropped_on_the_window_are_imported() {
     assert_eq!(b.len(), 1);
     assert_eq!(b[0].interface, "absences");
 }
+
+#[test]
+fn blank_lines_can_be_removed_from_the_issues_panel_and_the_removal_is_logged() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let mut h = open(vec![root().join(DEFECTS)], dir.path());
+    let before = view(&h).info.file_errors;
+    assert!(before > 0);
+    // The groups are titled in plain English, in the rules' order: the file's problems first.
+    let titles: Vec<esr_desk::rules::Rule> = view(&h).by_rule.iter().map(|r| r.0).collect();
+    let mut sorted = titles.clone();
+    sorted.sort();
+    assert_eq!(titles, sorted);
+    h.get_by_label_contains("Blank line —").click();
+    settle(&mut h);
+    let n = view(&h)
+        .by_rule
+        .iter()
+        .find(|r| r.0 == esr_desk::rules::Rule::BlankRow)
+        .map(|r| r.2)
+        .expect("blank lines");
+    h.get_by_label(&format!("Remove the {n} blank line(s)"))
+        .click();
+    settle(&mut h);
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    assert!(view(&h).info.file_errors < before);
+    let store = Store::open(&db).expect("store");
+    let log = store.acceptances(view(&h).info.id).expect("log");
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].rule, esr_desk::rules::Rule::BlankRow);
+    assert!(
+        log[0]
+            .reason
+            .contains(&format!("removed {n} blank line(s)")),
+        "{}",
+        log[0].reason
+    );
+    // The group now says so.
+    h.get_by_label_contains(&format!("Blank line — {n}, accepted"));
+}
