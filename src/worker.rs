@@ -17,6 +17,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
+/// One rule's issues (record, issue) and its counts by field name.
+pub type RuleIssues = (
+    Vec<(Option<u32>, crate::validate::Issue)>,
+    Vec<(String, u64)>,
+);
+
 /// Work for the worker.
 #[derive(Debug, Clone)]
 pub enum Job {
@@ -33,6 +39,20 @@ pub enum Job {
         /// Not recognised; the officer said "import anyway as this interface" after reading
         /// this reason (kept with the batch).
         chosen_anyway: Option<String>,
+    },
+    /// Read what the issues panel shows about a batch as a whole.
+    FileState {
+        /// Batch.
+        batch: i64,
+    },
+    /// Read the issues of one rule (as many as the panel lists) and their counts by field.
+    RuleIssues {
+        /// Batch.
+        batch: i64,
+        /// Rule.
+        rule: crate::rules::Rule,
+        /// At most this many issues.
+        limit: u64,
     },
     /// Work out the suggested fixes of the cells with an issue of a rule.
     SuggestFixes {
@@ -153,6 +173,22 @@ pub enum Reply {
         /// Result.
         result: Result<(usize, usize), StoreError>,
     },
+    /// What the issues panel shows about a batch as a whole.
+    FileState {
+        /// Batch.
+        batch: i64,
+        /// Result.
+        result: Result<crate::store::FileState, StoreError>,
+    },
+    /// One rule's issues and counts by field.
+    RuleIssues {
+        /// Batch.
+        batch: i64,
+        /// Rule.
+        rule: crate::rules::Rule,
+        /// Result.
+        result: Result<RuleIssues, StoreError>,
+    },
     /// The suggested fixes of a rule's cells.
     Suggestions {
         /// Batch.
@@ -254,6 +290,17 @@ fn run_job(
             );
             Reply::Imported { path, result }
         }
+        Job::FileState { batch } => Reply::FileState {
+            batch,
+            result: store.file_state(batch),
+        },
+        Job::RuleIssues { batch, rule, limit } => Reply::RuleIssues {
+            batch,
+            rule,
+            result: store
+                .issues(batch, Some(rule), limit)
+                .and_then(|l| Ok((l, store.rule_counts_by_field(batch, rule)?))),
+        },
         Job::SuggestFixes { batch, rule } => Reply::Suggestions {
             batch,
             rule,

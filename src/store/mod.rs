@@ -25,7 +25,7 @@ use std::sync::Arc;
 pub use edit::{Acceptance, EditOutcome};
 pub use import::{ImportOptions, ImportOutcome};
 pub use kinds::{BatchStatus, EditKind, ExportRunOutcome, RunOutcome, Trigger};
-pub use query::{BatchInfo, EditEntry, PageFilter, StoredRecord};
+pub use query::{BatchInfo, EditEntry, FileState, PageFilter, StoredRecord};
 
 /// Errors from the store. Each says what to do where there is something to do.
 #[derive(Debug, thiserror::Error)]

@@ -400,3 +400,60 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
+
+/// What the issues panel shows about the file as a whole, read from the store once.
+#[derive(Debug, Clone, Default)]
+pub struct FileState {
+    /// File-level rules with an error not yet accepted.
+    pub open_rules: std::collections::HashSet<Rule>,
+    /// The acceptances logged for the batch.
+    pub acceptances: Vec<super::Acceptance>,
+    /// Batches of each referenced interface, newest first (id, label), at most 50.
+    pub reference_batches: std::collections::HashMap<String, Vec<(i64, String)>>,
+}
+
+impl Store {
+    /// What the issues panel shows about a batch as a whole.
+    pub fn file_state(&mut self, batch: i64) -> Result<FileState> {
+        let layout = self.batch_layout(batch)?;
+        let batch = self.batch(batch)?;
+        let store: &Store = self;
+        let open_rules = if batch.file_errors > 0 {
+            store
+                .file_problems(batch.id)?
+                .iter()
+                .map(|i| i.rule)
+                .collect()
+        } else {
+            Default::default()
+        };
+        let mut reference_batches = std::collections::HashMap::new();
+        for r in crate::validate::reference_rules(&layout) {
+            if reference_batches.contains_key(&r.interface) {
+                continue;
+            }
+            let list: Vec<(i64, String)> = store
+                .batches(Some(&r.interface))?
+                .iter()
+                .take(50)
+                .map(|b| {
+                    (
+                        b.id,
+                        format!(
+                            "batch {} · {} · {}",
+                            b.id,
+                            b.source_name,
+                            b.imported_at.get(..10).unwrap_or("")
+                        ),
+                    )
+                })
+                .collect();
+            reference_batches.insert(r.interface.clone(), list);
+        }
+        Ok(FileState {
+            open_rules,
+            acceptances: store.acceptances(batch.id)?,
+            reference_batches,
+        })
+    }
+}

@@ -193,6 +193,10 @@ pub enum Data {
     DeleteBatch(i64),
     /// Work out the suggested fixes of a rule's cells in the open batch.
     SuggestFixes(crate::rules::Rule),
+    /// Read what the issues panel shows about the open batch as a whole.
+    LoadFileState,
+    /// Read one rule's issues for the issues panel.
+    LoadRuleIssues(crate::rules::Rule),
     /// Skip the file waiting for a choice.
     SkipFile,
     /// Stop the running import (nothing is stored).
@@ -898,6 +902,33 @@ impl App {
                     v.preview_ready(result.map_err(|e| e.to_string()));
                 }
             }
+            Reply::FileState { batch, result } => {
+                if let Some(v) = self.view.as_mut()
+                    && v.info.id == batch
+                {
+                    match result {
+                        Ok(f) => v.file_state = Some(f),
+                        Err(e) => v.error = Some(format!("The batch could not be read: {e}")),
+                    }
+                }
+            }
+            Reply::RuleIssues {
+                batch,
+                rule,
+                result,
+            } => {
+                if let Some(v) = self.view.as_mut()
+                    && v.info.id == batch
+                {
+                    match result {
+                        Ok((list, fields)) => {
+                            v.rule_issues.insert(rule, list);
+                            v.rule_fields.insert(rule, fields);
+                        }
+                        Err(e) => v.error = Some(format!("The issues could not be read: {e}")),
+                    }
+                }
+            }
             Reply::Suggestions {
                 batch,
                 rule,
@@ -1237,6 +1268,20 @@ impl App {
             Data::DeleteBatch(id) => {
                 self.late_cancel = None;
                 self.send(Job::DeleteBatch { batch: id });
+            }
+            Data::LoadFileState => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::FileState { batch });
+                }
+            }
+            Data::LoadRuleIssues(rule) => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::RuleIssues {
+                        batch,
+                        rule,
+                        limit: super::issues::LISTED_PER_RULE,
+                    });
+                }
             }
             Data::SuggestFixes(rule) => {
                 if let Some(batch) = self.batch_id() {

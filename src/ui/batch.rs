@@ -87,61 +87,7 @@ pub struct Editing {
     pub fresh: bool,
 }
 
-/// What the issues panel shows about the file as a whole, read from the store once.
-#[derive(Debug, Clone, Default)]
-pub struct FileState {
-    /// File-level rules with an error not yet accepted.
-    pub open_rules: std::collections::HashSet<Rule>,
-    /// The acceptances logged for the batch.
-    pub acceptances: Vec<crate::store::Acceptance>,
-    /// Batches of each referenced interface, newest first (id, label), at most 50.
-    pub reference_batches: HashMap<String, Vec<(i64, String)>>,
-}
-
-impl FileState {
-    /// Reads it from the store.
-    pub fn load(store: &Store, batch: &BatchInfo, layout: &Layout) -> Self {
-        let open_rules = if batch.file_errors > 0 {
-            store
-                .file_problems(batch.id)
-                .unwrap_or_default()
-                .iter()
-                .map(|i| i.rule)
-                .collect()
-        } else {
-            Default::default()
-        };
-        let mut reference_batches = HashMap::new();
-        for r in crate::validate::reference_rules(layout) {
-            reference_batches
-                .entry(r.interface.clone())
-                .or_insert_with(|| {
-                    store
-                        .batches(Some(&r.interface))
-                        .unwrap_or_default()
-                        .iter()
-                        .take(50)
-                        .map(|b| {
-                            (
-                                b.id,
-                                format!(
-                                    "batch {} · {} · {}",
-                                    b.id,
-                                    b.source_name,
-                                    b.imported_at.get(..10).unwrap_or("")
-                                ),
-                            )
-                        })
-                        .collect()
-                });
-        }
-        Self {
-            open_rules,
-            acceptances: store.acceptances(batch.id).unwrap_or_default(),
-            reference_batches,
-        }
-    }
-}
+pub use crate::store::FileState;
 
 /// What a find-and-replace would change, (cells, records), once counted.
 pub type Counted = Option<Result<(usize, usize), String>>;
@@ -228,6 +174,9 @@ pub struct BatchView {
     pub rule_issues: HashMap<Rule, Vec<(Option<u32>, Issue)>>,
     /// Issue counts by field of the rules opened in the issues panel.
     pub rule_fields: HashMap<Rule, Vec<(String, u64)>>,
+    /// What the issues panel has asked the worker for and not yet had: the file state, and
+    /// the issues of these rules.
+    pub panel_asked: (bool, std::collections::HashSet<Rule>),
     /// Suggested fixes of the cells of a rule, worked out by the worker (None: asked for).
     pub suggestions: HashMap<Rule, Option<Result<Vec<crate::store::search::Suggestion>, String>>>,
     /// Row to scroll to on the next frame.
@@ -371,6 +320,7 @@ impl BatchView {
             by_rule,
             rule_issues: HashMap::new(),
             rule_fields: HashMap::new(),
+            panel_asked: Default::default(),
             suggestions: HashMap::new(),
             file_state: None,
             accept_reasons: HashMap::new(),
@@ -772,6 +722,7 @@ impl BatchView {
         self.rule_fields.clear();
         self.suggestions.clear();
         self.file_state = None;
+        self.panel_asked = Default::default();
         match store.batch(self.info.id) {
             Ok(i) => self.info = i,
             Err(e) => self.error = Some(err(e)),

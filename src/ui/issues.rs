@@ -30,7 +30,7 @@ impl BatchView {
                 ),
             );
         }
-        self.references_ui(ui, store, cmds);
+        self.references_ui(ui, cmds);
         let total: u64 = self.by_rule.iter().map(|r| r.2).sum();
         ui.label(format!(
             "{} issue(s) under {} rule(s); {} rejected record(s).",
@@ -58,7 +58,7 @@ impl BatchView {
         ui.separator();
         let mut jump: Option<(u32, Option<usize>)> = None;
         let rules = self.by_rule.clone();
-        let open_file_rules = self.file_state(store).open_rules.clone();
+        let open_file_rules = self.file_state(cmds).map(|f| f.open_rules.clone());
         egui::ScrollArea::vertical()
             .id_salt("issues-scroll")
             .auto_shrink([false, false])
@@ -70,7 +70,7 @@ impl BatchView {
                     };
                     let accepted = rule.is_file_level()
                         && *severity == Severity::Error
-                        && !open_file_rules.contains(rule);
+                        && open_file_rules.as_ref().is_some_and(|o| !o.contains(rule));
                     let title = if accepted {
                         egui::RichText::new(format!("{} — {count}, accepted", rule.title())).weak()
                     } else {
@@ -80,23 +80,15 @@ impl BatchView {
                         .id_salt(("rule", rule))
                         .show(ui, |ui| {
                             if !self.rule_issues.contains_key(rule) {
-                                match store
-                                    .issues(self.info.id, Some(*rule), LISTED_PER_RULE)
-                                    .and_then(|l| {
-                                        Ok((l, store.rule_counts_by_field(self.info.id, *rule)?))
-                                    }) {
-                                    Ok((list, fields)) => {
-                                        self.rule_issues.insert(*rule, list);
-                                        self.rule_fields.insert(*rule, fields);
-                                    }
-                                    Err(e) => {
-                                        ui.colored_label(
-                                            ui.visuals().error_fg_color,
-                                            e.to_string(),
-                                        );
-                                        return;
-                                    }
+                                // Read on the worker; the group fills in when it arrives.
+                                if self.panel_asked.1.insert(*rule) {
+                                    cmds.push(Command::Data(Data::LoadRuleIssues(*rule)));
                                 }
+                                ui.horizontal(|ui| {
+                                    ui.spinner();
+                                    ui.weak("Reading the issues…");
+                                });
+                                return;
                             }
                             ui.weak(rule.description());
                             if let Some(fields) = self.rule_fields.get(rule)
@@ -157,7 +149,7 @@ impl BatchView {
                                 }
                             }
                             if rule.is_file_level() && *severity == Severity::Error {
-                                self.accept_ui(ui, store, *rule, cmds);
+                                self.accept_ui(ui, *rule, cmds);
                             }
                         });
                     r.header_response.on_hover_text(match (severity, rule.is_file_level()) {
@@ -238,22 +230,22 @@ impl BatchView {
         }
     }
 
-    /// The panel's view of the file as a whole, read once after each change.
-    fn file_state(&mut self, store: &Store) -> &super::batch::FileState {
-        if self.file_state.is_none() {
-            self.file_state = Some(super::batch::FileState::load(
-                store,
-                &self.info,
-                &self.layout,
-            ));
+    /// The panel's view of the file as a whole: read on the worker once after each change
+    /// (None until it arrives).
+    fn file_state(&mut self, cmds: &mut Vec<Command>) -> Option<&super::batch::FileState> {
+        if self.file_state.is_none() && !self.panel_asked.0 {
+            self.panel_asked.0 = true;
+            cmds.push(Command::Data(Data::LoadFileState));
         }
-        self.file_state.get_or_insert_with(Default::default)
+        self.file_state.as_ref()
     }
 
     /// Accepting a file-level problem: the acceptances so far, and a reason box.
-    fn accept_ui(&mut self, ui: &mut egui::Ui, store: &Store, rule: Rule, cmds: &mut Vec<Command>) {
-        let accepted: Vec<_> = self
-            .file_state(store)
+    fn accept_ui(&mut self, ui: &mut egui::Ui, rule: Rule, cmds: &mut Vec<Command>) {
+        let Some(state) = self.file_state(cmds) else {
+            return;
+        };
+        let accepted: Vec<_> = state
             .acceptances
             .iter()
             .filter(|a| a.rule == rule)
@@ -301,7 +293,7 @@ impl BatchView {
     }
 
     /// What the reference rules were checked against, and a choice to check them again.
-    fn references_ui(&mut self, ui: &mut egui::Ui, store: &Store, cmds: &mut Vec<Command>) {
+    fn references_ui(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
         let mut wanted: Vec<String> = crate::validate::reference_rules(&self.layout)
             .into_iter()
             .map(|r| r.interface)
@@ -318,10 +310,8 @@ impl BatchView {
                     ),
                 };
                 let batches = self
-                    .file_state(store)
-                    .reference_batches
-                    .get(&iface)
-                    .cloned()
+                    .file_state(cmds)
+                    .and_then(|f| f.reference_batches.get(&iface).cloned())
                     .unwrap_or_default();
                 let choice = self.reference_pick.entry(iface.clone()).or_default();
                 egui::ComboBox::new(("reference", &iface), format!("{iface} batch"))

@@ -20,20 +20,23 @@ fn harness(app: App) -> Harness<'static, App> {
 
 /// Runs frames until the worker is idle, then until the UI settles.
 fn settle(h: &mut Harness<'static, App>) {
+    // Until the worker, the page reader and the panels have nothing left to do for a few
+    // frames running (a frame may ask for more: the issues panel re-reads after a change).
     let start = Instant::now();
-    loop {
+    let mut idle = 0;
+    while idle < 3 {
         h.step();
-        if !h.state().busy() {
-            break;
+        if h.state().busy() {
+            idle = 0;
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "the worker did not finish"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        } else {
+            idle += 1;
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the worker did not finish"
-        );
-        std::thread::sleep(Duration::from_millis(5));
     }
-    h.run();
-    h.step();
     h.run();
 }
 
@@ -124,7 +127,7 @@ fn editing_a_bad_cell_drops_the_count_and_undo_brings_it_back() {
     let before = rejected(&h);
     // Issues panel: open the rule, click the issue on line 91 (Days Lost = -1).
     h.get_by_label_contains("Out of range —").click();
-    h.run();
+    settle(&mut h);
     h.get_by_label_contains("Line 91").click();
     h.run();
     let days = field_index(&h, "Days Lost");
@@ -176,7 +179,7 @@ fn excluding_a_row_keeps_it_visible_and_out_of_the_rejected_count() {
     let (mut h, db, _dir) = open_sample();
     let before = rejected(&h);
     h.get_by_label_contains("Out of range —").click();
-    h.run();
+    settle(&mut h);
     h.get_by_label_contains("Line 91").click();
     h.run();
     h.get_by_label("Exclude rows…").click();
@@ -398,7 +401,7 @@ fn records_of_an_unknown_type_have_their_own_tab_and_issues_jump_there() {
         .expect("an unknown-type tab");
     assert_eq!(tabs[unknown].count, 2);
     h.get_by_label_contains("Unknown record type —").click();
-    h.run();
+    settle(&mut h);
     h.get_all_by_label_contains("Line ")
         .next()
         .expect("an issue listed")
@@ -498,7 +501,7 @@ fn export_writes_the_corrected_file_to_the_chosen_folder() {
     h.state_mut().errors.clear();
     // The officer accepts it in the issues panel, with a reason.
     h.get_by_label_contains("Blank line —").click();
-    h.run();
+    settle(&mut h);
     h.get_by_label("Reason for accepting:").click();
     h.get_by_label("Reason for accepting:")
         .type_text("the blank lines carry no data");
