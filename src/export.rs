@@ -258,6 +258,22 @@ pub fn export_batch(
             },
         );
     }
+    if let Ok(o) = &result {
+        // Who sent what: in the access log too (the export history has the details).
+        let name = o
+            .path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Err(e) = store.log_access(
+            Some(batch),
+            crate::store::AccessAction::Export,
+            Some(o.records_written),
+            &format!("{name} ({})", opts.trigger.as_str()),
+        ) {
+            tracing::warn!(batch, error = %e, "the export was not written to the access log");
+        }
+    }
     result
 }
 
@@ -879,8 +895,17 @@ pub fn rejects_report_name(batch: i64, now: NaiveDateTime) -> String {
 }
 
 /// Writes the rejected records of a batch and their issues as a CSV that opens cleanly in
-/// Excel (UTF-8 with BOM, one row an issue). Returns the number of issue rows.
-pub fn rejects_report(store: &mut Store, batch: i64, path: &Path) -> Result<u64, ExportError> {
+/// Excel (UTF-8 with BOM, one row an issue). By default it holds the minimum an officer needs
+/// to find and fix each record: line, record type, the record's key (employee or assignment
+/// number), field, rule and message (which masks sensitive values). With `full`, each row
+/// also holds the cell's value and the whole record: that is logged as such. Every report
+/// written is in the access log. Returns the number of issue rows.
+pub fn rejects_report(
+    store: &mut Store,
+    batch: i64,
+    path: &Path,
+    full: bool,
+) -> Result<u64, ExportError> {
     let layout = store.batch_layout(batch)?;
     let delimiter = (layout.dialect.delimiter as char).to_string();
     let issues = store.issues(batch, None, u64::MAX >> 1)?;
@@ -899,39 +924,71 @@ pub fn rejects_report(store: &mut Store, batch: i64, path: &Path) -> Result<u64,
             }
             None => None,
         };
-        let value = match (rec, i.field_index) {
-            (Some(r), Some(fi)) => {
-                crate::text::display(&r.fields.get(fi).cloned().unwrap_or_default()).into_owned()
-            }
-            _ => String::new(),
-        };
-        rows.push(vec![
+        let key = rec
+            .and_then(|r| {
+                let ri = match layout.discriminator {
+                    None => Some(0),
+                    Some(_) => r
+                        .record_type
+                        .as_deref()
+                        .and_then(|c| layout.record_index(c)),
+                }?;
+                let rt = &layout.records[ri];
+                let vals: Vec<String> = rt
+                    .key_fields()
+                    .iter()
+                    .filter(|k| rt.fields[**k].sensitive.is_none())
+                    .filter_map(|k| r.fields.get(*k).cloned())
+                    .collect();
+                Some(vals.join(" / "))
+            })
+            .unwrap_or_default();
+        let mut row = vec![
             i.line.to_string(),
             i.record_type.clone().unwrap_or_default(),
+            key,
             i.field.clone().unwrap_or_default(),
             i.rule.code().to_string(),
-            "error".to_string(),
             i.message.clone(),
-            value,
-            rec.map_or("", |r| if r.excluded { "yes" } else { "no" })
-                .to_string(),
-            rec.map(|r| crate::text::display(&r.fields.join(&delimiter)).into_owned())
-                .unwrap_or_default(),
-        ]);
+        ];
+        if full {
+            let value = match (rec, i.field_index) {
+                (Some(r), Some(fi)) => {
+                    crate::text::display(&r.fields.get(fi).cloned().unwrap_or_default())
+                        .into_owned()
+                }
+                _ => String::new(),
+            };
+            row.push(value);
+            row.push(
+                rec.map_or("", |r| if r.excluded { "yes" } else { "no" })
+                    .to_string(),
+            );
+            row.push(
+                rec.map(|r| crate::text::display(&r.fields.join(&delimiter)).into_owned())
+                    .unwrap_or_default(),
+            );
+        }
+        rows.push(row);
     }
-    write_excel_csv(
-        path,
-        &[
-            "Line",
-            "Record type",
-            "Field",
-            "Rule",
-            "Severity",
-            "Message",
-            "Value",
-            "Excluded",
-            "Record",
-        ],
-        rows,
-    )
+    let mut header = vec!["Line", "Record type", "Key", "Field", "Rule", "Message"];
+    if full {
+        header.extend(["Value", "Excluded", "Record"]);
+    }
+    let n = write_excel_csv(path, &header, rows)?;
+    let name = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    store.log_access(
+        Some(batch),
+        if full {
+            crate::store::AccessAction::RejectsReportFull
+        } else {
+            crate::store::AccessAction::RejectsReport
+        },
+        Some(n),
+        &name,
+    )?;
+    Ok(n)
 }

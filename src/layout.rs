@@ -117,6 +117,92 @@ struct FieldFile {
     control: Option<String>,
     description: Option<String>,
     sample: Option<String>,
+    sensitive: Option<Sensitivity>,
+}
+
+/// What kind of personal data a field holds, for information governance: such values are
+/// masked on screen and in messages until an officer reveals them for a batch, with a reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sensitivity {
+    /// Identifies a person outside ESR: NI number, NHS number, date of birth.
+    Identifier,
+    /// Special-category health data: sickness reasons and the like.
+    Health,
+    /// Bank details, pay.
+    Financial,
+    /// Home address, personal phone and e-mail.
+    Contact,
+    /// Other special-category data: ethnic origin, religious belief, sexual orientation.
+    Special,
+}
+
+impl Sensitivity {
+    /// The word used in layouts and documents.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sensitivity::Identifier => "identifier",
+            Sensitivity::Health => "health",
+            Sensitivity::Financial => "financial",
+            Sensitivity::Contact => "contact",
+            Sensitivity::Special => "special",
+        }
+    }
+
+    /// A value as shown while masked: enough to recognise a typing slip, not the value.
+    /// Identifiers keep their first two and last two characters (`QQ•••••6Z`); dates keep
+    /// their year (`••/••/1984`); anything else shows only its length (`•••••`).
+    pub fn mask(self, v: &str) -> String {
+        let chars: Vec<char> = v.chars().collect();
+        if chars.is_empty() {
+            return String::new();
+        }
+        let dot = '\u{2022}';
+        let separated = chars.iter().any(|c| "/-.".contains(*c));
+        let looks_like_date = chars[0].is_ascii_digit()
+            && chars.iter().filter(|c| c.is_ascii_digit()).count() >= 6
+            && chars
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || "/-. ".contains(*c))
+            && ((separated && (8..=11).contains(&chars.len()))
+                || (chars.len() == 8 && chars.iter().all(char::is_ascii_digit)));
+        match self {
+            Sensitivity::Identifier if looks_like_date => {
+                // Keep a 4-digit year where it is; mask every other digit.
+                let s: String = chars.iter().collect();
+                let year = s
+                    .char_indices()
+                    .collect::<Vec<_>>()
+                    .windows(4)
+                    .find(|w| {
+                        w.iter().all(|(_, c)| c.is_ascii_digit())
+                            && (w[0].1 == '1' || w[0].1 == '2')
+                    })
+                    .map(|w| w[0].0);
+                chars
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| match year {
+                        Some(y) if i >= y && i < y + 4 => *c,
+                        _ if c.is_ascii_alphanumeric() => dot,
+                        _ => *c,
+                    })
+                    .collect()
+            }
+            Sensitivity::Identifier if chars.len() > 5 => chars
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i < 2 || i + 2 >= chars.len() {
+                        *c
+                    } else {
+                        dot
+                    }
+                })
+                .collect(),
+            _ => std::iter::repeat_n(dot, chars.len().min(12)).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -247,6 +333,8 @@ pub struct Field {
     pub codes: Vec<String>,
     /// Identifier check.
     pub check: Option<Check>,
+    /// Personal data of this kind: masked on screen and in messages.
+    pub sensitive: Option<Sensitivity>,
     /// Least value (scaled by [`SCALE`]) for numeric fields.
     pub min: Option<i128>,
     /// Greatest value (scaled by [`SCALE`]) for numeric fields.
@@ -891,6 +979,7 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
                 required: ff.required || value.is_some(),
                 codes: ff.codes.clone(),
                 check: ff.check,
+                sensitive: ff.sensitive,
                 min: bounds.0,
                 max: bounds.1,
                 min_length: ff.min_length,
@@ -1341,4 +1430,30 @@ pub fn remove_override(dir: &Path, id: &str) -> std::io::Result<bool> {
     }
     std::fs::remove_file(path)?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod sensitivity_tests {
+    use super::Sensitivity;
+
+    #[test]
+    fn masks_keep_enough_to_spot_a_slip_and_never_the_value() {
+        let id = Sensitivity::Identifier;
+        assert_eq!(
+            id.mask("QQ123456Z"),
+            "QQ\u{2022}\u{2022}\u{2022}\u{2022}\u{2022}6Z"
+        );
+        assert_eq!(
+            id.mask("17/05/1984"),
+            "\u{2022}\u{2022}/\u{2022}\u{2022}/1984"
+        );
+        assert_eq!(id.mask("19840517"), "1984\u{2022}\u{2022}\u{2022}\u{2022}");
+        assert_eq!(
+            id.mask("4857773456"),
+            "48\u{2022}\u{2022}\u{2022}\u{2022}\u{2022}\u{2022}56"
+        );
+        let h = Sensitivity::Health.mask("S10 Anxiety/stress/depression");
+        assert!(h.chars().all(|c| c == '\u{2022}'));
+        assert_eq!(Sensitivity::Contact.mask(""), "");
+    }
 }

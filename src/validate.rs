@@ -192,6 +192,16 @@ pub fn shown(v: &str) -> String {
     }
 }
 
+/// A value of `field` as messages quote it: masked when the field holds sensitive personal data
+/// (an NI number shows as `"QQ•••••6Z"`), else as [`shown`] quotes it. Every message about a
+/// field's value goes through here, so no message echoes a sensitive value whole.
+pub fn shown_in(field: &Field, v: &str) -> String {
+    match field.sensitive {
+        Some(s) => format!("\"{}\"", s.mask(&crate::text::display(v))),
+        None => shown(v),
+    }
+}
+
 /// True for an empty value or one of white space only (cheap for the usual value, which does
 /// not start with white space).
 fn is_blank(v: &str) -> bool {
@@ -218,7 +228,12 @@ fn check_value_in(
         if v != c {
             return Err((
                 Rule::ValueError,
-                format!("{} must be {} but is {}", field.name, shown(c), shown(v)),
+                format!(
+                    "{} must be {} but is {}",
+                    field.name,
+                    shown_in(field, c),
+                    shown_in(field, v)
+                ),
             ));
         }
         return Ok(None);
@@ -239,10 +254,12 @@ fn check_value_in(
             return Ok(None);
         }
     }
-    let n = field
-        .format
-        .check(v)
-        .map_err(|p| (p.rule, format!("{} {} {}", field.name, shown(v), p.reason)))?;
+    let n = field.format.check(v).map_err(|p| {
+        (
+            p.rule,
+            format!("{} {} {}", field.name, shown_in(field, v), p.reason),
+        )
+    })?;
     if let Some(min) = field.min_length {
         let n = char_len(v);
         if n < min {
@@ -251,7 +268,7 @@ fn check_value_in(
                 format!(
                     "{} {} is {n} characters long; at least {min} are required",
                     field.name,
-                    shown(v)
+                    shown_in(field, v)
                 ),
             ));
         }
@@ -272,7 +289,7 @@ fn check_value_in(
             format!(
                 "{} {} is not one of the allowed codes: {list}",
                 field.name,
-                shown(v)
+                shown_in(field, v)
             ),
         ));
     }
@@ -283,7 +300,7 @@ fn check_value_in(
                 format!(
                     "{} {} is not a valid {}: it {why}",
                     field.name,
-                    shown(v),
+                    shown_in(field, v),
                     check.label()
                 ),
             )
@@ -299,7 +316,7 @@ fn check_value_in(
         };
         return Err((
             Rule::RangeError,
-            format!("{} {} must be {range}", field.name, shown(v)),
+            format!("{} {} must be {range}", field.name, shown_in(field, v)),
         ));
     }
     if let Some(p) = &field.pattern
@@ -310,7 +327,7 @@ fn check_value_in(
             format!(
                 "{} {} does not have the expected form",
                 field.name,
-                shown(v)
+                shown_in(field, v)
             ),
         ));
     }
@@ -614,9 +631,9 @@ pub fn check_record<F: FieldSource + ?Sized>(
                         format!(
                             "{} {} is before {} {}",
                             fa.name,
-                            shown(fields.field(*field)),
+                            shown_in(fa, fields.field(*field)),
                             fb.name,
-                            shown(fields.field(*other))
+                            shown_in(fb, fields.field(*other))
                         ),
                     ));
                 }
@@ -642,7 +659,7 @@ pub fn check_record<F: FieldSource + ?Sized>(
                             "{} is required when {} is {} but is empty",
                             ff.name,
                             fw.name,
-                            shown(w)
+                            shown_in(fw, w)
                         ),
                     ));
                 }
@@ -660,9 +677,9 @@ pub fn check_record<F: FieldSource + ?Sized>(
                         format!(
                             "{} {} and {} {} must be equal: they differ by {}",
                             fa.name,
-                            shown(fields.field(*field)),
+                            shown_in(fa, fields.field(*field)),
                             fb.name,
-                            shown(fields.field(*other)),
+                            shown_in(fb, fields.field(*other)),
                             format_exact(
                                 a.abs_diff(b).min(i128::MAX as u128) as i128,
                                 decimals_of(&fa.format)
@@ -688,7 +705,7 @@ pub fn check_record<F: FieldSource + ?Sized>(
                         format!(
                             "{} {} is not in {} (the reference chosen for this check): check the number, or choose a newer reference",
                             f.name,
-                            shown(v),
+                            shown_in(f, v),
                             set.source
                         ),
                     ));
@@ -751,7 +768,10 @@ pub fn unique_issue<F: FieldSource + ?Sized>(
     let rt = &layout.records[ri];
     let key = &rt.unique[ki];
     let names: Vec<&str> = key.iter().map(|&k| rt.fields[k].name.as_str()).collect();
-    let vals: Vec<String> = key.iter().map(|&k| shown(fields.field(k))).collect();
+    let vals: Vec<String> = key
+        .iter()
+        .map(|&k| shown_in(&rt.fields[k], fields.field(k)))
+        .collect();
     Issue::new(
         Rule::UniqueError,
         line,

@@ -40,6 +40,17 @@ pub enum Job {
         /// this reason (kept with the batch).
         chosen_anyway: Option<String>,
     },
+    /// Record an access in the access log (counts and words, never a field's value).
+    LogAccess {
+        /// The batch, when it was about one.
+        batch: Option<i64>,
+        /// What was done.
+        action: crate::store::AccessAction,
+        /// How many.
+        count: Option<u64>,
+        /// In words.
+        detail: String,
+    },
     /// Read what the issues panel shows about a batch as a whole.
     FileState {
         /// Batch.
@@ -173,6 +184,15 @@ pub enum Reply {
         /// Result.
         result: Result<(usize, usize), StoreError>,
     },
+    /// An access recorded (or not).
+    Logged {
+        /// The batch.
+        batch: Option<i64>,
+        /// What was done.
+        action: crate::store::AccessAction,
+        /// Result.
+        result: Result<(), StoreError>,
+    },
     /// What the issues panel shows about a batch as a whole.
     FileState {
         /// Batch.
@@ -290,6 +310,16 @@ fn run_job(
             );
             Reply::Imported { path, result }
         }
+        Job::LogAccess {
+            batch,
+            action,
+            count,
+            detail,
+        } => Reply::Logged {
+            batch,
+            action,
+            result: store.log_access(batch, action, count, &detail),
+        },
         Job::FileState { batch } => Reply::FileState {
             batch,
             result: store.file_state(batch),
@@ -444,7 +474,7 @@ fn run_job(
                 };
             }
             let report = rejects_report.map(|p| {
-                crate::export::rejects_report(store, batch, &p)
+                crate::export::rejects_report(store, batch, &p, false)
                     .map(|n| (p, n))
                     .map_err(|e| e.to_string())
             });

@@ -91,12 +91,16 @@ pub struct RejectsArgs {
     /// The CSV file to write.
     #[arg(long)]
     pub out: PathBuf,
+    /// Also write each cell's value and the whole record (the minimum is line, key, field,
+    /// rule and message); the access log says a full report was written.
+    #[arg(long)]
+    pub full: bool,
 }
 
 /// Runs `rejects`.
 pub fn run_rejects(a: RejectsArgs, db: Option<&Path>) -> super::Outcome {
     let mut store = open(db)?;
-    match rejects_report(&mut store, a.batch, &a.out) {
+    match rejects_report(&mut store, a.batch, &a.out, a.full) {
         Ok(n) => {
             eprintln!("wrote {n} rejected-record issues to {}", a.out.display());
             Ok(ExitCode::SUCCESS)

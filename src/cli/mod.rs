@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub mod accept;
+pub mod audit;
 pub mod catalogue;
 pub mod edit;
 pub mod export;
@@ -69,6 +70,8 @@ pub enum Command {
     Recheck(accept::RecheckArgs),
     /// List the rules an issue can break.
     Rules(accept::RulesArgs),
+    /// The access log: who opened, revealed, copied, exported and purged what (no values).
+    Audit(audit::Args),
 }
 
 /// Exit code for "could not run".
@@ -278,6 +281,7 @@ fn run_command(cli: Cli) -> Outcome {
         Some(Command::Accept(a)) => accept::run(a, cli.db.as_deref()),
         Some(Command::Recheck(a)) => accept::run_recheck(a, cli.db.as_deref()),
         Some(Command::Rules(a)) => accept::run_rules(a),
+        Some(Command::Audit(a)) => audit::run(a, cli.db.as_deref()),
         Some(Command::GenSample(a)) => gen_sample::run(a),
         Some(Command::Import(a)) => import::run(a, cli.db.as_deref()),
         Some(Command::Edit(a)) => edit::run(a, cli.db.as_deref()),

@@ -133,6 +133,28 @@ stored_enum! {
     }
 }
 
+stored_enum! {
+    /// What the access log records (who saw and sent what; never a field's value).
+    AccessAction {
+        /// A batch was opened in the window.
+        OpenBatch => "open-batch",
+        /// Masked personal data was revealed for a batch, with a reason.
+        Reveal => "reveal",
+        /// A batch was exported.
+        Export => "export",
+        /// Cells were copied to the clipboard.
+        Copy => "copy",
+        /// A rejects report was saved.
+        RejectsReport => "rejects-report",
+        /// A rejects report with whole records was saved.
+        RejectsReportFull => "rejects-report-full",
+        /// A joiners, movers and leavers report was saved.
+        JmlReport => "jml-report",
+        /// Batches were purged under the retention rules.
+        Purge => "purge",
+    }
+}
+
 impl BatchStatus {
     /// The status a batch has from its counts: clean only when no error is left at any level.
     /// Held and exported batches keep their status while nothing is wrong with them.

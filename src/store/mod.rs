@@ -7,6 +7,7 @@
 //! a correction is on disk the moment the call returns. This module is the API the window, the
 //! command line and the scheduler share; it has no egui in it.
 
+pub mod access;
 pub mod edit;
 pub mod exports;
 pub mod import;
@@ -24,7 +25,7 @@ use std::sync::Arc;
 
 pub use edit::{Acceptance, EditOutcome};
 pub use import::{ImportOptions, ImportOutcome};
-pub use kinds::{BatchStatus, EditKind, ExportRunOutcome, RunOutcome, Trigger};
+pub use kinds::{AccessAction, BatchStatus, EditKind, ExportRunOutcome, RunOutcome, Trigger};
 pub use query::{BatchInfo, EditEntry, FileState, PageFilter, StoredRecord};
 
 /// Errors from the store. Each says what to do where there is something to do.

@@ -201,6 +201,20 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (batch_id, hash, seq)
     ) WITHOUT ROWID;
     ALTER TABLE batch ADD COLUMN keys_indexed INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE access_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        who TEXT NOT NULL,
+        batch_id INTEGER,
+        action TEXT NOT NULL,
+        count INTEGER,
+        detail TEXT
+    );
+    CREATE INDEX access_by_time ON access_log(at);
+    CREATE TRIGGER access_no_update BEFORE UPDATE ON access_log
+        BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+    CREATE TRIGGER access_no_delete BEFORE DELETE ON access_log
+        BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
     "#,
 ];
 

@@ -195,6 +195,20 @@ pub enum Data {
     SuggestFixes(crate::rules::Rule),
     /// Read what the issues panel shows about the open batch as a whole.
     LoadFileState,
+    /// Record an access to the open batch (cells copied, a report saved).
+    LogAccess {
+        /// What was done.
+        action: crate::store::AccessAction,
+        /// How many.
+        count: Option<u64>,
+        /// In words (never a field's value).
+        detail: String,
+    },
+    /// Show the open batch's masked personal data, for a reason (logged first).
+    Reveal {
+        /// Why.
+        reason: String,
+    },
     /// Read one rule's issues for the issues panel.
     LoadRuleIssues(crate::rules::Rule),
     /// Skip the file waiting for a choice.
@@ -902,6 +916,26 @@ impl App {
                     v.preview_ready(result.map_err(|e| e.to_string()));
                 }
             }
+            Reply::Logged {
+                batch,
+                action,
+                result,
+            } => match result {
+                Ok(()) => {
+                    // Personal data is shown only once the reveal is in the log.
+                    if action == crate::store::AccessAction::Reveal
+                        && let Some(v) = self.view.as_mut()
+                        && Some(v.info.id) == batch
+                    {
+                        v.revealed = true;
+                        self.status =
+                            "Personal data shown for this batch (the reason is in the access log).".into();
+                    }
+                }
+                Err(e) => self.errors.push(format!(
+                    "The access log could not be written ({action}), so nothing was shown or sent: {e}"
+                )),
+            },
             Reply::FileState { batch, result } => {
                 if let Some(v) = self.view.as_mut()
                     && v.info.id == batch
@@ -1063,6 +1097,12 @@ impl App {
                 );
                 self.view = Some(v);
                 self.screen = Screen::Batch;
+                self.send(Job::LogAccess {
+                    batch: Some(id),
+                    action: crate::store::AccessAction::OpenBatch,
+                    count: None,
+                    detail: String::new(),
+                });
             }
             Err(e) => self
                 .errors
@@ -1114,7 +1154,18 @@ impl App {
                 if let Some(dir) = first.parent() {
                     self.state.export_folder = Some(dir.to_path_buf());
                 }
-                self.reports.save_to(&first);
+                if let Some(rows) = self.reports.save_to(&first) {
+                    let name = first
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    self.send(Job::LogAccess {
+                        batch: self.reports.jml.as_ref().map(|j| j.new),
+                        action: crate::store::AccessAction::JmlReport,
+                        count: Some(rows),
+                        detail: name,
+                    });
+                }
             }
         }
     }
@@ -1161,8 +1212,13 @@ impl App {
             View::StayOpen => self.confirm_quit = None,
             View::Copy => {
                 if let (Some(v), Some(store)) = (self.view.as_mut(), self.store.as_ref()) {
-                    let t = v.copy_text(store);
+                    let (t, cells) = v.copy_cells(store);
                     ctx.copy_text(t);
+                    self.commands.push_back(Command::Data(Data::LogAccess {
+                        action: crate::store::AccessAction::Copy,
+                        count: Some(cells),
+                        detail: String::new(),
+                    }));
                 }
             }
             // The window's own paste: the clipboard text arrives as a paste event.
@@ -1268,6 +1324,29 @@ impl App {
             Data::DeleteBatch(id) => {
                 self.late_cancel = None;
                 self.send(Job::DeleteBatch { batch: id });
+            }
+            Data::LogAccess {
+                action,
+                count,
+                detail,
+            } => {
+                let batch = self.batch_id();
+                self.send(Job::LogAccess {
+                    batch,
+                    action,
+                    count,
+                    detail,
+                });
+            }
+            Data::Reveal { reason } => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::LogAccess {
+                        batch: Some(batch),
+                        action: crate::store::AccessAction::Reveal,
+                        count: None,
+                        detail: reason,
+                    });
+                }
             }
             Data::LoadFileState => {
                 if let Some(batch) = self.batch_id() {

@@ -9,6 +9,18 @@ impl BatchView {
     pub fn audit_ui(&mut self, ui: &mut egui::Ui) {
         let Some(entries) = &self.audit else { return };
         let lines = &self.audit_lines;
+        // Old and new values of personal data are masked like the cells, until revealed.
+        let masks: std::collections::HashMap<String, crate::layout::Sensitivity> = if self.revealed
+        {
+            Default::default()
+        } else {
+            self.layout
+                .records
+                .iter()
+                .flat_map(|r| r.fields.iter())
+                .filter_map(|f| f.sensitive.map(|s| (f.name.clone(), s)))
+                .collect()
+        };
         egui::Frame::group(ui.style()).show(ui, |ui| {
             ui.strong(format!(
                 "Changes to batch {} ({} entries)",
@@ -58,6 +70,8 @@ impl BatchView {
                         row.col(|ui| {
                             ui.label(e.field.as_deref().unwrap_or(""));
                         });
+                        let mask = e.field.as_ref().and_then(|f| masks.get(f)).copied();
+                        let v = |t: &str| mask.map_or_else(|| t.to_string(), |m| m.mask(t));
                         row.col(|ui| {
                             let exclusion = e.field_index.is_none();
                             let text = match (&e.old_value, &e.new_value, &e.reason) {
@@ -68,8 +82,8 @@ impl BatchView {
                                     "excluded".to_string()
                                 }
                                 (_, _, _) if exclusion => "included again".to_string(),
-                                (Some(o), Some(n), _) => format!("\"{o}\" » \"{n}\""),
-                                (None, Some(n), _) => format!("» \"{n}\""),
+                                (Some(o), Some(n), _) => format!("\"{}\" » \"{}\"", v(o), v(n)),
+                                (None, Some(n), _) => format!("» \"{}\"", v(n)),
                                 _ => String::new(),
                             };
                             ui.label(text);

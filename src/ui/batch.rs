@@ -148,6 +148,11 @@ pub enum Dialog {
         /// Why.
         reason: String,
     },
+    /// Show the batch's masked personal data, for a reason.
+    Reveal {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The open batch.
@@ -212,6 +217,9 @@ pub struct BatchView {
     pub offer: Option<Offer>,
     /// The record form, when open.
     pub form: Option<RecordForm>,
+    /// Personal data (fields marked sensitive) is shown for this batch: set only once the
+    /// reveal and its reason are in the access log.
+    pub revealed: bool,
     /// Edit log, when the audit view is open.
     pub audit: Option<Vec<EditEntry>>,
     /// File line of each edited record, for the audit view.
@@ -337,6 +345,7 @@ impl BatchView {
             dialog: None,
             offer: None,
             form: None,
+            revealed: false,
             audit: None,
             audit_lines: HashMap::new(),
             search_text: String::new(),
@@ -390,6 +399,7 @@ impl BatchView {
         };
         let names = self.column_names();
         let fields: Vec<Field> = self.fields().to_vec();
+        let masked: Vec<bool> = (0..names.len()).map(|i| self.masked(i)).collect();
         let mut open = true;
         let mut close = false;
         let mut go: Option<usize> = None;
@@ -431,7 +441,16 @@ impl BatchView {
                                         let fixed = fields.get(i).is_some_and(|fd| {
                                             fd.generate.is_some() || fd.control.is_some()
                                         });
-                                        if let Some(v) = f.values.get_mut(i) {
+                                        if masked.get(i).copied().unwrap_or(false) {
+                                            let m = fields
+                                                .get(i)
+                                                .and_then(|fd| fd.sensitive)
+                                                .map(|s| s.mask(f.values.get(i).map_or("", |v| v.as_str())))
+                                                .unwrap_or_default();
+                                            ui.label(m).labelled_by(l_id).on_hover_text(
+                                                "Personal data, masked: Show personal data… to see it",
+                                            );
+                                        } else if let Some(v) = f.values.get_mut(i) {
                                             ui.add_enabled(
                                                 !fixed,
                                                 egui::TextEdit::singleline(v).desired_width(260.0),
@@ -508,6 +527,31 @@ impl BatchView {
         }
         if open && !close {
             self.form = Some(f);
+        }
+    }
+
+    /// True when the tab's field `field` holds personal data that is masked now.
+    pub fn masked(&self, field: usize) -> bool {
+        !self.revealed
+            && self
+                .fields()
+                .get(field)
+                .is_some_and(|f| f.sensitive.is_some())
+    }
+
+    /// True when the batch's layout marks any field as personal data.
+    pub fn has_sensitive(&self) -> bool {
+        self.layout
+            .records
+            .iter()
+            .any(|r| r.fields.iter().any(|f| f.sensitive.is_some()))
+    }
+
+    /// A value as shown: masked while its field's personal data is not revealed.
+    pub fn shown_value<'a>(&self, field: usize, v: &'a str) -> std::borrow::Cow<'a, str> {
+        match self.fields().get(field).and_then(|f| f.sensitive) {
+            Some(s) if !self.revealed => s.mask(v).into(),
+            _ => shown(v),
         }
     }
 
@@ -950,6 +994,13 @@ impl BatchView {
         let Some(field) = self.cols.field(col) else {
             return;
         };
+        if self.masked(field) {
+            self.error = Some(
+                "This cell holds personal data, masked: use \"Show personal data…\" (with a reason, kept in the access log) to see and change it."
+                    .into(),
+            );
+            return;
+        }
         if let Some((rec, issues)) = self.row(store, row) {
             let v = rec.fields.get(field).cloned().unwrap_or_default();
             // The cell being typed into is always in view.
@@ -1025,23 +1076,38 @@ impl BatchView {
 
     /// The selected cells as text for the clipboard: tab-separated, quoted where Excel needs it.
     pub fn copy_text(&mut self, store: &Store) -> String {
+        self.copy_cells(store).0
+    }
+
+    /// The selected cells as clipboard text, and how many cells: personal data that is masked
+    /// is left out (empty), so it never leaves through the clipboard unrevealed.
+    pub fn copy_cells(&mut self, store: &Store) -> (String, u64) {
         let Some(sel) = self.sel else {
-            return String::new();
+            return (String::new(), 0);
         };
         let (r0, r1) = sel.rows();
         let (c0, c1) = sel.cols();
         let fields: Vec<usize> = (c0..=c1).filter_map(|c| self.cols.field(c)).collect();
+        let masked: Vec<bool> = fields.iter().map(|f| self.masked(*f)).collect();
         let grid: Vec<Vec<String>> = self
             .records(store, r0, r1)
             .iter()
             .map(|r| {
                 fields
                     .iter()
-                    .map(|f| r.fields.get(*f).cloned().unwrap_or_default())
+                    .zip(&masked)
+                    .map(|(f, m)| {
+                        if *m {
+                            String::new()
+                        } else {
+                            r.fields.get(*f).cloned().unwrap_or_default()
+                        }
+                    })
                     .collect()
             })
             .collect();
-        grid_text(&grid)
+        let cells = grid.iter().map(|r| r.len() as u64).sum();
+        (grid_text(&grid), cells)
     }
 
     /// The changes pasting clipboard `text` (tab-separated, Excel's quoting) at the selection
@@ -1121,8 +1187,13 @@ impl BatchView {
         for ev in &events {
             match ev {
                 egui::Event::Copy => {
-                    let t = self.copy_text(store);
+                    let (t, cells) = self.copy_cells(store);
                     ctx.copy_text(t);
+                    cmds.push(Command::Data(Data::LogAccess {
+                        action: crate::store::AccessAction::Copy,
+                        count: Some(cells),
+                        detail: String::new(),
+                    }));
                 }
                 egui::Event::Paste(text) => {
                     let changes = self.paste_changes(store, text);
@@ -1174,8 +1245,13 @@ impl BatchView {
                             continue;
                         }
                         egui::Key::C if modifiers.command => {
-                            let t = self.copy_text(store);
+                            let (t, cells) = self.copy_cells(store);
                             ctx.copy_text(t);
+                            cmds.push(Command::Data(Data::LogAccess {
+                                action: crate::store::AccessAction::Copy,
+                                count: Some(cells),
+                                detail: String::new(),
+                            }));
                             continue;
                         }
                         _ => continue,
@@ -1423,6 +1499,26 @@ impl BatchView {
             if ui.button("Redo").on_hover_text("Ctrl+Y").clicked() {
                 cmds.push(Command::Data(Data::Redo));
             }
+            if self.has_sensitive() {
+                ui.separator();
+                if self.revealed {
+                    if ui
+                        .button("Mask personal data")
+                        .on_hover_text("Hide NI numbers, dates of birth, health and contact details again")
+                        .clicked()
+                    {
+                        self.revealed = false;
+                    }
+                } else if ui
+                    .button("Show personal data…")
+                    .on_hover_text("Masked values (NI numbers, dates of birth, health, contact details) are shown for this batch once you give a reason; the reveal is logged")
+                    .clicked()
+                {
+                    self.dialog = Some(Dialog::Reveal {
+                        reason: String::new(),
+                    });
+                }
+            }
             ui.separator();
             let label = if self.audit.is_some() {
                 "Hide changes"
@@ -1508,6 +1604,7 @@ impl BatchView {
             Dialog::Replace { .. } => "Find and replace",
             Dialog::SetValue { .. } => "Set value on selected cells",
             Dialog::Exclude { .. } => "Exclude rows",
+            Dialog::Reveal { .. } => "Show personal data",
         };
         egui::Window::new(title)
             .collapsible(false)
@@ -1622,6 +1719,25 @@ impl BatchView {
                                 let label = format!("Set {} cell(s)", changes.len());
                                 cmds.push(Command::Data(Data::Edit { changes, label }));
                             }
+                            keep = false;
+                        }
+                        if ui.button("Close").clicked() {
+                            keep = false;
+                        }
+                    });
+                }
+                Dialog::Reveal { reason } => {
+                    ui.label("NI and NHS numbers, dates of birth, health, pay and contact details are masked. Say why you need to see them in this batch; the reason, your name and the time go in the access log.");
+                    let l = ui.label("Reason for showing:");
+                    ui.text_edit_singleline(reason).labelled_by(l.id);
+                    ui.horizontal(|ui| {
+                        if ui
+                            .add_enabled(reason.trim().len() >= 3, egui::Button::new("Show for this batch"))
+                            .clicked()
+                        {
+                            cmds.push(Command::Data(Data::Reveal {
+                                reason: reason.trim().to_string(),
+                            }));
                             keep = false;
                         }
                         if ui.button("Close").clicked() {
@@ -2057,7 +2173,7 @@ impl egui_table::TableDelegate for Grid<'_> {
             }
             return;
         }
-        let mut t = egui::RichText::new(shown(value));
+        let mut t = egui::RichText::new(self.view.shown_value(field, value));
         if rec.excluded {
             t = t.strikethrough().weak();
         }

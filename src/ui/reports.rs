@@ -37,13 +37,17 @@ pub struct ReportsUi {
 }
 
 impl ReportsUi {
-    /// Writes the comparison shown to `path` as CSV and says how it went.
-    pub fn save_to(&mut self, path: &std::path::Path) {
-        let Some(j) = &self.jml else { return };
-        self.message = Some(match write_csv(&j.rows, path) {
-            Ok(()) => (false, format!("Saved {}", path.display())),
-            Err(e) => (true, e.to_string()),
-        });
+    /// Writes the comparison shown to `path` as CSV and says how it went; the number of rows
+    /// written when it was.
+    pub fn save_to(&mut self, path: &std::path::Path) -> Option<u64> {
+        let j = self.jml.as_ref()?;
+        let n = j.rows.len() as u64;
+        let (ok, msg) = match write_csv(&j.rows, path) {
+            Ok(()) => (true, (false, format!("Saved {}", path.display()))),
+            Err(e) => (false, (true, e.to_string())),
+        };
+        self.message = Some(msg);
+        ok.then_some(n)
     }
 }
 

@@ -261,9 +261,27 @@ fn the_rejects_report_opens_in_excel_and_neutralises_formulas() {
             "=HYPERLINK(\"http://x\")",
         )
         .expect("edit");
+    // The minimum by default: no values, no whole records.
+    let minimal = tmp.path().join("rejects-min.csv");
+    let m = rejects_report(&mut store, b, &minimal, false).expect("report");
+    let bytes = std::fs::read(&minimal).expect("read");
+    let mut rdr = csv::ReaderBuilder::new().from_reader(&bytes[3..]);
+    assert_eq!(
+        rdr.headers().expect("headers").iter().collect::<Vec<_>>(),
+        vec!["Line", "Record type", "Key", "Field", "Rule", "Message"]
+    );
+    assert_eq!(rdr.records().count() as u64, m);
+    // Whole records only when asked, and the access log says which was written.
     let report = tmp.path().join("rejects.csv");
-    let n = rejects_report(&mut store, b, &report).expect("report");
+    let n = rejects_report(&mut store, b, &report, true).expect("report");
     assert!(n > 0);
+    let log: Vec<String> = store
+        .access_log(None)
+        .expect("log")
+        .iter()
+        .map(|e| e.action.clone())
+        .collect();
+    assert_eq!(log, vec!["rejects-report", "rejects-report-full"]);
     let bytes = std::fs::read(&report).expect("read");
     assert!(
         bytes.starts_with(&[0xEF, 0xBB, 0xBF]),

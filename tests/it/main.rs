@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod crash;
 mod export;
+mod governance;
 mod nothing_lost;
 mod property;
 mod samples;

@@ -523,3 +523,59 @@ fn blank_lines_can_be_removed_from_the_issues_panel_and_the_removal_is_logged() 
     // The group now says so.
     h.get_by_label_contains(&format!("Blank line — {n}, accepted"));
 }
+
+#[test]
+fn personal_data_is_masked_until_revealed_with_a_reason_and_the_reveal_is_logged() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let app = App::headless(vec![root().join(DEFECTS)], Some(db.clone()));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1600.0, 900.0))
+        .build_ui_state(|ui, app: &mut App| app.frame(ui), app);
+    settle(&mut h);
+    let sick = view(&h)
+        .fields()
+        .iter()
+        .position(|f| f.name == "Sickness Reason")
+        .expect("field");
+    let value = value_at(&db, &h, 0, sick);
+    assert!(!value.is_empty());
+    let mask = esr_desk::layout::Sensitivity::Health.mask(&value);
+    assert!(h.query_by_label(&value).is_none(), "masked on screen");
+    assert!(h.query_all_by_label(&mask).count() > 0, "the mask is shown");
+    // Editing a masked cell is refused until it is revealed.
+    let col = view(&h).col_of(sick);
+    h.state_mut().view.as_mut().expect("view").sel = Some(Selection::cell(0, col));
+    h.run();
+    h.key_press(egui::Key::F2);
+    h.run();
+    assert!(view(&h).editing.is_none());
+    h.get_by_label("Show personal data…").click();
+    h.run();
+    h.get_by_label("Reason for showing:").click();
+    h.get_by_label("Reason for showing:")
+        .type_text("checking a sickness absence query from payroll");
+    h.run();
+    h.get_by_label("Show for this batch").click();
+    settle(&mut h);
+    assert!(view(&h).revealed);
+    assert!(
+        h.query_all_by_label(&value).count() > 0,
+        "revealed on screen"
+    );
+    let store = Store::open(&db).expect("store");
+    let log = store.access_log(None).expect("log");
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, vec!["open-batch", "reveal"]);
+    assert_eq!(
+        log[1].detail.as_deref(),
+        Some("checking a sickness absence query from payroll")
+    );
+    assert_eq!(log[1].batch, Some(view(&h).info.id));
+    // Copying cells is logged with a count and no values.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::C);
+    settle(&mut h);
+    let log = store.access_log(None).expect("log");
+    let copy = log.last().expect("entry");
+    assert_eq!((copy.action.as_str(), copy.count), ("copy", Some(1)));
+}
