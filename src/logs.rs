@@ -15,7 +15,8 @@ pub fn init(store_path: &Path) -> bool {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .join("logs");
-    if std::fs::create_dir_all(&dir).is_err() {
+    // The logs hold ids and counts only, but they stay the owner's alone all the same.
+    if crate::paths::store_dir(store_path).is_err() || crate::paths::private_dir(&dir).is_err() {
         return false;
     }
     let Ok(appender) = tracing_appender::rolling::RollingFileAppender::builder()

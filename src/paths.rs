@@ -14,6 +14,52 @@ pub fn data_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// Makes a folder (with its parents) that only its owner can open, whatever the umask: the
+/// data folder, the logs and the archive hold staff data. On other systems the folder is
+/// made as the system makes it (NTFS folders under the user's profile are private already).
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+        if mode != 0o700 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes the folder a store lives in: a folder made here, or the program's own data folder, is
+/// the owner's alone; a folder the officer chose that already exists is left as it is. The
+/// one place this is decided (the store and its logs both call it).
+pub fn store_dir(store: &Path) -> std::io::Result<()> {
+    let Some(dir) = store.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if !dir.exists() || dir == data_dir() {
+        private_dir(dir)
+    } else {
+        Ok(())
+    }
+}
+
+/// Makes a file readable and writable by its owner only; true when it was open to others.
+pub fn make_private(file: &Path) -> std::io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(file)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+            return Ok(true);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(false)
+}
+
 /// The officer's Documents folder (else their home folder): where the first export goes,
 /// rather than the folder the file came from.
 pub fn documents_dir() -> Option<PathBuf> {

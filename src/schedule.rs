@@ -597,7 +597,8 @@ fn io(context: String) -> impl FnOnce(std::io::Error) -> ScheduleError {
 
 fn archive(file: &Path, inbox: &Path) -> Result<PathBuf, ScheduleError> {
     let dir = inbox.join("archive");
-    std::fs::create_dir_all(&dir).map_err(io(format!("could not create {}", dir.display())))?;
+    // The archive keeps staff data: the owner's alone, as are the files moved into it.
+    crate::paths::private_dir(&dir).map_err(io(format!("could not create {}", dir.display())))?;
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -612,6 +613,8 @@ fn archive(file: &Path, inbox: &Path) -> Result<PathBuf, ScheduleError> {
         "could not move {} to the archive",
         file.display()
     )))?;
+    crate::paths::make_private(&target)
+        .map_err(io(format!("could not make {} private", target.display())))?;
     Ok(target)
 }
 

@@ -41,7 +41,7 @@ pub struct RulesArgs {
 }
 
 fn open(db: Option<&Path>) -> Result<Store, super::CliError> {
-    Store::open(&esr_desk::paths::store_path(db)).map_err(super::failed)
+    super::open_store(db)
 }
 
 /// Runs `accept`.

@@ -2,7 +2,6 @@
 //! and when. Counts and file names only, never a field's value.
 
 use super::Outcome;
-use esr_desk::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -26,8 +25,7 @@ pub fn run(a: Args, db: Option<&Path>) -> Outcome {
             "--since {s:?} is not a date: use YYYY-MM-DD (e.g. 2026-11-01)"
         ));
     }
-    let path = esr_desk::paths::store_path(db);
-    let store = Store::open(&path).map_err(super::failed)?;
+    let store = super::open_store(db)?;
     let log = store
         .access_log(a.since.as_deref())
         .map_err(super::failed)?;

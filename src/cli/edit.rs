@@ -72,10 +72,7 @@ fn one(store: &mut Store, batch: i64, line: u64, field: &str, value: &str) -> Re
 
 /// Runs the command.
 pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
-    let mut store = match Store::open(&esr_desk::paths::store_path(db)) {
-        Ok(s) => s,
-        Err(e) => return super::fail(e),
-    };
+    let mut store = super::open_store(db)?;
     if let Err(e) = store.batch(a.batch) {
         return super::fail(e);
     }

@@ -1,6 +1,6 @@
 //! `esr-desk import FILE [--interface ID] [--layout FILE] [--force] [--db PATH]`.
 
-use esr_desk::store::{ImportOptions, Store, StoreError};
+use esr_desk::store::{ImportOptions, StoreError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -32,11 +32,7 @@ pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
             Ok(l) => l,
             Err(msg) => return super::fail(msg),
         };
-    let path = esr_desk::paths::store_path(db);
-    let mut store = match Store::open(&path) {
-        Ok(s) => s,
-        Err(e) => return super::fail(e),
-    };
+    let mut store = super::open_store(db)?;
     let against = match super::reference_batches(&mut store, &layout, &a.against, &set) {
         Ok(v) => v,
         Err(msg) => return super::fail(msg),

@@ -107,6 +107,16 @@ impl CliError {
 /// What a command returns.
 pub type Outcome = Result<ExitCode, CliError>;
 
+/// Opens the store for a command (`--db`, `ESR_DESK_DB` or the data folder): the one open
+/// path of the command line. What opening had to say (a file made private) goes to stderr.
+pub fn open_store(db: Option<&std::path::Path>) -> Result<esr_desk::store::Store, CliError> {
+    let store = esr_desk::store::Store::open(&esr_desk::paths::store_path(db)).map_err(failed)?;
+    for n in &store.notes {
+        eprintln!("esr-desk: note: {n}");
+    }
+    Ok(store)
+}
+
 /// A failure with a message (exit 2).
 pub fn failed(msg: impl std::fmt::Display) -> CliError {
     CliError::Failed(msg.to_string())
@@ -198,8 +208,7 @@ pub fn references_for_validate(
         match parse_against(a) {
             Against::Batch(id) => {
                 if store.is_none() {
-                    let path = esr_desk::paths::store_path(db);
-                    store = Some(esr_desk::store::Store::open(&path).map_err(|e| e.to_string())?);
+                    store = Some(open_store(db).map_err(|e| e.to_string())?);
                 }
                 if let Some(s) = store.as_mut() {
                     sources.push(s.reference_source(id, layout).map_err(|e| e.to_string())?);

@@ -60,7 +60,7 @@ pub enum Action {
 }
 
 fn open(db: Option<&Path>) -> Result<Store, super::CliError> {
-    Store::open(&esr_desk::paths::store_path(db)).map_err(super::failed)
+    super::open_store(db)
 }
 
 /// Runs `schedule`.

@@ -103,6 +103,8 @@ pub struct Store {
     path: PathBuf,
     layouts: HashMap<String, Arc<Layout>>,
     edit_ctx: HashMap<i64, edit::EditContext>,
+    /// What opening the store had to say (a file made private): shown to the officer.
+    pub notes: Vec<String>,
 }
 
 /// How long every command and screen waits for another process's write to finish.
@@ -213,12 +215,30 @@ impl Store {
     /// store "from the previous version"). The one open path: the same folder creation,
     /// private file, busy timeout and pragmas for every command and screen.
     pub fn open_at_version(path: &Path, version: i64) -> Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(io(format!("could not create the folder {}", dir.display())))?;
-        }
+        let mut notes = Vec::new();
+        crate::paths::store_dir(path).map_err(io(format!(
+            "could not create the folder of {}",
+            path.display()
+        )))?;
         if !path.exists() {
             create_private(path)?;
+        }
+        // A store (or its journal) left open to others by an older version is tightened.
+        for f in [
+            path.to_path_buf(),
+            PathBuf::from(format!("{}-wal", path.display())),
+            PathBuf::from(format!("{}-shm", path.display())),
+        ] {
+            if f.exists()
+                && crate::paths::make_private(&f)
+                    .map_err(io(format!("could not make {} private", f.display())))?
+            {
+                tracing::warn!("a store file was readable by others and was made private");
+                notes.push(format!(
+                    "{} could be read by other users of this computer; it is now readable by you alone",
+                    f.display()
+                ));
+            }
         }
         let conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -233,6 +253,7 @@ impl Store {
             path: path.to_path_buf(),
             layouts: HashMap::new(),
             edit_ctx: HashMap::new(),
+            notes,
         };
         let mut tries = 0;
         loop {

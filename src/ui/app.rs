@@ -409,8 +409,12 @@ impl App {
         let db_path = crate::paths::store_path(db.as_deref());
         let layouts = catalogue.layouts.clone();
         let mut errors = Vec::new();
+        let mut opened_notes = Vec::new();
         let store = match Store::open(&db_path) {
-            Ok(s) => Some(s),
+            Ok(s) => {
+                opened_notes = s.notes.clone();
+                Some(s)
+            }
             Err(e) => {
                 errors.push(format!(
                     "The store could not be opened, so nothing can be imported or saved. {e}"
@@ -451,6 +455,9 @@ impl App {
             frames: 0,
             edits_answered: 0,
         };
+        if !opened_notes.is_empty() {
+            app.status = opened_notes.join(" ");
+        }
         app.refresh_lists();
         if !files.is_empty() {
             app.commands

@@ -52,3 +52,80 @@ fn validate_messages_never_echo_a_sensitive_value_whole() {
         }
     }
 }
+
+/// Runs the binary under `sh` with `umask 000` (as on a badly set-up machine).
+#[cfg(unix)]
+fn run_umask0(args: &[&str]) -> std::process::Output {
+    let mut cmd = String::from("umask 000; exec \"$0\"");
+    for (i, _) in args.iter().enumerate() {
+        cmd.push_str(&format!(" \"${}\"", i + 1));
+    }
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .arg(bin())
+        .args(args)
+        .env("ESR_DESK_LAYOUTS", "/nonexistent-esr-desk-layouts")
+        .output()
+        .expect("run")
+}
+
+#[cfg(unix)]
+fn mode(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).expect("meta").permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn the_store_exports_and_reports_are_the_owners_alone_whatever_the_umask() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let folder = tmp.path().join("data").join("esr-desk");
+    let db = folder.join("store.sqlite");
+    let dbs = db.display().to_string();
+    let clean = sample("absences", false);
+    let out = run_umask0(&["import", clean.to_str().expect("p"), "--db", &dbs]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_eq!(mode(&folder), 0o700, "the folder made for the store");
+    assert_eq!(mode(&db), 0o600);
+    let wal = std::path::PathBuf::from(format!("{dbs}-wal"));
+    if wal.exists() {
+        assert_eq!(mode(&wal), 0o600);
+    }
+    let exports = tmp.path().join("out");
+    std::fs::create_dir(&exports).expect("out");
+    let ex = exports.display().to_string();
+    let out = run_umask0(&["export", "1", "--out", &ex, "--vpd", "RX1", "--db", &dbs]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let report = tmp.path().join("rejects.csv");
+    let out = run_umask0(&[
+        "rejects",
+        "1",
+        "--out",
+        report.to_str().expect("p"),
+        "--db",
+        &dbs,
+    ]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    for f in std::fs::read_dir(&exports).expect("read").flatten() {
+        assert_eq!(mode(&f.path()), 0o600, "{}", f.path().display());
+    }
+    assert_eq!(mode(&report), 0o600);
+    // An existing store left open to others is tightened, with a note.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let out = run_umask0(&["audit", "--db", &dbs]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("readable by you alone"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(mode(&db), 0o600);
+    // The access log saw the export and the report, with counts and no values.
+    let log = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        log.contains("export") && log.contains("rejects-report"),
+        "{log}"
+    );
+}
