@@ -15,6 +15,7 @@ pub mod export;
 pub mod gen_sample;
 pub mod import;
 pub mod layout;
+pub mod purge;
 pub mod schedule;
 pub mod validate;
 
@@ -72,6 +73,9 @@ pub enum Command {
     Rules(accept::RulesArgs),
     /// The access log: who opened, revealed, copied, exported and purged what (no values).
     Audit(audit::Args),
+    /// Delete batches and archived files older than the retention rules allow (a tombstone
+    /// is kept for each batch).
+    Purge(purge::Args),
 }
 
 /// Exit code for "could not run".
@@ -291,6 +295,7 @@ fn run_command(cli: Cli) -> Outcome {
         Some(Command::Recheck(a)) => accept::run_recheck(a, cli.db.as_deref()),
         Some(Command::Rules(a)) => accept::run_rules(a),
         Some(Command::Audit(a)) => audit::run(a, cli.db.as_deref()),
+        Some(Command::Purge(a)) => purge::run(a, cli.db.as_deref()),
         Some(Command::GenSample(a)) => gen_sample::run(a),
         Some(Command::Import(a)) => import::run(a, cli.db.as_deref()),
         Some(Command::Edit(a)) => edit::run(a, cli.db.as_deref()),

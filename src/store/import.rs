@@ -318,7 +318,7 @@ impl Store {
         let sha = hex(&src.into_inner().hasher.finalize());
         let existing: Option<i64> = tx
             .query_row(
-                "SELECT id FROM batch WHERE source_sha256 = ?1 AND id != ?2 AND status != 'importing' ORDER BY id LIMIT 1",
+                "SELECT id FROM batch WHERE source_sha256 = ?1 AND id != ?2 AND status != 'importing' AND NOT EXISTS (SELECT 1 FROM purge p WHERE p.batch_id = batch.id) ORDER BY id LIMIT 1",
                 params![sha, batch],
                 |r| r.get(0),
             )

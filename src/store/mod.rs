@@ -12,6 +12,7 @@ pub mod edit;
 pub mod exports;
 pub mod import;
 pub mod kinds;
+pub mod purge;
 pub mod query;
 pub mod schedules;
 pub mod schema;
@@ -220,7 +221,8 @@ impl Store {
             "could not create the folder of {}",
             path.display()
         )))?;
-        if !path.exists() {
+        let new = !path.exists();
+        if new {
             create_private(path)?;
         }
         // A store (or its journal) left open to others by an older version is tightened.
@@ -248,6 +250,12 @@ impl Store {
         retry_busy(|| conn.pragma_update(None, "journal_mode", "WAL"))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
+        // Deleted rows (a purge) are overwritten, not left in free pages.
+        conn.pragma_update(None, "secure_delete", true)?;
+        if new {
+            // Space freed by a purge can be given back a little at a time.
+            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+        }
         let mut store = Self {
             conn,
             path: path.to_path_buf(),
@@ -384,6 +392,24 @@ pub fn check_setting(key: &str, value: &str) -> std::result::Result<(), String> 
     if key == "vpd" {
         return check_vpd(value);
     }
+    if key == "retention.batch-days"
+        || key == "retention.archive-days"
+        || key.starts_with("retention.batch-days.")
+    {
+        if let Some(iface) = key.strip_prefix("retention.batch-days.")
+            && crate::catalogue::Catalogue::bundled().get(iface).is_none()
+        {
+            return Err(format!(
+                "{key}: there is no interface {iface:?} (see `esr-desk catalogue`)"
+            ));
+        }
+        return match value.trim().parse::<u32>() {
+            Ok(n) if n >= 1 => Ok(()),
+            _ => Err(format!(
+                "{key} is a number of days, 1 or more (\"{value}\" is not)"
+            )),
+        };
+    }
     if let Some(iface) = key.strip_prefix("seq.") {
         if crate::catalogue::Catalogue::bundled().get(iface).is_none() {
             return Err(format!(
@@ -393,7 +419,7 @@ pub fn check_setting(key: &str, value: &str) -> std::result::Result<(), String> 
         return parse_seq(key, value).map(|_| ());
     }
     Err(format!(
-        "there is no setting {key:?}: the settings are vpd and seq.<interface id>"
+        "there is no setting {key:?}: the settings are vpd, seq.<interface id>, retention.batch-days, retention.batch-days.<interface id> and retention.archive-days"
     ))
 }
 

@@ -159,7 +159,7 @@ impl Store {
     /// Batches, newest first, optionally of one interface.
     pub fn batches(&self, interface: Option<&str>) -> Result<Vec<BatchInfo>> {
         let sql = format!(
-            "SELECT {BATCH_COLS} FROM batch WHERE status != 'importing' AND (?1 IS NULL OR interface = ?1) ORDER BY id DESC"
+            "SELECT {BATCH_COLS} FROM batch WHERE status != 'importing' AND (?1 IS NULL OR interface = ?1) AND NOT EXISTS (SELECT 1 FROM purge p WHERE p.batch_id = batch.id) ORDER BY id DESC"
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map([interface], batch_row)?;
@@ -168,7 +168,9 @@ impl Store {
 
     /// One batch.
     pub fn batch(&self, id: i64) -> Result<BatchInfo> {
-        let sql = format!("SELECT {BATCH_COLS} FROM batch WHERE id = ?1 AND status != 'importing'");
+        let sql = format!(
+            "SELECT {BATCH_COLS} FROM batch WHERE id = ?1 AND status != 'importing' AND NOT EXISTS (SELECT 1 FROM purge p WHERE p.batch_id = batch.id)"
+        );
         self.conn
             .query_row(&sql, [id], batch_row)
             .optional()?
@@ -329,7 +331,7 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT id FROM batch WHERE interface = ?1 AND status != 'importing' ORDER BY id DESC LIMIT 1",
+                "SELECT id FROM batch WHERE interface = ?1 AND status != 'importing' AND NOT EXISTS (SELECT 1 FROM purge p WHERE p.batch_id = batch.id) ORDER BY id DESC LIMIT 1",
                 [interface],
                 |r| r.get(0),
             )

@@ -215,6 +215,27 @@ pub const MIGRATIONS: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
     CREATE TRIGGER access_no_delete BEFORE DELETE ON access_log
         BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+    CREATE TABLE purge (
+        batch_id INTEGER PRIMARY KEY,
+        purged_at TEXT NOT NULL,
+        purged_by TEXT NOT NULL,
+        interface TEXT NOT NULL,
+        source_name TEXT NOT NULL,
+        source_sha256 TEXT NOT NULL,
+        record_count INTEGER NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE TRIGGER purge_no_update BEFORE UPDATE ON purge
+        BEGIN SELECT RAISE(ABORT, 'a purge record is kept as it was written'); END;
+    CREATE TRIGGER purge_no_delete BEFORE DELETE ON purge
+        BEGIN SELECT RAISE(ABORT, 'a purge record is kept as it was written'); END;
+    DROP TRIGGER edit_no_update;
+    DROP TRIGGER edit_no_delete;
+    CREATE TRIGGER edit_no_update BEFORE UPDATE ON edit
+        WHEN NOT EXISTS (SELECT 1 FROM purge WHERE batch_id = OLD.batch_id)
+        BEGIN SELECT RAISE(ABORT, 'the edit log is append-only'); END;
+    CREATE TRIGGER edit_no_delete BEFORE DELETE ON edit
+        BEGIN SELECT RAISE(ABORT, 'the edit log is append-only'); END;
     "#,
 ];
 

@@ -129,3 +129,140 @@ fn the_store_exports_and_reports_are_the_owners_alone_whatever_the_umask() {
         "{log}"
     );
 }
+
+#[test]
+fn a_purge_deletes_old_batches_and_archives_and_keeps_a_tombstone() {
+    use esr_desk::schedule::{Cadence, FixedClock, OnRejects, ScheduleSettings, save_schedule};
+    use esr_desk::store::Store;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let db = tmp.path().join("s.sqlite");
+    let dbs = db.display().to_string();
+    for defects in [true, false] {
+        let f = sample("absences", defects);
+        let out = run(&["import", f.to_str().expect("p"), "--db", &dbs]);
+        assert!(matches!(code(&out), Some(0) | Some(1)), "{}", stderr(&out));
+    }
+    let mut store = Store::open(&db).expect("store");
+    // A correction in batch 1's edit log, and batch 1 made 100 days old.
+    let page = store
+        .page(1, 0, 1, &esr_desk::store::PageFilter::default())
+        .expect("page");
+    store
+        .set_value(1, page[0].seq, 2, "Purgeable")
+        .expect("edit");
+    let old = (chrono::Utc::now() - chrono::Duration::days(100)).to_rfc3339();
+    store
+        .conn()
+        .execute("UPDATE batch SET imported_at = ?1 WHERE id = 1", [&old])
+        .expect("backdate");
+    // A schedule's archive with one file past the 30 days and one recent.
+    let inbox = tmp.path().join("in");
+    let archive = inbox.join("archive");
+    std::fs::create_dir_all(&archive).expect("archive");
+    save_schedule(
+        &store,
+        &ScheduleSettings {
+            interface: "absences".into(),
+            enabled: false,
+            cadence: "daily at 06:00".parse::<Cadence>().expect("cadence"),
+            inbox: Some(inbox.clone()),
+            outbox: None,
+            on_rejects: OnRejects::Hold,
+            check_references: false,
+        },
+        &FixedClock(chrono::Utc::now()),
+    )
+    .expect("schedule");
+    let stale = archive.join("ABS_RX1_20260101_000001.csv");
+    let fresh = archive.join("ABS_RX1_20261120_000001.csv");
+    std::fs::write(&stale, "old").expect("write");
+    std::fs::write(&fresh, "new").expect("write");
+    backdate(
+        &stale,
+        std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 86_400),
+    );
+    let count = |s: &Store, table: &str| -> i64 {
+        s.conn()
+            .query_row(
+                &format!("SELECT COUNT(*) FROM {table} WHERE batch_id = 1"),
+                [],
+                |r| r.get(0),
+            )
+            .expect("count")
+    };
+    let before = count(&store, "record");
+    assert!(before > 0);
+    // A dry run says what it would do and changes nothing.
+    let out = run(&["purge", "--dry-run", "--db", &dbs]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        said.contains("would purge batch 1") && !said.contains("batch 2"),
+        "{said}"
+    );
+    assert!(said.contains("ABS_RX1_20260101_000001.csv"), "{said}");
+    assert_eq!(count(&store, "record"), before);
+    assert!(stale.exists());
+    // The purge.
+    let out = run(&["purge", "--db", &dbs]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    for table in ["record", "issue", "record_key"] {
+        assert_eq!(count(&store, table), 0, "{table} rows of batch 1 are gone");
+    }
+    let kept: i64 = store
+        .conn()
+        .query_row("SELECT COUNT(*) FROM record WHERE batch_id = 2", [], |r| {
+            r.get(0)
+        })
+        .expect("count");
+    assert!(kept > 0, "the recent batch is kept");
+    let values: i64 = store
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM edit WHERE batch_id = 1 AND (old_value IS NOT NULL OR new_value IS NOT NULL)",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(values, 0, "the edit log keeps who and when, not the values");
+    assert_eq!(count(&store, "edit"), 1, "the log entry itself stays");
+    let t = store.tombstones().expect("tombstones");
+    assert_eq!(t.len(), 1);
+    assert_eq!((t[0].batch, t[0].records), (1, before as u64));
+    assert_eq!(t[0].sha256.len(), 64);
+    assert!(t[0].reason.contains("90 days"), "{}", t[0].reason);
+    assert!(
+        store.batch(1).is_err(),
+        "a purged batch is gone from the lists"
+    );
+    let secure: i64 = store
+        .conn()
+        .query_row("PRAGMA secure_delete", [], |r| r.get(0))
+        .expect("pragma");
+    assert_eq!(secure, 1);
+    assert!(!stale.exists() && fresh.exists());
+    // The edit log stays append-only for batches that were not purged.
+    assert!(
+        store
+            .conn()
+            .execute("UPDATE edit SET new_value = 'x' WHERE batch_id = 2", [])
+            .is_ok_and(|n| n == 0)
+            || store.edits(2).expect("log").is_empty()
+    );
+    store.set_value(2, 0, 2, "Kept").expect("edit 2");
+    assert!(
+        store
+            .conn()
+            .execute("UPDATE edit SET new_value = 'x' WHERE batch_id = 2", [])
+            .is_err()
+    );
+    // The access log has the purge.
+    let log = store.access_log(None).expect("log");
+    assert!(
+        log.iter()
+            .any(|e| e.action == "purge" && e.count == Some(1))
+    );
+    // A second purge finds nothing to do.
+    let out = run(&["purge", "--db", &dbs]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing is older"));
+}
