@@ -1159,24 +1159,19 @@ pub fn spawn_background(
     let running = std::sync::Arc::new(AtomicBool::new(false));
     let (h, r) = (halt.clone(), running.clone());
     let thread = std::thread::spawn(move || {
-        // The retention rules are applied when the window starts and once a day after.
-        let mut purged_on: Option<chrono::NaiveDate> = None;
         loop {
             let owner = lease_owner("the window's scheduler");
-            let today = Utc::now().date_naive();
-            if purged_on != Some(today) {
-                purged_on = Some(today);
-                match Store::open(&db).and_then(|mut s| s.purge(Utc::now(), None, false)) {
-                    Ok(r) if !r.batches.is_empty() || !r.files.is_empty() => {
-                        tracing::info!(
-                            batches = r.batches.len(),
-                            files = r.files.len(),
-                            "retention purge"
-                        );
-                    }
-                    Ok(_) => {}
-                    Err(e) => on_run(Err(format!("the retention purge failed: {e}"))),
+            // The retention rules are applied when the window starts and once a day after.
+            match Store::open(&db).and_then(|mut s| s.purge_if_due(Utc::now())) {
+                Ok(Some(r)) if !r.batches.is_empty() || !r.files.is_empty() => {
+                    tracing::info!(
+                        batches = r.batches.len(),
+                        files = r.files.len(),
+                        "retention purge"
+                    );
                 }
+                Ok(_) => {}
+                Err(e) => on_run(Err(format!("the retention purge failed: {e}"))),
             }
             // Errors are handed on, never swallowed: the window shows them.
             match Store::open(&db) {

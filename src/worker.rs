@@ -152,6 +152,8 @@ pub enum Job {
         opts: crate::export::ExportOptions,
         /// Also write the rejects report (CSV) to this file.
         rejects_report: Option<PathBuf>,
+        /// The report holds whole records, not just the minimum (logged as such).
+        rejects_full: bool,
     },
     /// Build the row list of a search / sort / column filter.
     Rows {
@@ -462,6 +464,7 @@ fn run_job(
             batch,
             opts,
             rejects_report,
+            rejects_full,
         } => {
             // The VPD code typed is remembered as the trust's, as `esr-desk settings vpd` does.
             if let Some(v) = &opts.vpd
@@ -474,7 +477,7 @@ fn run_job(
                 };
             }
             let report = rejects_report.map(|p| {
-                crate::export::rejects_report(store, batch, &p, false)
+                crate::export::rejects_report(store, batch, &p, rejects_full)
                     .map(|n| (p, n))
                     .map_err(|e| e.to_string())
             });

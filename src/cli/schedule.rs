@@ -185,6 +185,16 @@ pub fn run_due_cmd(db: Option<&Path>) -> super::Outcome {
         Ok(r) => r,
         Err(e) => return super::fail(e),
     };
+    // The daily retention purge rides on the same cron or Task Scheduler job.
+    match store.purge_if_due(chrono::Utc::now()) {
+        Ok(Some(p)) if !p.batches.is_empty() || !p.files.is_empty() => eprintln!(
+            "esr-desk: purged {} batch(es) and {} archived file(s) under the retention rules",
+            p.batches.len(),
+            p.files.len()
+        ),
+        Ok(_) => {}
+        Err(e) => return super::fail(format!("the retention purge failed: {e}")),
+    }
     print_reports(&reports)
 }
 

@@ -182,6 +182,25 @@ impl Store {
         Ok(())
     }
 
+    /// The daily purge under the retention rules, run by whichever engine gets there first
+    /// that day (the window when it starts and daily, `run-due`): None when it already ran.
+    pub fn purge_if_due(
+        &mut self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<PurgeReport>> {
+        let today = now.date_naive().to_string();
+        if self.setting("retention.purged-on")?.as_deref() == Some(today.as_str()) {
+            return Ok(None);
+        }
+        let report = self.purge(now, None, false)?;
+        self.conn.execute(
+            "INSERT INTO setting(key, value) VALUES ('retention.purged-on', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [&today],
+        )?;
+        Ok(Some(report))
+    }
+
     /// Purges what the retention rules (or `older_than` days) say is due at `now`, and the
     /// archived source files of the schedules' inboxes older than the archive days. With
     /// `dry_run`, only says what it would do. Logged in the access log (not a dry run).

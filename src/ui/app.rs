@@ -112,6 +112,8 @@ pub enum Screen {
     Layouts,
     /// Scheduled runs.
     Schedules,
+    /// The access log and purged batches.
+    Audit,
 }
 
 /// The Export dialog's choices.
@@ -125,6 +127,8 @@ pub struct ExportForm {
     pub valid_rows_only: bool,
     /// Also write the rejects report (CSV, for Excel) beside the file.
     pub rejects_report: bool,
+    /// The rejects report holds whole records (the minimum otherwise); logged as such.
+    pub rejects_full: bool,
     /// The trust's VPD code (three capitals or digits), remembered in the store.
     pub vpd: String,
     /// What is wrong with the choices, all at once (shown in the dialog).
@@ -326,6 +330,8 @@ pub struct App {
     pub layouts_screen: Option<LayoutsScreen>,
     /// Schedules screen (made when first shown).
     pub schedules: Option<SchedulesScreen>,
+    /// Audit screen (made when first shown).
+    pub access: Option<super::access::AccessScreen>,
     /// Report windows (joiners/movers/leavers, export history).
     pub reports: super::reports::ReportsUi,
     /// The in-app scheduler (runs due schedules while the window is open).
@@ -433,6 +439,7 @@ impl App {
             exporting: false,
             layouts_screen: None,
             schedules: None,
+            access: None,
             reports: Default::default(),
             scheduler: None,
             scheduled: None,
@@ -567,6 +574,7 @@ impl App {
             || self.reports.busy()
             || self.schedules.as_ref().is_some_and(|s| s.busy())
             || self.layouts_screen.as_ref().is_some_and(|s| s.busy())
+            || self.access.as_ref().is_some_and(|s| s.busy())
             || self.reader.as_ref().is_some_and(|r| r.pending() > 0)
             || (self.reader.is_some() && self.view.as_ref().is_some_and(|v| v.waiting_pages()))
     }
@@ -1257,6 +1265,15 @@ impl App {
                         None => self.schedules = Some(SchedulesScreen::new(self.db_path.clone())),
                     }
                 }
+                if s == Screen::Audit {
+                    match &mut self.access {
+                        Some(a) => a.refresh(),
+                        None => {
+                            self.access =
+                                Some(super::access::AccessScreen::new(self.db_path.clone()))
+                        }
+                    }
+                }
                 if s != Screen::Batch || self.view.is_some() {
                     self.screen = s;
                 }
@@ -1515,6 +1532,7 @@ impl App {
                     batch,
                     opts,
                     rejects_report,
+                    rejects_full: form.rejects_full,
                 });
             }
             Data::Undo => {
@@ -1592,6 +1610,13 @@ impl App {
                 {
                     cmds.push(Command::View(View::Show(Screen::Schedules)));
                 }
+                if ui
+                    .selectable_label(s == Screen::Audit, "Audit")
+                    .on_hover_text("Who opened, revealed, copied, exported and purged what")
+                    .clicked()
+                {
+                    cmds.push(Command::View(View::Show(Screen::Audit)));
+                }
                 if let Some(v) = &self.view {
                     let t = format!("Batch {}: {}", v.info.id, v.info.source_name);
                     if ui.selectable_label(s == Screen::Batch, t).clicked() {
@@ -1627,6 +1652,13 @@ impl App {
                 egui::CentralPanel::default().show(ui, |ui| {
                     if let Some(l) = &mut self.layouts_screen {
                         l.ui(ui);
+                    }
+                });
+            }
+            (Screen::Audit, _, _) if self.access.is_some() => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    if let Some(a) = &mut self.access {
+                        a.ui(ui);
                     }
                 });
             }
@@ -1761,7 +1793,11 @@ impl App {
                 ui.checkbox(&mut f.valid_rows_only, "Write the valid rows and hold rejected rows back")
                     .on_hover_text("Otherwise the export is refused while rejected rows remain");
                 ui.checkbox(&mut f.overwrite, "Replace a file of the same name");
-                ui.checkbox(&mut f.rejects_report, "Also write a rejects report (CSV, for Excel)");
+                ui.checkbox(&mut f.rejects_report, "Also write a rejects report (CSV, for Excel)")
+                    .on_hover_text("Line, record key, field, rule and message for each rejected record: the minimum needed to fix it");
+                if f.rejects_report {
+                    ui.checkbox(&mut f.rejects_full, "with whole records (values of every field; noted in the access log)");
+                }
                 for p in &f.problems {
                     ui.colored_label(ui.visuals().error_fg_color, p);
                 }

@@ -5,6 +5,7 @@
 //! and [`audit`] beside it), [`import`] (loading), [`layouts`] (view and edit layouts) and
 //! [`schedules`] (scheduled exports); [`app`] holds them and applies every user action.
 
+pub mod access;
 pub mod app;
 pub mod audit;
 pub mod batch;

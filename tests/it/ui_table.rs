@@ -578,4 +578,10 @@ fn personal_data_is_masked_until_revealed_with_a_reason_and_the_reveal_is_logged
     let log = store.access_log(None).expect("log");
     let copy = log.last().expect("entry");
     assert_eq!((copy.action.as_str(), copy.count), ("copy", Some(1)));
+    // The Audit screen shows the log: the reveal and its reason.
+    h.get_by_label("Audit").click();
+    settle(&mut h);
+    assert_eq!(h.state().screen, Screen::Audit);
+    h.get_by_label("checking a sickness absence query from payroll");
+    assert!(h.query_all_by_label("reveal").count() > 0);
 }
