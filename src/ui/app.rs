@@ -942,7 +942,7 @@ impl App {
                         && let Some(v) = self.view.as_mut()
                         && Some(v.info.id) == batch
                     {
-                        v.revealed = true;
+                        v.set_revealed(true);
                         self.status =
                             "Personal data shown for this batch (the reason is in the access log).".into();
                     }

@@ -530,6 +530,12 @@ impl BatchView {
         }
     }
 
+    /// Shows or masks personal data; the columns are measured again for what is shown.
+    pub fn set_revealed(&mut self, on: bool) {
+        self.revealed = on;
+        self.fit_columns = true;
+    }
+
     /// True when the tab's field `field` holds personal data that is masked now.
     pub fn masked(&self, field: usize) -> bool {
         !self.revealed
@@ -1507,7 +1513,7 @@ impl BatchView {
                         .on_hover_text("Hide NI numbers, dates of birth, health and contact details again")
                         .clicked()
                     {
-                        self.revealed = false;
+                        self.set_revealed(false);
                     }
                 } else if ui
                     .button("Show personal data…")
