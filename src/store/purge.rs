@@ -125,8 +125,10 @@ impl Store {
     }
 
     /// Purges one batch: a tombstone first, then its records, issues, keys and the values in
-    /// its edit log go, in one transaction. `why` says under which rule.
-    pub fn purge_batch(&mut self, batch: i64, why: &str) -> Result<()> {
+    /// its edit log go, in one transaction; then the source file a scheduled run archived for
+    /// it, if it is still there (returned). `why` says under which rule.
+    pub fn purge_batch(&mut self, batch: i64, why: &str) -> Result<Option<std::path::PathBuf>> {
+        let archived = self.archived_file(batch)?;
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -144,8 +146,28 @@ impl Store {
         )?;
         tx.execute("UPDATE batch SET source_path = '' WHERE id = ?1", [batch])?;
         tx.commit()?;
+        if let Some(f) = &archived {
+            std::fs::remove_file(f).map_err(|source| super::StoreError::Io {
+                context: format!("could not delete the archived file {}", f.display()),
+                source,
+            })?;
+        }
         tracing::info!(batch, "batch purged under the retention rules");
-        Ok(())
+        Ok(archived)
+    }
+
+    /// The source file a scheduled run archived for a batch (`<inbox>/archive/<name>`), when
+    /// it is still there.
+    pub fn archived_file(&self, batch: i64) -> Result<Option<std::path::PathBuf>> {
+        let (source_path, source_name): (String, String) = self.conn.query_row(
+            "SELECT source_path, source_name FROM batch WHERE id = ?1",
+            [batch],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(std::path::Path::new(&source_path)
+            .parent()
+            .map(|d| d.join("archive").join(&source_name))
+            .filter(|p| !source_path.is_empty() && p.is_file()))
     }
 
     /// The tombstones of purged batches, oldest first.
@@ -234,6 +256,13 @@ impl Store {
                 }
             }
         }
+        for b in &batches {
+            if let Some(f) = self.archived_file(b.batch)?
+                && !files.contains(&f)
+            {
+                files.push(f);
+            }
+        }
         files.sort();
         if !dry_run {
             for b in &batches {
@@ -244,10 +273,12 @@ impl Store {
                 self.purge_batch(b.batch, &format!("older than {days} days"))?;
             }
             for f in &files {
-                std::fs::remove_file(f).map_err(|source| super::StoreError::Io {
-                    context: format!("could not delete the archived file {}", f.display()),
-                    source,
-                })?;
+                if f.exists() {
+                    std::fs::remove_file(f).map_err(|source| super::StoreError::Io {
+                        context: format!("could not delete the archived file {}", f.display()),
+                        source,
+                    })?;
+                }
             }
             if !batches.is_empty() || !files.is_empty() {
                 self.reclaim()?;

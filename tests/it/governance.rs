@@ -137,11 +137,24 @@ fn a_purge_deletes_old_batches_and_archives_and_keeps_a_tombstone() {
     let tmp = tempfile::tempdir().expect("tmp");
     let db = tmp.path().join("s.sqlite");
     let dbs = db.display().to_string();
-    for defects in [true, false] {
-        let f = sample("absences", defects);
-        let out = run(&["import", f.to_str().expect("p"), "--db", &dbs]);
-        assert!(matches!(code(&out), Some(0) | Some(1)), "{}", stderr(&out));
-    }
+    // Batch 1 came through the schedule's inbox: its source file is now in the archive.
+    let inbox = tmp.path().join("in");
+    let archive = inbox.join("archive");
+    std::fs::create_dir_all(&archive).expect("archive");
+    let src = sample("absences", true);
+    let name = src.file_name().expect("name").to_owned();
+    std::fs::copy(&src, inbox.join(&name)).expect("copy");
+    let out = run(&[
+        "import",
+        inbox.join(&name).to_str().expect("p"),
+        "--db",
+        &dbs,
+    ]);
+    assert!(matches!(code(&out), Some(0) | Some(1)), "{}", stderr(&out));
+    std::fs::rename(inbox.join(&name), archive.join(&name)).expect("archive it");
+    let f = sample("absences", false);
+    let out = run(&["import", f.to_str().expect("p"), "--db", &dbs]);
+    assert!(matches!(code(&out), Some(0) | Some(1)), "{}", stderr(&out));
     let mut store = Store::open(&db).expect("store");
     // A correction in batch 1's edit log, and batch 1 made 100 days old.
     let page = store
@@ -156,9 +169,6 @@ fn a_purge_deletes_old_batches_and_archives_and_keeps_a_tombstone() {
         .execute("UPDATE batch SET imported_at = ?1 WHERE id = 1", [&old])
         .expect("backdate");
     // A schedule's archive with one file past the 30 days and one recent.
-    let inbox = tmp.path().join("in");
-    let archive = inbox.join("archive");
-    std::fs::create_dir_all(&archive).expect("archive");
     save_schedule(
         &store,
         &ScheduleSettings {
@@ -241,6 +251,10 @@ fn a_purge_deletes_old_batches_and_archives_and_keeps_a_tombstone() {
         .expect("pragma");
     assert_eq!(secure, 1);
     assert!(!stale.exists() && fresh.exists());
+    assert!(
+        !archive.join(&name).exists(),
+        "the purged batch's own archived source file is gone too"
+    );
     // The edit log stays append-only for batches that were not purged.
     assert!(
         store
