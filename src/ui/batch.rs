@@ -2128,15 +2128,17 @@ impl egui_table::TableDelegate for Grid<'_> {
                     .unwrap_or_default();
                 let mut picked: Option<String> = None;
                 if !codes.is_empty() {
+                    // Every code until something is typed; then the codes holding what is typed
+                    // (every code again when none does).
                     let typed = e.text.trim().to_lowercase();
-                    let matching: Vec<&String> = codes
-                        .iter()
-                        .filter(|c| {
-                            typed.is_empty()
-                                || c.to_lowercase().contains(&typed)
-                                || **c == e.original
-                        })
-                        .collect();
+                    let matching: Vec<&String> = if e.text == e.original || typed.is_empty() {
+                        codes.iter().collect()
+                    } else {
+                        codes
+                            .iter()
+                            .filter(|c| c.to_lowercase().contains(&typed))
+                            .collect()
+                    };
                     let list = if matching.is_empty() {
                         codes.iter().collect()
                     } else {

@@ -585,3 +585,57 @@ fn personal_data_is_masked_until_revealed_with_a_reason_and_the_reveal_is_logged
     h.get_by_label("checking a sickness absence query from payroll");
     assert!(h.query_all_by_label("reveal").count() > 0);
 }
+
+#[test]
+fn the_record_form_saves_its_changes_as_one_undo_step() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let mut h = open(vec![root().join(DEFECTS)], dir.path());
+    let first = view(&h)
+        .fields()
+        .iter()
+        .position(|f| f.name == "First Name")
+        .expect("field");
+    let last = view(&h)
+        .fields()
+        .iter()
+        .position(|f| f.name == "Last Name")
+        .expect("field");
+    h.state_mut().view.as_mut().expect("view").sel = Some(Selection::cell(2, 0));
+    h.run();
+    h.get_by_label("Record form…").click();
+    settle(&mut h);
+    let seq = view(&h).form.as_ref().expect("form open").seq;
+    {
+        let form = h
+            .state_mut()
+            .view
+            .as_mut()
+            .expect("view")
+            .form
+            .as_mut()
+            .expect("form");
+        form.values[first] = "Rosalind".into();
+        form.values[last] = "Franklin".into();
+    }
+    h.run();
+    h.get_by_label("Save 2 change(s)").click();
+    settle(&mut h);
+    assert!(view(&h).form.is_none(), "closed after saving");
+    let store = Store::open(&db).expect("store");
+    let batch = view(&h).info.id;
+    let rec = store.record(batch, seq).expect("record");
+    assert_eq!(
+        (rec.fields[first].as_str(), rec.fields[last].as_str()),
+        ("Rosalind", "Franklin")
+    );
+    let log = store.edits(batch).expect("log");
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].group, log[1].group, "one undo step");
+    // One Undo puts both back.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    settle(&mut h);
+    let rec = store.record(batch, seq).expect("record");
+    assert_ne!(rec.fields[first], "Rosalind");
+    assert_ne!(rec.fields[last], "Franklin");
+}
