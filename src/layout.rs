@@ -149,46 +149,13 @@ impl Sensitivity {
         }
     }
 
-    /// A value as shown while masked: enough to recognise a typing slip, not the value.
-    /// Identifiers keep their first two and last two characters (`QQ•••••6Z`); dates keep
-    /// their year (`••/••/1984`); anything else shows only its length (`•••••`).
+    /// A value as shown while masked, for a field with no date form (see [`Field::mask`]):
+    /// identifiers keep their first two and last two characters (`QQ•••••6Z`); anything else
+    /// shows only dots, as many as it has characters (at most 12).
     pub fn mask(self, v: &str) -> String {
-        let chars: Vec<char> = v.chars().collect();
-        if chars.is_empty() {
-            return String::new();
-        }
         let dot = '\u{2022}';
-        let separated = chars.iter().any(|c| "/-.".contains(*c));
-        let looks_like_date = chars[0].is_ascii_digit()
-            && chars.iter().filter(|c| c.is_ascii_digit()).count() >= 6
-            && chars
-                .iter()
-                .all(|c| c.is_ascii_alphanumeric() || "/-. ".contains(*c))
-            && ((separated && (8..=11).contains(&chars.len()))
-                || (chars.len() == 8 && chars.iter().all(char::is_ascii_digit)));
+        let chars: Vec<char> = v.chars().collect();
         match self {
-            Sensitivity::Identifier if looks_like_date => {
-                // Keep a 4-digit year where it is; mask every other digit.
-                let s: String = chars.iter().collect();
-                let year = s
-                    .char_indices()
-                    .collect::<Vec<_>>()
-                    .windows(4)
-                    .find(|w| {
-                        w.iter().all(|(_, c)| c.is_ascii_digit())
-                            && (w[0].1 == '1' || w[0].1 == '2')
-                    })
-                    .map(|w| w[0].0);
-                chars
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| match year {
-                        Some(y) if i >= y && i < y + 4 => *c,
-                        _ if c.is_ascii_alphanumeric() => dot,
-                        _ => *c,
-                    })
-                    .collect()
-            }
             Sensitivity::Identifier if chars.len() > 5 => chars
                 .iter()
                 .enumerate()
@@ -358,6 +325,17 @@ pub struct Field {
 }
 
 impl Field {
+    /// The value as shown while the field's personal data is masked (None: the field holds
+    /// none). A date keeps its year (`••/••/1984`), decided by the field's own date form; other
+    /// values as [`Sensitivity::mask`] masks them. The one mask of messages and screens.
+    pub fn mask(&self, v: &str) -> Option<String> {
+        let s = self.sensitive?;
+        Some(match &self.format {
+            Format::Date(p) | Format::Timestamp(p) => p.mask(v),
+            _ => s.mask(v),
+        })
+    }
+
     /// True for numeric formats.
     pub fn is_numeric(&self) -> bool {
         matches!(self.format, Format::Numeric { .. } | Format::Padded { .. })
@@ -1434,7 +1412,7 @@ pub fn remove_override(dir: &Path, id: &str) -> std::io::Result<bool> {
 
 #[cfg(test)]
 mod sensitivity_tests {
-    use super::Sensitivity;
+    use super::{LayoutSet, Sensitivity};
 
     #[test]
     fn masks_keep_enough_to_spot_a_slip_and_never_the_value() {
@@ -1444,16 +1422,46 @@ mod sensitivity_tests {
             "QQ\u{2022}\u{2022}\u{2022}\u{2022}\u{2022}6Z"
         );
         assert_eq!(
-            id.mask("17/05/1984"),
-            "\u{2022}\u{2022}/\u{2022}\u{2022}/1984"
-        );
-        assert_eq!(id.mask("19840517"), "1984\u{2022}\u{2022}\u{2022}\u{2022}");
-        assert_eq!(
             id.mask("4857773456"),
             "48\u{2022}\u{2022}\u{2022}\u{2022}\u{2022}\u{2022}56"
         );
         let h = Sensitivity::Health.mask("S10 Anxiety/stress/depression");
         assert!(h.chars().all(|c| c == '\u{2022}'));
         assert_eq!(Sensitivity::Contact.mask(""), "");
+        // A date keeps its year, wherever its own form puts it.
+        let set = LayoutSet::bundled().expect("layouts");
+        let dob = |id: &str| {
+            set.get(id)
+                .expect("layout")
+                .records
+                .iter()
+                .flat_map(|r| r.fields.iter())
+                .find(|f| f.name == "Date of Birth")
+                .cloned()
+                .expect("field")
+        };
+        let uk = dob("active-directory");
+        assert_eq!(
+            uk.mask("17/05/1984").as_deref(),
+            Some("\u{2022}\u{2022}/\u{2022}\u{2022}/1984")
+        );
+        assert_eq!(
+            uk.mask("1984").as_deref(),
+            Some("\u{2022}\u{2022}\u{2022}\u{2022}")
+        );
+        let compact = set
+            .layouts
+            .iter()
+            .flat_map(|l| l.records.iter().flat_map(|r| r.fields.iter()))
+            .find(|f| f.name == "Date of Birth" && f.format.to_string() == "date(YYYYMMDD)")
+            .cloned()
+            .expect("a compact date of birth");
+        assert_eq!(
+            compact.mask("19840517").as_deref(),
+            Some("1984\u{2022}\u{2022}\u{2022}\u{2022}")
+        );
+        // Not sensitive: no mask.
+        let emp = set.get("absences").expect("layout").records[0].fields[0].clone();
+        assert_eq!(emp.mask("10120001"), None);
     }
 }

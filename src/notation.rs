@@ -101,6 +101,36 @@ impl Pattern {
         })
     }
 
+    /// A value of this pattern masked for display: the year and the separators are kept,
+    /// every other character is a dot (`••/••/1984`). A value that does not fit the pattern
+    /// shows only dots.
+    pub fn mask(&self, v: &str) -> String {
+        const DOT: char = '\u{2022}';
+        let chars: Vec<char> = v.chars().collect();
+        if chars.len() != self.width {
+            return std::iter::repeat_n(DOT, chars.len().min(12)).collect();
+        }
+        let mut out = String::with_capacity(self.width * 3);
+        let mut i = 0;
+        for t in &self.toks {
+            let w = match t {
+                Tok::Year => 4,
+                Tok::MonthName => 3,
+                Tok::Lit(_) => 1,
+                _ => 2,
+            };
+            for c in &chars[i..i + w] {
+                out.push(if matches!(t, Tok::Year | Tok::Lit(_)) {
+                    *c
+                } else {
+                    DOT
+                });
+            }
+            i += w;
+        }
+        out
+    }
+
     /// True when the pattern has a year, month and day.
     pub fn has_date(&self) -> bool {
         self.toks.iter().any(|t| matches!(t, Tok::Year))

@@ -196,8 +196,8 @@ pub fn shown(v: &str) -> String {
 /// (an NI number shows as `"QQ•••••6Z"`), else as [`shown`] quotes it. Every message about a
 /// field's value goes through here, so no message echoes a sensitive value whole.
 pub fn shown_in(field: &Field, v: &str) -> String {
-    match field.sensitive {
-        Some(s) => format!("\"{}\"", s.mask(&crate::text::display(v))),
+    match field.mask(&crate::text::display(v)) {
+        Some(m) => format!("\"{m}\""),
         None => shown(v),
     }
 }

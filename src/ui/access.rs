@@ -2,11 +2,11 @@
 //! and when (counts and file names, never a field's value) — and the tombstones of purged
 //! batches. Read on a thread of its own.
 
+use super::task::Tasks;
 use crate::store::Store;
 use crate::store::access::AccessEntry;
 use crate::store::purge::Tombstone;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, channel};
 
 /// What the screen shows.
 type Loaded = (Vec<AccessEntry>, Vec<Tombstone>);
@@ -23,7 +23,7 @@ pub struct AccessScreen {
     pub error: Option<String>,
     /// Only this action (None: all).
     pub action: Option<String>,
-    reading: Option<Receiver<Result<Loaded, String>>>,
+    reading: Tasks<Result<Loaded, String>>,
 }
 
 impl AccessScreen {
@@ -35,7 +35,7 @@ impl AccessScreen {
             tombstones: Vec::new(),
             error: None,
             action: None,
-            reading: None,
+            reading: Tasks::default(),
         };
         s.refresh();
         s
@@ -43,27 +43,27 @@ impl AccessScreen {
 
     /// Reads the log again (on a thread).
     pub fn refresh(&mut self) {
-        let (tx, rx) = channel();
         let db = self.db.clone();
-        std::thread::spawn(move || {
-            let r = Store::open(&db)
+        self.reading.spawn(move || {
+            Store::open(&db)
                 .and_then(|s| Ok((s.access_log(None)?, s.tombstones()?)))
-                .map_err(|e| e.to_string());
-            let _ = tx.send(r);
+                .map_err(|e| e.to_string())
         });
-        self.reading = Some(rx);
     }
 
     /// True while reading.
     pub fn busy(&self) -> bool {
-        self.reading.is_some()
+        self.reading.busy()
     }
 
     /// Takes what the thread read.
     pub fn poll(&mut self) {
-        let Some(rx) = &self.reading else { return };
-        let Ok(r) = rx.try_recv() else { return };
-        self.reading = None;
+        for r in self.reading.take() {
+            self.loaded(r);
+        }
+    }
+
+    fn loaded(&mut self, r: Result<Loaded, String>) {
         match r {
             Ok((e, t)) => {
                 self.entries = e;

@@ -630,6 +630,15 @@ impl App {
             self.reports.poll();
             ctx.request_repaint_after(Duration::from_millis(100));
         }
+        // A report saved is written to the access log.
+        for (batch, name, rows) in std::mem::take(&mut self.reports.saved) {
+            self.send(Job::LogAccess {
+                batch: Some(batch),
+                action: crate::store::AccessAction::JmlReport,
+                count: Some(rows),
+                detail: name,
+            });
+        }
         let mut runs: Vec<crate::schedule::RunReport> = Vec::new();
         if let Some(rx) = self.scheduled.as_ref() {
             for r in rx.try_iter() {
@@ -925,9 +934,7 @@ impl App {
                 }
             }
             Reply::ReplacePreview { batch, result } => {
-                if let Some(v) = self.view.as_mut()
-                    && v.info.id == batch
-                {
+                if let Some(v) = self.view_of(batch) {
                     v.preview_ready(result.map_err(|e| e.to_string()));
                 }
             }
@@ -952,9 +959,7 @@ impl App {
                 )),
             },
             Reply::FileState { batch, result } => {
-                if let Some(v) = self.view.as_mut()
-                    && v.info.id == batch
-                {
+                if let Some(v) = self.view_of(batch) {
                     match result {
                         Ok(f) => v.file_state = Some(f),
                         Err(e) => v.error = Some(format!("The batch could not be read: {e}")),
@@ -966,9 +971,7 @@ impl App {
                 rule,
                 result,
             } => {
-                if let Some(v) = self.view.as_mut()
-                    && v.info.id == batch
-                {
+                if let Some(v) = self.view_of(batch) {
                     match result {
                         Ok((list, fields)) => {
                             v.rule_issues.insert(rule, list);
@@ -983,9 +986,7 @@ impl App {
                 rule,
                 result,
             } => {
-                if let Some(v) = self.view.as_mut()
-                    && v.info.id == batch
-                {
+                if let Some(v) = self.view_of(batch) {
                     v.suggestions
                         .insert(rule, Some(result.map_err(|e| e.to_string())));
                 }
@@ -1169,20 +1170,14 @@ impl App {
                 if let Some(dir) = first.parent() {
                     self.state.export_folder = Some(dir.to_path_buf());
                 }
-                if let Some(rows) = self.reports.save_to(&first) {
-                    let name = first
-                        .file_name()
-                        .map(|f| f.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    self.send(Job::LogAccess {
-                        batch: self.reports.jml.as_ref().map(|j| j.new),
-                        action: crate::store::AccessAction::JmlReport,
-                        count: Some(rows),
-                        detail: name,
-                    });
-                }
+                self.reports.save_to(&first);
             }
         }
+    }
+
+    /// The open batch, when it is `batch` (answers about another batch are dropped).
+    fn view_of(&mut self, batch: i64) -> Option<&mut BatchView> {
+        self.view.as_mut().filter(|v| v.info.id == batch)
     }
 
     fn batch_id(&self) -> Option<i64> {

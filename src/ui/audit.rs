@@ -10,15 +10,15 @@ impl BatchView {
         let Some(entries) = &self.audit else { return };
         let lines = &self.audit_lines;
         // Old and new values of personal data are masked like the cells, until revealed.
-        let masks: std::collections::HashMap<String, crate::layout::Sensitivity> = if self.revealed
-        {
+        let masked: std::collections::HashMap<&str, &crate::layout::Field> = if self.revealed {
             Default::default()
         } else {
             self.layout
                 .records
                 .iter()
                 .flat_map(|r| r.fields.iter())
-                .filter_map(|f| f.sensitive.map(|s| (f.name.clone(), s)))
+                .filter(|f| f.sensitive.is_some())
+                .map(|f| (f.name.as_str(), f))
                 .collect()
         };
         egui::Frame::group(ui.style()).show(ui, |ui| {
@@ -70,8 +70,12 @@ impl BatchView {
                         row.col(|ui| {
                             ui.label(e.field.as_deref().unwrap_or(""));
                         });
-                        let mask = e.field.as_ref().and_then(|f| masks.get(f)).copied();
-                        let v = |t: &str| mask.map_or_else(|| t.to_string(), |m| m.mask(t));
+                        let field = e.field.as_deref().and_then(|f| masked.get(f));
+                        let v = |t: &str| {
+                            field
+                                .and_then(|f| f.mask(t))
+                                .unwrap_or_else(|| t.to_string())
+                        };
                         row.col(|ui| {
                             let exclusion = e.field_index.is_none();
                             let text = match (&e.old_value, &e.new_value, &e.reason) {

@@ -444,8 +444,7 @@ impl BatchView {
                                         if masked.get(i).copied().unwrap_or(false) {
                                             let m = fields
                                                 .get(i)
-                                                .and_then(|fd| fd.sensitive)
-                                                .map(|s| s.mask(f.values.get(i).map_or("", |v| v.as_str())))
+                                                .and_then(|fd| fd.mask(f.values.get(i).map_or("", |v| v.as_str())))
                                                 .unwrap_or_default();
                                             ui.label(m).labelled_by(l_id).on_hover_text(
                                                 "Personal data, masked: Show personal data… to see it",
@@ -555,8 +554,8 @@ impl BatchView {
 
     /// A value as shown: masked while its field's personal data is not revealed.
     pub fn shown_value<'a>(&self, field: usize, v: &'a str) -> std::borrow::Cow<'a, str> {
-        match self.fields().get(field).and_then(|f| f.sensitive) {
-            Some(s) if !self.revealed => s.mask(v).into(),
+        match self.fields().get(field) {
+            Some(f) if !self.revealed => f.mask(v).map_or_else(|| shown(v), Into::into),
             _ => shown(v),
         }
     }
@@ -1855,6 +1854,7 @@ impl BatchView {
             stripe: ui.visuals().faint_bg_color,
             fields,
             view: self,
+            row: None,
             out: GridOut::default(),
         };
         let area = ui.available_rect_before_wrap();
@@ -1921,10 +1921,15 @@ struct GridOut {
     sticky_right: Option<f32>,
 }
 
+/// A record and its issues, shared by the cells of its row.
+type SharedRow = std::rc::Rc<(StoredRecord, Vec<Issue>)>;
+
 /// Draws the batch table through `egui_table`: the Line column and the key columns stay put
 /// while the rest scrolls both ways; only the visible cells are drawn.
 struct Grid<'a> {
     view: &'a mut BatchView,
+    /// The row whose cells are being drawn, read once for all its cells.
+    row: Option<(usize, SharedRow)>,
     fields: Vec<Field>,
     names: Vec<String>,
     unknown: bool,
@@ -2017,10 +2022,19 @@ impl egui_table::TableDelegate for Grid<'_> {
 
     fn cell_ui(&mut self, ui: &mut egui::Ui, cell: &egui_table::CellInfo) {
         let r = cell.row_nr as usize;
-        let Some((rec, issues)) = self.view.row_cached(r) else {
+        // One copy of the record a row, shared by its cells (not one a cell).
+        if self.row.as_ref().is_none_or(|(i, _)| *i != r) {
+            self.row = self
+                .view
+                .row_cached(r)
+                .map(|data| (r, std::rc::Rc::new(data)));
+        }
+        let Some((_, data)) = &self.row else {
             ui.weak("…");
             return;
         };
+        let data = data.clone();
+        let (rec, issues) = (&data.0, &data.1);
         let rect = ui.max_rect();
         let resp = ui.interact(rect, ui.scope_id().with("cell"), egui::Sense::click());
         let Some(c) = cell.col_nr.checked_sub(1) else {

@@ -3,9 +3,9 @@
 //! or open a trust's layout file and reload it without restarting. An invalid edit is refused
 //! with the reason and the old layout stays in use.
 
+use super::task::Tasks;
 use crate::layout::{Layout, LayoutSet, LayoutSource, describe, install_override, remove_override};
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, channel};
 
 /// What the screen's file work (on a thread of its own) hands back.
 enum Done {
@@ -31,7 +31,7 @@ pub struct LayoutsScreen {
     pub message: Option<(bool, String)>,
     /// Filter on the field list.
     pub filter: String,
-    io: Vec<Receiver<Done>>,
+    io: Tasks<Done>,
 }
 
 impl LayoutsScreen {
@@ -47,7 +47,7 @@ impl LayoutsScreen {
             editing: None,
             message: None,
             filter: String::new(),
-            io: Vec::new(),
+            io: Tasks::default(),
         };
         s.reload_saying(Some(String::new()));
         s
@@ -55,28 +55,16 @@ impl LayoutsScreen {
 
     /// True while the screen's file work is under way.
     pub fn busy(&self) -> bool {
-        !self.io.is_empty()
+        self.io.busy()
     }
 
     fn in_background(&mut self, work: impl FnOnce() -> Done + Send + 'static) {
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(work());
-        });
-        self.io.push(rx);
+        self.io.spawn(work);
     }
 
     /// Takes what the screen's thread finished.
     pub fn poll(&mut self) {
-        let mut done = Vec::new();
-        self.io.retain(|rx| match rx.try_recv() {
-            Ok(d) => {
-                done.push(d);
-                false
-            }
-            Err(std::sync::mpsc::TryRecvError::Empty) => true,
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => false,
-        });
+        let done = self.io.take();
         for d in done {
             match d {
                 Done::Reloaded(Ok(set), note) => {

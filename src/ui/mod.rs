@@ -18,6 +18,7 @@ pub mod layouts;
 pub mod model;
 pub mod reports;
 pub mod schedules;
+pub mod task;
 
 use std::path::PathBuf;
 

@@ -2,11 +2,11 @@
 //! same staff feed (with "Save as CSV"), and the export history of a batch and its interface.
 //! The comparison runs on its own thread with its own store connection.
 
+use super::task::Tasks;
 use crate::export::{ExportRun, export_runs};
 use crate::jml::{Change, JmlRow, compare, write_csv};
 use crate::store::Store;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, channel};
 
 /// A finished comparison.
 pub struct JmlResult {
@@ -21,107 +21,117 @@ pub struct JmlResult {
 /// An export history: its title and runs.
 type History = (String, Vec<ExportRun>);
 
+/// What the report threads hand back.
+enum Done {
+    /// A comparison.
+    Jml(Result<JmlResult, String>),
+    /// An export history.
+    History(Result<History, String>),
+    /// A comparison saved as CSV: (batch, path, rows), or why not.
+    Saved(Result<(i64, PathBuf, u64), String>),
+}
+
 /// State of the report windows.
 #[derive(Default)]
 pub struct ReportsUi {
     /// The comparison shown, if any.
     pub jml: Option<JmlResult>,
-    /// A comparison under way.
-    running: Option<Receiver<Result<JmlResult, String>>>,
+    /// Comparisons, history reads and saves under way, on threads of their own.
+    tasks: Tasks<Done>,
+    /// Reports saved and not yet written to the access log: (batch, file name, rows).
+    pub saved: Vec<(i64, String, u64)>,
     /// Export history shown: (title, runs).
     pub history: Option<(String, Vec<ExportRun>)>,
-    /// An export history being read.
-    reading: Option<Receiver<Result<History, String>>>,
     /// Last message (is an error, text).
     pub message: Option<(bool, String)>,
 }
 
 impl ReportsUi {
-    /// Writes the comparison shown to `path` as CSV and says how it went; the number of rows
-    /// written when it was.
-    pub fn save_to(&mut self, path: &std::path::Path) -> Option<u64> {
-        let j = self.jml.as_ref()?;
-        let n = j.rows.len() as u64;
-        let (ok, msg) = match write_csv(&j.rows, path) {
-            Ok(()) => (true, (false, format!("Saved {}", path.display()))),
-            Err(e) => (false, (true, e.to_string())),
-        };
-        self.message = Some(msg);
-        ok.then_some(n)
+    /// Saves the comparison shown to `path` as CSV, on a thread; what happened is said when
+    /// it is done, and a saved report is listed in `saved` for the access log.
+    pub fn save_to(&mut self, path: &std::path::Path) {
+        let Some(j) = &self.jml else { return };
+        let (rows, new, path) = (j.rows.clone(), j.new, path.to_path_buf());
+        self.tasks.spawn(move || {
+            Done::Saved(
+                write_csv(&rows, &path)
+                    .map(|()| (new, path, rows.len() as u64))
+                    .map_err(|e| e.to_string()),
+            )
+        });
     }
 }
 
 impl ReportsUi {
     /// Starts comparing two batches on a thread.
     pub fn start_jml(&mut self, db: PathBuf, old: i64, new: i64) {
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let r = Store::open(&db)
-                .map_err(|e| e.to_string())
-                .and_then(|mut s| compare(&mut s, old, new).map_err(|e| e.to_string()));
-            let _ = tx.send(r.map(|rows| JmlResult { old, new, rows }));
+        self.tasks.spawn(move || {
+            Done::Jml(
+                Store::open(&db)
+                    .map_err(|e| e.to_string())
+                    .and_then(|mut s| compare(&mut s, old, new).map_err(|e| e.to_string()))
+                    .map(|rows| JmlResult { old, new, rows }),
+            )
         });
-        self.running = Some(rx);
         self.message = Some((false, format!("Comparing batch {new} with batch {old}…")));
     }
 
-    /// Picks up a finished comparison or history; true when one arrived.
+    /// Takes what the report threads finished; true when something arrived.
     pub fn poll(&mut self) -> bool {
-        if let Some(rx) = &self.reading
-            && let Ok(r) = rx.try_recv()
-        {
-            self.reading = None;
-            match r {
-                Ok(h) => self.history = Some(h),
-                Err(e) => {
+        let done = self.tasks.take();
+        let any = !done.is_empty();
+        for d in done {
+            match d {
+                Done::History(Ok(h)) => self.history = Some(h),
+                Done::History(Err(e)) => {
                     self.message =
                         Some((true, format!("The export history could not be read: {e}")))
                 }
+                Done::Jml(Ok(res)) => {
+                    self.message = None;
+                    self.jml = Some(res);
+                }
+                Done::Jml(Err(e)) => {
+                    self.message = Some((true, format!("The batches could not be compared: {e}")))
+                }
+                Done::Saved(Ok((batch, path, rows))) => {
+                    self.message = Some((false, format!("Saved {}", path.display())));
+                    let name = path
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    self.saved.push((batch, name, rows));
+                }
+                Done::Saved(Err(e)) => self.message = Some((true, e)),
             }
-            return true;
         }
-        let Some(rx) = &self.running else {
-            return false;
-        };
-        let Ok(r) = rx.try_recv() else { return false };
-        self.running = None;
-        match r {
-            Ok(res) => {
-                self.message = None;
-                self.jml = Some(res);
-            }
-            Err(e) => {
-                self.message = Some((true, format!("The batches could not be compared: {e}")))
-            }
-        }
-        true
+        any
     }
 
-    /// True while a comparison runs or a history is read.
+    /// True while a comparison, a history read or a save is under way.
     pub fn busy(&self) -> bool {
-        self.running.is_some() || self.reading.is_some()
+        self.tasks.busy()
     }
 
     /// Reads the export history of a batch's interface on a thread, then shows it.
     pub fn start_history(&mut self, db: PathBuf, batch: i64) {
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let r = Store::open(&db)
-                .map_err(|e| e.to_string())
-                .and_then(|store| {
-                    let interface = store.batch(batch).map(|b| b.interface).unwrap_or_default();
-                    export_runs(&store, None, Some(&interface))
-                        .map(|runs| {
-                            (
-                                format!("Exports of {interface} (batch {batch} highlighted)"),
-                                runs,
-                            )
-                        })
-                        .map_err(|e| e.to_string())
-                });
-            let _ = tx.send(r);
+        self.tasks.spawn(move || {
+            Done::History(
+                Store::open(&db)
+                    .map_err(|e| e.to_string())
+                    .and_then(|store| {
+                        let interface = store.batch(batch).map(|b| b.interface).unwrap_or_default();
+                        export_runs(&store, None, Some(&interface))
+                            .map(|runs| {
+                                (
+                                    format!("Exports of {interface} (batch {batch} highlighted)"),
+                                    runs,
+                                )
+                            })
+                            .map_err(|e| e.to_string())
+                    }),
+            )
         });
-        self.reading = Some(rx);
     }
 
     /// Draws the windows; true when "Save as CSV…" was pressed.

@@ -2,6 +2,7 @@
 //! to do with rejects), when it is next due, "run due now", and the run history with a chart
 //! of runs and outcomes by day. The runs themselves happen off this thread.
 
+use super::task::Tasks;
 use crate::catalogue::Catalogue;
 use crate::schedule::{
     Cadence, OnRejects, RunEntry, RunReport, Schedule, ScheduleSettings, SystemClock, run_due,
@@ -10,7 +11,6 @@ use crate::schedule::{
 use crate::store::Store;
 use chrono_tz::Europe::London;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, channel};
 
 /// The form for one schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,8 +61,8 @@ pub struct SchedulesScreen {
     pub message: Option<(bool, String)>,
     /// Interface names by id (the catalogue's titles).
     pub names: std::collections::HashMap<String, String>,
-    running: Option<Receiver<Result<Vec<RunReport>, String>>>,
-    io: Vec<Receiver<Done>>,
+    running: Tasks<Result<Vec<RunReport>, String>>,
+    io: Tasks<Done>,
 }
 
 impl SchedulesScreen {
@@ -79,8 +79,8 @@ impl SchedulesScreen {
                 .iter()
                 .map(|i| (i.id.clone(), i.title()))
                 .collect(),
-            running: None,
-            io: Vec::new(),
+            running: Tasks::default(),
+            io: Tasks::default(),
         };
         s.refresh();
         s
@@ -97,16 +97,11 @@ impl SchedulesScreen {
         work: impl FnOnce(&Store) -> Done + Send + 'static,
         failed: fn(String) -> Done,
     ) {
-        let (tx, rx) = channel();
         let db = self.db.clone();
-        std::thread::spawn(move || {
-            let done = match Store::open(&db) {
-                Ok(store) => work(&store),
-                Err(e) => failed(e.to_string()),
-            };
-            let _ = tx.send(done);
+        self.io.spawn(move || match Store::open(&db) {
+            Ok(store) => work(&store),
+            Err(e) => failed(e.to_string()),
         });
-        self.io.push(rx);
     }
 
     /// Re-reads schedules and history (on a thread).
@@ -202,7 +197,7 @@ impl SchedulesScreen {
 
     /// True while a run, a read or a save started from this screen is going on.
     pub fn busy(&self) -> bool {
-        self.running.is_some() || !self.io.is_empty()
+        self.running.busy() || self.io.busy()
     }
 
     /// Starts "run due now" on a worker thread.
@@ -213,13 +208,12 @@ impl SchedulesScreen {
     /// Runs every due schedule (None) or one schedule now (its id) on a worker thread,
     /// through the same lease, steps and history as `run-due` and `schedule run ID`.
     fn start(&mut self, one: Option<i64>) {
-        if self.running.is_some() {
+        if self.running.busy() {
             return;
         }
-        let (tx, rx) = channel();
         let db = self.db.clone();
-        std::thread::spawn(move || {
-            let result = Store::open(&db)
+        self.running.spawn(move || {
+            Store::open(&db)
                 .map_err(|e| e.to_string())
                 .and_then(|mut store| {
                     let layouts = crate::paths::layout_set().unwrap_or_default();
@@ -240,10 +234,8 @@ impl SchedulesScreen {
                         .map(|r| vec![r]),
                     }
                     .map_err(|e| e.to_string())
-                });
-            let _ = tx.send(result);
+                })
         });
-        self.running = Some(rx);
         self.message = Some((
             false,
             match one {
@@ -255,25 +247,12 @@ impl SchedulesScreen {
 
     /// Picks up what the screen's threads finished; true when a run finished this call.
     pub fn poll(&mut self) -> bool {
-        let mut done = Vec::new();
-        self.io.retain(|rx| match rx.try_recv() {
-            Ok(d) => {
-                done.push(d);
-                false
-            }
-            Err(std::sync::mpsc::TryRecvError::Empty) => true,
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => false,
-        });
-        for d in done {
+        for d in self.io.take() {
             self.on_done(d);
         }
-        let Some(rx) = &self.running else {
+        let Some(result) = self.running.take().pop() else {
             return false;
         };
-        let Ok(result) = rx.try_recv() else {
-            return false;
-        };
-        self.running = None;
         self.message = Some(match result {
             Ok(r) if r.is_empty() => (false, "Nothing was due.".into()),
             Ok(r) => (
@@ -337,7 +316,7 @@ impl SchedulesScreen {
                     .unwrap_or_default();
                 self.form = Some(form_for(&first, None));
             }
-            let run = ui.add_enabled(self.running.is_none(), egui::Button::new("Run due now"));
+            let run = ui.add_enabled(!self.running.busy(), egui::Button::new("Run due now"));
             if run.clicked() {
                 self.run_now();
             }
@@ -414,10 +393,7 @@ impl SchedulesScreen {
                                     edit = Some(form_for(&s.interface, Some(s)));
                                 }
                                 if ui
-                                    .add_enabled(
-                                        self.running.is_none(),
-                                        egui::Button::new("Run now"),
-                                    )
+                                    .add_enabled(!self.running.busy(), egui::Button::new("Run now"))
                                     .on_hover_text("Run this schedule now, whatever its cadence")
                                     .clicked()
                                 {

@@ -18,3 +18,4 @@ mod ui;
 mod ui_admin;
 mod ui_table;
 mod verdict;
+mod window;

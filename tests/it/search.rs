@@ -201,36 +201,14 @@ fn records_of_unknown_type_are_listed_apart() {
 #[test]
 fn suggested_fixes_are_offered_only_where_they_make_the_cell_pass() {
     let dir = tempfile::tempdir().expect("tmp");
-    let text =
-        std::fs::read_to_string(root().join("sample-data/absences/ABS_RX1_20261102_000001.csv"))
-            .expect("sample");
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(text.as_bytes());
-    let mut rows: Vec<Vec<String>> = rdr
-        .records()
-        .take(6)
-        .map(|r| r.expect("row").iter().map(str::to_string).collect())
-        .collect();
-    let col = |n: &str| rows[0].iter().position(|c| c == n).expect("col");
-    let (ty, start) = (col("Absence Type"), col("Start Date"));
-    rows[1][ty] = "sickness".into(); // the listed code in other capitals
-    rows[2][ty] = "Sick".into(); // no mechanical fix
-    let iso = {
-        let d = &rows[3][start]; // DD/MM/YYYY
-        format!("{}-{}-{}", &d[6..10], &d[3..5], &d[0..2])
-    };
-    let want = rows[3][start].clone();
-    rows[3][start] = iso;
-    let p = dir.path().join("ABS_RX1_20261103_000001.csv");
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_path(&p)
-        .expect("write");
-    for r in &rows {
-        w.write_record(r).expect("row");
-    }
-    w.flush().expect("flush");
+    let (mut ty, mut start, mut want) = (0, 0, String::new());
+    let p = crate::support::absences_variant(dir.path(), |rows, col| {
+        (ty, start) = (col("Absence Type"), col("Start Date"));
+        rows[1][ty] = "sickness".into(); // the listed code in other capitals
+        rows[2][ty] = "Sick".into(); // no mechanical fix
+        want = rows[3][start].clone(); // DD/MM/YYYY
+        rows[3][start] = format!("{}-{}-{}", &want[6..10], &want[3..5], &want[0..2]);
+    });
     let mut store = Store::open(&dir.path().join("s.sqlite")).expect("store");
     let set = LayoutSet::bundled().expect("layouts");
     let b = store

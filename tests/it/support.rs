@@ -91,3 +91,35 @@ pub fn backdate(path: &Path, at: std::time::SystemTime) {
         .set_modified(at)
         .expect("mtime");
 }
+
+/// A small absences file in `dir`: the column-name row and the first five records of the
+/// clean sample, changed by `edit` (given the rows, and a column's position by name).
+pub fn absences_variant(
+    dir: &Path,
+    edit: impl FnOnce(&mut Vec<Vec<String>>, &dyn Fn(&str) -> usize),
+) -> PathBuf {
+    let text =
+        std::fs::read_to_string(root().join("sample-data/absences/ABS_RX1_20261102_000001.csv"))
+            .expect("sample");
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    let mut rows: Vec<Vec<String>> = rdr
+        .records()
+        .take(6)
+        .map(|r| r.expect("row").iter().map(str::to_string).collect())
+        .collect();
+    let header = rows[0].clone();
+    let col = move |n: &str| header.iter().position(|c| c == n).expect("column");
+    edit(&mut rows, &col);
+    let p = dir.join("ABS_RX1_20261103_000001.csv");
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_path(&p)
+        .expect("write");
+    for r in rows {
+        w.write_record(r).expect("row");
+    }
+    w.flush().expect("flush");
+    p
+}

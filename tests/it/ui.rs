@@ -2,42 +2,18 @@
 //! store in a temporary folder, importing real sample files on its worker thread.
 
 use crate::support::root;
+use crate::window::{field_index, harness_sized, settle};
 use egui_kittest::{Harness, kittest::Queryable as _};
 use esr_desk::store::{PageFilter, Store};
 use esr_desk::ui::app::{App, Command, Data, Screen, View};
 use esr_desk::ui::batch::Selection;
 use esr_desk::ui::catalogue::CatalogueScreen;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 const ABSENCES_DEFECTS: &str = "sample-data/absences/ABS_RX1_20261102_000002.csv";
 
 fn harness(app: App) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_ui_state(|ui, app: &mut App| app.frame(ui), app)
-}
-
-/// Runs frames until the worker is idle, then until the UI settles.
-fn settle(h: &mut Harness<'static, App>) {
-    // Until the worker, the page reader and the panels have nothing left to do for a few
-    // frames running (a frame may ask for more: the issues panel re-reads after a change).
-    let start = Instant::now();
-    let mut idle = 0;
-    while idle < 3 {
-        h.step();
-        if h.state().busy() {
-            idle = 0;
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "the worker did not finish"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        } else {
-            idle += 1;
-        }
-    }
-    h.run();
+    harness_sized(app, 1400.0, 900.0)
 }
 
 /// Opens the absences sample with defects in a fresh store; returns the harness and the store
@@ -60,17 +36,6 @@ fn rejected(h: &Harness<'static, App>) -> u64 {
         .expect("a batch is open")
         .info
         .rejected
-}
-
-fn field_index(h: &Harness<'static, App>, name: &str) -> usize {
-    h.state()
-        .view
-        .as_ref()
-        .expect("view")
-        .fields()
-        .iter()
-        .position(|f| f.name == name)
-        .expect("field")
 }
 
 #[test]

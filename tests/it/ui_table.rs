@@ -3,42 +3,19 @@
 //! nothing typed is lost on close, "apply to all" is never offered for an identifier, and the
 //! window always answers (dialog fallback, late cancel, drag and drop).
 
-use crate::support::root;
+use crate::support::{absences_variant, root};
+use crate::window::{field_index, harness_sized, settle, view};
 use egui_kittest::{Harness, kittest::Queryable as _};
 use esr_desk::store::{PageFilter, Store};
 use esr_desk::ui::app::{App, Command, Data, Screen};
 use esr_desk::ui::batch::Selection;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 const DEFECTS: &str = "sample-data/absences/ABS_RX1_20261102_000002.csv";
 const CLEAN: &str = "sample-data/absences/ABS_RX1_20261102_000001.csv";
 
 fn harness(app: App) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size(egui::vec2(1024.0, 700.0))
-        .build_ui_state(|ui, app: &mut App| app.frame(ui), app)
-}
-
-fn settle(h: &mut Harness<'static, App>) {
-    // Until the worker, the page reader and the panels have nothing left to do for a few
-    // frames running (a frame may ask for more: the issues panel re-reads after a change).
-    let start = Instant::now();
-    let mut idle = 0;
-    while idle < 3 {
-        h.step();
-        if h.state().busy() {
-            idle = 0;
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "the worker did not finish"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        } else {
-            idle += 1;
-        }
-    }
-    h.run();
+    harness_sized(app, 1024.0, 700.0)
 }
 
 fn open(files: Vec<PathBuf>, dir: &Path) -> Harness<'static, App> {
@@ -49,12 +26,20 @@ fn open(files: Vec<PathBuf>, dir: &Path) -> Harness<'static, App> {
     h
 }
 
-fn view<'a>(h: &'a Harness<'static, App>) -> &'a esr_desk::ui::batch::BatchView {
-    h.state().view.as_ref().expect("a batch is open")
-}
-
 fn cursor(h: &Harness<'static, App>) -> (usize, usize) {
     view(h).sel.expect("selection").cursor
+}
+
+/// Selects cell (row, column), starts editing it (F2) and replaces its text with `text`,
+/// as an officer types; the edit is not yet committed.
+fn retype(h: &mut Harness<'static, App>, cell: (usize, usize), text: &str) {
+    h.state_mut().view.as_mut().expect("view").sel = Some(Selection::cell(cell.0, cell.1));
+    h.run();
+    h.key_press(egui::Key::F2);
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.event(egui::Event::Text(text.into()));
+    h.run();
 }
 
 /// True when a node labelled `text` lies wholly inside the table's scrolling area.
@@ -132,11 +117,7 @@ fn moving_into_an_off_screen_column_brings_it_into_view() {
 fn a_jump_to_an_issue_in_an_off_screen_column_shows_that_cell() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut h = open(vec![root().join(DEFECTS)], dir.path());
-    let days = view(&h)
-        .fields()
-        .iter()
-        .position(|f| f.name == "Days Lost")
-        .expect("field");
+    let days = field_index(&h, "Days Lost");
     let col = view(&h).col_of(days);
     assert!(
         !view(&h).visible.1.contains(&col),
@@ -168,11 +149,7 @@ fn in_a_filtered_view_a_fix_or_a_paste_never_moves_the_cursor_to_another_record(
     settle(&mut h);
     let n = view(&h).rows.len();
     assert!(n > 3);
-    let days = view(&h)
-        .fields()
-        .iter()
-        .position(|f| f.name == "Days Lost")
-        .expect("field");
+    let days = field_index(&h, "Days Lost");
     let col = view(&h).col_of(days);
     // The record on line 91 has Days Lost = -1: fix it by typing.
     let store = Store::open(&db).expect("store");
@@ -241,19 +218,9 @@ fn closing_the_window_commits_the_cell_being_typed() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("store.sqlite");
     let mut h = open(vec![root().join(DEFECTS)], dir.path());
-    let first = view(&h)
-        .fields()
-        .iter()
-        .position(|f| f.name == "First Name")
-        .expect("field");
+    let first = field_index(&h, "First Name");
     let col = view(&h).col_of(first);
-    h.state_mut().view.as_mut().expect("view").sel = Some(Selection::cell(2, col));
-    h.run();
-    h.key_press(egui::Key::F2);
-    h.run();
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.event(egui::Event::Text("Rosalind".into()));
-    h.run();
+    retype(&mut h, (2, col), "Rosalind");
     assert!(view(&h).editing.is_some(), "still typing");
     // The window is asked to close, as by its close button.
     h.input_mut()
@@ -307,37 +274,13 @@ fn quitting_during_an_import_asks_first() {
 /// A small absences file: two records share a bad Employee Number, two share a bad Absence
 /// Type (the rest from the clean sample).
 fn twins(dir: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(root().join(CLEAN)).expect("sample");
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(text.as_bytes());
-    let mut rows: Vec<Vec<String>> = rdr
-        .records()
-        .take(6)
-        .map(|r| r.expect("row").iter().map(str::to_string).collect())
-        .collect();
-    let emp = rows[0]
-        .iter()
-        .position(|c| c == "Employee Number")
-        .expect("col");
-    let ty = rows[0]
-        .iter()
-        .position(|c| c == "Absence Type")
-        .expect("col");
-    rows[1][emp] = "1012X001".into();
-    rows[3][emp] = "1012X001".into();
-    rows[2][ty] = "Sick".into();
-    rows[4][ty] = "Sick".into();
-    let p = dir.join("ABS_RX1_20261103_000001.csv");
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_path(&p)
-        .expect("write");
-    for r in rows {
-        w.write_record(r).expect("row");
-    }
-    w.flush().expect("flush");
-    p
+    absences_variant(dir, |rows, col| {
+        let (emp, ty) = (col("Employee Number"), col("Absence Type"));
+        rows[1][emp] = "1012X001".into();
+        rows[3][emp] = "1012X001".into();
+        rows[2][ty] = "Sick".into();
+        rows[4][ty] = "Sick".into();
+    })
 }
 
 #[test]
@@ -347,30 +290,16 @@ fn apply_to_all_is_offered_for_a_code_and_never_for_an_identifier() {
     let file = twins(dir.path());
     let mut h = open(vec![file], dir.path());
     let emp = view(&h).cols.col(0).expect("Employee Number shown");
-    let ty_field = view(&h)
-        .fields()
-        .iter()
-        .position(|f| f.name == "Absence Type")
-        .expect("field");
+    let ty_field = field_index(&h, "Absence Type");
     let ty = view(&h).col_of(ty_field);
     // Fix one of the two identical bad employee numbers: no offer to copy it to the other.
-    h.state_mut().view.as_mut().expect("view").sel = Some(Selection::cell(0, emp));
-    h.run();
-    h.key_press(egui::Key::F2);
-    h.run();
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.event(egui::Event::Text("10120001".into()));
+    retype(&mut h, (0, emp), "10120001");
     h.key_press(egui::Key::Enter);
     settle(&mut h);
     assert!(view(&h).offer.is_none(), "never for an identifier");
     assert!(h.query_by_label_contains("other record(s) have").is_none());
     // Fix one of the two "Sick" absence types: the other is offered, and fixed with one click.
-    h.state_mut().view.as_mut().expect("view").sel = Some(Selection::cell(1, ty));
-    h.run();
-    h.key_press(egui::Key::F2);
-    h.run();
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.event(egui::Event::Text("Sickness".into()));
+    retype(&mut h, (1, ty), "Sickness");
     h.key_press(egui::Key::Enter);
     settle(&mut h);
     let offer = view(&h).offer.clone().expect("offered for a code");
@@ -533,14 +462,12 @@ fn personal_data_is_masked_until_revealed_with_a_reason_and_the_reveal_is_logged
         .with_size(egui::vec2(1600.0, 900.0))
         .build_ui_state(|ui, app: &mut App| app.frame(ui), app);
     settle(&mut h);
-    let sick = view(&h)
-        .fields()
-        .iter()
-        .position(|f| f.name == "Sickness Reason")
-        .expect("field");
+    let sick = field_index(&h, "Sickness Reason");
     let value = value_at(&db, &h, 0, sick);
     assert!(!value.is_empty());
-    let mask = esr_desk::layout::Sensitivity::Health.mask(&value);
+    let mask = view(&h).fields()[sick]
+        .mask(&value)
+        .expect("a sensitive field");
     assert!(h.query_by_label(&value).is_none(), "masked on screen");
     assert!(h.query_all_by_label(&mask).count() > 0, "the mask is shown");
     // Editing a masked cell is refused until it is revealed.
@@ -591,16 +518,8 @@ fn the_record_form_saves_its_changes_as_one_undo_step() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("store.sqlite");
     let mut h = open(vec![root().join(DEFECTS)], dir.path());
-    let first = view(&h)
-        .fields()
-        .iter()
-        .position(|f| f.name == "First Name")
-        .expect("field");
-    let last = view(&h)
-        .fields()
-        .iter()
-        .position(|f| f.name == "Last Name")
-        .expect("field");
+    let first = field_index(&h, "First Name");
+    let last = field_index(&h, "Last Name");
     h.state_mut().view.as_mut().expect("view").sel = Some(Selection::cell(2, 0));
     h.run();
     h.get_by_label("Record form…").click();
