@@ -1734,7 +1734,11 @@ impl BatchView {
                 Dialog::Reveal { reason } => {
                     ui.label("NI and NHS numbers, dates of birth, health, pay and contact details are masked. Say why you need to see them in this batch; the reason, your name and the time go in the access log.");
                     let l = ui.label("Reason for showing:");
-                    ui.text_edit_singleline(reason).labelled_by(l.id);
+                    let r = ui.text_edit_singleline(reason).labelled_by(l.id);
+                    // The keyboard starts in the reason box.
+                    if reason.is_empty() && ui.memory(|m| m.focused().is_none()) {
+                        r.request_focus();
+                    }
                     ui.horizontal(|ui| {
                         if ui
                             .add_enabled(reason.trim().len() >= 3, egui::Button::new("Show for this batch"))
