@@ -11,11 +11,14 @@
 //! made-up identifiers that pass their checks).
 
 use crate::checks::{Check, HCPC_PREFIXES, nhs_check_digit};
-use crate::layout::{Control, Field, Generate, Layout, RecordRule, Role};
+use crate::layout::{Condition, Control, Field, Generate, Layout, Operand, Role, RuleKind, SpanUnit};
 use crate::notation::{Format, MAX_DECIMALS, Pattern, SCALE, format_scaled};
 use crate::reader::Reader;
 use crate::rules::Rule;
-use crate::validate::{FieldSource, Issue, References, check_record};
+use crate::validate::{
+    Against, FieldSource, Issue, References, check_record, condition_holds, consistent_hash,
+    operand_text, span_between,
+};
 use crate::writer::{WriteError, encode_record};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
 use serde::{Deserialize, Serialize};
@@ -111,9 +114,15 @@ enum Kind {
     BrokenQuote,
     Encoding,
     Unique,
+    EmptyIf,
+    HeaderMismatch,
+    Period,
+    Span,
+    Computed,
+    Consistency,
 }
 
-const KINDS: [Kind; 16] = [
+const KINDS: [Kind; 22] = [
     Kind::Type,
     Kind::Required,
     Kind::Code,
@@ -130,6 +139,12 @@ const KINDS: [Kind; 16] = [
     Kind::BlankRow,
     Kind::BrokenQuote,
     Kind::Encoding,
+    Kind::EmptyIf,
+    Kind::HeaderMismatch,
+    Kind::Period,
+    Kind::Span,
+    Kind::Computed,
+    Kind::Consistency,
 ];
 
 const SURNAMES: &[&str] = &[
@@ -206,6 +221,12 @@ struct Gen<'a> {
     last_clean: HashMap<usize, Vec<String>>,
     kind_turn: usize,
     earliest: NaiveDate,
+    /// The header record written, which detail rules may read.
+    header: Option<Vec<String>>,
+    /// Consistent-rule keys written: key hash to value hash (the first value wins).
+    groups: HashMap<u64, u64>,
+    /// The last key written for each consistent rule (to seed a consistency defect).
+    last_group_key: HashMap<usize, String>,
 }
 
 fn hash_key(ri: usize, ki: usize, vals: &[&str]) -> u64 {
@@ -530,44 +551,58 @@ impl<'a> Gen<'a> {
         ctx: &HashMap<String, String>,
         nth: usize,
     ) {
-        // Fill conditionally required fields first, then put dates in order (which never
-        // empties a field), then fill again in case an ordered field decided a condition.
-        self.fix_rules_pass(ri, vals, ctx, nth, true);
-        self.fix_rules_pass(ri, vals, ctx, nth, false);
-        self.fix_rules_pass(ri, vals, ctx, nth, true);
+        // Conditions first decide what must be filled or empty, then values are put where
+        // the rules want them (order, header, period, span), then presence again in case a
+        // moved value decided a condition, and amounts last, as they read the rest.
+        self.fix_presence(ri, vals, ctx, nth);
+        self.fix_values(ri, vals);
+        self.fix_presence(ri, vals, ctx, nth);
+        self.fix_computed(ri, vals);
     }
 
-    fn fix_rules_pass(
+    fn fix_presence(
         &mut self,
         ri: usize,
         vals: &mut [String],
         ctx: &HashMap<String, String>,
         nth: usize,
-        required_if: bool,
     ) {
         let rt = &self.layout.records[ri];
         for rule in &rt.rules {
-            if required_if != matches!(rule, RecordRule::RequiredIf { .. }) {
+            let holds = condition_holds(rt, rule.when.as_ref(), &*vals, self.header.as_deref());
+            match rule.kind {
+                RuleKind::Required { field } if holds && vals[field].is_empty() => {
+                    vals[field] = self.value(&rt.fields[field], ctx, nth, true);
+                }
+                RuleKind::Empty { field } if holds => vals[field].clear(),
+                _ => {}
+            }
+        }
+    }
+
+    /// The comparable value of an operand, if it fits its format.
+    fn read(&self, ri: usize, o: Operand, vals: &[String]) -> Option<i128> {
+        let rt = &self.layout.records[ri];
+        let header = self.layout.header().map(|h| &self.layout.records[h]);
+        let t = operand_text(o, vals, self.header.as_deref());
+        if t.is_empty() {
+            return None;
+        }
+        crate::layout::operand_field(o, rt, header)?.format.check(t).ok()
+    }
+
+    fn fix_values(&mut self, ri: usize, vals: &mut [String]) {
+        let rt = &self.layout.records[ri];
+        for rule in &rt.rules {
+            if !condition_holds(rt, rule.when.as_ref(), &*vals, self.header.as_deref()) {
                 continue;
             }
-            match rule {
-                RecordRule::RequiredIf {
-                    field,
-                    when,
-                    equals,
-                } => {
-                    if vals[*field].is_empty() && equals.iter().any(|e| *e == vals[*when]) {
-                        vals[*field] = self.value(&rt.fields[*field], ctx, nth, true);
-                    }
-                }
-                RecordRule::NotBefore { field, other } => {
-                    let (fa, fb) = (&rt.fields[*field], &rt.fields[*other]);
-                    if vals[*field].is_empty() || vals[*other].is_empty() {
-                        continue;
-                    }
-                    let (Ok(a), Ok(b)) = (
-                        fa.format.check(&vals[*field]),
-                        fb.format.check(&vals[*other]),
+            match &rule.kind {
+                RuleKind::NotBefore { field, other } => {
+                    let fa = &rt.fields[*field];
+                    let (Some(a), Some(b)) = (
+                        fa.format.check(&vals[*field]).ok().filter(|_| !vals[*field].is_empty()),
+                        self.read(ri, *other, vals),
                     ) else {
                         continue;
                     };
@@ -576,7 +611,138 @@ impl<'a> Gen<'a> {
                         vals[*field] = self.shift(&fa.format, b, delta);
                     }
                 }
-                RecordRule::Reference { .. } | RecordRule::Equal { .. } => {}
+                RuleKind::SameAsHeader { field, header } => {
+                    let Some(k) = self.read(ri, Operand::Header(*header), vals) else {
+                        continue;
+                    };
+                    let f = &rt.fields[*field];
+                    vals[*field] = if f.is_numeric()
+                        || matches!(f.format, Format::Date(_) | Format::Timestamp(_))
+                    {
+                        self.shift(&f.format, k, 0)
+                    } else {
+                        operand_text(Operand::Header(*header), &*vals, self.header.as_deref())
+                            .to_string()
+                    };
+                }
+                RuleKind::Within { field, from, to } => {
+                    let f = &rt.fields[*field];
+                    let Some(v) = f.format.check(&vals[*field]).ok().filter(|_| !vals[*field].is_empty())
+                    else {
+                        continue;
+                    };
+                    let lo = from.and_then(|o| self.read(ri, o, vals));
+                    let hi = to.and_then(|o| self.read(ri, o, vals));
+                    let unit = if matches!(f.format, Format::Date(_) | Format::Timestamp(_)) {
+                        86_400
+                    } else {
+                        SCALE
+                    };
+                    match (lo, hi) {
+                        (Some(x), Some(y)) if v < x || v > y => {
+                            let room = ((y - x) / unit).clamp(0, 3650) as i64;
+                            let d = self.rng.i64(0..=room);
+                            vals[*field] = self.shift(&f.format, x, d);
+                        }
+                        (Some(x), None) if v < x => {
+                            let d = self.rng.i64(0..60);
+                            vals[*field] = self.shift(&f.format, x, d);
+                        }
+                        (None, Some(y)) if v > y => {
+                            let d = self.rng.i64(0..60);
+                            vals[*field] = self.shift(&f.format, y, -d);
+                        }
+                        _ => {}
+                    }
+                }
+                RuleKind::FinancialYear { field, .. } => {
+                    let f = &rt.fields[*field];
+                    if vals[*field].is_empty() {
+                        continue;
+                    }
+                    if let Some((start, end)) = self.year_of(ri, &rule.kind, vals) {
+                        let inside = f
+                            .format
+                            .check(&vals[*field])
+                            .is_ok_and(|v| v >= start && v < end);
+                        if !inside {
+                            let d = self.rng.i64(0..365);
+                            vals[*field] = self.shift(&f.format, start, d);
+                        }
+                    }
+                }
+                RuleKind::Span {
+                    from,
+                    to,
+                    field,
+                    unit,
+                    min,
+                    max,
+                } => {
+                    let (Some(a), Some(b)) = (self.read(ri, *from, vals), self.read(ri, *to, vals))
+                    else {
+                        continue;
+                    };
+                    let (Some(da), Some(db)) = (day_of(a), day_of(b)) else {
+                        continue;
+                    };
+                    let span = span_between(da, db, *unit);
+                    if min.is_none_or(|m| span >= m) && max.is_none_or(|m| span <= m) {
+                        continue;
+                    }
+                    let lo = min.unwrap_or(0);
+                    let hi = max.unwrap_or(lo + 20).min(lo + 30);
+                    let want = self.rng.i64(lo..=hi.max(lo));
+                    let f = &rt.fields[*field];
+                    if Operand::Field(*field) == *to {
+                        if let Some(d) = span_to(da, want, *unit, false) {
+                            vals[*field] = self.shift(&f.format, days_key(d), 0);
+                        }
+                    } else if Operand::Field(*field) == *from
+                        && let Some(d) = span_to(db, want, *unit, true)
+                    {
+                        vals[*field] = self.shift(&f.format, days_key(d), 0);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The first day and the day after the last (as comparable values) of the financial year
+    /// a rule names.
+    fn year_of(&self, ri: usize, kind: &RuleKind, vals: &[String]) -> Option<(i128, i128)> {
+        let RuleKind::FinancialYear { of, .. } = kind else {
+            return None;
+        };
+        let rt = &self.layout.records[ri];
+        let header = self.layout.header().map(|h| &self.layout.records[h]);
+        let f = crate::layout::operand_field(*of, rt, header)?;
+        let t = operand_text(*of, vals, self.header.as_deref());
+        let y = match f.format {
+            Format::Date(_) | Format::Timestamp(_) => {
+                let d = day_of(f.format.check(t).ok()?)?;
+                if d.month() >= 4 { d.year() } else { d.year() - 1 }
+            }
+            _ => t.get(..4)?.parse().ok()?,
+        };
+        Some((
+            days_key(NaiveDate::from_ymd_opt(y, 4, 1)?),
+            days_key(NaiveDate::from_ymd_opt(y + 1, 4, 1)?),
+        ))
+    }
+
+    fn fix_computed(&mut self, ri: usize, vals: &mut [String]) {
+        let rt = &self.layout.records[ri];
+        for rule in &rt.rules {
+            let RuleKind::Computed { field, expr, .. } = &rule.kind else {
+                continue;
+            };
+            if !condition_holds(rt, rule.when.as_ref(), &*vals, self.header.as_deref()) {
+                continue;
+            }
+            if let Some(x) = expr.amount(rt, &*vals) {
+                vals[*field] = amount_text(&rt.fields[*field].format, x);
             }
         }
     }
@@ -622,6 +788,50 @@ impl<'a> Gen<'a> {
                 hash_key(ri, ki, &parts)
             })
             .collect()
+    }
+
+    /// How many of the layout's consistent rules a record breaks against what was written.
+    fn conflicts(&self, ri: usize, vals: &[String]) -> usize {
+        (0..self.layout.consistent.len())
+            .filter(|&ci| {
+                consistent_hash(self.layout, ci, ri, vals).is_some_and(|(h, v)| {
+                    self.groups.get(&h).is_some_and(|first| {
+                        self.layout.consistent[ci].value.is_none() || *first != v
+                    })
+                })
+            })
+            .count()
+    }
+
+    /// The seeded issue of a record that breaks a consistent rule.
+    fn conflict_issue(&self, ri: usize, vals: &[String]) -> Option<Issue> {
+        let ci = (0..self.layout.consistent.len()).find(|&ci| {
+            consistent_hash(self.layout, ci, ri, vals)
+                .is_some_and(|(h, v)| self.groups.get(&h).is_some_and(|f| *f != v))
+        })?;
+        let c = &self.layout.consistent[ci];
+        let (_, _, vf) = c.members.iter().find(|(r, ..)| *r == ri)?;
+        Some(Issue {
+            line: 0,
+            record_type: None,
+            field: vf.map(|v| self.layout.records[ri].fields[v].name.clone()),
+            rule: Rule::ConsistencyError,
+            severity: crate::validate::Severity::Error,
+            message: String::new(),
+            field_index: None,
+        })
+    }
+
+    /// Remembers a written record's consistent keys (the first value of a key wins).
+    fn note_groups(&mut self, ri: usize, vals: &[String]) {
+        for (ci, c) in self.layout.consistent.iter().enumerate() {
+            if let Some((h, v)) = consistent_hash(self.layout, ci, ri, vals) {
+                self.groups.entry(h).or_insert(v);
+                if let Some((_, kf, _)) = c.members.iter().find(|(r, ..)| *r == ri) {
+                    self.last_group_key.insert(ci, vals[*kf].clone());
+                }
+            }
+        }
     }
 
     /// Encodes a record and checks it with the validator's record check.
@@ -671,13 +881,18 @@ impl<'a> Gen<'a> {
         let mut issues = Vec::new();
         let mut reader = Reader::new(&bytes[..], *d);
         if let Ok(Some(line)) = reader.next_line() {
+            let refs = References::none();
+            let against = Against {
+                refs: &refs,
+                header: self.header.as_deref(),
+            };
             check_record(
                 self.layout,
                 ri,
                 &line.fields,
                 0,
                 line.problems,
-                &References::none(),
+                &against,
                 &mut issues,
             );
         }
@@ -812,12 +1027,15 @@ impl<'a> Gen<'a> {
                 let rules: Vec<(usize, usize)> = rt
                     .rules
                     .iter()
-                    .filter_map(|r| {
-                        if let RecordRule::NotBefore { field, other } = r {
-                            Some((*field, *other))
-                        } else {
-                            None
-                        }
+                    .filter_map(|r| match (&r.kind, &r.when) {
+                        (
+                            RuleKind::NotBefore {
+                                field,
+                                other: Operand::Field(other),
+                            },
+                            None,
+                        ) => Some((*field, *other)),
+                        _ => None,
                     })
                     .collect();
                 let (a, b) = *rules.get(self.rng.usize(..rules.len().max(1)))?;
@@ -832,22 +1050,172 @@ impl<'a> Gen<'a> {
                 let rules: Vec<(usize, usize, String)> = rt
                     .rules
                     .iter()
-                    .filter_map(|r| {
-                        if let RecordRule::RequiredIf {
-                            field,
-                            when,
-                            equals,
-                        } = r
-                        {
-                            Some((*field, *when, equals.first()?.clone()))
-                        } else {
-                            None
-                        }
+                    .filter_map(|r| match (&r.kind, &r.when) {
+                        (
+                            RuleKind::Required { field },
+                            Some(Condition::Equals {
+                                field: Operand::Field(when),
+                                values,
+                            }),
+                        ) => Some((*field, *when, values.first()?.clone())),
+                        _ => None,
                     })
                     .collect();
                 let (f, w, e) = rules.get(self.rng.usize(..rules.len().max(1)))?.clone();
                 vals[w] = e;
                 vals[f].clear();
+            }
+            Kind::EmptyIf => {
+                let rules: Vec<(usize, Condition)> = rt
+                    .rules
+                    .iter()
+                    .filter_map(|r| match (&r.kind, &r.when) {
+                        (RuleKind::Empty { field }, Some(c))
+                            if !matches!(c, Condition::Expr(_)) =>
+                        {
+                            Some((*field, c.clone()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let (f, c) = rules.get(self.rng.usize(..rules.len().max(1)))?.clone();
+                match c {
+                    Condition::Equals {
+                        field: Operand::Field(w),
+                        values,
+                    } => vals[w] = values.first()?.clone(),
+                    Condition::Filled {
+                        field: Operand::Field(w),
+                        filled: true,
+                    } if vals[w].is_empty() => {
+                        vals[w] = self.value(&rt.fields[w], &HashMap::new(), 1, true);
+                    }
+                    Condition::Filled {
+                        field: Operand::Field(w),
+                        filled: false,
+                    } => vals[w].clear(),
+                    _ => {}
+                }
+                vals[f] = self.value(&rt.fields[f], &HashMap::new(), 1, true);
+                if vals[f].is_empty() {
+                    return None;
+                }
+            }
+            Kind::HeaderMismatch => {
+                let fields: Vec<(usize, usize)> = rt
+                    .rules
+                    .iter()
+                    .filter_map(|r| match (&r.kind, &r.when) {
+                        (RuleKind::SameAsHeader { field, header }, None) => Some((*field, *header)),
+                        _ => None,
+                    })
+                    .collect();
+                let (f, h) = *fields.get(self.rng.usize(..fields.len().max(1)))?;
+                let fmt = &rt.fields[f].format;
+                if matches!(fmt, Format::Date(_) | Format::Timestamp(_)) || rt.fields[f].is_numeric()
+                {
+                    let k = self.read(ri, Operand::Header(h), vals)?;
+                    let d = -self.rng.i64(1..30);
+                    vals[f] = self.shift(fmt, k, d);
+                } else {
+                    let other = self.value(&rt.fields[f], &HashMap::new(), 1, true);
+                    if other == operand_text(Operand::Header(h), vals.as_slice(), self.header.as_deref()) {
+                        return None;
+                    }
+                    vals[f] = other;
+                }
+            }
+            Kind::Period => {
+                let rules: Vec<&RuleKind> = rt
+                    .rules
+                    .iter()
+                    .filter(|r| r.when.is_none())
+                    .map(|r| &r.kind)
+                    .filter(|k| matches!(k, RuleKind::Within { .. } | RuleKind::FinancialYear { .. }))
+                    .collect();
+                let kind = *rules.get(self.rng.usize(..rules.len().max(1)))?;
+                match kind {
+                    RuleKind::FinancialYear { field, .. } => {
+                        let (start, _) = self.year_of(ri, kind, vals)?;
+                        let d = -self.rng.i64(1..60);
+                        vals[*field] = self.shift(&rt.fields[*field].format, start, d);
+                    }
+                    RuleKind::Within { field, from, to } => {
+                        let f = &rt.fields[*field];
+                        if let Some(y) = to.and_then(|o| self.read(ri, o, vals)) {
+                            let d = self.rng.i64(1..30);
+                            vals[*field] = self.shift(&f.format, y, d);
+                        } else {
+                            let x = from.and_then(|o| self.read(ri, o, vals))?;
+                            let d = -self.rng.i64(1..30);
+                            vals[*field] = self.shift(&f.format, x, d);
+                        }
+                    }
+                    _ => return None,
+                }
+            }
+            Kind::Span => {
+                let rules: Vec<&RuleKind> = rt
+                    .rules
+                    .iter()
+                    .filter(|r| r.when.is_none() && matches!(r.kind, RuleKind::Span { .. }))
+                    .map(|r| &r.kind)
+                    .collect();
+                let RuleKind::Span {
+                    from,
+                    to,
+                    field,
+                    unit,
+                    min,
+                    max,
+                } = *rules.get(self.rng.usize(..rules.len().max(1)))?
+                else {
+                    return None;
+                };
+                // Too short a span (half the least), or else one too long.
+                let want = match (min, max) {
+                    (Some(m), _) if *m > 1 => m / 2,
+                    (_, Some(m)) => m + 1,
+                    _ => return None,
+                };
+                let fmt = &rt.fields[*field].format;
+                if Operand::Field(*field) == *to {
+                    let a = day_of(self.read(ri, *from, vals)?)?;
+                    vals[*field] = self.shift(fmt, days_key(span_to(a, want, *unit, false)?), 0);
+                } else {
+                    let b = day_of(self.read(ri, *to, vals)?)?;
+                    vals[*field] = self.shift(fmt, days_key(span_to(b, want, *unit, true)?), 0);
+                }
+            }
+            Kind::Computed => {
+                let rules: Vec<(usize, f64)> = rt
+                    .rules
+                    .iter()
+                    .filter_map(|r| match (&r.kind, &r.when) {
+                        (RuleKind::Computed { field, expr, .. }, None) => {
+                            Some((*field, expr.amount(rt, vals.as_slice())?))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let (f, x) = *rules.get(self.rng.usize(..rules.len().max(1)))?;
+                let off = f64::from(self.rng.u32(1..9));
+                vals[f] = amount_text(&rt.fields[f].format, x + off);
+            }
+            Kind::Consistency => {
+                let (ci, kf) = self.layout.consistent.iter().enumerate().find_map(|(ci, c)| {
+                    c.value.as_ref()?;
+                    c.members
+                        .iter()
+                        .find(|(r, ..)| *r == ri)
+                        .map(|(_, kf, _)| (ci, *kf))
+                })?;
+                let key = self.last_group_key.get(&ci)?.clone();
+                vals[kf] = key;
+                let (h, v) = consistent_hash(self.layout, ci, ri, vals.as_slice())?;
+                if self.groups.get(&h).is_none_or(|first| *first == v) {
+                    return None;
+                }
             }
             Kind::ExtraCell => vals.push("EXTRA".into()),
             Kind::MissingCell => {
@@ -907,6 +1275,46 @@ type Written = (Vec<u8>, Vec<String>, Option<Issue>, bool);
 enum RawTweak {
     BrokenQuote,
     BadByte,
+}
+
+/// The day of a comparable date value.
+fn day_of(k: i128) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(i32::try_from(k.div_euclid(86_400)).ok()?)
+}
+
+/// The comparable value of a day.
+fn days_key(d: NaiveDate) -> i128 {
+    i128::from(d.num_days_from_ce()) * 86_400
+}
+
+/// A day `n` whole units after `base` (before it when `back`), as [`span_between`] counts:
+/// three days past the anniversary, so a month that is shorter cannot cut the count.
+fn span_to(base: NaiveDate, n: i64, unit: SpanUnit, back: bool) -> Option<NaiveDate> {
+    let months = match unit {
+        SpanUnit::Days => {
+            let d = Duration::days(if back { -n } else { n });
+            return base.checked_add_signed(d);
+        }
+        SpanUnit::Months => n,
+        SpanUnit::Years => n.checked_mul(12)?,
+    };
+    let m = chrono::Months::new(u32::try_from(months).ok()?);
+    if back {
+        base.checked_sub_months(m)?.checked_sub_signed(Duration::days(3))
+    } else {
+        base.checked_add_months(m)?.checked_add_signed(Duration::days(3))
+    }
+}
+
+/// An amount written in a numeric format, rounded to its places.
+fn amount_text(f: &Format, x: f64) -> String {
+    let dec = match f {
+        Format::Numeric { decimals, .. } | Format::Padded { decimals, .. } => *decimals,
+        _ => 0,
+    };
+    let step = 10f64.powi(dec as i32);
+    let scaled = (x * step).round() as i128 * (SCALE / 10i128.pow(dec as u32));
+    control_text(f, scaled)
 }
 
 fn bad_date(p: &Pattern) -> String {
@@ -970,6 +1378,9 @@ pub fn generate<W: Write>(
         keys: HashSet::new(),
         last_clean: HashMap::new(),
         kind_turn: (opts.seed % KINDS.len() as u64) as usize,
+        header: None,
+        groups: HashMap::new(),
+        last_group_key: HashMap::new(),
         earliest: NaiveDate::from_ymd_opt(opts.when.year() - 8, 1, 1).unwrap_or(opts.when.date()),
     };
     let werr = |source| GenError::Write {
@@ -1002,6 +1413,7 @@ pub fn generate<W: Write>(
         if !issues.is_empty() {
             return Err(unsat(h, &issues));
         }
+        g.header = Some(vals);
         out.write_all(&bytes)?;
         out.write_all(eol)?;
         sum.lines += 1;
@@ -1021,8 +1433,10 @@ pub fn generate<W: Write>(
                 .rules
                 .iter()
                 .filter_map(|r| match r {
-                    RecordRule::Equal { field, other }
-                        if !sum_targets(layout, *field).is_empty()
+                    crate::layout::RecordRule {
+                        kind: RuleKind::Equal { field, other },
+                        ..
+                    } if !sum_targets(layout, *field).is_empty()
                             && !sum_targets(layout, *other).is_empty() =>
                     {
                         Some((*field, *other))
@@ -1061,7 +1475,7 @@ pub fn generate<W: Write>(
             loop {
                 let candidate = g.record(ri, &mut ctx, &mut owned, nth);
                 let keys = g.keys_of(ri, &candidate);
-                if keys.iter().all(|k| !g.keys.contains(k)) {
+                if keys.iter().all(|k| !g.keys.contains(k)) && g.conflicts(ri, &candidate) == 0 {
                     vals = candidate;
                     break;
                 }
@@ -1140,8 +1554,10 @@ pub fn generate<W: Write>(
                                 .filter(|k| g.keys.contains(k))
                                 .count()
                                 == 1
+                    } else if kind == Kind::Consistency {
+                        issues.is_empty() && !dup && g.conflicts(ri, &bad) == 1
                     } else {
-                        issues.len() == 1 && !dup
+                        issues.len() == 1 && !dup && g.conflicts(ri, &bad) == 0
                     };
                     if ok {
                         g.kind_turn = (g.kind_turn + attempt + 1) % KINDS.len();
@@ -1156,6 +1572,8 @@ pub fn generate<W: Write>(
                                 message: String::new(),
                                 field_index: None,
                             })
+                        } else if kind == Kind::Consistency {
+                            g.conflict_issue(ri, &bad)
                         } else {
                             issues.into_iter().next()
                         };
@@ -1204,6 +1622,7 @@ pub fn generate<W: Write>(
             for k in g.keys_of(ri, &final_vals) {
                 g.keys.insert(k);
             }
+            g.note_groups(ri, &final_vals);
             for &(sr, sf) in &summed {
                 if sr == ri
                     && let Ok(v) = layout.records[ri].fields[sf]
@@ -1287,6 +1706,7 @@ pub fn generate<W: Write>(
             for k in g.keys_of(ri, &vals) {
                 g.keys.insert(k);
             }
+            g.note_groups(ri, &vals);
             *sums.entry((ri, fi)).or_default() += chunk;
             need -= chunk;
         }

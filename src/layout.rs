@@ -7,6 +7,8 @@
 //! bundled one without a rebuild, and `--layout FILE` loads any file. No UI code here.
 
 use crate::checks::Check;
+pub use crate::expr::Expr;
+use crate::expr::Yields;
 use crate::notation::{Format, MAX_DECIMALS, MAX_INTEGER_DIGITS, SCALE, parse_number};
 use regex::Regex;
 use serde::Deserialize;
@@ -68,6 +70,8 @@ struct LayoutFile {
     file_name: String,
     #[serde(rename = "record")]
     records: Vec<RecordFile>,
+    #[serde(default)]
+    consistent: Vec<ConsistentFile>,
 }
 
 fn default_quote() -> String {
@@ -172,28 +176,40 @@ impl Sensitivity {
     }
 }
 
+/// One record rule as written: `kind` says which keys it takes (checked in [`compile_rule`], so
+/// a key a kind does not use is an error naming the rule, as an unknown key is).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    kind: String,
+    field: Option<String>,
+    other: Option<String>,
+    header: Option<String>,
+    when: Option<String>,
+    equals: Option<Vec<String>>,
+    filled: Option<bool>,
+    condition: Option<String>,
+    interface: Option<String>,
+    record: Option<String>,
+    target: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    financial_year: Option<String>,
+    unit: Option<String>,
+    min: Option<i64>,
+    max: Option<i64>,
+    expression: Option<String>,
+    tolerance: Option<String>,
+}
+
+/// A layout-level rule across records: one key always carries the same value.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
-enum RuleFile {
-    NotBefore {
-        field: String,
-        other: String,
-    },
-    RequiredIf {
-        field: String,
-        when: String,
-        equals: Vec<String>,
-    },
-    Reference {
-        field: String,
-        interface: String,
-        record: String,
-        target: String,
-    },
-    Equal {
-        field: String,
-        other: String,
-    },
+#[serde(deny_unknown_fields)]
+struct ConsistentFile {
+    key: String,
+    value: Option<String>,
+    #[serde(default)]
+    records: Vec<String>,
 }
 
 // ---------------------------------------------------------------- the compiled layout
@@ -342,32 +358,134 @@ impl Field {
     }
 }
 
-/// A rule across fields of one record.
+/// A value a rule reads: a field of the record itself, or of the file's header record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operand {
+    /// Field `i` of the record being judged.
+    Field(usize),
+    /// Field `i` of the header record.
+    Header(usize),
+}
+
+/// When a rule applies. A rule with no condition always applies.
 #[derive(Debug, Clone)]
-pub enum RecordRule {
+pub enum Condition {
+    /// The field holds one of the values.
+    Equals {
+        /// The field that decides.
+        field: Operand,
+        /// Values that make the rule apply.
+        values: Vec<String>,
+    },
+    /// The field is filled (true) or empty (false).
+    Filled {
+        /// The field that decides.
+        field: Operand,
+        /// Filled or empty.
+        filled: bool,
+    },
+    /// A CEL expression over the record's fields is true.
+    Expr(Expr),
+}
+
+/// Units of a [`RuleKind::Span`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanUnit {
+    /// Whole years (an age).
+    Years,
+    /// Whole months.
+    Months,
+    /// Days.
+    Days,
+}
+
+impl SpanUnit {
+    /// "years", "months" or "days".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpanUnit::Years => "years",
+            SpanUnit::Months => "months",
+            SpanUnit::Days => "days",
+        }
+    }
+}
+
+/// What a record rule checks.
+#[derive(Debug, Clone)]
+pub enum RuleKind {
     /// `field` must not be before `other` (dates, times, numbers).
     NotBefore {
         /// The later field.
         field: usize,
-        /// The earlier field.
-        other: usize,
+        /// The earlier value.
+        other: Operand,
     },
-    /// `field` is required when `when` has one of `equals`.
-    RequiredIf {
-        /// The field that becomes required.
+    /// `field` must be filled (under the rule's condition: `required_if`, `required_when`).
+    Required {
+        /// The field.
         field: usize,
-        /// The field whose value decides.
-        when: usize,
-        /// Values that make it required.
-        equals: Vec<String>,
     },
-    /// `field` must equal `other` (numbers or dates), e.g. a trailer's total debits and total
+    /// `field` must be empty (under the rule's condition: `empty_when`).
+    Empty {
+        /// The field.
+        field: usize,
+    },
+    /// `field` must equal `other` (numbers), e.g. a trailer's total debits and total
     /// credits, so a finance file balances.
     Equal {
         /// One field.
         field: usize,
         /// The field it must equal.
         other: usize,
+    },
+    /// A detail field must hold the same value as a header field.
+    SameAsHeader {
+        /// The detail field.
+        field: usize,
+        /// The header field.
+        header: usize,
+    },
+    /// `field` must lie from `from` to `to` (either may be absent).
+    Within {
+        /// The field.
+        field: usize,
+        /// Earliest value.
+        from: Option<Operand>,
+        /// Latest value.
+        to: Option<Operand>,
+    },
+    /// A date must lie in the financial year (1 April to 31 March) of `of`: a date, or a year
+    /// written `2025/26` or `2025-26`.
+    FinancialYear {
+        /// The date field.
+        field: usize,
+        /// The value naming the year.
+        of: Operand,
+    },
+    /// The whole years, months or days from one date to another lie within bounds (an age
+    /// at hire from 16 to 100).
+    Span {
+        /// The earlier date.
+        from: Operand,
+        /// The later date.
+        to: Operand,
+        /// The field an issue is shown on.
+        field: usize,
+        /// Units.
+        unit: SpanUnit,
+        /// Fewest units.
+        min: Option<i64>,
+        /// Most units.
+        max: Option<i64>,
+    },
+    /// `field` must equal an expression of other fields, within a tolerance.
+    Computed {
+        /// The amount field.
+        field: usize,
+        /// What it must equal.
+        expr: Expr,
+        /// Largest difference allowed, scaled by [`SCALE`].
+        tolerance: i128,
     },
     /// `field` must exist in the latest batch of another interface (checked with a store).
     Reference {
@@ -380,6 +498,72 @@ pub enum RecordRule {
         /// Field name in the other record type.
         target: String,
     },
+}
+
+/// A rule across fields of one record (and of the file's header): what it checks, when, and
+/// the rule in plain words for the Layouts screen.
+#[derive(Debug, Clone)]
+pub struct RecordRule {
+    /// What it checks.
+    pub kind: RuleKind,
+    /// When it applies (None: always).
+    pub when: Option<Condition>,
+    /// The rule in plain words ("Credit Amount must be empty when Debit or Credit is D").
+    pub text: String,
+}
+
+impl RecordRule {
+    /// The field an issue of this rule is shown on.
+    pub fn field(&self) -> usize {
+        match &self.kind {
+            RuleKind::NotBefore { field, .. }
+            | RuleKind::Required { field }
+            | RuleKind::Empty { field }
+            | RuleKind::Equal { field, .. }
+            | RuleKind::SameAsHeader { field, .. }
+            | RuleKind::Within { field, .. }
+            | RuleKind::FinancialYear { field, .. }
+            | RuleKind::Span { field, .. }
+            | RuleKind::Computed { field, .. }
+            | RuleKind::Reference { field, .. } => *field,
+        }
+    }
+
+    /// True when the rule reads a field of the header record.
+    pub fn uses_header(&self) -> bool {
+        let h = |o: &Option<Operand>| matches!(o, Some(Operand::Header(_)));
+        let cond = match &self.when {
+            Some(Condition::Equals { field, .. } | Condition::Filled { field, .. }) => {
+                matches!(field, Operand::Header(_))
+            }
+            _ => false,
+        };
+        cond || match &self.kind {
+            RuleKind::NotBefore { other, .. } => matches!(other, Operand::Header(_)),
+            RuleKind::SameAsHeader { .. } => true,
+            RuleKind::Within { from, to, .. } => h(from) || h(to),
+            RuleKind::FinancialYear { of, .. } => matches!(of, Operand::Header(_)),
+            RuleKind::Span { from, to, .. } => {
+                matches!(from, Operand::Header(_)) || matches!(to, Operand::Header(_))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A rule across the records of a file: wherever `key` appears (in any of the record types),
+/// it carries the same `value` (one assignment number belongs to one employee number); with
+/// no value, the key appears once in the whole file.
+#[derive(Debug, Clone)]
+pub struct Consistent {
+    /// The key field's name.
+    pub key: String,
+    /// The value field's name (None: the key is unique across the record types).
+    pub value: Option<String>,
+    /// (record type, key field, value field) for each record type the rule covers.
+    pub members: Vec<(usize, usize, Option<usize>)>,
+    /// The rule in plain words.
+    pub text: String,
 }
 
 /// One record type.
@@ -706,6 +890,8 @@ pub struct Layout {
     pub file_name: NamePattern,
     /// Record types.
     pub records: Vec<RecordType>,
+    /// Rules across records (`[[consistent]]`).
+    pub consistent: Vec<Consistent>,
     /// Where it came from.
     pub source: LayoutSource,
     /// The layout file's text, for the viewer.
@@ -1001,61 +1187,6 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
                     .collect::<Result<Vec<_>, _>>()?,
             );
         }
-        let mut rules = Vec::new();
-        for rule in &r.rules {
-            rules.push(match rule {
-                RuleFile::NotBefore { field, other } => {
-                    let (a, b) = (
-                        idx(field, "a not_before rule")?,
-                        idx(other, "a not_before rule")?,
-                    );
-                    let comparable = |f: &Format| {
-                        !matches!(
-                            f,
-                            Format::Text { .. } | Format::Fixed { .. } | Format::Flag { .. }
-                        )
-                    };
-                    if !comparable(&fields[a].format) || !comparable(&fields[b].format) {
-                        return Err(format!(
-                            "record {:?}: not_before needs date, time or number fields",
-                            r.code
-                        ));
-                    }
-                    RecordRule::NotBefore { field: a, other: b }
-                }
-                RuleFile::Equal { field, other } => {
-                    let (a, b) = (idx(field, "an equal rule")?, idx(other, "an equal rule")?);
-                    let numeric = |f: &Field| f.is_numeric();
-                    if !numeric(&fields[a]) || !numeric(&fields[b]) {
-                        return Err(format!(
-                            "record {:?}: an equal rule needs two numeric fields",
-                            r.code
-                        ));
-                    }
-                    RecordRule::Equal { field: a, other: b }
-                }
-                RuleFile::RequiredIf {
-                    field,
-                    when,
-                    equals,
-                } => RecordRule::RequiredIf {
-                    field: idx(field, "a required_if rule")?,
-                    when: idx(when, "a required_if rule")?,
-                    equals: equals.clone(),
-                },
-                RuleFile::Reference {
-                    field,
-                    interface,
-                    record,
-                    target,
-                } => RecordRule::Reference {
-                    field: idx(field, "a reference rule")?,
-                    interface: interface.clone(),
-                    record: record.clone(),
-                    target: target.clone(),
-                },
-            });
-        }
         let sample_count = r.sample_count.unwrap_or(1.0);
         if !(0.0..=100.0).contains(&sample_count) {
             return Err(format!(
@@ -1070,7 +1201,7 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
             description: r.description.clone(),
             fields,
             unique,
-            rules,
+            rules: Vec::new(),
             sample_count,
         });
     }
@@ -1119,6 +1250,19 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
             records[ri].fields[fi].control = Some(control);
         }
     }
+    // Record rules may read the header record, so they are compiled once every record is.
+    for (ri, r) in f.records.iter().enumerate() {
+        for (k, rule) in r.rules.iter().enumerate() {
+            let at = format!("record {:?} rule {} ({})", r.code, k + 1, rule.kind);
+            let compiled = compile_rule(rule, ri, &records).map_err(|e| format!("{at}: {e}"))?;
+            records[ri].rules.push(compiled);
+        }
+    }
+    let mut consistent = Vec::new();
+    for (k, c) in f.consistent.iter().enumerate() {
+        let at = format!("consistent rule {} (key {:?})", k + 1, c.key);
+        consistent.push(compile_consistent(c, &records).map_err(|e| format!("{at}: {e}"))?);
+    }
     Ok(Layout {
         interface: f.interface.unwrap_or_else(|| f.id.clone()),
         id: f.id,
@@ -1136,6 +1280,7 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
         discriminator,
         file_name,
         records,
+        consistent,
         source,
         text: text.to_string(),
         by_code,
@@ -1189,6 +1334,446 @@ fn parse_control(c: &str, records: &[RecordType], codes: &[String]) -> Result<Co
     Err(format!(
         "control {c:?}: use count, count(TYPE) or sum(FIELD)"
     ))
+}
+
+/// Keys every rule kind may take: its condition.
+const CONDITION_KEYS: [&str; 4] = ["when", "equals", "filled", "condition"];
+
+/// The plain name of a value a rule reads: "Start Date", or "the header's Period End Date".
+pub fn operand_name(o: Operand, rt: &RecordType, header: Option<&RecordType>) -> String {
+    match o {
+        Operand::Field(i) => rt.fields.get(i).map_or_else(String::new, |f| f.name.clone()),
+        Operand::Header(i) => header
+            .and_then(|h| h.fields.get(i))
+            .map_or_else(String::new, |f| format!("the header's {}", f.name)),
+    }
+}
+
+/// The field an operand reads.
+pub fn operand_field<'a>(
+    o: Operand,
+    rt: &'a RecordType,
+    header: Option<&'a RecordType>,
+) -> Option<&'a Field> {
+    match o {
+        Operand::Field(i) => rt.fields.get(i),
+        Operand::Header(i) => header.and_then(|h| h.fields.get(i)),
+    }
+}
+
+/// A condition in plain words, as it follows "when".
+fn condition_text(c: &Condition, rt: &RecordType, header: Option<&RecordType>) -> String {
+    match c {
+        Condition::Equals { field, values } => {
+            let name = operand_name(*field, rt, header);
+            match values.as_slice() {
+                [one] => format!("{name} is {one}"),
+                many => format!("{name} is one of {}", many.join(", ")),
+            }
+        }
+        Condition::Filled { field, filled } => format!(
+            "{} is {}",
+            operand_name(*field, rt, header),
+            if *filled { "filled" } else { "empty" }
+        ),
+        Condition::Expr(e) => e.text.clone(),
+    }
+}
+
+/// The rule in plain words ("Credit Amount must be empty when Debit or Credit is D").
+fn rule_text(
+    kind: &RuleKind,
+    when: Option<&Condition>,
+    rt: &RecordType,
+    header: Option<&RecordType>,
+) -> String {
+    let name = |i: usize| rt.fields.get(i).map_or_else(String::new, |f| f.name.clone());
+    let op = |o: Operand| operand_name(o, rt, header);
+    let what = match kind {
+        RuleKind::NotBefore { field, other } => {
+            format!("{} must not be before {}", name(*field), op(*other))
+        }
+        RuleKind::Required { field } => format!("{} must be filled", name(*field)),
+        RuleKind::Empty { field } => format!("{} must be empty", name(*field)),
+        RuleKind::Equal { field, other } => {
+            format!("{} must equal {}", name(*field), name(*other))
+        }
+        RuleKind::SameAsHeader { field, header: h } => format!(
+            "{} must be the same as {}",
+            name(*field),
+            op(Operand::Header(*h))
+        ),
+        RuleKind::Within { field, from, to } => match (from, to) {
+            (Some(a), Some(b)) => format!("{} must lie from {} to {}", name(*field), op(*a), op(*b)),
+            (Some(a), None) => format!("{} must not be before {}", name(*field), op(*a)),
+            (None, Some(b)) => format!("{} must not be after {}", name(*field), op(*b)),
+            (None, None) => String::new(),
+        },
+        RuleKind::FinancialYear { field, of } => format!(
+            "{} must lie in the financial year of {} (1 April to 31 March)",
+            name(*field),
+            op(*of)
+        ),
+        RuleKind::Span {
+            from,
+            to,
+            unit,
+            min,
+            max,
+            ..
+        } => {
+            let u = unit.as_str();
+            let bounds = match (min, max) {
+                (Some(a), Some(b)) => format!("{a} to {b} {u}"),
+                (Some(a), None) => format!("at least {a} {u}"),
+                (None, Some(b)) => format!("at most {b} {u}"),
+                (None, None) => format!("any number of {u}"),
+            };
+            format!("{} must be {bounds} after {}", op(*to), op(*from))
+        }
+        RuleKind::Computed {
+            field,
+            expr,
+            tolerance,
+        } => {
+            let t = if *tolerance == 0 {
+                String::new()
+            } else {
+                format!(
+                    " (within {})",
+                    crate::notation::format_exact(*tolerance, 0)
+                )
+            };
+            format!("{} must equal {}{t}", name(*field), expr.text)
+        }
+        RuleKind::Reference {
+            field,
+            interface,
+            record,
+            target,
+        } => format!(
+            "{} must exist in {interface} ({record} records, {target})",
+            name(*field)
+        ),
+    };
+    match when {
+        Some(c) => format!("{what} when {}", condition_text(c, rt, header)),
+        None => what,
+    }
+}
+
+/// Compiles one record rule of record type `ri`; the error says what to change.
+fn compile_rule(r: &RuleFile, ri: usize, records: &[RecordType]) -> Result<RecordRule, String> {
+    let rt = &records[ri];
+    let header_i = records.iter().position(|x| x.role == Role::Header);
+    let header = header_i.map(|h| &records[h]);
+    let keys: [(&str, bool); 19] = [
+        ("field", r.field.is_some()),
+        ("other", r.other.is_some()),
+        ("header", r.header.is_some()),
+        ("when", r.when.is_some()),
+        ("equals", r.equals.is_some()),
+        ("filled", r.filled.is_some()),
+        ("condition", r.condition.is_some()),
+        ("interface", r.interface.is_some()),
+        ("record", r.record.is_some()),
+        ("target", r.target.is_some()),
+        ("from", r.from.is_some()),
+        ("to", r.to.is_some()),
+        ("financial_year", r.financial_year.is_some()),
+        ("unit", r.unit.is_some()),
+        ("min", r.min.is_some()),
+        ("max", r.max.is_some()),
+        ("expression", r.expression.is_some()),
+        ("tolerance", r.tolerance.is_some()),
+        ("kind", true),
+    ];
+    let takes: &[&str] = match r.kind.as_str() {
+        "not_before" | "equal" => &["field", "other"],
+        "required_if" | "required_when" | "empty_when" => &["field"],
+        "same_as_header" => &["field", "header"],
+        "within" => &["field", "from", "to", "financial_year"],
+        "span" => &["field", "from", "to", "unit", "min", "max"],
+        "computed" => &["field", "expression", "tolerance"],
+        "reference" => &["field", "interface", "record", "target"],
+        other => {
+            return Err(format!(
+                "there is no rule kind {other:?}: use not_before, required_if, required_when, empty_when, equal, same_as_header, within, span, computed or reference"
+            ));
+        }
+    };
+    for (k, present) in keys {
+        if present && k != "kind" && !takes.contains(&k) && !CONDITION_KEYS.contains(&k) {
+            return Err(format!("`{}` does not take `{k}`", r.kind));
+        }
+    }
+    let own = |n: &str, key: &str| -> Result<usize, String> {
+        rt.field_index(n).ok_or_else(|| {
+            format!(
+                "`{key}` names field {n:?}, which is not in the record (its fields are {})",
+                rt.fields
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+    };
+    let need = |v: &Option<String>, key: &str| -> Result<String, String> {
+        v.clone()
+            .ok_or_else(|| format!("`{}` needs `{key}`", r.kind))
+    };
+    let from_header = |n: &str, key: &str| -> Result<usize, String> {
+        let Some(h) = header_i else {
+            return Err(format!(
+                "`{key}` names the header's {n:?}, but the layout has no header record"
+            ));
+        };
+        if h == ri {
+            return Err(format!(
+                "`{key}` names the header's {n:?} in a rule of the header itself: name the field without `header.`"
+            ));
+        }
+        records[h].field_index(n).ok_or_else(|| {
+            format!("`{key}` names the header's {n:?}, which is not a field of the header record")
+        })
+    };
+    let operand = |n: &str, key: &str| -> Result<Operand, String> {
+        match n.get(..7) {
+            Some(p) if p.eq_ignore_ascii_case("header.") && rt.field_index(n).is_none() => {
+                Ok(Operand::Header(from_header(&n[7..], key)?))
+            }
+            _ => Ok(Operand::Field(own(n, key)?)),
+        }
+    };
+    let fmt_of = |o: Operand| operand_field(o, rt, header).map(|f| &f.format);
+    let comparable = |f: Option<&Format>| {
+        f.is_some_and(|f| {
+            !matches!(
+                f,
+                Format::Text { .. } | Format::Fixed { .. } | Format::Flag { .. }
+            )
+        })
+    };
+    let is_date = |f: Option<&Format>| matches!(f, Some(Format::Date(_) | Format::Timestamp(_)));
+
+    // The condition, on any kind.
+    let when = match (&r.condition, &r.when) {
+        (Some(_), Some(_)) => {
+            return Err("use either `condition` (an expression) or `when` with `equals` or `filled`, not both".into());
+        }
+        (Some(text), None) => {
+            if r.equals.is_some() || r.filled.is_some() {
+                return Err("`equals` and `filled` go with `when`, not with `condition`".into());
+            }
+            Some(Condition::Expr(Expr::compile(text, rt, Yields::Bool)?))
+        }
+        (None, Some(w)) => {
+            let field = operand(w, "when")?;
+            match (&r.equals, r.filled) {
+                (Some(values), None) if !values.is_empty() => Some(Condition::Equals {
+                    field,
+                    values: values.clone(),
+                }),
+                (None, Some(filled)) => Some(Condition::Filled { field, filled }),
+                _ => {
+                    return Err("`when` needs either `equals` (a list of values) or `filled` (true or false)".into());
+                }
+            }
+        }
+        (None, None) => {
+            if r.equals.is_some() || r.filled.is_some() {
+                return Err("`equals` and `filled` need `when` (the field that decides)".into());
+            }
+            None
+        }
+    };
+    let kind = match r.kind.as_str() {
+        "not_before" => {
+            let field = own(&need(&r.field, "field")?, "field")?;
+            let other = operand(&need(&r.other, "other")?, "other")?;
+            if !comparable(Some(&rt.fields[field].format)) || !comparable(fmt_of(other)) {
+                return Err("not_before needs date, time or number fields".into());
+            }
+            RuleKind::NotBefore { field, other }
+        }
+        "equal" => {
+            let field = own(&need(&r.field, "field")?, "field")?;
+            let other = own(&need(&r.other, "other")?, "other")?;
+            if !rt.fields[field].is_numeric() || !rt.fields[other].is_numeric() {
+                return Err("an equal rule needs two numeric fields".into());
+            }
+            RuleKind::Equal { field, other }
+        }
+        "required_if" | "required_when" | "empty_when" => {
+            let field = own(&need(&r.field, "field")?, "field")?;
+            if when.is_none() {
+                return Err(format!(
+                    "`{}` needs a condition: `when` with `equals` or `filled`, or `condition`",
+                    r.kind
+                ));
+            }
+            if r.kind == "required_if" && !matches!(when, Some(Condition::Equals { .. })) {
+                return Err("`required_if` needs `when` and `equals`; for other conditions use `required_when`".into());
+            }
+            if r.kind == "empty_when" {
+                RuleKind::Empty { field }
+            } else {
+                RuleKind::Required { field }
+            }
+        }
+        "same_as_header" => {
+            let field = own(&need(&r.field, "field")?, "field")?;
+            let h = from_header(&need(&r.header, "header")?, "header")?;
+            RuleKind::SameAsHeader { field, header: h }
+        }
+        "within" => {
+            let field = own(&need(&r.field, "field")?, "field")?;
+            if let Some(fy) = &r.financial_year {
+                if r.from.is_some() || r.to.is_some() {
+                    return Err("use either `financial_year` or `from`/`to`, not both".into());
+                }
+                let of = operand(fy, "financial_year")?;
+                if !is_date(Some(&rt.fields[field].format)) {
+                    return Err("`financial_year` needs a date field".into());
+                }
+                if !is_date(fmt_of(of))
+                    && !matches!(fmt_of(of), Some(Format::Text { .. } | Format::Fixed { .. }))
+                {
+                    return Err("`financial_year` names a date, or a text field holding a year such as 2025/26".into());
+                }
+                RuleKind::FinancialYear { field, of }
+            } else {
+                let from = r.from.as_deref().map(|n| operand(n, "from")).transpose()?;
+                let to = r.to.as_deref().map(|n| operand(n, "to")).transpose()?;
+                if from.is_none() && to.is_none() {
+                    return Err("`within` needs `from`, `to` or both, or `financial_year`".into());
+                }
+                let f0 = Some(&rt.fields[field].format);
+                for o in from.iter().chain(to.iter()) {
+                    if !comparable(f0) || !comparable(fmt_of(*o)) {
+                        return Err("`within` needs date, time or number fields".into());
+                    }
+                }
+                RuleKind::Within { field, from, to }
+            }
+        }
+        "span" => {
+            let from = operand(&need(&r.from, "from")?, "from")?;
+            let to = operand(&need(&r.to, "to")?, "to")?;
+            if !is_date(fmt_of(from)) || !is_date(fmt_of(to)) {
+                return Err("`span` needs two date fields".into());
+            }
+            let unit = match r.unit.as_deref() {
+                Some("years") => SpanUnit::Years,
+                Some("months") => SpanUnit::Months,
+                Some("days") => SpanUnit::Days,
+                Some(u) => return Err(format!("unit {u:?}: use years, months or days")),
+                None => return Err("`span` needs `unit`: years, months or days".into()),
+            };
+            if r.min.is_none() && r.max.is_none() {
+                return Err("`span` needs `min`, `max` or both".into());
+            }
+            if let (Some(a), Some(b)) = (r.min, r.max)
+                && a > b
+            {
+                return Err(format!("min {a} is above max {b}: no record could pass"));
+            }
+            let field = match (&r.field, to, from) {
+                (Some(n), _, _) => own(n, "field")?,
+                (None, Operand::Field(i), _) | (None, _, Operand::Field(i)) => i,
+                _ => return Err("`span` between two header fields judges no record: name a field of the record".into()),
+            };
+            RuleKind::Span {
+                from,
+                to,
+                field,
+                unit,
+                min: r.min,
+                max: r.max,
+            }
+        }
+        "computed" => {
+            let field = own(&need(&r.field, "field")?, "field")?;
+            if !rt.fields[field].is_numeric() {
+                return Err("`computed` needs a numeric field (N or L)".into());
+            }
+            let expr = Expr::compile(&need(&r.expression, "expression")?, rt, Yields::Number)?;
+            if expr.fields().any(|i| i == field) {
+                return Err("the expression names the field it computes".into());
+            }
+            let tolerance = match &r.tolerance {
+                None => 0,
+                Some(t) => parse_number(t, MAX_INTEGER_DIGITS + MAX_DECIMALS, MAX_DECIMALS, false)
+                    .ok()
+                    .filter(|v| *v >= 0)
+                    .ok_or_else(|| format!("tolerance {t:?} must be a number of 0 or more, as text (\"0.01\")"))?,
+            };
+            RuleKind::Computed {
+                field,
+                expr,
+                tolerance,
+            }
+        }
+        "reference" => RuleKind::Reference {
+            field: own(&need(&r.field, "field")?, "field")?,
+            interface: need(&r.interface, "interface")?,
+            record: need(&r.record, "record")?,
+            target: need(&r.target, "target")?,
+        },
+        other => return Err(format!("there is no rule kind {other:?}")),
+    };
+    let text = rule_text(&kind, when.as_ref(), rt, header);
+    Ok(RecordRule { kind, when, text })
+}
+
+/// Compiles a `[[consistent]]` rule.
+fn compile_consistent(c: &ConsistentFile, records: &[RecordType]) -> Result<Consistent, String> {
+    let mut members = Vec::new();
+    let listed = !c.records.is_empty();
+    for code in &c.records {
+        if !records.iter().any(|r| &r.code == code) {
+            return Err(format!("`records` names record type {code:?}, which the layout does not define"));
+        }
+    }
+    for (ri, r) in records.iter().enumerate() {
+        if r.role != Role::Detail || (listed && !c.records.contains(&r.code)) {
+            continue;
+        }
+        let key = r.field_index(&c.key);
+        let value = c.value.as_deref().map(|v| r.field_index(v));
+        match (key, value) {
+            (Some(k), None) => members.push((ri, k, None)),
+            (Some(k), Some(Some(v))) => members.push((ri, k, Some(v))),
+            _ if listed => {
+                return Err(format!(
+                    "record type {:?} has no field {:?}",
+                    r.code,
+                    if key.is_none() { &c.key } else { c.value.as_ref().unwrap_or(&c.key) }
+                ));
+            }
+            _ => {}
+        }
+    }
+    if members.is_empty() {
+        return Err("no detail record type has the fields it names".into());
+    }
+    let types: Vec<&str> = members.iter().map(|(ri, ..)| records[*ri].code.as_str()).collect();
+    let text = match &c.value {
+        Some(v) => format!(
+            "Each {} always has the same {} (across {} records)",
+            c.key,
+            v,
+            types.join(", ")
+        ),
+        None => format!("Each {} appears once (across {} records)", c.key, types.join(", ")),
+    };
+    Ok(Consistent {
+        key: c.key.clone(),
+        value: c.value.clone(),
+        members,
+        text,
+    })
 }
 
 /// Every layout known to the tool: bundled ones, replaced or extended by files in a folder.
@@ -1307,6 +1892,28 @@ pub struct LayoutRow {
     pub codes: String,
 }
 
+/// Every rule of a layout across fields and records, in plain words, with the record type it
+/// belongs to ("" for a rule across record types): what the Layouts screen lists.
+pub fn rule_lines(layout: &Layout) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for rt in &layout.records {
+        for r in &rt.rules {
+            out.push((rt.code.clone(), r.text.clone()));
+        }
+        for key in &rt.unique {
+            let names: Vec<&str> = key.iter().map(|&k| rt.fields[k].name.as_str()).collect();
+            out.push((
+                rt.code.clone(),
+                format!("Each {} appears once", names.join(" + ")),
+            ));
+        }
+    }
+    for c in &layout.consistent {
+        out.push((String::new(), c.text.clone()));
+    }
+    out
+}
+
 /// A layout as rows, one a field, in file order.
 pub fn describe(layout: &Layout) -> Vec<LayoutRow> {
     let mut rows = Vec::new();
@@ -1332,32 +1939,19 @@ pub fn describe(layout: &Layout) -> Vec<LayoutRow> {
                 }
             }
             for r in &rt.rules {
-                match r {
-                    RecordRule::Equal { field, other } if *field == i || *other == i => {
-                        let o = if *field == i { *other } else { *field };
-                        rules.push(format!("must equal {}", rt.fields[o].name))
-                    }
-                    RecordRule::NotBefore { field, other } if *field == i => {
-                        rules.push(format!("not before {}", rt.fields[*other].name))
-                    }
-                    RecordRule::RequiredIf {
-                        field,
-                        when,
-                        equals,
-                    } if *field == i => rules.push(format!(
-                        "required when {} is {}",
-                        rt.fields[*when].name,
-                        equals.join("/")
-                    )),
-                    RecordRule::Reference {
-                        field,
-                        interface,
-                        record,
-                        target,
-                    } if *field == i => {
-                        rules.push(format!("must exist in {interface} {record}.{target}"))
-                    }
-                    _ => {}
+                let other = match r.kind {
+                    RuleKind::Equal { other, .. } => Some(other),
+                    _ => None,
+                };
+                if r.field() == i || other == Some(i) {
+                    rules.push(r.text.clone());
+                }
+            }
+            for c in &layout.consistent {
+                if c.members.iter().any(|(ri, kf, vf)| {
+                    layout.records[*ri].code == rt.code && (*kf == i || *vf == Some(i))
+                }) {
+                    rules.push(c.text.clone());
                 }
             }
             rows.push(LayoutRow {

@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod checks;
 pub mod detect;
 pub mod export;
+pub mod expr;
 pub mod fixes;
 pub mod generate;
 pub mod jml;

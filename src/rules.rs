@@ -113,12 +113,26 @@ pub enum Rule {
     OrderError,
     /// A field required because of another field's value is empty.
     RequiredIfError,
+    /// A field that must be empty because of another field's value is filled.
+    EmptyIfError,
+    /// A detail field that differs from the header field it must match.
+    HeaderMismatch,
+    /// A date or number outside the period it must lie in.
+    PeriodError,
+    /// The time between two dates outside its bounds (an age at hire).
+    SpanError,
+    /// An amount that is not what its formula gives, within the tolerance.
+    ComputedError,
+    /// A key that carries a different value from the one it carried earlier in the file.
+    ConsistencyError,
     /// Two totals that must be equal are not.
     BalanceError,
     /// The received trailer's record count does not match the records in the file.
     TrailerCount,
     /// The received trailer's control total does not match the sum of the records.
     TrailerTotal,
+    /// The header's file-name field names another file.
+    FileNameMismatch,
     /// A value not found in the chosen reference.
     ForeignKey,
     /// A reference that was not checked because nothing was chosen to check it against.
@@ -127,7 +141,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in the order docs/rules.md lists them.
-    pub const ALL: [Rule; 31] = [
+    pub const ALL: [Rule; 38] = [
         Rule::BlankRow,
         Rule::LineEnding,
         Rule::LineTooLong,
@@ -154,9 +168,16 @@ impl Rule {
         Rule::UniqueError,
         Rule::OrderError,
         Rule::RequiredIfError,
+        Rule::EmptyIfError,
+        Rule::HeaderMismatch,
+        Rule::PeriodError,
+        Rule::SpanError,
+        Rule::ComputedError,
+        Rule::ConsistencyError,
         Rule::BalanceError,
         Rule::TrailerCount,
         Rule::TrailerTotal,
+        Rule::FileNameMismatch,
         Rule::ForeignKey,
         Rule::ReferenceUnchecked,
     ];
@@ -190,6 +211,13 @@ impl Rule {
             Rule::UniqueError => "unique-error",
             Rule::OrderError => "order-error",
             Rule::RequiredIfError => "required-if-error",
+            Rule::EmptyIfError => "empty-if-error",
+            Rule::HeaderMismatch => "header-mismatch",
+            Rule::PeriodError => "period-error",
+            Rule::SpanError => "span-error",
+            Rule::ComputedError => "computed-error",
+            Rule::ConsistencyError => "consistency-error",
+            Rule::FileNameMismatch => "file-name-mismatch",
             Rule::BalanceError => "balance-error",
             Rule::TrailerCount => "trailer-count",
             Rule::TrailerTotal => "trailer-total",
@@ -232,9 +260,16 @@ impl Rule {
             | Rule::UniqueError
             | Rule::OrderError
             | Rule::RequiredIfError
+            | Rule::EmptyIfError
+            | Rule::HeaderMismatch
+            | Rule::PeriodError
+            | Rule::SpanError
+            | Rule::ComputedError
+            | Rule::ConsistencyError
             | Rule::BalanceError
             | Rule::TrailerCount
             | Rule::TrailerTotal
+            | Rule::FileNameMismatch
             | Rule::ForeignKey => Severity::Error,
         }
     }
@@ -252,12 +287,15 @@ impl Rule {
             | Rule::TrailerNotLast
             | Rule::TrailerCount
             | Rule::TrailerTotal
+            | Rule::FileNameMismatch
             | Rule::ReferenceUnchecked => Scope::File,
             Rule::LineTooLong
             | Rule::UnknownRecordType
             | Rule::ExtraCell
             | Rule::MissingCell
             | Rule::UniqueError
+            | Rule::ConsistencyError
+            | Rule::SpanError
             | Rule::BalanceError => Scope::Record,
             Rule::EncodingError
             | Rule::ControlCharacter
@@ -272,6 +310,10 @@ impl Rule {
             | Rule::ValueError
             | Rule::OrderError
             | Rule::RequiredIfError
+            | Rule::EmptyIfError
+            | Rule::HeaderMismatch
+            | Rule::PeriodError
+            | Rule::ComputedError
             | Rule::ForeignKey => Scope::Cell,
         }
     }
@@ -305,6 +347,13 @@ impl Rule {
             Rule::UniqueError => "Duplicate key",
             Rule::OrderError => "Dates out of order",
             Rule::RequiredIfError => "Required by another field",
+            Rule::EmptyIfError => "Must be empty here",
+            Rule::HeaderMismatch => "Differs from the header",
+            Rule::PeriodError => "Outside the period",
+            Rule::SpanError => "Dates too far apart or too close",
+            Rule::ComputedError => "Amount does not add up",
+            Rule::ConsistencyError => "Same key, different value",
+            Rule::FileNameMismatch => "Header names another file",
             Rule::BalanceError => "Totals do not balance",
             Rule::TrailerCount => "Trailer count differs",
             Rule::TrailerTotal => "Trailer total differs",
@@ -370,6 +419,27 @@ impl Rule {
                 "a date or number before the one it must not precede (end before start)"
             }
             Rule::RequiredIfError => "a field required because of another field's value is empty",
+            Rule::EmptyIfError => {
+                "a field that must be empty because of another field's value is filled (a credit amount on a debit line)"
+            }
+            Rule::HeaderMismatch => {
+                "a detail field that differs from the header field it must match (a period end date that is not the header's)"
+            }
+            Rule::PeriodError => {
+                "a date outside the period it must lie in: between two dates, or in a financial year named by the header or the record"
+            }
+            Rule::SpanError => {
+                "the years, months or days between two dates outside their bounds (a joiner nine years old at hire)"
+            }
+            Rule::ComputedError => {
+                "an amount that is not what its formula gives, beyond the tolerance (contributions that are not pay times rate)"
+            }
+            Rule::ConsistencyError => {
+                "a key that carries a different value from the one it carried earlier in the file (one assignment number with two employee numbers)"
+            }
+            Rule::FileNameMismatch => {
+                "the header's file-name field names a different file from the one read: the file was renamed, or is not the file it claims to be"
+            }
             Rule::BalanceError => {
                 "two totals that must be equal are not (a finance file whose debits and credits do not balance)"
             }
@@ -389,6 +459,12 @@ impl Rule {
     /// True for file-level rules.
     pub fn is_file_level(self) -> bool {
         self.scope() == Scope::File
+    }
+
+    /// Rules judged across a group of records sharing a key (unique keys, consistent rules):
+    /// an edit re-judges them through the batch's key index, not with the record alone.
+    pub fn is_group(self) -> bool {
+        matches!(self, Rule::UniqueError | Rule::ConsistencyError)
     }
 
     /// Rules whose issues come from how the line was read (bytes and quotes), not from the

@@ -14,10 +14,14 @@
 //! they are reported as unchecked, on every path. No I/O here beyond reading the file given,
 //! no UI.
 
-use crate::layout::{Control, Field, Layout, RecordRule, Role, bound_text, within};
+use crate::layout::{
+    Condition, Control, Field, Layout, Operand, RecordType, Role, RuleKind, SpanUnit, bound_text,
+    within,
+};
 use crate::notation::{Format, char_len, format_exact};
 use crate::reader::{Fields, Line, ReadError, ReadProblem, ReadSummary};
 pub use crate::rules::{Rule, Scope, Severity};
+use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -380,12 +384,12 @@ pub fn reference_rules(layout: &Layout) -> Vec<ReferenceRule> {
     let mut out = Vec::new();
     for (ri, rt) in layout.records.iter().enumerate() {
         for (k, rule) in rt.rules.iter().enumerate() {
-            if let RecordRule::Reference {
+            if let RuleKind::Reference {
                 field,
                 interface,
                 record,
                 target,
-            } = rule
+            } = &rule.kind
             {
                 out.push(ReferenceRule {
                     record: ri,
@@ -520,6 +524,39 @@ fn file_name(path: &Path) -> String {
 
 // ---------------------------------------------------------------- one record
 
+/// The text a rule reads from a record or from the file's header ("" when absent).
+pub fn operand_text<'f, F: FieldSource + ?Sized>(
+    o: Operand,
+    fields: &'f F,
+    header: Option<&'f [String]>,
+) -> &'f str {
+    match o {
+        Operand::Field(i) => fields.field(i),
+        Operand::Header(i) => header.and_then(|h| h.get(i)).map_or("", String::as_str),
+    }
+}
+
+/// Whether a rule's condition holds for a record (no condition: always). The one test of a
+/// condition, for the validator and the generator.
+pub fn condition_holds<F: FieldSource + ?Sized>(
+    rt: &RecordType,
+    when: Option<&Condition>,
+    fields: &F,
+    header: Option<&[String]>,
+) -> bool {
+    match when {
+        None => true,
+        Some(Condition::Equals { field, values }) => {
+            let t = operand_text(*field, fields, header);
+            values.iter().any(|e| e == t)
+        }
+        Some(Condition::Filled { field, filled }) => {
+            !is_blank(operand_text(*field, fields, header)) == *filled
+        }
+        Some(Condition::Expr(e)) => e.holds(rt, fields),
+    }
+}
+
 /// Checks one record of record type `ri`: read problems, field counts, every field,
 /// cross-field rules and chosen references. This is what the pipeline calls for each line
 /// and what the store calls to re-judge a stored record after an edit. Returns true when an
@@ -531,9 +568,10 @@ pub fn check_record<F: FieldSource + ?Sized>(
     fields: &F,
     line: u64,
     problems: &[ReadProblem],
-    refs: &References,
+    against: &Against<'_>,
     out: &mut Vec<Issue>,
 ) -> bool {
+    let refs = against.refs;
     let before = out.len();
     if let Some(bytes) = problems.iter().find_map(|p| match p {
         ReadProblem::LineTooLong { bytes } => Some(*bytes),
@@ -616,55 +654,106 @@ pub fn check_record<F: FieldSource + ?Sized>(
         }
         rt.fields[fi].format.check(fields.field(fi)).ok()
     };
+    let header = layout.header().map(|h| &layout.records[h]);
+    // The text and comparable value of what a rule reads (the value None when the text is
+    // empty or does not fit its format: that is the field's own issue).
+    let read = |o: Operand| -> (&str, Option<i128>) {
+        match o {
+            Operand::Field(i) => (fields.field(i), value(i)),
+            Operand::Header(i) => {
+                let t = operand_text(o, fields, against.header);
+                let v = header
+                    .and_then(|h| h.fields.get(i))
+                    .filter(|_| !t.is_empty())
+                    .and_then(|f| f.format.check(t).ok());
+                (t, v)
+            }
+        }
+    };
+    let shown_op = |o: Operand| -> String {
+        let f = crate::layout::operand_field(o, rt, header);
+        let (t, _) = read(o);
+        let name = crate::layout::operand_name(o, rt, header);
+        match f {
+            Some(f) => format!("{name} {}", shown_in(f, t)),
+            None => name,
+        }
+    };
     for (k, rule) in rt.rules.iter().enumerate() {
-        match rule {
-            RecordRule::NotBefore { field, other } => {
-                if let (Some(a), Some(b)) = (value(*field), value(*other))
+        if !condition_holds(rt, rule.when.as_ref(), fields, against.header) {
+            continue;
+        }
+        let shown_op_is = |o: Operand| -> String {
+            let name = crate::layout::operand_name(o, rt, header);
+            let (t, _) = read(o);
+            match crate::layout::operand_field(o, rt, header) {
+                Some(f) => format!("{name} is {}", shown_in(f, t)),
+                None => name,
+            }
+        };
+        // The condition as it held, for messages ("when Debit or Credit is D").
+        let because = || match &rule.when {
+            Some(Condition::Equals { field, .. }) => format!(" when {}", shown_op_is(*field)),
+            Some(Condition::Filled { field, filled }) => format!(
+                " when {} is {}",
+                crate::layout::operand_name(*field, rt, header),
+                if *filled { "filled" } else { "empty" }
+            ),
+            Some(Condition::Expr(e)) => format!(" when {}", e.text),
+            None => String::new(),
+        };
+        let cell = |fi: usize| Some((fi, &rt.fields[fi]));
+        let own_ok = |fi: usize| fi < n && !bad_field.contains(fi);
+        match &rule.kind {
+            RuleKind::NotBefore { field, other } => {
+                if let (Some(a), (_, Some(b))) = (value(*field), read(*other))
                     && a < b
                 {
-                    let (fa, fb) = (&rt.fields[*field], &rt.fields[*other]);
+                    let fa = &rt.fields[*field];
                     out.push(Issue::new(
                         Rule::OrderError,
                         line,
                         code,
-                        Some((*field, fa)),
+                        cell(*field),
                         format!(
-                            "{} {} is before {} {}",
+                            "{} {} is before {}{}",
                             fa.name,
                             shown_in(fa, fields.field(*field)),
-                            fb.name,
-                            shown_in(fb, fields.field(*other))
+                            shown_op(*other),
+                            because()
                         ),
                     ));
                 }
             }
-            RecordRule::RequiredIf {
-                field,
-                when,
-                equals,
-            } => {
-                let w = fields.field(*when);
-                if *field < n
-                    && is_blank(fields.field(*field))
-                    && !bad_field.contains(*field)
-                    && equals.iter().any(|e| e == w)
-                {
-                    let (ff, fw) = (&rt.fields[*field], &rt.fields[*when]);
+            RuleKind::Required { field } => {
+                if own_ok(*field) && is_blank(fields.field(*field)) {
                     out.push(Issue::new(
                         Rule::RequiredIfError,
                         line,
                         code,
-                        Some((*field, ff)),
+                        cell(*field),
+                        format!("{} is required{} but is empty", rt.fields[*field].name, because()),
+                    ));
+                }
+            }
+            RuleKind::Empty { field } => {
+                if *field < n && !is_blank(fields.field(*field)) {
+                    let f = &rt.fields[*field];
+                    out.push(Issue::new(
+                        Rule::EmptyIfError,
+                        line,
+                        code,
+                        cell(*field),
                         format!(
-                            "{} is required when {} is {} but is empty",
-                            ff.name,
-                            fw.name,
-                            shown_in(fw, w)
+                            "{} must be empty{} but holds {}",
+                            f.name,
+                            because(),
+                            shown_in(f, fields.field(*field))
                         ),
                     ));
                 }
             }
-            RecordRule::Equal { field, other } => {
+            RuleKind::Equal { field, other } => {
                 if let (Some(a), Some(b)) = (value(*field), value(*other))
                     && a != b
                 {
@@ -673,7 +762,7 @@ pub fn check_record<F: FieldSource + ?Sized>(
                         Rule::BalanceError,
                         line,
                         code,
-                        Some((*field, fa)),
+                        cell(*field),
                         format!(
                             "{} {} and {} {} must be equal: they differ by {}",
                             fa.name,
@@ -688,11 +777,180 @@ pub fn check_record<F: FieldSource + ?Sized>(
                     ));
                 }
             }
-            RecordRule::Reference { field, .. } => {
+            RuleKind::SameAsHeader { field, header: hf } => {
+                let (ht, hv) = read(Operand::Header(*hf));
+                let t = fields.field(*field);
+                if !own_ok(*field) || t.is_empty() || ht.is_empty() {
+                    continue;
+                }
+                let f = &rt.fields[*field];
+                // Dates and numbers are compared as values (the header may write them in
+                // another form); text as written.
+                let differs = match (f.format.check(t).ok(), hv) {
+                    (Some(a), Some(b)) if f.is_numeric() || is_dated(&f.format) => a != b,
+                    _ => t.trim() != ht.trim(),
+                };
+                if differs {
+                    out.push(Issue::new(
+                        Rule::HeaderMismatch,
+                        line,
+                        code,
+                        cell(*field),
+                        format!(
+                            "{} {} differs from {}{}: every record of the file must match its header",
+                            f.name,
+                            shown_in(f, t),
+                            shown_op(Operand::Header(*hf)),
+                            because()
+                        ),
+                    ));
+                }
+            }
+            RuleKind::Within { field, from, to } => {
+                let Some(v) = value(*field) else { continue };
+                let lo = from.and_then(|o| read(o).1.map(|b| (o, b)));
+                let hi = to.and_then(|o| read(o).1.map(|b| (o, b)));
+                let f = &rt.fields[*field];
+                let what = match (lo, hi) {
+                    (Some((a, x)), Some((b, y))) if v < x || v > y => {
+                        format!("is outside {} to {}", shown_op(a), shown_op(b))
+                    }
+                    (Some((a, x)), None) if v < x => format!("is before {}", shown_op(a)),
+                    (None, Some((b, y))) if v > y => format!("is after {}", shown_op(b)),
+                    _ => continue,
+                };
+                out.push(Issue::new(
+                    Rule::PeriodError,
+                    line,
+                    code,
+                    cell(*field),
+                    format!(
+                        "{} {} {what}{}",
+                        f.name,
+                        shown_in(f, fields.field(*field)),
+                        because()
+                    ),
+                ));
+            }
+            RuleKind::FinancialYear { field, of } => {
+                let Some(v) = value(*field) else { continue };
+                let (t, ov) = read(*of);
+                let of_fmt = crate::layout::operand_field(*of, rt, header).map(|f| &f.format);
+                let start = match (of_fmt, ov) {
+                    (Some(fm), Some(k)) if is_dated(fm) => day(k).map(|d| {
+                        if d.month() >= 4 { d.year() } else { d.year() - 1 }
+                    }),
+                    _ => year_named(t),
+                };
+                let (Some(y), Some(d)) = (start, day(v)) else { continue };
+                let first = chrono::NaiveDate::from_ymd_opt(y, 4, 1);
+                let last = chrono::NaiveDate::from_ymd_opt(y + 1, 3, 31);
+                let (Some(first), Some(last)) = (first, last) else { continue };
+                if d < first || d > last {
+                    let f = &rt.fields[*field];
+                    out.push(Issue::new(
+                        Rule::PeriodError,
+                        line,
+                        code,
+                        cell(*field),
+                        format!(
+                            "{} {} is outside the financial year {}/{:02} (1 April {} to 31 March {}) that {} names{}",
+                            f.name,
+                            shown_in(f, fields.field(*field)),
+                            y,
+                            (y + 1) % 100,
+                            y,
+                            y + 1,
+                            crate::layout::operand_name(*of, rt, header),
+                            because()
+                        ),
+                    ));
+                }
+            }
+            RuleKind::Span {
+                from,
+                to,
+                field,
+                unit,
+                min,
+                max,
+            } => {
+                let (Some(a), Some(b)) = (read(*from).1.and_then(day), read(*to).1.and_then(day))
+                else {
+                    continue;
+                };
+                if !own_ok(*field) {
+                    continue;
+                }
+                let span = span_between(a, b, *unit);
+                if min.is_some_and(|m| span < m) || max.is_some_and(|m| span > m) {
+                    let bounds = match (min, max) {
+                        (Some(x), Some(y)) => format!("{x} to {y}"),
+                        (Some(x), None) => format!("at least {x}"),
+                        (None, Some(y)) => format!("at most {y}"),
+                        (None, None) => String::new(),
+                    };
+                    out.push(Issue::new(
+                        Rule::SpanError,
+                        line,
+                        code,
+                        cell(*field),
+                        format!(
+                            "{} is {span} {} after {}; it must be {bounds} {}{}",
+                            shown_op(*to),
+                            unit.as_str(),
+                            shown_op(*from),
+                            unit.as_str(),
+                            because()
+                        ),
+                    ));
+                }
+            }
+            RuleKind::Computed {
+                field,
+                expr,
+                tolerance,
+            } => {
+                let Some(v) = value(*field) else { continue };
+                let Some(x) = expr.amount(rt, fields) else {
+                    continue;
+                };
+                let f = &rt.fields[*field];
+                let dec = decimals_of(&f.format);
+                // What the formula gives, rounded to the places the field holds.
+                let step = 10f64.powi(dec as i32);
+                let rounded = (x * step).round();
+                if !rounded.is_finite() || rounded.abs() > 1e17 {
+                    continue;
+                }
+                let expected = rounded as i128 * (crate::notation::SCALE / 10i128.pow(dec as u32));
+                let diff = v.abs_diff(expected).min(i128::MAX as u128) as i128;
+                if diff > *tolerance {
+                    let tol = if *tolerance == 0 {
+                        String::new()
+                    } else {
+                        format!(" (within {})", format_exact(*tolerance, dec))
+                    };
+                    out.push(Issue::new(
+                        Rule::ComputedError,
+                        line,
+                        code,
+                        cell(*field),
+                        format!(
+                            "{} {} should be {} = {}{tol}{}",
+                            f.name,
+                            shown_in(f, fields.field(*field)),
+                            expr.text,
+                            shown_in(f, &format_exact(expected, dec)),
+                            because()
+                        ),
+                    ));
+                }
+            }
+            RuleKind::Reference { field, .. } => {
                 let v = fields.field(*field);
                 if let Some(set) = refs.get(ri, k)
-                    && *field < n
-                    && !bad_field.contains(*field)
+                    && own_ok(*field)
                     && !v.is_empty()
                     && !set.values.contains(v)
                 {
@@ -701,7 +959,7 @@ pub fn check_record<F: FieldSource + ?Sized>(
                         Rule::ForeignKey,
                         line,
                         code,
-                        Some((*field, f)),
+                        cell(*field),
                         format!(
                             "{} {} is not in {} (the reference chosen for this check): check the number, or choose a newer reference",
                             f.name,
@@ -723,6 +981,55 @@ fn decimals_of(f: &Format) -> usize {
     }
 }
 
+fn is_dated(f: &Format) -> bool {
+    matches!(f, Format::Date(_) | Format::Timestamp(_))
+}
+
+/// The day of a comparable date value.
+fn day(k: i128) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::from_num_days_from_ce_opt(i32::try_from(k.div_euclid(86_400)).ok()?)
+}
+
+/// The first calendar year of a financial year written `2025/26`, `2025-26` or `2025`.
+fn year_named(t: &str) -> Option<i32> {
+    let t = t.trim();
+    let y: i32 = t.get(..4)?.parse().ok()?;
+    match t.get(4..) {
+        Some("") => Some(y),
+        Some(rest) => {
+            let next = rest.strip_prefix(['/', '-'])?;
+            let n: i32 = next.parse().ok()?;
+            let ok = match next.len() {
+                2 => n == (y + 1) % 100,
+                4 => n == y + 1,
+                _ => false,
+            };
+            ok.then_some(y)
+        }
+        None => None,
+    }
+}
+
+/// Whole years, whole months or days from `a` to `b` (negative when `b` is earlier), as an
+/// age is counted: a year is complete on the anniversary.
+pub fn span_between(a: chrono::NaiveDate, b: chrono::NaiveDate, unit: SpanUnit) -> i64 {
+    let months = |a: chrono::NaiveDate, b: chrono::NaiveDate| -> i64 {
+        let m = i64::from(b.year() - a.year()) * 12 + i64::from(b.month()) - i64::from(a.month());
+        if m > 0 && b.day() < a.day() {
+            m - 1
+        } else if m < 0 && b.day() > a.day() {
+            m + 1
+        } else {
+            m
+        }
+    };
+    match unit {
+        SpanUnit::Days => (b - a).num_days(),
+        SpanUnit::Months => months(a, b),
+        SpanUnit::Years => months(a, b) / 12,
+    }
+}
+
 fn line_too_long_issue(line: u64, bytes: u64) -> Issue {
     Issue::new(
         Rule::LineTooLong,
@@ -734,6 +1041,24 @@ fn line_too_long_issue(line: u64, bytes: u64) -> Issue {
             crate::reader::MAX_LINE
         ),
     )
+}
+
+/// What a record is judged against besides its own fields: the references chosen for the run
+/// and the file's header record (when the file has one). Every path that judges a record
+/// (the pipeline, an edit, the generator) builds one, so they judge alike.
+#[derive(Clone, Copy)]
+pub struct Against<'a> {
+    /// References chosen for reference rules.
+    pub refs: &'a References,
+    /// The fields of the file's header record, once read.
+    pub header: Option<&'a [String]>,
+}
+
+impl<'a> Against<'a> {
+    /// Only references: no header (a file without one, or before it is read).
+    pub fn refs(refs: &'a References) -> Self {
+        Against { refs, header: None }
+    }
 }
 
 /// Hash of key `ki` of record type `ri` for a record, or None when a key field is empty (an
@@ -783,6 +1108,134 @@ pub fn unique_issue<F: FieldSource + ?Sized>(
             vals.join(" + ")
         ),
     )
+}
+
+/// Hash of a record's key for consistent rule `ci` (None when the record does not take part:
+/// its type is not covered, or the key or the value is empty). The same across record types.
+pub fn consistent_hash<F: FieldSource + ?Sized>(
+    layout: &Layout,
+    ci: usize,
+    ri: usize,
+    fields: &F,
+) -> Option<(u64, u64)> {
+    let c = layout.consistent.get(ci)?;
+    let &(_, kf, vf) = c.members.iter().find(|(r, ..)| *r == ri)?;
+    let key = fields.field(kf);
+    if key.is_empty() {
+        return None;
+    }
+    let value = match vf {
+        Some(v) if fields.field(v).is_empty() => return None,
+        Some(v) => fields.field(v),
+        None => "",
+    };
+    let mut h = std::hash::DefaultHasher::new();
+    ("consistent", ci).hash(&mut h);
+    key.hash(&mut h);
+    let mut hv = std::hash::DefaultHasher::new();
+    value.hash(&mut hv);
+    Some((h.finish(), hv.finish()))
+}
+
+/// Every key a detail record puts in the file's key index: its unique keys and its keys of
+/// the layout's consistent rules. The pipeline, the import and edits index records with this.
+pub fn index_keys<F: FieldSource + ?Sized>(layout: &Layout, ri: usize, fields: &F) -> Vec<u64> {
+    let Some(rt) = layout.records.get(ri) else {
+        return Vec::new();
+    };
+    if rt.role != Role::Detail {
+        return Vec::new();
+    }
+    let mut v: Vec<u64> = (0..rt.unique.len())
+        .filter_map(|ki| key_hash(layout, ri, ki, fields))
+        .collect();
+    v.extend((0..layout.consistent.len()).filter_map(|ci| consistent_hash(layout, ci, ri, fields).map(|(h, _)| h)));
+    v
+}
+
+/// The issue for a record whose key of consistent rule `ci` was first seen at `first_line`:
+/// with a different value (`consistency-error`), or at all when the rule has no value (the key
+/// must appear once: `unique-error`).
+pub fn consistent_issue<F: FieldSource + ?Sized>(
+    layout: &Layout,
+    ci: usize,
+    ri: usize,
+    fields: &F,
+    line: u64,
+    first_line: u64,
+) -> Option<Issue> {
+    let c = layout.consistent.get(ci)?;
+    let &(_, kf, vf) = c.members.iter().find(|(r, ..)| *r == ri)?;
+    let rt = &layout.records[ri];
+    let kfield = &rt.fields[kf];
+    let key = shown_in(kfield, fields.field(kf));
+    Some(match vf {
+        None => Issue::new(
+            Rule::UniqueError,
+            line,
+            Some(&rt.code),
+            Some((kf, kfield)),
+            format!(
+                "{} {key} is the same as line {first_line}; it must appear once in the file",
+                kfield.name
+            ),
+        ),
+        Some(v) => {
+            let vfield = &rt.fields[v];
+            Issue::new(
+                Rule::ConsistencyError,
+                line,
+                Some(&rt.code),
+                Some((v, vfield)),
+                format!(
+                    "{} {key} has {} {} here but a different {} at line {first_line}: one {} always has the same {}",
+                    kfield.name,
+                    vfield.name,
+                    shown_in(vfield, fields.field(v)),
+                    vfield.name,
+                    kfield.name,
+                    vfield.name
+                ),
+            )
+        }
+    })
+}
+
+/// The file-level issues of a header record's file-name field (`generate = "file_name"`)
+/// that names another file than `file_name`, the name of the file read. Case is ignored (a
+/// Windows desktop keeps names without regard to case).
+pub fn file_name_issues<F: FieldSource + ?Sized>(
+    layout: &Layout,
+    ri: usize,
+    fields: &F,
+    line: u64,
+    file_name: &str,
+    out: &mut Vec<Issue>,
+) {
+    let rt = &layout.records[ri];
+    if rt.role != Role::Header || file_name.is_empty() {
+        return;
+    }
+    for (fi, f) in rt.fields.iter().enumerate() {
+        if f.generate != Some(crate::layout::Generate::FileName) {
+            continue;
+        }
+        let v = fields.field(fi).trim();
+        if v.is_empty() || v.eq_ignore_ascii_case(file_name) {
+            continue;
+        }
+        out.push(Issue::new(
+            Rule::FileNameMismatch,
+            line,
+            Some(&rt.code),
+            Some((fi, f)),
+            format!(
+                "{} says {} but the file read is {file_name}: the file was renamed, or is not the file it claims to be. Check it is the right file, then accept this with a reason",
+                f.name,
+                shown(v)
+            ),
+        ));
+    }
 }
 
 /// Running counts and control totals that trailer fields are checked against.
@@ -1057,7 +1510,13 @@ pub enum Verdict {
 pub struct Validator<'a> {
     layout: &'a Layout,
     refs: &'a References,
+    /// The name of the file read (checked against the header's file-name field).
+    file_name: String,
+    /// The fields of the first header record.
+    header: Option<Vec<String>>,
     keys: KeyMap,
+    /// Consistent-rule keys: key hash to (value hash, first line).
+    groups: HashMap<u64, (u64, u64), std::hash::BuildHasherDefault<IdentityHasher>>,
     summed: Vec<(usize, usize)>,
     first_record: bool,
     column_row_pending: bool,
@@ -1076,8 +1535,9 @@ pub struct Validator<'a> {
 }
 
 impl<'a> Validator<'a> {
-    /// A validator for `layout`, checking references against `refs`.
-    pub fn new(layout: &'a Layout, refs: &'a References) -> Self {
+    /// A validator for `layout`, checking references against `refs`, for the file named
+    /// `file_name` ("" when it has no name: the header's file name is then not checked).
+    pub fn new(layout: &'a Layout, refs: &'a References, file_name: &str) -> Self {
         let unchecked: Vec<(usize, usize, usize)> = reference_rules(layout)
             .into_iter()
             .filter(|r| refs.get(r.record, r.rule).is_none())
@@ -1086,7 +1546,10 @@ impl<'a> Validator<'a> {
         Self {
             layout,
             refs,
+            file_name: file_name.to_string(),
+            header: None,
             keys: KeyMap::default(),
+            groups: HashMap::default(),
             summed: summed_fields(layout),
             first_record: true,
             column_row_pending: layout.column_names,
@@ -1219,7 +1682,15 @@ impl<'a> Validator<'a> {
         self.last_record_line = l.line;
         let Some(ri) = ri else {
             if too_long {
-                check_record(layout, 0, &l.fields, l.line, l.problems, self.refs, out);
+                check_record(
+                    layout,
+                    0,
+                    &l.fields,
+                    l.line,
+                    l.problems,
+                    &Against::refs(self.refs),
+                    out,
+                );
             } else {
                 out.push(unknown_type_issue(layout, &l.fields, l.line));
             }
@@ -1231,7 +1702,15 @@ impl<'a> Validator<'a> {
             };
         };
         let rt = &layout.records[ri];
-        check_record(layout, ri, &l.fields, l.line, l.problems, self.refs, out);
+        if rt.role == Role::Header && self.header.is_none() {
+            self.header = Some(l.fields.iter().map(str::to_string).collect());
+            file_name_issues(layout, ri, &l.fields, l.line, &self.file_name, out);
+        }
+        let against = Against {
+            refs: self.refs,
+            header: self.header.as_deref(),
+        };
+        check_record(layout, ri, &l.fields, l.line, l.problems, &against, out);
         for (k, &(r, _, field)) in self.unchecked.iter().enumerate() {
             if r == ri && !self.unchecked_said[k] {
                 self.unchecked_said[k] = true;
@@ -1275,6 +1754,24 @@ impl<'a> Validator<'a> {
                 out.push(unique_issue(self.layout, ri, ki, fields, line, *first));
             } else {
                 self.keys.insert(hv, line);
+            }
+        }
+        for ci in 0..self.layout.consistent.len() {
+            let Some((h, value)) = consistent_hash(self.layout, ci, ri, fields) else {
+                continue;
+            };
+            match self.groups.get(&h) {
+                Some(&(first_value, first)) => {
+                    let c = &self.layout.consistent[ci];
+                    if (c.value.is_none() || first_value != value)
+                        && let Some(i) = consistent_issue(self.layout, ci, ri, fields, line, first)
+                    {
+                        out.push(i);
+                    }
+                }
+                None => {
+                    self.groups.insert(h, (value, line));
+                }
             }
         }
     }
@@ -1325,8 +1822,8 @@ impl<'a> Validator<'a> {
 fn reference_interface(rt: &crate::layout::RecordType, field: usize) -> String {
     rt.rules
         .iter()
-        .find_map(|r| match r {
-            RecordRule::Reference {
+        .find_map(|r| match &r.kind {
+            RuleKind::Reference {
                 field: f,
                 interface,
                 ..
@@ -1410,7 +1907,7 @@ pub fn run<R, E>(
 where
     R: std::io::BufRead + Send,
 {
-    let mut v = Validator::new(layout, refs);
+    let mut v = Validator::new(layout, refs, name);
     let mut issues = Vec::new();
     let mut failed: Option<E> = None;
     let mut cancelled = false;

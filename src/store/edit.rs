@@ -16,7 +16,8 @@ use crate::layout::{Layout, Role};
 use crate::reader::{ReadProblem, problems_from_text, problems_to_text};
 use crate::rules::{Rule, sql_list};
 use crate::validate::{
-    Issue, References, check_record, key_hash, record_type_of, unique_issue, unknown_type_issue,
+    Against, Issue, References, check_record, consistent_hash, consistent_issue, index_keys,
+    key_hash, record_type_of, unique_issue, unknown_type_issue,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -81,6 +82,8 @@ pub struct Acceptance {
 pub(crate) struct EditContext {
     layout: Arc<Layout>,
     refs: References,
+    /// The batch's header record (its seq and fields), which detail rules may read.
+    header: Option<(u32, Vec<String>)>,
     /// The last edit id when the context was made (another process's edit makes it stale).
     last_edit: i64,
 }
@@ -161,14 +164,33 @@ impl EditContext {
     }
 
     fn hashes(&self, ri: Option<usize>, fields: &[String]) -> Vec<u64> {
-        let Some(ri) = ri else { return Vec::new() };
-        if self.layout.records[ri].role != Role::Detail {
-            return Vec::new();
-        }
-        (0..self.layout.records[ri].unique.len())
-            .filter_map(|ki| key_hash(&self.layout, ri, ki, fields))
-            .collect()
+        ri.map_or_else(Vec::new, |ri| index_keys(&self.layout, ri, fields))
     }
+
+    fn against(&self) -> Against<'_> {
+        Against {
+            refs: &self.refs,
+            header: self.header.as_ref().map(|(_, h)| h.as_slice()),
+        }
+    }
+}
+
+/// A batch's header record (its first record of the header type): seq and fields.
+fn header_of(
+    conn: &rusqlite::Connection,
+    batch: i64,
+    layout: &Layout,
+) -> Result<Option<(u32, Vec<String>)>> {
+    let Some(h) = layout.header() else {
+        return Ok(None);
+    };
+    Ok(conn
+        .query_row(
+            "SELECT seq, fields FROM record WHERE batch_id = ?1 AND record_type = ?2 ORDER BY seq LIMIT 1",
+            params![batch, layout.records[h].code],
+            |r| Ok((r.get::<_, i64>(0)? as u32, split_fields(&r.get::<_, String>(1)?))),
+        )
+        .optional()?)
 }
 
 /// The records sharing a key, in file order.
@@ -239,14 +261,14 @@ fn stored_type_index(layout: &Layout, code: Option<&str>) -> Option<usize> {
 fn rejudge(
     tx: &Transaction<'_>,
     layout: &Layout,
-    refs: &References,
+    against: &Against<'_>,
     batch: i64,
     seq: u32,
     rec: &Rec,
 ) -> Result<()> {
     tx.prepare_cached(&format!(
         "DELETE FROM issue WHERE batch_id = ?1 AND seq = ?2 AND rule NOT IN ({})",
-        sql_list(|r| r.is_file_level() || r == Rule::UniqueError)
+        sql_list(|r| r.is_file_level() || r.is_group())
     ))?
     .execute(params![batch, seq])?;
     let mut issues = Vec::new();
@@ -262,7 +284,7 @@ fn rejudge(
                 rec.fields.as_slice(),
                 rec.line,
                 &rec.problems,
-                refs,
+                against,
                 &mut issues,
             );
         }
@@ -273,7 +295,7 @@ fn rejudge(
                 rec.fields.as_slice(),
                 rec.line,
                 &rec.problems,
-                refs,
+                against,
                 &mut issues,
             );
         }
@@ -399,13 +421,9 @@ impl Store {
                         continue;
                     }
                     let fields = split_fields(&row.get::<_, String>(2)?);
-                    if let Some(ri) = stored_type_index(&layout, code.as_deref())
-                        && layout.records[ri].role == Role::Detail
-                    {
-                        for ki in 0..layout.records[ri].unique.len() {
-                            if let Some(h) = key_hash(&layout, ri, ki, fields.as_slice()) {
-                                keys.push((h, seq));
-                            }
+                    if let Some(ri) = stored_type_index(&layout, code.as_deref()) {
+                        for h in index_keys(&layout, ri, fields.as_slice()) {
+                            keys.push((h, seq));
                         }
                     }
                 }
@@ -418,9 +436,11 @@ impl Store {
             tx.execute("UPDATE batch SET keys_indexed = 1 WHERE id = ?1", [batch])?;
             tx.commit()?;
         }
+        let header = header_of(&self.conn, batch, &layout)?;
         Ok(EditContext {
             layout,
             refs,
+            header,
             last_edit,
         })
     }
@@ -694,6 +714,7 @@ impl Store {
     pub fn recheck_references(&mut self, batch: i64, against: &[i64]) -> Result<u64> {
         let layout = self.batch_layout(batch)?;
         let refs = self.references_from(&layout, against)?;
+        let header = header_of(&self.conn, batch, &layout)?;
         let rules = crate::validate::reference_rules(&layout);
         let list = against
             .iter()
@@ -726,7 +747,11 @@ impl Store {
             };
             for seq in seqs {
                 let rec = load(&tx, batch, seq)?;
-                rejudge(&tx, &layout, &refs, batch, seq, &rec)?;
+                let against = Against {
+                    refs: &refs,
+                    header: header.as_ref().map(|(_, h)| h.as_slice()),
+                };
+                rejudge(&tx, &layout, &against, batch, seq, &rec)?;
                 set_rejected_flag(&tx, batch, seq)?;
             }
         }
@@ -888,10 +913,37 @@ fn apply_in_tx(
         entries += 1;
     }
 
+    // A changed header changes what detail records are judged against: the context takes
+    // its new values, and every record whose rules read the header is re-judged.
+    if let Some((hseq, _)) = ctx.header.as_ref().map(|(q, f)| (*q, f.clone()))
+        && rejudge_set.contains(&hseq)
+    {
+        let rec = load(&tx, batch, hseq)?;
+        ctx.header = Some((hseq, rec.fields));
+        let readers: Vec<&str> = layout
+            .records
+            .iter()
+            .filter(|r| r.rules.iter().any(|x| x.uses_header()))
+            .map(|r| r.code.as_str())
+            .collect();
+        if !readers.is_empty() {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT seq FROM record WHERE batch_id = ?1 AND record_type IN ({})",
+                vec!["?"; readers.len()].join(", ")
+            ))?;
+            let mut args: Vec<&dyn rusqlite::ToSql> = vec![&batch];
+            args.extend(readers.iter().map(|c| c as &dyn rusqlite::ToSql));
+            let seqs = stmt
+                .query_map(args.as_slice(), |r| r.get::<_, i64>(0))?
+                .collect::<rusqlite::Result<Vec<i64>>>()?;
+            rejudge_set.extend(seqs.into_iter().map(|q| q as u32));
+        }
+    }
+
     // Each edited record is re-judged as the pipeline judged it.
     for seq in &rejudge_set {
         let rec = load(&tx, batch, *seq)?;
-        rejudge(&tx, &layout, &ctx.refs, batch, *seq, &rec)?;
+        rejudge(&tx, &layout, &ctx.against(), batch, *seq, &rec)?;
         changed.insert(*seq);
     }
 
@@ -903,8 +955,11 @@ fn apply_in_tx(
     members.extend(changed.iter().copied());
     for seq in &members {
         let rec = load(&tx, batch, *seq)?;
-        tx.prepare_cached("DELETE FROM issue WHERE batch_id = ?1 AND seq = ?2 AND rule = ?3")?
-            .execute(params![batch, seq, Rule::UniqueError])?;
+        tx.prepare_cached(&format!(
+            "DELETE FROM issue WHERE batch_id = ?1 AND seq = ?2 AND rule IN ({})",
+            sql_list(Rule::is_group)
+        ))?
+        .execute(params![batch, seq])?;
         changed.insert(*seq);
         let Some(ri) = stored_type_index(&layout, rec.code.as_deref()) else {
             continue;
@@ -936,6 +991,34 @@ fn apply_in_tx(
                         first_line as u64,
                     ),
                 )?;
+            }
+        }
+        // Consistent rules: the first record with the key sets the value the rest must carry.
+        for ci in 0..layout.consistent.len() {
+            let Some((h, value)) = consistent_hash(&layout, ci, ri, rec.fields.as_slice()) else {
+                continue;
+            };
+            let Some(first) = key_group(&tx, batch, h)?.first().copied().filter(|f| f < seq)
+            else {
+                continue;
+            };
+            let first_rec = load(&tx, batch, first)?;
+            let Some(first_ri) = stored_type_index(&layout, first_rec.code.as_deref()) else {
+                continue;
+            };
+            let same = consistent_hash(&layout, ci, first_ri, first_rec.fields.as_slice())
+                .is_some_and(|(_, v)| v == value);
+            if (layout.consistent[ci].value.is_none() || !same)
+                && let Some(i) = consistent_issue(
+                    &layout,
+                    ci,
+                    ri,
+                    rec.fields.as_slice(),
+                    rec.line,
+                    first_rec.line,
+                )
+            {
+                put_issue(&tx, batch, Some(*seq), &i)?;
             }
         }
     }

@@ -271,15 +271,9 @@ impl Store {
                         for i in c.issues {
                             put(i, Some(seq))?;
                         }
-                        if let Some(ri) = record_type
-                            && layout.records[ri].role == crate::layout::Role::Detail
-                        {
-                            for ki in 0..layout.records[ri].unique.len() {
-                                if let Some(h) =
-                                    crate::validate::key_hash(layout, ri, ki, &c.line.fields)
-                                {
-                                    keys.push((h, seq));
-                                }
+                        if let Some(ri) = record_type {
+                            for h in crate::validate::index_keys(layout, ri, &c.line.fields) {
+                                keys.push((h, seq));
                             }
                         }
                         last = Some((seq, c.line.line));

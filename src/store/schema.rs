@@ -237,6 +237,11 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER edit_no_delete BEFORE DELETE ON edit
         BEGIN SELECT RAISE(ABORT, 'the edit log is append-only'); END;
     "#,
+    // 8: the key index also holds the keys of a layout's consistent rules (one assignment
+    // number, one employee number): every batch's index is rebuilt on its next edit.
+    r#"
+    UPDATE batch SET keys_indexed = 0;
+    "#,
 ];
 
 /// The schema version this program writes.
