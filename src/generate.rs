@@ -1476,8 +1476,13 @@ pub fn generate<W: Write>(
                 let candidate = g.record(ri, &mut ctx, &mut owned, nth);
                 let keys = g.keys_of(ri, &candidate);
                 if keys.iter().all(|k| !g.keys.contains(k)) && g.conflicts(ri, &candidate) == 0 {
-                    vals = candidate;
-                    break;
+                    // Rules can pull against each other for an unlucky draw (a leaving date
+                    // in the year's period but after a late enrolment): draw again.
+                    let (_, issues) = g.encode_and_check(ri, &candidate, None).map_err(werr)?;
+                    if issues.is_empty() || tries >= 20 {
+                        vals = candidate;
+                        break;
+                    }
                 }
                 tries += 1;
                 // Keys reused from the person (e.g. a second record of the same person) can

@@ -931,6 +931,16 @@ pub fn check_record<F: FieldSource + ?Sized>(
                     } else {
                         format!(" (within {})", format_exact(*tolerance, dec))
                     };
+                    // An amount worked out from personal data is masked as that data is.
+                    let text = format_exact(expected, dec);
+                    let worked = match expr
+                        .fields()
+                        .find_map(|i| rt.fields[i].sensitive)
+                        .or(f.sensitive)
+                    {
+                        Some(s) => s.mask(&text),
+                        None => shown(&text),
+                    };
                     out.push(Issue::new(
                         Rule::ComputedError,
                         line,
@@ -941,7 +951,7 @@ pub fn check_record<F: FieldSource + ?Sized>(
                             f.name,
                             shown_in(f, fields.field(*field)),
                             expr.text,
-                            shown_in(f, &format_exact(expected, dec)),
+                            worked,
                             because()
                         ),
                     ));
