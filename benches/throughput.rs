@@ -20,12 +20,58 @@ struct Fixture {
     _dir: tempfile::TempDir,
     path: PathBuf,
     layout: Layout,
+    /// The same layout with [`THREE_RULES`] added.
+    ruled: Layout,
+    /// The same layout with [`CONSISTENT_KEY`] added.
+    keyed: Layout,
     size: u64,
 }
+
+/// Three rules a trust might add to the Absences layout: a conditional emptiness written as
+/// a CEL condition, a date span, and an amount computed from another (a CEL expression).
+const THREE_RULES: &str = r#"
+  [[record.rule]]
+  kind = "empty_when"
+  field = "Sickness Reason"
+  condition = "absence_type != 'Sickness'"
+
+  [[record.rule]]
+  kind = "span"
+  from = "Start Date"
+  to = "End Date"
+  unit = "days"
+  min = 0
+  max = 366
+
+  [[record.rule]]
+  kind = "computed"
+  field = "Days Lost"
+  expression = "hours_lost / 7.5"
+  tolerance = "0.1"
+"#;
+
+/// A key consistent across the file: one assignment, one employee (a map of every key).
+const CONSISTENT_KEY: &str = r#"
+[[consistent]]
+key = "Assignment Number"
+value = "Employee Number"
+"#;
 
 fn fixture() -> Fixture {
     let set = LayoutSet::bundled().expect("bundled layouts");
     let layout = set.get("absences").expect("absences layout").clone();
+    let with = |extra: &str| {
+        Layout::parse(
+            &format!("{}{extra}", layout.text),
+            "absences with rules added",
+            esr_desk::layout::LayoutSource::Bundled,
+        )
+        .expect("absences with rules added")
+    };
+    let ruled = with(THREE_RULES);
+    let keyed = with(CONSISTENT_KEY);
+    // The file is written to keep all of them, so they find what they would in a kept file.
+    let both = with(&format!("{THREE_RULES}{CONSISTENT_KEY}"));
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("ABS_RX1_20261102_000001.csv");
     let when = chrono::NaiveDate::from_ymd_opt(2026, 11, 2)
@@ -41,13 +87,15 @@ fn fixture() -> Fixture {
         file_name: "ABS_RX1_20261102_000001.csv".into(),
     };
     let file = std::fs::File::create(&path).expect("create");
-    generate(&layout, &opts, file).expect("generate");
+    generate(&both, &opts, file).expect("generate");
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     eprintln!("generated {ROWS} rows, {:.1} MB", size as f64 / 1e6);
     Fixture {
         _dir: dir,
         path,
         layout,
+        ruled,
+        keyed,
         size,
     }
 }
@@ -72,6 +120,32 @@ fn benches(c: &mut Criterion) {
             let r = validate_path(
                 black_box(&f.path),
                 &f.layout,
+                &References::none(),
+                Options::default(),
+            )
+            .expect("validate");
+            assert_eq!(r.records, ROWS);
+            r.issues.len()
+        })
+    });
+    g.bench_function("validate_with_three_rules", |b| {
+        b.iter(|| {
+            let r = validate_path(
+                black_box(&f.path),
+                &f.ruled,
+                &References::none(),
+                Options::default(),
+            )
+            .expect("validate");
+            assert_eq!(r.records, ROWS);
+            r.issues.len()
+        })
+    });
+    g.bench_function("validate_with_consistent_key", |b| {
+        b.iter(|| {
+            let r = validate_path(
+                black_box(&f.path),
+                &f.keyed,
                 &References::none(),
                 Options::default(),
             )

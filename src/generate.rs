@@ -11,7 +11,9 @@
 //! made-up identifiers that pass their checks).
 
 use crate::checks::{Check, HCPC_PREFIXES, nhs_check_digit};
-use crate::layout::{Condition, Control, Field, Generate, Layout, Operand, Role, RuleKind, SpanUnit};
+use crate::layout::{
+    Condition, Control, Field, Generate, Layout, Operand, Role, RuleKind, SpanUnit,
+};
 use crate::notation::{Format, MAX_DECIMALS, Pattern, SCALE, format_scaled};
 use crate::reader::Reader;
 use crate::rules::Rule;
@@ -569,7 +571,13 @@ impl<'a> Gen<'a> {
     ) {
         let rt = &self.layout.records[ri];
         for rule in &rt.rules {
-            let holds = condition_holds(rt, rule.when.as_ref(), &*vals, self.header.as_deref());
+            let holds = condition_holds(
+                rt,
+                rule.when.as_ref(),
+                &*vals,
+                self.header.as_deref(),
+                &|_| None,
+            );
             match rule.kind {
                 RuleKind::Required { field } if holds && vals[field].is_empty() => {
                     vals[field] = self.value(&rt.fields[field], ctx, nth, true);
@@ -588,20 +596,32 @@ impl<'a> Gen<'a> {
         if t.is_empty() {
             return None;
         }
-        crate::layout::operand_field(o, rt, header)?.format.check(t).ok()
+        crate::layout::operand_field(o, rt, header)?
+            .format
+            .check(t)
+            .ok()
     }
 
     fn fix_values(&mut self, ri: usize, vals: &mut [String]) {
         let rt = &self.layout.records[ri];
         for rule in &rt.rules {
-            if !condition_holds(rt, rule.when.as_ref(), &*vals, self.header.as_deref()) {
+            if !condition_holds(
+                rt,
+                rule.when.as_ref(),
+                &*vals,
+                self.header.as_deref(),
+                &|_| None,
+            ) {
                 continue;
             }
             match &rule.kind {
                 RuleKind::NotBefore { field, other } => {
                     let fa = &rt.fields[*field];
                     let (Some(a), Some(b)) = (
-                        fa.format.check(&vals[*field]).ok().filter(|_| !vals[*field].is_empty()),
+                        fa.format
+                            .check(&vals[*field])
+                            .ok()
+                            .filter(|_| !vals[*field].is_empty()),
                         self.read(ri, *other, vals),
                     ) else {
                         continue;
@@ -627,7 +647,11 @@ impl<'a> Gen<'a> {
                 }
                 RuleKind::Within { field, from, to } => {
                     let f = &rt.fields[*field];
-                    let Some(v) = f.format.check(&vals[*field]).ok().filter(|_| !vals[*field].is_empty())
+                    let Some(v) = f
+                        .format
+                        .check(&vals[*field])
+                        .ok()
+                        .filter(|_| !vals[*field].is_empty())
                     else {
                         continue;
                     };
@@ -722,7 +746,11 @@ impl<'a> Gen<'a> {
         let y = match f.format {
             Format::Date(_) | Format::Timestamp(_) => {
                 let d = day_of(f.format.check(t).ok()?)?;
-                if d.month() >= 4 { d.year() } else { d.year() - 1 }
+                if d.month() >= 4 {
+                    d.year()
+                } else {
+                    d.year() - 1
+                }
             }
             _ => t.get(..4)?.parse().ok()?,
         };
@@ -738,10 +766,16 @@ impl<'a> Gen<'a> {
             let RuleKind::Computed { field, expr, .. } = &rule.kind else {
                 continue;
             };
-            if !condition_holds(rt, rule.when.as_ref(), &*vals, self.header.as_deref()) {
+            if !condition_holds(
+                rt,
+                rule.when.as_ref(),
+                &*vals,
+                self.header.as_deref(),
+                &|_| None,
+            ) {
                 continue;
             }
-            if let Some(x) = expr.amount(rt, &*vals) {
+            if let Some(x) = expr.amount(rt, &*vals, &|_| None) {
                 vals[*field] = amount_text(&rt.fields[*field].format, x);
             }
         }
@@ -1112,14 +1146,17 @@ impl<'a> Gen<'a> {
                     .collect();
                 let (f, h) = *fields.get(self.rng.usize(..fields.len().max(1)))?;
                 let fmt = &rt.fields[f].format;
-                if matches!(fmt, Format::Date(_) | Format::Timestamp(_)) || rt.fields[f].is_numeric()
+                if matches!(fmt, Format::Date(_) | Format::Timestamp(_))
+                    || rt.fields[f].is_numeric()
                 {
                     let k = self.read(ri, Operand::Header(h), vals)?;
                     let d = -self.rng.i64(1..30);
                     vals[f] = self.shift(fmt, k, d);
                 } else {
                     let other = self.value(&rt.fields[f], &HashMap::new(), 1, true);
-                    if other == operand_text(Operand::Header(h), vals.as_slice(), self.header.as_deref()) {
+                    if other
+                        == operand_text(Operand::Header(h), vals.as_slice(), self.header.as_deref())
+                    {
                         return None;
                     }
                     vals[f] = other;
@@ -1131,7 +1168,9 @@ impl<'a> Gen<'a> {
                     .iter()
                     .filter(|r| r.when.is_none())
                     .map(|r| &r.kind)
-                    .filter(|k| matches!(k, RuleKind::Within { .. } | RuleKind::FinancialYear { .. }))
+                    .filter(|k| {
+                        matches!(k, RuleKind::Within { .. } | RuleKind::FinancialYear { .. })
+                    })
                     .collect();
                 let kind = *rules.get(self.rng.usize(..rules.len().max(1)))?;
                 match kind {
@@ -1193,7 +1232,7 @@ impl<'a> Gen<'a> {
                     .iter()
                     .filter_map(|r| match (&r.kind, &r.when) {
                         (RuleKind::Computed { field, expr, .. }, None) => {
-                            Some((*field, expr.amount(rt, vals.as_slice())?))
+                            Some((*field, expr.amount(rt, vals.as_slice(), &|_| None)?))
                         }
                         _ => None,
                     })
@@ -1203,13 +1242,18 @@ impl<'a> Gen<'a> {
                 vals[f] = amount_text(&rt.fields[f].format, x + off);
             }
             Kind::Consistency => {
-                let (ci, kf) = self.layout.consistent.iter().enumerate().find_map(|(ci, c)| {
-                    c.value.as_ref()?;
-                    c.members
-                        .iter()
-                        .find(|(r, ..)| *r == ri)
-                        .map(|(_, kf, _)| (ci, *kf))
-                })?;
+                let (ci, kf) = self
+                    .layout
+                    .consistent
+                    .iter()
+                    .enumerate()
+                    .find_map(|(ci, c)| {
+                        c.value.as_ref()?;
+                        c.members
+                            .iter()
+                            .find(|(r, ..)| *r == ri)
+                            .map(|(_, kf, _)| (ci, *kf))
+                    })?;
                 let key = self.last_group_key.get(&ci)?.clone();
                 vals[kf] = key;
                 let (h, v) = consistent_hash(self.layout, ci, ri, vals.as_slice())?;
@@ -1300,9 +1344,11 @@ fn span_to(base: NaiveDate, n: i64, unit: SpanUnit, back: bool) -> Option<NaiveD
     };
     let m = chrono::Months::new(u32::try_from(months).ok()?);
     if back {
-        base.checked_sub_months(m)?.checked_sub_signed(Duration::days(3))
+        base.checked_sub_months(m)?
+            .checked_sub_signed(Duration::days(3))
     } else {
-        base.checked_add_months(m)?.checked_add_signed(Duration::days(3))
+        base.checked_add_months(m)?
+            .checked_add_signed(Duration::days(3))
     }
 }
 
@@ -1437,7 +1483,7 @@ pub fn generate<W: Write>(
                         kind: RuleKind::Equal { field, other },
                         ..
                     } if !sum_targets(layout, *field).is_empty()
-                            && !sum_targets(layout, *other).is_empty() =>
+                        && !sum_targets(layout, *other).is_empty() =>
                     {
                         Some((*field, *other))
                     }

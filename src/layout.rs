@@ -1342,7 +1342,10 @@ const CONDITION_KEYS: [&str; 4] = ["when", "equals", "filled", "condition"];
 /// The plain name of a value a rule reads: "Start Date", or "the header's Period End Date".
 pub fn operand_name(o: Operand, rt: &RecordType, header: Option<&RecordType>) -> String {
     match o {
-        Operand::Field(i) => rt.fields.get(i).map_or_else(String::new, |f| f.name.clone()),
+        Operand::Field(i) => rt
+            .fields
+            .get(i)
+            .map_or_else(String::new, |f| f.name.clone()),
         Operand::Header(i) => header
             .and_then(|h| h.fields.get(i))
             .map_or_else(String::new, |f| format!("the header's {}", f.name)),
@@ -1387,7 +1390,11 @@ fn rule_text(
     rt: &RecordType,
     header: Option<&RecordType>,
 ) -> String {
-    let name = |i: usize| rt.fields.get(i).map_or_else(String::new, |f| f.name.clone());
+    let name = |i: usize| {
+        rt.fields
+            .get(i)
+            .map_or_else(String::new, |f| f.name.clone())
+    };
     let op = |o: Operand| operand_name(o, rt, header);
     let what = match kind {
         RuleKind::NotBefore { field, other } => {
@@ -1404,7 +1411,9 @@ fn rule_text(
             op(Operand::Header(*h))
         ),
         RuleKind::Within { field, from, to } => match (from, to) {
-            (Some(a), Some(b)) => format!("{} must lie from {} to {}", name(*field), op(*a), op(*b)),
+            (Some(a), Some(b)) => {
+                format!("{} must lie from {} to {}", name(*field), op(*a), op(*b))
+            }
             (Some(a), None) => format!("{} must not be before {}", name(*field), op(*a)),
             (None, Some(b)) => format!("{} must not be after {}", name(*field), op(*b)),
             (None, None) => String::new(),
@@ -1439,10 +1448,7 @@ fn rule_text(
             let t = if *tolerance == 0 {
                 String::new()
             } else {
-                format!(
-                    " (within {})",
-                    crate::notation::format_exact(*tolerance, 0)
-                )
+                format!(" (within {})", crate::notation::format_exact(*tolerance, 0))
             };
             format!("{} must equal {}{t}", name(*field), expr.text)
         }
@@ -1682,7 +1688,10 @@ fn compile_rule(r: &RuleFile, ri: usize, records: &[RecordType]) -> Result<Recor
             let field = match (&r.field, to, from) {
                 (Some(n), _, _) => own(n, "field")?,
                 (None, Operand::Field(i), _) | (None, _, Operand::Field(i)) => i,
-                _ => return Err("`span` between two header fields judges no record: name a field of the record".into()),
+                _ => return Err(
+                    "`span` between two header fields judges no record: name a field of the record"
+                        .into(),
+                ),
             };
             RuleKind::Span {
                 from,
@@ -1707,7 +1716,9 @@ fn compile_rule(r: &RuleFile, ri: usize, records: &[RecordType]) -> Result<Recor
                 Some(t) => parse_number(t, MAX_INTEGER_DIGITS + MAX_DECIMALS, MAX_DECIMALS, false)
                     .ok()
                     .filter(|v| *v >= 0)
-                    .ok_or_else(|| format!("tolerance {t:?} must be a number of 0 or more, as text (\"0.01\")"))?,
+                    .ok_or_else(|| {
+                        format!("tolerance {t:?} must be a number of 0 or more, as text (\"0.01\")")
+                    })?,
             };
             RuleKind::Computed {
                 field,
@@ -1733,7 +1744,9 @@ fn compile_consistent(c: &ConsistentFile, records: &[RecordType]) -> Result<Cons
     let listed = !c.records.is_empty();
     for code in &c.records {
         if !records.iter().any(|r| &r.code == code) {
-            return Err(format!("`records` names record type {code:?}, which the layout does not define"));
+            return Err(format!(
+                "`records` names record type {code:?}, which the layout does not define"
+            ));
         }
     }
     for (ri, r) in records.iter().enumerate() {
@@ -1749,7 +1762,11 @@ fn compile_consistent(c: &ConsistentFile, records: &[RecordType]) -> Result<Cons
                 return Err(format!(
                     "record type {:?} has no field {:?}",
                     r.code,
-                    if key.is_none() { &c.key } else { c.value.as_ref().unwrap_or(&c.key) }
+                    if key.is_none() {
+                        &c.key
+                    } else {
+                        c.value.as_ref().unwrap_or(&c.key)
+                    }
                 ));
             }
             _ => {}
@@ -1758,7 +1775,10 @@ fn compile_consistent(c: &ConsistentFile, records: &[RecordType]) -> Result<Cons
     if members.is_empty() {
         return Err("no detail record type has the fields it names".into());
     }
-    let types: Vec<&str> = members.iter().map(|(ri, ..)| records[*ri].code.as_str()).collect();
+    let types: Vec<&str> = members
+        .iter()
+        .map(|(ri, ..)| records[*ri].code.as_str())
+        .collect();
     let text = match &c.value {
         Some(v) => format!(
             "Each {} always has the same {} (across {} records)",
@@ -1766,7 +1786,11 @@ fn compile_consistent(c: &ConsistentFile, records: &[RecordType]) -> Result<Cons
             v,
             types.join(", ")
         ),
-        None => format!("Each {} appears once (across {} records)", c.key, types.join(", ")),
+        None => format!(
+            "Each {} appears once (across {} records)",
+            c.key,
+            types.join(", ")
+        ),
     };
     Ok(Consistent {
         key: c.key.clone(),

@@ -543,6 +543,7 @@ pub fn condition_holds<F: FieldSource + ?Sized>(
     when: Option<&Condition>,
     fields: &F,
     header: Option<&[String]>,
+    known: &dyn Fn(usize) -> Option<i128>,
 ) -> bool {
     match when {
         None => true,
@@ -551,9 +552,9 @@ pub fn condition_holds<F: FieldSource + ?Sized>(
             values.iter().any(|e| e == t)
         }
         Some(Condition::Filled { field, filled }) => {
-            !is_blank(operand_text(*field, fields, header)) == *filled
+            is_blank(operand_text(*field, fields, header)) != *filled
         }
-        Some(Condition::Expr(e)) => e.holds(rt, fields),
+        Some(Condition::Expr(e)) => e.holds(rt, fields, known),
     }
 }
 
@@ -638,19 +639,34 @@ pub fn check_record<F: FieldSource + ?Sized>(
             ),
         ));
     }
+    // The comparable values (dates, times, numbers) the field checks found, kept for the
+    // record's rules so no value is read twice (the first 32 fields; later ones are read
+    // again when a rule asks).
+    let mut found = [0i128; 32];
+    let mut found_set = 0u32;
     for (fi, f) in rt.fields.iter().enumerate().take(n) {
         if bad_field.contains(fi) {
             continue;
         }
-        if let Err((rule, msg)) = check_value_in(f, fields.field(fi), encoding) {
-            out.push(Issue::new(rule, line, code, Some((fi, f)), msg));
-            bad_field.insert(fi);
+        match check_value_in(f, fields.field(fi), encoding) {
+            Err((rule, msg)) => {
+                out.push(Issue::new(rule, line, code, Some((fi, f)), msg));
+                bad_field.insert(fi);
+            }
+            Ok(Some(v)) if fi < found.len() => {
+                found[fi] = v;
+                found_set |= 1 << fi;
+            }
+            Ok(_) => {}
         }
     }
-    // The comparable value of a field that passed its checks (for order rules).
+    // The comparable value of a field that passed its checks (for the record's rules).
     let value = |fi: usize| -> Option<i128> {
         if fi >= n || bad_field.contains(fi) || fields.field(fi).is_empty() {
             return None;
+        }
+        if fi < found.len() {
+            return (found_set & (1 << fi) != 0).then(|| found[fi]);
         }
         rt.fields[fi].format.check(fields.field(fi)).ok()
     };
@@ -680,9 +696,9 @@ pub fn check_record<F: FieldSource + ?Sized>(
         }
     };
     for (k, rule) in rt.rules.iter().enumerate() {
-        if !condition_holds(rt, rule.when.as_ref(), fields, against.header) {
-            continue;
-        }
+        // The condition is asked only of a record that breaks the rule: most records keep
+        // it, so most never pay for the condition.
+        let applies = || condition_holds(rt, rule.when.as_ref(), fields, against.header, &value);
         let shown_op_is = |o: Operand| -> String {
             let name = crate::layout::operand_name(o, rt, header);
             let (t, _) = read(o);
@@ -708,6 +724,7 @@ pub fn check_record<F: FieldSource + ?Sized>(
             RuleKind::NotBefore { field, other } => {
                 if let (Some(a), (_, Some(b))) = (value(*field), read(*other))
                     && a < b
+                    && applies()
                 {
                     let fa = &rt.fields[*field];
                     out.push(Issue::new(
@@ -726,18 +743,22 @@ pub fn check_record<F: FieldSource + ?Sized>(
                 }
             }
             RuleKind::Required { field } => {
-                if own_ok(*field) && is_blank(fields.field(*field)) {
+                if own_ok(*field) && is_blank(fields.field(*field)) && applies() {
                     out.push(Issue::new(
                         Rule::RequiredIfError,
                         line,
                         code,
                         cell(*field),
-                        format!("{} is required{} but is empty", rt.fields[*field].name, because()),
+                        format!(
+                            "{} is required{} but is empty",
+                            rt.fields[*field].name,
+                            because()
+                        ),
                     ));
                 }
             }
             RuleKind::Empty { field } => {
-                if *field < n && !is_blank(fields.field(*field)) {
+                if *field < n && !is_blank(fields.field(*field)) && applies() {
                     let f = &rt.fields[*field];
                     out.push(Issue::new(
                         Rule::EmptyIfError,
@@ -756,6 +777,7 @@ pub fn check_record<F: FieldSource + ?Sized>(
             RuleKind::Equal { field, other } => {
                 if let (Some(a), Some(b)) = (value(*field), value(*other))
                     && a != b
+                    && applies()
                 {
                     let (fa, fb) = (&rt.fields[*field], &rt.fields[*other]);
                     out.push(Issue::new(
@@ -790,7 +812,7 @@ pub fn check_record<F: FieldSource + ?Sized>(
                     (Some(a), Some(b)) if f.is_numeric() || is_dated(&f.format) => a != b,
                     _ => t.trim() != ht.trim(),
                 };
-                if differs {
+                if differs && applies() {
                     out.push(Issue::new(
                         Rule::HeaderMismatch,
                         line,
@@ -819,6 +841,9 @@ pub fn check_record<F: FieldSource + ?Sized>(
                     (None, Some((b, y))) if v > y => format!("is after {}", shown_op(b)),
                     _ => continue,
                 };
+                if !applies() {
+                    continue;
+                }
                 out.push(Issue::new(
                     Rule::PeriodError,
                     line,
@@ -838,15 +863,23 @@ pub fn check_record<F: FieldSource + ?Sized>(
                 let of_fmt = crate::layout::operand_field(*of, rt, header).map(|f| &f.format);
                 let start = match (of_fmt, ov) {
                     (Some(fm), Some(k)) if is_dated(fm) => day(k).map(|d| {
-                        if d.month() >= 4 { d.year() } else { d.year() - 1 }
+                        if d.month() >= 4 {
+                            d.year()
+                        } else {
+                            d.year() - 1
+                        }
                     }),
                     _ => year_named(t),
                 };
-                let (Some(y), Some(d)) = (start, day(v)) else { continue };
+                let (Some(y), Some(d)) = (start, day(v)) else {
+                    continue;
+                };
                 let first = chrono::NaiveDate::from_ymd_opt(y, 4, 1);
                 let last = chrono::NaiveDate::from_ymd_opt(y + 1, 3, 31);
-                let (Some(first), Some(last)) = (first, last) else { continue };
-                if d < first || d > last {
+                let (Some(first), Some(last)) = (first, last) else {
+                    continue;
+                };
+                if (d < first || d > last) && applies() {
                     let f = &rt.fields[*field];
                     out.push(Issue::new(
                         Rule::PeriodError,
@@ -875,15 +908,24 @@ pub fn check_record<F: FieldSource + ?Sized>(
                 min,
                 max,
             } => {
-                let (Some(a), Some(b)) = (read(*from).1.and_then(day), read(*to).1.and_then(day))
-                else {
+                let (Some(ka), Some(kb)) = (read(*from).1, read(*to).1) else {
                     continue;
                 };
                 if !own_ok(*field) {
                     continue;
                 }
-                let span = span_between(a, b, *unit);
-                if min.is_some_and(|m| span < m) || max.is_some_and(|m| span > m) {
+                let span = match unit {
+                    // Days need no calendar: whole days between the two values.
+                    SpanUnit::Days => match (i64::try_from(ka), i64::try_from(kb)) {
+                        (Ok(a), Ok(b)) => b.div_euclid(86_400) - a.div_euclid(86_400),
+                        _ => continue,
+                    },
+                    _ => match (day(ka), day(kb)) {
+                        (Some(a), Some(b)) => span_between(a, b, *unit),
+                        _ => continue,
+                    },
+                };
+                if (min.is_some_and(|m| span < m) || max.is_some_and(|m| span > m)) && applies() {
                     let bounds = match (min, max) {
                         (Some(x), Some(y)) => format!("{x} to {y}"),
                         (Some(x), None) => format!("at least {x}"),
@@ -912,7 +954,7 @@ pub fn check_record<F: FieldSource + ?Sized>(
                 tolerance,
             } => {
                 let Some(v) = value(*field) else { continue };
-                let Some(x) = expr.amount(rt, fields) else {
+                let Some(x) = expr.amount(rt, fields, &value) else {
                     continue;
                 };
                 let f = &rt.fields[*field];
@@ -923,9 +965,9 @@ pub fn check_record<F: FieldSource + ?Sized>(
                 if !rounded.is_finite() || rounded.abs() > 1e17 {
                     continue;
                 }
-                let expected = rounded as i128 * (crate::notation::SCALE / 10i128.pow(dec as u32));
+                let expected = rounded as i128 * POW10[crate::notation::MAX_DECIMALS - dec.min(9)];
                 let diff = v.abs_diff(expected).min(i128::MAX as u128) as i128;
-                if diff > *tolerance {
+                if diff > *tolerance && applies() {
                     let tol = if *tolerance == 0 {
                         String::new()
                     } else {
@@ -963,6 +1005,7 @@ pub fn check_record<F: FieldSource + ?Sized>(
                     && own_ok(*field)
                     && !v.is_empty()
                     && !set.values.contains(v)
+                    && applies()
                 {
                     let f = &rt.fields[*field];
                     out.push(Issue::new(
@@ -991,12 +1034,28 @@ fn decimals_of(f: &Format) -> usize {
     }
 }
 
+/// Powers of ten up to the scale (a table: `pow` on 128 bits is a loop, once a record).
+const POW10: [i128; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
 fn is_dated(f: &Format) -> bool {
     matches!(f, Format::Date(_) | Format::Timestamp(_))
 }
 
 /// The day of a comparable date value.
 fn day(k: i128) -> Option<chrono::NaiveDate> {
+    // In 64 bits: a 128-bit division costs many times more, once a record.
+    let k = i64::try_from(k).ok()?;
     chrono::NaiveDate::from_num_days_from_ce_opt(i32::try_from(k.div_euclid(86_400)).ok()?)
 }
 
@@ -1139,12 +1198,14 @@ pub fn consistent_hash<F: FieldSource + ?Sized>(
         Some(v) => fields.field(v),
         None => "",
     };
-    let mut h = std::hash::DefaultHasher::new();
-    ("consistent", ci).hash(&mut h);
-    key.hash(&mut h);
-    let mut hv = std::hash::DefaultHasher::new();
-    value.hash(&mut hv);
-    Some((h.finish(), hv.finish()))
+    // A fixed seed: the store keeps these hashes in its key index. Should the hash ever
+    // change, a store migration marks every batch's index to be built again.
+    use std::hash::BuildHasher as _;
+    let state = foldhash::quality::FixedState::with_seed(0x4553_525f_4b45_5953);
+    Some((
+        state.hash_one(("consistent", ci, key)),
+        state.hash_one(value),
+    ))
 }
 
 /// Every key a detail record puts in the file's key index: its unique keys and its keys of
@@ -1159,7 +1220,10 @@ pub fn index_keys<F: FieldSource + ?Sized>(layout: &Layout, ri: usize, fields: &
     let mut v: Vec<u64> = (0..rt.unique.len())
         .filter_map(|ki| key_hash(layout, ri, ki, fields))
         .collect();
-    v.extend((0..layout.consistent.len()).filter_map(|ci| consistent_hash(layout, ci, ri, fields).map(|(h, _)| h)));
+    v.extend(
+        (0..layout.consistent.len())
+            .filter_map(|ci| consistent_hash(layout, ci, ri, fields).map(|(h, _)| h)),
+    );
     v
 }
 
@@ -1770,8 +1834,10 @@ impl<'a> Validator<'a> {
             let Some((h, value)) = consistent_hash(self.layout, ci, ri, fields) else {
                 continue;
             };
-            match self.groups.get(&h) {
-                Some(&(first_value, first)) => {
+            // One probe of the map a record: it may hold millions of keys.
+            match self.groups.entry(h) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    let (first_value, first) = *e.get();
                     let c = &self.layout.consistent[ci];
                     if (c.value.is_none() || first_value != value)
                         && let Some(i) = consistent_issue(self.layout, ci, ri, fields, line, first)
@@ -1779,8 +1845,8 @@ impl<'a> Validator<'a> {
                         out.push(i);
                     }
                 }
-                None => {
-                    self.groups.insert(h, (value, line));
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert((value, line));
                 }
             }
         }

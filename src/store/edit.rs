@@ -998,7 +998,10 @@ fn apply_in_tx(
             let Some((h, value)) = consistent_hash(&layout, ci, ri, rec.fields.as_slice()) else {
                 continue;
             };
-            let Some(first) = key_group(&tx, batch, h)?.first().copied().filter(|f| f < seq)
+            let Some(first) = key_group(&tx, batch, h)?
+                .first()
+                .copied()
+                .filter(|f| f < seq)
             else {
                 continue;
             };

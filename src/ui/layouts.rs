@@ -4,7 +4,9 @@
 //! with the reason and the old layout stays in use.
 
 use super::task::Tasks;
-use crate::layout::{Layout, LayoutSet, LayoutSource, describe, install_override, remove_override};
+use crate::layout::{
+    Layout, LayoutSet, LayoutSource, describe, install_override, remove_override, rule_lines,
+};
 use std::path::PathBuf;
 
 /// What the screen's file work (on a thread of its own) hands back.
@@ -281,6 +283,25 @@ impl LayoutsScreen {
                 let label = ui.label("Find field:");
                 ui.add(egui::TextEdit::singleline(&mut self.filter).desired_width(180.0)).labelled_by(label.id);
             });
+            // The rules across fields and records, in plain words, above the field table.
+            let lines = rule_lines(&layout);
+            egui::CollapsingHeader::new(format!("Rules across fields and records ({})", lines.len()))
+                .id_salt("layout-rules")
+                .default_open(true)
+                .show(ui, |ui| {
+                    if lines.is_empty() {
+                        ui.label("This layout has no rules across fields or records.");
+                    }
+                    egui::ScrollArea::vertical().id_salt("layout-rules-scroll").max_height(150.0).show(ui, |ui| {
+                        for (code, text) in &lines {
+                            ui.horizontal(|ui| {
+                                let who = if code.is_empty() { "All records".to_string() } else { code.clone() };
+                                ui.add_sized([70.0, 18.0], egui::Label::new(egui::RichText::new(who).weak()).truncate());
+                                ui.label(text);
+                            });
+                        }
+                    });
+                });
             let needle = self.filter.to_lowercase();
             let rows: Vec<_> = describe(&layout).into_iter().filter(|r| needle.is_empty() || r.field.to_lowercase().contains(&needle) || r.record_type.to_lowercase().contains(&needle)).collect();
             egui::ScrollArea::horizontal().id_salt("layout-hscroll").show(ui, |ui| {

@@ -14,6 +14,7 @@ mod search;
 mod store;
 mod support;
 mod tableschema;
+mod trust_rules;
 mod ui;
 mod ui_admin;
 mod ui_table;
