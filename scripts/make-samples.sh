@@ -14,9 +14,15 @@ for id in $ids; do
   ESR_DESK_LAYOUTS=/nonexistent "$bin" gen-sample --interface "$id" --rows 240 --seed 12 --seq 2 --defect-rate 0.12 --out "$dir" >/dev/null
   echo "$dir: $(ls "$dir" | tr '\n' ' ')"
 done
-# A file renamed after it was written: its header still names the file it was written as.
+# A file renamed after it was written: its header still names the file it was written as, so
+# it has the seeded file's defects and one more, on the header.
 dir=sample-data/gl-finance-pay-costs
-cp "$dir/GL_RX1_PAYCOST_20261102_000001.txt" "$dir/GL_RX1_PAYCOST_20261102_000003.txt"
-printf '[\n  {\n    "line": 1,\n    "field": "File Name",\n    "rule": "file-name-mismatch"\n  }\n]\n' \
+cp "$dir/GL_RX1_PAYCOST_20261102_000002.txt" "$dir/GL_RX1_PAYCOST_20261102_000003.txt"
+sed '1a\
+  {\
+    "line": 1,\
+    "field": "File Name",\
+    "rule": "file-name-mismatch"\
+  },' "$dir/GL_RX1_PAYCOST_20261102_000002.txt.defects.json" \
   >"$dir/GL_RX1_PAYCOST_20261102_000003.txt.defects.json"
 echo "$dir: renamed copy GL_RX1_PAYCOST_20261102_000003.txt"

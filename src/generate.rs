@@ -124,7 +124,8 @@ enum Kind {
     Consistency,
 }
 
-const KINDS: [Kind; 22] = [
+/// The defects every layout can take, in turn.
+const KINDS: [Kind; 16] = [
     Kind::Type,
     Kind::Required,
     Kind::Code,
@@ -141,13 +142,44 @@ const KINDS: [Kind; 22] = [
     Kind::BlankRow,
     Kind::BrokenQuote,
     Kind::Encoding,
-    Kind::EmptyIf,
-    Kind::HeaderMismatch,
-    Kind::Period,
-    Kind::Span,
-    Kind::Computed,
-    Kind::Consistency,
 ];
+
+/// The defects a layout can take: [`KINDS`], then one for each kind of rule a trust can
+/// write that the layout has (so a layout without them is seeded as it always was).
+fn kinds_for(layout: &Layout) -> Vec<Kind> {
+    let has = |f: &dyn Fn(&RuleKind) -> bool| {
+        layout
+            .records
+            .iter()
+            .any(|r| r.rules.iter().any(|x| f(&x.kind)))
+    };
+    let mut kinds = KINDS.to_vec();
+    for (kind, present) in [
+        (Kind::EmptyIf, has(&|k| matches!(k, RuleKind::Empty { .. }))),
+        (
+            Kind::HeaderMismatch,
+            has(&|k| matches!(k, RuleKind::SameAsHeader { .. })),
+        ),
+        (
+            Kind::Period,
+            has(&|k| matches!(k, RuleKind::Within { .. } | RuleKind::FinancialYear { .. })),
+        ),
+        (Kind::Span, has(&|k| matches!(k, RuleKind::Span { .. }))),
+        (
+            Kind::Computed,
+            has(&|k| matches!(k, RuleKind::Computed { .. })),
+        ),
+        (
+            Kind::Consistency,
+            layout.consistent.iter().any(|c| c.value.is_some()),
+        ),
+    ] {
+        if present {
+            kinds.push(kind);
+        }
+    }
+    kinds
+}
 
 const SURNAMES: &[&str] = &[
     "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel",
@@ -1415,6 +1447,7 @@ pub fn generate<W: Write>(
     out: W,
 ) -> Result<GenSummary, GenError> {
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, out);
+    let kinds = kinds_for(layout);
     let mut g = Gen {
         layout,
         opts,
@@ -1423,7 +1456,7 @@ pub fn generate<W: Write>(
         next_employee: 10_000_000 + (opts.seed % 1000) * 10_000,
         keys: HashSet::new(),
         last_clean: HashMap::new(),
-        kind_turn: (opts.seed % KINDS.len() as u64) as usize,
+        kind_turn: (opts.seed % kinds.len() as u64) as usize,
         header: None,
         groups: HashMap::new(),
         last_group_key: HashMap::new(),
@@ -1544,14 +1577,14 @@ pub fn generate<W: Write>(
             }
             let mut written: Option<Written> = None;
             if opts.defect_rate > 0.0 && g.rng.f64() < opts.defect_rate {
-                for attempt in 0..KINDS.len() {
-                    let kind = KINDS[(g.kind_turn + attempt) % KINDS.len()];
+                for attempt in 0..kinds.len() {
+                    let kind = kinds[(g.kind_turn + attempt) % kinds.len()];
                     let mut bad = vals.clone();
                     let Some(tweak) = g.apply(kind, ri, &mut bad) else {
                         continue;
                     };
                     if kind == Kind::BlankRow {
-                        g.kind_turn = (g.kind_turn + attempt + 1) % KINDS.len();
+                        g.kind_turn = (g.kind_turn + attempt + 1) % kinds.len();
                         let (bytes, issues) = g.encode_and_check(ri, &vals, None).map_err(werr)?;
                         if !issues.is_empty() {
                             return Err(unsat(ri, &issues));
@@ -1582,7 +1615,7 @@ pub fn generate<W: Write>(
                             message: String::new(),
                             field_index: None,
                         };
-                        g.kind_turn = (g.kind_turn + attempt + 1) % KINDS.len();
+                        g.kind_turn = (g.kind_turn + attempt + 1) % kinds.len();
                         written = Some((bytes, bad, Some(issue), true));
                         break;
                     }
@@ -1611,7 +1644,7 @@ pub fn generate<W: Write>(
                         issues.len() == 1 && !dup && g.conflicts(ri, &bad) == 0
                     };
                     if ok {
-                        g.kind_turn = (g.kind_turn + attempt + 1) % KINDS.len();
+                        g.kind_turn = (g.kind_turn + attempt + 1) % kinds.len();
                         let issue = if kind == Kind::Unique {
                             let k0 = layout.records[ri].unique[0][0];
                             Some(Issue {

@@ -1540,9 +1540,17 @@ fn compile_rule(r: &RuleFile, ri: usize, records: &[RecordType]) -> Result<Recor
                 "`{key}` names the header's {n:?} in a rule of the header itself: name the field without `header.`"
             ));
         }
-        records[h].field_index(n).ok_or_else(|| {
+        let i = records[h].field_index(n).ok_or_else(|| {
             format!("`{key}` names the header's {n:?}, which is not a field of the header record")
-        })
+        })?;
+        // A value the export writes afresh would judge the exported file by another value
+        // than the one received: the same records would pass here and fail there.
+        if records[h].fields[i].generate.is_some() {
+            return Err(format!(
+                "`{key}` names the header's {n:?}, which the export fills in afresh (`generate`): a rule cannot read it"
+            ));
+        }
+        Ok(i)
     };
     let operand = |n: &str, key: &str| -> Result<Operand, String> {
         match n.get(..7) {

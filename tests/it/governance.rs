@@ -18,6 +18,10 @@ fn validate_messages_never_echo_a_sensitive_value_whole() {
             "absences",
             "sample-data/absences/ABS_RX1_20261102_000002.csv",
         ),
+        (
+            "nhs-pension-year-end",
+            "sample-data/nhs-pension-year-end/NHSPYE_RX1_20261102_0002.txt",
+        ),
     ] {
         let layout = set.get(interface).expect("layout");
         let path = root().join(file);

@@ -369,6 +369,11 @@ fn a_rule_that_cannot_work_is_a_layout_error_naming_the_rule() {
     );
     let e = layout_error("header = \"Period End\" }", "header = \"Period Finish\" }");
     assert!(e.contains("not a field of the header record"), "{e}");
+    let e = layout_error(
+        "other = \"header.Checked On\"",
+        "other = \"header.File Name\"",
+    );
+    assert!(e.contains("fills in afresh"), "{e}");
     let e = layout_error("unit = \"years\"", "unit = \"decades\"");
     assert!(e.contains("use years, months or days"), "{e}");
     let e = layout_error(
