@@ -292,7 +292,9 @@ impl LayoutsScreen {
                     if lines.is_empty() {
                         ui.label("This layout has no rules across fields or records.");
                     }
-                    egui::ScrollArea::vertical().id_salt("layout-rules-scroll").max_height(150.0).show(ui, |ui| {
+                    // A quarter of the screen's height at most, so the field table keeps the rest.
+                    let most = (ui.ctx().content_rect().height() * 0.25).max(110.0);
+                    egui::ScrollArea::vertical().id_salt("layout-rules-scroll").max_height(most).show(ui, |ui| {
                         for (code, text) in &lines {
                             ui.horizontal(|ui| {
                                 let who = if code.is_empty() { "All records".to_string() } else { code.clone() };
