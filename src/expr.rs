@@ -302,17 +302,14 @@ impl Expr {
         known: &dyn Fn(usize) -> Option<i128>,
     ) -> Option<f64> {
         if let Some(f) = &self.fast {
-            // Nothing to judge when a field it uses is empty, as for the interpreter.
-            if self.vars.iter().any(|(_, i)| fields.field(*i).is_empty()) {
-                return None;
-            }
             let x = Input {
                 vars: &self.vars,
                 rt,
                 fields,
                 known,
             };
-            if !x.judged() {
+            // Nothing to judge when a field it uses is empty, as for the interpreter.
+            if !x.judged_filled() {
                 return None;
             }
             return match f.eval(&x) {
@@ -598,13 +595,27 @@ impl<F: crate::validate::FieldSource + ?Sized> Input<'_, F> {
                 || fast_value(f, v) != V::Err
         })
     }
+
+    /// As [`Input::judged`], and every field filled (an amount of empty fields is nothing to
+    /// judge).
+    fn judged_filled(&self) -> bool {
+        self.vars.iter().all(|(_, i)| {
+            let f = &self.rt.fields[*i];
+            if f.is_numeric() && (self.known)(*i).is_some() {
+                return true;
+            }
+            let v = self.fields.field(*i);
+            !v.is_empty() && fast_value(f, v) != V::Err
+        })
+    }
 }
 
 /// A scaled number as a double (in 64 bits when it fits: the 128-bit conversion is slow).
 fn scaled(n: i128) -> f64 {
+    const PER_UNIT: f64 = SCALE as f64;
     match i64::try_from(n) {
-        Ok(s) => s as f64 / SCALE as f64,
-        Err(_) => n as f64 / SCALE as f64,
+        Ok(s) => s as f64 / PER_UNIT,
+        Err(_) => n as f64 / PER_UNIT,
     }
 }
 

@@ -662,29 +662,32 @@ pub fn check_record<F: FieldSource + ?Sized>(
     }
     // The comparable value of a field that passed its checks (for the record's rules).
     let value = |fi: usize| -> Option<i128> {
-        if fi >= n || bad_field.contains(fi) || fields.field(fi).is_empty() {
-            return None;
-        }
+        // Found only for a field that was there, filled and passed its checks.
         if fi < found.len() {
             return (found_set & (1 << fi) != 0).then(|| found[fi]);
+        }
+        if fi >= n || bad_field.contains(fi) || fields.field(fi).is_empty() {
+            return None;
         }
         rt.fields[fi].format.check(fields.field(fi)).ok()
     };
     let header = layout.header().map(|h| &layout.records[h]);
     // The text and comparable value of what a rule reads (the value None when the text is
     // empty or does not fit its format: that is the field's own issue).
-    let read = |o: Operand| -> (&str, Option<i128>) {
+    let read_value = |o: Operand| -> Option<i128> {
         match o {
-            Operand::Field(i) => (fields.field(i), value(i)),
+            Operand::Field(i) => value(i),
             Operand::Header(i) => {
                 let t = operand_text(o, fields, against.header);
-                let v = header
+                header
                     .and_then(|h| h.fields.get(i))
                     .filter(|_| !t.is_empty())
-                    .and_then(|f| f.format.check(t).ok());
-                (t, v)
+                    .and_then(|f| f.format.check(t).ok())
             }
         }
+    };
+    let read = |o: Operand| -> (&str, Option<i128>) {
+        (operand_text(o, fields, against.header), read_value(o))
     };
     let shown_op = |o: Operand| -> String {
         let f = crate::layout::operand_field(o, rt, header);
@@ -722,7 +725,7 @@ pub fn check_record<F: FieldSource + ?Sized>(
         let own_ok = |fi: usize| fi < n && !bad_field.contains(fi);
         match &rule.kind {
             RuleKind::NotBefore { field, other } => {
-                if let (Some(a), (_, Some(b))) = (value(*field), read(*other))
+                if let (Some(a), Some(b)) = (value(*field), read_value(*other))
                     && a < b
                     && applies()
                 {
@@ -830,8 +833,8 @@ pub fn check_record<F: FieldSource + ?Sized>(
             }
             RuleKind::Within { field, from, to } => {
                 let Some(v) = value(*field) else { continue };
-                let lo = from.and_then(|o| read(o).1.map(|b| (o, b)));
-                let hi = to.and_then(|o| read(o).1.map(|b| (o, b)));
+                let lo = from.and_then(|o| read_value(o).map(|b| (o, b)));
+                let hi = to.and_then(|o| read_value(o).map(|b| (o, b)));
                 let f = &rt.fields[*field];
                 let what = match (lo, hi) {
                     (Some((a, x)), Some((b, y))) if v < x || v > y => {
@@ -908,7 +911,7 @@ pub fn check_record<F: FieldSource + ?Sized>(
                 min,
                 max,
             } => {
-                let (Some(ka), Some(kb)) = (read(*from).1, read(*to).1) else {
+                let (Some(ka), Some(kb)) = (read_value(*from), read_value(*to)) else {
                     continue;
                 };
                 if !own_ok(*field) {
@@ -960,12 +963,14 @@ pub fn check_record<F: FieldSource + ?Sized>(
                 let f = &rt.fields[*field];
                 let dec = decimals_of(&f.format);
                 // What the formula gives, rounded to the places the field holds.
-                let step = 10f64.powi(dec as i32);
-                let rounded = (x * step).round();
+                let dec = dec.min(crate::notation::MAX_DECIMALS);
+                let rounded = (x * POW10_F[dec]).round();
                 if !rounded.is_finite() || rounded.abs() > 1e17 {
                     continue;
                 }
-                let expected = rounded as i128 * POW10[crate::notation::MAX_DECIMALS - dec.min(9)];
+                // Within 64 bits here (checked above): the 128-bit conversion is a slow call.
+                let expected =
+                    i128::from(rounded as i64) * POW10[crate::notation::MAX_DECIMALS - dec];
                 let diff = v.abs_diff(expected).min(i128::MAX as u128) as i128;
                 if diff > *tolerance && applies() {
                     let tol = if *tolerance == 0 {
@@ -1047,6 +1052,9 @@ const POW10: [i128; 10] = [
     100_000_000,
     1_000_000_000,
 ];
+
+/// The same powers as doubles.
+const POW10_F: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 
 fn is_dated(f: &Format) -> bool {
     matches!(f, Format::Date(_) | Format::Timestamp(_))
