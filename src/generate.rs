@@ -594,6 +594,18 @@ impl<'a> Gen<'a> {
         self.fix_computed(ri, vals);
     }
 
+    /// Whether a rule's condition holds for the record being made (the validator's test).
+    fn holds(&self, ri: usize, rule: &crate::layout::RecordRule, vals: &[String]) -> bool {
+        let rt = &self.layout.records[ri];
+        condition_holds(
+            rt,
+            rule.when.as_ref(),
+            vals,
+            self.header.as_deref(),
+            &|_| None,
+        )
+    }
+
     fn fix_presence(
         &mut self,
         ri: usize,
@@ -603,13 +615,7 @@ impl<'a> Gen<'a> {
     ) {
         let rt = &self.layout.records[ri];
         for rule in &rt.rules {
-            let holds = condition_holds(
-                rt,
-                rule.when.as_ref(),
-                &*vals,
-                self.header.as_deref(),
-                &|_| None,
-            );
+            let holds = self.holds(ri, rule, vals);
             match rule.kind {
                 RuleKind::Required { field } if holds && vals[field].is_empty() => {
                     vals[field] = self.value(&rt.fields[field], ctx, nth, true);
@@ -637,13 +643,7 @@ impl<'a> Gen<'a> {
     fn fix_values(&mut self, ri: usize, vals: &mut [String]) {
         let rt = &self.layout.records[ri];
         for rule in &rt.rules {
-            if !condition_holds(
-                rt,
-                rule.when.as_ref(),
-                &*vals,
-                self.header.as_deref(),
-                &|_| None,
-            ) {
+            if !self.holds(ri, rule, vals) {
                 continue;
             }
             match &rule.kind {
@@ -739,7 +739,8 @@ impl<'a> Gen<'a> {
                     else {
                         continue;
                     };
-                    let (Some(da), Some(db)) = (day_of(a), day_of(b)) else {
+                    let (Some(da), Some(db)) = (crate::validate::day(a), crate::validate::day(b))
+                    else {
                         continue;
                     };
                     let span = span_between(da, db, *unit);
@@ -775,17 +776,7 @@ impl<'a> Gen<'a> {
         let header = self.layout.header().map(|h| &self.layout.records[h]);
         let f = crate::layout::operand_field(*of, rt, header)?;
         let t = operand_text(*of, vals, self.header.as_deref());
-        let y = match f.format {
-            Format::Date(_) | Format::Timestamp(_) => {
-                let d = day_of(f.format.check(t).ok()?)?;
-                if d.month() >= 4 {
-                    d.year()
-                } else {
-                    d.year() - 1
-                }
-            }
-            _ => t.get(..4)?.parse().ok()?,
-        };
+        let y = crate::validate::financial_year_of(Some(&f.format), t)?;
         Some((
             days_key(NaiveDate::from_ymd_opt(y, 4, 1)?),
             days_key(NaiveDate::from_ymd_opt(y + 1, 4, 1)?),
@@ -798,13 +789,7 @@ impl<'a> Gen<'a> {
             let RuleKind::Computed { field, expr, .. } = &rule.kind else {
                 continue;
             };
-            if !condition_holds(
-                rt,
-                rule.when.as_ref(),
-                &*vals,
-                self.header.as_deref(),
-                &|_| None,
-            ) {
+            if !self.holds(ri, rule, vals) {
                 continue;
             }
             if let Some(x) = expr.amount(rt, &*vals, &|_| None) {
@@ -1251,10 +1236,10 @@ impl<'a> Gen<'a> {
                 };
                 let fmt = &rt.fields[*field].format;
                 if Operand::Field(*field) == *to {
-                    let a = day_of(self.read(ri, *from, vals)?)?;
+                    let a = crate::validate::day(self.read(ri, *from, vals)?)?;
                     vals[*field] = self.shift(fmt, days_key(span_to(a, want, *unit, false)?), 0);
                 } else {
-                    let b = day_of(self.read(ri, *to, vals)?)?;
+                    let b = crate::validate::day(self.read(ri, *to, vals)?)?;
                     vals[*field] = self.shift(fmt, days_key(span_to(b, want, *unit, true)?), 0);
                 }
             }
@@ -1351,11 +1336,6 @@ type Written = (Vec<u8>, Vec<String>, Option<Issue>, bool);
 enum RawTweak {
     BrokenQuote,
     BadByte,
-}
-
-/// The day of a comparable date value.
-fn day_of(k: i128) -> Option<NaiveDate> {
-    NaiveDate::from_num_days_from_ce_opt(i32::try_from(k.div_euclid(86_400)).ok()?)
 }
 
 /// The comparable value of a day.

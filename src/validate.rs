@@ -862,18 +862,8 @@ pub fn check_record<F: FieldSource + ?Sized>(
             }
             RuleKind::FinancialYear { field, of } => {
                 let Some(v) = value(*field) else { continue };
-                let (t, ov) = read(*of);
                 let of_fmt = crate::layout::operand_field(*of, rt, header).map(|f| &f.format);
-                let start = match (of_fmt, ov) {
-                    (Some(fm), Some(k)) if is_dated(fm) => day(k).map(|d| {
-                        if d.month() >= 4 {
-                            d.year()
-                        } else {
-                            d.year() - 1
-                        }
-                    }),
-                    _ => year_named(t),
-                };
+                let start = financial_year_of(of_fmt, operand_text(*of, fields, against.header));
                 let (Some(y), Some(d)) = (start, day(v)) else {
                     continue;
                 };
@@ -1061,10 +1051,27 @@ fn is_dated(f: &Format) -> bool {
 }
 
 /// The day of a comparable date value.
-fn day(k: i128) -> Option<chrono::NaiveDate> {
+pub fn day(k: i128) -> Option<chrono::NaiveDate> {
     // In 64 bits: a 128-bit division costs many times more, once a record.
     let k = i64::try_from(k).ok()?;
     chrono::NaiveDate::from_num_days_from_ce_opt(i32::try_from(k.div_euclid(86_400)).ok()?)
+}
+
+/// The first calendar year of the financial year (1 April to 31 March) a value names: the
+/// year a date falls in, or a year written `2025/26`, `2025-26` or `2025`. The one reading of
+/// a financial year, for the validator and the generator.
+pub fn financial_year_of(format: Option<&Format>, text: &str) -> Option<i32> {
+    match format {
+        Some(f) if is_dated(f) => {
+            let d = day(f.check(text).ok()?)?;
+            Some(if d.month() >= 4 {
+                d.year()
+            } else {
+                d.year() - 1
+            })
+        }
+        _ => year_named(text),
+    }
 }
 
 /// The first calendar year of a financial year written `2025/26`, `2025-26` or `2025`.
