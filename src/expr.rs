@@ -475,15 +475,14 @@ impl Fast {
                 let Some((_, i)) = x.vars.get(*k) else {
                     return V::Err;
                 };
-                let (f, v) = (&x.rt.fields[*i], x.fields.field(*i));
-                // A number the record's checks already read is not read again.
-                if !v.is_empty()
-                    && f.is_numeric()
+                let f = &x.rt.fields[*i];
+                // A number the record's checks already read (so filled) is not read again.
+                if f.is_numeric()
                     && let Some(n) = (x.known)(*i)
                 {
                     return V::Num(scaled(n));
                 }
-                fast_value(f, v)
+                fast_value(f, x.fields.field(*i))
             }
             Fast::Bin(op, a, b) => binary(*op, a.eval(x), b.eval(x)),
             Fast::Neg(a) => match a.eval(x) {
