@@ -178,8 +178,14 @@ impl Expr {
                 Some(i) => vars.push((n.to_string(), i)),
                 None => {
                     let known: Vec<String> = rt.fields.iter().map(|f| cel_name(&f.name)).collect();
+                    // The likeliest meant: a name that holds the one written, or is held in it.
+                    let near = known
+                        .iter()
+                        .filter(|k| k.contains(n) || n.contains(k.as_str()))
+                        .min_by_key(|k| k.len().abs_diff(n.len()))
+                        .map_or_else(String::new, |k| format!(" (did you mean `{k}`?)"));
                     return Err(format!(
-                        "the expression `{text}` names `{n}`, which is not a field of this record; its fields are {}",
+                        "the expression `{text}` names `{n}`, which is not a field of this record{near}; its fields are {}",
                         known.join(", ")
                     ));
                 }

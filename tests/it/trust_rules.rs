@@ -357,7 +357,9 @@ fn a_rule_that_cannot_work_is_a_layout_error_naming_the_rule() {
     );
     let e = layout_error("pay * rate / 100.0", "pay * rates / 100.0");
     assert!(
-        e.contains("names `rates`") && e.contains("pay, rate"),
+        e.contains("names `rates`")
+            && e.contains("did you mean `rate`?")
+            && e.contains("pay, rate"),
         "{e}"
     );
     let e = layout_error("pay * rate / 100.0", "pay * note");
