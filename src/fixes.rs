@@ -126,8 +126,7 @@ fn redate(want: &Pattern, v: &str) -> Option<String> {
             continue;
         }
         if let Some(secs) = p.parse_value(&v.to_uppercase()) {
-            let days = secs.div_euclid(86_400);
-            let date = chrono::NaiveDate::from_num_days_from_ce_opt(i32::try_from(days).ok()?)?;
+            let date = crate::validate::day(i128::from(secs))?;
             let text = want.format(date, 0);
             match &found {
                 Some(f) if *f != text => return None, // two readings: not mechanical

@@ -1528,8 +1528,9 @@ pub fn generate<W: Write>(
             if detail_count >= opts.rows {
                 break;
             }
-            // A clean record whose keys are new.
+            // A clean record whose keys are new, with its bytes and what the check found.
             let mut vals = Vec::new();
+            let mut checked = (Vec::new(), Vec::new());
             let mut tries = 0;
             loop {
                 let candidate = g.record(ri, &mut ctx, &mut owned, nth);
@@ -1537,8 +1538,8 @@ pub fn generate<W: Write>(
                 if keys.iter().all(|k| !g.keys.contains(k)) && g.conflicts(ri, &candidate) == 0 {
                     // Rules can pull against each other for an unlucky draw (a leaving date
                     // in the year's period but after a late enrolment): draw again.
-                    let (_, issues) = g.encode_and_check(ri, &candidate, None).map_err(werr)?;
-                    if issues.is_empty() || tries >= 20 {
+                    checked = g.encode_and_check(ri, &candidate, None).map_err(werr)?;
+                    if checked.1.is_empty() || tries >= 20 {
                         vals = candidate;
                         break;
                     }
@@ -1649,7 +1650,7 @@ pub fn generate<W: Write>(
             let (bytes, final_vals, issue, unknown) = match written {
                 Some(w) => w,
                 None => {
-                    let (bytes, issues) = g.encode_and_check(ri, &vals, None).map_err(werr)?;
+                    let (bytes, issues) = std::mem::take(&mut checked);
                     if !issues.is_empty() {
                         return Err(unsat(ri, &issues));
                     }

@@ -915,7 +915,7 @@ fn apply_in_tx(
 
     // A changed header changes what detail records are judged against: the context takes
     // its new values, and every record whose rules read the header is re-judged.
-    if let Some((hseq, _)) = ctx.header.as_ref().map(|(q, f)| (*q, f.clone()))
+    if let Some(hseq) = ctx.header.as_ref().map(|(q, _)| *q)
         && rejudge_set.contains(&hseq)
     {
         let rec = load(&tx, batch, hseq)?;
