@@ -12,7 +12,7 @@
 use crate::layout::{Control, Generate, Layout, NameValues, Role, safe_file_name};
 use crate::notation::{Format, SCALE, format_scaled};
 use crate::store::{Store, StoreError, hex, now_text};
-use crate::validate::{FieldSource, summed_fields};
+use crate::validate::summed_fields;
 use crate::writer::{WriteError, encode_record};
 use chrono::{NaiveDateTime, Timelike};
 use sha2::Digest;
@@ -606,11 +606,8 @@ pub fn write_batch<W: Write>(
     }
     let header = layout.header();
     let trailer = layout.trailer();
-    let summed = summed_fields(layout);
+    let mut tally = Tally::new(layout);
     let mut written = 0u64;
-    let mut body = 0u64;
-    let mut by_type = vec![0u64; layout.records.len()];
-    let mut sums: HashMap<(usize, usize), Option<i128>> = HashMap::new();
     let mut held_back = Vec::new();
     let mut excluded_n = 0u64;
     let mut header_written = false;
@@ -620,20 +617,7 @@ pub fn write_batch<W: Write>(
                         buf: &mut Vec<u8>|
      -> Result<(), ExportError> {
         let Some(h) = header else { return Ok(()) };
-        let rt = &layout.records[h];
-        let mut vals = fields.unwrap_or_default();
-        vals.resize(rt.fields.len().max(vals.len()), String::new());
-        // Only the fields the export generates are refilled; the rest go out as received
-        // (or as the officer edited them).
-        for (fi, f) in rt.fields.iter().enumerate() {
-            if let Some(g) = f.generate {
-                vals[fi] = generated(&f.format, g, &fill.name, fill.now, &fill.vpd, fill.seq);
-            } else if vals[fi].is_empty()
-                && let Some(v) = &f.value
-            {
-                vals[fi] = v.clone();
-            }
-        }
+        let vals = header_values(layout, h, fields.unwrap_or_default(), fill);
         encode_record(&dialect, &vals, buf).map_err(|source| ExportError::Value { line: 1, source })
     };
 
@@ -682,20 +666,7 @@ pub fn write_batch<W: Write>(
             .map_err(|source| ExportError::Value { line, source })?;
         emit(&mut buf, out).map_err(io_err)?;
         written += 1;
-        body += 1;
-        if let Some(ri) = ri {
-            by_type[ri] += 1;
-            for &(sr, sf) in &summed {
-                if sr == ri
-                    && let Ok(v) = layout.records[ri].fields[sf]
-                        .format
-                        .check(fields.as_slice().field(sf))
-                {
-                    let s = sums.entry((sr, sf)).or_insert(Some(0));
-                    *s = s.and_then(|s| s.checked_add(v));
-                }
-            }
-        }
+        tally.add(layout, ri, &fields);
         Ok(true)
     })?;
     if !header_written && header.is_some() {
@@ -705,19 +676,100 @@ pub fn write_batch<W: Write>(
     }
     let mut recomputed = Vec::new();
     if let Some(t) = trailer {
+        let (line, vals) = stored_trailer.unwrap_or((0, Vec::new()));
+        let vals = tally.trailer(layout, t, vals, line > 0, &mut recomputed)?;
+        encode_record(&dialect, &vals, &mut buf)
+            .map_err(|source| ExportError::Value { line, source })?;
+        emit(&mut buf, out).map_err(io_err)?;
+        written += 1;
+    }
+    out.flush().map_err(io_err)?;
+    Ok(Written {
+        records: written,
+        held_back,
+        excluded: excluded_n,
+        recomputed,
+        sha256: hex(&hasher.finalize()),
+    })
+}
+
+/// A header record's fields as an export writes them: the generated fields filled from
+/// `fill`, empty fields with a constant value given it, the rest as received (or edited).
+pub fn header_values(layout: &Layout, h: usize, mut vals: Vec<String>, fill: &Fill) -> Vec<String> {
+    let rt = &layout.records[h];
+    vals.resize(rt.fields.len().max(vals.len()), String::new());
+    for (fi, f) in rt.fields.iter().enumerate() {
+        if let Some(g) = f.generate {
+            vals[fi] = generated(&f.format, g, &fill.name, fill.now, &fill.vpd, fill.seq);
+        } else if vals[fi].is_empty()
+            && let Some(v) = &f.value
+        {
+            vals[fi] = v.clone();
+        }
+    }
+    vals
+}
+
+/// The counts and sums a trailer's control fields are made from, added up record by record
+/// as they are written (by the export, and by a workbook's conversion).
+pub struct Tally {
+    summed: Vec<(usize, usize)>,
+    body: u64,
+    by_type: Vec<u64>,
+    sums: HashMap<(usize, usize), Option<i128>>,
+}
+
+impl Tally {
+    /// Nothing counted yet.
+    pub fn new(layout: &Layout) -> Self {
+        Tally {
+            summed: summed_fields(layout),
+            body: 0,
+            by_type: vec![0; layout.records.len()],
+            sums: HashMap::new(),
+        }
+    }
+
+    /// Counts one record written between header and trailer (of type `ri`, when known).
+    pub fn add<S: AsRef<str>>(&mut self, layout: &Layout, ri: Option<usize>, fields: &[S]) {
+        self.body += 1;
+        let Some(ri) = ri else { return };
+        self.by_type[ri] += 1;
+        for &(sr, sf) in &self.summed {
+            if sr == ri
+                && let Ok(v) = layout.records[ri].fields[sf]
+                    .format
+                    .check(fields.get(sf).map_or("", AsRef::as_ref))
+            {
+                let s = self.sums.entry((sr, sf)).or_insert(Some(0));
+                *s = s.and_then(|s| s.checked_add(v));
+            }
+        }
+    }
+
+    /// The trailer's fields: control fields computed from what was counted, the rest as
+    /// received (empty ones given their constant value). Each control figure is noted in
+    /// `notes`: "Field: received X, exported Y" where a `received` trailer's figure changed,
+    /// "no trailer received" where there was none.
+    pub fn trailer(
+        &self,
+        layout: &Layout,
+        t: usize,
+        mut vals: Vec<String>,
+        received: bool,
+        notes: &mut Vec<String>,
+    ) -> Result<Vec<String>, ExportError> {
         let rt = &layout.records[t];
-        let (line, mut vals) = stored_trailer.unwrap_or((0, Vec::new()));
-        let received_trailer = line > 0;
         vals.resize(rt.fields.len().max(vals.len()), String::new());
         for (fi, f) in rt.fields.iter().enumerate() {
             let new = match &f.control {
                 Some(Control::Count(which)) => {
-                    let n = which.map_or(body, |w| by_type[w]);
+                    let n = which.map_or(self.body, |w| self.by_type[w]);
                     numeric_text(&f.format, i128::from(n) * SCALE)
                 }
                 Some(Control::Sum(targets)) => {
                     let n = targets.iter().try_fold(0i128, |acc, k| {
-                        acc.checked_add(sums.get(k).copied().unwrap_or(Some(0))?)
+                        acc.checked_add(self.sums.get(k).copied().unwrap_or(Some(0))?)
                     });
                     match n {
                         Some(n) => numeric_text(&f.format, n),
@@ -738,26 +790,15 @@ pub fn write_batch<W: Write>(
                     continue;
                 }
             };
-            if received_trailer && vals[fi] != new {
-                recomputed.push(format!("{}: received {}, exported {new}", f.name, vals[fi]));
-            } else if !received_trailer {
-                recomputed.push(format!("{}: no trailer received, exported {new}", f.name));
+            if received && vals[fi] != new {
+                notes.push(format!("{}: received {}, exported {new}", f.name, vals[fi]));
+            } else if !received {
+                notes.push(format!("{}: no trailer received, exported {new}", f.name));
             }
             vals[fi] = new;
         }
-        encode_record(&dialect, &vals, &mut buf)
-            .map_err(|source| ExportError::Value { line, source })?;
-        emit(&mut buf, out).map_err(io_err)?;
-        written += 1;
+        Ok(vals)
     }
-    out.flush().map_err(io_err)?;
-    Ok(Written {
-        records: written,
-        held_back,
-        excluded: excluded_n,
-        recomputed,
-        sha256: hex(&hasher.finalize()),
-    })
 }
 
 /// What stands between a batch and an export, decided in one place for the window, the

@@ -936,6 +936,7 @@ impl<'a> Gen<'a> {
             let against = Against {
                 refs: &refs,
                 header: self.header.as_deref(),
+                made_frame: false,
             };
             check_record(
                 self.layout,

@@ -122,6 +122,8 @@ struct FieldFile {
     description: Option<String>,
     sample: Option<String>,
     sensitive: Option<Sensitivity>,
+    #[serde(default)]
+    aliases: Vec<String>,
 }
 
 /// What kind of personal data a field holds, for information governance: such values are
@@ -336,6 +338,9 @@ pub struct Field {
     pub description: Option<String>,
     /// Generator hint (e.g. "surname").
     pub sample: Option<String>,
+    /// Other names local systems give this column (a workbook's or a foreign CSV's column
+    /// with one of these names is mapped to the field without asking).
+    pub aliases: Vec<String>,
     /// The text of `min`, `max`, `pattern`, `control`, for display.
     pub rule_text: String,
 }
@@ -1153,6 +1158,7 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
                 control: None,
                 description: ff.description.clone(),
                 sample: ff.sample.clone(),
+                aliases: ff.aliases.clone(),
                 rule_text: rule_text.join("; "),
             });
         }

@@ -515,7 +515,8 @@ pub fn reference_file(path: &Path, other: &Layout) -> Result<RefSource, Validate
     Ok(src)
 }
 
-fn file_name(path: &Path) -> String {
+/// A file's name for messages (its path when it has none).
+pub fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -644,8 +645,11 @@ pub fn check_record<F: FieldSource + ?Sized>(
     // again when a rule asks).
     let mut found = [0i128; 32];
     let mut found_set = 0u32;
+    let made_header = against.made_frame && rt.role == Role::Header;
     for (fi, f) in rt.fields.iter().enumerate().take(n) {
-        if bad_field.contains(fi) {
+        if bad_field.contains(fi)
+            || (made_header && f.generate.is_some() && fields.field(fi).is_empty())
+        {
             continue;
         }
         match check_value_in(f, fields.field(fi), encoding) {
@@ -1136,12 +1140,20 @@ pub struct Against<'a> {
     pub refs: &'a References,
     /// The fields of the file's header record, once read.
     pub header: Option<&'a [String]>,
+    /// The header was made by this program (the file was converted from a table): its
+    /// generated fields are the export's to fill, so one not known yet (the VPD code before
+    /// it is set) is not judged; the export fills it, and refuses to run without it.
+    pub made_frame: bool,
 }
 
 impl<'a> Against<'a> {
     /// Only references: no header (a file without one, or before it is read).
     pub fn refs(refs: &'a References) -> Self {
-        Against { refs, header: None }
+        Against {
+            refs,
+            header: None,
+            made_frame: false,
+        }
     }
 }
 
@@ -1575,6 +1587,10 @@ pub struct Options<'a> {
     pub cancel: Option<&'a AtomicBool>,
     /// Called about every 16k lines with (bytes read, lines read).
     pub progress: Option<&'a mut dyn FnMut(u64, u64)>,
+    /// The file was made by this program from a table (a workbook sheet, a foreign CSV):
+    /// for each physical line, the table row it came from (issues name that row), and the
+    /// header is the program's (see [`Against::made_frame`]).
+    pub made_from: Option<&'a [u64]>,
 }
 
 /// What the validator decided about one line.
@@ -1617,6 +1633,8 @@ pub struct Validator<'a> {
     unchecked: Vec<(usize, usize, usize)>,
     unchecked_said: Vec<bool>,
     unchecked_found: Vec<Unchecked>,
+    /// The header is the program's (see [`Against::made_frame`]).
+    pub made_frame: bool,
     /// Records seen.
     pub records: u64,
     /// Records with a record-rejecting error.
@@ -1650,6 +1668,7 @@ impl<'a> Validator<'a> {
             unchecked_said: vec![false; unchecked.len()],
             unchecked_found: Vec::new(),
             unchecked,
+            made_frame: false,
             records: 0,
             rejected: 0,
         }
@@ -1798,6 +1817,7 @@ impl<'a> Validator<'a> {
         let against = Against {
             refs: self.refs,
             header: self.header.as_deref(),
+            made_frame: self.made_frame,
         };
         check_record(layout, ri, &l.fields, l.line, l.problems, &against, out);
         for (k, &(r, _, field)) in self.unchecked.iter().enumerate() {
@@ -1999,11 +2019,25 @@ where
     R: std::io::BufRead + Send,
 {
     let mut v = Validator::new(layout, refs, name);
+    v.made_frame = opts.made_from.is_some();
+    let made_from = opts.made_from;
     let mut issues = Vec::new();
     let mut failed: Option<E> = None;
     let mut cancelled = false;
     let read = crate::reader::read_ahead(src, layout.dialect, |line, bytes| {
         let ln = line.line;
+        // A converted file's lines are numbered by the table rows they came from.
+        let renumbered;
+        let line = match made_from {
+            Some(rows) => {
+                renumbered = Line {
+                    line: rows.get(ln as usize - 1).copied().unwrap_or(ln),
+                    ..*line
+                };
+                &renumbered
+            }
+            None => line,
+        };
         issues.clear();
         let verdict = v.check_line(line, &mut issues);
         match sink(Checked {

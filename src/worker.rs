@@ -308,6 +308,7 @@ fn run_job(
                     progress: Some(&mut progress),
                     against,
                     chosen_anyway,
+                    made: None,
                 },
             );
             Reply::Imported { path, result }

@@ -22,13 +22,21 @@ pub struct Args {
     /// interface (stored first). Without it they are reported as unchecked.
     #[arg(long, value_name = "BATCH|FILE")]
     pub against: Vec<String>,
+    #[command(flatten)]
+    pub table: super::TableArgs,
 }
 
 /// Runs the command.
 pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
     let set = super::layouts()?;
     let layout =
-        match super::resolve_layout(&a.file, a.interface.as_deref(), a.layout.as_deref(), &set) {
+        match super::resolve_layout(
+            &a.file,
+            a.interface.as_deref(),
+            a.layout.as_deref(),
+            &a.table,
+            &set,
+        ) {
             Ok(l) => l,
             Err(msg) => return super::fail(msg),
         };
@@ -37,12 +45,22 @@ pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
         Ok(v) => v,
         Err(msg) => return super::fail(msg),
     };
+    let made = if a.table.applies(&a.file) {
+        let p = super::prepare_table(&a.file, &layout, &a.table, db)?;
+        Some(esr_desk::store::Made {
+            converted: p.converted,
+            from: p.from,
+        })
+    } else {
+        None
+    };
     let out = match store.import(
         &a.file,
         &layout,
         ImportOptions {
             force: a.force,
             against,
+            made,
             ..Default::default()
         },
     ) {

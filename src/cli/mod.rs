@@ -314,17 +314,116 @@ fn unreachable_gui() -> Outcome {
     fail("no command given")
 }
 
-/// Resolves the layout for a file: `--layout`, `--interface`, or detection. On failure returns
-/// the message to show (exit 2).
+/// How a workbook, or a CSV with a local system's own columns, is read.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TableArgs {
+    /// The sheet of a workbook to read (default: the sheet chosen before for files named like
+    /// this one, else the first sheet that fits).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// A column mapping file (see `esr-desk mapping export`): which column fills each field.
+    /// Without it, a mapping saved in the window for the same columns is used, else columns
+    /// named as the layout's fields (case, spaces and punctuation ignored).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+}
+
+impl TableArgs {
+    /// True when the file is to be read as a table: a workbook, or any file given a mapping
+    /// or a sheet.
+    pub fn applies(&self, file: &std::path::Path) -> bool {
+        self.mapping.is_some() || self.sheet.is_some() || esr_desk::workbook::is_workbook(file)
+    }
+
+    /// The mapping file, read.
+    pub fn load_mapping(&self) -> Result<Option<esr_desk::mapping::Mapping>, CliError> {
+        let Some(p) = &self.mapping else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| failed(format!("could not read the mapping {}: {e}", p.display())))?;
+        esr_desk::mapping::Mapping::from_toml(&text, &p.display().to_string())
+            .map(Some)
+            .map_err(failed)
+    }
+}
+
+/// Reads a workbook or foreign CSV for `layout` and makes the layout's file (the store's
+/// saved mappings and sheet choices used when a store is there); notes go to stderr.
+pub fn prepare_table(
+    file: &std::path::Path,
+    layout: &esr_desk::layout::Layout,
+    t: &TableArgs,
+    db: Option<&std::path::Path>,
+) -> Result<esr_desk::mapping::Prepared, CliError> {
+    let mapping = t.load_mapping()?;
+    let read = esr_desk::mapping::ReadChoice {
+        sheet: t.sheet.as_deref(),
+        mapping: mapping.as_ref(),
+    };
+    let store_path = esr_desk::paths::store_path(db);
+    let prepared = if db.is_some() || store_path.exists() {
+        let store = open_store(db)?;
+        store.prepare_table(file, layout, read)
+    } else {
+        let fill = esr_desk::export::Fill {
+            name: esr_desk::validate::file_name(file),
+            now: esr_desk::export::uk_now(),
+            vpd: String::new(),
+            seq: 1,
+        };
+        esr_desk::mapping::prepare(file, layout, read, &|_| None, &fill)
+    }
+    .map_err(|e| failed(format!("could not read {}: {e}", file.display())))?;
+    for n in &prepared.converted.notes {
+        eprintln!("esr-desk: note: {n}");
+    }
+    Ok(prepared)
+}
+
+/// Resolves the layout for a file: `--layout`, `--interface`, or detection (a workbook's or
+/// mapped CSV's from the mapping's interface or its column names; see [`TableArgs`]). On
+/// failure returns the message to show (exit 2).
 pub fn resolve_layout(
     file: &std::path::Path,
     interface: Option<&str>,
     layout_file: Option<&std::path::Path>,
+    table: &TableArgs,
     set: &esr_desk::layout::LayoutSet,
 ) -> Result<esr_desk::layout::Layout, String> {
     use esr_desk::detect;
     if let Some(p) = layout_file {
         return esr_desk::layout::Layout::from_path(p).map_err(|e| e.to_string());
+    }
+    let is_table = table.applies(file);
+    let from_mapping = if is_table && interface.is_none() {
+        table
+            .load_mapping()
+            .map_err(|e| e.to_string())?
+            .map(|m| m.interface)
+    } else {
+        None
+    };
+    let interface = interface.or(from_mapping.as_deref());
+    if is_table && interface.is_none() {
+        let t = esr_desk::workbook::read_table(
+            file,
+            &esr_desk::workbook::Choice {
+                sheet: table.sheet.as_deref(),
+            },
+            None,
+            |_| None,
+        )
+        .map_err(|e| format!("could not read {}: {e}", file.display()))?;
+        return esr_desk::mapping::detect_layout(&t, set)
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "could not tell which interface {} is for from its columns ({}). Name it with --interface ID",
+                    esr_desk::mapping::table_label(&t),
+                    t.columns.join(", ")
+                )
+            });
     }
     if let Some(id) = interface {
         let Some(l) = set.get(id) else {
@@ -345,6 +444,7 @@ pub fn resolve_layout(
             });
         };
         if file.is_file()
+            && !is_table
             && let Ok(Some((other, score))) = detect::looks_like_other(file, l, set)
         {
             return Err(format!(

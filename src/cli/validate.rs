@@ -27,6 +27,8 @@ pub struct Args {
     /// Print the report as one JSON object (streamed: memory stays flat on any file).
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub table: super::TableArgs,
 }
 
 /// Runs the command.
@@ -39,7 +41,13 @@ pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
                 esr_desk::tableschema::layout_from_schema(&t, &p.display().to_string())
                     .map_err(|e| e.to_string())
             }),
-        None => super::resolve_layout(&a.file, a.interface.as_deref(), a.layout.as_deref(), &set),
+        None => super::resolve_layout(
+            &a.file,
+            a.interface.as_deref(),
+            a.layout.as_deref(),
+            &a.table,
+            &set,
+        ),
     };
     let layout = match resolved {
         Ok(l) => l,
@@ -49,19 +57,44 @@ pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
         Ok(r) => r,
         Err(msg) => return super::fail(msg),
     };
-    let src = match esr_desk::validate::open_file(&a.file) {
-        Ok(f) => f,
-        Err(e) => return super::fail(format!("could not validate {e}")),
-    };
     let name = a.file.file_name().map_or_else(
         || a.file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    if a.json {
-        return json(src, &name, &layout, &refs);
+    // A workbook (or a CSV with a mapping) is read as a table and made into the layout's
+    // file first; that file is what is judged, each line numbered by its sheet row.
+    if a.schema.is_none() && a.table.applies(&a.file) {
+        let prepared = super::prepare_table(&a.file, &layout, &a.table, db)?;
+        let opts = || Options {
+            made_from: Some(&prepared.converted.lines),
+            ..Options::default()
+        };
+        let bytes = &prepared.converted.bytes[..];
+        if a.json {
+            return json(bytes, &name, &layout, &refs, opts());
+        }
+        return text(bytes, name, &layout, &refs, opts());
     }
+    let src = match esr_desk::validate::open_file(&a.file) {
+        Ok(f) => f,
+        Err(e) => return super::fail(format!("could not validate {e}")),
+    };
+    if a.json {
+        return json(src, &name, &layout, &refs, Options::default());
+    }
+    text(src, name, &layout, &refs, Options::default())
+}
+
+/// Validates and prints the text report.
+fn text<R: std::io::BufRead + Send>(
+    src: R,
+    name: String,
+    layout: &esr_desk::layout::Layout,
+    refs: &esr_desk::validate::References,
+    opts: Options<'_>,
+) -> super::Outcome {
     let mut issues = Vec::new();
-    let summary = match validate_streaming(src, &name, &layout, &refs, Options::default(), |i| {
+    let summary = match validate_streaming(src, &name, layout, refs, opts, |i| {
         issues.push(i.clone())
     }) {
         Ok(s) => s,
@@ -77,7 +110,7 @@ pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
         not_listed: summary.not_listed,
         unchecked: summary.unchecked,
     };
-    print_text(&report, &layout)?;
+    print_text(&report, layout)?;
     if report.is_clean() {
         Ok(ExitCode::SUCCESS)
     } else {
@@ -86,11 +119,12 @@ pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
 }
 
 /// Streams the `validate --json` object: the issues are written as they are found.
-fn json(
-    src: std::io::BufReader<std::fs::File>,
+fn json<R: std::io::BufRead + Send>(
+    src: R,
     name: &str,
     layout: &esr_desk::layout::Layout,
     refs: &esr_desk::validate::References,
+    opts: Options<'_>,
 ) -> super::Outcome {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -117,7 +151,7 @@ fn json(
             write_err = Some(e);
         }
     };
-    let summary = validate_streaming(src, name, layout, refs, Options::default(), &mut put);
+    let summary = validate_streaming(src, name, layout, refs, opts, &mut put);
     if let Some(e) = write_err {
         return super::io_end(e);
     }

@@ -84,6 +84,8 @@ pub(crate) struct EditContext {
     refs: References,
     /// The batch's header record (its seq and fields), which detail rules may read.
     header: Option<(u32, Vec<String>)>,
+    /// The batch was converted from a table: its header is the program's.
+    made_frame: bool,
     /// The last edit id when the context was made (another process's edit makes it stale).
     last_edit: i64,
 }
@@ -171,6 +173,7 @@ impl EditContext {
         Against {
             refs: &self.refs,
             header: self.header.as_ref().map(|(_, h)| h.as_slice()),
+            made_frame: self.made_frame,
         }
     }
 }
@@ -401,10 +404,10 @@ impl Store {
     fn build_context(&mut self, batch: i64, last_edit: i64) -> Result<EditContext> {
         let layout = self.batch_layout(batch)?;
         let refs = self.references_for(batch, &layout)?;
-        let indexed: bool = self.conn.query_row(
-            "SELECT keys_indexed FROM batch WHERE id = ?1",
+        let (indexed, made_frame): (bool, bool) = self.conn.query_row(
+            "SELECT keys_indexed, made_from IS NOT NULL FROM batch WHERE id = ?1",
             [batch],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         if !indexed {
             // A batch imported before keys were kept: build its index once.
@@ -441,6 +444,7 @@ impl Store {
             layout,
             refs,
             header,
+            made_frame,
             last_edit,
         })
     }
@@ -715,6 +719,11 @@ impl Store {
         let layout = self.batch_layout(batch)?;
         let refs = self.references_from(&layout, against)?;
         let header = header_of(&self.conn, batch, &layout)?;
+        let made_frame: bool = self.conn.query_row(
+            "SELECT made_from IS NOT NULL FROM batch WHERE id = ?1",
+            [batch],
+            |r| r.get(0),
+        )?;
         let rules = crate::validate::reference_rules(&layout);
         let list = against
             .iter()
@@ -750,6 +759,7 @@ impl Store {
                 let against = Against {
                     refs: &refs,
                     header: header.as_ref().map(|(_, h)| h.as_slice()),
+                    made_frame,
                 };
                 rejudge(&tx, &layout, &against, batch, seq, &rec)?;
                 set_rejected_flag(&tx, batch, seq)?;

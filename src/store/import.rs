@@ -31,6 +31,18 @@ pub struct ImportOptions<'a> {
     /// The file was not recognised and the officer said "import anyway as this interface":
     /// what the program had said, kept with the batch (with who and when).
     pub chosen_anyway: Option<String>,
+    /// The file is a table (a workbook sheet, a foreign CSV) converted to the layout's shape:
+    /// the converted file is what is judged and stored; the batch keeps what it was made from.
+    pub made: Option<Made>,
+}
+
+/// A table converted for import: the file made and how it was made.
+#[derive(Debug, Clone)]
+pub struct Made {
+    /// The converted file, with the table row of each line.
+    pub converted: crate::mapping::Converted,
+    /// What it was made from, in words ("sheet "Pay" of Roster.xlsx, columns mapped by ...").
+    pub from: String,
 }
 
 /// What an import stored.
@@ -165,11 +177,34 @@ impl Store {
             |n| n.to_string_lossy().into_owned(),
         );
         let file = crate::validate::open_file(path)?.into_inner();
-        let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let made = opts.made.take();
+        // A converted table is judged and stored from the file made; the batch's SHA-256 is
+        // still the received file's own.
+        let (inner, total, made_sha): (Box<dyn Read + Send>, u64, Option<String>) = match &made {
+            None => {
+                let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+                (Box::new(file), total, None)
+            }
+            Some(m) => {
+                let mut h = HashingReader {
+                    inner: file,
+                    hasher: sha2::Sha256::new(),
+                };
+                std::io::copy(&mut h, &mut std::io::sink()).map_err(|e| {
+                    crate::validate::ValidateError::Read {
+                        file: name.clone(),
+                        source: crate::reader::ReadError::Io(e),
+                    }
+                })?;
+                let bytes = m.converted.bytes.clone();
+                let total = bytes.len() as u64;
+                (Box::new(std::io::Cursor::new(bytes)), total, Some(hex(&h.hasher.finalize())))
+            }
+        };
         let src = std::io::BufReader::with_capacity(
             256 * 1024,
             HashingReader {
-                inner: file,
+                inner,
                 hasher: sha2::Sha256::new(),
             },
         );
@@ -190,9 +225,9 @@ impl Store {
             params![layout_sha, layout.id, layout.version, layout.text],
         )?;
         tx.execute(
-            "INSERT INTO batch(interface, layout_id, layout_version, layout_sha256, source_name, source_path, source_sha256, source_bytes, imported_at, imported_by, status, reference, reference_batches, interface_choice)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![layout.interface, layout.id, layout.version, layout_sha, name, path.display().to_string(), total as i64, now_text(), who, BatchStatus::Importing, references.describe(), (!against.is_empty()).then_some(against), opts.chosen_anyway.as_ref().map(|why| format!("imported as {} by {who} at {}, although the file was not recognised: {why}", layout.id, now_text()))],
+            "INSERT INTO batch(interface, layout_id, layout_version, layout_sha256, source_name, source_path, source_sha256, source_bytes, imported_at, imported_by, status, reference, reference_batches, interface_choice, made_from)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![layout.interface, layout.id, layout.version, layout_sha, name, path.display().to_string(), total as i64, now_text(), who, BatchStatus::Importing, references.describe(), (!against.is_empty()).then_some(against), opts.chosen_anyway.as_ref().map(|why| format!("imported as {} by {who} at {}, although the file was not recognised: {why}", layout.id, now_text())), made.as_ref().map(|m| m.from.clone())],
         )?;
         let batch = tx.last_insert_rowid();
         let mut seq: u32 = 0;
@@ -290,6 +325,7 @@ impl Store {
                 Options {
                     cancel: opts.cancel,
                     progress: Some(&mut on_progress),
+                    made_from: made.as_ref().map(|m| m.converted.lines.as_slice()),
                 },
                 sink,
             );
@@ -309,7 +345,8 @@ impl Store {
         };
         let (fin, src) = finished;
         // Everything was read through the hashing reader (to the end of the file).
-        let sha = hex(&src.into_inner().hasher.finalize());
+        let read_sha = hex(&src.into_inner().hasher.finalize());
+        let sha = made_sha.unwrap_or(read_sha);
         let existing: Option<i64> = tx
             .query_row(
                 "SELECT id FROM batch WHERE source_sha256 = ?1 AND id != ?2 AND status != 'importing' AND NOT EXISTS (SELECT 1 FROM purge p WHERE p.batch_id = batch.id) ORDER BY id LIMIT 1",

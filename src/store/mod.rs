@@ -12,6 +12,7 @@ pub mod edit;
 pub mod exports;
 pub mod import;
 pub mod kinds;
+pub mod mappings;
 pub mod purge;
 pub mod query;
 pub mod schedules;
@@ -25,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use edit::{Acceptance, EditOutcome};
-pub use import::{ImportOptions, ImportOutcome};
+pub use import::{ImportOptions, ImportOutcome, Made};
 pub use kinds::{AccessAction, BatchStatus, EditKind, ExportRunOutcome, RunOutcome, Trigger};
 pub use query::{BatchInfo, EditEntry, FileState, PageFilter, StoredRecord};
 

@@ -242,6 +242,27 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     UPDATE batch SET keys_indexed = 0;
     "#,
+    // 9: batches converted from a workbook sheet or a foreign CSV (what they were made from),
+    // the column mappings officers saved (per interface and column set), and the sheet chosen
+    // per source.
+    r#"
+    ALTER TABLE batch ADD COLUMN made_from TEXT;
+    CREATE TABLE mapping (
+        key TEXT PRIMARY KEY,
+        interface TEXT NOT NULL,
+        columns TEXT NOT NULL,
+        body TEXT NOT NULL,
+        saved_at TEXT NOT NULL,
+        saved_by TEXT NOT NULL,
+        used_at TEXT
+    );
+    CREATE TABLE sheet_choice (
+        source TEXT PRIMARY KEY,
+        sheet TEXT NOT NULL,
+        chosen_at TEXT NOT NULL,
+        chosen_by TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this program writes.
