@@ -24,6 +24,7 @@ pub mod pages;
 pub mod paths;
 pub mod reader;
 pub mod rules;
+pub mod sample_workbook;
 pub mod schedule;
 pub mod store;
 pub mod tableschema;

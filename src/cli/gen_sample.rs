@@ -23,7 +23,9 @@ pub struct Args {
     /// Random seed; the same seed writes the same file.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output file, or a folder to write a file named by the layout's pattern.
+    /// Output file, or a folder to write a file named by the layout's pattern. A name ending
+    /// in .xlsx writes a workbook as a local system exports one (Excel's damage seeded at
+    /// the defect rate).
     #[arg(long)]
     pub out: PathBuf,
     /// The trust's VPD code written in headers and file names.
@@ -79,16 +81,31 @@ pub fn run(a: Args) -> super::Outcome {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let file = match std::fs::File::create(&path) {
-        Ok(f) => f,
-        Err(e) => return super::fail(format!("could not create {}: {e}", path.display())),
-    };
-    let summary = match generate(&layout, &opts, file) {
-        Ok(s) => s,
-        Err(e) => return super::fail(e),
+    let workbook = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    let summary = if workbook {
+        // A spreadsheet as a local system exports one, with Excel's damage seeded.
+        match esr_desk::sample_workbook::write_sample_workbook(&layout, &opts, &path) {
+            Ok(defects) => esr_desk::generate::GenSummary {
+                records: opts.rows,
+                lines: opts.rows + 3,
+                defects,
+            },
+            Err(e) => return super::fail(format!("could not write {}: {e}", path.display())),
+        }
+    } else {
+        let file = match std::fs::File::create(&path) {
+            Ok(f) => f,
+            Err(e) => return super::fail(format!("could not create {}: {e}", path.display())),
+        };
+        match generate(&layout, &opts, file) {
+            Ok(s) => s,
+            Err(e) => return super::fail(e),
+        }
     };
     let defects_path = PathBuf::from(format!("{}.defects.json", path.display()));
-    if a.defect_rate > 0.0 {
+    if a.defect_rate > 0.0 || !summary.defects.is_empty() {
         let json = match serde_json::to_string_pretty(&summary.defects) {
             Ok(j) => j,
             Err(e) => return super::fail(e),
