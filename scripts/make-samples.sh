@@ -26,3 +26,15 @@ sed '1a\
   },' "$dir/GL_RX1_PAYCOST_20261102_000002.txt.defects.json" \
   >"$dir/GL_RX1_PAYCOST_20261102_000003.txt.defects.json"
 echo "$dir: renamed copy GL_RX1_PAYCOST_20261102_000003.txt"
+# Workbooks as local systems export them (title rows, their own column names and order, extra
+# sheets), with Excel's damage seeded and keyed: for interfaces whose data often starts in a
+# spreadsheet.
+wb() { # id seed name
+  ESR_DESK_LAYOUTS=/nonexistent "$bin" gen-sample --interface "$1" --rows 60 --seed "$2" --defect-rate 0.15 --out "sample-data/$1/$3" >/dev/null
+  echo "sample-data/$1: workbook $3"
+}
+wb absences 21 "Absence report November 2026.xlsx"
+wb rostering-pay-variations 22 "Roster pay export 2026-11.xlsx"
+wb occupational-health-immunisations 23 "OH vaccinations extract.xlsx"
+wb learning-cstf-competence-completions 24 "Training completions Nov.xlsx"
+wb expenses-expense-claims 25 "Expense claims approved 2026-11.xlsx"

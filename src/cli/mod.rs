@@ -15,6 +15,7 @@ pub mod export;
 pub mod gen_sample;
 pub mod import;
 pub mod layout;
+pub mod mapping;
 pub mod purge;
 pub mod schedule;
 pub mod validate;
@@ -65,6 +66,8 @@ pub enum Command {
     RunDue,
     /// Layouts: list, show one as a table, export Frictionless Table Schemas.
     Layout(layout::Args),
+    /// Column mappings of workbooks and CSVs: list, show, export, suggest, save.
+    Mapping(mapping::Args),
     /// Accept a file-level problem of a batch, with a reason (logged), so it stops blocking.
     Accept(accept::Args),
     /// Check a batch's reference rules again, against other stored batches.
@@ -306,6 +309,7 @@ fn run_command(cli: Cli) -> Outcome {
         Some(Command::Schedule(a)) => schedule::run(a, cli.db.as_deref()),
         Some(Command::RunDue) => schedule::run_due_cmd(cli.db.as_deref()),
         Some(Command::Layout(a)) => layout::run(a),
+        Some(Command::Mapping(a)) => mapping::run(a, cli.db.as_deref()),
         None => unreachable_gui(),
     }
 }
@@ -412,7 +416,11 @@ pub fn resolve_layout(
                 sheet: table.sheet.as_deref(),
             },
             None,
-            |_| None,
+            |t| {
+                esr_desk::mapping::detect_layout(t, set)
+                    .is_none()
+                    .then(|| "its columns fit no interface".to_string())
+            },
         )
         .map_err(|e| format!("could not read {}: {e}", file.display()))?;
         return esr_desk::mapping::detect_layout(&t, set)
