@@ -739,3 +739,98 @@ pub fn detect_layout<'a>(table: &Table, set: &'a crate::layout::LayoutSet) -> Op
     }
     best.map(|b| b.0)
 }
+
+/// How the officer said to read a workbook or foreign CSV in the window: the sheet, the
+/// mapping confirmed, and whether to remember it.
+#[derive(Debug, Clone)]
+pub struct TableImport {
+    /// The sheet (None: a CSV).
+    pub sheet: Option<String>,
+    /// The mapping confirmed.
+    pub mapping: Mapping,
+    /// Save the mapping for files with these columns, and the sheet for files named alike.
+    pub remember: bool,
+}
+
+/// What the mapping screen shows of a table: its sheets and columns, a few values of each,
+/// and the mapping proposed (the saved one, when there is one).
+#[derive(Debug, Clone)]
+pub struct TablePreview {
+    /// The layout proposed (its id).
+    pub interface: String,
+    /// The workbook's sheets (empty for a CSV).
+    pub sheets: Vec<String>,
+    /// The sheet read.
+    pub sheet: Option<String>,
+    /// The 1-based row of column names.
+    pub header_row: u32,
+    /// The columns.
+    pub columns: Vec<String>,
+    /// Up to five values of each column.
+    pub samples: Vec<Vec<String>>,
+    /// Data rows.
+    pub rows: usize,
+    /// The mapping proposed.
+    pub proposal: Proposal,
+    /// Header values (from a saved mapping).
+    pub header: BTreeMap<String, String>,
+    /// Set when a saved mapping was found for these columns: the banner to show.
+    pub saved: Option<String>,
+    /// What the reader noticed.
+    pub notes: Vec<String>,
+}
+
+/// The preview of a table for `layout` (or, with none, for the layout its columns fit).
+pub fn preview(
+    path: &std::path::Path,
+    layout: Option<&Layout>,
+    set: &crate::layout::LayoutSet,
+    sheet: Option<&str>,
+    saved: SavedLookup<'_>,
+) -> Result<TablePreview, MappingError> {
+    let fits = |t: &Table| match layout {
+        Some(l) => lacks(l, &choose(l, t, None, saved)),
+        None => detect_layout(t, set)
+            .is_none()
+            .then(|| "its columns fit no interface".to_string()),
+    };
+    let choice = crate::workbook::Choice { sheet };
+    let table = match crate::workbook::read_table(path, &choice, layout, fits) {
+        // No sheet fits: show the first with anything in it, for the officer to map by hand.
+        Err(WorkbookError::NoSheetFits { .. }) => {
+            crate::workbook::read_table(path, &choice, layout, |_| None)?
+        }
+        r => r?,
+    };
+    let layout = match layout.or_else(|| detect_layout(&table, set)) {
+        Some(l) => l,
+        None => set
+            .layouts
+            .first()
+            .ok_or_else(|| MappingError::Layout {
+                interface: String::new(),
+                why: "no layouts are loaded".into(),
+            })?,
+    };
+    let (proposal, header, banner) = match saved(&table.columns)
+        .and_then(|(m, b)| from_mapping(layout, &table, &m).ok().map(|p| (p, m.header, b)))
+    {
+        Some((p, h, b)) => (p, h, Some(b)),
+        None => (propose(layout, &table), BTreeMap::new(), None),
+    };
+    Ok(TablePreview {
+        interface: layout.id.clone(),
+        sheets: table.sheets.clone(),
+        sheet: table.sheet.clone(),
+        header_row: table.header_row,
+        samples: (0..table.columns.len())
+            .map(|c| table.samples(c, 5))
+            .collect(),
+        rows: table.row_count(),
+        columns: table.columns.clone(),
+        proposal,
+        header,
+        saved: banner,
+        notes: table.notes.clone(),
+    })
+}

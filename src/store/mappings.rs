@@ -200,3 +200,69 @@ impl Store {
         crate::mapping::prepare(path, layout, read, &lookup, &fill)
     }
 }
+
+impl Store {
+    /// The mapping screen's view of a workbook or CSV: the sheet chosen before for files named
+    /// like it (unless one is named), and the mapping saved for its columns, else proposed.
+    pub fn preview_table(
+        &self,
+        path: &std::path::Path,
+        layout: Option<&crate::layout::Layout>,
+        set: &crate::layout::LayoutSet,
+        sheet: Option<&str>,
+    ) -> std::result::Result<crate::mapping::TablePreview, crate::mapping::MappingError> {
+        let remembered = match sheet {
+            Some(_) => None,
+            None => self
+                .sheet_choice(&crate::mapping::source_key(path))
+                .ok()
+                .flatten(),
+        };
+        let lookup = |cols: &[String]| {
+            let id = layout.map(|l| l.id.as_str())?;
+            self.saved_mapping(id, cols)
+                .ok()
+                .flatten()
+                .map(|s| (s.mapping.clone(), s.banner()))
+        };
+        if let Some(s) = remembered.as_deref()
+            && let Ok(p) = crate::mapping::preview(path, layout, set, Some(s), &lookup)
+        {
+            return Ok(p);
+        }
+        crate::mapping::preview(path, layout, set, sheet, &lookup)
+    }
+
+    /// Reads a table as the officer confirmed it and makes the import's file: the mapping
+    /// saved for the table's columns and the sheet remembered for files named like it, when
+    /// asked.
+    pub fn made_from_table(
+        &mut self,
+        path: &std::path::Path,
+        layout: &crate::layout::Layout,
+        t: &crate::mapping::TableImport,
+    ) -> std::result::Result<super::Made, crate::mapping::MappingError> {
+        let fill = self.fill_for(layout, path);
+        let read = crate::mapping::ReadChoice {
+            sheet: t.sheet.as_deref(),
+            mapping: Some(&t.mapping),
+        };
+        let p = crate::mapping::prepare(path, layout, read, &|_| None, &fill)?;
+        if t.remember {
+            let saved = self
+                .save_mapping(&p.columns, &t.mapping)
+                .and_then(|_| match &t.sheet {
+                    Some(s) => self.choose_sheet(&crate::mapping::source_key(path), s),
+                    None => Ok(()),
+                });
+            if let Err(e) = saved {
+                // The import goes ahead; the officer is told the mapping was not kept.
+                tracing::warn!(error = %e, "the mapping could not be saved");
+            }
+        }
+        Ok(super::Made {
+            converted: p.converted,
+            from: p.from,
+        })
+    }
+}

@@ -397,6 +397,58 @@ pub struct Suggestion {
     pub fix: crate::fixes::Fix,
 }
 
+/// One kind of fix of one field, over every cell it mends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepairGroup {
+    /// Field position.
+    pub field: usize,
+    /// Field name.
+    pub field_name: String,
+    /// The kind of fix.
+    pub kind: crate::fixes::FixKind,
+    /// The cells, in file order.
+    pub cells: Vec<Suggestion>,
+}
+
+impl RepairGroup {
+    /// The changes that apply it (one undo step).
+    pub fn changes(&self) -> Vec<Change> {
+        self.cells.iter().map(Suggestion::change).collect()
+    }
+
+    /// The edit log's words for it.
+    pub fn label(&self) -> String {
+        format!(
+            "Repair {}: {} ({} cell(s))",
+            self.field_name,
+            self.kind.title().to_lowercase(),
+            self.cells.len()
+        )
+    }
+}
+
+/// Cells of one field no fix can mend, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmendable {
+    /// Field name.
+    pub field_name: String,
+    /// How many cells.
+    pub count: u64,
+    /// The first one's line.
+    pub first_line: u64,
+    /// Why, in plain words.
+    pub why: String,
+}
+
+/// What the repair step offers for a batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Repairs {
+    /// Fixes, by field and kind.
+    pub groups: Vec<RepairGroup>,
+    /// Cells that cannot be mended.
+    pub unmendable: Vec<Unmendable>,
+}
+
 impl Suggestion {
     /// The change that applies it.
     pub fn change(&self) -> Change {
@@ -409,23 +461,16 @@ impl Suggestion {
 }
 
 impl Store {
-    /// The suggested fixes of the cells with an issue of `rule` (records not excluded), in
-    /// file order: only corrections that make the cell pass its check.
-    pub fn suggested_fixes(
+    /// For each cell listed (record, field) of records not excluded, what `judge` makes of
+    /// its value: a suggestion, or a reason it cannot be mended (field name, line, reason).
+    #[allow(clippy::type_complexity)]
+    fn suggest_cells(
         &mut self,
         batch: i64,
-        rule: crate::rules::Rule,
-    ) -> Result<Vec<Suggestion>> {
-        let layout = self.batch_layout(batch)?;
-        let cells: Vec<(u32, usize)> = {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT DISTINCT seq, field_index FROM issue WHERE batch_id = ?1 AND rule = ?2 AND seq IS NOT NULL AND field_index IS NOT NULL ORDER BY seq",
-            )?;
-            let rows = stmt.query_map(rusqlite::params![batch, rule], |r| {
-                Ok((r.get::<_, i64>(0)? as u32, r.get::<_, i64>(1)? as usize))
-            })?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
+        layout: &crate::layout::Layout,
+        cells: &[(u32, usize)],
+        judge: impl Fn(&crate::layout::Field, &str) -> Option<std::result::Result<crate::fixes::Fix, String>>,
+    ) -> Result<Vec<std::result::Result<Suggestion, (String, u64, String)>>> {
         let mut out = Vec::new();
         for chunk in cells.chunks(500) {
             let seqs: Vec<u32> = chunk.iter().map(|c| c.0).collect();
@@ -447,19 +492,97 @@ impl Store {
                     continue;
                 };
                 let was = rec.fields.get(*fi).cloned().unwrap_or_default();
-                if let Some(fix) = crate::fixes::suggest(f, &was) {
-                    out.push(Suggestion {
+                match judge(f, &was) {
+                    Some(Ok(fix)) => out.push(Ok(Suggestion {
                         seq: *seq,
                         line: rec.line,
                         field: *fi,
                         field_name: f.name.clone(),
                         was,
                         fix,
-                    });
+                    })),
+                    Some(Err(why)) => out.push(Err((f.name.clone(), rec.line, why))),
+                    None => {}
                 }
             }
         }
         Ok(out)
+    }
+
+    /// The repairs of a batch: every cell with an error that one mechanical fix mends,
+    /// grouped by field and kind of fix (in field order), and the cells that cannot be mended
+    /// with the reason (numbers Excel shortened), by field. What the repair step shows.
+    pub fn repairs(&mut self, batch: i64) -> Result<Repairs> {
+        let layout = self.batch_layout(batch)?;
+        let cells: Vec<(u32, usize)> = {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT DISTINCT seq, field_index FROM issue WHERE batch_id = ?1 AND severity = 'error' AND seq IS NOT NULL AND field_index IS NOT NULL ORDER BY seq",
+            )?;
+            let rows = stmt.query_map(rusqlite::params![batch], |r| {
+                Ok((r.get::<_, i64>(0)? as u32, r.get::<_, i64>(1)? as usize))
+            })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let found = self.suggest_cells(batch, &layout, &cells, |f, was| {
+            crate::fixes::suggest(f, was)
+                .map(Ok)
+                .or_else(|| crate::fixes::unrecoverable(f, was).map(Err))
+        })?;
+        let mut groups: Vec<RepairGroup> = Vec::new();
+        let mut lost: Vec<Unmendable> = Vec::new();
+        for r in found {
+            match r {
+                Ok(s) => match groups
+                    .iter_mut()
+                    .find(|g| g.field == s.field && g.kind == s.fix.kind)
+                {
+                    Some(g) => g.cells.push(s),
+                    None => groups.push(RepairGroup {
+                        field: s.field,
+                        field_name: s.field_name.clone(),
+                        kind: s.fix.kind,
+                        cells: vec![s],
+                    }),
+                },
+                Err((field, line, why)) => match lost.iter_mut().find(|u| u.field_name == field) {
+                    Some(u) => u.count += 1,
+                    None => lost.push(Unmendable {
+                        field_name: field,
+                        count: 1,
+                        first_line: line,
+                        why,
+                    }),
+                },
+            }
+        }
+        groups.sort_by_key(|g| (g.field, g.kind));
+        Ok(Repairs {
+            groups,
+            unmendable: lost,
+        })
+    }
+
+    /// The suggested fixes of the cells with an issue of `rule` (records not excluded), in
+    /// file order: only corrections that make the cell pass its check.
+    pub fn suggested_fixes(
+        &mut self,
+        batch: i64,
+        rule: crate::rules::Rule,
+    ) -> Result<Vec<Suggestion>> {
+        let layout = self.batch_layout(batch)?;
+        let cells: Vec<(u32, usize)> = {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT DISTINCT seq, field_index FROM issue WHERE batch_id = ?1 AND rule = ?2 AND seq IS NOT NULL AND field_index IS NOT NULL ORDER BY seq",
+            )?;
+            let rows = stmt.query_map(rusqlite::params![batch, rule], |r| {
+                Ok((r.get::<_, i64>(0)? as u32, r.get::<_, i64>(1)? as usize))
+            })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        self.suggest_cells(batch, &layout, &cells, |f, was| {
+            crate::fixes::suggest(f, was).map(Ok)
+        })
+        .map(|v| v.into_iter().filter_map(|s| s.ok()).collect())
     }
 }
 
