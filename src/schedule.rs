@@ -719,7 +719,12 @@ fn run_inner(
         .filter(|p| {
             p.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
-                .is_some_and(|n| !n.starts_with('.') && layout.file_name.matches(&n))
+                .is_some_and(|n| {
+                    // The interface's own files, and workbooks (a spreadsheet dropped in the
+                    // interface's inbox is read with its saved mapping).
+                    !n.starts_with('.')
+                        && (layout.file_name.matches(&n) || crate::workbook::is_workbook(p))
+                })
         })
         .collect();
     files.sort();
@@ -774,12 +779,31 @@ fn run_inner(
         } else {
             Vec::new()
         };
+        // A workbook is read with the sheet and mapping saved for it (else by column names).
+        let made = if crate::workbook::is_workbook(&file) {
+            match store.prepare_table(&file, &layout, crate::mapping::ReadChoice::default()) {
+                Ok(p) => Some(crate::store::Made {
+                    converted: p.converted,
+                    from: p.from,
+                }),
+                Err(e) => {
+                    failed += 1;
+                    notes.push(format!(
+                        "{name}: could not be read: {e}; left in the inbox (map its columns once in the window, or save a mapping with `esr-desk mapping save`)"
+                    ));
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
         let imported = store.import(
             &file,
             &layout,
             ImportOptions {
                 against,
                 cancel: Some(halt),
+                made,
                 ..ImportOptions::default()
             },
         );

@@ -39,6 +39,24 @@ pub enum Job {
         /// Not recognised; the officer said "import anyway as this interface" after reading
         /// this reason (kept with the batch).
         chosen_anyway: Option<String>,
+        /// A workbook or foreign CSV: the sheet and mapping the officer confirmed.
+        table: Option<Box<crate::mapping::TableImport>>,
+    },
+    /// Read a workbook or foreign CSV for the mapping screen.
+    ReadTable {
+        /// The file.
+        path: PathBuf,
+        /// The layout the officer chose (None: found from the columns).
+        layout: Option<Box<Layout>>,
+        /// Every layout (to find one from the columns).
+        layouts: std::sync::Arc<crate::layout::LayoutSet>,
+        /// The sheet the officer chose (None: the one chosen before, else the first that fits).
+        sheet: Option<String>,
+    },
+    /// Work out the repairs of a batch (fixes by field and kind).
+    Repairs {
+        /// Batch.
+        batch: i64,
     },
     /// Record an access in the access log (counts and words, never a field's value).
     LogAccess {
@@ -211,6 +229,20 @@ pub enum Reply {
         /// Result.
         result: Result<RuleIssues, StoreError>,
     },
+    /// The mapping screen's view of a table.
+    Table {
+        /// The file.
+        path: PathBuf,
+        /// Result.
+        result: Result<crate::mapping::TablePreview, String>,
+    },
+    /// A batch's repairs.
+    Repairs {
+        /// Batch.
+        batch: i64,
+        /// Result.
+        result: Result<crate::store::search::Repairs, StoreError>,
+    },
     /// The suggested fixes of a rule's cells.
     Suggestions {
         /// Batch.
@@ -287,6 +319,7 @@ fn run_job(
             force,
             against,
             chosen_anyway,
+            table,
         } => {
             let mut progress = |bytes: u64, total: u64, lines: u64| {
                 match out.try_send(Reply::Progress {
@@ -299,18 +332,26 @@ fn run_job(
                 }
                 wake();
             };
-            let result = store.import(
-                &path,
-                &layout,
-                ImportOptions {
-                    force,
-                    cancel: Some(cancel),
-                    progress: Some(&mut progress),
-                    against,
-                    chosen_anyway,
-                    made: None,
-                },
-            );
+            // A workbook is read and converted here, off the window's thread.
+            let made = match table.map(|t| store.made_from_table(&path, &layout, &t)) {
+                None => Ok(None),
+                Some(Ok(m)) => Ok(Some(m)),
+                Some(Err(e)) => Err(StoreError::Table(e.to_string())),
+            };
+            let result = made.and_then(|made| {
+                store.import(
+                    &path,
+                    &layout,
+                    ImportOptions {
+                        force,
+                        cancel: Some(cancel),
+                        progress: Some(&mut progress),
+                        against,
+                        chosen_anyway,
+                        made,
+                    },
+                )
+            });
             Reply::Imported { path, result }
         }
         Job::LogAccess {
@@ -333,6 +374,21 @@ fn run_job(
             result: store
                 .issues(batch, Some(rule), limit)
                 .and_then(|l| Ok((l, store.rule_counts_by_field(batch, rule)?))),
+        },
+        Job::ReadTable {
+            path,
+            layout,
+            layouts,
+            sheet,
+        } => Reply::Table {
+            result: store
+                .preview_table(&path, layout.as_deref(), &layouts, sheet.as_deref())
+                .map_err(|e| e.to_string()),
+            path,
+        },
+        Job::Repairs { batch } => Reply::Repairs {
+            batch,
+            result: store.repairs(batch),
         },
         Job::SuggestFixes { batch, rule } => Reply::Suggestions {
             batch,

@@ -59,6 +59,9 @@ pub enum StoreError {
     /// No such batch.
     #[error("there is no batch {0} in the store")]
     NoBatch(i64),
+    /// A workbook or foreign CSV could not be read or converted as confirmed.
+    #[error("{0}")]
+    Table(String),
     /// No such record.
     #[error("batch {batch} has no record {seq}")]
     NoRecord {

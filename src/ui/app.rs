@@ -192,7 +192,21 @@ pub enum Data {
         /// The file was not recognised and the officer named the interface anyway: what the
         /// program had said (kept with the batch).
         chosen: Option<String>,
+        /// A workbook or foreign CSV: the sheet and mapping confirmed.
+        table: Option<Box<crate::mapping::TableImport>>,
     },
+    /// Read a workbook or foreign CSV for the mapping screen (again, for another interface
+    /// or sheet).
+    ReadTable {
+        /// The file.
+        path: PathBuf,
+        /// The interface chosen (None: found from the columns).
+        interface: Option<String>,
+        /// The sheet chosen.
+        sheet: Option<String>,
+    },
+    /// Work out the repairs of the open batch.
+    LoadRepairs,
     /// Delete a batch whose import was cancelled too late.
     DeleteBatch(i64),
     /// Work out the suggested fixes of a rule's cells in the open batch.
@@ -789,13 +803,26 @@ impl App {
     }
 
     fn next_import(&mut self) {
-        if self.import.running.is_some() || self.import.choice.is_some() || self.worker.is_none() {
+        if self.import.running.is_some()
+            || self.import.choice.is_some()
+            || self.import.mapping.is_some()
+            || self.worker.is_none()
+        {
             return;
         }
         let Some(path) = self.import.queue.pop_front() else {
             return;
         };
         self.state.remember(&path);
+        // A workbook is read on the worker and its columns mapped on the mapping screen.
+        if crate::workbook::is_workbook(&path) {
+            self.commands.push_back(Command::Data(Data::ReadTable {
+                path,
+                interface: None,
+                sheet: None,
+            }));
+            return;
+        }
         // A file that cannot be an interface file at all (empty, binary, a folder, unreadable)
         // gets its reason at once, with no question about which interface it is.
         if let Err(e) = crate::validate::check_readable(&path) {
@@ -807,7 +834,7 @@ impl App {
             Ok(d) => match d.layout {
                 Some(l) => {
                     let id = l.id.clone();
-                    self.start_import(path, &id, false, None);
+                    self.start_import(path, &id, false, None, None);
                 }
                 None => {
                     let fits_none = d.fits_none();
@@ -855,6 +882,7 @@ impl App {
         interface: &str,
         force: bool,
         chosen: Option<String>,
+        table: Option<Box<crate::mapping::TableImport>>,
     ) {
         let Some(layout) = self.layouts.get(interface) else {
             self.errors
@@ -864,6 +892,7 @@ impl App {
         let total = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         let mut progress = Progress::new(path.clone(), interface, total);
         progress.chosen = chosen.clone();
+        progress.table = table.clone();
         self.import.running = Some(progress);
         let job = Job::Import {
             path,
@@ -871,6 +900,7 @@ impl App {
             force,
             against: self.reference_choice(interface),
             chosen_anyway: chosen,
+            table,
         };
         self.send(job);
     }
@@ -891,8 +921,9 @@ impl App {
             Reply::Imported { path, result } => {
                 let running = self.import.running.take();
                 let cancelled = running.as_ref().is_some_and(|p| p.cancelling);
-                let (interface, chosen) =
-                    running.map(|p| (p.interface, p.chosen)).unwrap_or_default();
+                let (interface, chosen, table) = running
+                    .map(|p| (p.interface, p.chosen, p.table))
+                    .unwrap_or_default();
                 let name = path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
@@ -926,11 +957,21 @@ impl App {
                         self.status = format!("Import of {name} cancelled: nothing was stored.");
                     }
                     Err(StoreError::Duplicate { existing, .. }) => {
-                        self.import.duplicate = Some((path, interface, existing, chosen));
+                        self.import.duplicate = Some((path, interface, existing, chosen, table));
                     }
                     Err(e) => self
                         .errors
                         .push(format!("{name} could not be imported: {e}")),
+                }
+            }
+            Reply::Table { path, result } => {
+                if let Some(d) = self.import.mapping.as_mut().filter(|d| d.path == path) {
+                    d.set(result, &self.layouts);
+                }
+            }
+            Reply::Repairs { batch, result } => {
+                if let Some(v) = self.view_of(batch) {
+                    v.repairs = Some(result.map_err(|e| e.to_string()));
                 }
             }
             Reply::ReplacePreview { batch, result } => {
@@ -1394,14 +1435,48 @@ impl App {
                 interface,
                 force,
                 chosen,
+                table,
             } => {
                 self.import.choice = None;
                 self.import.duplicate = None;
-                self.start_import(path, &interface, force, chosen);
+                self.import.mapping = None;
+                self.start_import(path, &interface, force, chosen, table);
+            }
+            Data::ReadTable {
+                path,
+                interface,
+                sheet,
+            } => {
+                self.import.choice = None;
+                let mut d = self
+                    .import
+                    .mapping
+                    .take()
+                    .filter(|d| d.path == path)
+                    .unwrap_or_else(|| super::mapping::MappingDialog::loading(path.clone()));
+                d.loading = true;
+                self.import.mapping = Some(d);
+                let layout = interface
+                    .as_deref()
+                    .and_then(|id| self.layouts.get(id))
+                    .map(|l| Box::new(l.clone()));
+                let layouts = std::sync::Arc::new(self.layouts.clone());
+                self.send(Job::ReadTable {
+                    path,
+                    layout,
+                    layouts,
+                    sheet,
+                });
+            }
+            Data::LoadRepairs => {
+                if let Some(batch) = self.batch_id() {
+                    self.send(Job::Repairs { batch });
+                }
             }
             Data::SkipFile => {
                 self.import.choice = None;
                 self.import.duplicate = None;
+                self.import.mapping = None;
             }
             Data::CancelImport => {
                 if let Some(w) = &self.worker {
@@ -1669,6 +1744,9 @@ impl App {
             }
         }
         self.import.dialogs_ui(ui.ctx(), &self.layouts, &mut cmds);
+        if let Some(d) = &mut self.import.mapping {
+            d.ui(ui.ctx(), &self.layouts, &mut cmds);
+        }
         self.export_ui(ui.ctx(), &mut cmds);
         if self
             .reports

@@ -184,6 +184,10 @@ pub struct BatchView {
     pub panel_asked: (bool, std::collections::HashSet<Rule>),
     /// Suggested fixes of the cells of a rule, worked out by the worker (None: asked for).
     pub suggestions: HashMap<Rule, Option<Result<Vec<crate::store::search::Suggestion>, String>>>,
+    /// The repairs of the batch (None until asked and read).
+    pub repairs: Option<Result<crate::store::search::Repairs, String>>,
+    /// The repairs were asked for.
+    pub repairs_asked: bool,
     /// Row to scroll to on the next frame.
     pub scroll_to: Option<usize>,
     /// Column (as shown) to scroll to on the next frame.
@@ -330,6 +334,8 @@ impl BatchView {
             rule_fields: HashMap::new(),
             panel_asked: Default::default(),
             suggestions: HashMap::new(),
+            repairs: None,
+            repairs_asked: false,
             file_state: None,
             accept_reasons: HashMap::new(),
             reference_pick: HashMap::new(),
@@ -770,6 +776,8 @@ impl BatchView {
         self.rule_issues.clear();
         self.rule_fields.clear();
         self.suggestions.clear();
+        self.repairs = None;
+        self.repairs_asked = false;
         self.file_state = None;
         self.panel_asked = Default::default();
         match store.batch(self.info.id) {

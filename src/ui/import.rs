@@ -24,6 +24,8 @@ pub struct Progress {
     /// The officer named the interface of a file that was not recognised (what the program
     /// had said).
     pub chosen: Option<String>,
+    /// A workbook or foreign CSV: the sheet and mapping confirmed.
+    pub table: Option<Box<crate::mapping::TableImport>>,
 }
 
 impl Progress {
@@ -37,6 +39,7 @@ impl Progress {
             lines: 0,
             cancelling: false,
             chosen: None,
+            table: None,
         }
     }
 
@@ -106,9 +109,21 @@ pub struct ImportUi {
     /// A file waiting for the user to pick its interface.
     pub choice: Option<Choice>,
     /// A file already imported: (file, interface, earlier batch, the officer's choice of
-    /// interface when the file was not recognised).
-    pub duplicate: Option<(PathBuf, String, i64, Option<String>)>,
+    /// interface when the file was not recognised, the mapping of a workbook).
+    pub duplicate: Option<Duplicate>,
+    /// A workbook or foreign CSV whose columns are being mapped.
+    pub mapping: Option<super::mapping::MappingDialog>,
 }
+
+/// A file already imported: (file, interface, earlier batch, the officer's choice of
+/// interface when the file was not recognised, the mapping of a workbook).
+pub type Duplicate = (
+    PathBuf,
+    String,
+    i64,
+    Option<String>,
+    Option<Box<crate::mapping::TableImport>>,
+);
 
 impl ImportUi {
     /// Draws the dialogs waiting for an answer.
@@ -173,6 +188,19 @@ impl ImportUi {
                                 interface: id.clone(),
                                 force: false,
                                 chosen: Some(c.reason.clone()),
+                                table: None,
+                            }));
+                        }
+                        // A CSV with a local system's own columns: map them to the interface.
+                        if ui
+                            .button("Map its columns…")
+                            .on_hover_text("The file has its own column names: choose which column fills each field of the interface")
+                            .clicked()
+                        {
+                            cmds.push(Command::Data(Data::ReadTable {
+                                path: c.path.clone(),
+                                interface: c.picked.clone(),
+                                sheet: None,
                             }));
                         }
                         if ui.button("Skip this file").clicked() {
@@ -181,7 +209,7 @@ impl ImportUi {
                     });
                 });
         }
-        if let Some((path, interface, existing, chosen)) = &self.duplicate {
+        if let Some((path, interface, existing, chosen, table)) = &self.duplicate {
             egui::Window::new("Already imported")
                 .collapsible(false)
                 .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
@@ -201,6 +229,7 @@ impl ImportUi {
                                 interface: interface.clone(),
                                 force: true,
                                 chosen: chosen.clone(),
+                                table: table.clone(),
                             }));
                         }
                         if ui.button("Skip").clicked() {

@@ -46,6 +46,7 @@ impl BatchView {
             );
             return;
         }
+        self.repairs_ui(ui, cmds);
         if chart {
             // A third of the panel at most (never under ~6 rows); more rules scroll inside.
             let h = (ui.available_height() * 0.33).clamp(6.0 * 18.0, 16.0 * 18.0);
@@ -168,6 +169,87 @@ impl BatchView {
 }
 
 impl BatchView {
+    /// The repair step: every mechanical fix of the batch's errors, by field and kind, each
+    /// shown as before → after with a count and applied as one undo step; and the cells no
+    /// fix can mend, with the reason.
+    fn repairs_ui(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+        if !self.repairs_asked {
+            self.repairs_asked = true;
+            cmds.push(Command::Data(Data::LoadRepairs));
+        }
+        let Some(Ok(r)) = &self.repairs else {
+            return;
+        };
+        if r.groups.is_empty() && r.unmendable.is_empty() {
+            return;
+        }
+        let cells: usize = r.groups.iter().map(|g| g.cells.len()).sum();
+        let mut apply: Option<(Vec<crate::store::edit::Change>, String)> = None;
+        egui::CollapsingHeader::new(format!(
+            "Repairs: {} fix(es) for {cells} cell(s)",
+            r.groups.len()
+        ))
+        .id_salt("repairs")
+        .default_open(true)
+        .show(ui, |ui| {
+            ui.weak("Mechanical corrections of what a spreadsheet did to the values. Each is one step in the edit log; Undo reverses it.");
+            let most = (ui.ctx().content_rect().height() * 0.3).max(120.0);
+            egui::ScrollArea::vertical()
+                .id_salt("repairs-list")
+                .max_height(most)
+                .auto_shrink([false, true])
+                .show(ui, |ui| {
+                    for g in &r.groups {
+                        ui.horizontal_wrapped(|ui| {
+                            ui.strong(&g.field_name);
+                            ui.label(format!("— {}: {} cell(s)", g.kind.title(), g.cells.len()));
+                        });
+                        // Personal data stays masked until revealed.
+                        let field = self
+                            .layout
+                            .records
+                            .iter()
+                            .flat_map(|r| r.fields.iter())
+                            .find(|f| f.name == g.field_name);
+                        let show = |v: &str| -> String {
+                            match field.filter(|_| !self.revealed).and_then(|f| f.mask(v)) {
+                                Some(m) => m,
+                                None => shown(v).into_owned(),
+                            }
+                        };
+                        for s in g.cells.iter().take(3) {
+                            ui.weak(format!(
+                                "  line {}: \"{}\" → \"{}\"",
+                                s.line,
+                                show(&s.was),
+                                show(&s.fix.value)
+                            ));
+                        }
+                        if ui
+                            .button(format!("Apply to {} cell(s)", g.cells.len()))
+                            .on_hover_text("One change in the edit log; one Undo reverses it")
+                            .clicked()
+                        {
+                            apply = Some((g.changes(), g.label()));
+                        }
+                        ui.add_space(4.0);
+                    }
+                    for u in &r.unmendable {
+                        ui.colored_label(
+                            ui.visuals().warn_fg_color,
+                            format!(
+                                "{}: {} cell(s) cannot be mended (first at line {}). {}.",
+                                u.field_name, u.count, u.first_line, u.why
+                            ),
+                        );
+                    }
+                });
+        });
+        if let Some((changes, label)) = apply {
+            cmds.push(Command::Data(Data::Edit { changes, label }));
+        }
+    }
+
     /// The suggested fixes of a rule's cells: by kind, with a preview, each kind one undo step.
     fn suggestions_ui(&mut self, ui: &mut egui::Ui, rule: Rule, cmds: &mut Vec<Command>) {
         let Some(state) = self.suggestions.get(&rule) else {

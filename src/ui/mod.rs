@@ -15,6 +15,7 @@ pub mod files;
 pub mod import;
 pub mod issues;
 pub mod layouts;
+pub mod mapping;
 pub mod model;
 pub mod reports;
 pub mod schedules;
