@@ -653,7 +653,7 @@ pub fn read_table(
                     t.notes.insert(
                         0,
                         format!(
-                            "Read sheet {name:?} (the first that fits; name another with --sheet)."
+                            "Read sheet {name:?}, the first sheet that fits."
                         ),
                     );
                 }

@@ -219,7 +219,7 @@ impl BatchView {
                         };
                         for s in g.cells.iter().take(3) {
                             ui.weak(format!(
-                                "  line {}: \"{}\" → \"{}\"",
+                                "  line {}: \"{}\" » \"{}\"",
                                 s.line,
                                 show(&s.was),
                                 show(&s.fix.value)

@@ -85,6 +85,18 @@ impl MappingDialog {
                     && self.picks.get(*fi).copied().flatten().is_none()
             })
             .map(|(_, f)| f.name.clone())
+            .chain(l.header().into_iter().flat_map(|h| {
+                l.records[h]
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .filter(|(fi, f)| {
+                        f.required
+                            && mappable(l, f, *fi)
+                            && self.header.get(&f.name).is_none_or(|v| v.trim().is_empty())
+                    })
+                    .map(|(_, f)| format!("{} (header)", f.name))
+            }))
             .collect()
     }
 
@@ -153,7 +165,7 @@ impl MappingDialog {
         };
         ui.label("Each field of the interface is read from the column chosen beside it. Check the values shown, change any column that is wrong, then import.");
         if let Some(b) = &p.saved {
-            ui.colored_label(egui::Color32::from_rgb(0, 110, 170), format!("ℹ {b}"));
+            ui.colored_label(egui::Color32::from_rgb(0, 110, 170), b.clone());
         }
         ui.horizontal_wrapped(|ui| {
             let label = ui.label("Interface:");
@@ -341,7 +353,7 @@ impl MappingDialog {
             ui.colored_label(
                 ui.visuals().error_fg_color,
                 format!(
-                    "Choose a column for each required field (*): {}",
+                    "Choose a column for each required field (*), and fill the header's: {}",
                     unmatched.join(", ")
                 ),
             );
