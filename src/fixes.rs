@@ -128,6 +128,12 @@ pub fn suggest(field: &Field, value: &str) -> Option<Fix> {
         Some(Ok(v)) => v.as_str(),
         _ => trimmed,
     };
+    // Zeros put back in a number Excel also shortened: the fix is the writing out.
+    let pad_kind = if matches!(expanded, Some(Ok(_))) {
+        FixKind::Expand
+    } else {
+        FixKind::ZeroPad
+    };
     match field.format {
         Format::Fixed { len: w }
         | Format::Padded {
@@ -135,7 +141,7 @@ pub fn suggest(field: &Field, value: &str) -> Option<Fix> {
             decimals: 0,
         } if digits_of(unpadded) && unpadded.len() < w => {
             candidates.push(Fix {
-                kind: FixKind::ZeroPad,
+                kind: pad_kind,
                 value: format!("{unpadded:0>w$}"),
             });
         }
@@ -146,7 +152,7 @@ pub fn suggest(field: &Field, value: &str) -> Option<Fix> {
                 let w = digits + 1;
                 if s.len() < w {
                     candidates.push(Fix {
-                        kind: FixKind::ZeroPad,
+                        kind: pad_kind,
                         value: format!("{s:0>w$}"),
                     });
                 }
@@ -243,7 +249,11 @@ fn near_code<'c>(codes: &'c [String], v: &str) -> Option<&'c str> {
 /// True when `a` and `b` differ by one letter changed, added or removed.
 fn one_edit(a: &str, b: &str) -> bool {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let (short, long) = if a.len() <= b.len() { (&a, &b) } else { (&b, &a) };
+    let (short, long) = if a.len() <= b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
     match long.len() - short.len() {
         0 => a.iter().zip(&b).filter(|(x, y)| x != y).count() == 1,
         1 => {
@@ -432,7 +442,11 @@ mod tests {
         assert!(why.contains("only 2 of its 8 digits"), "{why}");
         assert_eq!(unrecoverable(&emp, "01012001"), None);
         assert_eq!(expand("1.5E-2"), Some(Ok("0.015".into())));
-        assert_eq!(expand("-2.5e3"), Some(Err((2, 4))), "2537 or 2500: cannot tell");
+        assert_eq!(
+            expand("-2.5e3"),
+            Some(Err((2, 4))),
+            "2537 or 2500: cannot tell"
+        );
         assert_eq!(expand("-2.537e3"), Some(Ok("-2537".into())));
         assert_eq!(expand("12345"), None);
     }

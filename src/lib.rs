@@ -31,6 +31,6 @@ pub mod tableschema;
 pub mod text;
 pub mod ui;
 pub mod validate;
-pub mod worker;
 pub mod workbook;
+pub mod worker;
 pub mod writer;

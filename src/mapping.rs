@@ -303,11 +303,7 @@ pub fn by_name(layout: &Layout, table: &Table) -> Proposal {
 }
 
 /// A mapping read against a table: each field's column found by name.
-pub fn from_mapping(
-    layout: &Layout,
-    table: &Table,
-    m: &Mapping,
-) -> Result<Proposal, MappingError> {
+pub fn from_mapping(layout: &Layout, table: &Table, m: &Mapping) -> Result<Proposal, MappingError> {
     let bad = |why: String| MappingError::Layout {
         interface: layout.name.clone(),
         why,
@@ -318,7 +314,12 @@ pub fn from_mapping(
     let record = layout
         .record_index(&m.record_type)
         .filter(|ri| layout.records[*ri].role == Role::Detail)
-        .ok_or_else(|| bad(format!("there is no detail record type {:?}", m.record_type)))?;
+        .ok_or_else(|| {
+            bad(format!(
+                "there is no detail record type {:?}",
+                m.record_type
+            ))
+        })?;
     let rt = &layout.records[record];
     let mut picks = vec![None; rt.fields.len()];
     for cm in &m.columns {
@@ -341,9 +342,11 @@ pub fn from_mapping(
     if let Some(h) = layout.header() {
         let hr = &layout.records[h];
         for name in m.header.keys() {
-            let ok = hr.fields.iter().enumerate().any(|(fi, f)| {
-                f.name == *name && mappable(layout, f, fi)
-            });
+            let ok = hr
+                .fields
+                .iter()
+                .enumerate()
+                .any(|(fi, f)| f.name == *name && mappable(layout, f, fi));
             if !ok {
                 return Err(bad(format!(
                     "the header has no field {name:?} that a mapping can fill"
@@ -427,7 +430,13 @@ pub fn propose(layout: &Layout, table: &Table) -> Proposal {
     }
     // Content: the share of a column's first values that pass a distinctive field's checks.
     let samples: Vec<Vec<String>> = (0..table.columns.len())
-        .map(|c| if taken[c] { Vec::new() } else { table.samples(c, 40) })
+        .map(|c| {
+            if taken[c] {
+                Vec::new()
+            } else {
+                table.samples(c, 40)
+            }
+        })
         .collect();
     let mut pairs = Vec::new();
     for (fi, f) in rt.fields.iter().enumerate() {
@@ -650,12 +659,18 @@ pub fn choose(
 }
 
 /// What a required field without a column makes of a table: the words for "no sheet fits".
-fn lacks(layout: &Layout, chosen: &Result<Chosen, MappingError>) -> Option<String> {
+fn lacks(layout: &Layout, table: &Table, chosen: &Result<Chosen, MappingError>) -> Option<String> {
     match chosen {
         Err(e) => Some(e.to_string()),
         Ok(c) => {
             let u = c.proposal.unmatched(layout);
-            (!u.is_empty()).then(|| format!("no column for {}", u.join(", ")))
+            (!u.is_empty()).then(|| {
+                format!(
+                    "no column for {} (its columns: {})",
+                    u.join(", "),
+                    table.columns.join(", ")
+                )
+            })
         }
     }
 }
@@ -701,7 +716,7 @@ pub fn prepare(
     saved: SavedLookup<'_>,
     fill: &crate::export::Fill,
 ) -> Result<Prepared, MappingError> {
-    let fits = |t: &Table| lacks(layout, &choose(layout, t, read.mapping, saved));
+    let fits = |t: &Table| lacks(layout, t, &choose(layout, t, read.mapping, saved));
     let table = crate::workbook::read_table(
         path,
         &crate::workbook::Choice { sheet: read.sheet },
@@ -789,7 +804,7 @@ pub fn preview(
     saved: SavedLookup<'_>,
 ) -> Result<TablePreview, MappingError> {
     let fits = |t: &Table| match layout {
-        Some(l) => lacks(l, &choose(l, t, None, saved)),
+        Some(l) => lacks(l, t, &choose(l, t, None, saved)),
         None => detect_layout(t, set)
             .is_none()
             .then(|| "its columns fit no interface".to_string()),
@@ -804,17 +819,16 @@ pub fn preview(
     };
     let layout = match layout.or_else(|| detect_layout(&table, set)) {
         Some(l) => l,
-        None => set
-            .layouts
-            .first()
-            .ok_or_else(|| MappingError::Layout {
-                interface: String::new(),
-                why: "no layouts are loaded".into(),
-            })?,
+        None => set.layouts.first().ok_or_else(|| MappingError::Layout {
+            interface: String::new(),
+            why: "no layouts are loaded".into(),
+        })?,
     };
-    let (proposal, header, banner) = match saved(&table.columns)
-        .and_then(|(m, b)| from_mapping(layout, &table, &m).ok().map(|p| (p, m.header, b)))
-    {
+    let (proposal, header, banner) = match saved(&table.columns).and_then(|(m, b)| {
+        from_mapping(layout, &table, &m)
+            .ok()
+            .map(|p| (p, m.header, b))
+    }) {
         Some((p, h, b)) => (p, h, Some(b)),
         None => (propose(layout, &table), BTreeMap::new(), None),
     };

@@ -71,10 +71,7 @@ fn damaged(f: &Field, v: &str, d: Damage) -> Option<(Cell, String)> {
         Damage::LostZeros => {
             let fixed_digits = matches!(f.format, Format::Fixed { .. } | Format::Padded { .. })
                 || f.check.is_some();
-            if !fixed_digits
-                || !v.starts_with('0')
-                || !v.bytes().all(|b| b.is_ascii_digit())
-            {
+            if !fixed_digits || !v.starts_with('0') || !v.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
             let x: f64 = v.parse().ok()?;
@@ -183,7 +180,8 @@ pub fn write_sample_workbook(
     {
         let s = wb.add_worksheet();
         s.set_name("Summary").map_err(xerr)?;
-        s.write_string_with_format(0, 0, &title, &bold).map_err(xerr)?;
+        s.write_string_with_format(0, 0, &title, &bold)
+            .map_err(xerr)?;
         s.write_string(2, 0, "Rows").map_err(xerr)?;
         s.write_number(2, 1, records.len() as f64).map_err(xerr)?;
         s.write_string(3, 0, "Exported").map_err(xerr)?;
@@ -265,8 +263,12 @@ pub fn write_sample_workbook(
                     }
                     Some(Cell::Date(d)) => {
                         use chrono::Datelike;
-                        let x = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
-                            .map_err(xerr)?;
+                        let x = ExcelDateTime::from_ymd(
+                            d.year() as u16,
+                            d.month() as u8,
+                            d.day() as u8,
+                        )
+                        .map_err(xerr)?;
                         s.write_datetime_with_format(row, c as u16, &x, &date_fmt)
                             .map_err(xerr)?;
                     }
@@ -279,7 +281,8 @@ pub fn write_sample_workbook(
         s.set_name("Lookups").map_err(xerr)?;
         let mut c = 0u16;
         for f in rt.fields.iter().filter(|f| !f.codes.is_empty()) {
-            s.write_string_with_format(0, c, &f.name, &bold).map_err(xerr)?;
+            s.write_string_with_format(0, c, &f.name, &bold)
+                .map_err(xerr)?;
             for (r, code) in f.codes.iter().enumerate() {
                 s.write_string(r as u32 + 1, c, code).map_err(xerr)?;
             }

@@ -215,7 +215,12 @@ impl Table {
             .cells
             .rows()
             .nth(index)
-            .map(|cells| cells.iter().map(|d| cell_text(d, None).trim().to_string()).collect())
+            .map(|cells| {
+                cells
+                    .iter()
+                    .map(|d| cell_text(d, None).trim().to_string())
+                    .collect()
+            })
             .unwrap_or_default();
         while self.columns.last().is_some_and(String::is_empty) {
             self.columns.pop();
@@ -286,8 +291,8 @@ fn date_text(format: Option<&Format>, date: chrono::NaiveDate, secs: u32) -> Str
         Some(Format::Date(p) | Format::Timestamp(p) | Format::Time(p)) => p.format(date, secs),
         _ if secs == 0 => date.format("%Y-%m-%d").to_string(),
         _ => {
-            let t = chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs, 0)
-                .unwrap_or_default();
+            let t =
+                chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs, 0).unwrap_or_default();
             format!("{} {}", date.format("%Y-%m-%d"), t.format("%H:%M:%S"))
         }
     }
@@ -312,7 +317,12 @@ pub fn cell_text(d: &Data, format: Option<&Format>) -> String {
         Data::DateTimeIso(s) => {
             let parsed = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
                 .ok()
-                .map(|t| (t.date(), chrono::Timelike::num_seconds_from_midnight(&t.time())))
+                .map(|t| {
+                    (
+                        t.date(),
+                        chrono::Timelike::num_seconds_from_midnight(&t.time()),
+                    )
+                })
                 .or_else(|| {
                     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
                         .ok()
@@ -506,7 +516,9 @@ impl Workbook {
             for (j, f) in row.iter().enumerate() {
                 let c = fc + j as u32;
                 if !f.is_empty()
-                    && t.cells.get_value((r, c)).is_none_or(|d| matches!(d, Data::Empty))
+                    && t.cells
+                        .get_value((r, c))
+                        .is_none_or(|d| matches!(d, Data::Empty))
                 {
                     t.no_value.push((r + 1, c as usize));
                 }
@@ -619,8 +631,9 @@ pub fn read_csv(path: &Path) -> Result<Table, WorkbookError> {
 }
 
 /// Reads the table of a source: the sheet named in `choice` (or, with none, the first sheet
-/// that `fits` accepts, else the first non-empty sheet, with a note saying which), or the
-/// whole of a CSV. `fits` says what a sheet lacks for the layout (None: it fits).
+/// that `fits` accepts, with a note saying which), or the whole of a CSV. When no sheet fits,
+/// a workbook of one sheet gives that sheet, and one of several says what each lacks (with
+/// no layout, the sheet holding the most is given). `fits` says what a sheet lacks for the layout (None: it fits).
 pub fn read_table(
     path: &Path,
     choice: &Choice<'_>,
@@ -652,16 +665,16 @@ pub fn read_table(
                 if names.len() > 1 {
                     t.notes.insert(
                         0,
-                        format!(
-                            "Read sheet {name:?}, the first sheet that fits."
-                        ),
+                        format!("Read sheet {name:?}, the first sheet that fits."),
                     );
                 }
                 return Ok(t);
             }
             Some(lacks) => {
                 why.push(format!("  sheet {name:?}: {lacks}"));
-                if first.is_none() {
+                // Of sheets that do not fit, the one holding the most is the likeliest data.
+                let size = |t: &Table| t.row_count() * t.columns.len().max(1);
+                if first.as_ref().is_none_or(|f| size(&t) > size(f)) {
                     first = Some(t);
                 }
             }

@@ -29,17 +29,16 @@ pub struct Args {
 /// Runs the command.
 pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
     let set = super::layouts()?;
-    let layout =
-        match super::resolve_layout(
-            &a.file,
-            a.interface.as_deref(),
-            a.layout.as_deref(),
-            &a.table,
-            &set,
-        ) {
-            Ok(l) => l,
-            Err(msg) => return super::fail(msg),
-        };
+    let layout = match super::resolve_layout(
+        &a.file,
+        a.interface.as_deref(),
+        a.layout.as_deref(),
+        &a.table,
+        &set,
+    ) {
+        Ok(l) => l,
+        Err(msg) => return super::fail(msg),
+    };
     let mut store = super::open_store(db)?;
     let against = match super::reference_batches(&mut store, &layout, &a.against, &set) {
         Ok(v) => v,

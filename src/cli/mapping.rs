@@ -105,7 +105,7 @@ pub fn run(a: Args, db: Option<&Path>) -> Outcome {
             let layout = set
                 .get(&interface)
                 .ok_or_else(|| super::failed(format!("unknown interface {interface:?}")))?;
-            let t = read(&file, sheet.as_deref(), layout)?;
+            let t = read(&file, sheet.as_deref(), layout, None)?;
             let p = esr_desk::mapping::propose(layout, &t);
             let mut m = p.to_mapping(layout, &t);
             if let Some(h) = layout.header() {
@@ -131,15 +131,26 @@ pub fn run(a: Args, db: Option<&Path>) -> Outcome {
             sheet,
         } => {
             let text = std::fs::read_to_string(&mapping).map_err(|e| {
-                super::failed(format!("could not read the mapping {}: {e}", mapping.display()))
+                super::failed(format!(
+                    "could not read the mapping {}: {e}",
+                    mapping.display()
+                ))
             })?;
             let m = esr_desk::mapping::Mapping::from_toml(&text, &mapping.display().to_string())
                 .map_err(super::failed)?;
             let set = super::layouts()?;
             let layout = set.get(&m.interface).ok_or_else(|| {
-                super::failed(format!("the mapping is for unknown interface {:?}", m.interface))
+                super::failed(format!(
+                    "the mapping is for unknown interface {:?}",
+                    m.interface
+                ))
             })?;
-            let t = read(&file, sheet.as_deref().or(m.sheet.as_deref()), layout)?;
+            let t = read(
+                &file,
+                sheet.as_deref().or(m.sheet.as_deref()),
+                layout,
+                Some(&m),
+            )?;
             let p = esr_desk::mapping::from_mapping(layout, &t, &m).map_err(super::failed)?;
             let unmatched = p.unmatched(layout);
             if !unmatched.is_empty() {
@@ -156,24 +167,39 @@ pub fn run(a: Args, db: Option<&Path>) -> Outcome {
     }
 }
 
-fn saved(db: Option<&Path>, key: &str) -> Result<esr_desk::store::mappings::SavedMapping, super::CliError> {
+fn saved(
+    db: Option<&Path>,
+    key: &str,
+) -> Result<esr_desk::store::mappings::SavedMapping, super::CliError> {
     let store = super::open_store(db)?;
     store
         .mapping_by_key(key)
         .map_err(super::failed)?
-        .ok_or_else(|| super::failed(format!("no saved mapping {key:?}: see `esr-desk mapping list`")))
+        .ok_or_else(|| {
+            super::failed(format!(
+                "no saved mapping {key:?}: see `esr-desk mapping list`"
+            ))
+        })
 }
 
 fn read(
     file: &Path,
     sheet: Option<&str>,
     layout: &esr_desk::layout::Layout,
+    mapping: Option<&esr_desk::mapping::Mapping>,
 ) -> Result<esr_desk::workbook::Table, super::CliError> {
     let choice = esr_desk::workbook::Choice { sheet };
-    // The first sheet whose columns name the layout's required fields; else the first sheet
-    // with anything in it.
+    // The first sheet whose columns give the layout's required fields (by the mapping, else
+    // by name); else the sheet holding the most.
     let fits = |t: &esr_desk::workbook::Table| {
-        let u = esr_desk::mapping::by_name(layout, t).unmatched(layout);
+        let p = match mapping {
+            Some(m) => match esr_desk::mapping::from_mapping(layout, t, m) {
+                Ok(p) => p,
+                Err(e) => return Some(e.to_string()),
+            },
+            None => esr_desk::mapping::by_name(layout, t),
+        };
+        let u = p.unmatched(layout);
         (!u.is_empty()).then(|| u.join(", "))
     };
     match esr_desk::workbook::read_table(file, &choice, Some(layout), fits) {

@@ -94,12 +94,11 @@ fn text<R: std::io::BufRead + Send>(
     opts: Options<'_>,
 ) -> super::Outcome {
     let mut issues = Vec::new();
-    let summary = match validate_streaming(src, &name, layout, refs, opts, |i| {
-        issues.push(i.clone())
-    }) {
-        Ok(s) => s,
-        Err(e) => return super::fail(format!("could not validate {e}")),
-    };
+    let summary =
+        match validate_streaming(src, &name, layout, refs, opts, |i| issues.push(i.clone())) {
+            Ok(s) => s,
+            Err(e) => return super::fail(format!("could not validate {e}")),
+        };
     issues.sort_by_key(|i| i.line);
     let report = Report {
         interface: layout.interface.clone(),

@@ -198,7 +198,11 @@ impl Store {
                 })?;
                 let bytes = m.converted.bytes.clone();
                 let total = bytes.len() as u64;
-                (Box::new(std::io::Cursor::new(bytes)), total, Some(hex(&h.hasher.finalize())))
+                (
+                    Box::new(std::io::Cursor::new(bytes)),
+                    total,
+                    Some(hex(&h.hasher.finalize())),
+                )
             }
         };
         let src = std::io::BufReader::with_capacity(

@@ -34,12 +34,28 @@ impl SavedMapping {
     }
 }
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String, String, String, Option<String>)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+fn row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, String, String, String, String, Option<String>)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
 }
 
 fn saved(
-    (key, columns, body, saved_at, saved_by, used_at): (String, String, String, String, String, Option<String>),
+    (key, columns, body, saved_at, saved_by, used_at): (
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+    ),
 ) -> Option<SavedMapping> {
     let mapping = Mapping::from_toml(&body, &key).ok()?;
     Some(SavedMapping {
@@ -74,7 +90,11 @@ impl Store {
     }
 
     /// The mapping saved for an interface and column set.
-    pub fn saved_mapping(&self, interface: &str, columns: &[String]) -> Result<Option<SavedMapping>> {
+    pub fn saved_mapping(
+        &self,
+        interface: &str,
+        columns: &[String],
+    ) -> Result<Option<SavedMapping>> {
         self.mapping_by_key(&crate::mapping::columns_key(interface, columns))
     }
 
@@ -139,7 +159,11 @@ impl Store {
     /// What a header made for a converted table is filled with now: the file's name, the time,
     /// the trust's VPD code (empty until set: the export fills it) and the next sequence
     /// number. The export fills these again when it writes the file.
-    pub fn fill_for(&self, layout: &crate::layout::Layout, path: &std::path::Path) -> crate::export::Fill {
+    pub fn fill_for(
+        &self,
+        layout: &crate::layout::Layout,
+        path: &std::path::Path,
+    ) -> crate::export::Fill {
         let key = format!("seq.{}", layout.interface);
         crate::export::Fill {
             name: crate::validate::file_name(path),

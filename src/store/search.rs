@@ -469,7 +469,10 @@ impl Store {
         batch: i64,
         layout: &crate::layout::Layout,
         cells: &[(u32, usize)],
-        judge: impl Fn(&crate::layout::Field, &str) -> Option<std::result::Result<crate::fixes::Fix, String>>,
+        judge: impl Fn(
+            &crate::layout::Field,
+            &str,
+        ) -> Option<std::result::Result<crate::fixes::Fix, String>>,
     ) -> Result<Vec<std::result::Result<Suggestion, (String, u64, String)>>> {
         let mut out = Vec::new();
         for chunk in cells.chunks(500) {

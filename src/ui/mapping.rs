@@ -302,10 +302,7 @@ impl MappingDialog {
                                         .join(" · ")
                                 })
                                 .unwrap_or_default();
-                            ui.add(
-                                egui::Label::new(format!("{values}{why}"))
-                                    .truncate(),
-                            );
+                            ui.add(egui::Label::new(format!("{values}{why}")).truncate());
                             ui.end_row();
                         }
                     });
@@ -314,23 +311,34 @@ impl MappingDialog {
                     ui.add_space(6.0);
                     ui.strong("The file's header (a sheet does not hold it)");
                     if let Some(h) = layout.header() {
-                        egui::Grid::new("mapping-header").num_columns(2).show(ui, |ui| {
-                            for name in header_fields {
-                                let f = layout.records[h].fields.iter().find(|f| f.name == name);
-                                let req = f.is_some_and(|f| f.required);
-                                let label = ui.label(if req { format!("{name} *") } else { name.clone() });
-                                let hint = f
-                                    .and_then(|f| f.sample.as_deref())
-                                    .and_then(|s| s.split('|').next())
-                                    .map(|s| format!("e.g. {s}"))
-                                    .unwrap_or_default();
-                                if let Some(v) = self.header.get_mut(&name) {
-                                    ui.add(egui::TextEdit::singleline(v).hint_text(hint).desired_width(220.0))
+                        egui::Grid::new("mapping-header")
+                            .num_columns(2)
+                            .show(ui, |ui| {
+                                for name in header_fields {
+                                    let f =
+                                        layout.records[h].fields.iter().find(|f| f.name == name);
+                                    let req = f.is_some_and(|f| f.required);
+                                    let label = ui.label(if req {
+                                        format!("{name} *")
+                                    } else {
+                                        name.clone()
+                                    });
+                                    let hint = f
+                                        .and_then(|f| f.sample.as_deref())
+                                        .and_then(|s| s.split('|').next())
+                                        .map(|s| format!("e.g. {s}"))
+                                        .unwrap_or_default();
+                                    if let Some(v) = self.header.get_mut(&name) {
+                                        ui.add(
+                                            egui::TextEdit::singleline(v)
+                                                .hint_text(hint)
+                                                .desired_width(220.0),
+                                        )
                                         .labelled_by(label.id);
+                                    }
+                                    ui.end_row();
                                 }
-                                ui.end_row();
-                            }
-                        });
+                            });
                     }
                 }
             });
@@ -345,8 +353,11 @@ impl MappingDialog {
             .collect();
         if !ignored.is_empty() {
             ui.add(
-                egui::Label::new(format!("Columns not used (ignored): {}", ignored.join(", ")))
-                    .truncate(),
+                egui::Label::new(format!(
+                    "Columns not used (ignored): {}",
+                    ignored.join(", ")
+                ))
+                .truncate(),
             );
         }
         if !unmatched.is_empty() {

@@ -20,3 +20,4 @@ mod ui_admin;
 mod ui_table;
 mod verdict;
 mod window;
+mod workbook;

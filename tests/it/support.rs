@@ -65,13 +65,15 @@ pub fn line_rules(rep: &serde_json::Value) -> Vec<(u64, String)> {
     v
 }
 
-/// A sample file of an interface: the defect-seeded one or the clean one.
+/// A sample interface file of an interface (not a workbook): the defect-seeded one or the
+/// clean one.
 pub fn sample(id: &str, defects: bool) -> PathBuf {
     std::fs::read_dir(root().join("sample-data").join(id))
         .expect("sample dir")
         .flatten()
         .map(|e| e.path())
         .filter(|p| !p.to_string_lossy().ends_with(".defects.json"))
+        .filter(|p| !esr_desk::workbook::is_workbook(p))
         .find(|p| PathBuf::from(format!("{}.defects.json", p.display())).exists() == defects)
         .expect("sample file")
 }

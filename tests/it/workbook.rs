@@ -1,0 +1,617 @@
+//! Workbooks and foreign CSVs: real .xlsx files written here with rust_xlsxwriter, read with
+//! calamine, mapped to a layout, judged by the one pipeline, stored in a real SQLite store,
+//! repaired and exported in the layout's own format.
+
+use crate::support::*;
+use esr_desk::export::{ExportOptions, Fill, export_batch, uk_now};
+use esr_desk::layout::LayoutSet;
+use esr_desk::mapping::{ReadChoice, by_name, convert};
+use esr_desk::store::{ImportOptions, Store};
+use esr_desk::workbook::{Choice, read_table};
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+use std::path::{Path, PathBuf};
+
+/// The absences columns, by their own names, with a title row above them.
+const ABS: [&str; 14] = [
+    "Employee Number",
+    "Assignment Number",
+    "Last Name",
+    "First Name",
+    "Action",
+    "Absence Type",
+    "Sickness Reason",
+    "Start Date",
+    "End Date",
+    "Start Time",
+    "End Time",
+    "Hours Lost",
+    "Days Lost",
+    "Date Notified",
+];
+
+/// A cell to write.
+enum C {
+    T(&'static str),
+    N(f64),
+    D(u16, u8, u8),
+}
+
+/// A clean absence row: (Employee Number as text, then the rest).
+fn row(emp: C, start: C) -> Vec<C> {
+    vec![
+        emp,
+        C::T("10120001-1"),
+        C::T("Smith"),
+        C::T("Ann"),
+        C::T("A"),
+        C::T("Annual Leave"),
+        C::T(""),
+        start,
+        C::D(2026, 11, 30),
+        C::T(""),
+        C::T(""),
+        C::N(37.5),
+        C::N(5.0),
+        C::D(2026, 10, 1),
+    ]
+}
+
+/// Writes a workbook: a "Notes" sheet, then a data sheet with a title row, the given column
+/// names and rows.
+fn workbook(dir: &Path, name: &str, columns: &[&str], rows: Vec<Vec<C>>) -> PathBuf {
+    let path = dir.join(name);
+    let mut wb = Workbook::new();
+    let date = Format::new().set_num_format("dd/mm/yyyy");
+    wb.add_worksheet()
+        .set_name("Notes")
+        .expect("name")
+        .write_string(0, 0, "Exported from the absence system")
+        .expect("write");
+    let s = wb.add_worksheet();
+    s.set_name("Absences").expect("name");
+    s.write_string(0, 0, "Absences, November 2026")
+        .expect("title");
+    for (c, n) in columns.iter().enumerate() {
+        s.write_string(1, c as u16, *n).expect("header");
+    }
+    for (r, cells) in rows.into_iter().enumerate() {
+        for (c, cell) in cells.into_iter().enumerate() {
+            let (r, c) = (r as u32 + 2, c as u16);
+            match cell {
+                C::T("") => {}
+                C::T(t) => {
+                    s.write_string(r, c, t).expect("t");
+                }
+                C::N(x) => {
+                    s.write_number(r, c, x).expect("n");
+                }
+                C::D(y, m, d) => {
+                    let x = ExcelDateTime::from_ymd(y, m, d).expect("date");
+                    s.write_datetime_with_format(r, c, &x, &date).expect("d");
+                }
+            }
+        }
+    }
+    wb.save(&path).expect("save");
+    path
+}
+
+fn absences() -> esr_desk::layout::Layout {
+    LayoutSet::bundled()
+        .expect("layouts")
+        .get("absences")
+        .expect("absences")
+        .clone()
+}
+
+/// The converted file's records (after the column-name row), as fields.
+fn converted_rows(path: &Path) -> Vec<Vec<String>> {
+    let layout = absences();
+    let fits = |t: &esr_desk::workbook::Table| {
+        let u = by_name(&layout, t).unmatched(&layout);
+        (!u.is_empty()).then(|| u.join(", "))
+    };
+    let t = read_table(path, &Choice::default(), Some(&layout), fits).expect("read");
+    let p = by_name(&layout, &t);
+    let fill = Fill {
+        name: "x.xlsx".into(),
+        now: uk_now(),
+        vpd: String::new(),
+        seq: 1,
+    };
+    let c = convert(&layout, &t, &p, &Default::default(), &fill).expect("convert");
+    let text = String::from_utf8(c.bytes).expect("utf8");
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn cells_are_read_as_typed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut rows = vec![
+        // Text keeps its leading zero; a date cell is written in the layout's form.
+        row(C::T("01012001"), C::D(2026, 11, 2)),
+        // A number loses it (as Excel does); 0.1 + 0.2 is read as 0.3, not float noise.
+        row(C::N(1012002.0), C::D(2026, 11, 3)),
+        // A date typed as text in ISO form, and an Excel serial left as a number.
+        row(C::T("01012003"), C::T("2026-11-04")),
+        row(C::T("01012004"), C::N(46330.0)),
+    ];
+    rows[1][11] = C::N(0.1 + 0.2);
+    rows[3][11] = C::N(123456789012345.0);
+    let path = workbook(dir.path(), "abs.xlsx", &ABS, rows);
+    let recs = converted_rows(&path);
+    assert_eq!(recs.len(), 4);
+    assert_eq!(recs[0][0], "01012001", "text keeps its zeros");
+    assert_eq!(recs[0][7], "02/11/2026", "a date cell in the layout's form");
+    assert_eq!(recs[0][8], "30/11/2026");
+    assert_eq!(recs[1][0], "1012002", "a number has no zeros to keep");
+    assert_eq!(recs[1][11], "0.3", "no float noise");
+    assert_eq!(recs[2][7], "2026-11-04", "text stays as typed");
+    assert_eq!(recs[3][7], "46330", "a serial number stays a number");
+    assert_eq!(recs[3][11], "123456789012345", "never scientific notation");
+    assert_eq!(recs[0][11], "37.5");
+
+    // The same workbook through `validate`: issues numbered by sheet row (data from row 3).
+    let out = run(&[
+        "validate",
+        path.to_str().expect("p"),
+        "--interface",
+        "absences",
+        "--json",
+    ]);
+    assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+    let rep = report(&out);
+    let got = line_rules(&rep);
+    assert!(got.contains(&(4, "length-error".into())), "{got:?}");
+    assert!(got.contains(&(5, "type-error".into())), "{got:?}");
+    assert!(got.contains(&(6, "type-error".into())), "{got:?}");
+    assert_eq!(got.iter().filter(|g| g.0 == 6).count(), 2, "{got:?}");
+    assert!(!got.iter().any(|(l, _)| *l == 3), "row 3 is clean: {got:?}");
+    assert!(
+        stderr(&out).contains("Read sheet \"Absences\""),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn every_kind_of_date_cell_converts_exactly() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // Date and time cells against a DD/MM/YYYY date, an HH:MM time, and (in rostering) a
+    // YYYYMMDD date and an HHMM time.
+    let mut wb = Workbook::new();
+    let s = wb.add_worksheet();
+    let fmt = Format::new().set_num_format("dd/mm/yyyy hh:mm");
+    let dates = [(1999, 12, 31), (2000, 2, 29), (2026, 11, 2), (1960, 1, 1)];
+    s.write_string(0, 0, "Start Date").expect("h");
+    s.write_string(0, 1, "Start Time").expect("h");
+    for (i, (y, m, d)) in dates.iter().enumerate() {
+        let x = ExcelDateTime::from_ymd(*y, *m, *d)
+            .expect("d")
+            .and_hms(9, 30, 0)
+            .expect("t");
+        s.write_datetime_with_format(i as u32 + 1, 0, &x, &fmt)
+            .expect("w");
+        let t = ExcelDateTime::from_hms(17, 45, 0).expect("t");
+        s.write_datetime_with_format(i as u32 + 1, 1, &t, &Format::new().set_num_format("hh:mm"))
+            .expect("w");
+    }
+    let path = dir.path().join("dates.xlsx");
+    wb.save(&path).expect("save");
+    let layout = absences();
+    let t = read_table(&path, &Choice::default(), Some(&layout), |_| None).expect("read");
+    let start = &layout.records[0].fields[7];
+    let time = &layout.records[0].fields[9];
+    let got: Vec<(String, String)> = t
+        .rows()
+        .map(|r| {
+            (
+                esr_desk::workbook::cell_text(r.cell(0), Some(&start.format)),
+                esr_desk::workbook::cell_text(r.cell(1), Some(&time.format)),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("31/12/1999".into(), "17:45".into()),
+            ("29/02/2000".into(), "17:45".into()),
+            ("02/11/2026".into(), "17:45".into()),
+            ("01/01/1960".into(), "17:45".into()),
+        ]
+    );
+    let set = LayoutSet::bundled().expect("layouts");
+    let roster = set.get("rostering-pay-variations").expect("roster");
+    let dtl = &roster.records[roster.record_index("DTL").expect("dtl")];
+    let shift = dtl
+        .fields
+        .iter()
+        .find(|f| f.name == "Shift Date")
+        .expect("f");
+    let first = t.rows().next().expect("row");
+    assert_eq!(
+        esr_desk::workbook::cell_text(first.cell(0), Some(&shift.format)),
+        "19991231"
+    );
+}
+
+#[test]
+fn repairs_are_previewed_applied_as_one_step_and_undone() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut rows = vec![
+        row(C::N(1012001.0), C::D(2026, 11, 2)),     // zeros lost
+        row(C::T("01012002"), C::T("2026-11-03")),   // ISO text
+        row(C::T("01012003"), C::N(46330.0)),        // serial
+        row(C::T("01012004"), C::T("05/11/26")),     // two-digit year
+        row(C::T("1.012005E+6"), C::D(2026, 11, 6)), // every digit there
+        row(C::T("1.2E+7"), C::D(2026, 11, 7)),      // digits lost
+        row(C::T("01012007"), C::D(2026, 11, 8)),
+    ];
+    rows[6][5] = C::T("annual leave "); // case and a space
+    let path = workbook(dir.path(), "abs.xlsx", &ABS, rows);
+    let db = dir.path().join("store.sqlite");
+    let mut store = Store::open(&db).expect("store");
+    let layout = absences();
+    let made = store
+        .prepare_table(&path, &layout, ReadChoice::default())
+        .expect("prepare");
+    let out = store
+        .import(
+            &path,
+            &layout,
+            ImportOptions {
+                made: Some(esr_desk::store::Made {
+                    converted: made.converted,
+                    from: made.from,
+                }),
+                ..Default::default()
+            },
+        )
+        .expect("import");
+    assert_eq!(out.records, 7);
+    assert_eq!(out.rejected, 7);
+    let batch = out.batch_id;
+    let r = store.repairs(batch).expect("repairs");
+    let kinds: Vec<(String, String, usize)> = r
+        .groups
+        .iter()
+        .map(|g| (g.field_name.clone(), format!("{:?}", g.kind), g.cells.len()))
+        .collect();
+    use esr_desk::fixes::FixKind::*;
+    let find = |field: &str, kind: esr_desk::fixes::FixKind| {
+        r.groups
+            .iter()
+            .find(|g| g.field_name == field && g.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind:?} of {field}: {kinds:?}"))
+    };
+    let zeros = find("Employee Number", ZeroPad);
+    assert_eq!(zeros.cells[0].was, "1012001");
+    assert_eq!(zeros.cells[0].fix.value, "01012001");
+    assert_eq!(zeros.cells[0].line, 3, "numbered by sheet row");
+    assert_eq!(
+        find("Start Date", DateFormat).cells[0].fix.value,
+        "03/11/2026"
+    );
+    assert_eq!(
+        find("Start Date", ExcelSerial).cells[0].fix.value,
+        "04/11/2026"
+    );
+    assert_eq!(
+        find("Start Date", TwoDigitYear).cells[0].fix.value,
+        "05/11/2026"
+    );
+    assert_eq!(
+        find("Employee Number", Expand).cells[0].fix.value,
+        "01012005"
+    );
+    assert!(
+        r.groups
+            .iter()
+            .any(|g| g.field_name == "Absence Type" && g.cells[0].fix.value == "Annual Leave"),
+        "{kinds:?}"
+    );
+    assert_eq!(r.unmendable.len(), 1, "{:?}", r.unmendable);
+    assert_eq!(r.unmendable[0].first_line, 8);
+    assert!(r.unmendable[0].why.contains("only 2 of its 8 digits"));
+    // Each repair is one step; undo puts every cell back.
+    let groups = r.groups.clone();
+    for g in &groups {
+        store.apply(batch, g.changes()).expect("apply");
+    }
+    let info = store.batch(batch).expect("info");
+    let left = store.issues(batch, None, 50).expect("issues");
+    assert_eq!(
+        info.rejected, 1,
+        "only the unmendable row is left: {left:?}"
+    );
+    for _ in &groups {
+        store.undo(batch).expect("undo").expect("a step to undo");
+    }
+    assert_eq!(store.batch(batch).expect("info").rejected, 7);
+    assert_eq!(store.repairs(batch).expect("again").groups, groups);
+}
+
+#[test]
+fn a_workbook_goes_to_an_esr_format_export() {
+    // The sample pay variations workbook: a mapping file gives the header's Source System;
+    // the repairs are applied; the export is an ESR file that validates clean.
+    let dir = tempfile::tempdir().expect("tmp");
+    let wb = std::fs::read_dir(root().join("sample-data/rostering-pay-variations"))
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "xlsx"))
+        .expect("workbook sample");
+    let wbs = wb.to_str().expect("p");
+    let suggest = run(&[
+        "mapping",
+        "suggest",
+        wbs,
+        "--interface",
+        "rostering-pay-variations",
+    ]);
+    assert_eq!(code(&suggest), Some(0), "{}", stderr(&suggest));
+    let toml = String::from_utf8(suggest.stdout).expect("utf8");
+    assert!(toml.contains("column = \"Staff Number\""), "{toml}");
+    let toml = toml.replace(
+        "\"Source System\" = \"\"",
+        "\"Source System\" = \"HealthRoster\"",
+    );
+    let mapping = dir.path().join("roster.toml");
+    std::fs::write(&mapping, toml).expect("write");
+    let ms = mapping.to_str().expect("p");
+    let db = dir.path().join("store.sqlite");
+    let dbs = db.to_str().expect("p");
+    let out = run(&["validate", wbs, "--mapping", ms, "--json", "--db", dbs]);
+    assert_eq!(code(&out), Some(1));
+    let with_mapping = line_rules(&report(&out));
+    let key: Vec<serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(format!("{}.defects.json", wb.display())).expect("key"),
+    )
+    .expect("json");
+    // The key lists the header's Source System (no mapping gives it); the mapping does.
+    assert_eq!(with_mapping.len() + 1, key.len(), "{with_mapping:?}");
+    let imp = run(&["import", wbs, "--mapping", ms, "--db", dbs]);
+    assert_eq!(
+        code(&imp),
+        Some(1),
+        "import exits as validate: {}",
+        stderr(&imp)
+    );
+    let batch: i64 = String::from_utf8_lossy(&imp.stdout)
+        .trim()
+        .parse()
+        .expect("id");
+    let mut store = Store::open(&db).expect("store");
+    let r = store.repairs(batch).expect("repairs");
+    for g in &r.groups {
+        store.apply(batch, g.changes()).expect("apply");
+    }
+    assert!(r.unmendable.is_empty());
+    let info = store.batch(batch).expect("info");
+    assert_eq!(info.rejected, 0, "every seeded damage is mendable");
+    let outdir = dir.path().join("out");
+    std::fs::create_dir(&outdir).expect("dir");
+    let mut o = ExportOptions::new(&outdir);
+    o.vpd = Some("RX1".into());
+    let e = export_batch(&mut store, batch, &o).expect("export");
+    let name = e
+        .path
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    assert!(name.starts_with("RX1_PAYVAR_"), "{name}");
+    let v = run(&[
+        "validate",
+        e.path.to_str().expect("p"),
+        "--interface",
+        "rostering-pay-variations",
+        "--json",
+    ]);
+    assert_eq!(code(&v), Some(0), "{:?}", report(&v));
+    let text = String::from_utf8_lossy(&std::fs::read(&e.path).expect("read")).into_owned();
+    assert!(text.starts_with("HDR|"), "a header is made");
+    assert!(
+        text.contains("|HealthRoster"),
+        "with the mapping's Source System"
+    );
+    assert!(text.lines().last().expect("last").starts_with("TRL|"));
+}
+
+#[test]
+fn a_mapping_is_saved_and_reused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // A local system's own names, none of them known to the layout.
+    let local = [
+        "Pers No", "Post", "Family", "Given", "Act", "Kind", "Why", "From", "To", "T1", "T2",
+        "Hrs", "Dys", "Told",
+    ];
+    let path = workbook(
+        dir.path(),
+        "Absence extract 2026-11.xlsx",
+        &local,
+        vec![row(C::T("01012001"), C::D(2026, 11, 2))],
+    );
+    let ps = path.to_str().expect("p");
+    let db = dir.path().join("store.sqlite");
+    let dbs = db.to_str().expect("p");
+    // Without a mapping: exit 2, naming the fields without a column and the sheet's columns.
+    let out = run(&["validate", ps, "--interface", "absences", "--db", dbs]);
+    assert_eq!(code(&out), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("Employee Number"), "{err}");
+    assert!(err.contains("Pers No"), "{err}");
+    let imp = run(&["import", ps, "--interface", "absences", "--db", dbs]);
+    assert_eq!(code(&imp), Some(2));
+    // Map it, save it for these columns.
+    let body: String = ABS
+        .iter()
+        .zip(local)
+        .map(|(f, c)| format!("[[column]]\nfield = \"{f}\"\ncolumn = \"{c}\"\n"))
+        .collect();
+    let mapping = dir.path().join("m.toml");
+    std::fs::write(
+        &mapping,
+        format!("interface = \"absences\"\nrecord_type = \"ABS\"\n{body}"),
+    )
+    .expect("write");
+    let saved = run(&[
+        "mapping",
+        "save",
+        ps,
+        "--mapping",
+        mapping.to_str().expect("p"),
+        "--db",
+        dbs,
+    ]);
+    assert_eq!(code(&saved), Some(0), "{}", stderr(&saved));
+    let key = String::from_utf8_lossy(&saved.stdout).trim().to_string();
+    // Reused with no --mapping, and said so.
+    let out = run(&[
+        "validate",
+        ps,
+        "--interface",
+        "absences",
+        "--db",
+        dbs,
+        "--json",
+    ]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("mapping {key} saved on")),
+        "{}",
+        stderr(&out)
+    );
+    let list = run(&["mapping", "list", "--db", dbs]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains(&key));
+    let exported = dir.path().join("again.toml");
+    let e = run(&[
+        "mapping",
+        "export",
+        &key,
+        "--out",
+        exported.to_str().expect("p"),
+        "--db",
+        dbs,
+    ]);
+    assert_eq!(code(&e), Some(0));
+    let back = esr_desk::mapping::Mapping::from_toml(
+        &std::fs::read_to_string(&exported).expect("read"),
+        "again",
+    )
+    .expect("parses");
+    assert_eq!(back.column_of("Employee Number"), Some("Pers No"));
+    // The exported file works anywhere with --mapping (here without a store).
+    let out = run(&["validate", ps, "--mapping", exported.to_str().expect("p")]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    // A CSV with the same local columns is mapped the same way (saved for its column set).
+    let csv = dir.path().join("abs.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "{}\r\n01012001,10120001-1,Smith,Ann,A,Annual Leave,,02/11/2026,30/11/2026,,,37.5,5,01/10/2026\r\n",
+            local.join(",")
+        ),
+    )
+    .expect("csv");
+    let out = run(&[
+        "validate",
+        csv.to_str().expect("p"),
+        "--mapping",
+        exported.to_str().expect("p"),
+        "--json",
+    ]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_eq!(report(&out)["records"], 1);
+}
+
+#[test]
+fn bad_workbooks_get_a_clear_message_exit_2_and_nothing_stored() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let dbs = db.to_str().expect("p").to_string();
+    let good = workbook(
+        dir.path(),
+        "good.xlsx",
+        &ABS,
+        vec![row(C::T("01012001"), C::D(2026, 11, 2))],
+    );
+    // A corrupt zip: the workbook cut short.
+    let bytes = std::fs::read(&good).expect("read");
+    let cut = dir.path().join("cut.xlsx");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
+    // An encrypted workbook: an OLE container holding an EncryptedPackage, as Excel writes.
+    let enc = dir.path().join("locked.xlsx");
+    {
+        let mut c = cfb::create(&enc).expect("cfb");
+        let mut s = c.create_stream("/EncryptedPackage").expect("stream");
+        std::io::Write::write_all(&mut s, &[0u8; 4096]).expect("write");
+        let mut s = c.create_stream("/EncryptionInfo").expect("stream");
+        std::io::Write::write_all(&mut s, &[4, 0, 4, 0, 0x40, 0, 0, 0]).expect("write");
+    }
+    // Merged header cells.
+    let merged = dir.path().join("merged.xlsx");
+    {
+        let mut wb = Workbook::new();
+        let s = wb.add_worksheet();
+        s.merge_range(0, 0, 0, 1, "Employee Number", &Format::new())
+            .expect("merge");
+        for (c, n) in ABS.iter().enumerate().skip(2) {
+            s.write_string(0, c as u16, *n).expect("h");
+        }
+        s.write_string(1, 0, "01012001").expect("v");
+        wb.save(&merged).expect("save");
+    }
+    // No sheet that fits, and an empty sheet named.
+    let nofit = dir.path().join("nofit.xlsx");
+    {
+        let mut wb = Workbook::new();
+        let s = wb.add_worksheet();
+        s.set_name("Rota").expect("n");
+        s.write_string(0, 0, "Ward").expect("h");
+        s.write_string(0, 1, "Shift").expect("h");
+        s.write_string(1, 0, "Ward 7").expect("v");
+        let s = wb.add_worksheet();
+        s.set_name("Costs").expect("n");
+        s.write_string(0, 0, "Cost Centre").expect("h");
+        s.write_string(0, 1, "Budget").expect("h");
+        wb.add_worksheet().set_name("Blank").expect("n");
+        wb.save(&nofit).expect("save");
+    }
+    let cases: Vec<(PathBuf, Vec<&str>, &str)> = vec![
+        (cut, vec![], "not a readable workbook"),
+        (enc, vec![], "protected with a password"),
+        (merged, vec![], "merged cells (A1:B1)"),
+        (nofit.clone(), vec![], "no sheet of nofit.xlsx fits"),
+        (nofit.clone(), vec!["--sheet", "Blank"], "is empty"),
+        (
+            nofit,
+            vec!["--sheet", "Nope"],
+            "has no sheet named \"Nope\"",
+        ),
+    ];
+    for (path, extra, want) in cases {
+        let ps = path.to_str().expect("p");
+        for cmd in ["validate", "import"] {
+            let mut args = vec![cmd, ps, "--interface", "absences", "--db", &dbs];
+            args.extend(&extra);
+            let out = run(&args);
+            assert_eq!(code(&out), Some(2), "{cmd} {ps}: {}", stderr(&out));
+            assert!(
+                stderr(&out).contains(want),
+                "{cmd} {ps}: want {want:?} in {}",
+                stderr(&out)
+            );
+            assert!(!stderr(&out).contains("panicked"));
+        }
+    }
+    let store = Store::open(&db).expect("store");
+    assert!(
+        store.batches(None).expect("list").is_empty(),
+        "nothing stored"
+    );
+}
