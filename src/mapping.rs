@@ -603,8 +603,9 @@ pub fn convert(
     })
 }
 
-/// A saved mapping as the reader sees it: the mapping and the banner to show with it.
-pub type SavedLookup<'a> = &'a dyn Fn(&[String]) -> Option<(Mapping, String)>;
+/// A saved mapping as the reader sees it, for an interface (layout id) and a table's columns:
+/// the mapping and the banner to show with it.
+pub type SavedLookup<'a> = &'a dyn Fn(&str, &[String]) -> Option<(Mapping, String)>;
 
 /// What the officer (or the command line) said about reading a table.
 #[derive(Default, Clone, Copy)]
@@ -642,7 +643,7 @@ pub fn choose(
             how: "Columns mapped by the mapping file given.".into(),
         });
     }
-    if let Some((m, banner)) = saved(&table.columns)
+    if let Some((m, banner)) = saved(&layout.id, &table.columns)
         && let Ok(p) = from_mapping(layout, table, &m)
     {
         return Ok(Chosen {
@@ -803,9 +804,17 @@ pub fn preview(
     sheet: Option<&str>,
     saved: SavedLookup<'_>,
 ) -> Result<TablePreview, MappingError> {
+    // With no layout named: the one a mapping was saved for with these columns, else the one
+    // the column names fit.
+    let found = |t: &Table| -> Option<&Layout> {
+        set.layouts
+            .iter()
+            .find(|l| saved(&l.id, &t.columns).is_some())
+            .or_else(|| detect_layout(t, set))
+    };
     let fits = |t: &Table| match layout {
         Some(l) => lacks(l, t, &choose(l, t, None, saved)),
-        None => detect_layout(t, set)
+        None => found(t)
             .is_none()
             .then(|| "its columns fit no interface".to_string()),
     };
@@ -817,14 +826,14 @@ pub fn preview(
         }
         r => r?,
     };
-    let layout = match layout.or_else(|| detect_layout(&table, set)) {
+    let layout = match layout.or_else(|| found(&table)) {
         Some(l) => l,
         None => set.layouts.first().ok_or_else(|| MappingError::Layout {
             interface: String::new(),
             why: "no layouts are loaded".into(),
         })?,
     };
-    let (proposal, header, banner) = match saved(&table.columns).and_then(|(m, b)| {
+    let (proposal, header, banner) = match saved(&layout.id, &table.columns).and_then(|(m, b)| {
         from_mapping(layout, &table, &m)
             .ok()
             .map(|p| (p, m.header, b))

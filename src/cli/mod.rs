@@ -376,7 +376,7 @@ pub fn prepare_table(
             vpd: String::new(),
             seq: 1,
         };
-        esr_desk::mapping::prepare(file, layout, read, &|_| None, &fill)
+        esr_desk::mapping::prepare(file, layout, read, &|_, _| None, &fill)
     }
     .map_err(|e| failed(format!("could not read {}: {e}", file.display())))?;
     for n in &prepared.converted.notes {

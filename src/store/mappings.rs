@@ -187,8 +187,8 @@ impl Store {
         layout: &crate::layout::Layout,
         read: crate::mapping::ReadChoice<'_>,
     ) -> std::result::Result<crate::mapping::Prepared, crate::mapping::MappingError> {
-        let lookup = |cols: &[String]| {
-            self.saved_mapping(&layout.id, cols)
+        let lookup = |id: &str, cols: &[String]| {
+            self.saved_mapping(id, cols)
                 .ok()
                 .flatten()
                 .map(|s| (s.mapping.clone(), s.banner()))
@@ -242,8 +242,7 @@ impl Store {
                 .ok()
                 .flatten(),
         };
-        let lookup = |cols: &[String]| {
-            let id = layout.map(|l| l.id.as_str())?;
+        let lookup = |id: &str, cols: &[String]| {
             self.saved_mapping(id, cols)
                 .ok()
                 .flatten()
@@ -271,7 +270,7 @@ impl Store {
             sheet: t.sheet.as_deref(),
             mapping: Some(&t.mapping),
         };
-        let p = crate::mapping::prepare(path, layout, read, &|_| None, &fill)?;
+        let p = crate::mapping::prepare(path, layout, read, &|_, _| None, &fill)?;
         if t.remember {
             let saved = self
                 .save_mapping(&p.columns, &t.mapping)

@@ -248,16 +248,16 @@ impl MappingDialog {
                             } else {
                                 f.name.clone()
                             };
-                            if f.required && pick.is_none() {
+                            let label = if f.required && pick.is_none() {
                                 ui.colored_label(ui.visuals().error_fg_color, name)
-                                    .on_hover_text("Required: choose the column that holds it");
+                                    .on_hover_text("Required: choose the column that holds it")
                             } else {
                                 ui.label(name).on_hover_text(format!(
                                     "{} {}",
                                     f.format,
                                     f.description.as_deref().unwrap_or("")
-                                ));
-                            }
+                                ))
+                            };
                             let mut chosen = pick;
                             let text = chosen
                                 .and_then(|c| p.columns.get(c))
@@ -272,7 +272,9 @@ impl MappingDialog {
                                             ui.selectable_value(&mut chosen, Some(c), col);
                                         }
                                     }
-                                });
+                                })
+                                .response
+                                .labelled_by(label.id);
                             if chosen != pick && fi < self.picks.len() {
                                 // A column feeds one field: taking it frees it elsewhere.
                                 if let Some(c) = chosen {

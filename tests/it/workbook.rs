@@ -615,3 +615,118 @@ fn bad_workbooks_get_a_clear_message_exit_2_and_nothing_stored() {
         "nothing stored"
     );
 }
+
+/// The window: a workbook opens on the mapping screen; the officer fills the header's Source
+/// System and confirms; the batch is imported with the repairs offered; the next workbook
+/// with the same columns is shown with the saved mapping and a banner saying so.
+#[test]
+fn the_window_confirms_a_mapping() {
+    use crate::window::{harness_sized, settle};
+    use egui_kittest::kittest::{NodeT as _, Queryable as _};
+    use esr_desk::ui::app::{App, Command, Data, Screen};
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let wb = std::fs::read_dir(root().join("sample-data/rostering-pay-variations"))
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "xlsx"))
+        .expect("workbook sample");
+    let app = App::headless(vec![wb.clone()], Some(db.clone()));
+    let mut h = harness_sized(app, 1024.0, 700.0);
+    settle(&mut h);
+    let d = h
+        .state()
+        .import
+        .mapping
+        .as_ref()
+        .expect("the mapping screen");
+    let p = d.preview.as_ref().expect("read");
+    assert_eq!(
+        p.interface, "rostering-pay-variations",
+        "found from its columns"
+    );
+    assert_eq!(p.rows, 60);
+    assert!(p.saved.is_none());
+    // Each field is shown with its column (found by the names local systems use); a
+    // required header value is asked for first.
+    let staff = p
+        .columns
+        .iter()
+        .position(|c| c == "Staff Number")
+        .expect("column");
+    assert_eq!(d.picks[1], Some(staff), "Employee Number from Staff Number");
+    h.get_by_label_contains("Columns not used (ignored): Ward, Notes");
+    h.get_by_label_contains("Source System (header)");
+    assert!(
+        h.get_by_label("Import 60 rows")
+            .accesskit_node()
+            .is_disabled(),
+        "not until the header's Source System is filled"
+    );
+    // It sits below the fields: scrolled into view, then typed in.
+    h.get_by_label("Source System *").scroll_to_me();
+    h.run();
+    h.get_by_label("Source System *").click();
+    h.run();
+    h.get_by_label("Source System *").type_text("HealthRoster");
+    h.run();
+    let d = h
+        .state()
+        .import
+        .mapping
+        .as_ref()
+        .expect("the mapping screen");
+    assert_eq!(
+        d.header.get("Source System").map(String::as_str),
+        Some("HealthRoster")
+    );
+    h.get_by_label("Import 60 rows").click();
+    settle(&mut h);
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    assert_eq!(h.state().screen, Screen::Batch);
+    let v = h.state().view.as_ref().expect("batch");
+    assert_eq!(v.info.records, 62, "header, 60 rows, trailer");
+    assert!(v.info.rejected > 0, "the seeded damage is found");
+    h.get_by_label_contains("Repairs:");
+    let store = Store::open(&db).expect("store");
+    let saved = store.mappings().expect("mappings");
+    assert_eq!(saved.len(), 1, "the mapping is remembered");
+    assert_eq!(
+        saved[0]
+            .mapping
+            .header
+            .get("Source System")
+            .map(String::as_str),
+        Some("HealthRoster")
+    );
+    drop(store);
+    // The same columns again: the saved mapping, said so.
+    let again = dir.path().join("Roster pay export 2026-12.xlsx");
+    std::fs::copy(&wb, &again).expect("copy");
+    h.state_mut()
+        .queue(Command::Data(Data::OpenFiles(vec![again])));
+    settle(&mut h);
+    let d = h
+        .state()
+        .import
+        .mapping
+        .as_ref()
+        .expect("the mapping screen");
+    let banner = d
+        .preview
+        .as_ref()
+        .and_then(|p| p.saved.clone())
+        .expect("banner");
+    assert!(banner.contains("saved on"), "{banner}");
+    h.get_by_label(&banner);
+    assert!(
+        !h.get_by_label("Import 60 rows")
+            .accesskit_node()
+            .is_disabled(),
+        "the header value is kept"
+    );
+    h.get_by_label("Cancel").click();
+    settle(&mut h);
+    assert!(h.state().import.mapping.is_none());
+}
