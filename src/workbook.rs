@@ -93,18 +93,18 @@ pub enum WorkbookError {
     },
 }
 
-/// True when the file is a workbook (by its name, or by its first bytes: a zip or an OLE
-/// container, as .xlsx/.ods and .xls files are).
+/// True when the file is a workbook: by its name, or, when its name does not say it is a text
+/// file, by its first bytes (a zip or an OLE container, as .xlsx/.ods and .xls files are).
 pub fn is_workbook(path: &Path) -> bool {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    if matches!(
-        ext.as_deref(),
-        Some("xlsx" | "xlsm" | "xls" | "xlsb" | "ods")
-    ) {
-        return true;
+    match ext.as_deref() {
+        Some("xlsx" | "xlsm" | "xls" | "xlsb" | "ods") => return true,
+        // Named as a text interface file: judged as one (binary content is refused as such).
+        Some("csv" | "txt" | "dat" | "tsv") => return false,
+        _ => {}
     }
     match crate::reader::head(path, 8) {
         Ok(h) => h.starts_with(b"PK\x03\x04") || h.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]),

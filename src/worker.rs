@@ -692,6 +692,7 @@ mod tests {
             force: false,
             against: Vec::new(),
             chosen_anyway: None,
+            table: None,
         })
         .expect("send");
         let wait = |w: &Worker| loop {
@@ -758,6 +759,7 @@ mod tests {
             force: false,
             against: Vec::new(),
             chosen_anyway: None,
+            table: None,
         })
         .expect("send");
         w.cancel_import();

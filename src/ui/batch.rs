@@ -2270,11 +2270,21 @@ fn paint_tick(ui: &egui::Ui, rect: egui::Rect) {
     ));
 }
 
-/// A value as drawn: characters that could not be decoded (U+FFFD) are shown as "?" (the
-/// cell's tint and tooltip say why); the stored value is untouched.
+/// A value as drawn: characters that could not be decoded (U+FFFD), control characters and
+/// private-use code points (which no font draws) are shown as "?" (the cell's tint and
+/// tooltip say why); the stored value is untouched.
 pub(crate) fn shown(v: &str) -> std::borrow::Cow<'_, str> {
-    if v.contains('\u{FFFD}') {
-        v.replace('\u{FFFD}', "?").into()
+    let odd = |c: char| {
+        c == '\u{FFFD}'
+            || c.is_control()
+            || ('\u{E000}'..='\u{F8FF}').contains(&c)
+            || c >= '\u{F0000}'
+    };
+    if v.chars().any(odd) {
+        v.chars()
+            .map(|c| if odd(c) { '?' } else { c })
+            .collect::<String>()
+            .into()
     } else {
         v.into()
     }

