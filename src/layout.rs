@@ -1162,6 +1162,21 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
                 rule_text: rule_text.join("; "),
             });
         }
+        // A column name (a field's name or alias) must say which field it is.
+        let mut names: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+        for f in &fields {
+            for n in std::iter::once(&f.name).chain(f.aliases.iter()) {
+                let k = crate::mapping::normal(n);
+                if let Some(other) = names.insert(k, &f.name)
+                    && other != f.name
+                {
+                    return Err(format!(
+                        "record type {:?}: the column name {n:?} could be {other} or {}: give each field names no other field has",
+                        r.code, f.name
+                    ));
+                }
+            }
+        }
         if let Some(d) = discriminator
             && d >= fields.len()
         {
@@ -2080,6 +2095,11 @@ mod sensitivity_tests {
         assert_eq!(
             uk.mask("1984").as_deref(),
             Some("\u{2022}\u{2022}\u{2022}\u{2022}")
+        );
+        // A date typed in another form (as a spreadsheet leaves it) shows nothing of itself.
+        assert_eq!(
+            uk.mask("1984-05-17").as_deref(),
+            Some("\u{2022}".repeat(10).as_str())
         );
         let compact = set
             .layouts

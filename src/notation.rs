@@ -107,8 +107,30 @@ impl Pattern {
     pub fn mask(&self, v: &str) -> String {
         const DOT: char = '\u{2022}';
         let chars: Vec<char> = v.chars().collect();
+        let dots = || std::iter::repeat_n(DOT, chars.len().min(12)).collect();
         if chars.len() != self.width {
-            return std::iter::repeat_n(DOT, chars.len().min(12)).collect();
+            return dots();
+        }
+        // The shape must be the pattern's (separators where it has them, a year of digits),
+        // or a value in another form (1984-01-26 against DD/MM/YYYY) would show its digits.
+        let mut at = 0;
+        for t in &self.toks {
+            let w = match t {
+                Tok::Year => 4,
+                Tok::MonthName => 3,
+                Tok::Lit(_) => 1,
+                _ => 2,
+            };
+            let part = &chars[at..at + w];
+            let fits = match t {
+                Tok::Lit(c) => part[0] == char::from(*c),
+                Tok::MonthName => part.iter().all(|c| c.is_ascii_alphabetic()),
+                _ => part.iter().all(char::is_ascii_digit),
+            };
+            if !fits {
+                return dots();
+            }
+            at += w;
         }
         let mut out = String::with_capacity(self.width * 3);
         let mut i = 0;

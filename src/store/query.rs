@@ -41,6 +41,9 @@ pub struct BatchInfo {
     /// The officer named the interface for a file the program did not recognise: who, when
     /// and what the program had said (None: recognised).
     pub interface_choice: Option<String>,
+    /// Converted from a table (a workbook sheet, a foreign CSV): what from and how the
+    /// columns were mapped (None: an interface file as received).
+    pub made_from: Option<String>,
 }
 
 fn batch_row(r: &Row<'_>) -> rusqlite::Result<BatchInfo> {
@@ -60,10 +63,11 @@ fn batch_row(r: &Row<'_>) -> rusqlite::Result<BatchInfo> {
         file_errors: r.get::<_, i64>(13)? as u64,
         reference: r.get(14)?,
         interface_choice: r.get(15)?,
+        made_from: r.get(16)?,
     })
 }
 
-const BATCH_COLS: &str = "id, interface, layout_id, layout_version, source_name, source_path, source_sha256, imported_at, imported_by, record_count, rejected_count, issue_count, status, file_error_count, reference, interface_choice";
+const BATCH_COLS: &str = "id, interface, layout_id, layout_version, source_name, source_path, source_sha256, imported_at, imported_by, record_count, rejected_count, issue_count, status, file_error_count, reference, interface_choice, made_from";
 
 /// A stored record.
 #[derive(Debug, Clone, PartialEq, Eq)]

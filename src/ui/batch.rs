@@ -1332,6 +1332,15 @@ impl BatchView {
             }
             ui.label(format!("· {} issues", self.info.issues));
         });
+        if let Some(from) = &self.info.made_from {
+            ui.add(
+                egui::Label::new(egui::RichText::new(format!("Made from {from}")).weak())
+                    .truncate(),
+            )
+            .on_hover_text(format!(
+                "Made from {from}. The header and trailer are made as the export makes them."
+            ));
+        }
         if self.tabs.len() > 1 {
             // One tab per record type; the row wraps when the window is narrow.
             let mut pick = self.tab;

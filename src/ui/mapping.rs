@@ -295,15 +295,15 @@ impl MappingDialog {
                                 .filter(|(c, _)| Some(*c) == chosen)
                                 .map(|(_, w)| format!(" ({})", w.words()))
                                 .unwrap_or_default();
-                            let values = chosen
-                                .and_then(|c| p.samples.get(c))
-                                .map(|v| {
-                                    v.iter()
-                                        .map(|x| f.mask(x).unwrap_or_else(|| x.clone()))
-                                        .collect::<Vec<_>>()
-                                        .join(" · ")
-                                })
-                                .unwrap_or_default();
+                            // Personal data is not shown here at all: the values are
+                            // not yet in the field's form, so no mask could be trusted.
+                            let values = match chosen.and_then(|c| p.samples.get(c)) {
+                                Some(v) if f.sensitive.is_some() && !v.is_empty() => {
+                                    "(personal data, not shown)".to_string()
+                                }
+                                Some(v) => v.join(" · "),
+                                None => String::new(),
+                            };
                             ui.add(egui::Label::new(format!("{values}{why}")).truncate());
                             ui.end_row();
                         }
