@@ -614,6 +614,8 @@ pub struct ReadChoice<'a> {
     pub sheet: Option<&'a str>,
     /// The mapping to use (`--mapping`); otherwise a saved one for the column set, else names.
     pub mapping: Option<&'a Mapping>,
+    /// Where `mapping` came from, in words (default: "the mapping file given").
+    pub origin: Option<&'a str>,
 }
 
 /// The mapping chosen for a table: the proposal, the header values, and what to tell the
@@ -633,14 +635,14 @@ pub struct Chosen {
 pub fn choose(
     layout: &Layout,
     table: &Table,
-    given: Option<&Mapping>,
+    given: Option<(&Mapping, &str)>,
     saved: SavedLookup<'_>,
 ) -> Result<Chosen, MappingError> {
-    if let Some(m) = given {
+    if let Some((m, origin)) = given {
         return Ok(Chosen {
             proposal: from_mapping(layout, table, m)?,
             header: m.header.clone(),
-            how: "Columns mapped by the mapping file given.".into(),
+            how: format!("Columns mapped by {origin}."),
         });
     }
     if let Some((m, banner)) = saved(&layout.id, &table.columns)
@@ -717,14 +719,17 @@ pub fn prepare(
     saved: SavedLookup<'_>,
     fill: &crate::export::Fill,
 ) -> Result<Prepared, MappingError> {
-    let fits = |t: &Table| lacks(layout, t, &choose(layout, t, read.mapping, saved));
+    let given = read
+        .mapping
+        .map(|m| (m, read.origin.unwrap_or("the mapping file given")));
+    let fits = |t: &Table| lacks(layout, t, &choose(layout, t, given, saved));
     let table = crate::workbook::read_table(
         path,
         &crate::workbook::Choice { sheet: read.sheet },
         Some(layout),
         fits,
     )?;
-    let chosen = choose(layout, &table, read.mapping, saved)?;
+    let chosen = choose(layout, &table, given, saved)?;
     let converted = convert(layout, &table, &chosen.proposal, &chosen.header, fill)?;
     let mut converted = converted;
     converted.notes.insert(0, chosen.how.clone());

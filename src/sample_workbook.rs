@@ -279,14 +279,13 @@ pub fn write_sample_workbook(
     {
         let s = wb.add_worksheet();
         s.set_name("Lookups").map_err(xerr)?;
-        let mut c = 0u16;
-        for f in rt.fields.iter().filter(|f| !f.codes.is_empty()) {
+        for (c, f) in rt.fields.iter().filter(|f| !f.codes.is_empty()).enumerate() {
+            let c = c as u16;
             s.write_string_with_format(0, c, &f.name, &bold)
                 .map_err(xerr)?;
             for (r, code) in f.codes.iter().enumerate() {
                 s.write_string(r as u32 + 1, c, code).map_err(xerr)?;
             }
-            c += 1;
         }
     }
     // A header field the sheet cannot hold (a mapping gives it) is reported on the header,

@@ -515,11 +515,12 @@ impl Workbook {
             }
             for (j, f) in row.iter().enumerate() {
                 let c = fc + j as u32;
-                if !f.is_empty()
-                    && t.cells
-                        .get_value((r, c))
-                        .is_none_or(|d| matches!(d, Data::Empty))
-                {
+                let no_value = t.cells.get_value((r, c)).is_none_or(|d| match d {
+                    Data::Empty => true,
+                    Data::String(s) => s.is_empty(),
+                    _ => false,
+                });
+                if !f.is_empty() && no_value {
                     t.no_value.push((r + 1, c as usize));
                 }
             }
@@ -691,5 +692,47 @@ pub fn read_table(
             why,
         }),
         (Some(t), Some(_)) => Ok(t),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A number is never written in scientific notation, and reads back as the number
+        /// Excel shows (15 significant digits).
+        #[test]
+        fn numbers_are_written_out_in_full(x in proptest::num::f64::NORMAL | proptest::num::f64::ZERO) {
+            let t = number_text(x);
+            prop_assert!(!t.contains(['e', 'E']), "{t}");
+            let back: f64 = t.parse().expect("a number");
+            let shown: f64 = format!("{x:.14e}").parse().expect("a number");
+            prop_assert_eq!(back, shown);
+        }
+
+        /// Every date Excel can hold reads back as the same date from its serial number (the
+        /// writer's and the reader's calendars agree, 1900 leap-year bug included).
+        #[test]
+        fn serial_dates_read_back_exactly(days in 0i64..2_958_000) {
+            let d = chrono::NaiveDate::from_ymd_opt(1900, 3, 1).expect("date")
+                + chrono::Duration::days(days);
+            prop_assume!(chrono::Datelike::year(&d) <= 9999);
+            let serial = crate::sample_workbook::excel_serial(d).expect("serial");
+            let dt = calamine::ExcelDateTime::new(serial, calamine::ExcelDateTimeType::DateTime, false);
+            prop_assert_eq!(excel_date(&dt), Some((d, 0)));
+        }
+    }
+
+    #[test]
+    fn whole_numbers_have_no_point_and_float_noise_is_gone() {
+        assert_eq!(number_text(1012001.0), "1012001");
+        assert_eq!(number_text(0.1 + 0.2), "0.3");
+        assert_eq!(number_text(123456789012.0), "123456789012");
+        assert_eq!(number_text(1e20), "100000000000000000000");
+        assert_eq!(number_text(-7.5), "-7.5");
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(27), "AB");
     }
 }

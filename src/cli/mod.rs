@@ -364,6 +364,7 @@ pub fn prepare_table(
     let read = esr_desk::mapping::ReadChoice {
         sheet: t.sheet.as_deref(),
         mapping: mapping.as_ref(),
+        origin: None,
     };
     let store_path = esr_desk::paths::store_path(db);
     let prepared = if db.is_some() || store_path.exists() {

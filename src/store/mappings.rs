@@ -266,9 +266,14 @@ impl Store {
         t: &crate::mapping::TableImport,
     ) -> std::result::Result<super::Made, crate::mapping::MappingError> {
         let fill = self.fill_for(layout, path);
+        let origin = format!(
+            "the mapping {} confirmed on the mapping screen",
+            current_user()
+        );
         let read = crate::mapping::ReadChoice {
             sheet: t.sheet.as_deref(),
             mapping: Some(&t.mapping),
+            origin: Some(&origin),
         };
         let p = crate::mapping::prepare(path, layout, read, &|_, _| None, &fill)?;
         if t.remember {

@@ -730,3 +730,67 @@ fn the_window_confirms_a_mapping() {
     settle(&mut h);
     assert!(h.state().import.mapping.is_none());
 }
+
+#[test]
+fn a_formula_gives_its_saved_value_and_says_when_it_has_none() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("formulas.xlsx");
+    let mut wb = Workbook::new();
+    let s = wb.add_worksheet();
+    for (c, n) in ABS.iter().enumerate() {
+        s.write_string(0, c as u16, *n).expect("h");
+    }
+    for r in 1..=2u32 {
+        s.write_string(r, 0, "01012001").expect("v");
+    }
+    // Days Lost: a formula with its saved value, and one saved without calculating.
+    s.write_formula(1, 12, rust_xlsxwriter::Formula::new("=2+3").set_result("5"))
+        .expect("f");
+    s.write_formula(2, 12, rust_xlsxwriter::Formula::new("=2+3").set_result("7"))
+        .expect("f");
+    wb.save(&path).expect("save");
+    // Saved without calculating: the second formula's value taken out of the file.
+    without_value(&path, "<f>2+3</f><v>7</v>", "<f>2+3</f>");
+    let layout = absences();
+    let t = read_table(&path, &Choice::default(), Some(&layout), |_| None).expect("read");
+    let days: Vec<String> = t
+        .rows()
+        .map(|r| esr_desk::workbook::cell_text(r.cell(12), None))
+        .collect();
+    assert_eq!(days, vec!["5".to_string(), String::new()]);
+    assert_eq!(t.no_value, vec![(3, 12)]);
+    assert!(
+        t.notes
+            .iter()
+            .any(|n| n.contains("1 formula cell(s) have no saved value") && n.contains("M3")),
+        "{:?}",
+        t.notes
+    );
+}
+
+/// Rewrites a workbook's sheets with `from` replaced by `to` (to make what Excel can write and
+/// the writer here cannot).
+fn without_value(path: &Path, from: &str, to: &str) {
+    use std::io::{Read as _, Write as _};
+    let mut zin = zip::ZipArchive::new(std::fs::File::open(path).expect("open")).expect("zip");
+    let out = path.with_extension("tmp");
+    let mut zout = zip::ZipWriter::new(std::fs::File::create(&out).expect("create"));
+    let mut changed = false;
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).expect("entry");
+        let name = f.name().expect("name").to_string();
+        let mut body = Vec::new();
+        f.read_to_end(&mut body).expect("read");
+        if name.starts_with("xl/worksheets/") {
+            let text = String::from_utf8(body).expect("xml");
+            changed |= text.contains(from);
+            body = text.replace(from, to).into_bytes();
+        }
+        zout.start_file(name, zip::write::SimpleFileOptions::default())
+            .expect("start");
+        zout.write_all(&body).expect("write");
+    }
+    zout.finish().expect("finish");
+    assert!(changed, "{from} not found");
+    std::fs::rename(out, path).expect("rename");
+}
