@@ -163,6 +163,29 @@ pub fn mappable(layout: &Layout, f: &Field, fi: usize) -> bool {
         && f.value.is_none()
 }
 
+/// The header fields a mapping fills (those a sheet cannot hold and the export does not make),
+/// in the layout's order.
+pub fn header_fields(layout: &Layout) -> Vec<&Field> {
+    layout.header().map_or_else(Vec::new, |h| {
+        layout.records[h]
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(fi, f)| mappable(layout, f, *fi))
+            .map(|(_, f)| f)
+            .collect()
+    })
+}
+
+/// The required header fields `header` leaves empty.
+pub fn header_unfilled(layout: &Layout, header: &BTreeMap<String, String>) -> Vec<String> {
+    header_fields(layout)
+        .into_iter()
+        .filter(|f| f.required && header.get(&f.name).is_none_or(|v| v.trim().is_empty()))
+        .map(|f| f.name.clone())
+        .collect()
+}
+
 /// How a field's column was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Why {
@@ -339,22 +362,17 @@ pub fn from_mapping(layout: &Layout, table: &Table, m: &Mapping) -> Result<Propo
             picks[fi] = Some((c, Why::Saved));
         }
     }
-    if let Some(h) = layout.header() {
-        let hr = &layout.records[h];
-        for name in m.header.keys() {
-            let ok = hr
-                .fields
-                .iter()
-                .enumerate()
-                .any(|(fi, f)| f.name == *name && mappable(layout, f, fi));
-            if !ok {
-                return Err(bad(format!(
-                    "the header has no field {name:?} that a mapping can fill"
-                )));
-            }
-        }
-    } else if !m.header.is_empty() {
-        return Err(bad("the layout has no header".into()));
+    let fillable = header_fields(layout);
+    if let Some(name) = m
+        .header
+        .keys()
+        .find(|n| !fillable.iter().any(|f| f.name == **n))
+    {
+        return Err(bad(if layout.header().is_some() {
+            format!("the header has no field {name:?} that a mapping can fill")
+        } else {
+            "the layout has no header".into()
+        }));
     }
     Ok(Proposal { record, picks })
 }

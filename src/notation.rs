@@ -111,8 +111,10 @@ impl Pattern {
         if chars.len() != self.width {
             return dots();
         }
-        // The shape must be the pattern's (separators where it has them, a year of digits),
-        // or a value in another form (1984-01-26 against DD/MM/YYYY) would show its digits.
+        // The shape must be the pattern's (separators where it has them, digits where it
+        // has numbers), or a value in another form (1984-01-26 against DD/MM/YYYY) would show
+        // its digits.
+        let mut out = String::with_capacity(self.width * 3);
         let mut at = 0;
         for t in &self.toks {
             let w = match t {
@@ -130,25 +132,14 @@ impl Pattern {
             if !fits {
                 return dots();
             }
-            at += w;
-        }
-        let mut out = String::with_capacity(self.width * 3);
-        let mut i = 0;
-        for t in &self.toks {
-            let w = match t {
-                Tok::Year => 4,
-                Tok::MonthName => 3,
-                Tok::Lit(_) => 1,
-                _ => 2,
-            };
-            for c in &chars[i..i + w] {
+            for c in part {
                 out.push(if matches!(t, Tok::Year | Tok::Lit(_)) {
                     *c
                 } else {
                     DOT
                 });
             }
-            i += w;
+            at += w;
         }
         out
     }

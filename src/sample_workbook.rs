@@ -290,16 +290,12 @@ pub fn write_sample_workbook(
     }
     // A header field the sheet cannot hold (a mapping gives it) is reported on the header,
     // which is numbered by the row of column names.
-    if let Some(h) = layout.header() {
-        for (fi, f) in layout.records[h].fields.iter().enumerate() {
-            if f.required && mappable(layout, f, fi) {
-                key.push(Seeded {
-                    line: u64::from(header_row),
-                    field: Some(f.name.clone()),
-                    rule: crate::rules::Rule::RequiredError,
-                });
-            }
-        }
+    for name in crate::mapping::header_unfilled(layout, &Default::default()) {
+        key.push(Seeded {
+            line: u64::from(header_row),
+            field: Some(name),
+            rule: crate::rules::Rule::RequiredError,
+        });
     }
     key.sort_by_key(|s| s.line);
     wb.save(path).map_err(xerr)?;

@@ -108,12 +108,8 @@ pub fn run(a: Args, db: Option<&Path>) -> Outcome {
             let t = read(&file, sheet.as_deref(), layout, None)?;
             let p = esr_desk::mapping::propose(layout, &t);
             let mut m = p.to_mapping(layout, &t);
-            if let Some(h) = layout.header() {
-                for (fi, f) in layout.records[h].fields.iter().enumerate() {
-                    if f.required && esr_desk::mapping::mappable(layout, f, fi) {
-                        m.header.insert(f.name.clone(), String::new());
-                    }
-                }
+            for name in esr_desk::mapping::header_unfilled(layout, &Default::default()) {
+                m.header.insert(name, String::new());
             }
             let unmatched = p.unmatched(layout);
             if !unmatched.is_empty() {

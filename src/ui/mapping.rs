@@ -50,13 +50,9 @@ impl MappingDialog {
             Ok(p) => {
                 self.picks = p.proposal.picks.iter().map(|x| x.map(|(c, _)| c)).collect();
                 self.header = p.header.clone();
-                if let Some(l) = layouts.get(&p.interface)
-                    && let Some(h) = l.header()
-                {
-                    for (fi, f) in l.records[h].fields.iter().enumerate() {
-                        if mappable(l, f, fi) {
-                            self.header.entry(f.name.clone()).or_default();
-                        }
+                if let Some(l) = layouts.get(&p.interface) {
+                    for f in crate::mapping::header_fields(l) {
+                        self.header.entry(f.name.clone()).or_default();
                     }
                 }
                 self.error = None;
@@ -73,30 +69,23 @@ impl MappingDialog {
         crate::validate::file_name(&self.path)
     }
 
-    /// Required fields with no column chosen.
+    /// Required fields with no column chosen, and required header values not typed.
     fn unmatched(&self, l: &Layout, record: usize) -> Vec<String> {
-        l.records[record]
-            .fields
-            .iter()
-            .enumerate()
-            .filter(|(fi, f)| {
-                f.required
-                    && mappable(l, f, *fi)
-                    && self.picks.get(*fi).copied().flatten().is_none()
-            })
-            .map(|(_, f)| f.name.clone())
-            .chain(l.header().into_iter().flat_map(|h| {
-                l.records[h]
-                    .fields
-                    .iter()
-                    .enumerate()
-                    .filter(|(fi, f)| {
-                        f.required
-                            && mappable(l, f, *fi)
-                            && self.header.get(&f.name).is_none_or(|v| v.trim().is_empty())
-                    })
-                    .map(|(_, f)| format!("{} (header)", f.name))
-            }))
+        let p = crate::mapping::Proposal {
+            record,
+            picks: self
+                .picks
+                .iter()
+                .map(|c| c.map(|c| (c, crate::mapping::Why::Saved)))
+                .collect(),
+        };
+        p.unmatched(l)
+            .into_iter()
+            .chain(
+                crate::mapping::header_unfilled(l, &self.header)
+                    .into_iter()
+                    .map(|n| format!("{n} (header)")),
+            )
             .collect()
     }
 
