@@ -400,3 +400,93 @@ fn a_check_that_finds_nothing_leaves_no_history_row_only_a_last_checked_time() {
         history[0].message
     );
 }
+
+/// A workbook dropped in an interface's inbox is read with the mapping saved for its columns
+/// (the header's Source System included): its valid rows go out as an ESR file. Without a
+/// saved mapping that gives the header, the run says why and leaves the workbook in the inbox.
+#[test]
+fn a_workbook_in_the_inbox_is_read_with_its_saved_mapping() {
+    let mut e = env();
+    let now = utc("2026-11-10T12:00:00Z");
+    let made = now - Duration::days(2);
+    let (inbox, outbox) = (e.root.join("in"), e.root.join("out"));
+    save_schedule(
+        &e.store,
+        &settings(
+            "rostering-pay-variations",
+            "hourly at :00",
+            &inbox,
+            &outbox,
+            OnRejects::ValidRowsOnly,
+        ),
+        &FixedClock(made),
+    )
+    .expect("save");
+    let wb = std::fs::read_dir(root().join("sample-data/rostering-pay-variations"))
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "xlsx"))
+        .expect("workbook");
+    let layout = e
+        .layouts
+        .get("rostering-pay-variations")
+        .expect("l")
+        .clone();
+    let file = drop_in(&inbox, &wb, now - Duration::hours(2));
+    // No mapping saved: the columns are matched by name, but nothing gives the header's
+    // Source System, so the batch is held (a header problem holds the whole file).
+    let reports = run_due(&mut e.store, &e.layouts, &FixedClock(now), "test").expect("run");
+    assert_eq!(reports[0].exports, 0, "{}", reports[0].message);
+    assert_eq!(reports[0].outcome, "held", "{}", reports[0].message);
+    // The officer saves the mapping once (here as the window would), with the header value.
+    let t = esr_desk::workbook::read_table(
+        &wb,
+        &esr_desk::workbook::Choice { sheet: None },
+        Some(&layout),
+        |t| {
+            let u = esr_desk::mapping::by_name(&layout, t).unmatched(&layout);
+            (!u.is_empty()).then(|| u.join(", "))
+        },
+    )
+    .expect("read");
+    let mut m = esr_desk::mapping::by_name(&layout, &t).to_mapping(&layout, &t);
+    m.header
+        .insert("Source System".into(), "HealthRoster".into());
+    e.store.save_mapping(&t.columns, &m).expect("save mapping");
+    // Next month's workbook, same columns.
+    let next = e.root.join("Roster pay export 2026-12.xlsx");
+    std::fs::copy(&wb, &next).expect("copy");
+    // Another file (not the same bytes, or it would be a repeat): a byte after the zip's
+    // end, which readers ignore.
+    let mut bytes = std::fs::read(&next).expect("read");
+    bytes.push(0);
+    std::fs::write(&next, bytes).expect("write");
+    drop_in(&inbox, &next, now - Duration::hours(1));
+    let later = FixedClock(now + Duration::hours(1));
+    let reports = run_due(&mut e.store, &e.layouts, &later, "test").expect("run");
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].exports, 1, "{}", reports[0].message);
+    let out: Vec<PathBuf> = std::fs::read_dir(&outbox)
+        .expect("outbox")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(out.len(), 1);
+    let text = String::from_utf8_lossy(&std::fs::read(&out[0]).expect("read")).into_owned();
+    assert!(text.starts_with("HDR|"), "{text}");
+    assert!(text.contains("|HealthRoster"));
+    assert_eq!(
+        code(&run(&["validate", out[0].to_str().expect("p")])),
+        Some(0),
+        "the valid rows make a clean ESR file"
+    );
+    // The held workbook was archived, never deleted.
+    assert!(!file.exists());
+    assert!(
+        inbox
+            .join("archive")
+            .join(file.file_name().expect("n"))
+            .exists()
+    );
+}
