@@ -45,7 +45,11 @@ fn benches(c: &mut Criterion) {
         |_| None,
     )
     .expect("read");
-    let mut m = esr_desk::mapping::by_name(&layout, &table).to_mapping(&layout, &table);
+    let mut m = esr_desk::mapping::by_name(&layout, &table).to_mapping(
+        &layout,
+        &table.columns,
+        table.sheet.clone(),
+    );
     m.header
         .insert("Source System".into(), "HealthRoster".into());
     store.save_mapping(&table.columns, &m).expect("save");

@@ -243,22 +243,29 @@ impl Proposal {
             .collect()
     }
 
-    /// The proposal as a mapping (header values none).
-    pub fn to_mapping(&self, layout: &Layout, table: &Table) -> Mapping {
+    /// The proposal as a mapping for a table with `columns` (read from `sheet`), header
+    /// values none.
+    pub fn to_mapping(
+        &self,
+        layout: &Layout,
+        columns: &[String],
+        sheet: Option<String>,
+    ) -> Mapping {
         let rt = &layout.records[self.record];
         Mapping {
             interface: layout.id.clone(),
             record_type: rt.code.clone(),
-            sheet: table.sheet.clone(),
+            sheet,
             header: BTreeMap::new(),
             columns: rt
                 .fields
                 .iter()
                 .zip(&self.picks)
                 .filter_map(|(f, p)| {
-                    p.map(|(c, _)| ColumnMap {
+                    let column = columns.get(p.as_ref()?.0)?;
+                    Some(ColumnMap {
                         field: f.name.clone(),
-                        column: table.columns[c].clone(),
+                        column: column.clone(),
                     })
                 })
                 .collect(),

@@ -107,7 +107,7 @@ pub fn run(a: Args, db: Option<&Path>) -> Outcome {
                 .ok_or_else(|| super::failed(format!("unknown interface {interface:?}")))?;
             let t = read(&file, sheet.as_deref(), layout, None)?;
             let p = esr_desk::mapping::propose(layout, &t);
-            let mut m = p.to_mapping(layout, &t);
+            let mut m = p.to_mapping(layout, &t.columns, t.sheet.clone());
             for name in esr_desk::mapping::header_unfilled(layout, &Default::default()) {
                 m.header.insert(name, String::new());
             }

@@ -177,10 +177,11 @@ impl Store {
             |n| n.to_string_lossy().into_owned(),
         );
         let file = crate::validate::open_file(path)?.into_inner();
-        let made = opts.made.take();
+        let mut made = opts.made.take();
         // A converted table is judged and stored from the file made; the batch's SHA-256 is
         // still the received file's own.
-        let (inner, total, made_sha): (Box<dyn Read + Send>, u64, Option<String>) = match &made {
+        let (inner, total, made_sha): (Box<dyn Read + Send>, u64, Option<String>) = match &mut made
+        {
             None => {
                 let total = file.metadata().map(|m| m.len()).unwrap_or(0);
                 (Box::new(file), total, None)
@@ -196,7 +197,8 @@ impl Store {
                         source: crate::reader::ReadError::Io(e),
                     }
                 })?;
-                let bytes = m.converted.bytes.clone();
+                // The bytes are read once, here; the lines stay for numbering.
+                let bytes = std::mem::take(&mut m.converted.bytes);
                 let total = bytes.len() as u64;
                 (
                     Box::new(std::io::Cursor::new(bytes)),

@@ -6,7 +6,7 @@
 
 use super::app::{Command, Data};
 use crate::layout::{Layout, LayoutSet};
-use crate::mapping::{ColumnMap, Mapping, TableImport, TablePreview, mappable};
+use crate::mapping::{Mapping, TableImport, TablePreview, mappable};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -71,15 +71,8 @@ impl MappingDialog {
 
     /// Required fields with no column chosen, and required header values not typed.
     fn unmatched(&self, l: &Layout, record: usize) -> Vec<String> {
-        let p = crate::mapping::Proposal {
-            record,
-            picks: self
-                .picks
-                .iter()
-                .map(|c| c.map(|c| (c, crate::mapping::Why::Saved)))
-                .collect(),
-        };
-        p.unmatched(l)
+        self.chosen(record)
+            .unmatched(l)
             .into_iter()
             .chain(
                 crate::mapping::header_unfilled(l, &self.header)
@@ -89,31 +82,30 @@ impl MappingDialog {
             .collect()
     }
 
-    /// The mapping as confirmed.
-    fn mapping(&self, l: &Layout, p: &TablePreview) -> Mapping {
-        let rt = &l.records[p.proposal.record];
-        Mapping {
-            interface: l.id.clone(),
-            record_type: rt.code.clone(),
-            sheet: p.sheet.clone(),
-            header: self
-                .header
+    /// The columns chosen, as a proposal.
+    fn chosen(&self, record: usize) -> crate::mapping::Proposal {
+        crate::mapping::Proposal {
+            record,
+            picks: self
+                .picks
                 .iter()
-                .filter(|(_, v)| !v.trim().is_empty())
-                .map(|(k, v)| (k.clone(), v.trim().to_string()))
-                .collect(),
-            columns: rt
-                .fields
-                .iter()
-                .zip(&self.picks)
-                .filter_map(|(f, c)| {
-                    c.and_then(|c| p.columns.get(c)).map(|col| ColumnMap {
-                        field: f.name.clone(),
-                        column: col.clone(),
-                    })
-                })
+                .map(|c| c.map(|c| (c, crate::mapping::Why::Saved)))
                 .collect(),
         }
+    }
+
+    /// The mapping as confirmed.
+    fn mapping(&self, l: &Layout, p: &TablePreview) -> Mapping {
+        let mut m = self
+            .chosen(p.proposal.record)
+            .to_mapping(l, &p.columns, p.sheet.clone());
+        m.header = self
+            .header
+            .iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .map(|(k, v)| (k.clone(), v.trim().to_string()))
+            .collect();
+        m
     }
 
     /// Draws the screen. Returns false when it is to close.

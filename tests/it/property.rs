@@ -83,16 +83,69 @@ const SAMPLES: &[(&str, bool)] = &[
     ("professional-registrations-nmc", false),
 ];
 
+/// Sample workbooks the property also runs on: converted to the layout's shape on import
+/// (header and trailer made), with the header's Source System given by a mapping.
+const WORKBOOKS: &[&str] = &["absences", "rostering-pay-variations"];
+
+/// A sample workbook of an interface, imported as the window imports one.
+fn import_workbook(store: &mut Store, layout: &esr_desk::layout::Layout) -> i64 {
+    let wb = std::fs::read_dir(root().join("sample-data").join(&layout.id))
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| esr_desk::workbook::is_workbook(p))
+        .expect("workbook");
+    let preview = store
+        .preview_table(&wb, Some(layout), &LayoutSet::bundled().expect("l"), None)
+        .expect("preview");
+    let mut mapping = preview
+        .proposal
+        .to_mapping(layout, &preview.columns, preview.sheet.clone());
+    for name in esr_desk::mapping::header_unfilled(layout, &Default::default()) {
+        mapping.header.insert(name, "Local System".into());
+    }
+    let t = esr_desk::mapping::TableImport {
+        sheet: preview.sheet.clone(),
+        mapping,
+        remember: false,
+    };
+    let made = store.made_from_table(&wb, layout, &t).expect("made");
+    store
+        .import(
+            &wb,
+            layout,
+            ImportOptions {
+                made: Some(made),
+                ..ImportOptions::default()
+            },
+        )
+        .expect("import")
+        .batch_id
+}
+
 fn check(sample_at: usize, ops: &[Op]) -> Result<(), TestCaseError> {
-    let (id, defects) = SAMPLES[sample_at % SAMPLES.len()];
     let dir = tempfile::tempdir().expect("tmp");
     let mut store = Store::open(&dir.path().join("s.sqlite")).expect("open");
     let set = LayoutSet::bundled().expect("layouts");
-    let layout = set.get(id).expect("layout").clone();
-    let b = store
-        .import(&sample(id, defects), &layout, ImportOptions::default())
-        .expect("import")
-        .batch_id;
+    let k = sample_at % (SAMPLES.len() + WORKBOOKS.len());
+    let (layout, b) = match SAMPLES.get(k) {
+        Some((id, defects)) => {
+            let layout = set.get(id).expect("layout").clone();
+            let b = store
+                .import(&sample(id, *defects), &layout, ImportOptions::default())
+                .expect("import")
+                .batch_id;
+            (layout, b)
+        }
+        None => {
+            let layout = set
+                .get(WORKBOOKS[k - SAMPLES.len()])
+                .expect("layout")
+                .clone();
+            let b = import_workbook(&mut store, &layout);
+            (layout, b)
+        }
+    };
     let all = store
         .page(b, 0, 1_000_000, &PageFilter::default())
         .expect("page");
@@ -217,7 +270,7 @@ proptest! {
 
     #[test]
     fn store_issues_equal_a_fresh_validation_of_the_export(
-        sample_at in 0..SAMPLES.len(),
+        sample_at in 0..SAMPLES.len() + WORKBOOKS.len(),
         ops in prop::collection::vec(op(), 0..30),
     ) {
         check(sample_at, &ops)?;

@@ -450,7 +450,8 @@ fn a_workbook_in_the_inbox_is_read_with_its_saved_mapping() {
         },
     )
     .expect("read");
-    let mut m = esr_desk::mapping::by_name(&layout, &t).to_mapping(&layout, &t);
+    let mut m =
+        esr_desk::mapping::by_name(&layout, &t).to_mapping(&layout, &t.columns, t.sheet.clone());
     m.header
         .insert("Source System".into(), "HealthRoster".into());
     e.store.save_mapping(&t.columns, &m).expect("save mapping");
