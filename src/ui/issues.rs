@@ -169,6 +169,21 @@ impl BatchView {
 }
 
 impl BatchView {
+    /// A value of the field named `name` as shown: masked while the batch's personal data is
+    /// not revealed (whatever record type the field is in).
+    fn shown_named(&self, name: &str, v: &str) -> String {
+        let field = self
+            .layout
+            .records
+            .iter()
+            .flat_map(|r| r.fields.iter())
+            .find(|f| f.name == name);
+        match field.filter(|_| !self.revealed).and_then(|f| f.mask(v)) {
+            Some(m) => m,
+            None => shown(v).into_owned(),
+        }
+    }
+
     /// The repair step: every mechanical fix of the batch's errors, by field and kind, each
     /// shown as before → after with a count and applied as one undo step; and the cells no
     /// fix can mend, with the reason.
@@ -204,19 +219,7 @@ impl BatchView {
                             ui.strong(&g.field_name);
                             ui.label(format!("— {}: {} cell(s)", g.kind.title(), g.cells.len()));
                         });
-                        // Personal data stays masked until revealed.
-                        let field = self
-                            .layout
-                            .records
-                            .iter()
-                            .flat_map(|r| r.fields.iter())
-                            .find(|f| f.name == g.field_name);
-                        let show = |v: &str| -> String {
-                            match field.filter(|_| !self.revealed).and_then(|f| f.mask(v)) {
-                                Some(m) => m,
-                                None => shown(v).into_owned(),
-                            }
-                        };
+                        let show = |v: &str| self.shown_named(&g.field_name, v);
                         for s in g.cells.iter().take(3) {
                             ui.weak(format!(
                                 "  line {}: \"{}\" » \"{}\"",
@@ -288,7 +291,10 @@ impl BatchView {
                 for s in these.iter().take(12) {
                     ui.label(format!(
                         "Line {} · {}: \"{}\" » \"{}\"",
-                        s.line, s.field_name, s.was, s.fix.value
+                        s.line,
+                        s.field_name,
+                        self.shown_named(&s.field_name, &s.was),
+                        self.shown_named(&s.field_name, &s.fix.value)
                     ));
                 }
                 if these.len() > 12 {

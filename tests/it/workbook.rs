@@ -794,3 +794,70 @@ fn without_value(path: &Path, from: &str, to: &str) {
     assert!(changed, "{from} not found");
     std::fs::rename(out, path).expect("rename");
 }
+
+/// Least data: the repairs of a sensitive field (a date of birth typed in another form) are
+/// listed masked until the batch's personal data is revealed.
+#[test]
+fn repairs_of_personal_data_are_shown_masked() {
+    use crate::window::{harness_sized, settle};
+    use egui_kittest::kittest::Queryable as _;
+    use esr_desk::ui::app::App;
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let wb = std::fs::read_dir(root().join("sample-data/occupational-health-immunisations"))
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "xlsx"))
+        .expect("workbook sample");
+    let app = App::headless(vec![wb], Some(db.clone()));
+    let mut h = harness_sized(app, 1400.0, 900.0);
+    settle(&mut h);
+    h.get_by_label("Source System *").scroll_to_me();
+    h.run();
+    h.get_by_label("Source System *").click();
+    h.run();
+    h.get_by_label("Source System *").type_text("Cohort");
+    h.run();
+    h.get_by_label("Import 60 rows").click();
+    settle(&mut h);
+    let v = h.state().view.as_ref().expect("batch");
+    let repairs = match &v.repairs {
+        Some(Ok(r)) => r.clone(),
+        other => panic!("repairs not read: {other:?}"),
+    };
+    let dob: Vec<_> = repairs
+        .groups
+        .iter()
+        .filter(|g| g.field_name == "Date of Birth")
+        .flat_map(|g| g.cells.iter().take(3))
+        .collect();
+    assert!(!dob.is_empty(), "the sample has a date of birth to repair");
+    // The rule's own list of suggested fixes too, opened.
+    h.get_by_label_contains("Wrong type of value —").click();
+    settle(&mut h);
+    let n = h.query_all_by_label_contains("Suggested fix:").count();
+    for i in 0..n {
+        h.query_all_by_label_contains("Suggested fix:")
+            .nth(i)
+            .expect("header")
+            .click();
+        h.run();
+    }
+    settle(&mut h);
+    assert!(n > 0, "suggested fixes are listed");
+    for s in dob {
+        assert!(
+            h.query_by_label_contains(&s.was).is_none(),
+            "{} shown unmasked",
+            s.was
+        );
+        assert!(h.query_by_label_contains(&s.fix.value).is_none());
+        h.get_by_label_contains(&format!("line {}: ", s.line));
+        assert!(
+            h.query_all_by_label_contains(&format!("Line {} · Date of Birth", s.line))
+                .count()
+                > 0
+        );
+    }
+}
