@@ -89,12 +89,7 @@ const WORKBOOKS: &[&str] = &["absences", "rostering-pay-variations"];
 
 /// A sample workbook of an interface, imported as the window imports one.
 fn import_workbook(store: &mut Store, layout: &esr_desk::layout::Layout) -> i64 {
-    let wb = std::fs::read_dir(root().join("sample-data").join(&layout.id))
-        .expect("dir")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| esr_desk::workbook::is_workbook(p))
-        .expect("workbook");
+    let wb = sample_workbook(&layout.id);
     let preview = store
         .preview_table(&wb, Some(layout), &LayoutSet::bundled().expect("l"), None)
         .expect("preview");

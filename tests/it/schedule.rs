@@ -422,12 +422,7 @@ fn a_workbook_in_the_inbox_is_read_with_its_saved_mapping() {
         &FixedClock(made),
     )
     .expect("save");
-    let wb = std::fs::read_dir(root().join("sample-data/rostering-pay-variations"))
-        .expect("dir")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "xlsx"))
-        .expect("workbook");
+    let wb = sample_workbook("rostering-pay-variations");
     let layout = e
         .layouts
         .get("rostering-pay-variations")

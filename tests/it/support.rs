@@ -78,6 +78,16 @@ pub fn sample(id: &str, defects: bool) -> PathBuf {
         .expect("sample file")
 }
 
+/// The sample workbook of an interface (sample-data/<id>/*.xlsx).
+pub fn sample_workbook(id: &str) -> PathBuf {
+    std::fs::read_dir(root().join("sample-data").join(id))
+        .expect("sample dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "xlsx"))
+        .expect("sample workbook")
+}
+
 /// Runs `esr-desk export BATCH --out OUT --vpd VPD --db DB`.
 pub fn export_cli(batch: &str, out: &Path, vpd: &str, db: &Path) -> Output {
     let (out, db) = (out.display().to_string(), db.display().to_string());

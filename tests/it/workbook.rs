@@ -339,12 +339,7 @@ fn a_workbook_goes_to_an_esr_format_export() {
     // The sample pay variations workbook: a mapping file gives the header's Source System;
     // the repairs are applied; the export is an ESR file that validates clean.
     let dir = tempfile::tempdir().expect("tmp");
-    let wb = std::fs::read_dir(root().join("sample-data/rostering-pay-variations"))
-        .expect("dir")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "xlsx"))
-        .expect("workbook sample");
+    let wb = sample_workbook("rostering-pay-variations");
     let wbs = wb.to_str().expect("p");
     let suggest = run(&[
         "mapping",
@@ -616,6 +611,33 @@ fn bad_workbooks_get_a_clear_message_exit_2_and_nothing_stored() {
     );
 }
 
+/// On the mapping screen: types the header's Source System (below the fields, so scrolled
+/// into view first) and confirms the import.
+fn fill_source_system_and_import(
+    h: &mut egui_kittest::Harness<'static, esr_desk::ui::app::App>,
+    value: &str,
+) {
+    use egui_kittest::kittest::Queryable as _;
+    h.get_by_label("Source System *").scroll_to_me();
+    h.run();
+    h.get_by_label("Source System *").click();
+    h.run();
+    h.get_by_label("Source System *").type_text(value);
+    h.run();
+    let d = h
+        .state()
+        .import
+        .mapping
+        .as_ref()
+        .expect("the mapping screen");
+    assert_eq!(
+        d.header.get("Source System").map(String::as_str),
+        Some(value)
+    );
+    h.get_by_label("Import 60 rows").click();
+    crate::window::settle(h);
+}
+
 /// The window: a workbook opens on the mapping screen; the officer fills the header's Source
 /// System and confirms; the batch is imported with the repairs offered; the next workbook
 /// with the same columns is shown with the saved mapping and a banner saying so.
@@ -626,12 +648,7 @@ fn the_window_confirms_a_mapping() {
     use esr_desk::ui::app::{App, Command, Data, Screen};
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("store.sqlite");
-    let wb = std::fs::read_dir(root().join("sample-data/rostering-pay-variations"))
-        .expect("dir")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "xlsx"))
-        .expect("workbook sample");
+    let wb = sample_workbook("rostering-pay-variations");
     let app = App::headless(vec![wb.clone()], Some(db.clone()));
     let mut h = harness_sized(app, 1024.0, 700.0);
     settle(&mut h);
@@ -664,25 +681,7 @@ fn the_window_confirms_a_mapping() {
             .is_disabled(),
         "not until the header's Source System is filled"
     );
-    // It sits below the fields: scrolled into view, then typed in.
-    h.get_by_label("Source System *").scroll_to_me();
-    h.run();
-    h.get_by_label("Source System *").click();
-    h.run();
-    h.get_by_label("Source System *").type_text("HealthRoster");
-    h.run();
-    let d = h
-        .state()
-        .import
-        .mapping
-        .as_ref()
-        .expect("the mapping screen");
-    assert_eq!(
-        d.header.get("Source System").map(String::as_str),
-        Some("HealthRoster")
-    );
-    h.get_by_label("Import 60 rows").click();
-    settle(&mut h);
+    fill_source_system_and_import(&mut h, "HealthRoster");
     assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
     assert_eq!(h.state().screen, Screen::Batch);
     let v = h.state().view.as_ref().expect("batch");
@@ -804,23 +803,11 @@ fn repairs_of_personal_data_are_shown_masked() {
     use esr_desk::ui::app::App;
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("store.sqlite");
-    let wb = std::fs::read_dir(root().join("sample-data/occupational-health-immunisations"))
-        .expect("dir")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "xlsx"))
-        .expect("workbook sample");
+    let wb = sample_workbook("occupational-health-immunisations");
     let app = App::headless(vec![wb], Some(db.clone()));
     let mut h = harness_sized(app, 1400.0, 900.0);
     settle(&mut h);
-    h.get_by_label("Source System *").scroll_to_me();
-    h.run();
-    h.get_by_label("Source System *").click();
-    h.run();
-    h.get_by_label("Source System *").type_text("Cohort");
-    h.run();
-    h.get_by_label("Import 60 rows").click();
-    settle(&mut h);
+    fill_source_system_and_import(&mut h, "Cohort");
     let v = h.state().view.as_ref().expect("batch");
     let repairs = match &v.repairs {
         Some(Ok(r)) => r.clone(),
