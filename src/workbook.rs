@@ -279,22 +279,38 @@ pub fn number_text(x: f64) -> String {
 /// 1904 system; Excel's 29 February 1900 is read as 1 March).
 pub fn excel_date(d: &calamine::ExcelDateTime) -> Option<(chrono::NaiveDate, u32)> {
     let (y, mo, da, h, mi, s, ms) = d.to_ymd_hms_milli();
-    let date = chrono::NaiveDate::from_ymd_opt(i32::from(y), u32::from(mo), u32::from(da))
-        .or_else(|| chrono::NaiveDate::from_ymd_opt(i32::from(y), 3, 1))?;
+    let date = match (y, mo, da) {
+        // Excel's day 0 (a time with no date) and its 29 February 1900.
+        (1900, 1, 0) => chrono::NaiveDate::from_ymd_opt(1899, 12, 31),
+        (1900, 2, 29) => chrono::NaiveDate::from_ymd_opt(1900, 3, 1),
+        _ => chrono::NaiveDate::from_ymd_opt(i32::from(y), u32::from(mo), u32::from(da)),
+    }?;
     let secs = u32::from(h) * 3600 + u32::from(mi) * 60 + u32::from(s) + u32::from(ms >= 500);
     Some((date, secs.min(86_399)))
 }
 
-/// A date or time written in `format`'s form (ISO when the field is not a date).
-fn date_text(format: Option<&Format>, date: chrono::NaiveDate, secs: u32) -> String {
+/// A date or time written in `format`'s form (ISO when the field is not a date; a time of
+/// day alone, as a time cell holds it, as HH:MM or HH:MM:SS).
+fn date_text(
+    format: Option<&Format>,
+    date: chrono::NaiveDate,
+    secs: u32,
+    time_only: bool,
+) -> String {
+    let time = || {
+        let t = chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs, 0).unwrap_or_default();
+        let f = if secs.is_multiple_of(60) {
+            "%H:%M"
+        } else {
+            "%H:%M:%S"
+        };
+        t.format(f).to_string()
+    };
     match format {
         Some(Format::Date(p) | Format::Timestamp(p) | Format::Time(p)) => p.format(date, secs),
+        _ if time_only => time(),
         _ if secs == 0 => date.format("%Y-%m-%d").to_string(),
-        _ => {
-            let t =
-                chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs, 0).unwrap_or_default();
-            format!("{} {}", date.format("%Y-%m-%d"), t.format("%H:%M:%S"))
-        }
+        _ => format!("{} {}", date.format("%Y-%m-%d"), time()),
     }
 }
 
@@ -305,13 +321,18 @@ pub fn cell_text(d: &Data, format: Option<&Format>) -> String {
         Data::String(s) => s.clone(),
         Data::Int(i) => i.to_string(),
         Data::Float(x) => number_text(*x),
-        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+        // A tick box (TRUE/FALSE) in a flag field is the flag's own yes or no.
+        Data::Bool(b) => match format {
+            Some(Format::Flag { yes, no }) => if *b { yes } else { no }.clone(),
+            _ => if *b { "TRUE" } else { "FALSE" }.to_string(),
+        },
         Data::DateTime(dt) if dt.is_duration() => {
             let secs = (dt.as_f64() * 86_400.0).round().max(0.0) as u64;
             format!("{:02}:{:02}", secs / 3600, secs / 60 % 60)
         }
+        // A time cell's serial is under 1 (no date).
         Data::DateTime(dt) => match excel_date(dt) {
-            Some((date, secs)) => date_text(format, date, secs),
+            Some((date, secs)) => date_text(format, date, secs, dt.as_f64() < 1.0),
             None => number_text(dt.as_f64()),
         },
         Data::DateTimeIso(s) => {
@@ -329,7 +350,7 @@ pub fn cell_text(d: &Data, format: Option<&Format>) -> String {
                         .map(|d| (d, 0))
                 });
             match parsed {
-                Some((date, secs)) => date_text(format, date, secs),
+                Some((date, secs)) => date_text(format, date, secs, false),
                 None => s.clone(),
             }
         }
@@ -723,6 +744,31 @@ mod tests {
             let dt = calamine::ExcelDateTime::new(serial, calamine::ExcelDateTimeType::DateTime, false);
             prop_assert_eq!(excel_date(&dt), Some((d, 0)));
         }
+    }
+
+    #[test]
+    fn times_and_tick_boxes_are_read_in_the_field_s_form() {
+        use calamine::{ExcelDateTime, ExcelDateTimeType};
+        let time = Data::DateTime(ExcelDateTime::new(0.5, ExcelDateTimeType::DateTime, false));
+        assert_eq!(cell_text(&time, None), "12:00", "a time with no date");
+        let hhmm = Format::parse("time(HHMM)").expect("format");
+        assert_eq!(cell_text(&time, Some(&hhmm)), "1200");
+        let when = Data::DateTime(ExcelDateTime::new(
+            46328.75,
+            ExcelDateTimeType::DateTime,
+            false,
+        ));
+        assert_eq!(cell_text(&when, None), "2026-11-02 18:00");
+        let flag = Format::parse("flag(Y/N)").expect("format");
+        assert_eq!(cell_text(&Data::Bool(true), Some(&flag)), "Y");
+        assert_eq!(cell_text(&Data::Bool(false), Some(&flag)), "N");
+        assert_eq!(cell_text(&Data::Bool(true), None), "TRUE");
+        let leap = Data::DateTime(ExcelDateTime::new(60.0, ExcelDateTimeType::DateTime, false));
+        assert_eq!(
+            cell_text(&leap, None),
+            "1900-03-01",
+            "Excel's 29 February 1900"
+        );
     }
 
     #[test]

@@ -20,12 +20,12 @@ pub enum What {
     List,
     /// Show one saved mapping (as its TOML file).
     Show {
-        /// The mapping's key (see `mapping list`).
+        /// The mapping's key (see `mapping list`), or an interface id with one saved mapping.
         key: String,
     },
     /// Write one saved mapping to a file, for `--mapping FILE` or another machine.
     Export {
-        /// The mapping's key.
+        /// The mapping's key, or an interface id with one saved mapping.
         key: String,
         /// The file to write.
         #[arg(long)]
@@ -163,19 +163,34 @@ pub fn run(a: Args, db: Option<&Path>) -> Outcome {
     }
 }
 
+/// A saved mapping by its key, or by its interface when that interface has only one.
 fn saved(
     db: Option<&Path>,
     key: &str,
 ) -> Result<esr_desk::store::mappings::SavedMapping, super::CliError> {
     let store = super::open_store(db)?;
-    store
-        .mapping_by_key(key)
+    if let Some(m) = store.mapping_by_key(key).map_err(super::failed)? {
+        return Ok(m);
+    }
+    let mut of: Vec<_> = store
+        .mappings()
         .map_err(super::failed)?
-        .ok_or_else(|| {
-            super::failed(format!(
-                "no saved mapping {key:?}: see `esr-desk mapping list`"
-            ))
-        })
+        .into_iter()
+        .filter(|m| m.mapping.interface == key)
+        .collect();
+    match of.len() {
+        0 => Err(super::failed(format!(
+            "no saved mapping {key:?}: see `esr-desk mapping list`"
+        ))),
+        1 => Ok(of.remove(0)),
+        n => Err(super::failed(format!(
+            "{key} has {n} saved mappings (one per column set): name one by its key: {}",
+            of.iter()
+                .map(|m| m.key.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
 }
 
 fn read(

@@ -483,6 +483,14 @@ fn a_mapping_is_saved_and_reused() {
     );
     let list = run(&["mapping", "list", "--db", dbs]);
     assert!(String::from_utf8_lossy(&list.stdout).contains(&key));
+    // Shown by its key, or by its interface when that has only one.
+    let by_id = run(&["mapping", "show", "absences", "--db", dbs]);
+    assert_eq!(code(&by_id), Some(0), "{}", stderr(&by_id));
+    assert!(String::from_utf8_lossy(&by_id.stdout).contains("column = \"Pers No\""));
+    assert_eq!(
+        code(&run(&["mapping", "show", "nope", "--db", dbs])),
+        Some(2)
+    );
     let exported = dir.path().join("again.toml");
     let e = run(&[
         "mapping",
