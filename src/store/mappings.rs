@@ -28,7 +28,10 @@ impl SavedMapping {
         format!(
             "Columns mapped with the mapping {} saved on {} (by {}) for these columns.",
             self.key,
-            self.saved_at.get(..16).unwrap_or(&self.saved_at),
+            self.saved_at
+                .get(..16)
+                .unwrap_or(&self.saved_at)
+                .replacen('T', " at ", 1),
             self.saved_by
         )
     }
