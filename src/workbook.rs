@@ -665,6 +665,26 @@ pub fn read_table(
     if !is_workbook(path) {
         return read_csv(path);
     }
+    // A workbook is someone else's format, read by someone else's code: should the reader
+    // fail on a damaged file in a way it did not foresee, the file is called damaged, and
+    // the program goes on.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_workbook(path, choice, layout, &fits)
+    }))
+    .unwrap_or_else(|_| {
+        Err(WorkbookError::Corrupt {
+            file: crate::validate::file_name(path),
+            why: "the workbook reader could not make sense of it".into(),
+        })
+    })
+}
+
+fn read_workbook(
+    path: &Path,
+    choice: &Choice<'_>,
+    layout: Option<&Layout>,
+    fits: &dyn Fn(&Table) -> Option<String>,
+) -> Result<Table, WorkbookError> {
     let mut wb = Workbook::open(path)?;
     if let Some(sheet) = choice.sheet {
         return wb.table(sheet, layout);
@@ -743,6 +763,44 @@ mod tests {
             let serial = crate::sample_workbook::excel_serial(d).expect("serial");
             let dt = calamine::ExcelDateTime::new(serial, calamine::ExcelDateTimeType::DateTime, false);
             prop_assert_eq!(excel_date(&dt), Some((d, 0)));
+        }
+    }
+
+    /// Random bytes dressed as workbooks (zip or OLE starts, cut-short real workbooks) give
+    /// an error, never a panic.
+    #[test]
+    fn damaged_workbooks_never_panic() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut rng = fastrand::Rng::with_seed(15);
+        let real = {
+            let p = dir.path().join("real.xlsx");
+            let mut wb = rust_xlsxwriter::Workbook::new();
+            let s = wb.add_worksheet();
+            s.write_string(0, 0, "Employee Number").expect("w");
+            s.write_string(1, 0, "01012001").expect("w");
+            wb.save(&p).expect("save");
+            std::fs::read(&p).expect("read")
+        };
+        for i in 0..120 {
+            let mut bytes: Vec<u8> = match i % 3 {
+                0 => b"PK\x03\x04".to_vec(),
+                1 => vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1],
+                _ => real[..rng.usize(0..real.len())].to_vec(),
+            };
+            for _ in 0..rng.usize(0..600) {
+                bytes.push(rng.u8(..));
+            }
+            if i % 7 == 0 && bytes.len() > 40 {
+                // A real workbook with a few bytes flipped.
+                bytes = real.clone();
+                for _ in 0..4 {
+                    let at = rng.usize(..bytes.len());
+                    bytes[at] ^= 0x5A;
+                }
+            }
+            let p = dir.path().join(format!("w{i}.xlsx"));
+            std::fs::write(&p, &bytes).expect("write");
+            let _ = read_table(&p, &Choice::default(), None, |_| None);
         }
     }
 
