@@ -856,3 +856,47 @@ fn repairs_of_personal_data_are_shown_masked() {
         );
     }
 }
+
+/// .xls and .ods are read as .xlsx is: the same absences in each (written by
+/// scripts/make-workbook-fixtures.py) give the same records and the same issues.
+#[test]
+fn xls_and_ods_read_alike() {
+    let layout = absences();
+    for name in ["absences.xls", "absences.ods"] {
+        let path = root().join("tests/fixtures").join(name);
+        let t = read_table(&path, &Choice::default(), Some(&layout), |_| None).expect("read");
+        assert_eq!(t.header_row, 2, "{name}: title row skipped");
+        let start = &layout.records[0].fields[7];
+        let got: Vec<(String, String)> = t
+            .rows()
+            .map(|r| {
+                (
+                    esr_desk::workbook::cell_text(r.cell(0), None),
+                    esr_desk::workbook::cell_text(r.cell(7), Some(&start.format)),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("01012001".into(), "02/11/2026".into()),
+                ("1012002".into(), "03/11/2026".into()),
+                ("01012003".into(), "2026-11-04".into()),
+            ],
+            "{name}"
+        );
+        let out = run(&[
+            "validate",
+            path.to_str().expect("p"),
+            "--interface",
+            "absences",
+            "--json",
+        ]);
+        assert_eq!(code(&out), Some(1), "{name}: {}", stderr(&out));
+        assert_eq!(
+            line_rules(&report(&out)),
+            vec![(4, "length-error".into()), (5, "type-error".into())],
+            "{name}"
+        );
+    }
+}
