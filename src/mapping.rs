@@ -887,3 +887,73 @@ pub fn preview(
         notes: table.notes.clone(),
     })
 }
+
+/// True when a delimited file for `layout` starts with a local system's own column names
+/// rather than the layout's (in another order, or named as the layout's aliases) and those
+/// names still give every required field: the file is then mapped, not read as received.
+/// Reads only the file's first line.
+pub fn foreign_columns(path: &std::path::Path, layout: &Layout) -> bool {
+    if !layout.column_names || crate::workbook::is_workbook(path) {
+        return false;
+    }
+    let Ok(head) = crate::reader::head(path, 64 * 1024) else {
+        return false;
+    };
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
+    let first = &head[..memchr::memchr(b'\n', head).unwrap_or(head.len())];
+    let delimiter = [b',', b';', b'\t', b'|']
+        .into_iter()
+        .max_by_key(|d| first.iter().filter(|b| *b == d).count())
+        .unwrap_or(b',');
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .delimiter(delimiter)
+        .from_reader(first);
+    let Some(Ok(rec)) = rdr.records().next() else {
+        return false;
+    };
+    let names: Vec<String> = rec.iter().map(|s| s.trim().to_string()).collect();
+    let native: Vec<String> = layout.column_row().iter().map(|n| normal(n)).collect();
+    if names.iter().map(|n| normal(n)).eq(native.iter().cloned()) {
+        return false;
+    }
+    let Ok(t) = Table::from_text_rows("", vec![names]) else {
+        return false;
+    };
+    let p = by_name(layout, &t);
+    p.unmatched(layout).is_empty() && p.picks.iter().flatten().count() >= 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::LayoutSet;
+
+    /// Every sample interface file is read as received; a CSV named with a local system's
+    /// columns is mapped; one whose columns give no required field is not.
+    #[test]
+    fn only_a_local_system_s_columns_are_mapped() {
+        let set = LayoutSet::bundled().expect("layouts");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+        for l in &set.layouts {
+            for f in std::fs::read_dir(root.join(&l.id)).expect("dir").flatten() {
+                let p = f.path();
+                if !p.to_string_lossy().ends_with(".defects.json") {
+                    assert!(!foreign_columns(&p, l), "{}", p.display());
+                }
+            }
+        }
+        let abs = set.get("absences").expect("absences");
+        let dir = tempfile::tempdir().expect("tmp");
+        let local = dir.path().join("ABS_RX1_20261102_000009.csv");
+        std::fs::write(
+            &local,
+            "Staff Number;Surname;Assignment No;Action Code;Leave Type;Absence Start\r\n01012001;Smith;10120001-1;A;Sickness;02/11/2026\r\n",
+        )
+        .expect("write");
+        assert!(foreign_columns(&local, abs));
+        let other = dir.path().join("x.csv");
+        std::fs::write(&other, "Ward,Shift\r\nWard 7,Early\r\n").expect("write");
+        assert!(!foreign_columns(&other, abs));
+    }
+}

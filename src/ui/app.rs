@@ -832,6 +832,15 @@ impl App {
         }
         match crate::detect::detect(&path, &self.layouts) {
             Ok(d) => match d.layout {
+                // A CSV with a local system's own column names: mapped, as a workbook is.
+                Some(l) if crate::mapping::foreign_columns(&path, l) => {
+                    let id = l.id.clone();
+                    self.commands.push_back(Command::Data(Data::ReadTable {
+                        path,
+                        interface: Some(id),
+                        sheet: None,
+                    }));
+                }
                 Some(l) => {
                     let id = l.id.clone();
                     self.start_import(path, &id, false, None, None);

@@ -900,3 +900,47 @@ fn xls_and_ods_read_alike() {
         );
     }
 }
+
+/// The window: a CSV recognised as an interface's file but headed with a local system's own
+/// column names opens on the mapping screen (it is not read as received, which would reject
+/// its column-name row), and imports as an ordinary batch.
+#[test]
+fn the_window_maps_a_csv_with_local_column_names() {
+    use crate::window::{harness_sized, settle};
+    use egui_kittest::kittest::Queryable as _;
+    use esr_desk::ui::app::{App, Screen};
+    let dir = tempfile::tempdir().expect("tmp");
+    let csv = dir.path().join("ABS_RX1_20261102_000009.csv");
+    std::fs::write(
+        &csv,
+        "Staff Number,Surname,Assignment No,Action Code,Leave Type,Absence Start,Notes\r\n\
+         01012001,Smith,10120001-1,A,Annual Leave,02/11/2026,ok\r\n\
+         01012002,Jones,10120002-1,A,Annual Leave,03/11/2026,\r\n",
+    )
+    .expect("write");
+    let app = App::headless(vec![csv], Some(dir.path().join("store.sqlite")));
+    let mut h = harness_sized(app, 1024.0, 700.0);
+    settle(&mut h);
+    let d = h
+        .state()
+        .import
+        .mapping
+        .as_ref()
+        .expect("the mapping screen");
+    let p = d.preview.as_ref().expect("read");
+    assert_eq!(p.interface, "absences");
+    assert!(p.sheets.is_empty(), "a CSV has no sheets");
+    h.get_by_label_contains("Columns not used (ignored): Notes");
+    h.get_by_label("Import 2 rows").click();
+    settle(&mut h);
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    assert_eq!(h.state().screen, Screen::Batch);
+    let v = h.state().view.as_ref().expect("batch");
+    assert_eq!((v.info.records, v.info.rejected), (2, 0));
+    assert!(
+        v.info
+            .made_from
+            .as_deref()
+            .is_some_and(|f| f.contains("ABS_RX1_20261102_000009.csv"))
+    );
+}
