@@ -742,6 +742,10 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        #![proptest_config(ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
         /// A number is never written in scientific notation, and reads back as the number
         /// Excel shows (15 significant digits).
         #[test]
