@@ -901,10 +901,7 @@ pub fn foreign_columns(path: &std::path::Path, layout: &Layout) -> bool {
     };
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
     let first = &head[..memchr::memchr(b'\n', head).unwrap_or(head.len())];
-    let delimiter = [b',', b';', b'\t', b'|']
-        .into_iter()
-        .max_by_key(|d| first.iter().filter(|b| *b == d).count())
-        .unwrap_or(b',');
+    let delimiter = crate::workbook::sniff_delimiter(first);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .delimiter(delimiter)

@@ -595,6 +595,15 @@ fn header_index(cells: &Range<Data>, layout: Option<&Layout>) -> usize {
         .unwrap_or(0)
 }
 
+/// The delimiter of a foreign CSV, from its first line: the commonest of comma, semicolon,
+/// tab and bar (comma when none is there).
+pub fn sniff_delimiter(first_line: &[u8]) -> u8 {
+    [b',', b';', b'\t', b'|']
+        .into_iter()
+        .max_by_key(|d| first_line.iter().filter(|b| *b == d).count())
+        .unwrap_or(b',')
+}
+
 /// Reads a foreign CSV (a local system's own columns): UTF-8 (a byte order mark allowed),
 /// its delimiter found from the first line (comma, semicolon, tab or bar).
 pub fn read_csv(path: &Path) -> Result<Table, WorkbookError> {
@@ -609,10 +618,7 @@ pub fn read_csv(path: &Path) -> Result<Table, WorkbookError> {
         let end = memchr::memchr(b'\n', buf).unwrap_or(buf.len());
         buf[..end].to_vec()
     };
-    let delimiter = [b',', b';', b'\t', b'|']
-        .into_iter()
-        .max_by_key(|d| first.iter().filter(|b| *b == d).count())
-        .unwrap_or(b',');
+    let delimiter = sniff_delimiter(&first);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

@@ -137,9 +137,24 @@ impl MappingDialog {
             }
             return;
         }
-        let Some(p) = self.preview.clone() else {
+        // Drawn from the preview in place (not a copy each frame); put back afterwards unless
+        // the drawing asked for a new one.
+        let Some(p) = self.preview.take() else {
             return;
         };
+        self.preview_ui(ui, layouts, cmds, &p);
+        if self.preview.is_none() && !self.loading {
+            self.preview = Some(p);
+        }
+    }
+
+    fn preview_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        layouts: &LayoutSet,
+        cmds: &mut Vec<Command>,
+        p: &TablePreview,
+    ) {
         let Some(layout) = layouts.get(&p.interface) else {
             ui.label(format!("There is no layout for {}.", p.interface));
             return;
@@ -370,7 +385,7 @@ impl MappingDialog {
                     chosen: None,
                     table: Some(Box::new(TableImport {
                         sheet: p.sheet.clone(),
-                        mapping: self.mapping(layout, &p),
+                        mapping: self.mapping(layout, p),
                         remember: self.remember,
                     })),
                 }));
