@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
 # Regenerates sample-data/<interface id>/ for every bundled layout: one clean file and one
-# defect-seeded file (with <file>.defects.json), named by the layout's file-name pattern.
+# defect-seeded file (with <file>.defects.json), named by the layout's file-name pattern. The
+# folder is the layout's interface (its top-level `interface = "..."`, else its id), so the
+# layouts of one interface (one each way, ESR's answers) share a folder, cleared once.
 # Deterministic: the same binary writes the same files. Usage: scripts/make-samples.sh [BIN]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-target/debug/esr-desk}
 ids=$(ls assets/layouts | sed -n "s/\.toml$//p")
+cleared=" "
 for id in $ids; do
-  dir=sample-data/$id
-  rm -rf "$dir"
-  mkdir -p "$dir"
+  iface=$(sed -n 's/^interface *= *"\([^"]*\)".*/\1/p' "assets/layouts/$id.toml" | head -n 1)
+  dir=sample-data/${iface:-$id}
+  case "$cleared" in
+    *" $dir "*) ;;
+    *)
+      rm -rf "$dir"
+      mkdir -p "$dir"
+      cleared="$cleared$dir "
+      ;;
+  esac
   ESR_DESK_LAYOUTS=/nonexistent "$bin" gen-sample --interface "$id" --rows 240 --seed 11 --seq 1 --out "$dir" >/dev/null
   ESR_DESK_LAYOUTS=/nonexistent "$bin" gen-sample --interface "$id" --rows 240 --seed 12 --seq 2 --defect-rate 0.12 --out "$dir" >/dev/null
   echo "$dir: $(ls "$dir" | tr '\n' ' ')"

@@ -238,6 +238,7 @@ mod tests {
             .map(|e| e.path())
             .find(|p| {
                 !p.to_string_lossy().ends_with(".defects.json")
+                    && !crate::workbook::is_workbook(p)
                     && !PathBuf::from(format!("{}.defects.json", p.display())).exists()
             })
             .expect("clean sample")

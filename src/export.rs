@@ -37,8 +37,12 @@ pub struct ExportOptions {
     pub now: NaiveDateTime,
     /// VPD code; default the store's `vpd` setting, else the batch header's.
     pub vpd: Option<String>,
-    /// Sequence number; default the store's next number for the interface.
+    /// Sequence number; default the store's next number for the interface (the
+    /// organisation's own, with `org`).
     pub seq: Option<u64>,
+    /// The organisation the file is for (its VPD code): its VPD goes in the file, and its own
+    /// sequence numbers (`seq.<VPD>.<interface>`) count it.
+    pub org: Option<String>,
 }
 
 impl ExportOptions {
@@ -52,6 +56,7 @@ impl ExportOptions {
             now: uk_now(),
             vpd: None,
             seq: None,
+            org: None,
         }
     }
 }
@@ -294,26 +299,14 @@ fn export_inner(
     let info = store.batch(batch)?;
     let layout = store.batch_layout(batch)?;
     let ready = readiness(store, batch)?;
-    if let Some(first) = ready.file_problems.first() {
-        return Err(ExportError::FileProblems {
-            batch,
-            count: ready.file_problems.len(),
-            first: format!("line {}: {}", first.line, first.message),
-        });
-    }
-    if let Some((what, line)) = ready.header_trailer {
-        return Err(ExportError::HeaderTrailer { batch, what, line });
+    if let Some(e) = refusal(batch, &ready, opts.valid_rows_only) {
+        return Err(e);
     }
     let blocking = ready.blocking;
-    if !blocking.is_empty() && !opts.valid_rows_only {
-        return Err(ExportError::HasRejects {
-            batch,
-            rejected: blocking.len() as u64,
-        });
-    }
     let vpd = match opts
-        .vpd
+        .org
         .clone()
+        .or(opts.vpd.clone())
         .or(store.setting("vpd")?)
         .or(header_vpd(store, batch, &layout)?)
     {
@@ -321,7 +314,7 @@ fn export_inner(
         None => return Err(ExportError::NoVpd),
     };
     crate::store::check_vpd(&vpd).map_err(ExportError::Name)?;
-    let seq_key = format!("seq.{}", info.interface);
+    let seq_key = crate::store::seq_key(opts.org.as_deref(), &info.interface);
     let seq = match opts.seq {
         Some(s) => s,
         None => match store.setting(&seq_key)? {
@@ -376,7 +369,15 @@ fn export_inner(
     } else {
         std::collections::BTreeSet::new()
     };
-    let w = write_batch(store, batch, &layout, &fill, &hold, &final_path, &mut out)?;
+    let w = write_batch(
+        store,
+        batch,
+        &layout,
+        &fill,
+        Rows::HoldBack(&hold),
+        &final_path,
+        &mut out,
+    )?;
     let (written, held_back, excluded_n, recomputed) =
         (w.records, w.held_back, w.excluded, w.recomputed);
     let note = if recomputed.is_empty() {
@@ -425,6 +426,63 @@ fn export_inner(
         seq,
         advance_seq,
     })
+}
+
+/// Why a batch may not be exported as it stands (None: it may): file-level problems, a
+/// header or trailer with errors, rejected records (unless only the valid rows go). The one
+/// place this is decided, for the export and for the hub's push.
+pub fn refusal(batch: i64, ready: &Readiness, valid_rows_only: bool) -> Option<ExportError> {
+    if let Some(first) = ready.file_problems.first() {
+        return Some(ExportError::FileProblems {
+            batch,
+            count: ready.file_problems.len(),
+            first: format!("line {}: {}", first.line, first.message),
+        });
+    }
+    if let Some((what, line)) = ready.header_trailer {
+        return Some(ExportError::HeaderTrailer { batch, what, line });
+    }
+    if !ready.blocking.is_empty() && !valid_rows_only {
+        return Some(ExportError::HasRejects {
+            batch,
+            rejected: ready.blocking.len() as u64,
+        });
+    }
+    None
+}
+
+/// A file holding only a layout's header, as a full-refresh request: its name (the layout's
+/// pattern, the first `{A|B}` choice, sequence 0) and bytes (generated fields filled, the
+/// empty fields after the last filled one left off).
+pub fn header_only(
+    layout: &Layout,
+    vpd: &str,
+    now: NaiveDateTime,
+) -> Result<(String, Vec<u8>), String> {
+    let h = layout
+        .header()
+        .ok_or_else(|| format!("layout {} has no header record", layout.id))?;
+    let name = layout.file_name.render(&NameValues {
+        vpd,
+        when: now,
+        seq: 0,
+        choices: Vec::new(),
+    })?;
+    safe_file_name(&name)?;
+    let fill = Fill {
+        name: name.clone(),
+        now,
+        vpd: vpd.to_string(),
+        seq: 0,
+    };
+    let mut vals = header_values(layout, h, vec![layout.records[h].code.clone()], &fill);
+    while vals.last().is_some_and(String::is_empty) {
+        vals.pop();
+    }
+    let mut buf = Vec::new();
+    encode_record(&layout.dialect, &vals, &mut buf).map_err(|e| e.to_string())?;
+    buf.extend_from_slice(layout.dialect.line_ending.as_str().as_bytes());
+    Ok((name, buf))
 }
 
 /// Puts a prepared export in place exactly once: the history row, the sequence number and
@@ -547,6 +605,15 @@ pub struct Fill {
     pub seq: u64,
 }
 
+/// Which records [`write_batch`] writes (header and trailer always go).
+#[derive(Debug, Clone, Copy)]
+pub enum Rows<'a> {
+    /// Every record not excluded, but the rejected records listed here, held back.
+    HoldBack(&'a std::collections::BTreeSet<u32>),
+    /// Only these records (a re-send of the rows ESR rejected).
+    Only(&'a std::collections::BTreeSet<u32>),
+}
+
 /// What [`write_batch`] wrote.
 #[derive(Debug, Clone, Default)]
 pub struct Written {
@@ -575,7 +642,7 @@ pub fn write_batch<W: Write>(
     batch: i64,
     layout: &Layout,
     fill: &Fill,
-    hold: &std::collections::BTreeSet<u32>,
+    rows: Rows<'_>,
     path: &Path,
     out: &mut W,
 ) -> Result<Written, ExportError> {
@@ -658,9 +725,13 @@ pub fn write_batch<W: Write>(
             excluded_n += 1;
             return Ok(true);
         }
-        if rejected && hold.contains(&seq_no) {
-            held_back.push((seq_no, line));
-            return Ok(true);
+        match rows {
+            Rows::HoldBack(hold) if rejected && hold.contains(&seq_no) => {
+                held_back.push((seq_no, line));
+                return Ok(true);
+            }
+            Rows::Only(only) if !only.contains(&seq_no) => return Ok(true),
+            _ => {}
         }
         encode_record(&dialect, &fields, &mut buf)
             .map_err(|source| ExportError::Value { line, source })?;

@@ -72,6 +72,30 @@ struct LayoutFile {
     records: Vec<RecordFile>,
     #[serde(default)]
     consistent: Vec<ConsistentFile>,
+    direction: Option<String>,
+    answer: Option<AnswerFile>,
+    #[serde(default)]
+    full_refresh: bool,
+}
+
+/// `[answer]`: this layout is ESR's answer to files of other layouts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnswerFile {
+    answers: Vec<String>,
+    record: Option<String>,
+    status: String,
+    #[serde(default)]
+    accepted: Vec<String>,
+    #[serde(default)]
+    warning: Vec<String>,
+    #[serde(default)]
+    rejected: Vec<String>,
+    message: Option<String>,
+    #[serde(default)]
+    keys: Vec<String>,
+    line: Option<String>,
+    file: Option<String>,
 }
 
 fn default_quote() -> String {
@@ -647,20 +671,35 @@ impl RecordType {
     }
 }
 
-/// The regular expression of a file-name pattern: `{A|B}` choices are groups (see
-/// `choices_in`); with `capture_vpd`, the VPD code is the first group and choices are not.
-fn name_regex(toks: &[NameTok], capture_vpd: bool) -> String {
+/// Which part of a file name a pattern's regular expression captures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Capture {
+    /// Every `{A|B}` choice, in order (see `choices_in`).
+    Choices,
+    /// The VPD code, as the first group.
+    Vpd,
+    /// The `{SEQ:n}` number, as the first group.
+    Seq,
+}
+
+/// The regular expression of a file-name pattern, capturing what `capture` says.
+fn name_regex(toks: &[NameTok], capture: Capture) -> String {
     let mut re = String::from("(?i)^");
     for t in toks {
         match t {
             NameTok::Lit(s) => re.push_str(&regex::escape(s)),
-            NameTok::Vpd if capture_vpd => re.push_str("([A-Z0-9]{3})"),
+            NameTok::Vpd if capture == Capture::Vpd => re.push_str("([A-Z0-9]{3})"),
             NameTok::Vpd => re.push_str("[A-Z0-9]{3}"),
             NameTok::Date => re.push_str(r"\d{8}"),
             NameTok::Time => re.push_str(r"\d{6}"),
+            NameTok::Seq(n) if capture == Capture::Seq => re.push_str(&format!(r"(\d{{{n}}})")),
             NameTok::Seq(n) => re.push_str(&format!(r"\d{{{n}}}")),
             NameTok::OneOf(words) => {
-                re.push_str(if capture_vpd { "(?:" } else { "(" });
+                re.push_str(if capture == Capture::Choices {
+                    "("
+                } else {
+                    "(?:"
+                });
                 re.push_str(
                     &words
                         .iter()
@@ -747,7 +786,7 @@ impl NamePattern {
                 rest = "";
             }
         }
-        let re = name_regex(&toks, false);
+        let re = name_regex(&toks, Capture::Choices);
         let regex = Regex::new(&re).map_err(|e| format!("file name pattern {text:?}: {e}"))?;
         Ok(Self {
             text: text.to_string(),
@@ -763,12 +802,24 @@ impl NamePattern {
 
     /// The VPD code a file name carries, when the pattern has `{VPD}` and the name fits it.
     pub fn vpd_in(&self, file_name: &str) -> Option<String> {
-        let re = name_regex(&self.toks, true);
+        let re = name_regex(&self.toks, Capture::Vpd);
         Regex::new(&re)
             .ok()?
             .captures(file_name)?
             .get(1)
             .map(|m| m.as_str().to_uppercase())
+    }
+
+    /// The number a file name carries in its `{SEQ:n}` token, when the name fits.
+    pub fn seq_in(&self, file_name: &str) -> Option<u64> {
+        let re = name_regex(&self.toks, Capture::Seq);
+        Regex::new(&re)
+            .ok()?
+            .captures(file_name)?
+            .get(1)?
+            .as_str()
+            .parse()
+            .ok()
     }
 
     /// The `{A|B}` choices a file name made, in order.
@@ -901,7 +952,106 @@ pub struct Layout {
     pub source: LayoutSource,
     /// The layout file's text, for the viewer.
     pub text: String,
+    /// Which way its files go, for an interface that exchanges files both ways (None: the
+    /// catalogue's direction).
+    pub direction: Option<Direction>,
+    /// Present when the layout is ESR's answer to files of other layouts.
+    pub answer: Option<Answer>,
+    /// ESR sends a full extract of this layout when sent a file holding only its header.
+    pub full_refresh: bool,
     by_code: HashMap<String, usize>,
+}
+
+/// Which way a file goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Into ESR (the trust sends it).
+    In,
+    /// Out of ESR (ESR sends it).
+    Out,
+}
+
+impl Direction {
+    /// In words, for screens.
+    pub fn words(self) -> &'static str {
+        match self {
+            Direction::In => "into ESR",
+            Direction::Out => "out of ESR",
+        }
+    }
+}
+
+/// How an answer file says what became of each row sent (`[answer]` in the layout).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// Layout ids of the files it answers.
+    pub answers: Vec<String>,
+    /// Record type index holding one row's result.
+    pub record: usize,
+    /// Field index of the status.
+    pub status: usize,
+    /// Status codes meaning accepted.
+    pub accepted: Vec<String>,
+    /// Status codes meaning accepted with a warning.
+    pub warning: Vec<String>,
+    /// Status codes meaning rejected.
+    pub rejected: Vec<String>,
+    /// Field index of ESR's message.
+    pub message: Option<usize>,
+    /// Key fields, by name: the same names are fields of the answered layout's records.
+    pub keys: Vec<(usize, String)>,
+    /// Field index of the line in the file sent, when rows are matched by line.
+    pub line: Option<usize>,
+    /// (record type index, field index) naming the file answered.
+    pub file: Option<(usize, usize)>,
+}
+
+/// What ESR said of one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RowStatus {
+    /// Accepted.
+    Accepted,
+    /// Accepted with a warning.
+    Warning,
+    /// Rejected.
+    Rejected,
+}
+
+impl RowStatus {
+    /// As stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowStatus::Accepted => "accepted",
+            RowStatus::Warning => "warning",
+            RowStatus::Rejected => "rejected",
+        }
+    }
+    /// From its stored text.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "accepted" => Some(RowStatus::Accepted),
+            "warning" => Some(RowStatus::Warning),
+            "rejected" => Some(RowStatus::Rejected),
+            _ => None,
+        }
+    }
+}
+
+impl Answer {
+    /// What a status code means (None: a code the layout does not list).
+    pub fn status_of(&self, code: &str) -> Option<RowStatus> {
+        let c = code.trim();
+        let has = |v: &[String]| v.iter().any(|x| x.eq_ignore_ascii_case(c));
+        if has(&self.rejected) {
+            Some(RowStatus::Rejected)
+        } else if has(&self.warning) {
+            Some(RowStatus::Warning)
+        } else if has(&self.accepted) {
+            Some(RowStatus::Accepted)
+        } else {
+            None
+        }
+    }
 }
 
 impl Layout {
@@ -1284,7 +1434,30 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
         let at = format!("consistent rule {} (key {:?})", k + 1, c.key);
         consistent.push(compile_consistent(c, &records).map_err(|e| format!("{at}: {e}"))?);
     }
+    let direction = match f.direction.as_deref() {
+        None => None,
+        Some("in") => Some(Direction::In),
+        Some("out") => Some(Direction::Out),
+        Some(other) => {
+            return Err(format!(
+                "direction {other:?} is not understood: use \"in\" (into ESR) or \"out\" (out of ESR)"
+            ));
+        }
+    };
+    let answer = match &f.answer {
+        None => None,
+        Some(a) => Some(compile_answer(a, &records)?),
+    };
+    if f.full_refresh && !records.iter().any(|r| r.role == Role::Header) {
+        return Err(
+            "full_refresh needs a header record: the request is a file holding only the header"
+                .into(),
+        );
+    }
     Ok(Layout {
+        direction,
+        answer,
+        full_refresh: f.full_refresh,
         interface: f.interface.unwrap_or_else(|| f.id.clone()),
         id: f.id,
         name: f.name,
@@ -1305,6 +1478,72 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
         source,
         text: text.to_string(),
         by_code,
+    })
+}
+
+fn compile_answer(a: &AnswerFile, records: &[RecordType]) -> Result<Answer, String> {
+    if a.answers.is_empty() {
+        return Err("[answer] answers must name at least one layout id".into());
+    }
+    let record = match &a.record {
+        Some(code) => records
+            .iter()
+            .position(|r| &r.code == code)
+            .ok_or_else(|| {
+                format!("[answer] record {code:?} is not a record type of this layout")
+            })?,
+        None => records
+            .iter()
+            .position(|r| r.role == Role::Detail)
+            .ok_or("[answer] needs a data record type")?,
+    };
+    let rt = &records[record];
+    let field = |what: &str, name: &str| {
+        rt.field_index(name).ok_or_else(|| {
+            format!(
+                "[answer] {what} {name:?} is not a field of record type {}",
+                rt.code
+            )
+        })
+    };
+    let status = field("status", &a.status)?;
+    if a.accepted.is_empty() && a.rejected.is_empty() {
+        return Err("[answer] must list the status codes meaning accepted or rejected".into());
+    }
+    let message = a
+        .message
+        .as_deref()
+        .map(|m| field("message", m))
+        .transpose()?;
+    let line = a.line.as_deref().map(|m| field("line", m)).transpose()?;
+    let mut keys = Vec::new();
+    for k in &a.keys {
+        keys.push((field("key", k)?, k.clone()));
+    }
+    if keys.is_empty() && line.is_none() {
+        return Err("[answer] needs keys (fields shared with the answered layout) or line".into());
+    }
+    let file = match &a.file {
+        None => None,
+        Some(name) => Some(
+            records
+                .iter()
+                .enumerate()
+                .find_map(|(ri, r)| r.field_index(name).map(|fi| (ri, fi)))
+                .ok_or_else(|| format!("[answer] file {name:?} is not a field of this layout"))?,
+        ),
+    };
+    Ok(Answer {
+        answers: a.answers.clone(),
+        record,
+        status,
+        accepted: a.accepted.clone(),
+        warning: a.warning.clone(),
+        rejected: a.rejected.clone(),
+        message,
+        keys,
+        line,
+        file,
     })
 }
 
@@ -1895,6 +2134,43 @@ impl LayoutSet {
                 self.layouts.sort_by(|a, b| a.id.cmp(&b.id));
             }
         }
+    }
+
+    /// The layout for an interface (or layout) id and a file of that interface: for an
+    /// interface with a layout each way, the one whose file name the file fits.
+    pub fn for_file(&self, id: &str, file_name: &str) -> Option<&Layout> {
+        if let Some(l) = self.layouts.iter().find(|l| l.id.eq_ignore_ascii_case(id)) {
+            if l.file_name.matches(file_name) {
+                return Some(l);
+            }
+            let siblings = self
+                .layouts
+                .iter()
+                .filter(|x| x.interface == l.interface && x.id != l.id);
+            for x in siblings {
+                if x.file_name.matches(file_name) {
+                    return Some(x);
+                }
+            }
+            return Some(l);
+        }
+        let mine: Vec<&Layout> = self
+            .layouts
+            .iter()
+            .filter(|l| l.interface.eq_ignore_ascii_case(id))
+            .collect();
+        mine.iter()
+            .find(|l| l.file_name.matches(file_name))
+            .or_else(|| mine.iter().find(|l| l.id == l.interface))
+            .or(mine.first())
+            .copied()
+    }
+
+    /// Every layout of an interface (one, or one each way, and ESR's answers).
+    pub fn of_interface<'a>(&'a self, interface: &'a str) -> impl Iterator<Item = &'a Layout> + 'a {
+        self.layouts
+            .iter()
+            .filter(move |l| l.interface.eq_ignore_ascii_case(interface))
     }
 
     /// The layout for an interface (or layout) id.

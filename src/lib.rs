@@ -15,6 +15,7 @@ pub mod export;
 pub mod expr;
 pub mod fixes;
 pub mod generate;
+pub mod hub;
 pub mod jml;
 pub mod layout;
 pub mod logs;

@@ -116,6 +116,9 @@ pub enum ScheduleError {
     /// Unknown interface.
     #[error("unknown interface {0:?}")]
     UnknownInterface(String),
+    /// A hub step failed or the hub is not set up.
+    #[error("{0}")]
+    Hub(String),
 
     /// A folder problem.
     #[error("{context}: {source}")]
@@ -326,6 +329,10 @@ pub struct Schedule {
     pub created_at: DateTime<Utc>,
     /// When its inbox was last looked at (runs that found nothing leave no history row).
     pub last_checked_at: Option<DateTime<Utc>>,
+    /// Pull the interface's files from this organisation's hub (`Out`) too.
+    pub hub_from: Option<String>,
+    /// Deliver clean batches to this organisation's hub (`In`).
+    pub hub_to: Option<String>,
 }
 
 impl Schedule {
@@ -367,6 +374,10 @@ pub struct ScheduleSettings {
     pub on_rejects: OnRejects,
     /// Check references against the latest batch of each referenced interface.
     pub check_references: bool,
+    /// Pull from this organisation's hub.
+    pub hub_from: Option<String>,
+    /// Deliver to this organisation's hub.
+    pub hub_to: Option<String>,
 }
 
 /// Creates or updates the schedule of an interface.
@@ -377,6 +388,11 @@ pub fn save_schedule(
 ) -> Result<Schedule, ScheduleError> {
     if Catalogue::bundled().get(&s.interface).is_none() {
         return Err(ScheduleError::UnknownInterface(s.interface.clone()));
+    }
+    for vpd in [&s.hub_from, &s.hub_to].into_iter().flatten() {
+        crate::hub::Org::get(store, vpd)
+            .and_then(|o| o.hub().map(|_| ()))
+            .map_err(|e| ScheduleError::Hub(e.to_string()))?;
     }
     store.upsert_schedule(&crate::store::schedules::ScheduleRow {
         id: 0,
@@ -390,6 +406,8 @@ pub fn save_schedule(
         created_at: Some(time_text(clock.now())),
         check_references: s.check_references,
         last_checked_at: None,
+        hub_from: s.hub_from.as_deref().map(str::to_ascii_uppercase),
+        hub_to: s.hub_to.as_deref().map(str::to_ascii_uppercase),
     })?;
     schedules(store)?
         .into_iter()
@@ -422,8 +440,8 @@ impl ScheduleSettings {
         if self.inbox.is_some() && self.inbox == self.outbox {
             out.push("the inbox and the outbox are the same folder: exports would be picked up as new files".into());
         }
-        if self.enabled && self.inbox.is_none() {
-            out.push("no inbox folder is set: the schedule has nothing to pick up".into());
+        if self.enabled && self.inbox.is_none() && self.hub_from.is_none() {
+            out.push("no inbox folder or hub is set: the schedule has nothing to pick up".into());
         }
         out
     }
@@ -463,6 +481,8 @@ pub fn read_schedules(store: &Store) -> Result<(Vec<Schedule>, Vec<Unreadable>),
             created_at: created,
             check_references: refs,
             last_checked_at: checked,
+            hub_from,
+            hub_to,
         } = row;
         let cadence = match cadence.parse::<Cadence>() {
             Ok(c) => c,
@@ -491,6 +511,8 @@ pub fn read_schedules(store: &Store) -> Result<(Vec<Schedule>, Vec<Unreadable>),
             last_run_at: parse_time(last),
             created_at: parse_time(created).unwrap_or(DateTime::<Utc>::MIN_UTC),
             last_checked_at: parse_time(checked),
+            hub_from,
+            hub_to,
         });
     }
     Ok((out, bad))
@@ -706,254 +728,197 @@ fn run_inner(
         .get(&s.interface)
         .ok_or_else(|| ScheduleError::NoLayout(s.interface.clone()))?
         .clone();
-    let Some(inbox) = &s.inbox else {
-        report.message = "no inbox folder is set".into();
-        return Ok(());
-    };
-    let entries = std::fs::read_dir(inbox)
-        .map_err(io(format!("could not read the inbox {}", inbox.display())))?;
-    let mut files: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .filter(|p| {
-            p.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .is_some_and(|n| {
-                    // The interface's own files, and workbooks (a spreadsheet dropped in the
-                    // interface's inbox is read with its saved mapping).
-                    !n.starts_with('.')
-                        && (layout.file_name.matches(&n) || crate::workbook::is_workbook(p))
-                })
-        })
-        .collect();
-    files.sort();
     let mut notes = Vec::new();
     let mut held = 0;
     let mut failed = 0;
     let mut halted = false;
-    for file in files {
-        if halt.load(Ordering::SeqCst) {
-            halted = true;
-            break;
-        }
-        let meta =
-            std::fs::metadata(&file).map_err(io(format!("could not read {}", file.display())))?;
-        let modified: DateTime<Utc> = meta
-            .modified()
-            .map(DateTime::<Utc>::from)
-            .unwrap_or(started_epoch());
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if (clock.now() - modified).num_seconds() < SETTLE_SECONDS {
-            notes.push(format!(
-                "{name}: still being written, left for the next run"
-            ));
-            continue;
-        }
-        report.files += 1;
-        if ctl.id.is_none() {
-            ctl.id = Some(store.start_schedule_run(
-                s.id,
-                &time_text(started),
-                &format!("run by {owner}"),
-            )?);
-        }
-        // The heartbeat: a lease is renewed after every file a run takes on.
-        renew_lease(store, s.id, owner, clock.now())?;
-        let against = if s.check_references {
-            let mut ids = Vec::new();
-            for r in crate::validate::reference_rules(&layout) {
-                match store.latest_batch(&r.interface)? {
-                    Some(b) if !ids.contains(&b) => ids.push(b),
-                    Some(_) => {}
-                    None => notes.push(format!(
-                        "{name}: no {} batch is stored yet to check references against",
-                        r.interface
-                    )),
-                }
-            }
-            ids
-        } else {
-            Vec::new()
+    if let Some(vpd) = &s.hub_from
+        && !halt.load(Ordering::SeqCst)
+    {
+        let mut tally = Tally {
+            notes: &mut notes,
+            held: &mut held,
+            failed: &mut failed,
+            report,
         };
-        // A workbook is read with the sheet and mapping saved for it (else by column names).
-        let made = if crate::workbook::is_workbook(&file) {
-            match store.prepare_table(&file, &layout, crate::mapping::ReadChoice::default()) {
-                Ok(p) => Some(crate::store::Made {
-                    converted: p.converted,
-                    from: p.from,
-                }),
-                Err(e) => {
-                    failed += 1;
-                    notes.push(format!(
-                        "{name}: could not be read: {e}; left in the inbox (map its columns once in the window, or save a mapping with `esr-desk mapping save`)"
-                    ));
-                    continue;
-                }
-            }
-        } else {
-            None
-        };
-        let imported = store.import(
-            &file,
-            &layout,
-            ImportOptions {
-                against,
-                cancel: Some(halt),
-                made,
-                ..ImportOptions::default()
-            },
-        );
-        let (batch_id, unchecked) = match imported {
-            Ok(o) => {
-                report.batches += 1;
-                (o.batch_id, o.unchecked)
-            }
-            Err(StoreError::Duplicate { existing, .. }) => {
-                // Imported before. From this inbox and never exported nor held: an earlier
-                // run stopped between the import and the export, so this run finishes its
-                // work on that batch (the import is not repeated). Otherwise it is done.
-                let info = store.batch(existing)?;
-                let ours = info.source_path == file.display().to_string();
-                // Delivered already (a valid-rows export leaves the batch's status as it was):
-                // the export history says so, and a file is never delivered twice.
-                let delivered = store
-                    .export_runs(Some(existing), None)?
-                    .iter()
-                    .any(|r| r.outcome == crate::store::ExportRunOutcome::Ok);
-                let unfinished = !delivered
-                    && matches!(
-                        info.status,
-                        crate::store::BatchStatus::Clean | crate::store::BatchStatus::Rejects
-                    );
-                if ours && unfinished {
-                    notes.push(format!(
-                        "{name}: resuming batch {existing}, imported by a run that did not finish"
-                    ));
-                    (existing, Vec::new())
-                } else {
-                    archive(&file, inbox)?;
-                    notes.push(format!(
-                        "{name}: already imported as batch {existing} ({}); archived",
-                        info.status
-                    ));
-                    continue;
-                }
-            }
-            Err(StoreError::Cancelled) => {
-                report.files -= 1;
+        pull_from_hub(store, s, layouts, clock, owner, vpd, ctl, &mut tally)?;
+    }
+    if s.inbox.is_none() && s.hub_from.is_none() {
+        notes.push("no inbox folder is set".into());
+    }
+    if let Some(inbox) = &s.inbox {
+        let entries = std::fs::read_dir(inbox)
+            .map_err(io(format!("could not read the inbox {}", inbox.display())))?;
+        let mut files: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .filter(|p| {
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .is_some_and(|n| {
+                        // The interface's own files, and workbooks (a spreadsheet dropped in the
+                        // interface's inbox is read with its saved mapping).
+                        !n.starts_with('.')
+                            && (layouts
+                                .of_interface(&s.interface)
+                                .any(|l| l.file_name.matches(&n))
+                                || crate::workbook::is_workbook(p))
+                    })
+            })
+            .collect();
+        files.sort();
+        for file in files {
+            if halt.load(Ordering::SeqCst) {
                 halted = true;
-                notes.push(format!(
-                    "{name}: not imported, the window was closed; left in the inbox for the next run"
-                ));
                 break;
             }
-            Err(e) => {
-                failed += 1;
+            let meta = std::fs::metadata(&file)
+                .map_err(io(format!("could not read {}", file.display())))?;
+            let modified: DateTime<Utc> = meta
+                .modified()
+                .map(DateTime::<Utc>::from)
+                .unwrap_or(started_epoch());
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if (clock.now() - modified).num_seconds() < SETTLE_SECONDS {
                 notes.push(format!(
-                    "{name}: could not be imported: {e}; left in the inbox"
+                    "{name}: still being written, left for the next run"
                 ));
                 continue;
             }
-        };
-        let ready = crate::export::readiness(store, batch_id).map_err(|e| ScheduleError::Io {
-            context: name.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-        for u in &unchecked {
-            notes.push(format!("{name}: warning: {}", u.message()));
-        }
-        // File-level problems (the received trailer, the file's structure) and a rejected
-        // header or trailer hold the file whatever the policy: valid rows only holds back
-        // records, never doubt about the file itself.
-        let may_go = ready.is_ready()
-            || (s.on_rejects == OnRejects::ValidRowsOnly && ready.valid_rows_may_go());
-        let blocking = ready.blocking.clone();
-        let export = if may_go {
-            match &s.outbox {
-                Some(outbox) => {
-                    let mut o = ExportOptions::new(outbox);
-                    o.trigger = Trigger::Scheduled;
-                    o.valid_rows_only = s.on_rejects == OnRejects::ValidRowsOnly;
-                    o.now = clock
-                        .now()
-                        .with_timezone(&London)
-                        .naive_local()
-                        .with_nanosecond(0)
-                        .unwrap_or_else(|| clock.now().naive_utc());
-                    Some(export_batch(store, batch_id, &o))
+            // For an interface with a layout each way, the one whose file name this fits.
+            let layout = layouts
+                .for_file(&s.interface, &name)
+                .unwrap_or(&layout)
+                .clone();
+            report.files += 1;
+            if ctl.id.is_none() {
+                ctl.id = Some(store.start_schedule_run(
+                    s.id,
+                    &time_text(started),
+                    &format!("run by {owner}"),
+                )?);
+            }
+            // The heartbeat: a lease is renewed after every file a run takes on.
+            renew_lease(store, s.id, owner, clock.now())?;
+            let against = if s.check_references {
+                let mut ids = Vec::new();
+                for r in crate::validate::reference_rules(&layout) {
+                    match store.latest_batch(&r.interface)? {
+                        Some(b) if !ids.contains(&b) => ids.push(b),
+                        Some(_) => {}
+                        None => notes.push(format!(
+                            "{name}: no {} batch is stored yet to check references against",
+                            r.interface
+                        )),
+                    }
                 }
-                None => None,
-            }
-        } else {
-            None
-        };
-        match export {
-            Some(Ok(e)) => {
-                report.exports += 1;
-                let fname = e
-                    .path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                if e.held_back.is_empty() {
-                    notes.push(format!("{name}: batch {} exported as {fname}", batch_id));
-                } else {
-                    notes.push(format!("{name}: batch {} exported as {fname}; {} rejected rows held back for review", batch_id, e.held_back.len()));
-                    held += 1;
+                ids
+            } else {
+                Vec::new()
+            };
+            // A workbook is read with the sheet and mapping saved for it (else by column names).
+            let made = if crate::workbook::is_workbook(&file) {
+                match store.prepare_table(&file, &layout, crate::mapping::ReadChoice::default()) {
+                    Ok(p) => Some(crate::store::Made {
+                        converted: p.converted,
+                        from: p.from,
+                    }),
+                    Err(e) => {
+                        failed += 1;
+                        notes.push(format!(
+                            "{name}: could not be read: {e}; left in the inbox (map its columns once in the window, or save a mapping with `esr-desk mapping save`)"
+                        ));
+                        continue;
+                    }
                 }
-            }
-            Some(Err(e)) => {
-                failed += 1;
-                notes.push(format!(
-                    "{name}: batch {} could not be exported: {e}",
-                    batch_id
-                ));
-            }
-            None if !may_go => {
-                held += 1;
-                store.set_status(batch_id, crate::store::BatchStatus::Held)?;
-                let mut why = Vec::new();
-                if let Some(first) = ready.file_problems.first() {
-                    why.push(format!(
-                        "{} file-level problem{} (line {}: {})",
-                        ready.file_problems.len(),
-                        if ready.file_problems.len() == 1 {
-                            ""
-                        } else {
-                            "s"
-                        },
-                        first.line,
-                        first.message
+            } else {
+                None
+            };
+            let imported = store.import(
+                &file,
+                &layout,
+                ImportOptions {
+                    against,
+                    cancel: Some(halt),
+                    made,
+                    ..ImportOptions::default()
+                },
+            );
+            let (batch_id, unchecked) = match imported {
+                Ok(o) => {
+                    report.batches += 1;
+                    (o.batch_id, o.unchecked)
+                }
+                Err(StoreError::Duplicate { existing, .. }) => {
+                    // Imported before. From this inbox and never exported nor held: an earlier
+                    // run stopped between the import and the export, so this run finishes its
+                    // work on that batch (the import is not repeated). Otherwise it is done.
+                    let info = store.batch(existing)?;
+                    let ours = info.source_path == file.display().to_string();
+                    // Delivered already (a valid-rows export leaves the batch's status as it was):
+                    // the export history says so, and a file is never delivered twice.
+                    let delivered = store
+                        .export_runs(Some(existing), None)?
+                        .iter()
+                        .any(|r| r.outcome == crate::store::ExportRunOutcome::Ok);
+                    let unfinished = (!delivered
+                        && matches!(
+                            info.status,
+                            crate::store::BatchStatus::Clean | crate::store::BatchStatus::Rejects
+                        ))
+                        || hub_pending(store, s, existing)?;
+                    if ours && unfinished {
+                        notes.push(format!(
+                            "{name}: resuming batch {existing}, imported by a run that did not finish"
+                        ));
+                        (existing, Vec::new())
+                    } else {
+                        archive(&file, inbox)?;
+                        notes.push(format!(
+                            "{name}: already imported as batch {existing} ({}); archived",
+                            info.status
+                        ));
+                        continue;
+                    }
+                }
+                Err(StoreError::Cancelled) => {
+                    report.files -= 1;
+                    halted = true;
+                    notes.push(format!(
+                        "{name}: not imported, the window was closed; left in the inbox for the next run"
                     ));
+                    break;
                 }
-                if let Some((what, line)) = ready.header_trailer {
-                    why.push(format!("the {what} record (line {line}) has errors"));
+                Err(e) => {
+                    failed += 1;
+                    notes.push(format!(
+                        "{name}: could not be imported: {e}; left in the inbox"
+                    ));
+                    continue;
                 }
-                if !blocking.is_empty() {
-                    why.push(format!("{} rejected records", blocking.len()));
-                }
-                notes.push(format!(
-                    "{name}: batch {} held for review: {}",
-                    batch_id,
-                    why.join("; ")
-                ));
+            };
+            for u in &unchecked {
+                notes.push(format!("{name}: warning: {}", u.message()));
             }
-            None => notes.push(format!(
-                "{name}: batch {} is clean; no outbox is set, so nothing was exported",
-                batch_id
-            )),
+            let mut tally = Tally {
+                notes: &mut notes,
+                held: &mut held,
+                failed: &mut failed,
+                report,
+            };
+            deliver(store, s, batch_id, &name, clock, &mut tally)?;
+            archive(&file, inbox)?;
+            tracing::info!(
+                schedule = s.id,
+                batch = batch_id,
+                file = report.files,
+                "file done and archived"
+            );
         }
-        archive(&file, inbox)?;
-        tracing::info!(
-            schedule = s.id,
-            batch = batch_id,
-            file = report.files,
-            "file done and archived"
-        );
     }
     report.outcome = if halted {
         crate::store::RunOutcome::Interrupted
@@ -967,6 +932,248 @@ fn run_inner(
         crate::store::RunOutcome::NothingToDo
     };
     report.message = notes.join("\n");
+    Ok(())
+}
+
+/// Pulls the interface's new files from the organisation's hub and takes each on like an
+/// inbox file (export, deliver or hold), then marks its transfer done. Files an earlier run
+/// pulled and did not finish are finished first; a hub that cannot be reached fails this
+/// part of the run only, and the next run tries again.
+#[allow(clippy::too_many_arguments)]
+fn pull_from_hub(
+    store: &mut Store,
+    s: &Schedule,
+    layouts: &LayoutSet,
+    clock: &dyn Clock,
+    owner: &str,
+    vpd: &str,
+    ctl: &mut RunCtl<'_>,
+    t: &mut Tally<'_>,
+) -> Result<(), ScheduleError> {
+    let started = clock.now();
+    let opts = crate::hub::transfer::HubOptions {
+        interface: Some(&s.interface),
+        trigger: Some(Trigger::Scheduled),
+        ..crate::hub::transfer::HubOptions::default()
+    };
+    let pulled = crate::hub::Org::get(store, vpd)
+        .and_then(|org| crate::hub::transfer::pull(store, layouts, &org, &opts));
+    let report = match pulled {
+        Ok(r) => r,
+        Err(e) => {
+            *t.failed += 1;
+            t.notes.push(format!(
+                "hub {vpd}: {e}; nothing was lost: the next run tries again"
+            ));
+            return Ok(());
+        }
+    };
+    for (name, why) in &report.failed {
+        *t.failed += 1;
+        t.notes.push(format!(
+            "{name} (hub {vpd}): {why}; the next run tries again"
+        ));
+    }
+    for p in report.pulled {
+        if ctl.id.is_none() {
+            ctl.id = Some(store.start_schedule_run(
+                s.id,
+                &time_text(started),
+                &format!("run by {owner}"),
+            )?);
+        }
+        renew_lease(store, s.id, owner, clock.now())?;
+        t.report.files += 1;
+        t.report.batches += 1;
+        let name = format!("{} (hub {vpd})", p.name);
+        t.notes
+            .push(format!("{name}: imported as batch {}", p.batch));
+        for n in &p.notes {
+            t.notes.push(format!("{name}: {n}"));
+        }
+        let answer = layouts
+            .get(&p.layout_id)
+            .is_some_and(|l| l.answer.is_some());
+        if !answer {
+            deliver(store, s, p.batch, &name, clock, t)?;
+        }
+        crate::hub::transfer::finish_pull(store, p.transfer)
+            .map_err(|e| ScheduleError::Hub(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// What a run has found so far, for [`deliver`] to add to.
+struct Tally<'a> {
+    notes: &'a mut Vec<String>,
+    held: &'a mut u32,
+    failed: &'a mut u32,
+    report: &'a mut RunReport,
+}
+
+/// True when a batch was exported into `outbox` before (by a run that did not finish).
+fn exported_to(store: &Store, batch: i64, outbox: &Path) -> Result<bool, ScheduleError> {
+    Ok(store
+        .export_runs(Some(batch), None)?
+        .iter()
+        .filter(|r| r.outcome == crate::store::ExportRunOutcome::Ok)
+        .filter_map(|r| r.path.as_deref())
+        .any(|p| Path::new(p).parent() == Some(outbox)))
+}
+
+/// True when the schedule delivers to a hub and this batch, ready to go, is not delivered
+/// there yet.
+fn hub_pending(store: &mut Store, s: &Schedule, batch: i64) -> Result<bool, ScheduleError> {
+    if s.hub_to.is_none() {
+        return Ok(false);
+    }
+    if store.push_of(batch)?.is_some_and(|t| t.state == "done") {
+        return Ok(false);
+    }
+    let ready =
+        crate::export::readiness(store, batch).map_err(|e| ScheduleError::Hub(e.to_string()))?;
+    Ok(ready.is_ready())
+}
+
+/// Takes a batch on from its import: exports it to the outbox when it may go (once: an export
+/// made by a run that did not finish stands), delivers it to the hub when the schedule says
+/// so (exactly once, see `hub::transfer`), or holds it for review, saying why.
+fn deliver(
+    store: &mut Store,
+    s: &Schedule,
+    batch_id: i64,
+    name: &str,
+    clock: &dyn Clock,
+    t: &mut Tally<'_>,
+) -> Result<(), ScheduleError> {
+    let ready = crate::export::readiness(store, batch_id).map_err(|e| ScheduleError::Io {
+        context: name.to_string(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    // File-level problems (the received trailer, the file's structure) and a rejected
+    // header or trailer hold the file whatever the policy: valid rows only holds back
+    // records, never doubt about the file itself.
+    let may_go =
+        ready.is_ready() || (s.on_rejects == OnRejects::ValidRowsOnly && ready.valid_rows_may_go());
+    let blocking = ready.blocking.clone();
+    let export = if may_go {
+        match &s.outbox {
+            Some(outbox) if exported_to(store, batch_id, outbox)? => {
+                t.notes.push(format!(
+                    "{name}: batch {batch_id} was exported to the outbox by a run that did not finish; not exported again"
+                ));
+                Some(Err(None))
+            }
+            Some(outbox) => {
+                let mut o = ExportOptions::new(outbox);
+                o.trigger = Trigger::Scheduled;
+                o.valid_rows_only = s.on_rejects == OnRejects::ValidRowsOnly;
+                o.now = clock
+                    .now()
+                    .with_timezone(&London)
+                    .naive_local()
+                    .with_nanosecond(0)
+                    .unwrap_or_else(|| clock.now().naive_utc());
+                Some(export_batch(store, batch_id, &o).map_err(Some))
+            }
+            None => None,
+        }
+    } else {
+        None
+    };
+    match export {
+        Some(Ok(e)) => {
+            t.report.exports += 1;
+            let fname = e
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if e.held_back.is_empty() {
+                t.notes
+                    .push(format!("{name}: batch {} exported as {fname}", batch_id));
+            } else {
+                t.notes.push(format!(
+                    "{name}: batch {} exported as {fname}; {} rejected rows held back for review",
+                    batch_id,
+                    e.held_back.len()
+                ));
+                *t.held += 1;
+            }
+        }
+        Some(Err(None)) => {}
+        Some(Err(Some(e))) => {
+            *t.failed += 1;
+            t.notes.push(format!(
+                "{name}: batch {} could not be exported: {e}",
+                batch_id
+            ));
+        }
+        None if !may_go => {
+            *t.held += 1;
+            store.set_status(batch_id, crate::store::BatchStatus::Held)?;
+            let mut why = Vec::new();
+            if let Some(first) = ready.file_problems.first() {
+                why.push(format!(
+                    "{} file-level problem{} (line {}: {})",
+                    ready.file_problems.len(),
+                    if ready.file_problems.len() == 1 {
+                        ""
+                    } else {
+                        "s"
+                    },
+                    first.line,
+                    first.message
+                ));
+            }
+            if let Some((what, line)) = ready.header_trailer {
+                why.push(format!("the {what} record (line {line}) has errors"));
+            }
+            if !blocking.is_empty() {
+                why.push(format!("{} rejected records", blocking.len()));
+            }
+            t.notes.push(format!(
+                "{name}: batch {} held for review: {}",
+                batch_id,
+                why.join("; ")
+            ));
+        }
+        None if s.hub_to.is_some() => {}
+        None => t.notes.push(format!(
+            "{name}: batch {} is clean; no outbox is set, so nothing was exported",
+            batch_id
+        )),
+    }
+    if let Some(vpd) = &s.hub_to
+        && may_go
+        && hub_pending(store, s, batch_id)?
+    {
+        {
+            let pushed = crate::hub::Org::get(store, vpd).and_then(|org| {
+                crate::hub::transfer::push(
+                    store,
+                    batch_id,
+                    &org,
+                    &crate::hub::transfer::HubOptions {
+                        trigger: Some(Trigger::Scheduled),
+                        ..crate::hub::transfer::HubOptions::default()
+                    },
+                )
+            });
+            match pushed {
+                Ok(p) => t.notes.push(format!(
+                    "{name}: batch {batch_id} delivered to hub {vpd} as {}",
+                    p.name
+                )),
+                Err(e) => {
+                    *t.failed += 1;
+                    t.notes.push(format!(
+                        "{name}: batch {batch_id} not delivered to hub {vpd}: {e}; the next run tries again (nothing is sent twice)"
+                    ));
+                }
+            }
+        }
+    }
     Ok(())
 }
 

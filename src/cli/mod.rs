@@ -13,6 +13,7 @@ pub mod catalogue;
 pub mod edit;
 pub mod export;
 pub mod gen_sample;
+pub mod hub;
 pub mod import;
 pub mod layout;
 pub mod mapping;
@@ -79,6 +80,11 @@ pub enum Command {
     /// Delete batches and archived files older than the retention rules allow (a tombstone
     /// is kept for each batch).
     Purge(purge::Args),
+    /// Organisations: VPD code, name and NHS Interface Hub connection (set, list, test).
+    Org(hub::OrgArgs),
+    /// The NHS Interface Hub: pull from Out, push to In, request a full refresh, re-send the
+    /// rows ESR rejected, and the dashboard.
+    Hub(hub::HubArgs),
 }
 
 /// Exit code for "could not run".
@@ -310,6 +316,8 @@ fn run_command(cli: Cli) -> Outcome {
         Some(Command::RunDue) => schedule::run_due_cmd(cli.db.as_deref()),
         Some(Command::Layout(a)) => layout::run(a),
         Some(Command::Mapping(a)) => mapping::run(a, cli.db.as_deref()),
+        Some(Command::Org(a)) => hub::run_org(a, cli.db.as_deref()),
+        Some(Command::Hub(a)) => hub::run_hub(a, cli.db.as_deref()),
         None => unreachable_gui(),
     }
 }
@@ -435,7 +443,11 @@ pub fn resolve_layout(
             });
     }
     if let Some(id) = interface {
-        let Some(l) = set.get(id) else {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let Some(l) = set.for_file(id, &name) else {
             let cat = esr_desk::catalogue::Catalogue::bundled();
             return Err(match cat.get(id) {
                 Some(i) => format!(

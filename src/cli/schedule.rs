@@ -43,6 +43,13 @@ pub enum Action {
         /// interface at each run (default: report them as not checked).
         #[arg(long)]
         check_references: bool,
+        /// Also pull the interface's files from this organisation's NHS Interface Hub (its
+        /// Out folder), by VPD code.
+        #[arg(long, value_name = "VPD")]
+        from_hub: Option<String>,
+        /// Deliver clean batches to this organisation's NHS Interface Hub (its In folder).
+        #[arg(long, value_name = "VPD")]
+        to_hub: Option<String>,
     },
     /// List schedules and when each is next due.
     List,
@@ -75,6 +82,8 @@ pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
             on_rejects,
             disabled,
             check_references,
+            from_hub,
+            to_hub,
         } => {
             let Some(entry) = esr_desk::catalogue::Catalogue::bundled()
                 .get(&interface)
@@ -105,6 +114,8 @@ pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
                 outbox,
                 on_rejects,
                 check_references,
+                hub_from: from_hub,
+                hub_to: to_hub,
             };
             match save_schedule(&store, &settings, &SystemClock) {
                 Ok(s) => {
@@ -130,7 +141,7 @@ pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
                 let mut out = String::new();
                 for s in list {
                     out.push_str(&format!(
-                        "{:<40} {:<28} {:<4} next {}  inbox {}  outbox {}\n",
+                        "{:<40} {:<28} {:<4} next {}  inbox {}  outbox {}{}\n",
                         s.interface,
                         s.cadence.to_string(),
                         if s.enabled { "on" } else { "off" },
@@ -142,7 +153,15 @@ pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
                             .map_or("-".into(), |p| p.display().to_string()),
                         s.outbox
                             .as_ref()
-                            .map_or("-".into(), |p| p.display().to_string())
+                            .map_or("-".into(), |p| p.display().to_string()),
+                        match (&s.hub_from, &s.hub_to) {
+                            (None, None) => String::new(),
+                            (f, t) => format!(
+                                "  hub: from {} to {}",
+                                f.as_deref().unwrap_or("-"),
+                                t.as_deref().unwrap_or("-")
+                            ),
+                        }
                     ));
                 }
                 super::emit(&out)?;

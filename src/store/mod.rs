@@ -10,6 +10,7 @@
 pub mod access;
 pub mod edit;
 pub mod exports;
+pub mod hub;
 pub mod import;
 pub mod kinds;
 pub mod mappings;
@@ -391,7 +392,8 @@ impl Store {
 ///
 /// - `vpd`: the trust's VPD code, exactly 3 capital letters or digits (ESR-FACTS.md);
 /// - `seq.<interface id>`: the last sequence number an export of that interface used, a whole
-///   number that fits in 64 bits.
+///   number that fits in 64 bits; `seq.<VPD>.<interface id>` the same for one organisation
+///   (see [`seq_key`]).
 pub fn check_setting(key: &str, value: &str) -> std::result::Result<(), String> {
     if key == "vpd" {
         return check_vpd(value);
@@ -414,7 +416,11 @@ pub fn check_setting(key: &str, value: &str) -> std::result::Result<(), String> 
             )),
         };
     }
-    if let Some(iface) = key.strip_prefix("seq.") {
+    if let Some(rest) = key.strip_prefix("seq.") {
+        let iface = match rest.split_once('.') {
+            Some((vpd, iface)) if check_vpd(vpd).is_ok() => iface,
+            _ => rest,
+        };
         if crate::catalogue::Catalogue::bundled().get(iface).is_none() {
             return Err(format!(
                 "{key}: there is no interface {iface:?} (see `esr-desk catalogue`)"
@@ -425,6 +431,15 @@ pub fn check_setting(key: &str, value: &str) -> std::result::Result<(), String> 
     Err(format!(
         "there is no setting {key:?}: the settings are vpd, seq.<interface id>, retention.batch-days, retention.batch-days.<interface id> and retention.archive-days"
     ))
+}
+
+/// The setting that counts an interface's export sequence numbers: the store's own, or one
+/// organisation's (each organisation numbers its files itself).
+pub fn seq_key(org: Option<&str>, interface: &str) -> String {
+    match org {
+        Some(vpd) => format!("seq.{vpd}.{interface}"),
+        None => format!("seq.{interface}"),
+    }
 }
 
 /// Checks a VPD code: exactly 3 capital letters or digits.

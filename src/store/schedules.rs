@@ -30,6 +30,10 @@ pub struct ScheduleRow {
     pub check_references: bool,
     /// When its inbox was last looked at, whether or not there was anything to do.
     pub last_checked_at: Option<String>,
+    /// The organisation (VPD) whose hub `Out` the run pulls from, besides its inbox.
+    pub hub_from: Option<String>,
+    /// The organisation (VPD) whose hub `In` the run delivers clean batches to.
+    pub hub_to: Option<String>,
 }
 
 /// One recorded run, for the history view.
@@ -74,17 +78,18 @@ impl Store {
     /// Creates or updates the schedule of an interface (by interface).
     pub fn upsert_schedule(&self, r: &ScheduleRow) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO schedule(interface, enabled, cadence, inbox, outbox, on_rejects, created_at, check_references) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO schedule(interface, enabled, cadence, inbox, outbox, on_rejects, created_at, check_references, hub_from, hub_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT(interface) DO UPDATE SET enabled = excluded.enabled, cadence = excluded.cadence, inbox = excluded.inbox,
-                 outbox = excluded.outbox, on_rejects = excluded.on_rejects, check_references = excluded.check_references",
-            params![r.interface, r.enabled, r.cadence, r.inbox, r.outbox, r.on_rejects, r.created_at, r.check_references],
+                 outbox = excluded.outbox, on_rejects = excluded.on_rejects, check_references = excluded.check_references,
+                 hub_from = excluded.hub_from, hub_to = excluded.hub_to",
+            params![r.interface, r.enabled, r.cadence, r.inbox, r.outbox, r.on_rejects, r.created_at, r.check_references, r.hub_from, r.hub_to],
         )?;
         Ok(())
     }
 
     /// Every schedule row, by interface.
     pub fn schedule_rows(&self) -> Result<Vec<ScheduleRow>> {
-        let mut stmt = self.conn.prepare_cached("SELECT id, interface, enabled, cadence, inbox, outbox, on_rejects, last_run_at, created_at, check_references, last_checked_at FROM schedule ORDER BY interface")?;
+        let mut stmt = self.conn.prepare_cached("SELECT id, interface, enabled, cadence, inbox, outbox, on_rejects, last_run_at, created_at, check_references, last_checked_at, hub_from, hub_to FROM schedule ORDER BY interface")?;
         let rows = stmt.query_map([], |r| {
             Ok(ScheduleRow {
                 id: r.get(0)?,
@@ -98,6 +103,8 @@ impl Store {
                 created_at: r.get(8)?,
                 check_references: r.get(9)?,
                 last_checked_at: r.get(10)?,
+                hub_from: r.get(11)?,
+                hub_to: r.get(12)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -263,6 +263,69 @@ pub const MIGRATIONS: &[&str] = &[
         chosen_by TEXT NOT NULL
     );
     "#,
+    // 10: the NHS Interface Hub: organisations (VPD, name, hub address; never a password),
+    // hub transfers as persisted state machines (one row per file pulled or pushed, a batch
+    // pushed once), the numbered extracts seen per series, and ESR's answers matched to rows.
+    r#"
+    CREATE TABLE organisation (
+        vpd TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        hub_url TEXT,
+        ca_file TEXT,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL
+    );
+    CREATE TABLE hub_transfer (
+        id INTEGER PRIMARY KEY,
+        vpd TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('pull', 'push')),
+        remote_name TEXT NOT NULL,
+        size INTEGER,
+        local_path TEXT,
+        layout_id TEXT,
+        batch_id INTEGER,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        started_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        done_at TEXT,
+        UNIQUE (vpd, direction, remote_name)
+    );
+    CREATE UNIQUE INDEX hub_push_once ON hub_transfer(batch_id)
+        WHERE direction = 'push' AND batch_id IS NOT NULL;
+    CREATE TABLE sequence_seen (
+        series TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        file TEXT NOT NULL,
+        kind TEXT,
+        batch_id INTEGER,
+        seen_at TEXT NOT NULL,
+        finding TEXT,
+        PRIMARY KEY (series, file)
+    );
+    CREATE TABLE answer (
+        answer_batch INTEGER PRIMARY KEY,
+        answered_batch INTEGER,
+        matched_by TEXT NOT NULL,
+        accepted INTEGER NOT NULL,
+        warnings INTEGER NOT NULL,
+        rejected INTEGER NOT NULL,
+        unmatched INTEGER NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE TABLE answer_row (
+        answered_batch INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        answer_batch INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('accepted', 'warning', 'rejected')),
+        message TEXT,
+        PRIMARY KEY (answered_batch, seq, answer_batch)
+    ) WITHOUT ROWID;
+    ALTER TABLE batch ADD COLUMN resend_of INTEGER;
+    ALTER TABLE schedule ADD COLUMN hub_from TEXT;
+    ALTER TABLE schedule ADD COLUMN hub_to TEXT;
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -1600,6 +1600,7 @@ impl App {
                     trigger: crate::export::Trigger::Manual,
                     now,
                     vpd: Some(vpd),
+                    org: None,
                     seq: None,
                 };
                 let rejects_report = form

@@ -29,6 +29,10 @@ pub struct ScheduleForm {
     pub check_references: bool,
     /// Switched on.
     pub enabled: bool,
+    /// Pull from this organisation's hub (VPD; empty: no).
+    pub hub_from: String,
+    /// Deliver to this organisation's hub (VPD; empty: no).
+    pub hub_to: String,
 }
 
 /// Schedules (readable and not) and the run history, as read.
@@ -180,6 +184,8 @@ impl SchedulesScreen {
                 OnRejects::Hold
             },
             check_references: f.check_references,
+            hub_from: (!f.hub_from.trim().is_empty()).then(|| f.hub_from.trim().to_string()),
+            hub_to: (!f.hub_to.trim().is_empty()).then(|| f.hub_to.trim().to_string()),
         };
         self.message = Some((false, "Saving…".into()));
         self.in_background(
@@ -626,6 +632,8 @@ fn form_for(interface: &str, existing: Option<&Schedule>) -> ScheduleForm {
             valid_rows_only: s.on_rejects == OnRejects::ValidRowsOnly,
             check_references: s.check_references,
             enabled: s.enabled,
+            hub_from: s.hub_from.clone().unwrap_or_default(),
+            hub_to: s.hub_to.clone().unwrap_or_default(),
         },
         None => {
             let freq = Catalogue::bundled()
@@ -641,6 +649,8 @@ fn form_for(interface: &str, existing: Option<&Schedule>) -> ScheduleForm {
                 valid_rows_only: false,
                 check_references: false,
                 enabled: on,
+                hub_from: String::new(),
+                hub_to: String::new(),
             }
         }
     }

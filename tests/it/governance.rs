@@ -196,6 +196,8 @@ fn a_purge_deletes_old_batches_and_archives_and_keeps_a_tombstone() {
             outbox: None,
             on_rejects: OnRejects::Hold,
             check_references: false,
+            hub_from: None,
+            hub_to: None,
         },
         &FixedClock(chrono::Utc::now()),
     )

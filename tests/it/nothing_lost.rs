@@ -234,6 +234,8 @@ fn one_unreadable_schedule_is_named_and_the_others_still_run() {
                 outbox: None,
                 on_rejects: OnRejects::Hold,
                 check_references: false,
+                hub_from: None,
+                hub_to: None,
             },
             &FixedClock(made),
         )
@@ -520,6 +522,8 @@ fn lease_owners_are_unique_per_engine_and_exports_stamp_uk_time() {
             outbox: None,
             on_rejects: esr_desk::schedule::OnRejects::Hold,
             check_references: false,
+            hub_from: None,
+            hub_to: None,
         },
         &esr_desk::schedule::FixedClock(now),
     )
@@ -568,6 +572,8 @@ fn a_file_delivered_with_rows_held_back_is_never_delivered_again_after_a_kill() 
             outbox: Some(outbox.clone()),
             on_rejects: OnRejects::ValidRowsOnly,
             check_references: false,
+            hub_from: None,
+            hub_to: None,
         },
         &FixedClock(made),
     )

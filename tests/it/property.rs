@@ -216,7 +216,7 @@ fn check(sample_at: usize, ops: &[Op]) -> Result<(), TestCaseError> {
         b,
         &layout,
         &fill,
-        &BTreeSet::new(),
+        esr_desk::export::Rows::HoldBack(&BTreeSet::new()),
         std::path::Path::new("property.out"),
         &mut bytes,
     )

@@ -58,6 +58,8 @@ fn settings(
         outbox: Some(outbox.to_path_buf()),
         on_rejects,
         check_references: false,
+        hub_from: None,
+        hub_to: None,
     }
 }
 

@@ -67,13 +67,26 @@ pub fn line_rules(rep: &serde_json::Value) -> Vec<(u64, String)> {
 
 /// A sample interface file of an interface (not a workbook): the defect-seeded one or the
 /// clean one.
+/// `id` is a layout id: its interface's folder may hold the samples of its other layouts too
+/// (one each way, ESR's answers), so the file is the one its file-name pattern fits.
 pub fn sample(id: &str, defects: bool) -> PathBuf {
-    std::fs::read_dir(root().join("sample-data").join(id))
-        .expect("sample dir")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| !p.to_string_lossy().ends_with(".defects.json"))
-        .filter(|p| !esr_desk::workbook::is_workbook(p))
+    let set = esr_desk::layout::LayoutSet::bundled().expect("layouts");
+    let layout = set.get(id).expect("layout");
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(root().join("sample-data").join(&layout.interface))
+            .expect("sample dir")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| !p.to_string_lossy().ends_with(".defects.json"))
+            .filter(|p| !esr_desk::workbook::is_workbook(p))
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| layout.file_name.matches(&n.to_string_lossy()))
+            })
+            .collect();
+    files.sort();
+    files
+        .into_iter()
         .find(|p| PathBuf::from(format!("{}.defects.json", p.display())).exists() == defects)
         .expect("sample file")
 }

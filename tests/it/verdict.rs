@@ -292,6 +292,8 @@ fn a_scheduled_run_holds_a_file_whose_trailer_disagrees_whatever_its_policy() {
                 outbox: Some(outbox.clone()),
                 on_rejects: policy,
                 check_references: false,
+                hub_from: None,
+                hub_to: None,
             },
             &FixedClock(made),
         )
@@ -633,6 +635,8 @@ fn a_schedule_checks_references_only_when_its_settings_say_so() {
                 outbox: None,
                 on_rejects: OnRejects::Hold,
                 check_references: check,
+                hub_from: None,
+                hub_to: None,
             },
             &FixedClock(made),
         )

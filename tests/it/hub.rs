@@ -1,0 +1,632 @@
+//! The NHS Interface Hub against a real FTPS server on 127.0.0.1 (tests/it/ftps_server.rs):
+//! organisations and "test connection" naming each failure, credentials kept out of the
+//! store, pulls and pushes that survive a dropped connection with nothing lost or sent twice,
+//! the sequence watch, ESR's answers matched to the rows sent, the re-send of rejected rows,
+//! and runs killed at random moments finished by a rerun with no duplicate upload.
+
+use crate::ftps_server::{Hub, PASSWORD, free_port};
+use crate::support::{code, root, sample, stderr};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::Ordering;
+
+/// Runs the binary on a store, with a hub password given (or not) in the environment and
+/// the system credential store out of the way.
+fn cli(db: &Path, password: Option<&str>, args: &[&str]) -> Output {
+    cmd(db, password, args).output().expect("runs")
+}
+
+fn cmd(db: &Path, password: Option<&str>, args: &[&str]) -> Command {
+    let mut c = Command::new(crate::support::bin());
+    c.args(args)
+        .env("ESR_DESK_DB", db)
+        .env(
+            "ESR_DESK_LAYOUTS",
+            std::env::temp_dir().join("esr-desk-tests-no-layouts"),
+        )
+        .env("ESR_DESK_NO_KEYRING", "1")
+        .env_remove("ESR_DESK_HUB_PASSWORD");
+    if let Some(p) = password {
+        c.env("ESR_DESK_HUB_PASSWORD", p);
+    }
+    c
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A store in a fresh folder with organisation RX1 on `hub`.
+fn setup(hub: &Hub) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let ca = hub.ca.display().to_string();
+    let o = cli(
+        &db,
+        None,
+        &[
+            "org",
+            "set",
+            "RX1",
+            "--name",
+            "Synthetic Trust",
+            "--hub",
+            &hub.url(),
+            "--ca-file",
+            &ca,
+        ],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    (dir, db)
+}
+
+/// A local data warehouse extract named as ESR names them, of kind GDR or GOC and number n.
+fn extract(dir: &Path, kind: &str, n: u64) -> PathBuf {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let o = crate::support::run(&[
+        "gen-sample",
+        "--interface",
+        "local-data-warehouse",
+        "--rows",
+        "30",
+        "--seed",
+        &n.to_string(),
+        "--seq",
+        &n.to_string(),
+        "--out",
+        &tmp.path().display().to_string(),
+    ]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let made = std::fs::read_dir(tmp.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| !p.to_string_lossy().ends_with(".json"))
+        .expect("made");
+    let from = made
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let to = from.replace("_GDR_", &format!("_{kind}_"));
+    let text = std::fs::read(&made).expect("read");
+    let text = String::from_utf8_lossy(&text).replacen(&from, &to, 1);
+    let path = dir.join(&to);
+    std::fs::write(&path, text.as_bytes()).expect("write");
+    path
+}
+
+#[test]
+fn test_connection_says_in_plain_words_what_failed() {
+    let hub = Hub::start();
+    let (dir, db) = setup(&hub);
+    let ok = cli(&db, Some(PASSWORD), &["org", "test", "RX1"]);
+    assert_eq!(code(&ok), Some(0), "{}", stderr(&ok));
+    assert!(
+        out(&ok).contains("logged in as rx1hub") && out(&ok).contains("Out and In"),
+        "{}",
+        out(&ok)
+    );
+
+    let wrong = cli(&db, Some("not the password"), &["org", "test", "RX1"]);
+    assert_eq!(code(&wrong), Some(2));
+    assert!(
+        stderr(&wrong).contains("did not accept the account name or password"),
+        "{}",
+        stderr(&wrong)
+    );
+    assert!(
+        !stderr(&wrong).contains("not the password"),
+        "a password is never echoed"
+    );
+
+    // No CA given: the test hub's certificate is not trusted.
+    let o = cli(
+        &db,
+        None,
+        &["org", "set", "RX2", "--name", "No CA", "--hub", &hub.url()],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let tls = cli(&db, Some(PASSWORD), &["org", "test", "RX2"]);
+    assert_eq!(code(&tls), Some(2));
+    assert!(
+        stderr(&tls).contains("secure (TLS) connection failed"),
+        "{}",
+        stderr(&tls)
+    );
+
+    let closed = format!("ftps://rx1hub@127.0.0.1:{}/", free_port());
+    let o = cli(
+        &db,
+        None,
+        &[
+            "org",
+            "set",
+            "RX3",
+            "--name",
+            "Nothing there",
+            "--hub",
+            &closed,
+        ],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let refused = cli(&db, Some(PASSWORD), &["org", "test", "RX3"]);
+    assert_eq!(code(&refused), Some(2));
+    assert!(
+        stderr(&refused).contains("refused the connection"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let o = cli(
+        &db,
+        None,
+        &[
+            "org",
+            "set",
+            "RX4",
+            "--name",
+            "No such host",
+            "--hub",
+            "ftps://a@hub.example.invalid:21/",
+        ],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let dns = cli(&db, Some(PASSWORD), &["org", "test", "RX4"]);
+    assert_eq!(code(&dns), Some(2));
+    assert!(
+        stderr(&dns).contains("name could not be found"),
+        "{}",
+        stderr(&dns)
+    );
+
+    let half = Hub::start_with(&["Out"]);
+    let ca = half.ca.display().to_string();
+    let o = cli(
+        &db,
+        None,
+        &[
+            "org",
+            "set",
+            "RX5",
+            "--name",
+            "No In",
+            "--hub",
+            &half.url(),
+            "--ca-file",
+            &ca,
+        ],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let missing = cli(&db, Some(PASSWORD), &["org", "test", "RX5"]);
+    assert_eq!(code(&missing), Some(2));
+    assert!(
+        stderr(&missing).contains("has no folder In"),
+        "{}",
+        stderr(&missing)
+    );
+
+    let list = cli(&db, None, &["org", "list"]);
+    assert_eq!(code(&list), Some(0));
+    for vpd in ["RX1", "RX2", "RX3", "RX4", "RX5"] {
+        assert!(out(&list).contains(vpd), "{}", out(&list));
+    }
+    drop(dir);
+}
+
+#[test]
+fn a_password_is_kept_out_of_the_store_and_the_logs() {
+    let hub = Hub::start();
+    let (dir, db) = setup(&hub);
+    let mut c = cmd(
+        &db,
+        None,
+        &[
+            "org",
+            "set",
+            "RX1",
+            "--name",
+            "Synthetic Trust",
+            "--hub",
+            &hub.url(),
+            "--ca-file",
+            &hub.ca.display().to_string(),
+            "--password-stdin",
+        ],
+    );
+    c.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "{PASSWORD}").expect("write");
+    }
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    assert!(out(&o).contains("readable by you only"), "{}", out(&o));
+    let file = dir.path().join("hub-passwords.toml");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).expect("file").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // With no password in the environment, the saved one is used.
+    let ok = cli(&db, None, &["org", "test", "RX1"]);
+    assert_eq!(code(&ok), Some(0), "{}", stderr(&ok));
+    for f in std::fs::read_dir(dir.path()).expect("dir").flatten() {
+        let p = f.path();
+        if p.is_file() && p != file {
+            let bytes = std::fs::read(&p).expect("read");
+            let hay = String::from_utf8_lossy(&bytes);
+            assert!(
+                !hay.contains(PASSWORD),
+                "{} holds the password",
+                p.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_pull_survives_a_dropped_download_and_takes_each_file_once() {
+    let hub = Hub::start();
+    let (_dir, db) = setup(&hub);
+    let gdr = extract(&hub.dir("Out"), "GDR", 1);
+    std::fs::write(hub.dir("Out").join("README.txt"), b"not an interface file").expect("write");
+    hub.faults.cut_downloads.store(1, Ordering::SeqCst);
+    let o = cli(&db, Some(PASSWORD), &["hub", "pull", "RX1"]);
+    assert_eq!(code(&o), Some(0), "{}\n{}", out(&o), stderr(&o));
+    let name = gdr
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        out(&o).contains(&format!("{name}\tbatch 1\tclean")),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(
+        hub.faults.cut_downloads.load(Ordering::SeqCst),
+        0,
+        "the cut happened"
+    );
+    // What was imported is exactly what the hub held.
+    let local = db.parent().expect("dir").join("hub/RX1/in").join(&name);
+    assert_eq!(
+        std::fs::read(&local).expect("local"),
+        std::fs::read(&gdr).expect("remote")
+    );
+    let again = cli(&db, Some(PASSWORD), &["hub", "pull", "RX1"]);
+    assert_eq!(code(&again), Some(0));
+    assert!(out(&again).contains("nothing new"), "{}", out(&again));
+}
+
+#[test]
+fn a_push_survives_a_dropped_upload_and_is_never_sent_twice() {
+    let hub = Hub::start();
+    let (_dir, db) = setup(&hub);
+    let abs = sample("absences", false).display().to_string();
+    let o = cli(&db, None, &["import", &abs]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    hub.faults.cut_uploads.store(1, Ordering::SeqCst);
+    let o = cli(&db, Some(PASSWORD), &["hub", "push", "1", "--org", "RX1"]);
+    assert_eq!(code(&o), Some(0), "{}\n{}", out(&o), stderr(&o));
+    let names = hub.names("In");
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(
+        names[0].starts_with("ABS_RX1_") && names[0].ends_with(".csv"),
+        "{names:?}"
+    );
+    assert_eq!(
+        hub.faults.stores.load(Ordering::SeqCst),
+        2,
+        "one cut off, one whole, both under the temporary name"
+    );
+    assert_eq!(hub.faults.renames.load(Ordering::SeqCst), 1);
+    let sent = db
+        .parent()
+        .expect("dir")
+        .join("hub/RX1/sent")
+        .join(&names[0]);
+    assert_eq!(
+        std::fs::read(hub.dir("In").join(&names[0])).expect("in"),
+        std::fs::read(&sent).expect("sent")
+    );
+    let again = cli(&db, Some(PASSWORD), &["hub", "push", "1", "--org", "RX1"]);
+    assert_eq!(code(&again), Some(0), "{}", stderr(&again));
+    assert!(out(&again).contains("never sent twice"), "{}", out(&again));
+    assert_eq!(hub.faults.stores.load(Ordering::SeqCst), 2);
+
+    // A batch with rejects is refused before anything is recorded or sent.
+    let bad = sample("absences", true).display().to_string();
+    let o = cli(&db, None, &["import", &bad]);
+    assert_eq!(code(&o), Some(1));
+    let o = cli(&db, Some(PASSWORD), &["hub", "push", "2", "--org", "RX1"]);
+    assert_eq!(code(&o), Some(2));
+    assert!(
+        stderr(&o).contains("nothing was sent: batch 2 has"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(hub.faults.stores.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_hub_that_cannot_be_reached_loses_nothing_and_says_so() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let closed = format!("ftps://rx1hub@127.0.0.1:{}/", free_port());
+    assert_eq!(
+        code(&cli(
+            &db,
+            None,
+            &["org", "set", "RX1", "--name", "T", "--hub", &closed]
+        )),
+        Some(0)
+    );
+    let abs = sample("absences", false).display().to_string();
+    assert_eq!(code(&cli(&db, None, &["import", &abs])), Some(0));
+    let o = cli(&db, Some(PASSWORD), &["hub", "push", "1", "--org", "RX1"]);
+    assert_eq!(code(&o), Some(2));
+    assert!(
+        stderr(&o).contains("refused the connection"),
+        "{}",
+        stderr(&o)
+    );
+    let status = cli(&db, None, &["hub", "status"]);
+    assert_eq!(code(&status), Some(0));
+    assert!(
+        out(&status).contains("stopped at 'exported'")
+            && out(&status).contains("refused the connection"),
+        "{}",
+        out(&status)
+    );
+}
+
+/// The end-to-end loop: extracts pulled by a scheduled run (with a sequence gap),
+/// an absences file delivered, ESR's answer matched, the rejected rows re-sent.
+#[test]
+fn the_loop_with_esr_end_to_end() {
+    let hub = Hub::start();
+    let (dir, db) = setup(&hub);
+    extract(&hub.dir("Out"), "GDR", 1943);
+    extract(&hub.dir("Out"), "GOC", 1945);
+    let outbox = dir.path().join("outbox");
+    let o = cli(
+        &db,
+        None,
+        &[
+            "schedule",
+            "set",
+            "local-data-warehouse",
+            "--cadence",
+            "daily at 06:00",
+            "--from-hub",
+            "RX1",
+            "--outbox",
+            &outbox.display().to_string(),
+        ],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let run = cli(&db, Some(PASSWORD), &["schedule", "run", "1"]);
+    assert_eq!(code(&run), Some(0), "{}\n{}", out(&run), stderr(&run));
+    let exported: Vec<String> = std::fs::read_dir(&outbox)
+        .expect("outbox")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(exported.len(), 2, "{exported:?}");
+    let status = cli(&db, None, &["hub", "status"]);
+    assert!(
+        out(&status).contains("GOC 00001944 expected, 00001945 received: 1 file missing"),
+        "{}",
+        out(&status)
+    );
+
+    // A local absences file, validated and delivered under a temporary name then renamed.
+    let abs = sample("absences", false).display().to_string();
+    let o = cli(&db, None, &["import", &abs]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let batch = out(&o).trim().lines().next().expect("id").to_string();
+    let o = cli(
+        &db,
+        Some(PASSWORD),
+        &["hub", "push", &batch, "--org", "RX1"],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    assert_eq!(hub.faults.renames.load(Ordering::SeqCst), 1);
+    let sent_name = hub.names("In").into_iter().next().expect("sent");
+    assert!(!sent_name.ends_with(".part"));
+
+    // ESR's answer: every data line accepted but two.
+    let sent = std::fs::read_to_string(hub.dir("In").join(&sent_name)).expect("sent");
+    let lines: Vec<&str> = sent.lines().collect();
+    let rejected_lines = [3usize, 6];
+    let mut resp = format!("HDR~{sent_name}~20261126 101500~RX1\n");
+    let mut n = 0;
+    for (i, _) in lines.iter().enumerate().skip(1) {
+        let line = i + 1;
+        n += 1;
+        if rejected_lines.contains(&line) {
+            resp.push_str(&format!(
+                "RES~{line}~REJECTED~Assignment number not found in ESR\n"
+            ));
+        } else {
+            resp.push_str(&format!("RES~{line}~ACCEPTED~Record loaded\n"));
+        }
+    }
+    resp.push_str(&format!("TRL~{n:08}\n"));
+    let answer = hub.dir("Out").join("RESP_RX1_20261126101500_000001.DAT");
+    std::fs::write(&answer, &resp).expect("answer");
+    let check = cli(&db, None, &["validate", &answer.display().to_string()]);
+    assert_eq!(
+        code(&check),
+        Some(0),
+        "the answer file itself is clean: {}",
+        out(&check)
+    );
+    let o = cli(&db, Some(PASSWORD), &["hub", "pull", "RX1"]);
+    assert_eq!(code(&o), Some(0), "{}\n{}", out(&o), stderr(&o));
+    assert!(
+        out(&o).contains(&format!("answers batch {batch}")) && out(&o).contains("2 rejected"),
+        "{}",
+        out(&o)
+    );
+    let ans = cli(&db, None, &["hub", "answers", &batch]);
+    assert_eq!(code(&ans), Some(1), "rejected rows outstanding");
+    assert_eq!(
+        out(&ans).matches("\trejected\t").count(),
+        2,
+        "{}",
+        out(&ans)
+    );
+
+    // The re-send holds exactly those two rows.
+    let o = cli(&db, None, &["hub", "resend", &batch, "--org", "RX1"]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let resend = out(&o).lines().next().expect("id").trim().to_string();
+    let draft = std::fs::read_dir(dir.path().join("resend").join(&batch))
+        .expect("resend dir")
+        .flatten()
+        .next()
+        .expect("file")
+        .path();
+    let text = std::fs::read_to_string(&draft).expect("draft");
+    let body: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(
+        body,
+        vec![lines[2], lines[5]],
+        "exactly the rejected rows, as sent"
+    );
+    let status = cli(&db, None, &["hub", "status"]);
+    assert!(
+        !out(&status).contains("ESR rejected 2 rows"),
+        "a re-send answers the rejections: {}",
+        out(&status)
+    );
+    assert_ne!(resend, batch);
+}
+
+/// Kills `args` at a random moment, `times` times (after each kill, time passes: a dead
+/// run's schedule lease runs out), then lets it finish.
+fn kill_then_finish(db: &Path, args: &[&str], times: usize, seed: u64) -> Output {
+    let mut rng = seed;
+    for _ in 0..times {
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let wait = std::time::Duration::from_millis((rng >> 33) % 400);
+        let mut child = cmd(db, Some(PASSWORD), args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(wait);
+        let _ = child.kill();
+        let _ = child.wait();
+        let store = esr_desk::store::Store::open(db).expect("open");
+        store
+            .conn()
+            .execute(
+                "UPDATE schedule SET lease_until = '2000-01-01T00:00:00.000Z' WHERE lease_owner IS NOT NULL",
+                [],
+            )
+            .expect("expire");
+    }
+    cli(db, Some(PASSWORD), args)
+}
+
+#[test]
+fn runs_killed_at_random_moments_finish_with_no_duplicate_upload() {
+    let hub = Hub::start();
+    let (dir, db) = setup(&hub);
+    // A larger absences file, so a kill can land in the middle of its upload.
+    let big = dir.path().join("big");
+    std::fs::create_dir_all(&big).expect("dir");
+    let o = crate::support::run(&[
+        "gen-sample",
+        "--interface",
+        "absences",
+        "--rows",
+        "40000",
+        "--seed",
+        "5",
+        "--out",
+        &big.display().to_string(),
+    ]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let file = std::fs::read_dir(&big)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| !p.to_string_lossy().ends_with(".json"))
+        .expect("file");
+    assert_eq!(
+        code(&cli(&db, None, &["import", &file.display().to_string()])),
+        Some(0)
+    );
+    let o = kill_then_finish(&db, &["hub", "push", "1", "--org", "RX1"], 6, 7);
+    assert_eq!(code(&o), Some(0), "{}\n{}", out(&o), stderr(&o));
+    let names: Vec<String> = hub.names("In");
+    assert_eq!(names.len(), 1, "one file, no temporary left: {names:?}");
+    assert!(
+        hub.faults.renames.load(Ordering::SeqCst) <= 1,
+        "renamed into place once"
+    );
+    let sent = std::fs::read_dir(dir.path().join("hub/RX1/sent"))
+        .expect("sent")
+        .flatten()
+        .count();
+    assert_eq!(sent, 1, "exported once");
+    assert_eq!(
+        std::fs::read(hub.dir("In").join(&names[0])).expect("in"),
+        std::fs::read(dir.path().join("hub/RX1/sent").join(&names[0])).expect("sent")
+    );
+
+    // A scheduled pull killed at random moments imports and exports each extract once.
+    for n in [11, 12, 14] {
+        extract(&hub.dir("Out"), if n == 11 { "GDR" } else { "GOC" }, n);
+    }
+    let outbox = dir.path().join("outbox");
+    let o = cli(
+        &db,
+        None,
+        &[
+            "schedule",
+            "set",
+            "local-data-warehouse",
+            "--cadence",
+            "daily at 06:00",
+            "--from-hub",
+            "RX1",
+            "--outbox",
+            &outbox.display().to_string(),
+        ],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let o = kill_then_finish(&db, &["schedule", "run", "1"], 6, 11);
+    assert!(
+        matches!(code(&o), Some(0 | 1)),
+        "{}\n{}",
+        out(&o),
+        stderr(&o)
+    );
+    let o = cli(&db, Some(PASSWORD), &["schedule", "run", "1"]);
+    assert!(matches!(code(&o), Some(0 | 1)), "{}", stderr(&o));
+    let exported = std::fs::read_dir(&outbox)
+        .expect("outbox")
+        .flatten()
+        .count();
+    assert_eq!(exported, 3, "each extract exported once");
+    let batches = cli(&db, None, &["hub", "status"]);
+    assert!(
+        out(&batches).contains("00000013 expected, 00000014 received"),
+        "{}",
+        out(&batches)
+    );
+    let _ = root();
+}
