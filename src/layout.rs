@@ -2077,6 +2077,20 @@ pub struct LayoutSet {
     pub warnings: Vec<String>,
 }
 
+/// The interface ids the bundled layouts are for (those of the catalogue, and layouts of
+/// their own such as the generic response), read once.
+pub fn bundled_interfaces() -> &'static [String] {
+    static IDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    IDS.get_or_init(|| {
+        let mut v: Vec<String> = LayoutSet::bundled()
+            .map(|s| s.layouts.into_iter().map(|l| l.interface).collect())
+            .unwrap_or_default();
+        v.sort();
+        v.dedup();
+        v
+    })
+}
+
 impl LayoutSet {
     /// Bundled layouts only.
     pub fn bundled() -> Result<Self, LayoutError> {

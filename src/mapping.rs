@@ -933,9 +933,13 @@ mod tests {
         let set = LayoutSet::bundled().expect("layouts");
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
         for l in &set.layouts {
-            for f in std::fs::read_dir(root.join(&l.id)).expect("dir").flatten() {
+            for f in std::fs::read_dir(root.join(&l.interface))
+                .expect("dir")
+                .flatten()
+            {
                 let p = f.path();
-                if !p.to_string_lossy().ends_with(".defects.json") {
+                let name = f.file_name().to_string_lossy().into_owned();
+                if !p.to_string_lossy().ends_with(".defects.json") && l.file_name.matches(&name) {
                     assert!(!foreign_columns(&p, l), "{}", p.display());
                 }
             }

@@ -421,7 +421,11 @@ pub fn check_setting(key: &str, value: &str) -> std::result::Result<(), String> 
             Some((vpd, iface)) if check_vpd(vpd).is_ok() => iface,
             _ => rest,
         };
-        if crate::catalogue::Catalogue::bundled().get(iface).is_none() {
+        if crate::catalogue::Catalogue::bundled().get(iface).is_none()
+            && !crate::layout::bundled_interfaces()
+                .iter()
+                .any(|i| i == iface)
+        {
             return Err(format!(
                 "{key}: there is no interface {iface:?} (see `esr-desk catalogue`)"
             ));

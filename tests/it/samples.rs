@@ -23,10 +23,26 @@ fn every_bundled_layout_has_a_sample_folder() {
         .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
         .collect();
     for l in &set.layouts {
+        // One folder per interface, holding the samples of each of its layouts.
         assert!(
-            dirs.contains(&l.id),
+            dirs.contains(&l.interface),
             "no sample-data/{} for layout {}",
-            l.id,
+            l.interface,
+            l.id
+        );
+        let named = std::fs::read_dir(
+            crate::support::root()
+                .join("sample-data")
+                .join(&l.interface),
+        )
+        .expect("dir")
+        .flatten()
+        .filter(|e| l.file_name.matches(&e.file_name().to_string_lossy()))
+        .count();
+        assert!(
+            named >= 2,
+            "sample-data/{} has no clean and defect file of layout {}",
+            l.interface,
             l.id
         );
         assert!(
