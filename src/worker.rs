@@ -58,6 +58,11 @@ pub enum Job {
         /// Batch.
         batch: i64,
     },
+    /// Make a batch of the rows ESR rejected in a batch, to fix and send again.
+    Resend {
+        /// The batch ESR answered.
+        batch: i64,
+    },
     /// Record an access in the access log (counts and words, never a field's value).
     LogAccess {
         /// The batch, when it was about one.
@@ -243,6 +248,13 @@ pub enum Reply {
         /// Result.
         result: Result<crate::store::search::Repairs, StoreError>,
     },
+    /// The re-send batch made (or why not).
+    Resent {
+        /// The batch ESR answered.
+        batch: i64,
+        /// The new batch.
+        result: Result<i64, String>,
+    },
     /// The suggested fixes of a rule's cells.
     Suggestions {
         /// Batch.
@@ -390,6 +402,15 @@ fn run_job(
             batch,
             result: store.repairs(batch),
         },
+        Job::Resend { batch } => {
+            // For the organisation the batch was delivered to, else the store's own VPD.
+            let org = store.push_of(batch).ok().flatten().map(|t| t.vpd);
+            Reply::Resent {
+                batch,
+                result: crate::hub::answers::resend_rejected(store, batch, org.as_deref())
+                    .map_err(|e| e.to_string()),
+            }
+        }
         Job::SuggestFixes { batch, rule } => Reply::Suggestions {
             batch,
             rule,

@@ -129,6 +129,7 @@ impl Store {
     /// it, if it is still there (returned). `why` says under which rule.
     pub fn purge_batch(&mut self, batch: i64, why: &str) -> Result<Option<std::path::PathBuf>> {
         let archived = self.archived_file(batch)?;
+        let hub_copies = self.hub_copies(batch)?;
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -145,7 +146,18 @@ impl Store {
             [batch],
         )?;
         tx.execute("UPDATE batch SET source_path = '' WHERE id = ?1", [batch])?;
+        // ESR's messages about its rows may quote them.
+        tx.execute(
+            "UPDATE answer_row SET message = NULL WHERE answered_batch = ?1 OR answer_batch = ?1",
+            [batch],
+        )?;
         tx.commit()?;
+        for f in &hub_copies {
+            // The program's own copies (downloaded from, sent to the hub, re-send drafts).
+            if let Err(e) = std::fs::remove_file(f) {
+                tracing::warn!(batch, error = %e, "a hub copy of a purged batch could not be deleted");
+            }
+        }
         if let Some(f) = &archived {
             std::fs::remove_file(f).map_err(|source| super::StoreError::Io {
                 context: format!("could not delete the archived file {}", f.display()),
@@ -168,6 +180,29 @@ impl Store {
             .parent()
             .map(|d| d.join("archive").join(&source_name))
             .filter(|p| !source_path.is_empty() && p.is_file()))
+    }
+
+    /// The program's own copies of a batch's files: downloaded from the hub, sent to it, and
+    /// the drafts of a re-send of its rejected rows.
+    pub fn hub_copies(&self, batch: i64) -> Result<Vec<std::path::PathBuf>> {
+        let mut out = Vec::new();
+        let mut st = self.conn.prepare(
+            "SELECT local_path FROM hub_transfer WHERE batch_id = ?1 AND local_path IS NOT NULL",
+        )?;
+        for p in st.query_map([batch], |r| r.get::<_, String>(0))? {
+            out.push(std::path::PathBuf::from(p?));
+        }
+        let resend = self
+            .path()
+            .parent()
+            .map(|d| d.join("resend").join(batch.to_string()));
+        if let Some(dir) = resend
+            && let Ok(rd) = std::fs::read_dir(&dir)
+        {
+            out.extend(rd.flatten().map(|e| e.path()));
+        }
+        out.retain(|p| p.is_file());
+        Ok(out)
     }
 
     /// The tombstones of purged batches, oldest first.

@@ -416,6 +416,28 @@ pub struct FileState {
     pub acceptances: Vec<super::Acceptance>,
     /// Batches of each referenced interface, newest first (id, label), at most 50.
     pub reference_batches: std::collections::HashMap<String, Vec<(i64, String)>>,
+    /// What the hub and ESR said of the batch (sequence watch, answers, delivery).
+    pub hub: HubFacts,
+}
+
+/// What the hub and ESR said of a batch: its place in a numbered series, ESR's answer to
+/// it, the re-send of its rejected rows, its delivery to the hub.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HubFacts {
+    /// A gap or a repeat the sequence watch found when it arrived.
+    pub sequence: Option<String>,
+    /// The latest answer from ESR matched to it.
+    pub answer: Option<super::hub::AnswerInfo>,
+    /// What ESR said of each row (latest answer per row), by record seq.
+    pub rows: std::collections::BTreeMap<u32, super::hub::AnswerRow>,
+    /// The batch of its rejected rows made to re-send, if one was made.
+    pub resend: Option<i64>,
+    /// The batch this one re-sends the rejected rows of.
+    pub resend_of: Option<i64>,
+    /// The batch this answer file answers (when it is one of ESR's answers).
+    pub answers: Option<super::hub::AnswerInfo>,
+    /// Its delivery to the hub: (organisation, file name, step reached, last error).
+    pub push: Option<(String, String, String, Option<String>)>,
 }
 
 impl Store {
@@ -456,10 +478,26 @@ impl Store {
                 .collect();
             reference_batches.insert(r.interface.clone(), list);
         }
+        let hub = HubFacts {
+            sequence: store.sequence_finding(batch.id)?,
+            answer: store.answers(Some(batch.id), None)?.pop(),
+            rows: store
+                .answer_rows(batch.id)?
+                .into_iter()
+                .map(|r| (r.seq, r))
+                .collect(),
+            resend: store.resend_batch_of(batch.id)?,
+            resend_of: store.resend_of(batch.id)?,
+            answers: store.answers(None, Some(batch.id))?.pop(),
+            push: store
+                .push_of(batch.id)?
+                .map(|t| (t.vpd, t.remote_name, t.state, t.last_error)),
+        };
         Ok(FileState {
             open_rules,
             acceptances: store.acceptances(batch.id)?,
             reference_batches,
+            hub,
         })
     }
 }

@@ -114,6 +114,8 @@ pub enum Screen {
     Schedules,
     /// The access log and purged batches.
     Audit,
+    /// The dashboard, the organisations and their hub connections.
+    Hub,
 }
 
 /// The Export dialog's choices.
@@ -207,6 +209,8 @@ pub enum Data {
     },
     /// Work out the repairs of the open batch.
     LoadRepairs,
+    /// Make a batch of the rows ESR rejected in the open batch, and open it.
+    Resend,
     /// Delete a batch whose import was cancelled too late.
     DeleteBatch(i64),
     /// Work out the suggested fixes of a rule's cells in the open batch.
@@ -346,6 +350,8 @@ pub struct App {
     pub schedules: Option<SchedulesScreen>,
     /// Audit screen (made when first shown).
     pub access: Option<super::access::AccessScreen>,
+    /// The Hub screen, once opened.
+    pub hub: Option<super::hub::HubScreen>,
     /// Report windows (joiners/movers/leavers, export history).
     pub reports: super::reports::ReportsUi,
     /// The in-app scheduler (runs due schedules while the window is open).
@@ -454,6 +460,7 @@ impl App {
             layouts_screen: None,
             schedules: None,
             access: None,
+            hub: None,
             reports: Default::default(),
             scheduler: None,
             scheduled: None,
@@ -589,6 +596,7 @@ impl App {
             || self.schedules.as_ref().is_some_and(|s| s.busy())
             || self.layouts_screen.as_ref().is_some_and(|s| s.busy())
             || self.access.as_ref().is_some_and(|s| s.busy())
+            || self.hub.as_ref().is_some_and(|s| s.busy())
             || self.reader.as_ref().is_some_and(|r| r.pending() > 0)
             || (self.reader.is_some() && self.view.as_ref().is_some_and(|v| v.waiting_pages()))
     }
@@ -983,6 +991,15 @@ impl App {
                     v.repairs = Some(result.map_err(|e| e.to_string()));
                 }
             }
+            Reply::Resent { batch, result } => match result {
+                Ok(id) => {
+                    self.status = format!(
+                        "Batch {id} holds the rows ESR rejected in batch {batch}: fix them, then export or deliver it."
+                    );
+                    self.open_batch(id);
+                }
+                Err(e) => self.errors.push(format!("The rejected rows could not be re-sent: {e}")),
+            },
             Reply::ReplacePreview { batch, result } => {
                 if let Some(v) = self.view_of(batch) {
                     v.preview_ready(result.map_err(|e| e.to_string()));
@@ -1310,6 +1327,12 @@ impl App {
                         None => self.schedules = Some(SchedulesScreen::new(self.db_path.clone())),
                     }
                 }
+                if s == Screen::Hub {
+                    match &mut self.hub {
+                        Some(h) => h.refresh(),
+                        None => self.hub = Some(super::hub::HubScreen::new(self.db_path.clone())),
+                    }
+                }
                 if s == Screen::Audit {
                     match &mut self.access {
                         Some(a) => a.refresh(),
@@ -1480,6 +1503,13 @@ impl App {
             Data::LoadRepairs => {
                 if let Some(batch) = self.batch_id() {
                     self.send(Job::Repairs { batch });
+                }
+            }
+            Data::Resend => {
+                if let Some(batch) = self.batch_id() {
+                    self.status =
+                        format!("Making a batch of the rows ESR rejected in batch {batch}…");
+                    self.send(Job::Resend { batch });
                 }
             }
             Data::SkipFile => {
@@ -1691,6 +1721,15 @@ impl App {
                     cmds.push(Command::View(View::Show(Screen::Schedules)));
                 }
                 if ui
+                    .selectable_label(s == Screen::Hub, "Hub")
+                    .on_hover_text(
+                        "The dashboard, and the organisations' NHS Interface Hub connections",
+                    )
+                    .clicked()
+                {
+                    cmds.push(Command::View(View::Show(Screen::Hub)));
+                }
+                if ui
                     .selectable_label(s == Screen::Audit, "Audit")
                     .on_hover_text("Who opened, revealed, copied, exported and purged what")
                     .clicked()
@@ -1732,6 +1771,13 @@ impl App {
                 egui::CentralPanel::default().show(ui, |ui| {
                     if let Some(l) = &mut self.layouts_screen {
                         l.ui(ui);
+                    }
+                });
+            }
+            (Screen::Hub, _, _) if self.hub.is_some() => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    if let Some(h) = &mut self.hub {
+                        h.ui(ui, &mut cmds);
                     }
                 });
             }

@@ -294,22 +294,30 @@ impl CatalogueScreen {
                     ui.label(format!("{} · {} · {}", i.direction.label(), i.frequency, i.funding));
                 });
                 if i.kind == Kind::Batch && !i.is_decommissioned() {
-                    match self.layouts.get(&i.id) {
-                        Some(l) => {
-                            ui.label(format!(
-                                "Layout {} (version {}): {} record type(s). File names like {}.",
-                                l.name,
-                                l.version,
-                                l.records.len(),
-                                l.file_name.text
-                            ));
-                            if !l.representative.is_empty() {
-                                ui.weak(&l.representative);
-                            }
-                        }
-                        None => {
-                            ui.label("No layout yet: files of this interface cannot be checked until one is added (Layouts).");
-                        }
+                    // Every layout of the interface: one, or one each way, and ESR's answers.
+                    let mine: Vec<&crate::layout::Layout> =
+                        self.layouts.of_interface(&i.id).collect();
+                    if mine.is_empty() {
+                        ui.label("No layout yet: files of this interface cannot be checked until one is added (Layouts).");
+                    }
+                    for l in &mine {
+                        let way = match (&l.answer, l.direction) {
+                            (Some(_), _) => "ESR's answer, out of ESR".to_string(),
+                            (None, Some(d)) => d.words().to_string(),
+                            (None, None) => i.direction.label().to_string(),
+                        };
+                        ui.label(format!(
+                            "Layout {} ({way}; version {}): {} record type(s). File names like {}.",
+                            l.name,
+                            l.version,
+                            l.records.len(),
+                            l.file_name.text
+                        ));
+                    }
+                    if let Some(l) = mine.first()
+                        && !l.representative.is_empty()
+                    {
+                        ui.weak(&l.representative);
                     }
                 }
                 ui.horizontal_wrapped(|ui| {

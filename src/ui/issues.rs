@@ -2,7 +2,7 @@
 //! Editor's error report), a bar chart of issues by rule, and a list per rule whose entries
 //! jump to the cell.
 
-use super::app::{Command, Data};
+use super::app::{Command, Data, View};
 use super::batch::{BatchView, shown};
 use crate::rules::Rule;
 use crate::store::Store;
@@ -31,6 +31,7 @@ impl BatchView {
             );
         }
         self.references_ui(ui, cmds);
+        self.hub_ui(ui, store, cmds);
         let total: u64 = self.by_rule.iter().map(|r| r.2).sum();
         ui.label(format!(
             "{} issue(s) under {} rule(s); {} rejected record(s).",
@@ -316,6 +317,128 @@ impl BatchView {
                 }
             });
         }
+    }
+
+    /// What the hub and ESR said of the batch: a gap or repeat in its numbered series, ESR's
+    /// answer row by row with "Re-send rejected rows", the batch it re-sends or answers, its
+    /// delivery to the hub.
+    fn hub_ui(&mut self, ui: &mut egui::Ui, store: &Store, cmds: &mut Vec<Command>) {
+        let Some(state) = self.file_state(cmds) else {
+            return;
+        };
+        let h = state.hub.clone();
+        let warn = ui.visuals().warn_fg_color;
+        let error = ui.visuals().error_fg_color;
+        if let Some(f) = &h.sequence {
+            ui.colored_label(warn, format!("Sequence: {f}."));
+        }
+        if let Some((vpd, name, step, err)) = &h.push {
+            match (step.as_str(), err) {
+                ("done", _) => ui.label(format!("Delivered to the hub of {vpd} as {name}.")),
+                (_, Some(e)) => ui.colored_label(
+                    error,
+                    format!("Delivery to the hub of {vpd} stopped after '{step}': {e}. It carries on from there when sent again; nothing is sent twice."),
+                ),
+                _ => ui.label(format!("Delivery to the hub of {vpd} under way (after '{step}').")),
+            };
+        }
+        if let Some(a) = &h.answers
+            && let Some(b) = a.answered_batch
+        {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(format!(
+                    "ESR's answer to batch {b} ({}): {} accepted, {} with warnings, {} rejected.",
+                    a.matched_by, a.accepted, a.warnings, a.rejected
+                ));
+                if ui.link(format!("Open batch {b}")).clicked() {
+                    cmds.push(Command::View(View::OpenBatch(b)));
+                }
+            });
+        }
+        if let Some(of) = h.resend_of {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(format!(
+                    "This batch re-sends the rows ESR rejected in batch {of}."
+                ));
+                if ui.link(format!("Open batch {of}")).clicked() {
+                    cmds.push(Command::View(View::OpenBatch(of)));
+                }
+            });
+        }
+        let Some(a) = &h.answer else {
+            return;
+        };
+        ui.separator();
+        ui.strong("ESR's answer");
+        ui.label(format!(
+            "{} accepted, {} with warnings, {} rejected (answer batch {}, matched {}).",
+            a.accepted, a.warnings, a.rejected, a.answer_batch, a.matched_by
+        ));
+        let mut jump = None;
+        let listed: Vec<_> = h
+            .rows
+            .values()
+            .filter(|r| r.status != crate::layout::RowStatus::Accepted)
+            .take(LISTED_PER_RULE as usize)
+            .cloned()
+            .collect();
+        if !listed.is_empty() {
+            egui::ScrollArea::vertical()
+                .id_salt("esr-answer-rows")
+                .max_height(140.0)
+                .auto_shrink([false, true])
+                .show(ui, |ui| {
+                    for r in &listed {
+                        let colour = if r.status == crate::layout::RowStatus::Rejected {
+                            error
+                        } else {
+                            warn
+                        };
+                        let text = format!(
+                            "Row {} {}: {}",
+                            r.seq,
+                            r.status.as_str(),
+                            r.message.as_deref().map(shown).unwrap_or_default()
+                        );
+                        if ui
+                            .add(
+                                egui::Label::new(egui::RichText::new(text).color(colour))
+                                    .sense(egui::Sense::click()),
+                            )
+                            .on_hover_text("Go to this row")
+                            .clicked()
+                        {
+                            jump = Some(r.seq);
+                        }
+                    }
+                });
+        }
+        if a.rejected > 0 {
+            match h.resend {
+                Some(r) => {
+                    if ui
+                        .button(format!("Open the re-send (batch {r})"))
+                        .on_hover_text("The batch made of the rows ESR rejected")
+                        .clicked()
+                    {
+                        cmds.push(Command::View(View::OpenBatch(r)));
+                    }
+                }
+                None => {
+                    if ui
+                        .button(format!("Re-send {} rejected rows…", a.rejected))
+                        .on_hover_text("Makes a new batch of only the rows ESR rejected, as they stand now, to fix and then export or deliver to the hub")
+                        .clicked()
+                    {
+                        cmds.push(Command::Data(Data::Resend));
+                    }
+                }
+            }
+        }
+        if let Some(seq) = jump {
+            self.jump(store, seq, None);
+        }
+        ui.separator();
     }
 
     /// The panel's view of the file as a whole: read on the worker once after each change

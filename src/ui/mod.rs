@@ -12,6 +12,7 @@ pub mod batch;
 pub mod batches;
 pub mod catalogue;
 pub mod files;
+pub mod hub;
 pub mod import;
 pub mod issues;
 pub mod layouts;

@@ -384,16 +384,22 @@ impl SchedulesScreen {
                                 "—".into()
                             });
                             ui.label(s.last_checked_at.map_or("never".into(), uk));
-                            ui.label(
-                                s.inbox
-                                    .as_ref()
-                                    .map_or("—".into(), |p| p.display().to_string()),
-                            );
-                            ui.label(
-                                s.outbox
-                                    .as_ref()
-                                    .map_or("—".into(), |p| p.display().to_string()),
-                            );
+                            let mut inbox = s
+                                .inbox
+                                .as_ref()
+                                .map_or("—".into(), |p| p.display().to_string());
+                            if let Some(v) = &s.hub_from {
+                                inbox.push_str(&format!(" + hub {v}"));
+                            }
+                            ui.label(inbox);
+                            let mut out = s
+                                .outbox
+                                .as_ref()
+                                .map_or("—".into(), |p| p.display().to_string());
+                            if let Some(v) = &s.hub_to {
+                                out.push_str(&format!(" + hub {v}"));
+                            }
+                            ui.label(out);
                             ui.horizontal(|ui| {
                                 if ui.button("Change…").clicked() {
                                     edit = Some(form_for(&s.interface, Some(s)));
@@ -555,6 +561,24 @@ impl SchedulesScreen {
                                 browse(&mut f.outbox, &mut note);
                             }
                         });
+                        ui.end_row();
+                        let l = ui.label("Also pull from the hub of");
+                        ui.add(
+                            egui::TextEdit::singleline(&mut f.hub_from)
+                                .hint_text("VPD code, e.g. RX1")
+                                .desired_width(120.0),
+                        )
+                        .labelled_by(l.id)
+                        .on_hover_text("Download this interface's new files from that organisation's NHS Interface Hub (Out) at each run");
+                        ui.end_row();
+                        let l = ui.label("Deliver to the hub of");
+                        ui.add(
+                            egui::TextEdit::singleline(&mut f.hub_to)
+                                .hint_text("VPD code, e.g. RX1")
+                                .desired_width(120.0),
+                        )
+                        .labelled_by(l.id)
+                        .on_hover_text("Upload each clean batch to that organisation's NHS Interface Hub (In), exactly once");
                         ui.end_row();
                         ui.label("When a file has rejects");
                         ui.horizontal(|ui| {
