@@ -223,7 +223,7 @@ pub enum Reply {
         /// Batch.
         batch: i64,
         /// Result.
-        result: Result<crate::store::FileState, StoreError>,
+        result: Result<Box<crate::store::FileState>, StoreError>,
     },
     /// One rule's issues and counts by field.
     RuleIssues {
@@ -378,7 +378,7 @@ fn run_job(
         },
         Job::FileState { batch } => Reply::FileState {
             batch,
-            result: store.file_state(batch),
+            result: store.file_state(batch).map(Box::new),
         },
         Job::RuleIssues { batch, rule, limit } => Reply::RuleIssues {
             batch,

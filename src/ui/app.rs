@@ -1028,7 +1028,7 @@ impl App {
             Reply::FileState { batch, result } => {
                 if let Some(v) = self.view_of(batch) {
                     match result {
-                        Ok(f) => v.file_state = Some(f),
+                        Ok(f) => v.file_state = Some(*f),
                         Err(e) => v.error = Some(format!("The batch could not be read: {e}")),
                     }
                 }
