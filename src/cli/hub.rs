@@ -294,14 +294,10 @@ pub fn run_hub(a: HubArgs, db: Option<&Path>) -> super::Outcome {
             }
             out.push_str("row\tline\tstatus\tmessage\n");
             for r in store.answer_rows(batch).map_err(super::failed)? {
-                let line = store
-                    .record(batch, r.seq)
-                    .map(|x| x.line.to_string())
-                    .unwrap_or_default();
                 out.push_str(&format!(
                     "{}\t{}\t{}\t{}\n",
                     r.seq,
-                    line,
+                    r.line,
                     r.status.as_str(),
                     r.message
                         .as_deref()

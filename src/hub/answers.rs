@@ -266,6 +266,7 @@ pub fn match_answer(store: &mut Store, answer_batch: i64) -> Result<Matched, Ans
         }
         rows.push(AnswerRow {
             seq,
+            line: 0,
             status: s.status,
             message: s.message,
             answer_batch,

@@ -32,6 +32,11 @@ pub struct Line {
     pub sequence: Option<String>,
     /// True when the sequence state is a gap or a repeat.
     pub sequence_problem: bool,
+    /// The gap or repeat standing, in words.
+    pub sequence_note: Option<String>,
+    /// Organisations (VPD) whose series is out of step and whose extract can be asked for
+    /// again in full (a full refresh).
+    pub refresh: Vec<String>,
     /// Rows ESR rejected and not yet re-sent, with the batches they belong to.
     pub rejections: Vec<(i64, u64)>,
 }
@@ -75,15 +80,29 @@ pub fn build(
         other => StoreError::Table(other.to_string()),
     })?;
     let runs = store.export_runs(None, None)?;
-    let series = store.series_latest()?;
+    let mut series = Vec::new();
+    for name in store.series()? {
+        let layout = name.split('/').next().and_then(|l| layouts.get(l));
+        if let Some(st) = super::sequence::state(layout, &store.seen_in_series(&name)?) {
+            series.push((layout.map(|l| l.interface.clone()), st));
+        }
+    }
     let outstanding = store.rejections_outstanding()?;
+    let orgs = store.orgs()?;
     let mut ids: Vec<String> = batches.iter().map(|b| b.interface.clone()).collect();
     ids.extend(schedules.iter().map(|s| s.interface.clone()));
     ids.sort();
     ids.dedup();
     let mut d = Dashboard::default();
     for id in ids {
-        let title = cat.get(&id).map_or_else(|| id.clone(), |i| i.title());
+        let title = cat.get(&id).map_or_else(
+            || {
+                layouts
+                    .get(&id)
+                    .map_or_else(|| id.clone(), |l| l.name.clone())
+            },
+            |i| i.title(),
+        );
         let last_in = batches
             .iter()
             .filter(|b| b.interface == id)
@@ -118,57 +137,59 @@ pub fn build(
                     DateTime::parse_from_rfc3339(at)
                         .is_ok_and(|x| x.with_timezone(&London).date_naive() == today)
                 });
-                (now > due + Duration::minutes(GRACE_MINUTES) && !seen_today).then(|| {
-                    format!(
-                        "no file received today; it usually arrives by {}",
-                        t.format("%H:%M")
-                    )
-                })
+                (now > due + Duration::minutes(GRACE_MINUTES) && !seen_today)
+                    .then(|| format!("not in by {}", t.format("%H:%M")))
             });
-        let mine: Vec<_> = series
+        let mine: Vec<&super::sequence::SeriesState> = series
             .iter()
-            .filter(|s| {
-                s.series
-                    .split('/')
-                    .next()
-                    .and_then(|l| layouts.get(l))
-                    .is_some_and(|l| l.interface == id)
-            })
+            .filter(|(i, _)| i.as_deref() == Some(id.as_str()))
+            .map(|(_, st)| st)
             .collect();
-        let sequence_problem = mine.iter().any(|s| s.finding.is_some());
+        let can_refresh = layouts.of_interface(&id).any(|l| l.full_refresh);
+        let mut refresh: Vec<String> = mine
+            .iter()
+            .filter(|s| can_refresh && s.out_of_step())
+            .filter_map(|s| s.latest.series.split('/').nth(1).map(str::to_string))
+            .filter(|v| orgs.iter().any(|o| &o.vpd == v && o.hub_url.is_some()))
+            .collect();
+        refresh.sort();
+        refresh.dedup();
+        let findings: Vec<String> = mine.iter().filter_map(|s| s.problem()).collect();
+        let sequence_problem = !findings.is_empty();
         let sequence = (!mine.is_empty()).then(|| {
             mine.iter()
                 .map(|s| {
-                    let mut t = format!(
-                        "{}{:08} on {}",
-                        s.kind
+                    format!(
+                        "{}{:0w$}",
+                        s.latest
+                            .kind
                             .as_deref()
                             .map_or_else(String::new, |k| format!("{k} ")),
-                        s.seq,
-                        local(&s.seen_at)
-                    );
-                    if let Some(f) = &s.finding {
-                        t.push_str(&format!(" ({f})"));
-                    }
-                    t
+                        s.latest.seq,
+                        w = s.width
+                    )
                 })
                 .collect::<Vec<_>>()
                 .join("; ")
         });
+        let sequence_note = sequence_problem.then(|| findings.join("; "));
         let rejections: Vec<(i64, u64)> = outstanding
             .iter()
             .filter(|(b, _)| batches.iter().any(|x| x.id == *b && x.interface == id))
             .copied()
             .collect();
         if let Some(o) = &overdue {
-            d.warnings.push(format!("{title}: {o}"));
+            d.warnings.push(format!(
+                "{title}: no file received today; it usually arrives by {}",
+                o.trim_start_matches("not in by ")
+            ));
         }
-        for s in &mine {
-            if let Some(f) = &s.finding {
+        for st in &mine {
+            if let Some(p) = st.problem() {
                 d.warnings.push(format!(
-                    "{title}: sequence {f}{}",
-                    s.batch_id
-                        .map_or_else(String::new, |b| format!(" (batch {b})"))
+                    "{title}: sequence out of step, {p}; the latest is {} (batch {}). Ask ESR for the missing files, or request a full refresh",
+                    st.latest.file,
+                    st.latest.batch_id.map_or_else(|| "?".into(), |b| b.to_string())
                 ));
             }
         }
@@ -187,6 +208,8 @@ pub fn build(
             overdue,
             sequence,
             sequence_problem,
+            sequence_note,
+            refresh,
             rejections,
         });
     }
@@ -237,7 +260,11 @@ impl Dashboard {
                         .to_string())
                     .unwrap_or_else(|| "-".into()),
                 l.overdue.as_deref().unwrap_or("-"),
-                l.sequence.as_deref().unwrap_or("-"),
+                match (&l.sequence, &l.sequence_note) {
+                    (Some(s), Some(n)) => format!("{s} ({n})"),
+                    (Some(s), None) => s.clone(),
+                    _ => "-".into(),
+                },
                 l.rejections.iter().map(|(_, n)| n).sum::<u64>()
             ));
         }

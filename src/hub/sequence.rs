@@ -33,8 +33,8 @@ pub fn numbered(
     Some((format!("{}/{}", layout.id, vpd), seq, kind))
 }
 
-/// Numbers width as the file name writes them.
-fn width(layout: &Layout) -> usize {
+/// How many digits the file name writes its number with.
+pub fn width(layout: &Layout) -> usize {
     layout
         .file_name
         .toks
@@ -44,6 +44,95 @@ fn width(layout: &Layout) -> usize {
             _ => None,
         })
         .unwrap_or(8)
+}
+
+/// Where a series stands: its latest file, and the numbers missing or received twice since
+/// its last full file (a full file, the first `{A|B}` word of the name pattern such as `GDR`
+/// or `RMF`, carries everything, so what went before it no longer matters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesState {
+    /// The file with the highest number.
+    pub latest: SeenSeq,
+    /// Numbers skipped since the last full file.
+    pub missing: Vec<u64>,
+    /// Numbers received more than once since the last full file.
+    pub repeated: Vec<u64>,
+    /// Digits the file names write the number with.
+    pub width: usize,
+}
+
+impl SeriesState {
+    /// True when the series is out of step.
+    pub fn out_of_step(&self) -> bool {
+        !self.missing.is_empty() || !self.repeated.is_empty()
+    }
+
+    /// What is wrong, in words (None: in step).
+    pub fn problem(&self) -> Option<String> {
+        let w = self.width;
+        let list = |v: &[u64]| match v {
+            [] => String::new(),
+            [a] => format!("{a:0w$}"),
+            [a, .., b] if v.len() > 4 => format!("{a:0w$} to {b:0w$}"),
+            v => v
+                .iter()
+                .map(|n| format!("{n:0w$}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let mut parts = Vec::new();
+        if !self.missing.is_empty() {
+            let n = self.missing.len();
+            parts.push(format!(
+                "{n} file{} missing ({})",
+                if n == 1 { "" } else { "s" },
+                list(&self.missing)
+            ));
+        }
+        if !self.repeated.is_empty() {
+            parts.push(format!("received twice: {}", list(&self.repeated)));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+}
+
+/// The state of a series from every file seen in it (None when none was).
+pub fn state(layout: Option<&Layout>, seen: &[SeenSeq]) -> Option<SeriesState> {
+    let latest = seen
+        .iter()
+        .max_by(|a, b| a.seq.cmp(&b.seq).then(a.seen_at.cmp(&b.seen_at)))?;
+    let full_word = layout.and_then(|l| {
+        l.file_name.toks.iter().find_map(|t| match t {
+            NameTok::OneOf(words) => words.first().cloned(),
+            _ => None,
+        })
+    });
+    let from = seen
+        .iter()
+        .filter(|s| full_word.is_some() && s.kind == full_word)
+        .map(|s| s.seq)
+        .max()
+        .or_else(|| seen.iter().map(|s| s.seq).min())
+        .unwrap_or(latest.seq);
+    let mut counts: std::collections::BTreeMap<u64, usize> = std::collections::BTreeMap::new();
+    for s in seen.iter().filter(|s| s.seq >= from) {
+        *counts.entry(s.seq).or_default() += 1;
+    }
+    let missing = (from..=latest.seq)
+        .filter(|n| !counts.contains_key(n))
+        .take(10_000)
+        .collect();
+    let repeated = counts
+        .iter()
+        .filter(|(_, c)| **c > 1)
+        .map(|(n, _)| *n)
+        .collect();
+    Some(SeriesState {
+        latest: latest.clone(),
+        missing,
+        repeated,
+        width: layout.map_or(8, width),
+    })
 }
 
 /// What the watch says of a number arriving after those already seen.
@@ -104,4 +193,72 @@ pub fn observe(
         tracing::warn!(batch, "sequence watch: gap or repeat");
     }
     Ok(finding)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::LayoutSet;
+    use proptest::prelude::*;
+
+    fn seen(seq: u64, kind: &str, i: usize) -> SeenSeq {
+        SeenSeq {
+            series: "local-data-warehouse/RX1".into(),
+            seq,
+            file: format!("GO_RX1_GDW_{kind}_20261102_{seq:08}.DAT.{i}"),
+            kind: Some(kind.into()),
+            batch_id: None,
+            seen_at: format!("2026-11-02T06:{:02}:00.000Z", i % 60),
+            finding: None,
+        }
+    }
+
+    #[test]
+    fn a_gap_a_repeat_and_order_are_named() {
+        let set = LayoutSet::bundled().expect("layouts");
+        let l = set.get("local-data-warehouse").expect("layout");
+        let before = vec![seen(1944, "GOC", 0)];
+        assert_eq!(
+            judge(l, &before, 1946, Some("GOC")).as_deref(),
+            Some("GOC 00001945 expected, 00001946 received: 1 file missing")
+        );
+        assert!(judge(l, &before, 1944, Some("GOC")).is_some_and(|f| f.contains("received again")));
+        assert!(judge(l, &before, 1945, Some("GOC")).is_none());
+        assert!(
+            judge(l, &[], 7, Some("GDR")).is_none(),
+            "the first file starts the series"
+        );
+    }
+
+    fn ldw() -> &'static Layout {
+        static L: std::sync::OnceLock<Layout> = std::sync::OnceLock::new();
+        L.get_or_init(|| {
+            LayoutSet::bundled()
+                .expect("layouts")
+                .get("local-data-warehouse")
+                .expect("layout")
+                .clone()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
+        /// For any files received, the numbers since the last full file are exactly those
+        /// received plus those missing, and a number is "received twice" only when it was.
+        #[test]
+        fn missing_and_received_cover_the_series(nums in proptest::collection::vec((1900u64..1960, any::<bool>()), 1..40)) {
+            let l = ldw();
+            let all: Vec<SeenSeq> = nums.iter().enumerate().map(|(i, (n, full))| seen(*n, if *full { "GDR" } else { "GOC" }, i)).collect();
+            let st = state(Some(l), &all).expect("state");
+            let max = nums.iter().map(|(n, _)| *n).max().expect("max");
+            let from = nums.iter().filter(|(_, f)| *f).map(|(n, _)| *n).max().unwrap_or_else(|| nums.iter().map(|(n, _)| *n).min().expect("min"));
+            prop_assert_eq!(st.latest.seq, max);
+            for n in from..=max {
+                let got = nums.iter().filter(|(x, _)| *x == n).count();
+                prop_assert_eq!(st.missing.contains(&n), got == 0);
+                prop_assert_eq!(st.repeated.contains(&n), got > 1);
+            }
+            prop_assert!(st.missing.iter().chain(&st.repeated).all(|n| (from..=max).contains(n)));
+        }
+    }
 }

@@ -118,6 +118,8 @@ pub struct SeenSeq {
 pub struct AnswerRow {
     /// The row (record seq) in the batch sent.
     pub seq: u32,
+    /// Its line in the file received (as the table's Line column shows it; 0 when unknown).
+    pub line: u64,
     /// accepted / warning / rejected.
     pub status: crate::layout::RowStatus,
     /// ESR's message.
@@ -319,14 +321,12 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Every series' latest number, with any finding still standing.
-    pub fn series_latest(&self) -> Result<Vec<SeenSeq>> {
-        let mut st = self.conn.prepare(
-            "SELECT series, seq, file, kind, batch_id, seen_at, finding FROM sequence_seen s
-             WHERE seen_at = (SELECT MAX(seen_at) FROM sequence_seen t WHERE t.series = s.series)
-             ORDER BY series",
-        )?;
-        let rows = st.query_map([], seen)?;
+    /// Every series seen.
+    pub fn series(&self) -> Result<Vec<String>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT DISTINCT series FROM sequence_seen ORDER BY series")?;
+        let rows = st.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -403,7 +403,9 @@ impl Store {
     /// What ESR said of each row of a batch (the latest answer per row), by row.
     pub fn answer_rows(&self, batch: i64) -> Result<Vec<AnswerRow>> {
         let mut st = self.conn.prepare(
-            "SELECT seq, status, message, answer_batch FROM answer_row a
+            "SELECT a.seq, a.status, a.message, a.answer_batch,
+                    (SELECT r.line FROM record r WHERE r.batch_id = a.answered_batch AND r.seq = a.seq)
+             FROM answer_row a
              WHERE answered_batch = ?1
                AND answer_batch = (SELECT MAX(answer_batch) FROM answer_row b
                                    WHERE b.answered_batch = a.answered_batch AND b.seq = a.seq)
@@ -417,6 +419,7 @@ impl Store {
                     .unwrap_or(crate::layout::RowStatus::Rejected),
                 message: r.get(2)?,
                 answer_batch: r.get(3)?,
+                line: r.get::<_, Option<i64>>(4)?.unwrap_or(0).max(0) as u64,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -438,6 +438,8 @@ pub struct HubFacts {
     pub answers: Option<super::hub::AnswerInfo>,
     /// Its delivery to the hub: (organisation, file name, step reached, last error).
     pub push: Option<(String, String, String, Option<String>)>,
+    /// The organisations with a hub connection it could be delivered to (VPD codes).
+    pub hubs: Vec<String>,
 }
 
 impl Store {
@@ -492,6 +494,12 @@ impl Store {
             push: store
                 .push_of(batch.id)?
                 .map(|t| (t.vpd, t.remote_name, t.state, t.last_error)),
+            hubs: store
+                .orgs()?
+                .into_iter()
+                .filter(|o| o.hub_url.is_some())
+                .map(|o| o.vpd)
+                .collect(),
         };
         Ok(FileState {
             open_rules,

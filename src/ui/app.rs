@@ -211,6 +211,8 @@ pub enum Data {
     LoadRepairs,
     /// Make a batch of the rows ESR rejected in the open batch, and open it.
     Resend,
+    /// Deliver the open batch to an organisation's hub (its VPD), on a thread of its own.
+    Push(String),
     /// Delete a batch whose import was cancelled too late.
     DeleteBatch(i64),
     /// Work out the suggested fixes of a rule's cells in the open batch.
@@ -352,6 +354,8 @@ pub struct App {
     pub access: Option<super::access::AccessScreen>,
     /// The Hub screen, once opened.
     pub hub: Option<super::hub::HubScreen>,
+    /// Deliveries to the hub under way: (batch, what happened).
+    pub pushes: super::task::Tasks<(i64, Result<String, String>)>,
     /// Report windows (joiners/movers/leavers, export history).
     pub reports: super::reports::ReportsUi,
     /// The in-app scheduler (runs due schedules while the window is open).
@@ -461,6 +465,7 @@ impl App {
             schedules: None,
             access: None,
             hub: None,
+            pushes: super::task::Tasks::default(),
             reports: Default::default(),
             scheduler: None,
             scheduled: None,
@@ -597,6 +602,7 @@ impl App {
             || self.layouts_screen.as_ref().is_some_and(|s| s.busy())
             || self.access.as_ref().is_some_and(|s| s.busy())
             || self.hub.as_ref().is_some_and(|s| s.busy())
+            || self.pushes.busy()
             || self.reader.as_ref().is_some_and(|r| r.pending() > 0)
             || (self.reader.is_some() && self.view.as_ref().is_some_and(|v| v.waiting_pages()))
     }
@@ -651,6 +657,23 @@ impl App {
         if self.reports.busy() {
             self.reports.poll();
             ctx.request_repaint_after(Duration::from_millis(100));
+        }
+        if self.pushes.busy() {
+            ctx.request_repaint_after(Duration::from_millis(100));
+        }
+        for (batch, r) in self.pushes.take() {
+            match r {
+                Ok(m) => self.status = format!("Batch {batch}: {m}."),
+                Err(e) => self
+                    .errors
+                    .push(format!("Batch {batch} was not delivered to the hub: {e}")),
+            }
+            // The panel reads the delivery's state again.
+            if let Some(v) = self.view_of(batch) {
+                v.file_state = None;
+                v.panel_asked.0 = false;
+            }
+            self.refresh_lists();
         }
         // A report saved is written to the access log.
         for (batch, name, rows) in std::mem::take(&mut self.reports.saved) {
@@ -1503,6 +1526,29 @@ impl App {
             Data::LoadRepairs => {
                 if let Some(batch) = self.batch_id() {
                     self.send(Job::Repairs { batch });
+                }
+            }
+            Data::Push(vpd) => {
+                if let Some(batch) = self.batch_id() {
+                    self.status = format!("Delivering batch {batch} to the hub of {vpd}…");
+                    let db = self.db_path.clone();
+                    self.pushes.spawn(move || {
+                        let r = crate::store::Store::open(&db)
+                            .map_err(|e| e.to_string())
+                            .and_then(|mut store| {
+                                let org = crate::hub::Org::get(&store, &vpd)
+                                    .map_err(|e| e.to_string())?;
+                                crate::hub::transfer::push(
+                                    &mut store,
+                                    batch,
+                                    &org,
+                                    &crate::hub::transfer::HubOptions::default(),
+                                )
+                                .map(|p| p.notes.join("; "))
+                                .map_err(|e| e.to_string())
+                            });
+                        (batch, r)
+                    });
                 }
             }
             Data::Resend => {

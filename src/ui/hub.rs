@@ -261,7 +261,7 @@ impl HubScreen {
             };
             ui.colored_label(c, m);
         }
-        egui::ScrollArea::vertical()
+        egui::ScrollArea::both()
             .id_salt("hub-scroll")
             .auto_shrink([false, false])
             .show(ui, |ui| {
@@ -274,6 +274,40 @@ impl HubScreen {
     }
 
     fn dashboard_ui(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<super::app::Command>) {
+        let mut refresh = None;
+        self.dashboard_grid(ui, cmds, &mut refresh);
+        if let Some((vpd, interface)) = refresh {
+            self.act(
+                format!("Asking ESR for a full {interface} extract for {vpd}…"),
+                move |store| {
+                    let org = Org::get(store, &vpd).map_err(|e| e.to_string())?;
+                    let layouts = crate::paths::layout_set().unwrap_or_default();
+                    transfer::request_refresh(
+                        store,
+                        &layouts,
+                        &org,
+                        &interface,
+                        &transfer::HubOptions::default(),
+                    )
+                    .map(|p| {
+                        format!(
+                            "Full refresh requested: {} delivered to {}.",
+                            p.name,
+                            crate::hub::IN
+                        )
+                    })
+                    .map_err(|e| e.to_string())
+                },
+            );
+        }
+    }
+
+    fn dashboard_grid(
+        &self,
+        ui: &mut egui::Ui,
+        cmds: &mut Vec<super::app::Command>,
+        refresh: &mut Option<(String, String)>,
+    ) {
         let d = &self.loaded.dashboard;
         ui.strong("Needs you");
         if d.warnings.is_empty() {
@@ -310,15 +344,22 @@ impl HubScreen {
                             Some(l.interface.clone()),
                         )));
                     }
-                    ui.label(l.last_in.as_ref().map_or_else(
-                        || "–".into(),
-                        |(at, f, b)| format!("{f} (batch {b}, {})", short(at)),
-                    ));
-                    ui.label(
-                        l.last_out
-                            .as_ref()
-                            .map_or_else(|| "–".into(), |(at, f)| format!("{f} ({})", short(at))),
-                    );
+                    match &l.last_in {
+                        Some((at, f, b)) => {
+                            ui.label(format!("{} · batch {b}", short(at))).on_hover_text(f);
+                        }
+                        None => {
+                            ui.label("–");
+                        }
+                    }
+                    match &l.last_out {
+                        Some((at, f)) => {
+                            ui.label(short(at)).on_hover_text(f);
+                        }
+                        None => {
+                            ui.label("–");
+                        }
+                    }
                     ui.label(l.next_due.map_or_else(
                         || "–".into(),
                         |t| {
@@ -331,13 +372,28 @@ impl HubScreen {
                         Some(o) => ui.colored_label(ui.visuals().warn_fg_color, o),
                         None => ui.label("–"),
                     };
-                    match &l.sequence {
-                        Some(s) if l.sequence_problem => {
-                            ui.colored_label(ui.visuals().warn_fg_color, s)
-                        }
-                        Some(s) => ui.label(s),
-                        None => ui.label("–"),
+                    let mut asked = None;
+                    ui.horizontal(|ui| {
+                        match (&l.sequence, &l.sequence_note) {
+                        (Some(s), Some(n)) => ui
+                            .colored_label(ui.visuals().warn_fg_color, format!("{s} (out of step)"))
+                            .on_hover_text(n),
+                        (Some(s), None) => ui.label(s).on_hover_text("In step"),
+                        _ => ui.label("–"),
                     };
+                        for v in &l.refresh {
+                            if ui
+                                .small_button(format!("Request full refresh ({v})"))
+                                .on_hover_text("Uploads to the hub a file holding only the extract's header: ESR then sends a full extract")
+                                .clicked()
+                            {
+                                asked = Some(v.clone());
+                            }
+                        }
+                    });
+                    if let Some(v) = asked {
+                        *refresh = Some((v, l.interface.clone()));
+                    }
                     let n: u64 = l.rejections.iter().map(|(_, n)| n).sum();
                     if n > 0 {
                         let (b, _) = l.rejections[0];

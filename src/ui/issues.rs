@@ -342,6 +342,23 @@ impl BatchView {
                 _ => ui.label(format!("Delivery to the hub of {vpd} under way (after '{step}').")),
             };
         }
+        // Deliver a clean batch to a hub (never twice: the push carries on where it stopped).
+        let delivered = h.push.as_ref().is_some_and(|p| p.2 == "done");
+        let is_answer = self.layout.answer.is_some();
+        if !delivered && !is_answer && !h.hubs.is_empty() {
+            ui.horizontal_wrapped(|ui| {
+                let ready = self.info.rejected == 0 && self.info.file_errors == 0;
+                for vpd in &h.hubs {
+                    let b = ui
+                        .add_enabled(ready, egui::Button::new(format!("Deliver to the hub of {vpd}")))
+                        .on_hover_text("Exports the batch for that organisation and uploads it to the hub's In folder, under a temporary name then renamed; it is never sent twice")
+                        .on_disabled_hover_text("Only a clean batch can be delivered: fix or exclude its rejected rows first");
+                    if b.clicked() {
+                        cmds.push(Command::Data(Data::Push(vpd.clone())));
+                    }
+                }
+            });
+        }
         if let Some(a) = &h.answers
             && let Some(b) = a.answered_batch
         {
@@ -395,8 +412,8 @@ impl BatchView {
                             warn
                         };
                         let text = format!(
-                            "Row {} {}: {}",
-                            r.seq,
+                            "Line {} {}: {}",
+                            r.line,
                             r.status.as_str(),
                             r.message.as_deref().map(shown).unwrap_or_default()
                         );

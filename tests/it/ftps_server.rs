@@ -199,6 +199,54 @@ impl StorageBackend<DefaultUser> for Faulty {
     }
 }
 
+/// Relays one client to the server. libunftp switches its control connection to TLS a moment
+/// after it has answered AUTH TLS (234), and reads a TLS hello that comes in before that as a
+/// command (its control loop races the two); a client as quick as ours then meets a plain
+/// text answer some of the time. So the relay holds what the client sends after a 234 back
+/// for a moment, as a slower network would.
+fn relay(client: std::net::TcpStream, port: u16) {
+    use std::io::{Read, Write};
+    let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return;
+    };
+    let authed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (mut c_in, mut s_out) = (
+        client.try_clone().expect("clone"),
+        server.try_clone().expect("clone"),
+    );
+    let (mut s_in, mut c_out) = (server, client);
+    let seen = authed.clone();
+    let down = std::thread::spawn(move || {
+        let mut buf = [0u8; 16 * 1024];
+        while let Ok(n) = s_in.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if buf[..n].starts_with(b"234 ") {
+                seen.store(true, Ordering::SeqCst);
+            }
+            if c_out.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = c_out.shutdown(std::net::Shutdown::Write);
+    });
+    let mut buf = [0u8; 16 * 1024];
+    while let Ok(n) = c_in.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        if authed.swap(false, Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(40));
+        }
+        if s_out.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = s_out.shutdown(std::net::Shutdown::Write);
+    let _ = down.join();
+}
+
 /// A running server. Dropping it stops it.
 pub struct Hub {
     /// The server's root (its `Out` and `In` folders are here).
@@ -221,6 +269,16 @@ pub fn free_port() -> u16 {
         .local_addr()
         .expect("addr")
         .port()
+}
+
+/// Passive (data) ports for one server: 40 of their own, below the range the system hands
+/// out for `free_port`, so one server's data ports are never another's control port.
+fn passive_ports() -> std::ops::RangeInclusive<u16> {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let slot = NEXT.fetch_add(1, Ordering::SeqCst) % 100;
+    let base = 20_000 + (std::process::id() as usize % 2) * 4_000 + slot * 40;
+    let base = u16::try_from(base).expect("port");
+    base..=base + 39
 }
 
 fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
@@ -266,11 +324,8 @@ impl Hub {
         let certs = tempfile::tempdir().expect("certs");
         let (ca, cert, key) = certificates(certs.path());
         let faults = Arc::new(Faults::default());
-        let port = free_port();
-        let passive = {
-            let p = free_port();
-            p..=p.saturating_add(40)
-        };
+        let inner = free_port();
+        let passive = passive_ports();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
         let home = root.path().to_path_buf();
@@ -300,17 +355,24 @@ impl Hub {
                 .build()
                 .expect("server");
                 let _ = ready_tx.send(());
-                let _ = server.listen(format!("127.0.0.1:{port}")).await;
+                let _ = server.listen(format!("127.0.0.1:{inner}")).await;
             });
         });
         ready_rx.recv().expect("server built");
         // Wait until it accepts connections.
         for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            if std::net::TcpStream::connect(("127.0.0.1", inner)).is_ok() {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+        let front = std::net::TcpListener::bind("127.0.0.1:0").expect("relay");
+        let port = front.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            for c in front.incoming().flatten() {
+                std::thread::spawn(move || relay(c, inner));
+            }
+        });
         Hub {
             root,
             ca,

@@ -420,9 +420,14 @@ fn the_loop_with_esr_end_to_end() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(exported.len(), 2, "{exported:?}");
+    assert!(
+        out(&run).contains("GOC 00001944 expected, 00001945 received: 1 file missing"),
+        "{}",
+        out(&run)
+    );
     let status = cli(&db, None, &["hub", "status"]);
     assert!(
-        out(&status).contains("GOC 00001944 expected, 00001945 received: 1 file missing"),
+        out(&status).contains("sequence out of step, 1 file missing (00001944)"),
         "{}",
         out(&status)
     );
@@ -624,9 +629,63 @@ fn runs_killed_at_random_moments_finish_with_no_duplicate_upload() {
     assert_eq!(exported, 3, "each extract exported once");
     let batches = cli(&db, None, &["hub", "status"]);
     assert!(
-        out(&batches).contains("00000013 expected, 00000014 received"),
+        out(&batches).contains("1 file missing (00000013)"),
         "{}",
         out(&batches)
     );
     let _ = root();
+}
+
+#[test]
+fn a_full_refresh_request_is_the_header_alone_sent_once() {
+    let hub = Hub::start();
+    let (_dir, db) = setup(&hub);
+    let o = cli(
+        &db,
+        Some(PASSWORD),
+        &[
+            "hub",
+            "refresh",
+            "RX1",
+            "--interface",
+            "local-data-warehouse",
+        ],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let names = hub.names("In");
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(
+        names[0].starts_with("GO_RX1_GDW_GDR_") && names[0].ends_with("_00000000.DAT"),
+        "{names:?}"
+    );
+    let text = std::fs::read_to_string(hub.dir("In").join(&names[0])).expect("read");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.starts_with(&format!("HDR~{}~", names[0])) && text.trim_end().ends_with("~RX1"),
+        "{text}"
+    );
+    let again = cli(
+        &db,
+        Some(PASSWORD),
+        &[
+            "hub",
+            "refresh",
+            "RX1",
+            "--interface",
+            "local-data-warehouse",
+        ],
+    );
+    assert_eq!(code(&again), Some(0), "{}", stderr(&again));
+    assert_eq!(
+        hub.faults.stores.load(Ordering::SeqCst),
+        1,
+        "asked once a day"
+    );
+    let no = cli(
+        &db,
+        Some(PASSWORD),
+        &["hub", "refresh", "RX1", "--interface", "absences"],
+    );
+    assert_eq!(code(&no), Some(2));
+    assert!(stderr(&no).contains("full_refresh"), "{}", stderr(&no));
 }
