@@ -904,6 +904,12 @@ fn run_inner(
             for u in &unchecked {
                 notes.push(format!("{name}: warning: {}", u.message()));
             }
+            // A numbered extract: its place in its series (recorded once per file).
+            if let Some(f) =
+                crate::hub::sequence::observe(store, &layout, &name, Some(batch_id), None)?
+            {
+                notes.push(format!("{name}: sequence: {f}"));
+            }
             let mut tally = Tally {
                 notes: &mut notes,
                 held: &mut held,

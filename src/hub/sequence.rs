@@ -163,8 +163,25 @@ pub fn judge(layout: &Layout, seen: &[SeenSeq], seq: u64, kind: Option<&str>) ->
     None
 }
 
+/// True for the files the watch follows: numbered files out of ESR (the layout's direction,
+/// else its interface's in the catalogue). Files into ESR are the trust's own to number.
+pub fn watched(layout: &Layout) -> bool {
+    let out = match layout.direction {
+        Some(d) => d == crate::layout::Direction::Out,
+        None => crate::catalogue::Catalogue::bundled()
+            .get(&layout.interface)
+            .is_some_and(|i| i.direction == crate::catalogue::Direction::Out),
+    };
+    out && layout
+        .file_name
+        .toks
+        .iter()
+        .any(|t| matches!(t, NameTok::Seq(_)))
+}
+
 /// Records a numbered file received and returns what the watch found (a gap, a repeat), if
 /// anything. Recording the same file twice changes nothing and finds what it found first.
+/// Files the watch does not follow ([`watched`]) are let be.
 pub fn observe(
     store: &Store,
     layout: &Layout,
@@ -172,6 +189,9 @@ pub fn observe(
     batch: Option<i64>,
     vpd: Option<&str>,
 ) -> Result<Option<String>, crate::store::StoreError> {
+    if !watched(layout) {
+        return Ok(None);
+    }
     let Some((series, seq, kind)) = numbered(layout, file_name, vpd) else {
         return Ok(None);
     };

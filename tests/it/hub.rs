@@ -689,3 +689,188 @@ fn a_full_refresh_request_is_the_header_alone_sent_once() {
     assert_eq!(code(&no), Some(2));
     assert!(stderr(&no).contains("full_refresh"), "{}", stderr(&no));
 }
+
+/// The Hub screen, driven through egui_kittest against the real test hub: an organisation
+/// added from the form, "Test connection" and "Pull now", and the dashboard's sequence watch.
+#[test]
+fn the_hub_screen_adds_an_organisation_tests_it_and_pulls() {
+    use egui_kittest::{Harness, kittest::Queryable as _};
+    use esr_desk::ui::hub::HubScreen;
+    fn wait(h: &mut Harness<'static, HubScreen>) {
+        let start = std::time::Instant::now();
+        h.step();
+        while h.state().busy() {
+            h.state_mut().poll();
+            assert!(start.elapsed() < std::time::Duration::from_secs(60));
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            h.step();
+        }
+        h.run();
+    }
+    let hub = Hub::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    // The password as kept where no credential store runs (the file beside the store).
+    std::fs::write(
+        dir.path().join("hub-passwords.toml"),
+        format!("\"RX1/rx1hub\" = \"{PASSWORD}\"\n"),
+    )
+    .expect("pw");
+    extract(&hub.dir("Out"), "GDR", 21);
+    extract(&hub.dir("Out"), "GOC", 23);
+    let screen = HubScreen::new(db.clone());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1024.0, 700.0))
+        .build_ui_state(|ui, s: &mut HubScreen| s.ui(ui, &mut Vec::new()), screen);
+    wait(&mut h);
+    h.get_by_label("Add organisation…").click();
+    h.run();
+    {
+        let f = h.state_mut().form.as_mut().expect("form");
+        f.vpd = "rx1".into();
+        f.name = "Synthetic Trust".into();
+        f.hub = hub.url();
+        f.ca_file = hub.ca.display().to_string();
+    }
+    h.run();
+    h.get_by_label("Save").click();
+    wait(&mut h);
+    assert!(h.state().form.is_none(), "{:?}", h.state().message);
+    assert_eq!(h.state().loaded.orgs.len(), 1);
+    assert!(h.state().loaded.orgs[0].1, "the password is found");
+    h.get_by_label("Test connection").click();
+    wait(&mut h);
+    let (bad, m) = h.state().message.clone().expect("message");
+    assert!(!bad && m.contains("logged in as rx1hub"), "{m}");
+    h.get_by_label("Pull now").click();
+    wait(&mut h);
+    let (bad, m) = h.state().message.clone().expect("message");
+    assert!(
+        !bad && m.contains("as batch 1") && m.contains("as batch 2"),
+        "{m}"
+    );
+    let d = &h.state().loaded.dashboard;
+    let line = d
+        .lines
+        .iter()
+        .find(|l| l.interface == "local-data-warehouse")
+        .expect("line");
+    assert!(line.sequence_problem, "{line:?}");
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("1 file missing (00000022)")),
+        "{:?}",
+        d.warnings
+    );
+    assert!(h.get_all_by_label("Request full refresh (RX1)").count() == 1);
+    h.get_by_label("Request full refresh (RX1)").click();
+    wait(&mut h);
+    let (bad, m) = h.state().message.clone().expect("message");
+    assert!(!bad && m.contains("Full refresh requested"), "{m}");
+    assert_eq!(hub.names("In").len(), 1);
+}
+
+/// ESR's answer in the window: the batch answered shows it, and "Re-send rejected rows"
+/// opens a new batch of exactly those rows.
+#[test]
+fn the_window_shows_esr_s_answer_and_re_sends_the_rejected_rows() {
+    use crate::window::{harness_sized, settle, view};
+    use egui_kittest::kittest::Queryable as _;
+    use esr_desk::store::{ImportOptions, Store};
+    use esr_desk::ui::app::{App, Command, View};
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let sent = sample("absences", false);
+    let name = sent
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let lines = std::fs::read_to_string(&sent).expect("read");
+    let data_lines = lines.lines().count() - 1;
+    let mut resp = format!("HDR~{name}~20261126 101500~RX1\n");
+    for line in 2..=data_lines + 1 {
+        let status = if line == 4 || line == 8 {
+            "REJECTED~Assignment number not found in ESR"
+        } else {
+            "ACCEPTED~Record loaded"
+        };
+        resp.push_str(&format!("RES~{line}~{status}\n"));
+    }
+    resp.push_str(&format!("TRL~{data_lines:08}\n"));
+    let answer = dir.path().join("RESP_RX1_20261126101500_000001.DAT");
+    std::fs::write(&answer, resp).expect("answer");
+    {
+        let mut store = Store::open(&db).expect("store");
+        let set = esr_desk::layout::LayoutSet::bundled().expect("layouts");
+        store
+            .import(
+                &sent,
+                set.get("absences").expect("layout"),
+                ImportOptions::default(),
+            )
+            .expect("sent");
+        let a = store
+            .import(
+                &answer,
+                set.get("generic-response").expect("layout"),
+                ImportOptions::default(),
+            )
+            .expect("answer");
+        assert!(a.is_clean());
+        let m = esr_desk::hub::answers::match_answer(&mut store, a.batch_id).expect("match");
+        assert_eq!(
+            (m.info.answered_batch, m.info.rejected, m.info.unmatched),
+            (Some(1), 2, 0),
+            "{}",
+            m.summary()
+        );
+    }
+    let mut h = harness_sized(App::headless(Vec::new(), Some(db.clone())), 1024.0, 700.0);
+    h.state_mut().queue(Command::View(View::OpenBatch(1)));
+    settle(&mut h);
+    settle(&mut h);
+    let hub = &view(&h).file_state.as_ref().expect("panel read").hub;
+    let rejected: Vec<u64> = hub
+        .rows
+        .values()
+        .filter(|r| r.status == esr_desk::layout::RowStatus::Rejected)
+        .map(|r| r.line)
+        .collect();
+    assert_eq!(rejected, vec![4, 8], "the rows at lines 4 and 8");
+    assert!(
+        h.query_by_label_contains("Line 4 rejected: Assignment number not found in ESR")
+            .is_some()
+    );
+    h.get_by_label("Re-send 2 rejected rows…").click();
+    settle(&mut h);
+    settle(&mut h);
+    let v = view(&h);
+    assert_eq!(
+        (v.info.id, v.info.records),
+        (3, 2),
+        "the re-send is open, with the 2 rows"
+    );
+    let store = Store::open(&db).expect("store");
+    let want: Vec<Vec<String>> = [4u64, 8]
+        .iter()
+        .map(|l| {
+            store
+                .page(1, 0, 10_000, &Default::default())
+                .expect("page")
+                .into_iter()
+                .find(|r| r.line == *l)
+                .expect("row")
+                .fields
+        })
+        .collect();
+    let got: Vec<Vec<String>> = store
+        .page(3, 0, 10, &Default::default())
+        .expect("page")
+        .into_iter()
+        .map(|r| r.fields)
+        .collect();
+    assert_eq!(got, want, "exactly the rejected rows, as they stand");
+    assert_eq!(store.resend_batch_of(1).expect("resend"), Some(3));
+}
