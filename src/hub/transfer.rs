@@ -141,18 +141,27 @@ pub fn pull(
 ) -> Result<PullReport, HubError> {
     let mut report = PullReport::default();
     let mut link = Link::new(org);
-    let listed = link.step(store, &opts.retry, |s| s.list(OUT))?;
+    // A hub that cannot be listed still lets the steps that need no network (an import of a
+    // file already downloaded) finish; the failure is reported with the files.
+    let listed = match link.step(store, &opts.retry, |s| s.list(OUT)) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "hub Out could not be listed");
+            report
+                .failed
+                .push((format!("the {OUT} folder of {}", org.vpd), e.to_string()));
+            Vec::new()
+        }
+    };
     for name in &listed {
         if store.transfer_named(&org.vpd, Way::Pull, name)?.is_some() {
             continue;
         }
         match layout_for_pull(layouts, name, opts.interface) {
             Some(l) => {
-                store.start_transfer(&org.vpd, Way::Pull, name, None, "listed")?;
+                let t = store.start_transfer(&org.vpd, Way::Pull, name, None, "listed")?;
                 store.advance_transfer(
-                    store
-                        .transfer_named(&org.vpd, Way::Pull, name)?
-                        .map_or(0, |t| t.id),
+                    t.id,
                     "listed",
                     &TransferFacts {
                         layout_id: Some(&l.id),
@@ -177,7 +186,12 @@ pub fn pull(
             })
         })
         .collect();
+    let offline = !report.failed.is_empty();
     for t in todo {
+        // With the hub out of reach, only what needs no download goes on.
+        if offline && t.state == "listed" {
+            continue;
+        }
         match pull_one(store, layouts, org, &mut link, opts, &t) {
             Ok(p) => report.pulled.push(p),
             Err(e) => {

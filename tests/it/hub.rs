@@ -377,6 +377,13 @@ fn a_hub_that_cannot_be_reached_loses_nothing_and_says_so() {
         "{}",
         stderr(&o)
     );
+    let pull = cli(&db, Some(PASSWORD), &["hub", "pull", "RX1"]);
+    assert_eq!(code(&pull), Some(2));
+    assert!(
+        out(&pull).contains("the Out folder of RX1\tnot finished\tthe hub refused the connection"),
+        "{}",
+        out(&pull)
+    );
     let status = cli(&db, None, &["hub", "status"]);
     assert_eq!(code(&status), Some(0));
     assert!(
