@@ -697,10 +697,7 @@ pub fn write_batch<W: Write>(
             rec.excluded,
         );
         let fields = rec.fields;
-        let ri = match layout.discriminator {
-            None => Some(0),
-            Some(_) => code.as_deref().and_then(|c| layout.record_index(c)),
-        };
+        let ri = layout.stored_type(code.as_deref());
         let role = ri.map(|i| layout.records[i].role);
         if role == Some(Role::Header) {
             if !header_written {
@@ -1038,13 +1035,7 @@ pub fn rejects_report(
         };
         let key = rec
             .and_then(|r| {
-                let ri = match layout.discriminator {
-                    None => Some(0),
-                    Some(_) => r
-                        .record_type
-                        .as_deref()
-                        .and_then(|c| layout.record_index(c)),
-                }?;
+                let ri = layout.stored_type(r.record_type.as_deref())?;
                 let rt = &layout.records[ri];
                 let vals: Vec<String> = rt
                     .key_fields()

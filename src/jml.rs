@@ -106,13 +106,7 @@ struct Side {
 fn load(store: &mut Store, batch: i64, layout: &Layout) -> Result<Side, ExportError> {
     let mut records = HashMap::new();
     store.for_each_record(batch, false, |rec| -> Result<bool, ExportError> {
-        let ri = match layout.discriminator {
-            None => Some(0),
-            Some(_) => rec
-                .record_type
-                .as_deref()
-                .and_then(|c| layout.record_index(c)),
-        };
+        let ri = layout.stored_type(rec.record_type.as_deref());
         let Some(ri) = ri else { return Ok(true) };
         let rt = &layout.records[ri];
         if rt.role != Role::Detail || rt.unique.is_empty() || rt.fields.len() <= 2 {

@@ -1080,6 +1080,15 @@ impl Layout {
         Self::parse(&text, &name, LayoutSource::File(path.to_path_buf()))
     }
 
+    /// The record type index of a stored record, by the record type it was stored with (a
+    /// file of one record type: always the first).
+    pub fn stored_type(&self, code: Option<&str>) -> Option<usize> {
+        match self.discriminator {
+            None => Some(0),
+            Some(_) => code.and_then(|c| self.record_index(c)),
+        }
+    }
+
     /// Record type index by discriminator value.
     pub fn record_index(&self, code: &str) -> Option<usize> {
         if let Some(i) = self.by_code.get(code) {

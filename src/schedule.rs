@@ -795,15 +795,7 @@ fn run_inner(
                 .unwrap_or(&layout)
                 .clone();
             report.files += 1;
-            if ctl.id.is_none() {
-                ctl.id = Some(store.start_schedule_run(
-                    s.id,
-                    &time_text(started),
-                    &format!("run by {owner}"),
-                )?);
-            }
-            // The heartbeat: a lease is renewed after every file a run takes on.
-            renew_lease(store, s.id, owner, clock.now())?;
+            take_on(store, s, ctl, started, owner, clock)?;
             let against = if s.check_references {
                 let mut ids = Vec::new();
                 for r in crate::validate::reference_rules(&layout) {
@@ -981,14 +973,7 @@ fn pull_from_hub(
         ));
     }
     for p in report.pulled {
-        if ctl.id.is_none() {
-            ctl.id = Some(store.start_schedule_run(
-                s.id,
-                &time_text(started),
-                &format!("run by {owner}"),
-            )?);
-        }
-        renew_lease(store, s.id, owner, clock.now())?;
+        take_on(store, s, ctl, started, owner, clock)?;
         t.report.files += 1;
         t.report.batches += 1;
         let name = format!("{} (hub {vpd})", p.name);
@@ -1007,6 +992,26 @@ fn pull_from_hub(
             .map_err(|e| ScheduleError::Hub(e.to_string()))?;
     }
     Ok(())
+}
+
+/// A run takes on a file: it enters the history with its first (a killed run is then found
+/// as interrupted), and renews its lease (the heartbeat) with each.
+fn take_on(
+    store: &Store,
+    s: &Schedule,
+    ctl: &mut RunCtl<'_>,
+    started: DateTime<Utc>,
+    owner: &str,
+    clock: &dyn Clock,
+) -> Result<(), ScheduleError> {
+    if ctl.id.is_none() {
+        ctl.id = Some(store.start_schedule_run(
+            s.id,
+            &time_text(started),
+            &format!("run by {owner}"),
+        )?);
+    }
+    renew_lease(store, s.id, owner, clock.now())
 }
 
 /// What a run has found so far, for [`deliver`] to add to.

@@ -47,13 +47,7 @@ fn one(store: &mut Store, batch: i64, line: u64, field: &str, value: &str) -> Re
     } else {
         let layout = store.batch_layout(batch).map_err(|e| e.to_string())?;
         let rec = store.record(batch, seq).map_err(|e| e.to_string())?;
-        let ri = match layout.discriminator {
-            None => Some(0),
-            Some(_) => rec
-                .record_type
-                .as_deref()
-                .and_then(|c| layout.record_index(c)),
-        };
+        let ri = layout.stored_type(rec.record_type.as_deref());
         let fi = ri
             .and_then(|ri| layout.records[ri].field_index(field))
             .or_else(|| field.parse::<usize>().ok().and_then(|n| n.checked_sub(1)))

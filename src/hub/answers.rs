@@ -108,13 +108,7 @@ pub fn match_answer(store: &mut Store, answer_batch: i64) -> Result<Matched, Ans
     let mut named: Option<String> = None;
     let mut said = Vec::new();
     store.for_each_record(answer_batch, false, |rec| -> Result<bool, StoreError> {
-        let ri = match layout.discriminator {
-            None => Some(0),
-            Some(_) => rec
-                .record_type
-                .as_deref()
-                .and_then(|c| layout.record_index(c)),
-        };
+        let ri = layout.stored_type(rec.record_type.as_deref());
         if let (Some((fr, ff)), Some(ri)) = (a.file, ri)
             && fr == ri
             && named.is_none()
@@ -190,13 +184,7 @@ pub fn match_answer(store: &mut Store, answer_batch: i64) -> Result<Matched, Ans
     let mut by_key: HashMap<Vec<String>, u32> = HashMap::new();
     let mut by_fields: HashMap<Vec<String>, Vec<u32>> = HashMap::new();
     store.for_each_record(answered, false, |rec| -> Result<bool, StoreError> {
-        let ri = match sent_layout.discriminator {
-            None => Some(0),
-            Some(_) => rec
-                .record_type
-                .as_deref()
-                .and_then(|c| sent_layout.record_index(c)),
-        };
+        let ri = sent_layout.stored_type(rec.record_type.as_deref());
         let Some(ri) = ri else { return Ok(true) };
         let rt = &sent_layout.records[ri];
         if rt.role != crate::layout::Role::Detail {

@@ -252,13 +252,6 @@ fn put_issue(tx: &Transaction<'_>, batch: i64, seq: Option<u32>, i: &Issue) -> R
     Ok(())
 }
 
-fn stored_type_index(layout: &Layout, code: Option<&str>) -> Option<usize> {
-    match layout.discriminator {
-        None => Some(0),
-        Some(_) => code.and_then(|c| layout.record_index(c)),
-    }
-}
-
 /// Re-judges one stored record's own issues (everything but file-level issues and unique
 /// keys) with the same function the pipeline uses.
 fn rejudge(
@@ -279,7 +272,7 @@ fn rejudge(
         .problems
         .iter()
         .any(|p| matches!(p, ReadProblem::LineTooLong { .. }));
-    match stored_type_index(layout, rec.code.as_deref()) {
+    match layout.stored_type(rec.code.as_deref()) {
         Some(ri) if !too_long => {
             check_record(
                 layout,
@@ -424,7 +417,7 @@ impl Store {
                         continue;
                     }
                     let fields = split_fields(&row.get::<_, String>(2)?);
-                    if let Some(ri) = stored_type_index(&layout, code.as_deref()) {
+                    if let Some(ri) = layout.stored_type(code.as_deref()) {
                         for h in index_keys(&layout, ri, fields.as_slice()) {
                             keys.push((h, seq));
                         }
@@ -828,7 +821,7 @@ fn apply_in_tx(
             Change::Set { seq, .. } | Change::Exclude { seq, .. } | Change::Include { seq } => *seq,
         };
         let rec = load(&tx, batch, seq)?;
-        let ri = stored_type_index(&layout, rec.code.as_deref());
+        let ri = layout.stored_type(rec.code.as_deref());
         match change {
             Change::Set { field, value, .. } => {
                 if rec
@@ -971,7 +964,7 @@ fn apply_in_tx(
         ))?
         .execute(params![batch, seq])?;
         changed.insert(*seq);
-        let Some(ri) = stored_type_index(&layout, rec.code.as_deref()) else {
+        let Some(ri) = layout.stored_type(rec.code.as_deref()) else {
             continue;
         };
         if rec.excluded || layout.records[ri].role != Role::Detail {
@@ -1016,7 +1009,7 @@ fn apply_in_tx(
                 continue;
             };
             let first_rec = load(&tx, batch, first)?;
-            let Some(first_ri) = stored_type_index(&layout, first_rec.code.as_deref()) else {
+            let Some(first_ri) = layout.stored_type(first_rec.code.as_deref()) else {
                 continue;
             };
             let same = consistent_hash(&layout, ci, first_ri, first_rec.fields.as_slice())
