@@ -114,7 +114,7 @@ pub struct PullReport {
 }
 
 /// The layout for a file in `Out`: one that fits its name, is not a layout of files into ESR,
-/// and belongs to the wanted interface.
+/// and belongs to the wanted interface (or is ESR's answer to one of its layouts, or to any).
 pub fn layout_for_pull<'a>(
     layouts: &'a LayoutSet,
     name: &str,
@@ -123,12 +123,23 @@ pub fn layout_for_pull<'a>(
     layouts
         .layouts
         .iter()
-        .filter(|l| {
-            interface
-                .is_none_or(|i| l.interface.eq_ignore_ascii_case(i) || l.id.eq_ignore_ascii_case(i))
-        })
+        .filter(|l| interface.is_none_or(|i| belongs(layouts, l, i)))
         .filter(|l| l.direction != Some(Direction::In))
         .find(|l| l.file_name.matches(name))
+}
+
+/// True when a layout is of an interface, or answers one of its layouts (or any layout).
+fn belongs(layouts: &LayoutSet, l: &Layout, interface: &str) -> bool {
+    l.interface.eq_ignore_ascii_case(interface)
+        || l.id.eq_ignore_ascii_case(interface)
+        || l.answer.as_ref().is_some_and(|a| {
+            a.answers.iter().any(|x| {
+                x == "*"
+                    || layouts
+                        .get(x)
+                        .is_some_and(|al| al.interface.eq_ignore_ascii_case(interface))
+            })
+        })
 }
 
 /// Pulls new files from the organisation's `Out`, and finishes pulls an earlier run left.
@@ -180,9 +191,7 @@ pub fn pull(
                 t.layout_id
                     .as_deref()
                     .and_then(|id| layouts.get(id))
-                    .is_some_and(|l| {
-                        l.interface.eq_ignore_ascii_case(i) || l.id.eq_ignore_ascii_case(i)
-                    })
+                    .is_some_and(|l| belongs(layouts, l, i))
             })
         })
         .collect();
