@@ -101,6 +101,11 @@ pub enum HubError {
     /// The request cannot be carried out as it stands (a batch not clean, sent already...).
     #[error("{0}")]
     Refused(String),
+    /// Another run is transferring the file now.
+    #[error(
+        "another run (the window, a schedule or a command) is transferring {0} now; it is left to that run"
+    )]
+    Busy(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),

@@ -79,6 +79,43 @@ impl<'a> Link<'a> {
     }
 }
 
+/// Runs `f` on a transfer, read afresh once this process holds the transfer's lock: one
+/// process (the window, a schedule, the command line) works on a file at a time. The lock is
+/// the operating system's on a file in the organisation's `locks` folder, so a process that
+/// dies lets go of it at once.
+fn with_claim<T>(
+    store: &mut Store,
+    id: i64,
+    f: impl FnOnce(&mut Store, Transfer) -> Result<T, HubError>,
+) -> Result<T, HubError> {
+    let t = store
+        .transfer(id)?
+        .ok_or_else(|| HubError::Local(format!("transfer {id} is no longer recorded")))?;
+    let dir = super::work_dir(store, &t.vpd, "locks")?;
+    let path = dir.join(format!("{id}.lock"));
+    let lock = std::fs::File::create(&path)
+        .map_err(|e| HubError::Local(format!("could not make {}: {e}", path.display())))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Err(HubError::Busy(t.remote_name)),
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(HubError::Local(format!(
+                "could not lock {}: {e}",
+                path.display()
+            )));
+        }
+    }
+    // Read again under the lock: another run may have moved it on meanwhile.
+    let r = match store.transfer(id)? {
+        Some(t) => f(store, t),
+        None => Err(HubError::Local(format!(
+            "transfer {id} is no longer recorded"
+        ))),
+    };
+    drop(lock);
+    r
+}
+
 fn remote(folder: &str, name: &str) -> String {
     format!("{folder}/{name}")
 }
@@ -201,8 +238,16 @@ pub fn pull(
         if offline && t.state == "listed" {
             continue;
         }
-        match pull_one(store, layouts, org, &mut link, opts, &t) {
-            Ok(p) => report.pulled.push(p),
+        let done = with_claim(store, t.id, |store, t| {
+            if t.state == "done" {
+                return Ok(None);
+            }
+            pull_one(store, layouts, org, &mut link, opts, &t).map(Some)
+        });
+        match done {
+            Ok(Some(p)) => report.pulled.push(p),
+            Ok(None) => {}
+            Err(HubError::Busy(_)) => {}
             Err(e) => {
                 let why = e.to_string();
                 store.transfer_failed(t.id, &why)?;
@@ -418,8 +463,11 @@ pub fn push(
             )?
         }
     };
-    match push_steps(store, Some(batch), org, opts, &t) {
+    match with_claim(store, t.id, |store, t| {
+        push_steps(store, Some(batch), org, opts, &t)
+    }) {
         Ok(p) => Ok(p),
+        Err(e @ HubError::Busy(_)) => Err(e),
         Err(e) => {
             store.transfer_failed(t.id, &e.to_string())?;
             tracing::warn!(batch, transfer = t.id, error = %e, "hub push step failed");
@@ -638,8 +686,12 @@ pub fn request_refresh(
     let t = store
         .transfer_named(&org.vpd, Way::Push, &name)?
         .ok_or_else(|| HubError::Local("the refresh request was not recorded".into()))?;
-    let r = push_steps(store, None, org, opts, &t);
-    if let Err(e) = &r {
+    let r = with_claim(store, t.id, |store, t| {
+        push_steps(store, None, org, opts, &t)
+    });
+    if let Err(e) = &r
+        && !matches!(e, HubError::Busy(_))
+    {
         store.transfer_failed(t.id, &e.to_string())?;
     }
     r

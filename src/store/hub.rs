@@ -249,9 +249,8 @@ impl Store {
     ) -> Result<Transfer> {
         let now = now_text();
         self.conn.execute(
-            "INSERT INTO hub_transfer (vpd, direction, remote_name, batch_id, state, started_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-             ON CONFLICT(vpd, direction, remote_name) DO NOTHING",
+            "INSERT OR IGNORE INTO hub_transfer (vpd, direction, remote_name, batch_id, state, started_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
             params![vpd, way.as_str(), remote_name, batch, state, now],
         )?;
         self.transfer_named(vpd, way, remote_name)?

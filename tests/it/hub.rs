@@ -881,3 +881,74 @@ fn the_window_shows_esr_s_answer_and_re_sends_the_rejected_rows() {
     assert_eq!(got, want, "exactly the rejected rows, as they stand");
     assert_eq!(store.resend_batch_of(1).expect("resend"), Some(3));
 }
+
+/// Two runs delivering the same batch at once (the window and a schedule, say): one sends it,
+/// the other leaves it be; the hub gets it once.
+#[test]
+fn two_pushes_at_once_deliver_the_batch_once() {
+    let hub = Hub::start();
+    let (dir, db) = setup(&hub);
+    let big = dir.path().join("big");
+    std::fs::create_dir_all(&big).expect("dir");
+    let o = crate::support::run(&[
+        "gen-sample",
+        "--interface",
+        "absences",
+        "--rows",
+        "40000",
+        "--seed",
+        "9",
+        "--out",
+        &big.display().to_string(),
+    ]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let file = std::fs::read_dir(&big)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| !p.to_string_lossy().ends_with(".json"))
+        .expect("file");
+    assert_eq!(
+        code(&cli(&db, None, &["import", &file.display().to_string()])),
+        Some(0)
+    );
+    let spawn = || {
+        cmd(&db, Some(PASSWORD), &["hub", "push", "1", "--org", "RX1"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (
+        a.wait_with_output().expect("a"),
+        b.wait_with_output().expect("b"),
+    );
+    let codes = [code(&a), code(&b)];
+    assert!(
+        codes.contains(&Some(0)),
+        "one delivers: {}\n{}",
+        stderr(&a),
+        stderr(&b)
+    );
+    for o in [&a, &b] {
+        if code(o) != Some(0) {
+            assert!(
+                stderr(o).contains("is transferring")
+                    || stderr(o).contains("database is locked")
+                    || stderr(o).contains("busy"),
+                "{}",
+                stderr(o)
+            );
+        }
+    }
+    let again = cli(&db, Some(PASSWORD), &["hub", "push", "1", "--org", "RX1"]);
+    assert_eq!(code(&again), Some(0), "{}", stderr(&again));
+    assert_eq!(hub.names("In").len(), 1, "{:?}", hub.names("In"));
+    assert_eq!(
+        hub.faults.renames.load(Ordering::SeqCst),
+        1,
+        "renamed into place once"
+    );
+    assert_eq!(hub.faults.stores.load(Ordering::SeqCst), 1, "uploaded once");
+}
