@@ -255,10 +255,20 @@ impl Session {
     /// The plain file names in a folder.
     pub fn list(&mut self, folder: &str) -> Result<Vec<String>, HubError> {
         self.check_folder(folder)?;
-        let names = self
-            .ftp
-            .nlst(Some(folder))
-            .map_err(|e| net(e, &format!("listing {folder}")))?;
+        let names = match self.ftp.nlst(Some(folder)) {
+            Ok(n) => n,
+            // Some servers answer a listing of an empty folder (which exists: it was just
+            // opened) with 450 or 550 "no files found".
+            Err(FtpError::UnexpectedResponse(r))
+                if matches!(
+                    r.status,
+                    Status::RequestFileActionIgnored | Status::FileUnavailable
+                ) =>
+            {
+                Vec::new()
+            }
+            Err(e) => return Err(net(e, &format!("listing {folder}"))),
+        };
         let mut out: Vec<String> = names
             .into_iter()
             .map(|n| n.rsplit('/').next().unwrap_or(&n).trim().to_string())

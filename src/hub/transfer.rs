@@ -93,8 +93,13 @@ fn with_claim<T>(
         .ok_or_else(|| HubError::Local(format!("transfer {id} is no longer recorded")))?;
     let dir = super::work_dir(store, &t.vpd, "locks")?;
     let path = dir.join(format!("{id}.lock"));
-    let lock = std::fs::File::create(&path)
-        .map_err(|e| HubError::Local(format!("could not make {}: {e}", path.display())))?;
+    // Opened, never truncated: another process may hold the lock on it.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| HubError::Local(format!("could not open {}: {e}", path.display())))?;
     match lock.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => return Err(HubError::Busy(t.remote_name)),
