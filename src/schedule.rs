@@ -741,7 +741,9 @@ fn run_inner(
             failed: &mut failed,
             report,
         };
-        pull_from_hub(store, s, layouts, clock, owner, vpd, ctl, &mut tally)?;
+        pull_from_hub(
+            store, s, layouts, clock, owner, vpd, ctl, started, &mut tally,
+        )?;
     }
     if s.inbox.is_none() && s.hub_from.is_none() {
         notes.push("no inbox folder is set".into());
@@ -946,9 +948,9 @@ fn pull_from_hub(
     owner: &str,
     vpd: &str,
     ctl: &mut RunCtl<'_>,
+    started: DateTime<Utc>,
     t: &mut Tally<'_>,
 ) -> Result<(), ScheduleError> {
-    let started = clock.now();
     let opts = crate::hub::transfer::HubOptions {
         interface: Some(&s.interface),
         trigger: Some(Trigger::Scheduled),

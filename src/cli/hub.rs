@@ -293,7 +293,7 @@ pub fn run_hub(a: HubArgs, db: Option<&Path>) -> super::Outcome {
                 ));
             }
             out.push_str("row\tline\tstatus\tmessage\n");
-            for r in store.answer_rows(batch).map_err(super::failed)? {
+            for r in store.answer_rows(batch, true).map_err(super::failed)? {
                 out.push_str(&format!(
                     "{}\t{}\t{}\t{}\n",
                     r.seq,

@@ -214,10 +214,9 @@ pub fn match_answer(store: &mut Store, answer_batch: i64) -> Result<Matched, Ans
         (Some(_), Some(p)) => lines_of(p, &sent_layout, &mut by_fields)?,
         _ => HashMap::new(),
     };
-    let mut rows = Vec::new();
+    // One status a row; two answers for one row: the worse stands.
+    let mut rows: std::collections::BTreeMap<u32, AnswerRow> = std::collections::BTreeMap::new();
     let mut unmatched = 0u64;
-    let mut seen: BTreeSet<u32> = BTreeSet::new();
-    let (mut acc, mut warn, mut rej) = (0u64, 0u64, 0u64);
     for s in said {
         let seq = (!s.keys.is_empty())
             .then(|| by_key.get(&s.keys).copied())
@@ -227,39 +226,26 @@ pub fn match_answer(store: &mut Store, answer_batch: i64) -> Result<Matched, Ans
             unmatched += 1;
             continue;
         };
-        if !seen.insert(seq) {
-            // Two answers for one row: the worse stands.
-            if let Some(r) = rows.iter_mut().find(|r: &&mut AnswerRow| r.seq == seq)
-                && s.status > r.status
-            {
-                match r.status {
-                    RowStatus::Accepted => acc -= 1,
-                    RowStatus::Warning => warn -= 1,
-                    RowStatus::Rejected => rej -= 1,
-                }
-                r.status = s.status;
-                r.message = s.message.clone();
-                match s.status {
-                    RowStatus::Accepted => acc += 1,
-                    RowStatus::Warning => warn += 1,
-                    RowStatus::Rejected => rej += 1,
-                }
-            }
-            continue;
+        if rows.get(&seq).is_none_or(|r| s.status > r.status) {
+            rows.insert(
+                seq,
+                AnswerRow {
+                    seq,
+                    line: 0,
+                    status: s.status,
+                    message: s.message,
+                    answer_batch,
+                },
+            );
         }
-        match s.status {
-            RowStatus::Accepted => acc += 1,
-            RowStatus::Warning => warn += 1,
-            RowStatus::Rejected => rej += 1,
-        }
-        rows.push(AnswerRow {
-            seq,
-            line: 0,
-            status: s.status,
-            message: s.message,
-            answer_batch,
-        });
     }
+    let count = |st: RowStatus| rows.values().filter(|r| r.status == st).count() as u64;
+    let (acc, warn, rej) = (
+        count(RowStatus::Accepted),
+        count(RowStatus::Warning),
+        count(RowStatus::Rejected),
+    );
+    let rows: Vec<AnswerRow> = rows.into_values().collect();
     let info = AnswerInfo {
         answer_batch,
         answered_batch: Some(answered),
@@ -308,7 +294,7 @@ fn lines_of(
 /// The rows of a batch ESR rejected (its latest answer per row).
 pub fn rejected_rows(store: &Store, batch: i64) -> Result<BTreeSet<u32>, StoreError> {
     Ok(store
-        .answer_rows(batch)?
+        .answer_rows(batch, false)?
         .into_iter()
         .filter(|r| r.status == RowStatus::Rejected)
         .map(|r| r.seq)
@@ -355,13 +341,7 @@ pub fn resend_rejected(
             choices: layout.file_name.choices_in(&info.source_name),
         })
         .map_err(AnswerError::Io)?;
-    let dir = store
-        .path()
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-        .join("resend")
-        .join(batch.to_string());
+    let dir = store.dir().join("resend").join(batch.to_string());
     crate::paths::private_dir(&dir)
         .map_err(|e| AnswerError::Io(format!("could not make {}: {e}", dir.display())))?;
     let path = dir.join(&name);

@@ -50,14 +50,16 @@ pub struct Dashboard {
     pub warnings: Vec<String>,
 }
 
-fn local(t: &str) -> String {
+/// An RFC 3339 time from the store in UK time, in `format` (as it was written, if it does not
+/// parse).
+pub fn uk_time(t: &str, format: &str) -> String {
     DateTime::parse_from_rfc3339(t)
-        .map(|d| {
-            d.with_timezone(&London)
-                .format("%d/%m/%Y %H:%M")
-                .to_string()
-        })
+        .map(|d| d.with_timezone(&London).format(format).to_string())
         .unwrap_or_else(|_| t.get(..16).unwrap_or(t).replace('T', " "))
+}
+
+fn local(t: &str) -> String {
+    uk_time(t, "%d/%m/%Y %H:%M")
 }
 
 fn file_name(p: &str) -> String {

@@ -144,12 +144,8 @@ impl Default for Retry {
 
 impl Retry {
     /// Runs `step` until it succeeds, fails for a reason a retry cannot mend, or the tries
-    /// run out; `note` hears of each failed try.
-    pub fn run<T>(
-        &self,
-        mut note: impl FnMut(u32, &HubError),
-        mut step: impl FnMut() -> Result<T, HubError>,
-    ) -> Result<T, HubError> {
+    /// run out (each failed try is logged).
+    pub fn run<T>(&self, mut step: impl FnMut() -> Result<T, HubError>) -> Result<T, HubError> {
         let mut pause = self.first_pause;
         let mut tried = 0;
         loop {
@@ -157,7 +153,6 @@ impl Retry {
             match step() {
                 Ok(v) => return Ok(v),
                 Err(e) if e.transient() && tried < self.attempts.max(1) => {
-                    note(tried, &e);
                     tracing::warn!(try_ = tried, error = %e, "hub step failed; trying again");
                     std::thread::sleep(pause);
                     pause = pause.saturating_mul(2);
@@ -180,15 +175,7 @@ pub fn work_dir(
     vpd: &str,
     part: &str,
 ) -> Result<std::path::PathBuf, HubError> {
-    let base = store
-        .path()
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .map_or_else(
-            || std::path::PathBuf::from("."),
-            std::path::Path::to_path_buf,
-        );
-    let dir = base.join("hub").join(vpd).join(part);
+    let dir = store.dir().join("hub").join(vpd).join(part);
     crate::paths::private_dir(&dir).map_err(|e| {
         HubError::Local(format!("could not make the folder {}: {e}", dir.display()))
     })?;

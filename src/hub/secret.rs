@@ -43,12 +43,7 @@ fn account(vpd: &str, user: &str) -> String {
 
 /// The private file's path: beside the store.
 pub fn file_path(store: &Store) -> PathBuf {
-    store
-        .path()
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf)
-        .join("hub-passwords.toml")
+    store.dir().join("hub-passwords.toml")
 }
 
 fn read_file(path: &std::path::Path) -> Result<BTreeMap<String, String>, HubError> {

@@ -54,22 +54,19 @@ impl<'a> Link<'a> {
     ) -> Result<T, HubError> {
         let org = self.org;
         let session = &mut self.session;
-        retry.run(
-            |_, _| {},
-            || {
-                if session.is_none() {
-                    *session = Some(org.connect(store)?);
-                }
-                let s = session
-                    .as_mut()
-                    .ok_or_else(|| HubError::Local("no session".into()))?;
-                let r = f(s);
-                if r.is_err() {
-                    *session = None;
-                }
-                r
-            },
-        )
+        retry.run(|| {
+            if session.is_none() {
+                *session = Some(org.connect(store)?);
+            }
+            let s = session
+                .as_mut()
+                .ok_or_else(|| HubError::Local("no session".into()))?;
+            let r = f(s);
+            if r.is_err() {
+                *session = None;
+            }
+            r
+        })
     }
 
     fn close(self) {

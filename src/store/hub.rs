@@ -399,18 +399,19 @@ impl Store {
         Ok(())
     }
 
-    /// What ESR said of each row of a batch (the latest answer per row), by row.
-    pub fn answer_rows(&self, batch: i64) -> Result<Vec<AnswerRow>> {
+    /// What ESR said of each row of a batch (the latest answer per row), by row; with
+    /// `all` false, only the rows not accepted (what the batch's panel and table show).
+    pub fn answer_rows(&self, batch: i64, all: bool) -> Result<Vec<AnswerRow>> {
         let mut st = self.conn.prepare(
             "SELECT a.seq, a.status, a.message, a.answer_batch,
                     (SELECT r.line FROM record r WHERE r.batch_id = a.answered_batch AND r.seq = a.seq)
              FROM answer_row a
-             WHERE answered_batch = ?1
+             WHERE answered_batch = ?1 AND (?2 OR a.status != 'accepted')
                AND answer_batch = (SELECT MAX(answer_batch) FROM answer_row b
                                    WHERE b.answered_batch = a.answered_batch AND b.seq = a.seq)
              ORDER BY seq",
         )?;
-        let rows = st.query_map([batch], |r| {
+        let rows = st.query_map(params![batch, all], |r| {
             let status: String = r.get(1)?;
             Ok(AnswerRow {
                 seq: r.get(0)?,

@@ -328,6 +328,15 @@ impl Store {
         &self.path
     }
 
+    /// The folder the store is in, where the program keeps its own files beside it (hub
+    /// copies, re-send drafts, the hub password file where no credential store runs).
+    pub fn dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    }
+
     /// The underlying connection (for queries the API does not cover, and tests).
     pub fn conn(&self) -> &Connection {
         &self.conn

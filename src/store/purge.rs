@@ -192,13 +192,7 @@ impl Store {
         for p in st.query_map([batch], |r| r.get::<_, String>(0))? {
             out.push(std::path::PathBuf::from(p?));
         }
-        let resend = self
-            .path()
-            .parent()
-            .map(|d| d.join("resend").join(batch.to_string()));
-        if let Some(dir) = resend
-            && let Ok(rd) = std::fs::read_dir(&dir)
-        {
+        if let Ok(rd) = std::fs::read_dir(self.dir().join("resend").join(batch.to_string())) {
             out.extend(rd.flatten().map(|e| e.path()));
         }
         out.retain(|p| p.is_file());

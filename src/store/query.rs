@@ -428,7 +428,8 @@ pub struct HubFacts {
     pub sequence: Option<String>,
     /// The latest answer from ESR matched to it.
     pub answer: Option<super::hub::AnswerInfo>,
-    /// What ESR said of each row (latest answer per row), by record seq.
+    /// What ESR said of each row it did not accept (latest answer per row), by record seq:
+    /// the rejected and warned rows the panel lists and the table marks.
     pub rows: std::collections::BTreeMap<u32, super::hub::AnswerRow>,
     /// The batch of its rejected rows made to re-send, if one was made.
     pub resend: Option<i64>,
@@ -484,7 +485,7 @@ impl Store {
             sequence: store.sequence_finding(batch.id)?,
             answer: store.answers(Some(batch.id), None)?.pop(),
             rows: store
-                .answer_rows(batch.id)?
+                .answer_rows(batch.id, false)?
                 .into_iter()
                 .map(|r| (r.seq, r))
                 .collect(),

@@ -2100,17 +2100,19 @@ impl egui_table::TableDelegate for Grid<'_> {
             if fixed {
                 tip.push("Fixed since this list was made.".into());
             }
-            // ESR's answer: a dot at the cell's right, its status and message on hover.
+            // ESR's answer: a dot at the cell's right of a row not accepted, its status and message
+            // on hover.
             if let Some(a) = self
                 .view
                 .file_state
                 .as_ref()
                 .and_then(|f| f.hub.rows.get(&rec.seq))
             {
-                let colour = match a.status {
-                    crate::layout::RowStatus::Accepted => egui::Color32::from_rgb(0, 140, 60),
-                    crate::layout::RowStatus::Warning => ui.visuals().warn_fg_color,
-                    crate::layout::RowStatus::Rejected => ui.visuals().error_fg_color,
+                // The panel's facts hold the rows ESR did not accept.
+                let colour = if a.status == crate::layout::RowStatus::Rejected {
+                    ui.visuals().error_fg_color
+                } else {
+                    ui.visuals().warn_fg_color
                 };
                 let c = egui::pos2(rect.right() - 6.0, rect.center().y);
                 ui.painter().circle_filled(c, 3.5, colour);

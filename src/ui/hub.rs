@@ -568,11 +568,5 @@ impl HubScreen {
 }
 
 fn short(t: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(t)
-        .map(|d| {
-            d.with_timezone(&chrono_tz::Europe::London)
-                .format("%d/%m %H:%M")
-                .to_string()
-        })
-        .unwrap_or_else(|_| t.get(..16).unwrap_or(t).replace('T', " "))
+    crate::hub::dashboard::uk_time(t, "%d/%m %H:%M")
 }

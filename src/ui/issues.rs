@@ -323,10 +323,14 @@ impl BatchView {
     /// answer row by row with "Re-send rejected rows", the batch it re-sends or answers, its
     /// delivery to the hub.
     fn hub_ui(&mut self, ui: &mut egui::Ui, store: &Store, cmds: &mut Vec<Command>) {
-        let Some(state) = self.file_state(cmds) else {
+        if self.file_state(cmds).is_none() {
+            return;
+        }
+        // Borrowed, never copied: a batch ESR answered may have many rows.
+        let Some(state) = self.file_state.as_ref() else {
             return;
         };
-        let h = state.hub.clone();
+        let h = &state.hub;
         let warn = ui.visuals().warn_fg_color;
         let error = ui.visuals().error_fg_color;
         if let Some(f) = &h.sequence {
@@ -395,7 +399,6 @@ impl BatchView {
         let listed: Vec<_> = h
             .rows
             .values()
-            .filter(|r| r.status != crate::layout::RowStatus::Accepted)
             .take(LISTED_PER_RULE as usize)
             .cloned()
             .collect();
