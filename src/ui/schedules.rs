@@ -384,22 +384,8 @@ impl SchedulesScreen {
                                 "—".into()
                             });
                             ui.label(s.last_checked_at.map_or("never".into(), uk));
-                            let mut inbox = s
-                                .inbox
-                                .as_ref()
-                                .map_or("—".into(), |p| p.display().to_string());
-                            if let Some(v) = &s.hub_from {
-                                inbox.push_str(&format!(" + hub {v}"));
-                            }
-                            ui.label(inbox);
-                            let mut out = s
-                                .outbox
-                                .as_ref()
-                                .map_or("—".into(), |p| p.display().to_string());
-                            if let Some(v) = &s.hub_to {
-                                out.push_str(&format!(" + hub {v}"));
-                            }
-                            ui.label(out);
+                            ui.label(with_hub(s.inbox.as_deref(), s.hub_from.as_deref()));
+                            ui.label(with_hub(s.outbox.as_deref(), s.hub_to.as_deref()));
                             ui.horizontal(|ui| {
                                 if ui.button("Change…").clicked() {
                                     edit = Some(form_for(&s.interface, Some(s)));
@@ -566,7 +552,7 @@ impl SchedulesScreen {
                         ui.add(
                             egui::TextEdit::singleline(&mut f.hub_from)
                                 .hint_text("VPD code, e.g. RX1")
-                                .desired_width(120.0),
+                                .desired_width(160.0),
                         )
                         .labelled_by(l.id)
                         .on_hover_text("Download this interface's new files from that organisation's NHS Interface Hub (Out) at each run");
@@ -575,7 +561,7 @@ impl SchedulesScreen {
                         ui.add(
                             egui::TextEdit::singleline(&mut f.hub_to)
                                 .hint_text("VPD code, e.g. RX1")
-                                .desired_width(120.0),
+                                .desired_width(160.0),
                         )
                         .labelled_by(l.id)
                         .on_hover_text("Upload each clean batch to that organisation's NHS Interface Hub (In), exactly once");
@@ -636,6 +622,16 @@ fn uk(t: chrono::DateTime<chrono::Utc>) -> String {
     t.with_timezone(&London)
         .format("%a %d/%m/%Y %H:%M")
         .to_string()
+}
+
+/// A schedule's folder and hub, as its row shows them: "folder", "hub RX1", "folder + hub RX1".
+fn with_hub(folder: Option<&std::path::Path>, hub: Option<&str>) -> String {
+    match (folder, hub) {
+        (Some(f), Some(h)) => format!("{} + hub {h}", f.display()),
+        (Some(f), None) => f.display().to_string(),
+        (None, Some(h)) => format!("hub {h}"),
+        (None, None) => "—".into(),
+    }
 }
 
 fn form_for(interface: &str, existing: Option<&Schedule>) -> ScheduleForm {
