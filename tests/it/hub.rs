@@ -403,22 +403,7 @@ fn the_loop_with_esr_end_to_end() {
     extract(&hub.dir("Out"), "GDR", 1943);
     extract(&hub.dir("Out"), "GOC", 1945);
     let outbox = dir.path().join("outbox");
-    let o = cli(
-        &db,
-        None,
-        &[
-            "schedule",
-            "set",
-            "local-data-warehouse",
-            "--cadence",
-            "daily at 06:00",
-            "--from-hub",
-            "RX1",
-            "--outbox",
-            &outbox.display().to_string(),
-        ],
-    );
-    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    schedule_pull(&db, &outbox);
     let run = cli(&db, Some(PASSWORD), &["schedule", "run", "1"]);
     assert_eq!(code(&run), Some(0), "{}\n{}", out(&run), stderr(&run));
     let exported: Vec<String> = std::fs::read_dir(&outbox)
@@ -523,6 +508,24 @@ fn the_loop_with_esr_end_to_end() {
     assert_ne!(resend, batch);
 }
 
+/// Schedules the local data warehouse to pull from RX1's hub and export to `outbox`.
+fn schedule_pull(db: &Path, outbox: &Path) {
+    let outbox = outbox.display().to_string();
+    let args = [
+        "schedule",
+        "set",
+        "local-data-warehouse",
+        "--cadence",
+        "daily at 06:00",
+        "--from-hub",
+        "RX1",
+        "--outbox",
+        &outbox,
+    ];
+    let o = cli(db, None, &args);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+}
+
 /// Imports a 40,000-row absences file as batch 1: large enough for a kill or a second run to
 /// land in the middle of its upload.
 fn import_big_absences(dir: &Path, db: &Path, seed: u64) {
@@ -609,22 +612,7 @@ fn runs_killed_at_random_moments_finish_with_no_duplicate_upload() {
         extract(&hub.dir("Out"), if n == 11 { "GDR" } else { "GOC" }, n);
     }
     let outbox = dir.path().join("outbox");
-    let o = cli(
-        &db,
-        None,
-        &[
-            "schedule",
-            "set",
-            "local-data-warehouse",
-            "--cadence",
-            "daily at 06:00",
-            "--from-hub",
-            "RX1",
-            "--outbox",
-            &outbox.display().to_string(),
-        ],
-    );
-    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    schedule_pull(&db, &outbox);
     let o = kill_then_finish(&db, &["schedule", "run", "1"], 6, 11);
     assert!(
         matches!(code(&o), Some(0 | 1)),
