@@ -569,14 +569,14 @@ pub fn parse_number(v: &str, digits: usize, decimals: usize, padded: bool) -> Re
             .ok_or(TOO_LARGE)?;
     }
     n = n.checked_mul(SCALE).ok_or(TOO_LARGE)?;
-    let mut unit = SCALE / 10;
+    // frac has at most MAX_DECIMALS digits: read as a whole number, then scaled up to them.
+    let mut f: i128 = 0;
     for b in frac.bytes() {
-        // frac has at most MAX_DECIMALS digits, so unit is never 0 here.
-        n = n
-            .checked_add(i128::from(b - b'0') * unit)
-            .ok_or(TOO_LARGE)?;
-        unit /= 10;
+        f = f * 10 + i128::from(b - b'0');
     }
+    n = n
+        .checked_add(f * 10i128.pow((MAX_DECIMALS - frac.len()) as u32))
+        .ok_or(TOO_LARGE)?;
     Ok(if neg { -n } else { n })
 }
 

@@ -228,18 +228,15 @@ pub struct Line<'a> {
 /// Reads a file line by line. Create with [`Reader::new`], then call [`Reader::next_line`].
 pub struct Reader<R> {
     src: R,
-    dialect: Dialect,
+    parser: LineParser,
     line: u64,
     raw: Vec<u8>,
     text: String,
-    scratch: String,
     bounds: Vec<(u32, u32)>,
     problems: Vec<ReadProblem>,
     bytes: u64,
-    utf8: bool,
     started: bool,
-    mismatch: bool,
-    plain: bool,
+    facts: LineFacts,
     /// True when the file began with a UTF-8 byte order mark.
     pub had_bom: bool,
     /// Carriage returns not followed by a line feed, inside lines.
@@ -253,18 +250,15 @@ impl<R: BufRead> Reader<R> {
     pub fn new(src: R, dialect: Dialect) -> Self {
         Self {
             src,
-            dialect,
+            parser: LineParser::new(dialect, false),
             line: 0,
             raw: Vec::with_capacity(1024),
             text: String::with_capacity(1024),
-            scratch: String::new(),
             bounds: Vec::with_capacity(64),
             problems: Vec::new(),
             bytes: 0,
-            utf8: dialect.encoding == Encoding::Utf8,
             started: false,
-            mismatch: false,
-            plain: false,
+            facts: LineFacts::default(),
             had_bom: false,
             bare_crs: 0,
             saw_crlf: false,
@@ -299,65 +293,11 @@ impl<R: BufRead> Reader<R> {
     fn start(&mut self) -> Result<(), ReadError> {
         self.started = true;
         let head = self.src.fill_buf()?;
-        if head.is_empty() {
-            return Err(ReadError::Empty);
-        }
-        if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
-            return Err(ReadError::Utf16);
-        }
-        if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        if start_checks(head)? {
             self.had_bom = true;
-            self.utf8 = true;
+            self.parser = LineParser::new(self.parser.dialect, true);
             self.src.consume(3);
             self.bytes = 3;
-            return Ok(());
-        }
-        // Binary content is recognised in the first 8 KiB (or the whole file when shorter) by,
-        // in this order:
-        // 1. a NUL byte (never in text of the supported encodings): `Binary` at that byte;
-        // 2. a well-known signature at the very start: `BinaryFormat` naming the format;
-        // 3. implausible text: more than one byte, and more than a tenth of the window, are
-        //    control characters (0x00-0x1F other than TAB, LF, FF and CR, or DEL 0x7F), which
-        //    text files in any supported encoding hardly contain: `Binary` at the first one.
-        let window = &head[..head.len().min(8192)];
-        let line_of = |pos: usize| 1 + window[..pos].iter().filter(|&&b| b == b'\n').count() as u64;
-        if let Some(pos) = window.iter().position(|&b| b == 0) {
-            return Err(ReadError::Binary {
-                line: line_of(pos),
-                offset: pos as u64,
-            });
-        }
-        const SIGNATURES: [(&[u8], &str); 4] = [
-            (
-                b"PK\x03\x04",
-                "a zip archive or an Excel workbook (.xlsx); save the sheet as CSV (or unzip the archive) and load that",
-            ),
-            (
-                b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1",
-                "an Excel 97-2003 workbook (.xls) or another Office document; save it as CSV and load that",
-            ),
-            (
-                b"%PDF-",
-                "a PDF document; load the interface file itself, not a printout or report of it",
-            ),
-            (
-                b"\x1F\x8B",
-                "a gzip-compressed file (.gz); decompress it and load the file inside",
-            ),
-        ];
-        if let Some((_, what)) = SIGNATURES.iter().find(|(sig, _)| window.starts_with(sig)) {
-            return Err(ReadError::BinaryFormat { what });
-        }
-        let control = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | 0x0C | b'\r')) || b == 0x7F;
-        let controls = window.iter().filter(|&&b| control(b)).count();
-        if controls > 1
-            && controls * 10 > window.len()
-            && let Some(pos) = window.iter().position(|&b| control(b))
-        {
-            return Err(ReadError::Binary {
-                line: line_of(pos),
-                offset: pos as u64,
-            });
         }
         Ok(())
     }
@@ -410,183 +350,315 @@ impl<R: BufRead> Reader<R> {
         self.problems.clear();
         self.text.clear();
         self.bounds.clear();
-        self.mismatch = false;
-        self.plain = false;
-        if too_long {
-            self.problems
-                .push(ReadProblem::LineTooLong { bytes: n as u64 });
-            self.bounds.push((0, 0));
+        let raw = if too_long {
+            Err(n as u64)
         } else {
-            if self.raw.last() == Some(&b'\n') {
-                self.raw.pop();
-                if self.raw.last() == Some(&b'\r') {
-                    self.raw.pop();
-                    self.saw_crlf = true;
-                }
-            } else if self.raw.last() == Some(&b'\r') {
-                self.raw.pop();
-            }
-            self.plain = crate::text::is_plain_bytes(&self.raw);
-            if !self.plain {
-                self.bare_crs += memchr::memchr_iter(b'\r', &self.raw).count() as u64;
-            }
-            self.decode();
-            self.split();
-        }
-        let text = self.text.as_str();
-        let blank = !too_long
-            && self
-                .bounds
-                .iter()
-                .all(|&(a, b)| text[a as usize..b as usize].trim().is_empty());
+            Ok(&self.raw[..])
+        };
+        self.facts = self
+            .parser
+            .parse(raw, &mut self.text, &mut self.bounds, &mut self.problems);
+        self.bare_crs += self.facts.bare_crs;
+        self.saw_crlf |= self.facts.crlf;
         Ok(Some(Line {
             line: self.line,
             fields: Fields {
-                text,
+                text: &self.text,
                 bounds: &self.bounds,
-                plain: self.plain,
+                plain: self.facts.plain,
             },
             problems: &self.problems,
-            blank,
-            utf8_in_single_byte: self.mismatch,
+            blank: self.facts.blank,
+            utf8_in_single_byte: self.facts.mismatch,
         }))
     }
+}
 
-    fn decode(&mut self) {
-        if self.raw.is_ascii() {
-            // ASCII is the same in every supported encoding, and valid UTF-8.
-            if let Ok(s) = std::str::from_utf8(&self.raw) {
-                self.text.push_str(s);
+/// What reading one line learnt besides its fields.
+#[derive(Debug, Clone, Copy, Default)]
+struct LineFacts {
+    plain: bool,
+    mismatch: bool,
+    blank: bool,
+    bare_crs: u64,
+    crlf: bool,
+}
+
+/// Decodes and splits physical lines: the one place a line's bytes become fields, shared by
+/// the sequential [`Reader`] and the workers of [`read_parallel`].
+#[derive(Debug, Clone)]
+struct LineParser {
+    dialect: Dialect,
+    /// Decode as UTF-8: the layout says so, or the file began with a byte order mark.
+    utf8: bool,
+    had_bom: bool,
+    /// A line that is not plain ASCII, decoded.
+    decoded: String,
+}
+
+impl LineParser {
+    fn new(dialect: Dialect, had_bom: bool) -> Self {
+        Self {
+            dialect,
+            utf8: had_bom || dialect.encoding == Encoding::Utf8,
+            had_bom,
+            decoded: String::new(),
+        }
+    }
+
+    /// Parses one physical line: `raw` with its line ending (none on a last line without
+    /// one), or `Err(bytes)` for a line longer than [`MAX_LINE`]. Appends the fields' text
+    /// (quotes removed) to `dst` and their bounds (offsets in `dst`) to `bounds`.
+    fn parse(
+        &mut self,
+        raw: Result<&[u8], u64>,
+        dst: &mut String,
+        bounds: &mut Vec<(u32, u32)>,
+        problems: &mut Vec<ReadProblem>,
+    ) -> LineFacts {
+        let mut facts = LineFacts::default();
+        let mut raw = match raw {
+            Ok(r) => r,
+            Err(bytes) => {
+                problems.push(ReadProblem::LineTooLong { bytes });
+                let at = dst.len() as u32;
+                bounds.push((at, at));
+                return facts;
             }
-            return;
+        };
+        if let Some(r) = raw.strip_suffix(b"\n") {
+            raw = r;
+            if let Some(r) = raw.strip_suffix(b"\r") {
+                raw = r;
+                facts.crlf = true;
+            }
+        } else if let Some(r) = raw.strip_suffix(b"\r") {
+            raw = r;
+        }
+        facts.plain = crate::text::is_plain_bytes(raw);
+        let first = bounds.len();
+        if facts.plain {
+            // Printable ASCII: the same in every supported encoding, and valid UTF-8.
+            let text = std::str::from_utf8(raw).unwrap_or("");
+            split(self.dialect, text, dst, bounds, problems);
+        } else {
+            facts.bare_crs = memchr::memchr_iter(b'\r', raw).count() as u64;
+            facts.mismatch = self.decode(raw);
+            split(self.dialect, &self.decoded, dst, bounds, problems);
+        }
+        facts.blank = bounds[first..]
+            .iter()
+            .all(|&(a, b)| dst[a as usize..b as usize].trim().is_empty());
+        facts
+    }
+
+    /// Decodes a line into `decoded`; true when it holds UTF-8 text though the layout says a
+    /// single-byte encoding.
+    fn decode(&mut self, raw: &[u8]) -> bool {
+        self.decoded.clear();
+        if raw.is_ascii() {
+            // ASCII is the same in every supported encoding, and valid UTF-8.
+            if let Ok(s) = std::str::from_utf8(raw) {
+                self.decoded.push_str(s);
+            }
+            return false;
         }
         if self.utf8 {
             // A byte order mark makes the file UTF-8; in a single-byte layout that is a
             // mismatch on every line that is not plain ASCII.
-            self.mismatch = self.had_bom && self.dialect.encoding != Encoding::Utf8;
-            if let Ok(t) = std::str::from_utf8(&self.raw) {
-                self.text.push_str(t);
-                return;
+            let mismatch = self.had_bom && self.dialect.encoding != Encoding::Utf8;
+            if let Ok(t) = std::str::from_utf8(raw) {
+                self.decoded.push_str(t);
+                return mismatch;
             }
-            for chunk in self.raw.utf8_chunks() {
-                self.text.push_str(chunk.valid());
+            for chunk in raw.utf8_chunks() {
+                self.decoded.push_str(chunk.valid());
                 for &b in chunk.invalid() {
-                    self.text.push(crate::text::marker(b));
+                    self.decoded.push(crate::text::marker(b));
                 }
             }
-            return;
+            return mismatch;
         }
-        self.mismatch = std::str::from_utf8(&self.raw).is_ok();
+        let mismatch = std::str::from_utf8(raw).is_ok();
         match self.dialect.encoding {
             Encoding::Latin1 => {
                 // ISO-8859-1 maps every byte to the code point of the same number (0x80 to
                 // 0x9F are control codes, reported by the validator).
-                self.text.extend(self.raw.iter().map(|&b| char::from(b)));
+                self.decoded.extend(raw.iter().map(|&b| char::from(b)));
             }
             _ => {
                 // Windows-1252 leaves five bytes undefined (decoded as the C1 code points of
                 // the same number): they are kept as markers.
-                let (cow, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&self.raw);
+                let (cow, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(raw);
                 for c in cow.chars() {
                     match u32::from(c) {
                         n @ (0x81 | 0x8D | 0x8F | 0x90 | 0x9D) => {
-                            self.text.push(crate::text::marker(n as u8));
+                            self.decoded.push(crate::text::marker(n as u8));
                         }
-                        _ => self.text.push(c),
+                        _ => self.decoded.push(c),
                     }
                 }
             }
         }
+        mismatch
     }
+}
 
-    fn split(&mut self) {
-        let d = self.dialect.delimiter;
-        let bytes = self.text.as_bytes();
-        let quoted = match self.dialect.quote {
-            Some(q) => memchr::memchr(q, bytes).is_some(),
-            None => false,
-        };
-        if !quoted {
-            let mut start = 0u32;
-            for pos in memchr::memchr_iter(d, bytes) {
-                self.bounds.push((start, pos as u32));
-                start = pos as u32 + 1;
+/// Splits a decoded line's text into fields with the dialect's quoting rules, appending the
+/// fields' text to `dst` and their bounds to `bounds`.
+fn split(
+    dialect: Dialect,
+    s: &str,
+    dst: &mut String,
+    bounds: &mut Vec<(u32, u32)>,
+    problems: &mut Vec<ReadProblem>,
+) {
+    let d = dialect.delimiter;
+    let b = s.as_bytes();
+    let base = dst.len() as u32;
+    let q = match dialect.quote {
+        Some(q) if memchr::memchr(q, b).is_some() => q,
+        _ => {
+            dst.push_str(s);
+            let mut start = base;
+            for pos in memchr::memchr_iter(d, b) {
+                let pos = base + pos as u32;
+                bounds.push((start, pos));
+                start = pos + 1;
             }
-            self.bounds.push((start, bytes.len() as u32));
+            bounds.push((start, base + b.len() as u32));
             return;
         }
-        let q = self.dialect.quote.unwrap_or(b'"');
-        // Slow path: unescape quoted fields into a fresh string.
-        self.scratch.clear();
-        let s = &self.text;
-        let b = s.as_bytes();
-        let mut i = 0;
-        let mut field = 0;
-        loop {
-            let start = self.scratch.len() as u32;
-            if i < b.len() && b[i] == q {
-                i += 1;
-                let mut closed = false;
-                let mut seg = i;
-                while i < b.len() {
-                    if b[i] == q {
-                        if i + 1 < b.len() && b[i + 1] == q {
-                            self.scratch.push_str(&s[seg..=i]);
-                            i += 2;
-                            seg = i;
-                            continue;
-                        }
-                        self.scratch.push_str(&s[seg..i]);
-                        i += 1;
-                        closed = true;
-                        break;
+    };
+    // Slow path: unescape quoted fields.
+    let mut i = 0;
+    let mut field = 0;
+    loop {
+        let start = dst.len() as u32;
+        if i < b.len() && b[i] == q {
+            i += 1;
+            let mut closed = false;
+            let mut seg = i;
+            while i < b.len() {
+                if b[i] == q {
+                    if i + 1 < b.len() && b[i + 1] == q {
+                        dst.push_str(&s[seg..=i]);
+                        i += 2;
+                        seg = i;
+                        continue;
                     }
+                    dst.push_str(&s[seg..i]);
                     i += 1;
-                }
-                if !closed {
-                    self.scratch.push_str(&s[seg..]);
-                    self.problems.push(ReadProblem::BrokenQuote {
-                        field,
-                        kind: QuoteProblem::Unclosed,
-                    });
-                    self.bounds.push((start, self.scratch.len() as u32));
+                    closed = true;
                     break;
                 }
-                // After a closing quote only the delimiter or the end of the line may follow.
-                if i < b.len() && b[i] != d {
-                    let next = memchr::memchr(d, &b[i..]).map_or(b.len(), |p| i + p);
-                    self.scratch.push_str(&s[i..next]);
-                    self.problems.push(ReadProblem::BrokenQuote {
-                        field,
-                        kind: QuoteProblem::TextAfter,
-                    });
-                    i = next;
-                }
-            } else {
+                i += 1;
+            }
+            if !closed {
+                dst.push_str(&s[seg..]);
+                problems.push(ReadProblem::BrokenQuote {
+                    field,
+                    kind: QuoteProblem::Unclosed,
+                });
+                bounds.push((start, dst.len() as u32));
+                break;
+            }
+            // After a closing quote only the delimiter or the end of the line may follow.
+            if i < b.len() && b[i] != d {
                 let next = memchr::memchr(d, &b[i..]).map_or(b.len(), |p| i + p);
-                if memchr::memchr(q, &b[i..next]).is_some() {
-                    self.problems.push(ReadProblem::BrokenQuote {
-                        field,
-                        kind: QuoteProblem::InUnquoted,
-                    });
-                }
-                self.scratch.push_str(&s[i..next]);
+                dst.push_str(&s[i..next]);
+                problems.push(ReadProblem::BrokenQuote {
+                    field,
+                    kind: QuoteProblem::TextAfter,
+                });
                 i = next;
             }
-            self.bounds.push((start, self.scratch.len() as u32));
-            if i >= b.len() {
-                break;
+        } else {
+            let next = memchr::memchr(d, &b[i..]).map_or(b.len(), |p| i + p);
+            if memchr::memchr(q, &b[i..next]).is_some() {
+                problems.push(ReadProblem::BrokenQuote {
+                    field,
+                    kind: QuoteProblem::InUnquoted,
+                });
             }
-            i += 1; // the delimiter
-            field += 1;
-            if i == b.len() {
-                let end = self.scratch.len() as u32;
-                self.bounds.push((end, end));
-                break;
-            }
+            dst.push_str(&s[i..next]);
+            i = next;
         }
-        std::mem::swap(&mut self.text, &mut self.scratch);
+        bounds.push((start, dst.len() as u32));
+        if i >= b.len() {
+            break;
+        }
+        i += 1; // the delimiter
+        field += 1;
+        if i == b.len() {
+            let end = dst.len() as u32;
+            bounds.push((end, end));
+            break;
+        }
     }
+}
+
+/// Says whether the start of a file (its first bytes, up to 8 KiB are looked at) can be a
+/// text file at all: empty, UTF-16 and binary content are refused here, with their reason.
+/// Returns true when the file begins with a UTF-8 byte order mark (3 bytes, to skip).
+fn start_checks(head: &[u8]) -> Result<bool, ReadError> {
+    if head.is_empty() {
+        return Err(ReadError::Empty);
+    }
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return Err(ReadError::Utf16);
+    }
+    if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return Ok(true);
+    }
+    // Binary content is recognised in the first 8 KiB (or the whole file when shorter) by,
+    // in this order:
+    // 1. a NUL byte (never in text of the supported encodings): `Binary` at that byte;
+    // 2. a well-known signature at the very start: `BinaryFormat` naming the format;
+    // 3. implausible text: more than one byte, and more than a tenth of the window, are
+    //    control characters (0x00-0x1F other than TAB, LF, FF and CR, or DEL 0x7F), which
+    //    text files in any supported encoding hardly contain: `Binary` at the first one.
+    let window = &head[..head.len().min(8192)];
+    let line_of = |pos: usize| 1 + window[..pos].iter().filter(|&&b| b == b'\n').count() as u64;
+    if let Some(pos) = window.iter().position(|&b| b == 0) {
+        return Err(ReadError::Binary {
+            line: line_of(pos),
+            offset: pos as u64,
+        });
+    }
+    const SIGNATURES: [(&[u8], &str); 4] = [
+        (
+            b"PK\x03\x04",
+            "a zip archive or an Excel workbook (.xlsx); save the sheet as CSV (or unzip the archive) and load that",
+        ),
+        (
+            b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1",
+            "an Excel 97-2003 workbook (.xls) or another Office document; save it as CSV and load that",
+        ),
+        (
+            b"%PDF-",
+            "a PDF document; load the interface file itself, not a printout or report of it",
+        ),
+        (
+            b"\x1F\x8B",
+            "a gzip-compressed file (.gz); decompress it and load the file inside",
+        ),
+    ];
+    if let Some((_, what)) = SIGNATURES.iter().find(|(sig, _)| window.starts_with(sig)) {
+        return Err(ReadError::BinaryFormat { what });
+    }
+    let control = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | 0x0C | b'\r')) || b == 0x7F;
+    let controls = window.iter().filter(|&&b| control(b)).count();
+    if controls > 1
+        && controls * 10 > window.len()
+        && let Some(pos) = window.iter().position(|&b| control(b))
+    {
+        return Err(ReadError::Binary {
+            line: line_of(pos),
+            offset: pos as u64,
+        });
+    }
+    Ok(false)
 }
 
 /// What the reader learnt about the whole file.
@@ -622,14 +694,17 @@ struct Meta {
     plain: bool,
 }
 
-/// Lines read ahead, owned, so another thread can check them.
+/// Lines read, owned, so another thread can check them.
 #[derive(Default)]
-struct LineBatch {
+pub struct LineBatch {
     text: String,
     bounds: Vec<(u32, u32)>,
     problems: Vec<ReadProblem>,
     metas: Vec<Meta>,
-    bytes_read: u64,
+    /// Bytes of the file read when the batch was complete (for progress).
+    pub bytes_read: u64,
+    /// Carriage returns not followed by a line feed, inside the batch's lines.
+    bare_crs: u64,
 }
 
 impl LineBatch {
@@ -653,6 +728,24 @@ impl LineBatch {
         });
     }
 
+    /// Parses one physical line straight into the batch (see [`LineParser::parse`]).
+    fn parse(&mut self, parser: &mut LineParser, line: u64, raw: Result<&[u8], u64>) {
+        let b0 = self.bounds.len() as u32;
+        let p0 = self.problems.len() as u32;
+        let f = parser.parse(raw, &mut self.text, &mut self.bounds, &mut self.problems);
+        self.bare_crs += f.bare_crs;
+        self.metas.push(Meta {
+            line,
+            b0,
+            nb: self.bounds.len() as u32 - b0,
+            p0,
+            np: self.problems.len() as u32 - p0,
+            blank: f.blank,
+            mismatch: f.mismatch,
+            plain: f.plain,
+        });
+    }
+
     fn line(&self, m: &Meta) -> Line<'_> {
         Line {
             line: m.line,
@@ -665,6 +758,21 @@ impl LineBatch {
             blank: m.blank,
             utf8_in_single_byte: m.mismatch,
         }
+    }
+
+    /// The batch's lines, in order.
+    pub fn lines(&self) -> impl Iterator<Item = Line<'_>> + '_ {
+        self.metas.iter().map(|m| self.line(m))
+    }
+
+    /// Lines in the batch.
+    pub fn len(&self) -> usize {
+        self.metas.len()
+    }
+
+    /// True when the batch holds no line.
+    pub fn is_empty(&self) -> bool {
+        self.metas.is_empty()
     }
 }
 
@@ -714,11 +822,273 @@ pub fn read_ahead<R: BufRead + Send>(
             }
         }
         drop(rx);
-        reader
-            .join()
-            .unwrap_or(Err(ReadError::Io(std::io::Error::other(
-                "the reading thread stopped unexpectedly",
-            ))))
+        joined(reader.join())
+    })
+}
+
+fn joined<T>(r: std::thread::Result<Result<T, ReadError>>) -> Result<T, ReadError> {
+    r.unwrap_or(Err(ReadError::Io(std::io::Error::other(
+        "the reading thread stopped unexpectedly",
+    ))))
+}
+
+/// How [`read_parallel`] shares the work.
+#[derive(Debug, Clone, Copy)]
+pub struct Split {
+    /// Threads that parse and prepare chunks (at least 1).
+    pub workers: usize,
+    /// Bytes of the file a chunk holds (whole lines: a chunk ends after a line feed).
+    pub chunk_bytes: usize,
+}
+
+impl Default for Split {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            chunk_bytes: 1 << 20,
+        }
+    }
+}
+
+/// Whole lines of the file, cut at line feeds, for one worker.
+struct Chunk {
+    /// Number of the chunk's first line.
+    first_line: u64,
+    /// The file began with a UTF-8 byte order mark.
+    had_bom: bool,
+    /// The lines, each with its line feed (the last line of the file may have none).
+    data: Vec<u8>,
+    /// Instead of data: one line longer than [`MAX_LINE`], of this many bytes.
+    too_long: Option<u64>,
+    /// Bytes of the file read up to the end of this chunk.
+    end: u64,
+}
+
+impl Chunk {
+    fn parse(&self, parser: &mut LineParser) -> LineBatch {
+        let mut batch = LineBatch {
+            text: String::with_capacity(self.data.len()),
+            bytes_read: self.end,
+            ..LineBatch::default()
+        };
+        if let Some(bytes) = self.too_long {
+            batch.parse(parser, self.first_line, Err(bytes));
+            return batch;
+        }
+        let mut line = self.first_line;
+        let mut at = 0;
+        while at < self.data.len() {
+            let end =
+                memchr::memchr(b'\n', &self.data[at..]).map_or(self.data.len(), |i| at + i + 1);
+            let raw = &self.data[at..end];
+            let raw = if raw.len() > MAX_LINE + 1 {
+                Err(raw.len() as u64)
+            } else {
+                Ok(raw)
+            };
+            batch.parse(parser, line, raw);
+            line += 1;
+            at = end;
+        }
+        batch
+    }
+}
+
+/// Cuts `src` into chunks of whole lines, handing each to `send` in order (which returns false
+/// to stop). Returns the byte order mark, the bytes and lines read, and the source.
+fn cut<R: BufRead>(
+    mut src: R,
+    chunk_bytes: usize,
+    mut send: impl FnMut(Chunk) -> bool,
+) -> Result<(bool, u64, u64, R), ReadError> {
+    let had_bom = start_checks(src.fill_buf()?)?;
+    let mut offset = 0u64;
+    if had_bom {
+        src.consume(3);
+        offset = 3;
+    }
+    let mut line = 1u64;
+    let mut carry: Vec<u8> = Vec::new();
+    let mut eof = false;
+    while !eof {
+        let mut data = std::mem::take(&mut carry);
+        data.reserve(chunk_bytes.saturating_sub(data.len()));
+        // Fill to the chunk's size, then cut after the last whole line.
+        let mut cut_at = None;
+        let mut full = false;
+        loop {
+            let buf = match src.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if buf.is_empty() {
+                eof = true;
+                break;
+            }
+            if data.len() < chunk_bytes {
+                let take = buf.len().min(chunk_bytes - data.len());
+                data.extend_from_slice(&buf[..take]);
+                src.consume(take);
+                continue;
+            }
+            if !full {
+                full = true;
+                if let Some(i) = memchr::memrchr(b'\n', &data) {
+                    cut_at = Some(i + 1);
+                    break;
+                }
+            }
+            // The chunk's only line runs on: read on to its end.
+            if let Some(i) = memchr::memchr(b'\n', buf) {
+                data.extend_from_slice(&buf[..=i]);
+                src.consume(i + 1);
+                cut_at = Some(data.len());
+                break;
+            }
+            let n = buf.len();
+            data.extend_from_slice(buf);
+            src.consume(n);
+            if data.len() > MAX_LINE + 1 {
+                break; // one line too long to keep
+            }
+        }
+        if cut_at.is_none() && !eof {
+            // A line longer than MAX_LINE: count its bytes without keeping them.
+            let mut bytes = data.len() as u64;
+            loop {
+                let buf = match src.fill_buf() {
+                    Ok(b) => b,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                if buf.is_empty() {
+                    eof = true;
+                    break;
+                }
+                let (take, done) = match memchr::memchr(b'\n', buf) {
+                    Some(i) => (i + 1, true),
+                    None => (buf.len(), false),
+                };
+                src.consume(take);
+                bytes += take as u64;
+                if done {
+                    break;
+                }
+            }
+            offset += bytes;
+            let chunk = Chunk {
+                first_line: line,
+                had_bom,
+                data: Vec::new(),
+                too_long: Some(bytes),
+                end: offset,
+            };
+            line += 1;
+            if !send(chunk) {
+                return Ok((had_bom, offset, line - 1, src));
+            }
+            continue;
+        }
+        if let Some(at) = cut_at {
+            carry = data[at..].to_vec();
+            data.truncate(at);
+        }
+        if data.is_empty() {
+            continue;
+        }
+        let mut lines = memchr::memchr_iter(b'\n', &data).count() as u64;
+        if data.last() != Some(&b'\n') {
+            lines += 1;
+        }
+        offset += data.len() as u64;
+        let chunk = Chunk {
+            first_line: line,
+            had_bom,
+            data,
+            too_long: None,
+            end: offset,
+        };
+        line += lines;
+        if !send(chunk) {
+            break;
+        }
+    }
+    Ok((had_bom, offset, line - 1, src))
+}
+
+/// Reads `src` with several threads: a cutter cuts it into chunks of whole lines, `workers`
+/// threads parse them and run `prepare` (work that needs no other line) on each batch of
+/// lines, and `each`, on the calling thread, gets every batch in file order with what
+/// `prepare` made of it, returning false to stop early. Lines never span chunks: a record is
+/// one physical line. Memory stays bounded: a few chunks per worker are in flight. Returns
+/// what the reader learnt and the source.
+pub fn read_parallel<R, P>(
+    src: R,
+    dialect: Dialect,
+    split: Split,
+    prepare: impl Fn(&LineBatch, &mut P) + Sync,
+    mut each: impl FnMut(&LineBatch, &mut P) -> bool,
+) -> Result<(ReadSummary, R), ReadError>
+where
+    R: BufRead + Send,
+    P: Default + Send,
+{
+    use std::sync::mpsc::sync_channel;
+    let workers = split.workers.max(1);
+    let chunk_bytes = split.chunk_bytes.max(1);
+    std::thread::scope(|scope| {
+        let mut inboxes = Vec::with_capacity(workers);
+        let mut outboxes = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (tx, rx) = sync_channel::<Chunk>(1);
+            let (out_tx, out_rx) = sync_channel::<(LineBatch, P)>(1);
+            let prepare = &prepare;
+            scope.spawn(move || {
+                let mut parser: Option<LineParser> = None;
+                for chunk in rx {
+                    let parser =
+                        parser.get_or_insert_with(|| LineParser::new(dialect, chunk.had_bom));
+                    let batch = chunk.parse(parser);
+                    drop(chunk);
+                    let mut p = P::default();
+                    prepare(&batch, &mut p);
+                    if out_tx.send((batch, p)).is_err() {
+                        break; // the consumer stopped
+                    }
+                }
+            });
+            inboxes.push(tx);
+            outboxes.push(out_rx);
+        }
+        let cutter = scope.spawn(move || {
+            let mut k = 0usize;
+            cut(src, chunk_bytes, |chunk| {
+                let sent = inboxes[k % workers].send(chunk).is_ok();
+                k += 1;
+                sent
+            })
+        });
+        let mut bare_crs = 0;
+        let mut k = 0usize;
+        while let Ok((batch, mut p)) = outboxes[k % workers].recv() {
+            bare_crs += batch.bare_crs;
+            k += 1;
+            if !each(&batch, &mut p) {
+                break;
+            }
+        }
+        drop(outboxes);
+        let (bom, bytes, lines, src) = joined(cutter.join())?;
+        Ok((
+            ReadSummary {
+                had_bom: bom,
+                bytes,
+                lines,
+                bare_crs,
+            },
+            src,
+        ))
     })
 }
 

@@ -1591,6 +1591,27 @@ pub struct Options<'a> {
     /// for each physical line, the table row it came from (issues name that row), and the
     /// header is the program's (see [`Against::made_frame`]).
     pub made_from: Option<&'a [u64]>,
+    /// How the work is shared between threads; None: [`Options::auto_split`]. One worker
+    /// runs the pipeline single-threaded (a reader thread and the checks); more cut the file
+    /// into chunks of whole lines checked in parallel, with the same result to the byte.
+    pub split: Option<crate::reader::Split>,
+}
+
+impl Options<'_> {
+    /// The split a run uses when none is given: a worker per core (at most 8), or the number
+    /// in `ESR_DESK_THREADS` (1 for a single-threaded run).
+    pub fn auto_split() -> crate::reader::Split {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let workers = std::env::var("ESR_DESK_THREADS")
+            .ok()
+            .and_then(|t| t.trim().parse::<usize>().ok())
+            .unwrap_or(cores)
+            .clamp(1, 8);
+        crate::reader::Split {
+            workers,
+            ..Default::default()
+        }
+    }
 }
 
 /// What the validator decided about one line.
@@ -1619,6 +1640,10 @@ pub struct Validator<'a> {
     file_name: String,
     /// The fields of the first header record.
     header: Option<Vec<String>>,
+    /// The line of that record.
+    header_at: Option<u64>,
+    /// The keys of the line being checked.
+    line_keys: Vec<LineKey>,
     keys: KeyMap,
     /// Consistent-rule keys: key hash to (value hash, first line).
     groups: HashMap<u64, (u64, u64), std::hash::BuildHasherDefault<IdentityHasher>>,
@@ -1655,6 +1680,8 @@ impl<'a> Validator<'a> {
             refs,
             file_name: file_name.to_string(),
             header: None,
+            header_at: None,
+            line_keys: Vec::new(),
             keys: KeyMap::default(),
             groups: HashMap::default(),
             summed: summed_fields(layout),
@@ -1676,6 +1703,18 @@ impl<'a> Validator<'a> {
 
     /// Checks one line, appending issues to `out`.
     pub fn check_line(&mut self, l: &Line<'_>, out: &mut Vec<Issue>) -> Verdict {
+        self.check_prepared(l, None, out)
+    }
+
+    /// Checks one line with what a worker found of it alone ([`prepare`]), when given:
+    /// used where it holds for this line (the record was judged against the header the file
+    /// has at this line), worked out here otherwise. The result is the same either way.
+    fn check_prepared(
+        &mut self,
+        l: &Line<'_>,
+        mut pre: Option<(&Judged, &mut Prepared)>,
+        out: &mut Vec<Issue>,
+    ) -> Verdict {
         let layout = self.layout;
         if l.utf8_in_single_byte {
             out.push(Issue::new(
@@ -1739,10 +1778,10 @@ impl<'a> Validator<'a> {
             .problems
             .iter()
             .any(|p| matches!(p, ReadProblem::LineTooLong { .. }));
-        let ri = if too_long {
-            None
-        } else {
-            record_type_of(layout, &l.fields)
+        let ri = match &pre {
+            Some((j, _)) => j.record_type,
+            None if too_long => None,
+            None => record_type_of(layout, &l.fields),
         };
         let code_of = |ri: Option<usize>| ri.map(|i| layout.records[i].code.as_str());
         if let Some(t) = self.trailer_line
@@ -1789,18 +1828,9 @@ impl<'a> Validator<'a> {
         }
         self.last_record_line = l.line;
         let Some(ri) = ri else {
-            if too_long {
-                check_record(
-                    layout,
-                    0,
-                    &l.fields,
-                    l.line,
-                    l.problems,
-                    &Against::refs(self.refs),
-                    out,
-                );
-            } else {
-                out.push(unknown_type_issue(layout, &l.fields, l.line));
+            match &mut pre {
+                Some((j, p)) => p.take_issues(j, out),
+                None => untyped_issues(layout, self.refs, l, out),
             }
             self.totals.count(layout, &self.summed, None, &l.fields, 1);
             self.rejected += 1;
@@ -1812,14 +1842,20 @@ impl<'a> Validator<'a> {
         let rt = &layout.records[ri];
         if rt.role == Role::Header && self.header.is_none() {
             self.header = Some(l.fields.iter().map(str::to_string).collect());
+            self.header_at = Some(l.line);
             file_name_issues(layout, ri, &l.fields, l.line, &self.file_name, out);
         }
-        let against = Against {
-            refs: self.refs,
-            header: self.header.as_deref(),
-            made_frame: self.made_frame,
-        };
-        check_record(layout, ri, &l.fields, l.line, l.problems, &against, out);
+        match &mut pre {
+            Some((j, p)) if j.header_from == self.header_at => p.take_issues(j, out),
+            _ => {
+                let against = Against {
+                    refs: self.refs,
+                    header: self.header.as_deref(),
+                    made_frame: self.made_frame,
+                };
+                check_record(layout, ri, &l.fields, l.line, l.problems, &against, out);
+            }
+        }
         for (k, &(r, _, field)) in self.unchecked.iter().enumerate() {
             if r == ri && !self.unchecked_said[k] {
                 self.unchecked_said[k] = true;
@@ -1840,7 +1876,14 @@ impl<'a> Validator<'a> {
             Role::Detail => {
                 self.totals
                     .count(layout, &self.summed, Some(ri), &l.fields, 1);
-                self.check_keys(ri, &l.fields, l.line, out);
+                let mut keys = std::mem::take(&mut self.line_keys);
+                keys.clear();
+                match &pre {
+                    Some((j, p)) => keys.extend_from_slice(&p.keys[j.keys.clone()]),
+                    None => line_keys(layout, ri, &l.fields, &mut keys),
+                }
+                self.check_keys(ri, &l.fields, l.line, &keys, out);
+                self.line_keys = keys;
             }
         }
         let rejected = out[before..].iter().any(Issue::rejects_record);
@@ -1853,35 +1896,40 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn check_keys(&mut self, ri: usize, fields: &Fields<'_>, line: u64, out: &mut Vec<Issue>) {
-        let rt = &self.layout.records[ri];
-        for ki in 0..rt.unique.len() {
-            let Some(hv) = key_hash(self.layout, ri, ki, fields) else {
-                continue;
-            };
-            if let Some(first) = self.keys.get(&hv) {
-                out.push(unique_issue(self.layout, ri, ki, fields, line, *first));
-            } else {
-                self.keys.insert(hv, line);
-            }
-        }
-        for ci in 0..self.layout.consistent.len() {
-            let Some((h, value)) = consistent_hash(self.layout, ci, ri, fields) else {
-                continue;
-            };
-            // One probe of the map a record: it may hold millions of keys.
-            match self.groups.entry(h) {
-                std::collections::hash_map::Entry::Occupied(e) => {
-                    let (first_value, first) = *e.get();
-                    let c = &self.layout.consistent[ci];
-                    if (c.value.is_none() || first_value != value)
-                        && let Some(i) = consistent_issue(self.layout, ci, ri, fields, line, first)
-                    {
-                        out.push(i);
+    fn check_keys(
+        &mut self,
+        ri: usize,
+        fields: &Fields<'_>,
+        line: u64,
+        keys: &[LineKey],
+        out: &mut Vec<Issue>,
+    ) {
+        for &k in keys {
+            match k {
+                LineKey::Unique { ki, hash } => {
+                    if let Some(first) = self.keys.get(&hash) {
+                        out.push(unique_issue(self.layout, ri, ki, fields, line, *first));
+                    } else {
+                        self.keys.insert(hash, line);
                     }
                 }
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert((value, line));
+                LineKey::Group { ci, hash, value } => {
+                    // One probe of the map a record: it may hold millions of keys.
+                    match self.groups.entry(hash) {
+                        std::collections::hash_map::Entry::Occupied(e) => {
+                            let (first_value, first) = *e.get();
+                            let c = &self.layout.consistent[ci];
+                            if (c.value.is_none() || first_value != value)
+                                && let Some(i) =
+                                    consistent_issue(self.layout, ci, ri, fields, line, first)
+                            {
+                                out.push(i);
+                            }
+                        }
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert((value, line));
+                        }
+                    }
                 }
             }
         }
@@ -1927,6 +1975,176 @@ impl<'a> Validator<'a> {
                 "The file has no records".into(),
             ));
         }
+    }
+}
+
+/// A key of a detail record the validator checks: a unique key, or the key (and value hash)
+/// of a consistent rule.
+#[derive(Debug, Clone, Copy)]
+enum LineKey {
+    Unique { ki: usize, hash: u64 },
+    Group { ci: usize, hash: u64, value: u64 },
+}
+
+/// The keys detail record `fields` of type `ri` has, in the order they are checked.
+fn line_keys<F: FieldSource + ?Sized>(
+    layout: &Layout,
+    ri: usize,
+    fields: &F,
+    out: &mut Vec<LineKey>,
+) {
+    let unique = layout.records.get(ri).map_or(0, |rt| rt.unique.len());
+    out.extend((0..unique).filter_map(|ki| {
+        key_hash(layout, ri, ki, fields).map(|hash| LineKey::Unique { ki, hash })
+    }));
+    out.extend((0..layout.consistent.len()).filter_map(|ci| {
+        consistent_hash(layout, ci, ri, fields).map(|(hash, value)| LineKey::Group {
+            ci,
+            hash,
+            value,
+        })
+    }));
+}
+
+/// The issues of a record whose type is not known: a line too long to read, or an unknown
+/// record type.
+fn untyped_issues(layout: &Layout, refs: &References, l: &Line<'_>, out: &mut Vec<Issue>) {
+    if l.problems
+        .iter()
+        .any(|p| matches!(p, ReadProblem::LineTooLong { .. }))
+    {
+        check_record(
+            layout,
+            0,
+            &l.fields,
+            l.line,
+            l.problems,
+            &Against::refs(refs),
+            out,
+        );
+    } else {
+        out.push(unknown_type_issue(layout, &l.fields, l.line));
+    }
+}
+
+/// What a worker judged of one line alone, without the lines before it.
+#[derive(Debug, Clone, Default)]
+struct Judged {
+    /// The record type (None: unknown, or the line is too long to read).
+    record_type: Option<usize>,
+    /// The line of the header record the record was judged against (None: none).
+    header_from: Option<u64>,
+    /// Its issues, in [`Prepared::issues`].
+    issues: std::ops::Range<usize>,
+    /// Its keys, in [`Prepared::keys`].
+    keys: std::ops::Range<usize>,
+}
+
+/// What a worker judged of a batch of lines: one [`Judged`] a line.
+#[derive(Debug, Default)]
+struct Prepared {
+    lines: Vec<Judged>,
+    issues: Vec<Issue>,
+    keys: Vec<LineKey>,
+}
+
+impl Prepared {
+    /// Moves a line's issues to `out` (each line's are taken once).
+    fn take_issues(&mut self, j: &Judged, out: &mut Vec<Issue>) {
+        out.extend(self.issues[j.issues.clone()].iter_mut().map(|i| {
+            let taken = Issue {
+                line: i.line,
+                record_type: None,
+                field: None,
+                rule: i.rule,
+                severity: i.severity,
+                message: String::new(),
+                field_index: None,
+            };
+            std::mem::replace(i, taken)
+        }));
+    }
+}
+
+/// The file's first header record as the start of the file shows it, for the workers to
+/// judge records against: (its line, its fields). None when the layout has no header, or the
+/// first record in `head` (the first bytes of the file) is not one. The validator checks the
+/// guess line by line: where the file turns out otherwise, the records are judged again.
+fn assumed_header(layout: &Layout, head: &[u8]) -> Option<(u64, Vec<String>)> {
+    layout.header()?;
+    let whole = memchr::memrchr(b'\n', head)? + 1;
+    let mut r = crate::reader::Reader::new(&head[..whole], layout.dialect);
+    let mut column_row = layout.column_names;
+    while let Ok(Some(l)) = r.next_line() {
+        if l.blank && l.problems.is_empty() {
+            continue;
+        }
+        if std::mem::take(&mut column_row) {
+            continue;
+        }
+        if l.problems
+            .iter()
+            .any(|p| matches!(p, ReadProblem::LineTooLong { .. }))
+        {
+            return None;
+        }
+        let ri = record_type_of(layout, &l.fields)?;
+        return (layout.records[ri].role == Role::Header).then(|| (l.line, l.fields.to_vec()));
+    }
+    None
+}
+
+/// Judges each line of a batch alone (a worker's part of [`run`]): its record type, its
+/// record's issues against the header `assumed` (from its line on), and its keys.
+fn prepare(
+    layout: &Layout,
+    refs: &References,
+    assumed: Option<&(u64, Vec<String>)>,
+    batch: &crate::reader::LineBatch,
+    p: &mut Prepared,
+) {
+    p.lines.reserve(batch.len());
+    for l in batch.lines() {
+        let (i0, k0) = (p.issues.len(), p.keys.len());
+        let mut j = Judged::default();
+        if !(l.blank && l.problems.is_empty()) {
+            let too_long = l
+                .problems
+                .iter()
+                .any(|p| matches!(p, ReadProblem::LineTooLong { .. }));
+            j.record_type = if too_long {
+                None
+            } else {
+                record_type_of(layout, &l.fields)
+            };
+            match j.record_type {
+                None => untyped_issues(layout, refs, &l, &mut p.issues),
+                Some(ri) => {
+                    let header = assumed.filter(|(at, _)| *at <= l.line);
+                    j.header_from = header.map(|h| h.0);
+                    let against = Against {
+                        refs,
+                        header: header.map(|h| h.1.as_slice()),
+                        made_frame: false,
+                    };
+                    check_record(
+                        layout,
+                        ri,
+                        &l.fields,
+                        l.line,
+                        l.problems,
+                        &against,
+                        &mut p.issues,
+                    );
+                    if layout.records[ri].role == Role::Detail {
+                        line_keys(layout, ri, &l.fields, &mut p.keys);
+                    }
+                }
+            }
+        }
+        j.issues = i0..p.issues.len();
+        j.keys = k0..p.keys.len();
+        p.lines.push(j);
     }
 }
 
@@ -2021,10 +2239,12 @@ where
     let mut v = Validator::new(layout, refs, name);
     v.made_frame = opts.made_from.is_some();
     let made_from = opts.made_from;
+    let split = opts.split.unwrap_or_else(Options::auto_split);
     let mut issues = Vec::new();
     let mut failed: Option<E> = None;
     let mut cancelled = false;
-    let read = crate::reader::read_ahead(src, layout.dialect, |line, bytes| {
+    // One line, in file order: the sequential part of the checks, then the sink.
+    let mut each = |line: &Line<'_>, pre: Option<(&Judged, &mut Prepared)>, bytes: u64| {
         let ln = line.line;
         // A converted file's lines are numbered by the table rows they came from.
         let renumbered;
@@ -2039,7 +2259,7 @@ where
             None => line,
         };
         issues.clear();
-        let verdict = v.check_line(line, &mut issues);
+        let verdict = v.check_prepared(line, pre, &mut issues);
         match sink(Checked {
             line,
             verdict,
@@ -2062,7 +2282,30 @@ where
             }
         }
         true
-    });
+    };
+    let read = if split.workers <= 1 || made_from.is_some() {
+        // Single-threaded checks (a converted table is small and numbered by its rows).
+        crate::reader::read_ahead(src, layout.dialect, |line, bytes| each(line, None, bytes))
+    } else {
+        let mut src = src;
+        let assumed = src
+            .fill_buf()
+            .ok()
+            .and_then(|head| assumed_header(layout, head));
+        crate::reader::read_parallel(
+            src,
+            layout.dialect,
+            split,
+            |batch, p: &mut Prepared| prepare(layout, refs, assumed.as_ref(), batch, p),
+            |batch, p| {
+                let judged = std::mem::take(&mut p.lines);
+                batch
+                    .lines()
+                    .zip(&judged)
+                    .all(|(line, j)| each(&line, Some((j, &mut *p)), batch.bytes_read))
+            },
+        )
+    };
     if let Some(e) = failed {
         return Err(RunError::Sink(e));
     }

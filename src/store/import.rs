@@ -332,6 +332,7 @@ impl Store {
                     cancel: opts.cancel,
                     progress: Some(&mut on_progress),
                     made_from: made.as_ref().map(|m| m.converted.lines.as_slice()),
+                    split: None,
                 },
                 sink,
             );
