@@ -17,6 +17,7 @@ pub mod fixes;
 pub mod generate;
 pub mod hub;
 pub mod jml;
+pub mod keyindex;
 pub mod layout;
 pub mod logs;
 pub mod mapping;

@@ -845,7 +845,7 @@ impl Default for Split {
     fn default() -> Self {
         Self {
             workers: 2,
-            chunk_bytes: 1 << 20,
+            chunk_bytes: 1 << 19,
         }
     }
 }

@@ -1560,26 +1560,6 @@ impl FieldSet {
     }
 }
 
-/// Keys are already hashes: use them as they are.
-#[derive(Default, Clone, Copy)]
-struct IdentityHasher(u64);
-
-impl Hasher for IdentityHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-type KeyMap = HashMap<u64, u64, std::hash::BuildHasherDefault<IdentityHasher>>;
-
 /// Options for a validation run.
 #[derive(Default)]
 pub struct Options<'a> {
@@ -1644,9 +1624,8 @@ pub struct Validator<'a> {
     header_at: Option<u64>,
     /// The keys of the line being checked.
     line_keys: Vec<LineKey>,
-    keys: KeyMap,
-    /// Consistent-rule keys: key hash to (value hash, first line).
-    groups: HashMap<u64, (u64, u64), std::hash::BuildHasherDefault<IdentityHasher>>,
+    /// Unique and consistent-rule keys met, with their first record.
+    keys: crate::keyindex::KeyIndex,
     summed: Vec<(usize, usize)>,
     first_record: bool,
     column_row_pending: bool,
@@ -1682,8 +1661,7 @@ impl<'a> Validator<'a> {
             header: None,
             header_at: None,
             line_keys: Vec::new(),
-            keys: KeyMap::default(),
-            groups: HashMap::default(),
+            keys: crate::keyindex::KeyIndex::default(),
             summed: summed_fields(layout),
             first_record: true,
             column_row_pending: layout.column_names,
@@ -1907,27 +1885,18 @@ impl<'a> Validator<'a> {
         for &k in keys {
             match k {
                 LineKey::Unique { ki, hash } => {
-                    if let Some(first) = self.keys.get(&hash) {
-                        out.push(unique_issue(self.layout, ri, ki, fields, line, *first));
-                    } else {
-                        self.keys.insert(hash, line);
+                    if let Some(first) = self.keys.unique(hash, line) {
+                        out.push(unique_issue(self.layout, ri, ki, fields, line, first));
                     }
                 }
                 LineKey::Group { ci, hash, value } => {
-                    // One probe of the map a record: it may hold millions of keys.
-                    match self.groups.entry(hash) {
-                        std::collections::hash_map::Entry::Occupied(e) => {
-                            let (first_value, first) = *e.get();
-                            let c = &self.layout.consistent[ci];
-                            if (c.value.is_none() || first_value != value)
-                                && let Some(i) =
-                                    consistent_issue(self.layout, ci, ri, fields, line, first)
-                            {
-                                out.push(i);
-                            }
-                        }
-                        std::collections::hash_map::Entry::Vacant(e) => {
-                            e.insert((value, line));
+                    if let Some((first_value, first)) = self.keys.group(hash, value, line) {
+                        let c = &self.layout.consistent[ci];
+                        if (c.value.is_none() || first_value != value)
+                            && let Some(i) =
+                                consistent_issue(self.layout, ci, ri, fields, line, first)
+                        {
+                            out.push(i);
                         }
                     }
                 }
