@@ -1,8 +1,11 @@
-//! Throughput at real sizes (one million records): validate, import, page reads, edits and
-//! export. Run with `cargo bench`; each figure is criterion's estimate on this machine.
+//! Throughput at real sizes (one million records): validate (on every core and on one), a
+//! Table Schema validation of a 1M-row, 20-column CSV, import, page reads, the first edit and
+//! the edits after it, and export. Run with `cargo bench`; each figure is criterion's
+//! estimate on this machine. The targets are in the README's development section.
 //!
 //! The 1M-row Absences file (about 130 MB) is generated once into a temporary folder by the
-//! same generator the tests use, with 1% seeded defects.
+//! same generator the tests use, with 1% seeded defects; the 20-column CSV has the shape of
+//! the peer comparison's (`scripts/bench-peers.sh`).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use esr_desk::export::{ExportOptions, export_batch};
@@ -25,6 +28,60 @@ struct Fixture {
     /// The same layout with [`CONSISTENT_KEY`] added.
     keyed: Layout,
     size: u64,
+    /// A 1M-row, 20-column CSV, and the Table Schema it is validated against.
+    wide: PathBuf,
+    schema: Layout,
+}
+
+/// The Table Schema of the 20-column file (the peer comparison's).
+const SCHEMA: &str = r#"{"fields":[
+ {"name":"employee_number","type":"integer","constraints":{"required":true,"minimum":10000000,"maximum":99999999}},
+ {"name":"assignment_number","type":"string","constraints":{"required":true,"pattern":"[0-9]{8}-[0-9]+"}},
+ {"name":"surname","type":"string","constraints":{"required":true,"maxLength":35}},
+ {"name":"forename","type":"string","constraints":{"maxLength":35}},
+ {"name":"ni_number","type":"string","constraints":{"pattern":"[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][0-9]{6}[A-D]"}},
+ {"name":"absence_type","type":"string","constraints":{"required":true,"enum":["SICK","ANNUAL","MATERNITY","PATERNITY","ADOPTION","SPECIAL"]}},
+ {"name":"start_date","type":"date","constraints":{"required":true}},
+ {"name":"end_date","type":"date"},
+ {"name":"hours","type":"number","constraints":{"minimum":0,"maximum":37.5}},
+ {"name":"reason","type":"string"},
+ {"name":"authorised_by","type":"string"},
+ {"name":"cost_centre","type":"string","constraints":{"pattern":"CC[0-9]{3}"}},
+ {"name":"ward","type":"string"},{"name":"grade","type":"string"},
+ {"name":"fte","type":"number"},{"name":"notes","type":"string"},
+ {"name":"status","type":"string","constraints":{"enum":["A","I"]}},
+ {"name":"created","type":"date"},{"name":"updated","type":"date"},{"name":"source","type":"string"}],
+ "primaryKey":["assignment_number","start_date","absence_type","employee_number"]}"#;
+
+/// Writes the 20-column file: the rows the peer kit's generator writes.
+fn write_wide(path: &Path) {
+    use std::io::Write;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
+    let types = [
+        "SICK",
+        "ANNUAL",
+        "MATERNITY",
+        "PATERNITY",
+        "ADOPTION",
+        "SPECIAL",
+    ];
+    let mut rng = fastrand::Rng::with_seed(7);
+    writeln!(w, "employee_number,assignment_number,surname,forename,ni_number,absence_type,start_date,end_date,hours,reason,authorised_by,cost_centre,ward,grade,fte,notes,status,created,updated,source").expect("write");
+    for i in 0..ROWS {
+        let e = 10_000_000 + i;
+        let sd = format!("2026-{:02}-{:02}", rng.u32(1..=12), rng.u32(1..=28));
+        writeln!(
+            w,
+            "{e},{e}-{},SMITH,JANE,AB{:06}C,{},{sd},{sd},{:.2},,MGR1,CC{},W12,Band 5,1.00,,A,{sd},{sd},ROSTER",
+            rng.u32(1..=3),
+            rng.u32(0..1_000_000),
+            types[rng.usize(0..types.len())],
+            f64::from(rng.u32(1..=75)) / 2.0,
+            rng.u32(100..1000),
+        )
+        .expect("write");
+    }
+    w.flush().expect("flush");
 }
 
 /// Three rules a trust might add to the Absences layout: a conditional emptiness written as
@@ -90,6 +147,9 @@ fn fixture() -> Fixture {
     generate(&both, &opts, file).expect("generate");
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     eprintln!("generated {ROWS} rows, {:.1} MB", size as f64 / 1e6);
+    let wide = dir.path().join("wide.csv");
+    write_wide(&wide);
+    let schema = esr_desk::tableschema::layout_from_schema(SCHEMA, "schema.json").expect("schema");
     Fixture {
         _dir: dir,
         path,
@@ -97,6 +157,8 @@ fn fixture() -> Fixture {
         ruled,
         keyed,
         size,
+        wide,
+        schema,
     }
 }
 
@@ -120,6 +182,34 @@ fn benches(c: &mut Criterion) {
             let r = validate_path(
                 black_box(&f.path),
                 &f.layout,
+                &References::none(),
+                Options::default(),
+            )
+            .expect("validate");
+            assert_eq!(r.records, ROWS);
+            r.issues.len()
+        })
+    });
+    g.bench_function("validate_single_thread", |b| {
+        b.iter(|| {
+            let opts = Options {
+                split: Some(esr_desk::reader::Split {
+                    workers: 1,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let r = validate_path(black_box(&f.path), &f.layout, &References::none(), opts)
+                .expect("validate");
+            assert_eq!(r.records, ROWS);
+            r.issues.len()
+        })
+    });
+    g.bench_function("table_schema_validate_20_columns", |b| {
+        b.iter(|| {
+            let r = validate_path(
+                black_box(&f.wide),
+                &f.schema,
                 &References::none(),
                 Options::default(),
             )
@@ -180,7 +270,26 @@ fn benches(c: &mut Criterion) {
             page.len()
         })
     });
-    // The first edit builds the batch's in-memory key index; time the edits after it.
+    // The first edit on a batch (a store opened afresh) builds what an edit needs from the
+    // store (the batch's key index); time it, then the edits after it.
+    let db = dir.path().join("bench.sqlite");
+    let mut turn = 0u32;
+    g.bench_function("first_edit", |b| {
+        b.iter_batched(
+            || Store::open(&db).expect("store"),
+            |mut fresh| {
+                turn += 1;
+                let v = if turn.is_multiple_of(2) {
+                    "Smith"
+                } else {
+                    "Jones"
+                };
+                fresh.set_value(batch, 500_000 + turn, 2, v).expect("edit");
+                fresh
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
     let first = store
         .page(batch, 10, 1, &PageFilter::default())
         .expect("page")[0]

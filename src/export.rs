@@ -688,7 +688,10 @@ pub fn write_batch<W: Write>(
         encode_record(&dialect, &vals, buf).map_err(|source| ExportError::Value { line: 1, source })
     };
 
-    store.for_each_record(batch, true, |rec| -> Result<bool, ExportError> {
+    let owned = |fields: &[std::borrow::Cow<'_, str>]| -> Vec<String> {
+        fields.iter().map(|f| f.to_string()).collect()
+    };
+    store.for_each_record_ref(batch, true, |rec| -> Result<bool, ExportError> {
         let (seq_no, line, code, rejected, excluded) = (
             rec.seq,
             rec.line,
@@ -696,12 +699,12 @@ pub fn write_batch<W: Write>(
             rec.rejected,
             rec.excluded,
         );
-        let fields = rec.fields;
-        let ri = layout.stored_type(code.as_deref());
+        let fields = || rec.fields();
+        let ri = layout.stored_type(code);
         let role = ri.map(|i| layout.records[i].role);
         if role == Some(Role::Header) {
             if !header_written {
-                write_header(Some(fields), &mut buf)?;
+                write_header(Some(owned(&fields())), &mut buf)?;
                 emit(&mut buf, out).map_err(io_err)?;
                 written += 1;
                 header_written = true;
@@ -715,7 +718,7 @@ pub fn write_batch<W: Write>(
             header_written = true;
         }
         if role == Some(Role::Trailer) {
-            stored_trailer = Some((line, fields));
+            stored_trailer = Some((line, owned(&fields())));
             return Ok(true);
         }
         if excluded {
@@ -730,11 +733,17 @@ pub fn write_batch<W: Write>(
             Rows::Only(only) if !only.contains(&seq_no) => return Ok(true),
             _ => {}
         }
-        encode_record(&dialect, &fields, &mut buf)
-            .map_err(|source| ExportError::Value { line, source })?;
+        if !crate::store::encode_plain(&dialect, rec.stored, &mut buf) {
+            encode_record(&dialect, &fields(), &mut buf)
+                .map_err(|source| ExportError::Value { line, source })?;
+        }
         emit(&mut buf, out).map_err(io_err)?;
         written += 1;
-        tally.add(layout, ri, &fields);
+        if tally.reads(ri) {
+            tally.add(layout, ri, &fields());
+        } else {
+            tally.add::<&str>(layout, ri, &[]);
+        }
         Ok(true)
     })?;
     if !header_written && header.is_some() {
@@ -798,7 +807,13 @@ impl Tally {
         }
     }
 
-    /// Counts one record written between header and trailer (of type `ri`, when known).
+    /// True when [`Tally::add`] reads the fields of a record of type `ri` (it sums some).
+    pub fn reads(&self, ri: Option<usize>) -> bool {
+        ri.is_some_and(|ri| self.summed.iter().any(|&(r, _)| r == ri))
+    }
+
+    /// Counts one record written between header and trailer (of type `ri`, when known), and
+    /// adds its summed fields.
     pub fn add<S: AsRef<str>>(&mut self, layout: &Layout, ri: Option<usize>, fields: &[S]) {
         self.body += 1;
         let Some(ri) = ri else { return };

@@ -178,7 +178,12 @@ impl KeyIndex {
         let Some(s) = self.spill.as_mut() else {
             return Ok(());
         };
-        let mut keys: Vec<u64> = self.unique.keys().chain(self.groups.keys()).copied().collect();
+        let mut keys: Vec<u64> = self
+            .unique
+            .keys()
+            .chain(self.groups.keys())
+            .copied()
+            .collect();
         keys.sort_unstable();
         s.file.seek(SeekFrom::Start(s.end))?;
         let mut w = BufWriter::with_capacity(1 << 16, &mut s.file);

@@ -1157,6 +1157,9 @@ impl<'a> Against<'a> {
     }
 }
 
+/// The seed of the key hashes the store keeps.
+const KEY_SEED: u64 = 0x4553_525f_4b45_5953;
+
 /// Hash of key `ki` of record type `ri` for a record, or None when a key field is empty (an
 /// empty key is not compared). The same function serves the validator and the store.
 pub fn key_hash<F: FieldSource + ?Sized>(
@@ -1169,7 +1172,11 @@ pub fn key_hash<F: FieldSource + ?Sized>(
     if key.iter().any(|&k| fields.field(k).is_empty()) {
         return None;
     }
-    let mut h = std::hash::DefaultHasher::new();
+    // A fixed hash with a fixed seed (never std's DefaultHasher, whose algorithm may change
+    // between Rust releases): the store keeps these hashes in its key index. Should the hash
+    // ever change, a store migration marks every batch's index to be built again.
+    use std::hash::BuildHasher as _;
+    let mut h = foldhash::quality::FixedState::with_seed(KEY_SEED).build_hasher();
     (ri, ki).hash(&mut h);
     for &k in key {
         fields.field(k).hash(&mut h);
@@ -1228,7 +1235,7 @@ pub fn consistent_hash<F: FieldSource + ?Sized>(
     // A fixed seed: the store keeps these hashes in its key index. Should the hash ever
     // change, a store migration marks every batch's index to be built again.
     use std::hash::BuildHasher as _;
-    let state = foldhash::quality::FixedState::with_seed(0x4553_525f_4b45_5953);
+    let state = foldhash::quality::FixedState::with_seed(KEY_SEED);
     Some((
         state.hash_one(("consistent", ci, key)),
         state.hash_one(value),
@@ -1244,14 +1251,9 @@ pub fn index_keys<F: FieldSource + ?Sized>(layout: &Layout, ri: usize, fields: &
     if rt.role != Role::Detail {
         return Vec::new();
     }
-    let mut v: Vec<u64> = (0..rt.unique.len())
-        .filter_map(|ki| key_hash(layout, ri, ki, fields))
-        .collect();
-    v.extend(
-        (0..layout.consistent.len())
-            .filter_map(|ci| consistent_hash(layout, ci, ri, fields).map(|(h, _)| h)),
-    );
-    v
+    let mut keys = Vec::new();
+    line_keys(layout, ri, fields, &mut keys);
+    keys.iter().map(LineKey::hash).collect()
 }
 
 /// The issue for a record whose key of consistent rule `ci` was first seen at `first_line`:
@@ -1694,6 +1696,7 @@ impl<'a> Validator<'a> {
         out: &mut Vec<Issue>,
     ) -> Verdict {
         let layout = self.layout;
+        self.line_keys.clear();
         if l.utf8_in_single_byte {
             out.push(Issue::new(
                 Rule::EncodingMismatch,
@@ -1950,9 +1953,32 @@ impl<'a> Validator<'a> {
 /// A key of a detail record the validator checks: a unique key, or the key (and value hash)
 /// of a consistent rule.
 #[derive(Debug, Clone, Copy)]
-enum LineKey {
-    Unique { ki: usize, hash: u64 },
-    Group { ci: usize, hash: u64, value: u64 },
+pub enum LineKey {
+    /// Unique key `ki` of the record's type.
+    Unique {
+        /// The key's index.
+        ki: usize,
+        /// Its hash ([`key_hash`]).
+        hash: u64,
+    },
+    /// The key of consistent rule `ci`.
+    Group {
+        /// The rule's index.
+        ci: usize,
+        /// The key's hash ([`consistent_hash`]).
+        hash: u64,
+        /// The value's hash.
+        value: u64,
+    },
+}
+
+impl LineKey {
+    /// The hash the store's key index keeps.
+    pub fn hash(&self) -> u64 {
+        match *self {
+            LineKey::Unique { hash, .. } | LineKey::Group { hash, .. } => hash,
+        }
+    }
 }
 
 /// The keys detail record `fields` of type `ri` has, in the order they are checked.
@@ -2164,6 +2190,8 @@ pub struct Checked<'a, 'l> {
     pub verdict: Verdict,
     /// Its issues.
     pub issues: &'a [Issue],
+    /// The keys of a detail record (what the store's key index keeps, see [`index_keys`]).
+    pub keys: &'a [LineKey],
 }
 
 /// What the pipeline learnt about the whole file.
@@ -2233,6 +2261,7 @@ where
             line,
             verdict,
             issues: &issues,
+            keys: &v.line_keys,
         }) {
             Ok(true) => {}
             Ok(false) => return false,

@@ -50,43 +50,57 @@ pub fn encode_record<S: AsRef<str>>(
     fields: &[S],
     out: &mut Vec<u8>,
 ) -> Result<(), WriteError> {
-    let mut line = String::with_capacity(256);
+    // The record is written as UTF-8 text first, and encoded afterwards only when it is not
+    // ASCII (ASCII is the same bytes in every encoding).
+    let start = out.len();
+    let mut ascii = true;
     for (i, f) in fields.iter().enumerate() {
         let v = f.as_ref();
-        if v.contains(char::REPLACEMENT_CHARACTER) {
-            return Err(WriteError::Unreadable { field: i + 1 });
-        }
-        if let Some(ch) = v.chars().find(|c| !mappable_in(d.encoding, *c)) {
-            return Err(WriteError::Unmappable {
-                field: i + 1,
-                ch,
-                encoding: d.encoding.name(),
-            });
+        // Printable ASCII can hold neither U+FFFD nor a character the encoding lacks.
+        if !crate::text::is_plain_bytes(v.as_bytes()) {
+            let mut refuse = |e| {
+                out.truncate(start);
+                Err(e)
+            };
+            if v.contains(char::REPLACEMENT_CHARACTER) {
+                return refuse(WriteError::Unreadable { field: i + 1 });
+            }
+            if let Some(ch) = v.chars().find(|c| !mappable_in(d.encoding, *c)) {
+                return refuse(WriteError::Unmappable {
+                    field: i + 1,
+                    ch,
+                    encoding: d.encoding.name(),
+                });
+            }
+            ascii &= v.is_ascii();
         }
         if i > 0 {
-            line.push(d.delimiter as char);
+            out.push(d.delimiter);
         }
         if needs_quote(d, v) {
             let Some(q) = d.quote else {
+                out.truncate(start);
                 return Err(WriteError::Delimiter {
                     field: i + 1,
                     delimiter: d.delimiter as char,
                 });
             };
-            let q = q as char;
-            line.push(q);
-            for c in v.chars() {
-                if c == q {
-                    line.push(q);
+            out.push(q);
+            for &b in v.as_bytes() {
+                if b == q {
+                    out.push(q);
                 }
-                line.push(c);
+                out.push(b);
             }
-            line.push(q);
+            out.push(q);
         } else {
-            line.push_str(v);
+            out.extend_from_slice(v.as_bytes());
         }
     }
-    encode_text(d.encoding, &line, out);
+    if !ascii {
+        let text = String::from_utf8(out.split_off(start)).unwrap_or_default();
+        encode_text(d.encoding, &text, out);
+    }
     Ok(())
 }
 

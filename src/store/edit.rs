@@ -96,7 +96,7 @@ pub(crate) fn write_keys(
     tx: &Transaction<'_>,
     batch: i64,
     mut keys: Vec<(u64, u32)>,
-) -> Result<()> {
+) -> rusqlite::Result<()> {
     keys.sort_unstable();
     keys.dedup();
     // Many rows a statement: far fewer statement steps than one insert a key.

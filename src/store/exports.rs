@@ -166,6 +166,44 @@ impl Store {
         Ok(())
     }
 
+    /// Hands every record of a batch to `f` in file order as [`for_each_record`] does, its
+    /// fields borrowed from the store's row where they can be (an export's pace).
+    ///
+    /// [`for_each_record`]: Store::for_each_record
+    pub fn for_each_record_ref<E: From<super::StoreError>>(
+        &self,
+        batch: i64,
+        with_excluded: bool,
+        mut f: impl FnMut(super::RecordRef<'_>) -> std::result::Result<bool, E>,
+    ) -> std::result::Result<(), E> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT seq, line, record_type, fields, rejected, excluded FROM record WHERE batch_id = ?1 AND (?2 OR excluded = 0) ORDER BY seq",
+            )
+            .map_err(|e| E::from(e.into()))?;
+        let mut rows = stmt
+            .query(params![batch, with_excluded])
+            .map_err(|e| E::from(e.into()))?;
+        while let Some(row) = rows.next().map_err(|e| E::from(e.into()))? {
+            let read = || -> rusqlite::Result<super::RecordRef<'_>> {
+                Ok(super::RecordRef {
+                    seq: row.get::<_, i64>(0)? as u32,
+                    line: row.get::<_, i64>(1)? as u64,
+                    record_type: text(row, 2)?,
+                    stored: text(row, 3)?.unwrap_or(""),
+                    rejected: row.get(4)?,
+                    excluded: row.get(5)?,
+                })
+            };
+            let rec = read().map_err(|e| E::from(e.into()))?;
+            if !f(rec)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Every setting, by key.
     pub fn settings(&self) -> Result<Vec<(String, String)>> {
         let mut stmt = self
@@ -174,4 +212,11 @@ impl Store {
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// Column `i` of a row as text borrowed from it (None for NULL).
+fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+    r.get_ref(i)?.as_str_or_null().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
 }

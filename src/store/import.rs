@@ -14,6 +14,48 @@ use sha2::Digest;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
+
+/// Keys of the key index held before a sorted batch of them is written (32 MB).
+const KEY_BATCH: usize = 1 << 21;
+
+/// Judged lines handed to the writer at a time.
+const HANDED_ROWS: usize = 4096;
+
+/// A judged line as the store writes it, made on the checking thread.
+struct JudgedLine {
+    line: u64,
+    verdict: Verdict,
+    /// The fields as the store keeps them ([`join_fields`]).
+    fields: String,
+    problems: Option<String>,
+    issues: Vec<Issue>,
+    /// The key index's hashes.
+    keys: Vec<u64>,
+}
+
+impl From<&Checked<'_, '_>> for JudgedLine {
+    fn from(c: &Checked<'_, '_>) -> Self {
+        let record = matches!(c.verdict, Verdict::Record { .. });
+        Self {
+            line: c.line.line,
+            verdict: c.verdict,
+            fields: if record {
+                join_fields(c.line.fields.iter())
+            } else {
+                String::new()
+            },
+            problems: problems_to_text(c.line.problems),
+            issues: c.issues.to_vec(),
+            keys: c.keys.iter().map(crate::validate::LineKey::hash).collect(),
+        }
+    }
+}
+
+/// Judged lines on their way to the writer, with how far the reading has got.
+struct Handed {
+    rows: Vec<JudgedLine>,
+    progress: Option<(u64, u64)>,
+}
 use std::sync::atomic::AtomicBool;
 
 /// Options for an import.
@@ -272,15 +314,10 @@ impl Store {
                 ])?;
                 Ok(())
             };
-            let mut on_progress = |bytes: u64, lines: u64| {
-                if let Some(p) = progress.as_mut() {
-                    p(bytes, total, lines);
-                }
-            };
-            let sink = |c: Checked<'_, '_>| -> rusqlite::Result<bool> {
-                match c.verdict {
+            let mut write_line = |l: &JudgedLine| -> rusqlite::Result<()> {
+                match l.verdict {
                     Verdict::Blank | Verdict::ColumnNames => {
-                        for i in c.issues {
+                        for i in &l.issues {
                             put(i, None)?;
                         }
                     }
@@ -302,48 +339,98 @@ impl Store {
                         ins_rec.execute(params![
                             batch,
                             seq,
-                            c.line.line as i64,
+                            l.line as i64,
                             code,
                             ts,
-                            join_fields(c.line.fields.iter()),
+                            l.fields,
                             rejected,
-                            problems_to_text(c.line.problems)
+                            l.problems
                         ])?;
-                        for i in c.issues {
+                        for i in &l.issues {
                             put(i, Some(seq))?;
                         }
-                        if let Some(ri) = record_type {
-                            for h in crate::validate::index_keys(layout, ri, &c.line.fields) {
-                                keys.push((h, seq));
-                            }
+                        keys.extend(l.keys.iter().map(|&h| (h, seq)));
+                        if keys.len() >= KEY_BATCH {
+                            // Sorted batches, so memory stays bounded on a long file.
+                            super::edit::write_keys(&tx, batch, std::mem::take(&mut keys))?;
                         }
-                        last = Some((seq, c.line.line));
+                        last = Some((seq, l.line));
                         seq += 1;
                     }
                 }
-                Ok(true)
+                Ok(())
             };
-            let run = crate::validate::run(
-                src,
-                &name,
-                layout,
-                &references,
-                Options {
-                    cancel: opts.cancel,
-                    progress: Some(&mut on_progress),
-                    made_from: made.as_ref().map(|m| m.converted.lines.as_slice()),
-                    split: None,
-                },
-                sink,
-            );
-            let (fin, src) = match run {
-                Ok(x) => x,
-                Err(RunError::Sink(e)) => return Err(e.into()),
-                Err(RunError::Validate(crate::validate::ValidateError::Cancelled)) => {
-                    return Err(StoreError::Cancelled);
+            // The checks run on their own threads (the pipeline's), handing judged lines over
+            // in batches; this thread is the one writer.
+            let made_from = made.as_ref().map(|m| m.converted.lines.as_slice());
+            let cancel = opts.cancel;
+            let (fin, src) = std::thread::scope(|scope| -> Result<_> {
+                let (to_writer, judged) = std::sync::mpsc::sync_channel::<Handed>(4);
+                let checker = scope.spawn(move || {
+                    let mut rows = Vec::with_capacity(HANDED_ROWS);
+                    let at = std::cell::Cell::new(None);
+                    let mut on_progress = |bytes: u64, lines: u64| at.set(Some((bytes, lines)));
+                    let run = crate::validate::run(
+                        src,
+                        &name,
+                        layout,
+                        &references,
+                        Options {
+                            cancel,
+                            progress: Some(&mut on_progress),
+                            made_from,
+                            split: None,
+                        },
+                        |c| -> std::result::Result<bool, ()> {
+                            rows.push(JudgedLine::from(&c));
+                            if rows.len() == HANDED_ROWS {
+                                let handed = Handed {
+                                    rows: std::mem::replace(
+                                        &mut rows,
+                                        Vec::with_capacity(HANDED_ROWS),
+                                    ),
+                                    progress: at.take(),
+                                };
+                                // The writer stopped: it says why.
+                                return Ok(to_writer.send(handed).is_ok());
+                            }
+                            Ok(true)
+                        },
+                    );
+                    let _ = to_writer.send(Handed {
+                        rows,
+                        progress: None,
+                    });
+                    run
+                });
+                let mut written: Result<()> = Ok(());
+                for handed in &judged {
+                    for l in handed.rows {
+                        if written.is_ok() {
+                            written = write_line(&l).map_err(StoreError::from);
+                        }
+                    }
+                    if let (Some((bytes, lines)), Some(p)) = (handed.progress, progress.as_mut()) {
+                        p(bytes, total, lines);
+                    }
+                    if written.is_err() {
+                        break;
+                    }
                 }
-                Err(RunError::Validate(e)) => return Err(e.into()),
-            };
+                drop(judged);
+                let run = checker.join().unwrap_or(Err(RunError::Validate(
+                    crate::validate::ValidateError::Cancelled,
+                )));
+                written?;
+                match run {
+                    Ok(x) => Ok(x),
+                    Err(RunError::Sink(())) => Err(StoreError::Cancelled),
+                    Err(RunError::Validate(crate::validate::ValidateError::Cancelled)) => {
+                        Err(StoreError::Cancelled)
+                    }
+                    Err(RunError::Validate(e)) => Err(e.into()),
+                }
+            })?;
             for i in &fin.end_issues {
                 let s = last.filter(|(_, l)| *l == i.line).map(|(s, _)| s);
                 put(i, s)?;

@@ -29,7 +29,7 @@ use std::sync::Arc;
 pub use edit::{Acceptance, EditOutcome};
 pub use import::{ImportOptions, ImportOutcome, Made};
 pub use kinds::{AccessAction, BatchStatus, EditKind, ExportRunOutcome, RunOutcome, Trigger};
-pub use query::{BatchInfo, EditEntry, FileState, PageFilter, StoredRecord};
+pub use query::{BatchInfo, EditEntry, FileState, PageFilter, RecordRef, StoredRecord};
 
 /// Errors from the store. Each says what to do where there is something to do.
 #[derive(Debug, thiserror::Error)]
@@ -181,29 +181,59 @@ pub fn join_fields<I: IntoIterator<Item = S>, S: AsRef<str>>(fields: I) -> Strin
     out
 }
 
+/// Writes a stored record's fields straight to `out` in the file's format when they need no
+/// quoting, escaping or encoding (printable ASCII, no delimiter or quote: nearly every record);
+/// returns false, and writes nothing, otherwise (then [`crate::writer::encode_record`] is
+/// used). The same bytes `encode_record` writes for them, without splitting the record.
+pub fn encode_plain(d: &crate::layout::Dialect, stored: &str, out: &mut Vec<u8>) -> bool {
+    let (sep, delim, quote) = (SEP as u8, d.delimiter, d.quote.unwrap_or(d.delimiter));
+    let bytes = stored.as_bytes();
+    // One branch-free pass (it vectorises), then a copy with the separators replaced.
+    let unfit = bytes.iter().fold(0u8, |acc, &b| {
+        acc | (u8::from(b.wrapping_sub(0x20) >= 0x5F) & u8::from(b != sep))
+            | u8::from(b == delim)
+            | u8::from(b == quote)
+    });
+    if unfit != 0 {
+        return false;
+    }
+    let start = out.len();
+    out.extend_from_slice(bytes);
+    for b in &mut out[start..] {
+        if *b == sep {
+            *b = delim;
+        }
+    }
+    true
+}
+
 /// Splits stored field values.
 pub fn split_fields(s: &str) -> Vec<String> {
-    s.split(SEP)
-        .map(|f| {
-            if f.contains(ESC) {
-                let mut out = String::with_capacity(f.len());
-                let mut it = f.chars();
-                while let Some(c) = it.next() {
-                    if c == ESC {
-                        match it.next() {
-                            Some('1') => out.push(SEP),
-                            _ => out.push(ESC),
-                        }
-                    } else {
-                        out.push(c);
-                    }
-                }
-                out
-            } else {
-                f.to_string()
-            }
-        })
+    split_fields_ref(s)
+        .map(std::borrow::Cow::into_owned)
         .collect()
+}
+
+/// Splits stored field values, borrowing each that needs no unescaping (nearly all).
+pub fn split_fields_ref(s: &str) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
+    s.split(SEP).map(|f| {
+        if !f.contains(ESC) {
+            return std::borrow::Cow::Borrowed(f);
+        }
+        let mut out = String::with_capacity(f.len());
+        let mut it = f.chars();
+        while let Some(c) = it.next() {
+            if c == ESC {
+                match it.next() {
+                    Some('1') => out.push(SEP),
+                    _ => out.push(ESC),
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        std::borrow::Cow::Owned(out)
+    })
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {

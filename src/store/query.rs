@@ -69,6 +69,31 @@ fn batch_row(r: &Row<'_>) -> rusqlite::Result<BatchInfo> {
 
 const BATCH_COLS: &str = "id, interface, layout_id, layout_version, source_name, source_path, source_sha256, imported_at, imported_by, record_count, rejected_count, issue_count, status, file_error_count, reference, interface_choice, made_from";
 
+/// A stored record as [`crate::store::Store::for_each_record_ref`] hands it over: fields
+/// borrowed from the store's row where they can be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    /// Position in the batch (0-based, file order).
+    pub seq: u32,
+    /// Physical line in the source file.
+    pub line: u64,
+    /// Record type code (None: unknown).
+    pub record_type: Option<&'a str>,
+    /// Field values with edits applied, as the store keeps them (see [`RecordRef::fields`]).
+    pub stored: &'a str,
+    /// Has an error.
+    pub rejected: bool,
+    /// Left out of exports.
+    pub excluded: bool,
+}
+
+impl<'a> RecordRef<'a> {
+    /// Field values with edits applied.
+    pub fn fields(&self) -> Vec<std::borrow::Cow<'a, str>> {
+        super::split_fields_ref(self.stored).collect()
+    }
+}
+
 /// A stored record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRecord {

@@ -326,6 +326,15 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE schedule ADD COLUMN hub_from TEXT;
     ALTER TABLE schedule ADD COLUMN hub_to TEXT;
     "#,
+    // 11: unique-key hashes are foldhash with a fixed seed, like the consistent rules' (std's
+    // hasher may change between Rust releases): every batch's key index is rebuilt on its
+    // next edit. The index of rejected records holds only those (every query of it asks for
+    // them), which makes an import's inserts cheaper.
+    r#"
+    UPDATE batch SET keys_indexed = 0;
+    DROP INDEX record_rejected;
+    CREATE INDEX record_rejected ON record(batch_id, seq, excluded) WHERE rejected = 1;
+    "#,
 ];
 
 /// The schema version this program writes.
