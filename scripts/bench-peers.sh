@@ -11,6 +11,8 @@
 #   - esr-desk validate --schema, qsv validate and frictionless validate on the peer CSV;
 #   - DuckDB reading every column of the Absences file (the full-parse floor);
 #   - qsv count (a bare parse).
+# With MEMORY_ROWS=N (e.g. 20000000) it also times validate and import of an N-row Absences
+# file once each, for their peak memory (which must not grow with the rows).
 # A peer that is not installed is skipped with a note; esr-desk's figures are always printed.
 # Installing the peers (optional):
 #   pip install frictionless==5.21.0 duckdb
@@ -54,6 +56,8 @@ echo "files in $dir; $runs runs each, median wall time and peak memory"
 echo
 read -r v_s v_m < <(measure "$bin" validate "$abs" --interface absences --json)
 row "esr-desk validate, $rows-row Absences" "$v_s" "$v_m"
+read -r v1_s v1_m < <(ESR_DESK_THREADS=1 measure "$bin" validate "$abs" --interface absences --json)
+row "esr-desk validate, one thread (ESR_DESK_THREADS=1)" "$v1_s" "$v1_m"
 db="$dir/store.sqlite"
 imp() { rm -f "$db" "$db-wal" "$db-shm"; "$bin" import "$abs" --interface absences --db "$db"; }
 read -r i_s i_m < <(measure bash -c "$(declare -f imp); bin='$bin' abs='$abs' db='$db'; imp")
@@ -103,4 +107,21 @@ if [ -f "$peer/gen.py" ]; then
   fi
 else
   echo "(peer kit not found at $peer: set PEER_DIR; esr-desk's own figures are above)"
+fi
+
+if [ -n "${MEMORY_ROWS:-}" ]; then
+  echo
+  big="$dir/ABS_RX1_20261102_000002.csv"
+  if [ ! -s "$big" ]; then
+    "$bin" gen-sample --interface absences --rows "$MEMORY_ROWS" --seed 1 --out "$big" >/dev/null
+    rm -f "$big.defects.json"
+  fi
+  runs=1
+  read -r b_s b_m < <(measure "$bin" validate "$big" --interface absences --json)
+  row "esr-desk validate, $MEMORY_ROWS rows (1 run)" "$b_s" "$b_m"
+  bigdb="$dir/big.sqlite"
+  bimp() { rm -f "$bigdb" "$bigdb-wal" "$bigdb-shm"; "$bin" import "$big" --interface absences --db "$bigdb"; }
+  read -r bi_s bi_m < <(measure bash -c "$(declare -f bimp); bin='$bin' big='$big' bigdb='$bigdb'; bimp")
+  row "esr-desk import, $MEMORY_ROWS rows (1 run)" "$bi_s" "$bi_m"
+  rm -f "$bigdb" "$bigdb-wal" "$bigdb-shm"
 fi

@@ -637,7 +637,7 @@ pub struct Written {
 /// [`export_batch`] calls it after deciding what may go; the property tests call it with
 /// nothing held back to hold the store's verdict against a fresh validation of the bytes.
 /// `path` names the file in error messages.
-pub fn write_batch<W: Write>(
+pub fn write_batch<W: Write + Send>(
     store: &Store,
     batch: i64,
     layout: &Layout,
@@ -647,29 +647,78 @@ pub fn write_batch<W: Write>(
     out: &mut W,
 ) -> Result<Written, ExportError> {
     let had_bom = info_had_bom(store, batch)?;
+    // Lines are gathered in blocks; a second thread hashes and writes them.
+    std::thread::scope(|scope| {
+        let (to_file, blocks) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let file = scope.spawn(move || -> std::io::Result<String> {
+            let mut hasher = sha2::Sha256::new();
+            for block in blocks {
+                hasher.update(&block);
+                out.write_all(&block)?;
+            }
+            out.flush()?;
+            Ok(hex(&hasher.finalize()))
+        });
+        let written = write_records(store, batch, layout, fill, rows, path, &to_file, had_bom);
+        drop(to_file);
+        let sha = file
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the thread writing the file stopped")));
+        // The file's own error says more than the records' "could not hand on".
+        let sha = sha.map_err(|source| ExportError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut w = written?;
+        w.sha256 = sha;
+        Ok(w)
+    })
+}
+
+/// Bytes gathered before they are handed to the thread writing the file.
+const BLOCK: usize = 256 * 1024;
+
+/// The records of [`write_batch`], in blocks of lines handed to `to_file`.
+#[allow(clippy::too_many_arguments)]
+fn write_records(
+    store: &Store,
+    batch: i64,
+    layout: &Layout,
+    fill: &Fill,
+    rows: Rows<'_>,
+    path: &Path,
+    to_file: &std::sync::mpsc::SyncSender<Vec<u8>>,
+    had_bom: bool,
+) -> Result<Written, ExportError> {
     let io_err = |source| ExportError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut hasher = sha2::Sha256::new();
-    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + 4096);
     let mut dialect = layout.dialect;
     if had_bom {
         dialect.encoding = crate::layout::Encoding::Utf8;
         buf.extend_from_slice(&[0xEF, 0xBB, 0xBF]);
     }
     let eol = dialect.line_ending.as_str().as_bytes();
-    let mut emit = |buf: &mut Vec<u8>, out: &mut W| -> std::io::Result<()> {
+    // Ends a line; hands the block on when it is full (or `last`).
+    let hand_on = |buf: &mut Vec<u8>| -> std::io::Result<()> {
+        let block = std::mem::replace(buf, Vec::with_capacity(BLOCK + 4096));
+        to_file
+            .send(block)
+            .map_err(|_| std::io::Error::other("the file could not be written"))
+    };
+    let emit = |buf: &mut Vec<u8>| -> std::io::Result<()> {
         buf.extend_from_slice(eol);
-        hasher.update(&buf[..]);
-        out.write_all(buf)?;
-        buf.clear();
+        if buf.len() >= BLOCK {
+            hand_on(buf)?;
+        }
         Ok(())
     };
     if layout.column_names {
-        encode_record(&dialect, &layout.column_row(), &mut buf)
+        encode_record(&dialect, layout.column_row(), &mut buf)
             .map_err(|source| ExportError::Value { line: 1, source })?;
-        emit(&mut buf, out).map_err(io_err)?;
+        emit(&mut buf).map_err(io_err)?;
     }
     let header = layout.header();
     let trailer = layout.trailer();
@@ -705,7 +754,7 @@ pub fn write_batch<W: Write>(
         if role == Some(Role::Header) {
             if !header_written {
                 write_header(Some(owned(&fields())), &mut buf)?;
-                emit(&mut buf, out).map_err(io_err)?;
+                emit(&mut buf).map_err(io_err)?;
                 written += 1;
                 header_written = true;
             }
@@ -713,7 +762,7 @@ pub fn write_batch<W: Write>(
         }
         if !header_written && header.is_some() {
             write_header(None, &mut buf)?;
-            emit(&mut buf, out).map_err(io_err)?;
+            emit(&mut buf).map_err(io_err)?;
             written += 1;
             header_written = true;
         }
@@ -734,10 +783,14 @@ pub fn write_batch<W: Write>(
             _ => {}
         }
         if !crate::store::encode_plain(&dialect, rec.stored, &mut buf) {
-            encode_record(&dialect, &fields(), &mut buf)
-                .map_err(|source| ExportError::Value { line, source })?;
+            encode_record(
+                &dialect,
+                crate::store::split_fields_ref(rec.stored),
+                &mut buf,
+            )
+            .map_err(|source| ExportError::Value { line, source })?;
         }
-        emit(&mut buf, out).map_err(io_err)?;
+        emit(&mut buf).map_err(io_err)?;
         written += 1;
         if tally.reads(ri) {
             tally.add(layout, ri, &fields());
@@ -748,7 +801,7 @@ pub fn write_batch<W: Write>(
     })?;
     if !header_written && header.is_some() {
         write_header(None, &mut buf)?;
-        emit(&mut buf, out).map_err(io_err)?;
+        emit(&mut buf).map_err(io_err)?;
         written += 1;
     }
     let mut recomputed = Vec::new();
@@ -757,16 +810,16 @@ pub fn write_batch<W: Write>(
         let vals = tally.trailer(layout, t, vals, line > 0, &mut recomputed)?;
         encode_record(&dialect, &vals, &mut buf)
             .map_err(|source| ExportError::Value { line, source })?;
-        emit(&mut buf, out).map_err(io_err)?;
+        emit(&mut buf).map_err(io_err)?;
         written += 1;
     }
-    out.flush().map_err(io_err)?;
+    hand_on(&mut buf).map_err(io_err)?;
     Ok(Written {
         records: written,
         held_back,
         excluded: excluded_n,
         recomputed,
-        sha256: hex(&hasher.finalize()),
+        sha256: String::new(),
     })
 }
 

@@ -1460,7 +1460,7 @@ pub fn generate<W: Write>(
 
     if layout.column_names {
         buf.clear();
-        encode_record(&layout.dialect, &layout.column_row(), &mut buf).map_err(werr)?;
+        encode_record(&layout.dialect, layout.column_row(), &mut buf).map_err(werr)?;
         out.write_all(&buf)?;
         out.write_all(eol)?;
         sum.lines += 1;

@@ -8,7 +8,17 @@
 //! get the same issues, whichever path reaches them.
 //!
 //! [`Validator`] is fed one [`Line`] at a time by the streaming reader and keeps only what the
-//! file-level rules need (unique-key hashes, running counts and control totals). Every issue
+//! file-level rules need (unique-key hashes, running counts and control totals).
+//!
+//! On more than one core, [`run`] cuts the file into chunks of whole lines (a record is one
+//! physical line, so a chunk never splits one). Workers parse each chunk and judge each line
+//! on its own ([`prepare`]: its record type, its record's issues, its key hashes); the calling
+//! thread then takes the chunks in file order and does what needs the lines before
+//! (the column row, header and trailer places, totals, duplicate and consistency keys), so the
+//! result is the single-threaded one to the byte. Records are judged against the header the
+//! start of the file shows; where the file turns out otherwise (a header met late), the
+//! records after it are judged again in order. The key index ([`crate::keyindex`]) keeps memory
+//! flat however long the file. Every issue
 //! carries the physical line, record type, field, a [`Rule`] and a plain-English message.
 //! Reference rules check against what the caller chose ([`References`]); with nothing chosen
 //! they are reported as unchecked, on every path. No I/O here beyond reading the file given,

@@ -47,14 +47,14 @@ pub fn needs_quote(d: &Dialect, v: &str) -> bool {
 /// Appends one record (no line ending) to `out`.
 pub fn encode_record<S: AsRef<str>>(
     d: &Dialect,
-    fields: &[S],
+    fields: impl IntoIterator<Item = S>,
     out: &mut Vec<u8>,
 ) -> Result<(), WriteError> {
     // The record is written as UTF-8 text first, and encoded afterwards only when it is not
     // ASCII (ASCII is the same bytes in every encoding).
     let start = out.len();
     let mut ascii = true;
-    for (i, f) in fields.iter().enumerate() {
+    for (i, f) in fields.into_iter().enumerate() {
         let v = f.as_ref();
         // Printable ASCII can hold neither U+FFFD nor a character the encoding lacks.
         if !crate::text::is_plain_bytes(v.as_bytes()) {
@@ -134,6 +134,15 @@ pub fn encode_text(enc: Encoding, text: &str, out: &mut Vec<u8>) {
         out.extend_from_slice(text.as_bytes());
         return;
     }
+    // UTF-8 text with no kept byte (markers are U+10FE00 onwards, whose UTF-8 starts with
+    // 0xF4; so does nothing else an interface file holds in practice): written as it is.
+    if enc == Encoding::Utf8
+        && (memchr::memchr(0xF4, text.as_bytes()).is_none()
+            || !text.chars().any(|c| crate::text::marker_byte(c).is_some()))
+    {
+        out.extend_from_slice(text.as_bytes());
+        return;
+    }
     let mut buf = [0u8; 4];
     for c in text.chars() {
         if let Some(b) = crate::text::marker_byte(c) {
@@ -165,7 +174,7 @@ mod tests {
             line_ending: LineEnding::Crlf,
         };
         let mut out = Vec::new();
-        encode_record(&d, &["a", "b,c", "say \"hi\"", ""], &mut out).expect("write");
+        encode_record(&d, ["a", "b,c", "say \"hi\"", ""], &mut out).expect("write");
         assert_eq!(out, b"a,\"b,c\",\"say \"\"hi\"\"\",");
         let l = Dialect {
             delimiter: b'~',
@@ -174,14 +183,14 @@ mod tests {
             line_ending: LineEnding::Lf,
         };
         let mut out = Vec::new();
-        encode_record(&l, &["Renée", "x"], &mut out).expect("write");
+        encode_record(&l, ["Renée", "x"], &mut out).expect("write");
         assert_eq!(out, b"Ren\xe9e~x");
         assert!(matches!(
-            encode_record(&l, &["a~b"], &mut Vec::new()),
+            encode_record(&l, ["a~b"], &mut Vec::new()),
             Err(WriteError::Delimiter { field: 1, .. })
         ));
         assert!(matches!(
-            encode_record(&l, &["😀"], &mut Vec::new()),
+            encode_record(&l, ["😀"], &mut Vec::new()),
             Err(WriteError::Unmappable { .. })
         ));
     }
