@@ -308,11 +308,7 @@ impl<R: BufRead> Reader<R> {
         self.raw.clear();
         let (mut consumed, mut too_long) = (0usize, false);
         loop {
-            let buf = match self.src.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
+            let buf = fill(&mut self.src)?;
             if buf.is_empty() {
                 return Ok((consumed, too_long));
             }
@@ -894,6 +890,19 @@ impl Chunk {
     }
 }
 
+/// The source's next bytes (none at its end), asking again when a read is interrupted. (The
+/// bytes are taken by a second call, which reads nothing: a borrow cannot leave the loop.)
+fn fill<R: BufRead>(src: &mut R) -> std::io::Result<&[u8]> {
+    loop {
+        match src.fill_buf() {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+            Ok(_) => break,
+        }
+    }
+    src.fill_buf()
+}
+
 /// Cuts `src` into chunks of whole lines, handing each to `send` in order (which returns false
 /// to stop). Returns the byte order mark, the bytes and lines read, and the source.
 fn cut<R: BufRead>(
@@ -917,11 +926,7 @@ fn cut<R: BufRead>(
         let mut cut_at = None;
         let mut full = false;
         loop {
-            let buf = match src.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            };
+            let buf = fill(&mut src)?;
             if buf.is_empty() {
                 eof = true;
                 break;
@@ -957,11 +962,7 @@ fn cut<R: BufRead>(
             // A line longer than MAX_LINE: count its bytes without keeping them.
             let mut bytes = data.len() as u64;
             loop {
-                let buf = match src.fill_buf() {
-                    Ok(b) => b,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e.into()),
-                };
+                let buf = fill(&mut src)?;
                 if buf.is_empty() {
                     eof = true;
                     break;
