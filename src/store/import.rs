@@ -18,6 +18,28 @@ use std::path::Path;
 /// Keys of the key index held before a sorted batch of them is written (32 MB).
 const KEY_BATCH: usize = 1 << 21;
 
+/// Records a multi-row insert writes.
+const RECORDS_A_STATEMENT: usize = 64;
+
+/// The statement inserting `n` records.
+fn insert_records(n: usize) -> String {
+    format!(
+        "INSERT INTO record(batch_id, seq, line, record_type, type_seq, fields, rejected, problems) VALUES {}",
+        vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; n].join(", ")
+    )
+}
+
+/// One record row as the writer inserts it.
+struct RecordRow<'a> {
+    seq: u32,
+    line: i64,
+    code: Option<&'a str>,
+    type_seq: u32,
+    fields: &'a str,
+    rejected: bool,
+    problems: Option<&'a str>,
+}
+
 /// Judged lines handed to the writer at a time.
 const HANDED_ROWS: usize = 4096;
 
@@ -289,9 +311,6 @@ impl Store {
         let progress = opts.progress.take();
         let mut progress = progress;
         let finished = {
-            let mut ins_rec = tx.prepare_cached(
-                "INSERT INTO record(batch_id, seq, line, record_type, type_seq, fields, rejected, problems) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
             let mut ins_issue = tx.prepare_cached(
                 "INSERT INTO issue(batch_id, seq, line, record_type, field, field_index, rule, severity, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
@@ -314,48 +333,69 @@ impl Store {
                 ])?;
                 Ok(())
             };
-            let mut write_line = |l: &JudgedLine| -> rusqlite::Result<()> {
-                match l.verdict {
-                    Verdict::Blank | Verdict::ColumnNames => {
+            // Records go in RECORDS_A_STATEMENT at a time: far fewer statement steps.
+            let mut ins_recs = tx.prepare_cached(&insert_records(RECORDS_A_STATEMENT))?;
+            let mut write_lines = |lines: &[JudgedLine]| -> rusqlite::Result<()> {
+                let mut recs: Vec<RecordRow<'_>> = Vec::with_capacity(lines.len());
+                for l in lines {
+                    let Verdict::Record {
+                        record_type,
+                        rejected,
+                    } = l.verdict
+                    else {
                         for i in &l.issues {
                             put(i, None)?;
                         }
-                    }
-                    Verdict::Record {
-                        record_type,
+                        continue;
+                    };
+                    let type_seq = match record_type {
+                        Some(ri) => {
+                            type_seq[ri] += 1;
+                            type_seq[ri] - 1
+                        }
+                        None => {
+                            unknown_seq += 1;
+                            unknown_seq - 1
+                        }
+                    };
+                    recs.push(RecordRow {
+                        seq,
+                        line: l.line as i64,
+                        code: record_type.map(|ri| layout.records[ri].code.as_str()),
+                        type_seq,
+                        fields: &l.fields,
                         rejected,
-                    } => {
-                        let ts = match record_type {
-                            Some(ri) => {
-                                type_seq[ri] += 1;
-                                type_seq[ri] - 1
-                            }
-                            None => {
-                                unknown_seq += 1;
-                                unknown_seq - 1
-                            }
-                        };
-                        let code = record_type.map(|ri| layout.records[ri].code.as_str());
-                        ins_rec.execute(params![
-                            batch,
-                            seq,
-                            l.line as i64,
-                            code,
-                            ts,
-                            l.fields,
-                            rejected,
-                            l.problems
-                        ])?;
-                        for i in &l.issues {
-                            put(i, Some(seq))?;
-                        }
-                        keys.extend(l.keys.iter().map(|&h| (h, seq)));
-                        if keys.len() >= KEY_BATCH {
-                            // Sorted batches, so memory stays bounded on a long file.
-                            super::edit::write_keys(&tx, batch, std::mem::take(&mut keys))?;
-                        }
-                        last = Some((seq, l.line));
-                        seq += 1;
+                        problems: l.problems.as_deref(),
+                    });
+                    for i in &l.issues {
+                        put(i, Some(seq))?;
+                    }
+                    keys.extend(l.keys.iter().map(|&h| (h, seq)));
+                    if keys.len() >= KEY_BATCH {
+                        // Sorted batches, so memory stays bounded on a long file.
+                        super::edit::write_keys(&tx, batch, std::mem::take(&mut keys))?;
+                    }
+                    last = Some((seq, l.line));
+                    seq += 1;
+                }
+                for group in recs.chunks(RECORDS_A_STATEMENT) {
+                    let mut p: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(group.len() * 8);
+                    for r in group {
+                        p.extend([
+                            &batch as &dyn rusqlite::ToSql,
+                            &r.seq,
+                            &r.line,
+                            &r.code,
+                            &r.type_seq,
+                            &r.fields,
+                            &r.rejected,
+                            &r.problems,
+                        ]);
+                    }
+                    if group.len() == RECORDS_A_STATEMENT {
+                        ins_recs.execute(&p[..])?;
+                    } else {
+                        tx.prepare(&insert_records(group.len()))?.execute(&p[..])?;
                     }
                 }
                 Ok(())
@@ -405,10 +445,8 @@ impl Store {
                 });
                 let mut written: Result<()> = Ok(());
                 for handed in &judged {
-                    for l in handed.rows {
-                        if written.is_ok() {
-                            written = write_line(&l).map_err(StoreError::from);
-                        }
+                    if written.is_ok() {
+                        written = write_lines(&handed.rows).map_err(StoreError::from);
                     }
                     if let (Some((bytes, lines)), Some(p)) = (handed.progress, progress.as_mut()) {
                         p(bytes, total, lines);
