@@ -34,7 +34,8 @@ measure() {
   local times=() mem=0 t m
   for _ in $(seq "$runs"); do
     /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$@" >/dev/null 2>&1 || true
-    read -r t m <"$dir/time.txt"
+    # The last line: /usr/bin/time puts "Command exited with non-zero status N" before it.
+    read -r t m < <(tail -n 1 "$dir/time.txt")
     times+=("$t")
     (( m > mem )) && mem=$m
   done
@@ -99,7 +100,8 @@ if [ -f "$peer/gen.py" ]; then
   fi
   if command -v frictionless >/dev/null; then
     runs=1
-    read -r f_s f_m < <(measure frictionless validate "$csv" --schema "$dir/schema.json" --json)
+    # frictionless refuses paths outside the folder it runs in ("unsafe"): run it there.
+    read -r f_s f_m < <(measure bash -c "cd '$dir' && frictionless validate peer.csv --schema schema.json --json")
     row "frictionless validate (1 run)" "$f_s" "$f_m"
     echo "  frictionless / esr-desk: $(python3 -c "print(f'{$f_s/$s_s:.0f}x')")"
   else
