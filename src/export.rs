@@ -647,7 +647,160 @@ pub fn write_batch<W: Write + Send>(
     out: &mut W,
 ) -> Result<Written, ExportError> {
     let had_bom = info_had_bom(store, batch)?;
-    // Lines are gathered in blocks; a second thread hashes and writes them.
+    let (written, sha) = on_file_thread(out, |to_file| -> Result<Written, ExportError> {
+        let io_err = |source| ExportError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + 4096);
+        let mut dialect = layout.dialect;
+        if had_bom {
+            dialect.encoding = crate::layout::Encoding::Utf8;
+            buf.extend_from_slice(&[0xEF, 0xBB, 0xBF]);
+        }
+        let eol = dialect.line_ending.as_str().as_bytes();
+        // Hands the gathered lines on to the file's thread.
+        let hand_on = |buf: &mut Vec<u8>| -> std::io::Result<()> {
+            let block = std::mem::replace(buf, Vec::with_capacity(BLOCK + 4096));
+            to_file
+                .send(block)
+                .map_err(|_| std::io::Error::other("the file could not be written"))
+        };
+        // Ends a line; hands the block on once it is full.
+        let emit = |buf: &mut Vec<u8>| -> std::io::Result<()> {
+            buf.extend_from_slice(eol);
+            if buf.len() >= BLOCK {
+                hand_on(buf)?;
+            }
+            Ok(())
+        };
+        if layout.column_names {
+            encode_record(&dialect, layout.column_row(), &mut buf)
+                .map_err(|source| ExportError::Value { line: 1, source })?;
+            emit(&mut buf).map_err(io_err)?;
+        }
+        let header = layout.header();
+        let trailer = layout.trailer();
+        let mut tally = Tally::new(layout);
+        let mut written = 0u64;
+        let mut held_back = Vec::new();
+        let mut excluded_n = 0u64;
+        let mut header_written = false;
+        let mut stored_trailer: Option<(u64, Vec<String>)> = None;
+
+        let write_header =
+            |fields: Option<Vec<String>>, buf: &mut Vec<u8>| -> Result<(), ExportError> {
+                let Some(h) = header else { return Ok(()) };
+                let vals = header_values(layout, h, fields.unwrap_or_default(), fill);
+                encode_record(&dialect, &vals, buf)
+                    .map_err(|source| ExportError::Value { line: 1, source })
+            };
+
+        let owned = |fields: &[std::borrow::Cow<'_, str>]| -> Vec<String> {
+            fields.iter().map(|f| f.to_string()).collect()
+        };
+        store.for_each_record_ref(batch, true, |rec| -> Result<bool, ExportError> {
+            let (seq_no, line, code, rejected, excluded) = (
+                rec.seq,
+                rec.line,
+                rec.record_type,
+                rec.rejected,
+                rec.excluded,
+            );
+            let fields = || rec.fields();
+            let ri = layout.stored_type(code);
+            let role = ri.map(|i| layout.records[i].role);
+            if role == Some(Role::Header) {
+                if !header_written {
+                    write_header(Some(owned(&fields())), &mut buf)?;
+                    emit(&mut buf).map_err(io_err)?;
+                    written += 1;
+                    header_written = true;
+                }
+                return Ok(true);
+            }
+            if !header_written && header.is_some() {
+                write_header(None, &mut buf)?;
+                emit(&mut buf).map_err(io_err)?;
+                written += 1;
+                header_written = true;
+            }
+            if role == Some(Role::Trailer) {
+                stored_trailer = Some((line, owned(&fields())));
+                return Ok(true);
+            }
+            if excluded {
+                excluded_n += 1;
+                return Ok(true);
+            }
+            match rows {
+                Rows::HoldBack(hold) if rejected && hold.contains(&seq_no) => {
+                    held_back.push((seq_no, line));
+                    return Ok(true);
+                }
+                Rows::Only(only) if !only.contains(&seq_no) => return Ok(true),
+                _ => {}
+            }
+            if !crate::store::encode_plain(&dialect, rec.stored, &mut buf) {
+                encode_record(
+                    &dialect,
+                    crate::store::split_fields_ref(rec.stored),
+                    &mut buf,
+                )
+                .map_err(|source| ExportError::Value { line, source })?;
+            }
+            emit(&mut buf).map_err(io_err)?;
+            written += 1;
+            if tally.reads(ri) {
+                tally.add(layout, ri, &fields());
+            } else {
+                tally.add::<&str>(layout, ri, &[]);
+            }
+            Ok(true)
+        })?;
+        if !header_written && header.is_some() {
+            write_header(None, &mut buf)?;
+            emit(&mut buf).map_err(io_err)?;
+            written += 1;
+        }
+        let mut recomputed = Vec::new();
+        if let Some(t) = trailer {
+            let (line, vals) = stored_trailer.unwrap_or((0, Vec::new()));
+            let vals = tally.trailer(layout, t, vals, line > 0, &mut recomputed)?;
+            encode_record(&dialect, &vals, &mut buf)
+                .map_err(|source| ExportError::Value { line, source })?;
+            emit(&mut buf).map_err(io_err)?;
+            written += 1;
+        }
+        hand_on(&mut buf).map_err(io_err)?;
+        Ok(Written {
+            records: written,
+            held_back,
+            excluded: excluded_n,
+            recomputed,
+            sha256: String::new(),
+        })
+    });
+    // The file's own error says more than the records' "could not hand on".
+    let sha = sha.map_err(|source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut w = written?;
+    w.sha256 = sha;
+    Ok(w)
+}
+
+/// Bytes gathered before they are handed to the thread writing the file.
+const BLOCK: usize = 256 * 1024;
+
+/// Runs `make` with a sender of blocks of bytes, which a second thread hashes (SHA-256) and
+/// writes to `out` as they come; returns what `make` returned, and the hash or the write's
+/// error.
+fn on_file_thread<W: Write + Send, T>(
+    out: &mut W,
+    make: impl FnOnce(&std::sync::mpsc::SyncSender<Vec<u8>>) -> T,
+) -> (T, std::io::Result<String>) {
     std::thread::scope(|scope| {
         let (to_file, blocks) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
         let file = scope.spawn(move || -> std::io::Result<String> {
@@ -659,167 +812,12 @@ pub fn write_batch<W: Write + Send>(
             out.flush()?;
             Ok(hex(&hasher.finalize()))
         });
-        let written = write_records(store, batch, layout, fill, rows, path, &to_file, had_bom);
+        let made = make(&to_file);
         drop(to_file);
         let sha = file
             .join()
             .unwrap_or_else(|_| Err(std::io::Error::other("the thread writing the file stopped")));
-        // The file's own error says more than the records' "could not hand on".
-        let sha = sha.map_err(|source| ExportError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut w = written?;
-        w.sha256 = sha;
-        Ok(w)
-    })
-}
-
-/// Bytes gathered before they are handed to the thread writing the file.
-const BLOCK: usize = 256 * 1024;
-
-/// The records of [`write_batch`], in blocks of lines handed to `to_file`.
-#[allow(clippy::too_many_arguments)]
-fn write_records(
-    store: &Store,
-    batch: i64,
-    layout: &Layout,
-    fill: &Fill,
-    rows: Rows<'_>,
-    path: &Path,
-    to_file: &std::sync::mpsc::SyncSender<Vec<u8>>,
-    had_bom: bool,
-) -> Result<Written, ExportError> {
-    let io_err = |source| ExportError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + 4096);
-    let mut dialect = layout.dialect;
-    if had_bom {
-        dialect.encoding = crate::layout::Encoding::Utf8;
-        buf.extend_from_slice(&[0xEF, 0xBB, 0xBF]);
-    }
-    let eol = dialect.line_ending.as_str().as_bytes();
-    // Ends a line; hands the block on when it is full (or `last`).
-    let hand_on = |buf: &mut Vec<u8>| -> std::io::Result<()> {
-        let block = std::mem::replace(buf, Vec::with_capacity(BLOCK + 4096));
-        to_file
-            .send(block)
-            .map_err(|_| std::io::Error::other("the file could not be written"))
-    };
-    let emit = |buf: &mut Vec<u8>| -> std::io::Result<()> {
-        buf.extend_from_slice(eol);
-        if buf.len() >= BLOCK {
-            hand_on(buf)?;
-        }
-        Ok(())
-    };
-    if layout.column_names {
-        encode_record(&dialect, layout.column_row(), &mut buf)
-            .map_err(|source| ExportError::Value { line: 1, source })?;
-        emit(&mut buf).map_err(io_err)?;
-    }
-    let header = layout.header();
-    let trailer = layout.trailer();
-    let mut tally = Tally::new(layout);
-    let mut written = 0u64;
-    let mut held_back = Vec::new();
-    let mut excluded_n = 0u64;
-    let mut header_written = false;
-    let mut stored_trailer: Option<(u64, Vec<String>)> = None;
-
-    let write_header = |fields: Option<Vec<String>>,
-                        buf: &mut Vec<u8>|
-     -> Result<(), ExportError> {
-        let Some(h) = header else { return Ok(()) };
-        let vals = header_values(layout, h, fields.unwrap_or_default(), fill);
-        encode_record(&dialect, &vals, buf).map_err(|source| ExportError::Value { line: 1, source })
-    };
-
-    let owned = |fields: &[std::borrow::Cow<'_, str>]| -> Vec<String> {
-        fields.iter().map(|f| f.to_string()).collect()
-    };
-    store.for_each_record_ref(batch, true, |rec| -> Result<bool, ExportError> {
-        let (seq_no, line, code, rejected, excluded) = (
-            rec.seq,
-            rec.line,
-            rec.record_type,
-            rec.rejected,
-            rec.excluded,
-        );
-        let fields = || rec.fields();
-        let ri = layout.stored_type(code);
-        let role = ri.map(|i| layout.records[i].role);
-        if role == Some(Role::Header) {
-            if !header_written {
-                write_header(Some(owned(&fields())), &mut buf)?;
-                emit(&mut buf).map_err(io_err)?;
-                written += 1;
-                header_written = true;
-            }
-            return Ok(true);
-        }
-        if !header_written && header.is_some() {
-            write_header(None, &mut buf)?;
-            emit(&mut buf).map_err(io_err)?;
-            written += 1;
-            header_written = true;
-        }
-        if role == Some(Role::Trailer) {
-            stored_trailer = Some((line, owned(&fields())));
-            return Ok(true);
-        }
-        if excluded {
-            excluded_n += 1;
-            return Ok(true);
-        }
-        match rows {
-            Rows::HoldBack(hold) if rejected && hold.contains(&seq_no) => {
-                held_back.push((seq_no, line));
-                return Ok(true);
-            }
-            Rows::Only(only) if !only.contains(&seq_no) => return Ok(true),
-            _ => {}
-        }
-        if !crate::store::encode_plain(&dialect, rec.stored, &mut buf) {
-            encode_record(
-                &dialect,
-                crate::store::split_fields_ref(rec.stored),
-                &mut buf,
-            )
-            .map_err(|source| ExportError::Value { line, source })?;
-        }
-        emit(&mut buf).map_err(io_err)?;
-        written += 1;
-        if tally.reads(ri) {
-            tally.add(layout, ri, &fields());
-        } else {
-            tally.add::<&str>(layout, ri, &[]);
-        }
-        Ok(true)
-    })?;
-    if !header_written && header.is_some() {
-        write_header(None, &mut buf)?;
-        emit(&mut buf).map_err(io_err)?;
-        written += 1;
-    }
-    let mut recomputed = Vec::new();
-    if let Some(t) = trailer {
-        let (line, vals) = stored_trailer.unwrap_or((0, Vec::new()));
-        let vals = tally.trailer(layout, t, vals, line > 0, &mut recomputed)?;
-        encode_record(&dialect, &vals, &mut buf)
-            .map_err(|source| ExportError::Value { line, source })?;
-        emit(&mut buf).map_err(io_err)?;
-        written += 1;
-    }
-    hand_on(&mut buf).map_err(io_err)?;
-    Ok(Written {
-        records: written,
-        held_back,
-        excluded: excluded_n,
-        recomputed,
-        sha256: String::new(),
+        (made, sha)
     })
 }
 

@@ -98,8 +98,9 @@ pub fn encode_record<S: AsRef<str>>(
         }
     }
     if !ascii {
-        let text = String::from_utf8(out.split_off(start)).unwrap_or_default();
-        encode_text(d.encoding, &text, out);
+        // UTF-8 throughout (text fields; the delimiter and quote are ASCII), so nothing is lost.
+        let tail = out.split_off(start);
+        encode_text(d.encoding, &String::from_utf8_lossy(&tail), out);
     }
     Ok(())
 }
