@@ -118,6 +118,37 @@ pub enum Screen {
     Hub,
 }
 
+/// A window in front of the screen. While one is open the keyboard is its own: nothing typed
+/// reaches the table behind it, and Escape closes it. [`App::front`] is the one place that
+/// knows every such window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Front {
+    /// "Something went wrong".
+    Errors,
+    /// Quit while work is under way?
+    QuitQuestion,
+    /// A cancel that came too late.
+    LateCancel,
+    /// The in-app path box (Open, Choose folder, Save report).
+    PathBox,
+    /// The Export dialog.
+    Export,
+    /// Which interface is this file?
+    InterfaceChoice,
+    /// The file was imported before.
+    Duplicate,
+    /// A workbook's columns mapped to a layout.
+    Mapping,
+    /// A bulk-fix dialog of the batch (Replace, Set value, Exclude, Show personal data).
+    BatchDialog,
+    /// The record form.
+    RecordForm,
+    /// A report window (joiners, movers and leavers; export history; a report's message).
+    Report,
+    /// The note that another window has the store open.
+    SecondWindow,
+}
+
 /// The Export dialog's choices.
 #[derive(Debug, Clone, Default)]
 pub struct ExportForm {
@@ -135,6 +166,8 @@ pub struct ExportForm {
     pub vpd: String,
     /// What is wrong with the choices, all at once (shown in the dialog).
     pub problems: Vec<String>,
+    /// The keyboard has been given to the first field.
+    pub focused: bool,
 }
 
 /// What the officer does to what is shown: screens, dialogs, the theme, the clipboard. Nothing
@@ -585,6 +618,57 @@ impl App {
         }
     }
 
+    /// The window in front, if any (the first that is open, in the order they are drawn on
+    /// top of each other).
+    pub fn front(&self) -> Option<Front> {
+        let v = self.view.as_ref();
+        [
+            (!self.errors.is_empty(), Front::Errors),
+            (self.confirm_quit.is_some(), Front::QuitQuestion),
+            (self.late_cancel.is_some(), Front::LateCancel),
+            (self.path_box.is_some(), Front::PathBox),
+            (self.export.is_some(), Front::Export),
+            (self.import.choice.is_some(), Front::InterfaceChoice),
+            (self.import.duplicate.is_some(), Front::Duplicate),
+            (self.import.mapping.is_some(), Front::Mapping),
+            (v.is_some_and(|v| v.dialog.is_some()), Front::BatchDialog),
+            (v.is_some_and(|v| v.form.is_some()), Front::RecordForm),
+            (self.reports.open(), Front::Report),
+            (self.second_window.is_some(), Front::SecondWindow),
+        ]
+        .into_iter()
+        .find_map(|(open, f)| open.then_some(f))
+    }
+
+    /// Closes a window in front as its Close, Cancel or Skip would (Escape): nothing is
+    /// changed, deleted or imported by closing.
+    pub fn close_front(&mut self, f: Front) {
+        match f {
+            Front::Errors => self.errors.clear(),
+            Front::QuitQuestion => self.confirm_quit = None,
+            Front::LateCancel => self.late_cancel = None,
+            Front::PathBox => self.path_box = None,
+            Front::Export => self.export = None,
+            Front::InterfaceChoice | Front::Duplicate | Front::Mapping => {
+                self.import.choice = None;
+                self.import.duplicate = None;
+                self.import.mapping = None;
+            }
+            Front::BatchDialog => {
+                if let Some(v) = self.view.as_mut() {
+                    v.dialog = None;
+                }
+            }
+            Front::RecordForm => {
+                if let Some(v) = self.view.as_mut() {
+                    v.form = None;
+                }
+            }
+            Front::Report => self.reports.close_top(),
+            Front::SecondWindow => self.second_window = None,
+        }
+    }
+
     /// Queues a command (applied at the start of the next frame's logic).
     pub fn queue(&mut self, c: Command) {
         self.commands.push_back(c);
@@ -763,7 +847,13 @@ impl App {
     }
 
     fn shortcuts(&mut self, ctx: &egui::Context) {
-        let typing = ctx.egui_wants_keyboard_input();
+        if let Some(f) = self.front()
+            && ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape))
+        {
+            self.close_front(f);
+        }
+        // Undo and redo belong to the batch: never while a window in front has the keyboard.
+        let typing = ctx.egui_wants_keyboard_input() || self.front().is_some();
         let quit = ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Q));
         if quit {
             self.commands.push_back(Command::View(View::Quit));
@@ -1312,13 +1402,24 @@ impl App {
             View::StayOpen => self.confirm_quit = None,
             View::Copy => {
                 if let (Some(v), Some(store)) = (self.view.as_mut(), self.store.as_ref()) {
-                    let (t, cells) = v.copy_cells(store);
-                    ctx.copy_text(t);
+                    let c = v.copy_cells(store);
+                    ctx.copy_text(c.text);
+                    // The log counts the values that left, never the blanks held back.
                     self.commands.push_back(Command::Data(Data::LogAccess {
                         action: crate::store::AccessAction::Copy,
-                        count: Some(cells),
-                        detail: String::new(),
+                        count: Some(c.cells),
+                        detail: if c.held > 0 {
+                            format!("{} masked cell(s) held back", c.held)
+                        } else {
+                            String::new()
+                        },
                     }));
+                    self.status = match (c.cells, c.held) {
+                        (n, 0) => format!("Copied {n} cell(s)."),
+                        (n, h) => format!(
+                            "Copied {n} cell(s); {h} cell(s) of personal data were held back (pasted as blanks): use Show personal data… to copy them."
+                        ),
+                    };
                 }
             }
             // The window's own paste: the clipboard text arrives as a paste event.
@@ -1797,6 +1898,7 @@ impl App {
                 }
             });
         });
+        let keys = self.front().is_none();
         match (self.screen, self.view.as_mut(), self.store.as_ref()) {
             (Screen::Batch, Some(v), Some(store)) => {
                 if self.state.show_issues {
@@ -1808,7 +1910,7 @@ impl App {
                             v.issues_ui(ui, store, self.state.show_chart, &mut cmds)
                         });
                 }
-                egui::CentralPanel::default().show(ui, |ui| v.ui(ui, store, &mut cmds));
+                egui::CentralPanel::default().show(ui, |ui| v.ui(ui, store, keys, &mut cmds));
             }
             (Screen::Batches, _, _) => {
                 egui::CentralPanel::default().show(ui, |ui| self.batches.ui(ui, &mut cmds));
@@ -1953,8 +2055,15 @@ impl App {
                 ));
                 ui.horizontal(|ui| {
                     let l = ui.label("Folder:");
-                    ui.add(egui::TextEdit::singleline(&mut f.folder).desired_width(320.0))
+                    let field = egui::Id::unique("export-folder-field");
+                    if !f.focused {
+                        // The dialog takes the keyboard as it opens.
+                        ui.memory_mut(|m| m.request_focus(field));
+                    }
+                    let r = ui
+                        .add(egui::TextEdit::singleline(&mut f.folder).id(field).desired_width(320.0))
                         .labelled_by(l.id);
+                    f.focused |= r.has_focus();
                     if ui.button("Choose…").clicked() {
                         cmds.push(Command::View(View::ChooseExportFolder));
                     }

@@ -7,7 +7,7 @@
 //! sort and column filters build an explicit row list on the worker. Nothing here decides
 //! what is valid or changes the store: edits become [`Command`]s the app sends to the worker.
 
-use super::app::{Command, Data};
+use super::app::{Command, Data, View};
 pub use super::model::Selection;
 use super::model::{Columns, grid_text, parse_grid, paste_plan};
 use crate::layout::{Field, Layout};
@@ -88,6 +88,17 @@ pub struct Editing {
 }
 
 pub use crate::store::FileState;
+
+/// Cells copied to the clipboard.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Copied {
+    /// The clipboard text (masked cells left empty).
+    pub text: String,
+    /// Values that left through the clipboard.
+    pub cells: u64,
+    /// Masked cells held back (copied as blanks).
+    pub held: u64,
+}
 
 /// What a find-and-replace would change, (cells, records), once counted.
 pub type Counted = Option<Result<(usize, usize), String>>;
@@ -236,6 +247,9 @@ pub struct BatchView {
     pub filter_text: String,
     /// Problem reading the store, shown above the table.
     pub error: Option<String>,
+    /// A note about the officer's last action (a masked cell that cannot be typed into, a
+    /// record not in the list), shown above the table until the cursor moves.
+    pub note: Option<String>,
     /// What the Replace dialog's inputs would change, counted by the worker: the inputs it
     /// was counted for, and (cells, records) or why it could not be counted.
     pub replace_preview: Option<(String, Counted)>,
@@ -358,6 +372,7 @@ impl BatchView {
             filter_col: 0,
             filter_text: String::new(),
             error: None,
+            note: None,
             replace_preview: None,
             focus_search: false,
             generation: 0,
@@ -730,8 +745,12 @@ impl BatchView {
                 self.scroll_col = Some(col);
             }
             None => {
-                self.sel = Some(Selection::cell(0, col));
-                self.scroll_to = Some(0);
+                // Never onto another record: nothing is selected until the officer chooses.
+                self.sel = None;
+                self.note = Some(
+                    "The record the cursor was on is not in this list, so nothing is selected."
+                        .into(),
+                );
             }
         }
     }
@@ -745,6 +764,8 @@ impl BatchView {
         self.clear_pages();
         self.editing = None;
         self.stale = false;
+        self.error = None;
+        self.note = None;
         self.query.filter.record_type = self.record_type();
         if self.unknown_tab() {
             self.request = None;
@@ -772,6 +793,7 @@ impl BatchView {
     /// After the worker changed records: re-read counts, issues and visible pages. A listed
     /// view keeps its rows (a fixed record stays where it is, marked fixed) until refreshed.
     pub fn after_edit(&mut self, store: &Store, _changed: &[u32]) {
+        self.note = None;
         self.clear_pages();
         self.rule_issues.clear();
         self.rule_fields.clear();
@@ -857,7 +879,12 @@ impl BatchView {
     }
 
     /// A page for an action the officer took (copy, paste, edit): from the cache, else read now.
+    /// None while a new row list is being made: the rows shown are not yet the rows the
+    /// action would reach, so no action reaches any.
     fn page(&mut self, store: &Store, p: u64) -> Option<&Page> {
+        if self.waiting_rows() {
+            return None;
+        }
         if !self.cache.contains_key(&p) {
             self.evict(p);
             match crate::pages::read_page(store, self.info.id, p, &self.source()) {
@@ -1008,7 +1035,7 @@ impl BatchView {
             return;
         };
         if self.masked(field) {
-            self.error = Some(
+            self.note = Some(
                 "This cell holds personal data, masked: use \"Show personal data…\" (with a reason, kept in the access log) to see and change it."
                     .into(),
             );
@@ -1089,21 +1116,22 @@ impl BatchView {
 
     /// The selected cells as text for the clipboard: tab-separated, quoted where Excel needs it.
     pub fn copy_text(&mut self, store: &Store) -> String {
-        self.copy_cells(store).0
+        self.copy_cells(store).text
     }
 
-    /// The selected cells as clipboard text, and how many cells: personal data that is masked
-    /// is left out (empty), so it never leaves through the clipboard unrevealed.
-    pub fn copy_cells(&mut self, store: &Store) -> (String, u64) {
+    /// The selected cells as clipboard text. Personal data that is masked is left out (empty),
+    /// so it never leaves through the clipboard unrevealed; how many values left and how many
+    /// were held back is counted, for the officer and the access log.
+    pub fn copy_cells(&mut self, store: &Store) -> Copied {
         let Some(sel) = self.sel else {
-            return (String::new(), 0);
+            return Copied::default();
         };
         let (r0, r1) = sel.rows();
         let (c0, c1) = sel.cols();
         let fields: Vec<usize> = (c0..=c1).filter_map(|c| self.cols.field(c)).collect();
         let masked: Vec<bool> = fields.iter().map(|f| self.masked(*f)).collect();
-        let grid: Vec<Vec<String>> = self
-            .records(store, r0, r1)
+        let records = self.records(store, r0, r1);
+        let grid: Vec<Vec<String>> = records
             .iter()
             .map(|r| {
                 fields
@@ -1119,8 +1147,14 @@ impl BatchView {
                     .collect()
             })
             .collect();
-        let cells = grid.iter().map(|r| r.len() as u64).sum();
-        (grid_text(&grid), cells)
+        let per_row = masked.iter().filter(|m| **m).count() as u64;
+        let held = per_row * records.len() as u64;
+        let cells = grid.iter().map(|r| r.len() as u64).sum::<u64>() - held;
+        Copied {
+            text: grid_text(&grid),
+            cells,
+            held,
+        }
     }
 
     /// The changes pasting clipboard `text` (tab-separated, Excel's quoting) at the selection
@@ -1181,13 +1215,31 @@ impl BatchView {
         }
     }
 
-    fn keyboard(&mut self, ui: &egui::Ui, store: &Store, cmds: &mut Vec<Command>) {
+    /// The table's keyboard: moves, selection, copy and paste, and typing into cells. `keys`
+    /// is false while a window in front of the table (a dialog, the record form, a message)
+    /// has the keyboard: then nothing typed reaches the table.
+    ///
+    /// Typing into a selected cell starts editing it with what was typed (as in Excel). Every
+    /// character of the frame goes into the cell, in order, and the editor is given the
+    /// keyboard before it is drawn, so no key pressed between the selection and the editor is
+    /// lost; the events that started the edit are taken out of the frame's input so the editor
+    /// does not see them twice.
+    fn keyboard(&mut self, ui: &egui::Ui, store: &Store, keys: bool, cmds: &mut Vec<Command>) {
         let ctx = ui.ctx().clone();
+        if !keys {
+            return;
+        }
         let find = ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::F));
         if find {
             self.focus_search = true;
         }
-        if ctx.egui_wants_keyboard_input() || self.editing.is_some() || self.dialog.is_some() {
+        if let Some(e) = self.editing.as_mut().filter(|e| e.fresh) {
+            // The editor is not drawn yet: what is typed meanwhile goes into the cell.
+            let typed = take_text(&ctx, None);
+            e.text.push_str(&typed);
+            return;
+        }
+        if ctx.egui_wants_keyboard_input() || self.editing.is_some() {
             return;
         }
         let n = self.rows.len() as usize;
@@ -1197,17 +1249,11 @@ impl BatchView {
         }
         let (events, shift) = ctx.input(|i| (i.events.clone(), i.modifiers.shift));
         let mut moved = false;
-        for ev in &events {
+        // The index of the event that started an edit in this frame.
+        let mut started: Option<usize> = None;
+        for (at, ev) in events.iter().enumerate() {
             match ev {
-                egui::Event::Copy => {
-                    let (t, cells) = self.copy_cells(store);
-                    ctx.copy_text(t);
-                    cmds.push(Command::Data(Data::LogAccess {
-                        action: crate::store::AccessAction::Copy,
-                        count: Some(cells),
-                        detail: String::new(),
-                    }));
-                }
+                egui::Event::Copy => cmds.push(Command::View(View::Copy)),
                 egui::Event::Paste(text) => {
                     let changes = self.paste_changes(store, text);
                     if !changes.is_empty() {
@@ -1216,12 +1262,12 @@ impl BatchView {
                     }
                 }
                 egui::Event::Text(t) if !t.trim().is_empty() && self.sel.is_some() => {
-                    // Typing over a cell starts editing it with what was typed (as in Excel).
                     self.start_edit(store);
                     if let Some(e) = &mut self.editing {
-                        e.text = t.clone();
+                        e.text.clear();
+                        started = Some(at);
                     }
-                    return;
+                    break;
                 }
                 egui::Event::Key {
                     key: egui::Key::Delete,
@@ -1249,22 +1295,21 @@ impl BatchView {
                         egui::Key::ArrowRight | egui::Key::Tab => c = (c + 1).min(ncols - 1),
                         egui::Key::PageUp => r = r.saturating_sub(20),
                         egui::Key::PageDown => r = (r + 20).min(n - 1),
-                        egui::Key::Home if modifiers.command => r = 0,
-                        egui::Key::End if modifiers.command => r = n - 1,
+                        // As in Excel: Ctrl+Home is the first cell, Ctrl+End the last.
+                        egui::Key::Home if modifiers.command => (r, c) = (0, 0),
+                        egui::Key::End if modifiers.command => (r, c) = (n - 1, ncols - 1),
                         egui::Key::Home => c = 0,
                         egui::Key::End => c = ncols - 1,
                         egui::Key::Enter | egui::Key::F2 => {
                             self.start_edit(store);
+                            if self.editing.is_some() {
+                                started = Some(at);
+                                break;
+                            }
                             continue;
                         }
                         egui::Key::C if modifiers.command => {
-                            let (t, cells) = self.copy_cells(store);
-                            ctx.copy_text(t);
-                            cmds.push(Command::Data(Data::LogAccess {
-                                action: crate::store::AccessAction::Copy,
-                                count: Some(cells),
-                                detail: String::new(),
-                            }));
+                            cmds.push(Command::View(View::Copy));
                             continue;
                         }
                         _ => continue,
@@ -1280,30 +1325,74 @@ impl BatchView {
                 _ => {}
             }
         }
+        if let Some(at) = started {
+            // What was typed from the key that started the edit on goes into the cell, and
+            // those events leave the frame's input.
+            let typed = take_text(&ctx, Some(at));
+            if let Some(e) = &mut self.editing {
+                e.text.push_str(&typed);
+            }
+        }
         if moved {
+            self.note = None;
             self.scroll_to = self.sel.map(|s| s.cursor.0);
             self.scroll_col = self.sel.map(|s| s.cursor.1);
         }
     }
 
-    /// Draws the screen.
-    pub fn ui(&mut self, ui: &mut egui::Ui, store: &Store, cmds: &mut Vec<Command>) {
-        self.keyboard(ui, store, cmds);
+    /// Draws the screen. `keys`: the table may take the keyboard (no window is in front).
+    pub fn ui(&mut self, ui: &mut egui::Ui, store: &Store, keys: bool, cmds: &mut Vec<Command>) {
+        self.keyboard(ui, store, keys, cmds);
         self.toolbar_ui(ui, store, cmds);
-        if let Some(e) = &self.error {
-            ui.colored_label(ui.visuals().error_fg_color, e);
-        }
+        self.note_ui(ui, store);
         self.offer_ui(ui, cmds);
         self.dialog_ui(ui, store, cmds);
         self.form_ui(ui, store, cmds);
         self.audit_ui(ui);
-        if self.waiting_rows() {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("Searching the batch…");
-            });
-        }
         self.table_ui(ui, store, cmds);
+    }
+
+    /// One line above the table, always there whether or not it has something to say, so the
+    /// table never moves under the pointer or the cursor: a problem reading the store, a note
+    /// about the last action, a search under way, or the list kept as it was made.
+    fn note_ui(&mut self, ui: &mut egui::Ui, store: &Store) {
+        let size = egui::vec2(ui.available_width(), ROW_HEIGHT);
+        let mut refresh = false;
+        ui.allocate_ui_with_layout(
+            size,
+            egui::Layout::left_to_right(egui::Align::Center),
+            |ui| {
+                ui.set_min_size(size);
+                let line = |ui: &mut egui::Ui, text: egui::RichText| {
+                    let full = text.text().to_string();
+                    ui.add(egui::Label::new(text).truncate())
+                        .on_hover_text(full);
+                };
+                if let Some(e) = &self.error {
+                    line(ui, egui::RichText::new(e).color(ui.visuals().error_fg_color));
+                } else if self.waiting_rows() {
+                    ui.spinner();
+                    line(ui, egui::RichText::new("Searching the batch…"));
+                } else if let Some(n) = &self.note {
+                    line(ui, egui::RichText::new(n).color(ui.visuals().warn_fg_color));
+                } else if self.stale {
+                    refresh = ui
+                        .button("Refresh the list")
+                        .on_hover_text("Make the list again: fixed records leave it")
+                        .clicked();
+                    line(
+                        ui,
+                        egui::RichText::new(
+                            "Records fixed since this list was made stay in it, ticked in green, so nothing moves under the cursor.",
+                        )
+                        .weak(),
+                    );
+                }
+            },
+        );
+        if refresh {
+            self.requery(store);
+        }
     }
 
     fn toolbar_ui(&mut self, ui: &mut egui::Ui, store: &Store, cmds: &mut Vec<Command>) {
@@ -1820,16 +1909,6 @@ impl BatchView {
             });
             return;
         }
-        if self.stale {
-            ui.horizontal_wrapped(|ui| {
-                ui.label(
-                    "Records fixed since this list was made stay in it, ticked in green, so nothing moves under the cursor.",
-                );
-                if ui.button("Refresh the list").clicked() {
-                    self.requery(store);
-                }
-            });
-        }
         let ncols = self.ncols();
         let keys = self.cols.keys;
         let mut columns = Vec::with_capacity(ncols + 1);
@@ -1879,9 +1958,16 @@ impl BatchView {
             out: GridOut::default(),
         };
         let area = ui.available_rect_before_wrap();
-        let table_id = table.get_id(ui);
         let fit = grid.view.fit_columns && !grid.view.cache.is_empty();
-        table.show(ui, &mut grid);
+        // The table's scroll position is kept per batch and tab: a batch opened for the first
+        // time starts at its first line and column, and one opened again where it was left.
+        let table_id = ui
+            .push_id(("batch-table", grid.view.info.id, grid.view.tab), |ui| {
+                let id = table.get_id(ui);
+                table.show(ui, &mut grid);
+                id
+            })
+            .inner;
         let out = grid.out;
         if fit {
             // The first rows are in: measure the columns again with them (once per tab).
@@ -1911,6 +1997,7 @@ impl BatchView {
             self.editing = None;
         }
         if let Some((r, c, shift)) = out.clicked {
+            self.note = None;
             if self.editing.is_some() {
                 self.commit_edit(store, cmds);
             }
@@ -2167,8 +2254,23 @@ impl egui_table::TableDelegate for Grid<'_> {
             let hint = self.fields.get(field).map(|f| f.format.to_string());
             let header = self.view.header_ids.get(&c).copied();
             if let Some(e) = &mut self.view.editing {
+                let editor = egui::Id::unique("cell-editor");
+                if e.fresh {
+                    // A new edit: the caret at the end of the value (never where an earlier
+                    // edit left it), and the keyboard given before the editor is drawn, so
+                    // it takes this frame's keys.
+                    let mut state =
+                        egui::text_edit::TextEditState::load(ui.ctx(), editor).unwrap_or_default();
+                    let end = egui::text::CCursor::new(e.text.chars().count());
+                    state
+                        .cursor
+                        .set_char_range(Some(egui::text::CCursorRange::one(end)));
+                    state.store(ui.ctx(), editor);
+                    ui.memory_mut(|m| m.request_focus(editor));
+                    e.fresh = false;
+                }
                 let mut te = egui::TextEdit::singleline(&mut e.text)
-                    .id(egui::Id::unique("cell-editor"))
+                    .id(editor)
                     .desired_width(f32::INFINITY);
                 if let Some(h) = hint {
                     te = te.hint_text(h);
@@ -2228,9 +2330,6 @@ impl egui_table::TableDelegate for Grid<'_> {
                 if let Some(c) = picked {
                     e.text = c;
                     self.out.commit = true;
-                } else if e.fresh {
-                    tr.request_focus();
-                    e.fresh = false;
                 } else if tr.lost_focus() {
                     if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
                         self.out.cancel = true;
@@ -2264,6 +2363,31 @@ impl egui_table::TableDelegate for Grid<'_> {
     fn default_row_height(&self) -> f32 {
         ROW_HEIGHT
     }
+}
+
+/// Takes out of this frame's input the event at `start` (the key that started an edit) and
+/// every text event after it (all of them without `start`), and gives back their text in
+/// order: what was typed goes into the cell once, never again through the editor.
+fn take_text(ctx: &egui::Context, start: Option<usize>) -> String {
+    ctx.input_mut(|i| {
+        let mut typed = String::new();
+        let mut at = 0usize;
+        i.events.retain(|ev| {
+            let here = at;
+            at += 1;
+            if start.is_some_and(|s| here < s) {
+                return true;
+            }
+            match ev {
+                egui::Event::Text(t) => {
+                    typed.push_str(t);
+                    false
+                }
+                _ => start != Some(here),
+            }
+        });
+        typed
+    })
 }
 
 /// A small triangle beside a sorted column's title: up for A to Z, down for Z to A (drawn,

@@ -112,6 +112,8 @@ pub struct PathBox {
     pub problem: Option<String>,
     /// The files of the folder typed (for Open), read when the text changes.
     listing: Option<(String, Vec<PathBuf>)>,
+    /// The keyboard has been given to the path field (once, when the box opens).
+    focused: bool,
 }
 
 impl PathBox {
@@ -124,6 +126,7 @@ impl PathBox {
             folders,
             problem: None,
             listing: None,
+            focused: false,
         }
     }
 
@@ -178,9 +181,19 @@ impl PathBox {
                     "File path:"
                 };
                 let l = ui.label(what);
+                let field = egui::Id::unique("path-box-field");
+                if !self.focused {
+                    // The box takes the keyboard as it opens: what is typed is the path.
+                    ui.memory_mut(|m| m.request_focus(field));
+                }
                 let r = ui
-                    .add(egui::TextEdit::singleline(&mut self.text).desired_width(f32::INFINITY))
+                    .add(
+                        egui::TextEdit::singleline(&mut self.text)
+                            .id(field)
+                            .desired_width(f32::INFINITY),
+                    )
                     .labelled_by(l.id);
+                self.focused |= r.has_focus();
                 if r.changed() {
                     self.problem = None;
                 }

@@ -134,6 +134,19 @@ impl ReportsUi {
         });
     }
 
+    /// A report window is open.
+    pub fn open(&self) -> bool {
+        self.message.is_some() || self.jml.is_some() || self.history.is_some()
+    }
+
+    /// Closes the report window on top (Escape): the message first, then the history, then
+    /// the comparison.
+    pub fn close_top(&mut self) {
+        if self.message.take().is_none() && self.history.take().is_none() {
+            self.jml = None;
+        }
+    }
+
     /// Draws the windows; true when "Save as CSV…" was pressed.
     pub fn ui(&mut self, ctx: &egui::Context, highlight: Option<i64>) -> bool {
         if let Some((is_err, msg)) = self.message.clone() {

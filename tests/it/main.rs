@@ -9,6 +9,7 @@ mod ftps_server;
 mod governance;
 mod hub;
 mod nothing_lost;
+mod officer_day;
 mod parallel;
 mod property;
 mod samples;

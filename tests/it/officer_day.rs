@@ -1,0 +1,364 @@
+//! The officer's day, in the real window (egui_kittest at 1024×700 over a real store): keys
+//! typed with a dialog open never reach the table, an edit starts with the caret at the end,
+//! no key typed straight into a selected cell is lost, Escape closes every dialog, a batch
+//! opens at its start, nothing moves under the cursor when the rejected rows are listed, and
+//! masked cells copied are said to be held back.
+
+use crate::support::root;
+use crate::window::{field_index, harness_sized, settle, view};
+use egui_kittest::{Harness, kittest::Queryable as _};
+use esr_desk::store::Store;
+use esr_desk::ui::app::{App, Command, Front, View};
+use esr_desk::ui::batch::Selection;
+use std::path::{Path, PathBuf};
+
+const DEFECTS: &str = "sample-data/absences/ABS_RX1_20261102_000002.csv";
+const CLEAN: &str = "sample-data/absences/ABS_RX1_20261102_000001.csv";
+
+fn open(files: Vec<PathBuf>, dir: &Path) -> Harness<'static, App> {
+    let app = App::headless(files, Some(dir.join("store.sqlite")));
+    let mut h = harness_sized(app, 1024.0, 700.0);
+    settle(&mut h);
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    h
+}
+
+/// The stored value of field `field` of the record at view row `row` of the open batch.
+fn stored(db: &Path, h: &Harness<'static, App>, row: usize, field: usize) -> String {
+    let store = Store::open(db).expect("store");
+    let v = view(h);
+    let seq = match &v.rows {
+        esr_desk::ui::batch::Rows::Listed(l) => l[row],
+        esr_desk::ui::batch::Rows::Paged(_) => {
+            store
+                .page(v.info.id, row as u64, 1, &v.query.filter)
+                .expect("page")[0]
+                .seq
+        }
+    };
+    store.record(v.info.id, seq).expect("record").fields[field].clone()
+}
+
+fn select(h: &mut Harness<'static, App>, row: usize, col: usize) {
+    h.state_mut().view.as_mut().expect("view").sel = Some(Selection::cell(row, col));
+    h.run();
+}
+
+fn edits(db: &Path, h: &Harness<'static, App>) -> usize {
+    let store = Store::open(db).expect("store");
+    store.edits(view(h).info.id).expect("log").len()
+}
+
+#[test]
+fn keys_typed_while_a_dialog_is_open_never_reach_the_cell_behind_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let mut h = open(vec![root().join(DEFECTS)], dir.path());
+    let start = field_index(&h, "Start Date");
+    let col = view(&h).col_of(start);
+    let before = stored(&db, &h, 3, start);
+    select(&mut h, 3, col);
+    // Ctrl+O: the system's dialog is off here, so the path box opens; the officer types a
+    // path without clicking into it, and presses Enter.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    h.run();
+    assert_eq!(h.state().front(), Some(Front::PathBox));
+    h.event(egui::Event::Text("/no/such/file.csv".into()));
+    h.run();
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    assert!(view(&h).editing.is_none(), "no cell is being edited");
+    assert_eq!(edits(&db, &h), 0, "nothing was edited");
+    assert_eq!(stored(&db, &h, 3, start), before);
+    let b = h
+        .state()
+        .path_box
+        .as_ref()
+        .expect("the path box is still open");
+    assert!(
+        b.text.ends_with("/no/such/file.csv"),
+        "typed into the box: {:?}",
+        b.text
+    );
+    assert!(b.problem.is_some(), "the path was checked");
+    // The same with the Export dialog.
+    h.key_press(egui::Key::Escape);
+    h.run();
+    assert!(h.state().path_box.is_none());
+    h.state_mut().queue(Command::View(View::ExportDialog));
+    h.run();
+    assert_eq!(h.state().front(), Some(Front::Export));
+    h.event(egui::Event::Text("ZZZ".into()));
+    h.run();
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    assert_eq!(edits(&db, &h), 0, "nothing was edited");
+    assert_eq!(stored(&db, &h, 3, start), before);
+}
+
+#[test]
+fn f2_and_enter_put_the_caret_at_the_end_of_the_value() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let mut h = open(vec![root().join(CLEAN)], dir.path());
+    let first = field_index(&h, "First Name");
+    let col = view(&h).col_of(first);
+    // A first edit leaves its caret at the start of the text (Home), then is cancelled.
+    select(&mut h, 1, col);
+    h.key_press(egui::Key::F2);
+    h.run();
+    assert!(view(&h).editing.is_some());
+    h.key_press(egui::Key::Home);
+    h.run();
+    h.key_press(egui::Key::Escape);
+    h.run();
+    assert!(view(&h).editing.is_none(), "Escape cancels the edit");
+    // F2 on another cell, then one character: it goes at the end.
+    for (row, key) in [(2, egui::Key::F2), (4, egui::Key::Enter)] {
+        let before = stored(&db, &h, row, first);
+        select(&mut h, row, col);
+        h.key_press(key);
+        h.run();
+        h.event(egui::Event::Text("Z".into()));
+        h.run();
+        h.key_press(egui::Key::Enter);
+        settle(&mut h);
+        assert_eq!(stored(&db, &h, row, first), format!("{before}Z"), "{key:?}");
+    }
+}
+
+#[test]
+fn every_key_typed_straight_into_a_selected_cell_is_kept() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let mut h = open(vec![root().join(CLEAN)], dir.path());
+    let days = field_index(&h, "Days Lost");
+    let col = view(&h).col_of(days);
+    // Two keys in the same frame as the selection's first key.
+    select(&mut h, 1, col);
+    h.event(egui::Event::Text("1".into()));
+    h.event(egui::Event::Text("2".into()));
+    h.run();
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    assert_eq!(stored(&db, &h, 1, days), "12");
+    // Keys split over frames, one a frame, with a frame that only steps between.
+    select(&mut h, 3, col);
+    for k in ["3", "4", "5", "6"] {
+        h.event(egui::Event::Text(k.into()));
+        h.step();
+    }
+    h.run();
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    assert_eq!(stored(&db, &h, 3, days), "3456");
+    // F2 and a key in one frame: the key goes after the value, once.
+    let before = stored(&db, &h, 5, days);
+    select(&mut h, 5, col);
+    h.key_press(egui::Key::F2);
+    h.event(egui::Event::Text("7".into()));
+    h.run();
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    assert_eq!(stored(&db, &h, 5, days), format!("{before}7"));
+    // Typing and Enter in one frame: kept, and saved.
+    select(&mut h, 6, col);
+    h.event(egui::Event::Text("8".into()));
+    h.event(egui::Event::Text("9".into()));
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    assert_eq!(stored(&db, &h, 6, days), "89");
+}
+
+#[test]
+fn escape_closes_every_dialog() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut h = open(vec![root().join(DEFECTS)], dir.path());
+    select(&mut h, 2, 2);
+    type Opener = Box<dyn Fn(&mut Harness<'static, App>)>;
+    let opens: Vec<(Front, Opener)> = vec![
+        (
+            Front::Export,
+            Box::new(|h| h.state_mut().queue(Command::View(View::ExportDialog))),
+        ),
+        (
+            Front::PathBox,
+            Box::new(|h| h.state_mut().queue(Command::View(View::OpenDialog))),
+        ),
+        (
+            Front::BatchDialog,
+            Box::new(|h| h.get_by_label("Set value…").click()),
+        ),
+        (
+            Front::RecordForm,
+            Box::new(|h| h.get_by_label("Record form…").click()),
+        ),
+        (
+            Front::Errors,
+            Box::new(|h| h.state_mut().errors.push("A test message.".into())),
+        ),
+    ];
+    for (front, open) in opens {
+        open(&mut h);
+        settle(&mut h);
+        assert_eq!(h.state().front(), Some(front));
+        h.key_press(egui::Key::Escape);
+        h.run();
+        assert_eq!(h.state().front(), None, "Escape closed {front:?}");
+    }
+    // The interface question for a file that fits none: Escape skips the file.
+    let odd = dir.path().join("notes.txt");
+    std::fs::write(&odd, "hello\nworld\n").expect("write");
+    h.state_mut()
+        .queue(Command::Data(esr_desk::ui::app::Data::OpenFiles(vec![odd])));
+    settle(&mut h);
+    assert_eq!(h.state().front(), Some(Front::InterfaceChoice));
+    h.key_press(egui::Key::Escape);
+    settle(&mut h);
+    assert_eq!(h.state().front(), None);
+}
+
+#[test]
+fn a_newly_opened_batch_starts_at_its_first_line_and_column() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut h = open(vec![root().join(DEFECTS), root().join(CLEAN)], dir.path());
+    let second = view(&h).info.id;
+    let fresh = view(&h).visible.clone();
+    assert_eq!(fresh.0.start, 0);
+    // Scroll far down and right in this batch.
+    select(&mut h, 0, 0);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::End);
+    settle(&mut h);
+    let (rows, cols) = view(&h).visible.clone();
+    assert!(
+        rows.start > 0 && cols.start > fresh.1.start,
+        "scrolled: {rows:?} {cols:?}"
+    );
+    // The other batch opens at its start.
+    h.state_mut()
+        .queue(Command::View(View::OpenBatch(second - 1)));
+    settle(&mut h);
+    assert_eq!(view(&h).info.id, second - 1);
+    let (rows, cols) = view(&h).visible.clone();
+    assert_eq!(
+        (rows.start, cols.start),
+        (0, fresh.1.start),
+        "{rows:?} {cols:?}"
+    );
+    // And the first one opens again where it was left.
+    h.state_mut().queue(Command::View(View::OpenBatch(second)));
+    settle(&mut h);
+    let (rows, _) = view(&h).visible.clone();
+    assert!(rows.start > 0, "where it was left: {rows:?}");
+}
+
+#[test]
+fn ctrl_home_and_ctrl_end_go_to_the_first_and_last_cell() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut h = open(vec![root().join(CLEAN)], dir.path());
+    select(&mut h, 5, 3);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Home);
+    h.run();
+    assert_eq!(view(&h).sel.expect("sel").cursor, (0, 0));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::End);
+    h.run();
+    let n = view(&h).rows.len() as usize;
+    let c = view(&h).ncols();
+    assert_eq!(view(&h).sel.expect("sel").cursor, (n - 1, c - 1));
+}
+
+#[test]
+fn nothing_moves_under_the_cursor_when_rejected_rows_are_listed_and_fixed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let mut h = open(vec![root().join(DEFECTS)], dir.path());
+    // A record that is not rejected is selected; listing the rejected rows selects nothing
+    // rather than another record.
+    let store = Store::open(&db).expect("store");
+    let batch = view(&h).info.id;
+    let clean_row = (0..20)
+        .find(|r| {
+            let v = view(&h);
+            let seq = store
+                .page(batch, *r as u64, 1, &v.query.filter)
+                .expect("page")[0]
+                .seq;
+            !store.record(batch, seq).expect("rec").rejected
+        })
+        .expect("a clean record near the top");
+    select(&mut h, clean_row, 1);
+    h.get_by_label("Rejected rows only").click();
+    settle(&mut h);
+    assert!(view(&h).sel.is_none(), "no other record is selected");
+    assert!(view(&h).note.is_some(), "and the officer is told why");
+    // The table's top edge, before and after a fix.
+    let top = view(&h).table_rect.min.y;
+    let days = field_index(&h, "Days Lost");
+    let col = view(&h).col_of(days);
+    let seq91 = store.seq_for_line(batch, 91).expect("q").expect("line 91");
+    let row = match &view(&h).rows {
+        esr_desk::ui::batch::Rows::Listed(l) => l.iter().position(|s| *s == seq91),
+        _ => None,
+    }
+    .expect("line 91 is listed");
+    select(&mut h, row, col);
+    h.key_press(egui::Key::F2);
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.event(egui::Event::Text("1".into()));
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    assert!(view(&h).stale, "the list is kept as it was made");
+    assert!(!store.record(batch, seq91).expect("rec").rejected);
+    assert_eq!(
+        view(&h).table_rect.min.y,
+        top,
+        "the table did not move when the note appeared"
+    );
+    h.get_by_label("Refresh the list").click();
+    settle(&mut h);
+    assert_eq!(view(&h).table_rect.min.y, top, "nor when it went");
+}
+
+#[test]
+fn copying_masked_cells_says_what_was_held_back_and_logs_what_left() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let mut h = open(vec![root().join(DEFECTS)], dir.path());
+    let sick = field_index(&h, "Sickness Reason");
+    let col = view(&h).col_of(sick);
+    // Two rows, the masked column and the one before it: 4 cells, 2 of them masked.
+    h.state_mut().view.as_mut().expect("view").sel = Some(Selection {
+        anchor: (0, col - 1),
+        cursor: (1, col),
+    });
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::C);
+    settle(&mut h);
+    let status = h.state().status.clone();
+    assert!(
+        status.contains("Copied 2 cell(s)")
+            && status.contains("2 cell(s) of personal data were held back"),
+        "{status}"
+    );
+    let store = Store::open(&db).expect("store");
+    let log = store.access_log(None).expect("log");
+    let copy = log.last().expect("entry");
+    assert_eq!((copy.action.as_str(), copy.count), ("copy", Some(2)));
+    assert_eq!(copy.detail.as_deref(), Some("2 masked cell(s) held back"));
+}
+
+#[test]
+fn a_masked_cell_note_goes_when_the_cursor_moves() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut h = open(vec![root().join(DEFECTS)], dir.path());
+    let sick = field_index(&h, "Sickness Reason");
+    let col = view(&h).col_of(sick);
+    select(&mut h, 0, col);
+    h.key_press(egui::Key::F2);
+    h.run();
+    assert!(view(&h).note.is_some());
+    h.key_press(egui::Key::ArrowDown);
+    h.run();
+    assert!(view(&h).note.is_none(), "the note went with the cursor");
+}
