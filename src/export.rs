@@ -260,6 +260,8 @@ pub fn export_batch(
                 sha: None,
                 held: 0,
                 trigger: opts.trigger,
+                vpd: None,
+                seq: None,
             },
         );
     }
@@ -286,9 +288,106 @@ pub fn export_batch(
 struct Prepared {
     outcome: ExportOutcome,
     tmp: tempfile::NamedTempFile,
-    seq_key: String,
-    seq: u64,
-    advance_seq: bool,
+    id: Identity,
+}
+
+/// What a caller asks of a file's identity; anything not given is found by [`identity`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Want<'a> {
+    /// The organisation the file is for (its VPD code).
+    pub org: Option<&'a str>,
+    /// A VPD code given for this export (`--vpd`, the Export dialog).
+    pub vpd: Option<&'a str>,
+    /// A sequence number given for this export (`--seq`).
+    pub seq: Option<u64>,
+}
+
+/// Who a file is for and its number. ESR keeps one sequence per organisation and interface,
+/// so one counter, `seq.<VPD>.<interface>`, numbers every file of that organisation and
+/// interface, whichever path makes it (the window, the command line, a schedule, a delivery to
+/// the hub, a re-send, a workbook's header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The VPD code written in the name and header.
+    pub vpd: String,
+    /// The sequence number: the next of the counter, or the one given.
+    pub seq: u64,
+    /// The counter's setting.
+    pub key: String,
+    /// A counter of an older version that numbered the interface without an organisation:
+    /// read as a floor, and folded into `key` when the number is used up.
+    pub legacy: Option<String>,
+    /// The number was given: the counter moves only if it is past it.
+    pub given: bool,
+}
+
+/// Resolves a file's identity: the VPD code is the organisation's, else the one given, else
+/// the trust's setting (`vpd`), else the one the batch's header or file name carries; the
+/// sequence number is the one given, else the next of that organisation's counter. The one
+/// place either is decided.
+pub fn identity(
+    store: &Store,
+    interface: &str,
+    want: &Want<'_>,
+    found: Option<String>,
+) -> Result<Identity, ExportError> {
+    let vpd = want
+        .org
+        .or(want.vpd)
+        .map(str::to_string)
+        .or(store.setting("vpd")?)
+        .or(found)
+        .ok_or(ExportError::NoVpd)?;
+    crate::store::check_vpd(&vpd).map_err(ExportError::Name)?;
+    let key = crate::store::seq_key(Some(&vpd), interface);
+    let legacy_key = crate::store::seq_key(None, interface);
+    let read = |k: &str| -> Result<Option<u64>, ExportError> {
+        match store.setting(k)? {
+            None => Ok(None),
+            Some(v) => crate::store::parse_seq(k, &v)
+                .map(Some)
+                .map_err(ExportError::Name),
+        }
+    };
+    let legacy = read(&legacy_key)?;
+    let last = read(&key)?.max(legacy);
+    let seq = match want.seq {
+        Some(s) => s,
+        None => match last {
+            None => 1,
+            Some(n) => n.checked_add(1).ok_or_else(|| {
+                ExportError::Name(format!(
+                    "{key} has reached the largest sequence number: set it again with `esr-desk settings {key} N`"
+                ))
+            })?,
+        },
+    };
+    Ok(Identity {
+        vpd,
+        seq,
+        key,
+        legacy: legacy.map(|_| legacy_key),
+        given: want.seq.is_some(),
+    })
+}
+
+/// [`identity`] for a stored batch: what its header and file name carry are the last resort
+/// for the VPD code.
+pub fn batch_identity(
+    store: &mut Store,
+    batch: i64,
+    want: &Want<'_>,
+) -> Result<Identity, ExportError> {
+    let info = store.batch(batch)?;
+    let found = if want.org.or(want.vpd).is_none() && store.setting("vpd")?.is_none() {
+        let layout = store.batch_layout(batch)?;
+        header_vpd(store, batch, &layout)?
+            .filter(|v| crate::store::check_vpd(v).is_ok())
+            .or_else(|| layout.file_name.vpd_in(&info.source_name))
+    } else {
+        None
+    };
+    identity(store, &info.interface, want, found)
 }
 
 fn export_inner(
@@ -303,32 +402,16 @@ fn export_inner(
         return Err(e);
     }
     let blocking = ready.blocking;
-    let vpd = match opts
-        .org
-        .clone()
-        .or(opts.vpd.clone())
-        .or(store.setting("vpd")?)
-        .or(header_vpd(store, batch, &layout)?)
-    {
-        Some(v) => v,
-        None => return Err(ExportError::NoVpd),
-    };
-    crate::store::check_vpd(&vpd).map_err(ExportError::Name)?;
-    let seq_key = crate::store::seq_key(opts.org.as_deref(), &info.interface);
-    let seq = match opts.seq {
-        Some(s) => s,
-        None => match store.setting(&seq_key)? {
-            None => 1,
-            Some(v) => crate::store::parse_seq(&seq_key, &v)
-                .map_err(ExportError::Name)?
-                .checked_add(1)
-                .ok_or_else(|| {
-                    ExportError::Name(format!(
-                        "{seq_key} has reached the largest sequence number: set it again with `esr-desk settings {seq_key} N`"
-                    ))
-                })?,
+    let id = batch_identity(
+        store,
+        batch,
+        &Want {
+            org: opts.org.as_deref(),
+            vpd: opts.vpd.as_deref(),
+            seq: opts.seq,
         },
-    };
+    )?;
+    let (vpd, seq) = (id.vpd.clone(), id.seq);
     let choices = layout.file_name.choices_in(&info.source_name);
     let name = layout
         .file_name
@@ -407,11 +490,6 @@ fn export_inner(
     out.flush().map_err(io_err)?;
     drop(out);
     tmp.as_file().sync_all().map_err(io_err)?;
-    let advance_seq = opts.seq.is_none()
-        || store
-            .setting(&seq_key)?
-            .and_then(|s| crate::store::parse_seq(&seq_key, &s).ok())
-            .is_none_or(|s| s < seq);
     Ok(Prepared {
         outcome: ExportOutcome {
             path: final_path,
@@ -422,9 +500,7 @@ fn export_inner(
             note,
         },
         tmp,
-        seq_key,
-        seq,
-        advance_seq,
+        id,
     })
 }
 
@@ -522,11 +598,11 @@ fn commit_export(
             sha: Some(&o.sha256),
             held,
             trigger: opts.trigger,
+            vpd: Some(&p.id.vpd),
+            seq: Some(p.id.seq),
         },
     )?;
-    if p.advance_seq {
-        store.set_setting(&p.seq_key, &p.seq.to_string())?;
-    }
+    store.use_seq(&p.id.key, p.id.seq, p.id.legacy.as_deref())?;
     if held == 0 {
         store.set_status(batch, crate::store::kinds::BatchStatus::Exported)?;
     }

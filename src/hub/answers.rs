@@ -322,15 +322,16 @@ pub fn resend_rejected(
     }
     let layout = store.batch_layout(batch)?;
     let info = store.batch(batch)?;
-    let vpd = org
-        .map(str::to_string)
-        .or(store.setting("vpd")?)
-        .unwrap_or_else(|| "XXX".into());
-    let seq_key = crate::store::seq_key(org, &info.interface);
-    let next = store
-        .setting(&seq_key)?
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .map_or(1, |s| s + 1);
+    // Named as the next export of the same organisation would be (nothing is used up).
+    let crate::export::Identity { vpd, seq: next, .. } = crate::export::batch_identity(
+        store,
+        batch,
+        &crate::export::Want {
+            org,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| AnswerError::Io(e.to_string()))?;
     let now = crate::export::uk_now();
     let name = layout
         .file_name

@@ -30,6 +30,10 @@ pub struct NewExportRun<'a> {
     pub held: usize,
     /// Manual or scheduled.
     pub trigger: Trigger,
+    /// The VPD code the file was made for (None: no file was made).
+    pub vpd: Option<&'a str>,
+    /// The sequence number it used.
+    pub seq: Option<u64>,
 }
 
 /// One export run, as listed in the history.
@@ -59,14 +63,18 @@ pub struct ExportRun {
     pub message: Option<String>,
     /// Rejected rows held back.
     pub held_back: u64,
+    /// The VPD code the file was made for.
+    pub vpd: Option<String>,
+    /// The sequence number it used.
+    pub seq: Option<u64>,
 }
 
 impl Store {
     /// Writes a row of the export history; returns its id.
     pub fn record_export_run(&self, r: &NewExportRun<'_>) -> Result<i64> {
         self.conn.execute(
-            "INSERT INTO export_run(batch_id, interface, path, records_written, sha256, started_at, finished_at, trigger, outcome, message, held_back)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO export_run(batch_id, interface, path, records_written, sha256, started_at, finished_at, trigger, outcome, message, held_back, vpd, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 r.batch,
                 r.interface,
@@ -78,7 +86,9 @@ impl Store {
                 r.trigger,
                 r.outcome,
                 r.message,
-                r.held as i64
+                r.held as i64,
+                r.vpd,
+                r.seq.map(|s| s as i64)
             ],
         )?;
         Ok(self.conn.last_insert_rowid())
@@ -91,7 +101,7 @@ impl Store {
         interface: Option<&str>,
     ) -> Result<Vec<ExportRun>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, batch_id, interface, path, records_written, sha256, started_at, finished_at, trigger, outcome, message, held_back
+            "SELECT id, batch_id, interface, path, records_written, sha256, started_at, finished_at, trigger, outcome, message, held_back, vpd, seq
              FROM export_run WHERE (?1 IS NULL OR batch_id = ?1) AND (?2 IS NULL OR interface = ?2) ORDER BY id DESC",
         )?;
         let rows = stmt.query_map(params![batch, interface], |r| {
@@ -108,6 +118,8 @@ impl Store {
                 outcome: r.get(9)?,
                 message: r.get(10)?,
                 held_back: r.get::<_, i64>(11)? as u64,
+                vpd: r.get(12)?,
+                seq: r.get::<_, Option<i64>>(13)?.map(|s| s as u64),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

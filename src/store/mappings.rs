@@ -167,17 +167,20 @@ impl Store {
         layout: &crate::layout::Layout,
         path: &std::path::Path,
     ) -> crate::export::Fill {
-        let key = format!("seq.{}", layout.interface);
+        // The identity the export would give it; a VPD not known yet is left empty (the
+        // export fills it).
+        let id = crate::export::identity(
+            self,
+            &layout.interface,
+            &crate::export::Want::default(),
+            None,
+        )
+        .ok();
         crate::export::Fill {
             name: crate::validate::file_name(path),
             now: crate::export::uk_now(),
-            vpd: self.setting("vpd").ok().flatten().unwrap_or_default(),
-            seq: self
-                .setting(&key)
-                .ok()
-                .flatten()
-                .and_then(|v| super::parse_seq(&key, &v).ok())
-                .unwrap_or(1),
+            vpd: id.as_ref().map(|i| i.vpd.clone()).unwrap_or_default(),
+            seq: id.map_or(1, |i| i.seq),
         }
     }
 

@@ -430,9 +430,8 @@ impl Store {
 /// face sets them.
 ///
 /// - `vpd`: the trust's VPD code, exactly 3 capital letters or digits (ESR-FACTS.md);
-/// - `seq.<interface id>`: the last sequence number an export of that interface used, a whole
-///   number that fits in 64 bits; `seq.<VPD>.<interface id>` the same for one organisation
-///   (see [`seq_key`]).
+/// - `seq.<VPD>.<interface id>`: the last sequence number an export of that organisation and
+///   interface used, a whole number that fits in 64 bits (see [`seq_key`]).
 pub fn check_setting(key: &str, value: &str) -> std::result::Result<(), String> {
     if key == "vpd" {
         return check_vpd(value);
@@ -456,10 +455,12 @@ pub fn check_setting(key: &str, value: &str) -> std::result::Result<(), String> 
         };
     }
     if let Some(rest) = key.strip_prefix("seq.") {
-        let iface = match rest.split_once('.') {
-            Some((vpd, iface)) if check_vpd(vpd).is_ok() => iface,
-            _ => rest,
+        let Some((vpd, iface)) = rest.split_once('.') else {
+            return Err(format!(
+                "sequence numbers are kept per organisation and interface: use seq.<VPD>.{rest} (for example seq.RX1.{rest})"
+            ));
         };
+        check_vpd(vpd).map_err(|e| format!("{key}: {e}"))?;
         if crate::catalogue::Catalogue::bundled().get(iface).is_none()
             && !crate::layout::bundled_interfaces()
                 .iter()
@@ -482,6 +483,26 @@ pub fn seq_key(org: Option<&str>, interface: &str) -> String {
     match org {
         Some(vpd) => format!("seq.{vpd}.{interface}"),
         None => format!("seq.{interface}"),
+    }
+}
+
+impl Store {
+    /// Uses up sequence number `seq` of the counter `key`: the counter moves to it unless it
+    /// is already past it (a number given by hand never winds it back), and a counter of an
+    /// older version folded into it (`legacy`) is removed. Part of the export's transaction.
+    pub fn use_seq(&self, key: &str, seq: u64, legacy: Option<&str>) -> Result<()> {
+        let now = self
+            .setting(key)?
+            .and_then(|v| parse_seq(key, &v).ok())
+            .unwrap_or(0);
+        if seq > now {
+            self.set_setting(key, &seq.to_string())?;
+        }
+        if let Some(old) = legacy {
+            self.conn
+                .execute("DELETE FROM setting WHERE key = ?1", [old])?;
+        }
+        Ok(())
     }
 }
 

@@ -335,6 +335,23 @@ pub const MIGRATIONS: &[&str] = &[
     DROP INDEX record_rejected;
     CREATE INDEX record_rejected ON record(batch_id, seq, excluded) WHERE rejected = 1;
     "#,
+    // 12: one sequence counter per organisation and interface. The counters an export without
+    // an organisation kept (`seq.<interface>`) are folded into the trust's own VPD's
+    // (`seq.<VPD>.<interface>`, the larger number kept); where no VPD is set yet, the first
+    // export of the interface folds it into the VPD it is made for. Each export run records
+    // the VPD and sequence number it used.
+    r#"
+    INSERT INTO setting(key, value)
+        SELECT 'seq.' || v.value || '.' || substr(s.key, 5), s.value
+        FROM setting s JOIN setting v ON v.key = 'vpd'
+        WHERE s.key LIKE 'seq.%' AND instr(substr(s.key, 5), '.') = 0
+    ON CONFLICT(key) DO UPDATE SET value = CAST(max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT);
+    DELETE FROM setting
+        WHERE key LIKE 'seq.%' AND instr(substr(key, 5), '.') = 0
+        AND EXISTS (SELECT 1 FROM setting WHERE key = 'vpd');
+    ALTER TABLE export_run ADD COLUMN vpd TEXT;
+    ALTER TABLE export_run ADD COLUMN seq INTEGER;
+    "#,
 ];
 
 /// The schema version this program writes.

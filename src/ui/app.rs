@@ -1486,12 +1486,16 @@ impl App {
                         .or_else(crate::paths::documents_dir)
                         .map(|p| p.display().to_string())
                         .unwrap_or_default();
-                    // The trust's VPD code as remembered; else as the file's own name says.
+                    // The VPD code the export would use (the trust's, else the header's or
+                    // the file name's): one resolver for every path.
+                    let batch = v.info.id;
                     let vpd = self
                         .store
-                        .as_ref()
-                        .and_then(|s| s.setting("vpd").ok().flatten())
-                        .or_else(|| v.layout.file_name.vpd_in(&v.info.source_name))
+                        .as_mut()
+                        .and_then(|s| {
+                            crate::export::batch_identity(s, batch, &Default::default()).ok()
+                        })
+                        .map(|i| i.vpd)
                         .unwrap_or_default();
                     self.export = Some(ExportForm {
                         folder,

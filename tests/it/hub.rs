@@ -921,3 +921,253 @@ fn two_pushes_at_once_deliver_the_batch_once() {
     );
     assert_eq!(hub.faults.stores.load(Ordering::SeqCst), 1, "uploaded once");
 }
+
+/// A clean absences file of `rows` rows, made from `seed`, named as a local system names it.
+fn clean_absences(dir: &Path, seed: u64) -> PathBuf {
+    let path = dir.join(format!("ABS_RX1_20261102_{seed:06}.csv"));
+    let o = crate::support::run(&[
+        "gen-sample",
+        "--interface",
+        "absences",
+        "--rows",
+        "12",
+        "--defect-rate",
+        "0",
+        "--seed",
+        &seed.to_string(),
+        "--out",
+        &path.display().to_string(),
+    ]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    path
+}
+
+fn import_id(db: &Path, file: &Path) -> String {
+    let o = cli(db, None, &["import", &file.display().to_string()]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    out(&o).trim().lines().next().expect("id").to_string()
+}
+
+#[test]
+fn one_sequence_per_organisation_and_interface_whichever_path_makes_the_file() {
+    let hub = Hub::start();
+    let (dir, db) = setup(&hub);
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(&files).expect("dir");
+    let o = cli(&db, None, &["settings", "vpd", "RX1"]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let folder = |name: &str| {
+        let d = dir.path().join(name);
+        std::fs::create_dir_all(&d).expect("dir");
+        d
+    };
+    // 1. The command line.
+    let b = import_id(&db, &clean_absences(&files, 1));
+    let out1 = folder("out-cli");
+    let o = cli(
+        &db,
+        None,
+        &["export", &b, "--out", &out1.display().to_string()],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    // 2. The window's Export dialog.
+    let b: i64 = import_id(&db, &clean_absences(&files, 2))
+        .parse()
+        .expect("id");
+    let out2 = folder("out-window");
+    {
+        let app = esr_desk::ui::app::App::headless(vec![], Some(db.clone()));
+        let mut h = crate::window::harness_sized(app, 1024.0, 700.0);
+        crate::window::settle(&mut h);
+        h.state_mut().queue(esr_desk::ui::app::Command::View(
+            esr_desk::ui::app::View::OpenBatch(b),
+        ));
+        crate::window::settle(&mut h);
+        h.state_mut().queue(esr_desk::ui::app::Command::View(
+            esr_desk::ui::app::View::ExportDialog,
+        ));
+        crate::window::settle(&mut h);
+        let mut form = h.state().export.clone().expect("the dialog");
+        assert_eq!(form.vpd, "RX1", "the dialog offers the organisation's VPD");
+        form.folder = out2.display().to_string();
+        h.state_mut().queue(esr_desk::ui::app::Command::Data(
+            esr_desk::ui::app::Data::Export(form),
+        ));
+        crate::window::settle(&mut h);
+        assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    }
+    // 3. A schedule.
+    let inbox = folder("inbox");
+    let out3 = folder("out-schedule");
+    let o = cli(
+        &db,
+        None,
+        &[
+            "schedule",
+            "set",
+            "absences",
+            "--cadence",
+            "daily at 06:00",
+            "--inbox",
+            &inbox.display().to_string(),
+            "--outbox",
+            &out3.display().to_string(),
+        ],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let f = clean_absences(&files, 3);
+    let taken = inbox.join(f.file_name().expect("name"));
+    std::fs::copy(&f, &taken).expect("copy");
+    // Files are taken once they have settled: let the copy age past the settling time.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&taken)
+        .expect("open")
+        .set_modified(old)
+        .expect("age");
+    let o = cli(&db, None, &["schedule", "run", "1"]);
+    assert_eq!(code(&o), Some(0), "{}\n{}", out(&o), stderr(&o));
+    // 4. A delivery to the hub.
+    let b = import_id(&db, &clean_absences(&files, 4));
+    let o = cli(&db, Some(PASSWORD), &["hub", "push", &b, "--org", "RX1"]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    // 5. A re-send of the rows ESR rejected, exported.
+    let sent_name = hub.names("In").into_iter().next().expect("sent");
+    let resp = format!(
+        "HDR~{sent_name}~20261126 101500~RX1\nRES~3~REJECTED~Assignment number not found in ESR\nRES~4~ACCEPTED~Record loaded\nTRL~00000002\n"
+    );
+    std::fs::write(
+        hub.dir("Out").join("RESP_RX1_20261126101500_000001.DAT"),
+        resp,
+    )
+    .expect("answer");
+    let o = cli(&db, Some(PASSWORD), &["hub", "pull", "RX1"]);
+    assert_eq!(code(&o), Some(0), "{}\n{}", out(&o), stderr(&o));
+    let o = cli(&db, None, &["hub", "resend", &b, "--org", "RX1"]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let resend = out(&o).lines().next().expect("id").trim().to_string();
+    let out5 = folder("out-resend");
+    let o = cli(
+        &db,
+        None,
+        &["export", &resend, "--out", &out5.display().to_string()],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    // 6. A workbook's header is made with the next number, never one used.
+    let store = esr_desk::store::Store::open(&db).expect("store");
+    let layouts = esr_desk::layout::LayoutSet::bundled().expect("layouts");
+    let layout = layouts.get("absences").expect("layout");
+    let fill = store.fill_for(layout, Path::new("Absence report.xlsx"));
+    // Every file made: one organisation, one interface, numbers 1 to 5, none twice.
+    let mut names: Vec<String> = Vec::new();
+    for d in [&out1, &out2, &out3, &out5, &hub.dir("In")] {
+        for e in std::fs::read_dir(d).expect("dir").flatten() {
+            names.push(e.file_name().to_string_lossy().into_owned());
+        }
+    }
+    let mut numbers: Vec<(String, u64)> = names
+        .iter()
+        .map(|n| {
+            (
+                layout.file_name.vpd_in(n).expect("a VPD in the name"),
+                layout.file_name.seq_in(n).expect("a number in the name"),
+            )
+        })
+        .collect();
+    numbers.sort();
+    assert_eq!(
+        numbers,
+        (1..=5).map(|n| ("RX1".to_string(), n)).collect::<Vec<_>>(),
+        "{names:?}"
+    );
+    assert_eq!((fill.vpd.as_str(), fill.seq), ("RX1", 6));
+    // One counter, and the export history says which number each file used.
+    let settings = cli(&db, None, &["settings"]);
+    let listed = out(&settings);
+    let counters: Vec<&str> = listed
+        .lines()
+        .filter(|l| l.starts_with("seq."))
+        .collect::<Vec<_>>();
+    assert_eq!(counters.len(), 1, "{}", out(&settings));
+    assert!(counters[0].contains("seq.RX1.absences"), "{counters:?}");
+    let mut used: Vec<u64> = store
+        .export_runs(None, Some("absences"))
+        .expect("runs")
+        .into_iter()
+        .filter(|r| r.outcome == esr_desk::store::ExportRunOutcome::Ok)
+        .filter_map(|r| r.seq)
+        .collect();
+    used.sort_unstable();
+    assert_eq!(used, vec![1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn an_older_store_s_counter_without_an_organisation_is_folded_into_the_trust_s() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    {
+        let store = esr_desk::store::Store::open_at_version(&db, 11).expect("v11");
+        // As an older version wrote them (the settings command refuses the old key now).
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO setting(key, value) VALUES ('vpd', 'RX1'), ('seq.absences', '7'), ('seq.RX1.absences', '3'), ('seq.dbs', '2');",
+            )
+            .expect("settings");
+    }
+    let store = esr_desk::store::Store::open(&db).expect("open");
+    assert_eq!(
+        store.setting("seq.RX1.absences").expect("s").as_deref(),
+        Some("7")
+    );
+    assert_eq!(store.setting("seq.absences").expect("s"), None);
+    assert_eq!(
+        store.setting("seq.RX1.dbs").expect("s").as_deref(),
+        Some("2")
+    );
+    // A store with no VPD keeps the old counter as a floor until the first export folds it.
+    let dir2 = tempfile::tempdir().expect("tmp");
+    let db2 = dir2.path().join("store.sqlite");
+    {
+        let store = esr_desk::store::Store::open_at_version(&db2, 11).expect("v11");
+        store
+            .conn()
+            .execute(
+                "INSERT INTO setting(key, value) VALUES ('seq.absences', '7')",
+                [],
+            )
+            .expect("seq");
+    }
+    let o = cli(
+        &db2,
+        None,
+        &["import", &sample("absences", false).display().to_string()],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let out2 = dir2.path().join("out");
+    let o = cli(
+        &db2,
+        None,
+        &[
+            "export",
+            "1",
+            "--out",
+            &out2.display().to_string(),
+            "--vpd",
+            "RX2",
+        ],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    assert!(
+        out(&o).contains("ABS_RX2_") && out(&o).contains("_000008.csv"),
+        "{}",
+        out(&o)
+    );
+    let store = esr_desk::store::Store::open(&db2).expect("open");
+    assert_eq!(
+        store.setting("seq.RX2.absences").expect("s").as_deref(),
+        Some("8")
+    );
+    assert_eq!(store.setting("seq.absences").expect("s"), None);
+}

@@ -137,10 +137,11 @@ fn settings_and_export_share_one_policy() {
         (vec!["settings", "vdp", "RX1"], "there is no setting"),
         (vec!["settings", "vpd", "toolongvpd"], "exactly 3"),
         (
-            vec!["settings", "seq.absences", "abc"],
+            vec!["settings", "seq.RX1.absences", "abc"],
             "not a whole number",
         ),
-        (vec!["settings", "seq.nonsense", "1"], "no interface"),
+        (vec!["settings", "seq.RX1.nonsense", "1"], "no interface"),
+        (vec!["settings", "seq.absences", "5"], "per organisation"),
     ] {
         let mut a = args.clone();
         a.extend(["--db", s(&db)]);
@@ -162,7 +163,7 @@ fn settings_and_export_share_one_policy() {
     store
         .conn()
         .execute(
-            "INSERT INTO setting(key, value) VALUES ('seq.rostering-pay-variations', 'x')",
+            "INSERT INTO setting(key, value) VALUES ('seq.RX1.rostering-pay-variations', 'x')",
             [],
         )
         .expect("raw");
@@ -170,7 +171,7 @@ fn settings_and_export_share_one_policy() {
     assert_eq!(code(&o), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("not a whole number"), "{}", stderr(&o));
     store
-        .set_setting("seq.rostering-pay-variations", &u64::MAX.to_string())
+        .set_setting("seq.RX1.rostering-pay-variations", &u64::MAX.to_string())
         .expect("max");
     let o = export_cli("1", &out, "RX1", &db);
     assert_eq!(code(&o), Some(2));
@@ -318,7 +319,7 @@ fn an_export_is_exactly_once_and_cleans_up_after_a_killed_one() {
     let store = esr_desk::store::Store::open(&db).expect("open");
     assert_eq!(
         store
-            .setting("seq.rostering-pay-variations")
+            .setting("seq.RX1.rostering-pay-variations")
             .expect("s")
             .as_deref(),
         Some("1")
