@@ -461,6 +461,13 @@ impl Rule {
         self.scope() == Scope::File
     }
 
+    /// True when an issue of this rule at `severity` blocks the whole batch, every export of
+    /// it, until the file is put right or the problem is accepted with a reason: a file-level
+    /// error. The one place this is decided.
+    pub fn blocks_batch(self, severity: Severity) -> bool {
+        self.is_file_level() && severity == Severity::Error
+    }
+
     /// Rules judged across a group of records sharing a key (unique keys, consistent rules):
     /// an edit re-judges them through the batch's key index, not with the record alone.
     pub fn is_group(self) -> bool {

@@ -82,6 +82,12 @@ impl Issue {
     pub fn rejects_record(&self) -> bool {
         self.severity == Severity::Error && self.rule.scope() != Scope::File
     }
+
+    /// True for a problem with the file itself that blocks every export of the batch (see
+    /// [`Rule::blocks_batch`]).
+    pub fn blocks_batch(&self) -> bool {
+        self.rule.blocks_batch(self.severity)
+    }
 }
 
 /// The result of validating one file: the `validate --json` object.

@@ -7,7 +7,7 @@ use super::{Result, Store, StoreError, current_user, hex, join_fields, now_text}
 use crate::layout::Layout;
 use crate::reader::problems_to_text;
 use crate::validate::{
-    Checked, Issue, Options, RefSource, References, RunError, Severity, Verdict, reference_rules,
+    Checked, Issue, Options, RefSource, References, RunError, Verdict, reference_rules,
 };
 use rusqlite::{OptionalExtension, params};
 use sha2::Digest;
@@ -317,7 +317,7 @@ impl Store {
             let mut put = |i: &Issue, seq: Option<u32>| -> rusqlite::Result<()> {
                 *by_rule.entry(i.rule).or_default() += 1;
                 issue_count += 1;
-                if i.severity == Severity::Error && i.rule.is_file_level() {
+                if i.blocks_batch() {
                     file_errors += 1;
                 }
                 ins_issue.execute(params![

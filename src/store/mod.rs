@@ -487,6 +487,15 @@ pub fn seq_key(org: Option<&str>, interface: &str) -> String {
 }
 
 impl Store {
+    /// A number that changes whenever another connection (a worker, a scheduled run, a pull,
+    /// another process) commits a change to the store: cheap to ask, for screens that must
+    /// show what changed behind them.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     /// Uses up sequence number `seq` of the counter `key`: the counter moves to it unless it
     /// is already past it (a number given by hand never winds it back), and a counter of an
     /// older version folded into it (`legacy`) is removed. Part of the export's transaction.

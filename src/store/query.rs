@@ -310,9 +310,9 @@ impl Store {
             Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
         })?;
         let mut out: Vec<(Rule, Severity, u64)> = rows.collect::<rusqlite::Result<_>>()?;
-        // In the rules' own order (the file's problems first), never by count: a group does
-        // not move when a fix changes its count.
-        out.sort_by_key(|r| r.0);
+        // What blocks the batch first, then in the rules' own order; never by count: a group
+        // does not move when a fix changes its count.
+        out.sort_by_key(|r| (!r.0.blocks_batch(r.1), r.0));
         Ok(out)
     }
 

@@ -65,6 +65,9 @@ impl Default for State {
 
 const RECENT_MAX: usize = 10;
 
+/// How often the window asks the store whether something changed behind it.
+const STORE_WATCH: Duration = Duration::from_millis(800);
+
 impl State {
     /// Folders to offer in the path box: the export folder and the folders of recent files.
     pub fn folders(&self) -> Vec<PathBuf> {
@@ -423,6 +426,8 @@ pub struct App {
     reader: Option<crate::pages::Reader>,
     layouts: LayoutSet,
     commands: VecDeque<Command>,
+    /// The store's data version when the screens last read it, and when it was last asked.
+    seen: (i64, std::time::Instant),
     /// Frames drawn (for tests and the benchmark).
     pub frames: u64,
     /// Answers to edits received from the worker (for tests and the benchmark).
@@ -518,6 +523,7 @@ impl App {
             reader: None,
             layouts,
             commands: VecDeque::new(),
+            seen: (0, std::time::Instant::now()),
             frames: 0,
             edits_answered: 0,
         };
@@ -525,6 +531,9 @@ impl App {
             app.status = opened_notes.join(" ");
         }
         app.refresh_lists();
+        if let Some(v) = app.store.as_ref().and_then(|s| s.data_version().ok()) {
+            app.seen.0 = v;
+        }
         if !files.is_empty() {
             app.commands
                 .push_back(Command::Data(Data::OpenFiles(files)));
@@ -727,6 +736,7 @@ impl App {
                 .push_back(Command::Data(Data::OpenFiles(dropped)));
         }
         self.shortcuts(ctx);
+        self.watch_store(ctx);
         if ctx.input(|i| i.viewport().close_requested()) {
             self.close_requested(ctx);
         }
@@ -754,8 +764,7 @@ impl App {
             }
             // The panel reads the delivery's state again.
             if let Some(v) = self.view_of(batch) {
-                v.file_state = None;
-                v.panel_asked.0 = false;
+                v.refresh_panel();
             }
             self.refresh_lists();
         }
@@ -830,6 +839,51 @@ impl App {
         }
         if self.busy() {
             ctx.request_repaint_after(Duration::from_millis(50));
+        }
+    }
+
+    /// What the screens show follows the store, whoever changed it: a pull, a scheduled run,
+    /// a delivery, an import from the command line or another window. The one place a change
+    /// made behind the screens reaches them: about once a second the store is asked whether
+    /// anything was committed since it was last read, and if so every list is read again.
+    fn watch_store(&mut self, ctx: &egui::Context) {
+        ctx.request_repaint_after(STORE_WATCH);
+        if self.seen.1.elapsed() < STORE_WATCH {
+            return;
+        }
+        self.seen.1 = std::time::Instant::now();
+        let Some(now) = self.store.as_ref().and_then(|s| s.data_version().ok()) else {
+            return;
+        };
+        if now == self.seen.0 {
+            return;
+        }
+        self.seen.0 = now;
+        self.store_changed();
+    }
+
+    /// Reads again everything the screens show from the store.
+    fn store_changed(&mut self) {
+        self.refresh_lists();
+        if let Some(h) = &mut self.hub
+            && !h.busy()
+        {
+            h.refresh();
+        }
+        if let Some(sc) = &mut self.schedules {
+            sc.refresh();
+        }
+        if let Some(a) = &mut self.access {
+            a.refresh();
+        }
+        if let (Some(v), Some(s)) = (self.view.as_mut(), self.store.as_ref()) {
+            // The open batch: its counts and issues when it changed; the panel's facts (the
+            // batches a reference may be checked against, ESR's answer, its delivery) always.
+            match s.batch(v.info.id) {
+                Ok(info) if info != v.info => v.after_edit(s, &[]),
+                Ok(_) => v.refresh_panel(),
+                Err(_) => {}
+            }
         }
     }
 
@@ -1101,7 +1155,7 @@ impl App {
             }
             Reply::Repairs { batch, result } => {
                 if let Some(v) = self.view_of(batch) {
-                    v.repairs = Some(result.map_err(|e| e.to_string()));
+                    v.repairs.set(result.map_err(|e| e.to_string()));
                 }
             }
             Reply::Resent { batch, result } => match result {
@@ -1141,7 +1195,7 @@ impl App {
             Reply::FileState { batch, result } => {
                 if let Some(v) = self.view_of(batch) {
                     match result {
-                        Ok(f) => v.file_state = Some(*f),
+                        Ok(f) => v.file_state.set(*f),
                         Err(e) => v.error = Some(format!("The batch could not be read: {e}")),
                     }
                 }
@@ -1153,10 +1207,7 @@ impl App {
             } => {
                 if let Some(v) = self.view_of(batch) {
                     match result {
-                        Ok((list, fields)) => {
-                            v.rule_issues.insert(rule, list);
-                            v.rule_fields.insert(rule, fields);
-                        }
+                        Ok(found) => v.rule_issues.entry(rule).or_default().set(found),
                         Err(e) => v.error = Some(format!("The issues could not be read: {e}")),
                     }
                 }
@@ -1168,7 +1219,9 @@ impl App {
             } => {
                 if let Some(v) = self.view_of(batch) {
                     v.suggestions
-                        .insert(rule, Some(result.map_err(|e| e.to_string())));
+                        .entry(rule)
+                        .or_default()
+                        .set(result.map_err(|e| e.to_string()));
                 }
             }
             Reply::Deleted { batch, result } => match result {

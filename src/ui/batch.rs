@@ -89,6 +89,68 @@ pub struct Editing {
 
 pub use crate::store::FileState;
 
+/// One rule's issues as the panel lists them (record, issue), and its counts by field.
+pub type RuleIssues = (Vec<(Option<u32>, Issue)>, Vec<(String, u64)>);
+
+/// Something the issues panel shows, read on the worker. What was last read stays shown while
+/// it is read again after a change, so the panel never empties and fills again under the
+/// pointer.
+#[derive(Debug, Clone)]
+pub struct Kept<T> {
+    /// What was last read (None until the first answer).
+    pub value: Option<T>,
+    /// The change it was last asked for at.
+    asked: u64,
+}
+
+impl<T> Default for Kept<T> {
+    fn default() -> Self {
+        Self {
+            value: None,
+            asked: 0,
+        }
+    }
+}
+
+impl<T> Kept<T> {
+    /// True, once per change `now`, when it must be asked for: never read, or read before
+    /// the change. (The worker answers in order, so the last answer is the newest.)
+    pub fn wants(&mut self, now: u64) -> bool {
+        if self.asked < now {
+            self.asked = now;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// An answer arrived.
+    pub fn set(&mut self, v: T) {
+        self.value = Some(v);
+    }
+
+    /// What was last read.
+    pub fn get(&self) -> Option<&T> {
+        self.value.as_ref()
+    }
+}
+
+/// Keeps the panel's groups where they were: a rule already listed keeps its place (and
+/// takes its severity now), a new rule that blocks the batch joins the others that do at the
+/// top, any other new rule goes at the end.
+fn merge_order(order: &mut Vec<(Rule, Severity)>, now: &[(Rule, Severity, u64)]) {
+    for (rule, sev, _) in now {
+        if let Some(o) = order.iter_mut().find(|o| o.0 == *rule) {
+            o.1 = *sev;
+        } else if rule.blocks_batch(*sev) {
+            let at = order.iter().take_while(|(r, s)| r.blocks_batch(*s)).count();
+            order.insert(at, (*rule, *sev));
+        } else {
+            order.push((*rule, *sev));
+        }
+    }
+}
+
 /// Cells copied to the clipboard.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Copied {
@@ -186,19 +248,25 @@ pub struct BatchView {
     pub editing: Option<Editing>,
     /// Issue counts by rule.
     pub by_rule: Vec<(Rule, Severity, u64)>,
-    /// Issues of the rules opened in the issues panel.
-    pub rule_issues: HashMap<Rule, Vec<(Option<u32>, Issue)>>,
-    /// Issue counts by field of the rules opened in the issues panel.
-    pub rule_fields: HashMap<Rule, Vec<(String, u64)>>,
-    /// What the issues panel has asked the worker for and not yet had: the file state, and
-    /// the issues of these rules.
-    pub panel_asked: (bool, std::collections::HashSet<Rule>),
-    /// Suggested fixes of the cells of a rule, worked out by the worker (None: asked for).
-    pub suggestions: HashMap<Rule, Option<Result<Vec<crate::store::search::Suggestion>, String>>>,
-    /// The repairs of the batch (None until asked and read).
-    pub repairs: Option<Result<crate::store::search::Repairs, String>>,
-    /// The repairs were asked for.
-    pub repairs_asked: bool,
+    /// The rules' groups in the order the issues panel shows them: what blocks the batch
+    /// first, as the batch opened; a group whose issues are all fixed keeps its place (shown
+    /// fixed) and a new one comes at the end, so nothing in the panel moves while the officer
+    /// works down it.
+    pub rule_order: Vec<(Rule, Severity)>,
+    /// The panel's facts are read again after each change; this counts the changes.
+    pub panel_gen: u64,
+    /// Issues of the rules opened in the issues panel, and their counts by field.
+    pub rule_issues: HashMap<Rule, Kept<RuleIssues>>,
+    /// Suggested fixes of the cells of a rule, worked out by the worker.
+    pub suggestions: HashMap<Rule, Kept<Result<Vec<crate::store::search::Suggestion>, String>>>,
+    /// The repairs of the batch.
+    pub repairs: Kept<Result<crate::store::search::Repairs, String>>,
+    /// Repairs applied, by field and kind: shown applied in their place.
+    pub applied: std::collections::HashSet<String>,
+    /// Suggested fixes applied, by rule and kind: shown applied in their place.
+    pub applied_fixes: std::collections::HashSet<(Rule, crate::fixes::FixKind)>,
+    /// The repairs' groups in the order first shown.
+    pub repair_order: Vec<String>,
     /// Row to scroll to on the next frame.
     pub scroll_to: Option<usize>,
     /// Column (as shown) to scroll to on the next frame.
@@ -219,7 +287,7 @@ pub struct BatchView {
     to_top: bool,
     /// File-level problems still open, acceptances and the batches a reference may be
     /// checked against: read once, and again after a change (never every frame).
-    pub file_state: Option<FileState>,
+    pub file_state: Kept<FileState>,
     /// Reasons being typed to accept file-level problems, by rule.
     pub accept_reasons: HashMap<Rule, String>,
     /// The reference batch picked per referenced interface.
@@ -334,6 +402,7 @@ impl BatchView {
         };
         let rows = Rows::Paged(store.count(id, &query.filter)?);
         let by_rule = store.issues_by_rule(id)?;
+        let rule_order = by_rule.iter().map(|(r, s, _)| (*r, *s)).collect();
         let mut v = Self {
             info,
             layout,
@@ -344,13 +413,15 @@ impl BatchView {
             sel: Some(Selection::cell(0, 0)),
             editing: None,
             by_rule,
+            rule_order,
+            panel_gen: 1,
             rule_issues: HashMap::new(),
-            rule_fields: HashMap::new(),
-            panel_asked: Default::default(),
             suggestions: HashMap::new(),
-            repairs: None,
-            repairs_asked: false,
-            file_state: None,
+            repairs: Kept::default(),
+            applied: Default::default(),
+            applied_fixes: Default::default(),
+            repair_order: Vec::new(),
+            file_state: Kept::default(),
             accept_reasons: HashMap::new(),
             reference_pick: HashMap::new(),
             scroll_to: None,
@@ -795,19 +866,16 @@ impl BatchView {
     pub fn after_edit(&mut self, store: &Store, _changed: &[u32]) {
         self.note = None;
         self.clear_pages();
-        self.rule_issues.clear();
-        self.rule_fields.clear();
-        self.suggestions.clear();
-        self.repairs = None;
-        self.repairs_asked = false;
-        self.file_state = None;
-        self.panel_asked = Default::default();
+        self.refresh_panel();
         match store.batch(self.info.id) {
             Ok(i) => self.info = i,
             Err(e) => self.error = Some(err(e)),
         }
         match store.issues_by_rule(self.info.id) {
-            Ok(b) => self.by_rule = b,
+            Ok(b) => {
+                merge_order(&mut self.rule_order, &b);
+                self.by_rule = b;
+            }
             Err(e) => self.error = Some(err(e)),
         }
         match self.rows {
@@ -821,6 +889,19 @@ impl BatchView {
             self.load_audit(store);
         }
         self.clamp_selection();
+    }
+
+    /// The issues panel's facts are read again; what it shows stays until they arrive.
+    pub fn refresh_panel(&mut self) {
+        self.panel_gen += 1;
+    }
+
+    /// The issues panel is made afresh: fixed groups leave it, the rest in their order.
+    pub fn tidy_panel(&mut self) {
+        self.rule_order = self.by_rule.iter().map(|(r, s, _)| (*r, *s)).collect();
+        self.repair_order.clear();
+        self.applied.clear();
+        self.applied_fixes.clear();
     }
 
     fn clamp_selection(&mut self) {
@@ -2192,7 +2273,7 @@ impl egui_table::TableDelegate for Grid<'_> {
             if let Some(a) = self
                 .view
                 .file_state
-                .as_ref()
+                .get()
                 .and_then(|f| f.hub.rows.get(&rec.seq))
             {
                 // The panel's facts hold the rows ESR did not accept.

@@ -39,7 +39,7 @@ impl BatchView {
             self.by_rule.len(),
             self.info.rejected
         ));
-        if self.by_rule.is_empty() {
+        if self.rule_order.is_empty() {
             ui.add_space(8.0);
             ui.colored_label(
                 egui::Color32::from_rgb(0, 140, 60),
@@ -47,7 +47,30 @@ impl BatchView {
             );
             return;
         }
+        let fixed = self
+            .rule_order
+            .iter()
+            .any(|(r, _)| !self.by_rule.iter().any(|b| b.0 == *r));
+        if fixed || !self.applied.is_empty() {
+            // Fixed groups and applied fixes keep their places until the officer tidies.
+            ui.horizontal_wrapped(|ui| {
+                ui.weak(
+                    "Fixed groups stay in their place, marked, so nothing moves under the pointer.",
+                );
+                if ui.small_button("Tidy the list").clicked() {
+                    self.tidy_panel();
+                }
+            });
+        }
         self.repairs_ui(ui, cmds);
+        let counted: Vec<(Rule, Severity, u64)> = self
+            .rule_order
+            .iter()
+            .map(|(r, sev)| {
+                let n = self.by_rule.iter().find(|b| b.0 == *r).map_or(0, |b| b.2);
+                (*r, *sev, n)
+            })
+            .collect();
         if chart {
             // A third of the panel at most (never under ~6 rows); more rules scroll inside.
             let h = (ui.available_height() * 0.33).clamp(6.0 * 18.0, 16.0 * 18.0);
@@ -55,117 +78,148 @@ impl BatchView {
                 .id_salt("issues-chart")
                 .max_height(h)
                 .auto_shrink([false, true])
-                .show(ui, |ui| chart_ui(ui, &self.by_rule));
+                .show(ui, |ui| chart_ui(ui, &counted));
         }
         ui.separator();
         let mut jump: Option<(u32, Option<usize>)> = None;
-        let rules = self.by_rule.clone();
         let open_file_rules = self.file_state(cmds).map(|f| f.open_rules.clone());
         egui::ScrollArea::vertical()
             .id_salt("issues-scroll")
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                for (rule, severity, count) in &rules {
-                    let colour = match severity {
-                        Severity::Error => ui.visuals().error_fg_color,
-                        Severity::Warning => ui.visuals().warn_fg_color,
-                    };
-                    let accepted = rule.is_file_level()
-                        && *severity == Severity::Error
-                        && open_file_rules.as_ref().is_some_and(|o| !o.contains(rule));
-                    let title = if accepted {
-                        egui::RichText::new(format!("{} — {count}, accepted", rule.title())).weak()
-                    } else {
-                        egui::RichText::new(format!("{} — {count}", rule.title())).color(colour)
-                    };
-                    let r = egui::CollapsingHeader::new(title)
-                        .id_salt(("rule", rule))
-                        .show(ui, |ui| {
-                            if !self.rule_issues.contains_key(rule) {
-                                // Read on the worker; the group fills in when it arrives.
-                                if self.panel_asked.1.insert(*rule) {
-                                    cmds.push(Command::Data(Data::LoadRuleIssues(*rule)));
-                                }
-                                ui.horizontal(|ui| {
-                                    ui.spinner();
-                                    ui.weak("Reading the issues…");
-                                });
-                                return;
-                            }
-                            ui.weak(rule.description());
-                            if let Some(fields) = self.rule_fields.get(rule)
-                                && !(fields.len() == 1 && fields[0].0 == "record")
-                            {
-                                let by: Vec<String> = fields
-                                    .iter()
-                                    .map(|(f, n)| format!("{f} {n}"))
-                                    .collect();
-                                ui.label(format!("By field: {}", by.join(" · ")));
-                            }
-                            if rule.scope() == crate::rules::Scope::Cell {
-                                self.suggestions_ui(ui, *rule, cmds);
-                            }
-                            let Some(list) = self.rule_issues.get(rule) else {
-                                return;
-                            };
-                            for (seq, issue) in list {
-                                let field = issue.field.as_deref().unwrap_or("record");
-                                let text = format!(
-                                    "Line {} · {field}: {}",
-                                    issue.line,
-                                    shown(&issue.message)
-                                );
-                                let b = ui.add(egui::Button::new(text).frame(false).truncate());
-                                if b.clicked()
-                                    && let Some(s) = seq
-                                {
-                                    // The keyboard goes to the table: Enter edits the cell.
-                                    b.surrender_focus();
-                                    jump = Some((*s, issue.field_index));
-                                }
-                                b.on_hover_text(shown(&issue.message));
-                            }
-                            if *count > list.len() as u64 {
-                                ui.weak(format!(
-                                    "{} more: tick \"Rejected rows only\" to see every row.",
-                                    count - list.len() as u64
-                                ));
-                            }
-                            if rule.export_removes() && !accepted {
-                                let lines: Vec<String> = list
-                                    .iter()
-                                    .map(|(_, i)| i.line.to_string())
-                                    .collect();
-                                if ui
-                                    .button(format!("Remove the {count} blank line(s)"))
-                                    .on_hover_text("The export leaves them out; the removal is kept in the batch's log with your name")
-                                    .clicked()
-                                {
-                                    cmds.push(Command::Data(Data::Accept {
-                                        rule: *rule,
-                                        reason: format!(
-                                            "removed {count} blank line(s) ({}): the export leaves them out",
-                                            lines.join(", ")
-                                        ),
-                                    }));
-                                }
-                            }
-                            if rule.is_file_level() && *severity == Severity::Error {
-                                self.accept_ui(ui, *rule, cmds);
-                            }
-                        });
-                    r.header_response.on_hover_text(match (severity, rule.is_file_level()) {
-                        (Severity::Error, true) => {
-                            "A problem with the file as received: it blocks export until accepted"
-                        }
-                        (Severity::Error, false) => "Errors reject the record",
-                        (Severity::Warning, _) => "Warnings reject nothing",
-                    });
+                for (rule, severity, count) in &counted {
+                    self.rule_group_ui(
+                        ui,
+                        *rule,
+                        *severity,
+                        *count,
+                        open_file_rules.as_ref(),
+                        &mut jump,
+                        cmds,
+                    );
                 }
             });
         if let Some((seq, field)) = jump {
             self.jump(store, seq, field);
         }
+    }
+
+    /// One rule's group: its title and count, and, opened, its issues (read on the worker),
+    /// the fixes offered and, for a problem with the file, its acceptance. What blocks the
+    /// batch opens at once and its lines are shown in full.
+    #[allow(clippy::too_many_arguments)]
+    fn rule_group_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        rule: Rule,
+        severity: Severity,
+        count: u64,
+        open_file_rules: Option<&std::collections::HashSet<Rule>>,
+        jump: &mut Option<(u32, Option<usize>)>,
+        cmds: &mut Vec<Command>,
+    ) {
+        let colour = match severity {
+            Severity::Error => ui.visuals().error_fg_color,
+            Severity::Warning => ui.visuals().warn_fg_color,
+        };
+        let blocks = rule.blocks_batch(severity);
+        let accepted = blocks && open_file_rules.is_some_and(|o| !o.contains(&rule));
+        let title = if count == 0 {
+            egui::RichText::new(format!("{} — fixed", rule.title())).weak()
+        } else if accepted {
+            egui::RichText::new(format!("{} — {count}, accepted", rule.title())).weak()
+        } else if blocks {
+            egui::RichText::new(format!("{} — {count}, blocks export", rule.title()))
+                .color(colour)
+                .strong()
+        } else {
+            egui::RichText::new(format!("{} — {count}", rule.title())).color(colour)
+        };
+        let r = egui::CollapsingHeader::new(title)
+            .id_salt(("rule", rule))
+            .default_open(blocks && count > 0)
+            .show(ui, |ui| {
+                if count == 0 {
+                    ui.weak("Every issue of this rule is fixed.");
+                    return;
+                }
+                let now = self.panel_gen;
+                let kept = self.rule_issues.entry(rule).or_default();
+                if kept.wants(now) {
+                    // Read on the worker; the group fills in when it arrives, and keeps what
+                    // it showed meanwhile.
+                    cmds.push(Command::Data(Data::LoadRuleIssues(rule)));
+                }
+                let Some((list, fields)) = kept.get().cloned() else {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.weak("Reading the issues…");
+                    });
+                    return;
+                };
+                ui.weak(rule.description());
+                if !(fields.len() == 1 && fields[0].0 == "record") {
+                    let by: Vec<String> = fields.iter().map(|(f, n)| format!("{f} {n}")).collect();
+                    ui.label(format!("By field: {}", by.join(" · ")));
+                }
+                if rule.scope() == crate::rules::Scope::Cell {
+                    self.suggestions_ui(ui, rule, cmds);
+                }
+                for (seq, issue) in &list {
+                    let field = issue.field.as_deref().unwrap_or("record");
+                    let text = format!("Line {} · {field}: {}", issue.line, shown(&issue.message));
+                    // What blocks the batch is read in full; the rest one line each.
+                    let b = if blocks {
+                        ui.add(egui::Button::new(text).frame(false).wrap())
+                    } else {
+                        ui.add(egui::Button::new(text).frame(false).truncate())
+                    };
+                    if b.clicked()
+                        && let Some(s) = seq
+                    {
+                        // The keyboard goes to the table: Enter edits the cell.
+                        b.surrender_focus();
+                        *jump = Some((*s, issue.field_index));
+                    }
+                    b.on_hover_text(shown(&issue.message));
+                }
+                if count > list.len() as u64 {
+                    ui.weak(format!(
+                        "{} more: tick \"Rejected rows only\" to see every row.",
+                        count - list.len() as u64
+                    ));
+                }
+                if rule.export_removes() {
+                    let lines: Vec<String> = list.iter().map(|(_, i)| i.line.to_string()).collect();
+                    let b = ui
+                        .add_enabled(
+                            !accepted,
+                            egui::Button::new(format!("Remove the {count} blank line(s)")),
+                        )
+                        .on_hover_text("The export leaves them out; the removal is kept in the batch's log with your name")
+                        .on_disabled_hover_text("Removed: the export leaves them out");
+                    if b.clicked() {
+                        cmds.push(Command::Data(Data::Accept {
+                            rule,
+                            reason: format!(
+                                "removed {count} blank line(s) ({}): the export leaves them out",
+                                lines.join(", ")
+                            ),
+                        }));
+                    }
+                }
+                if blocks {
+                    self.accept_ui(ui, rule, accepted, cmds);
+                }
+            });
+        r.header_response
+            .on_hover_text(match (severity, rule.is_file_level()) {
+                (Severity::Error, true) => {
+                    "A problem with the file as received: it blocks export until accepted"
+                }
+                (Severity::Error, false) => "Errors reject the record",
+                (Severity::Warning, _) => "Warnings reject nothing",
+            });
     }
 }
 
@@ -189,18 +243,25 @@ impl BatchView {
     /// shown as before → after with a count and applied as one undo step; and the cells no
     /// fix can mend, with the reason.
     fn repairs_ui(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
-        if !self.repairs_asked {
-            self.repairs_asked = true;
+        if self.repairs.wants(self.panel_gen) {
             cmds.push(Command::Data(Data::LoadRepairs));
         }
-        let Some(Ok(r)) = &self.repairs else {
+        let Some(Ok(r)) = self.repairs.get() else {
             return;
         };
-        if r.groups.is_empty() && r.unmendable.is_empty() {
+        let r = r.clone();
+        // Each group keeps the place it was first shown in; one applied stays there, applied.
+        for g in &r.groups {
+            let k = repair_key(g);
+            if !self.repair_order.contains(&k) {
+                self.repair_order.push(k);
+            }
+        }
+        if self.repair_order.is_empty() && r.unmendable.is_empty() {
             return;
         }
         let cells: usize = r.groups.iter().map(|g| g.cells.len()).sum();
-        let mut apply: Option<(Vec<crate::store::edit::Change>, String)> = None;
+        let mut apply: Option<(String, Vec<crate::store::edit::Change>, String)> = None;
         egui::CollapsingHeader::new(format!(
             "Repairs: {} fix(es) for {cells} cell(s)",
             r.groups.len()
@@ -215,7 +276,17 @@ impl BatchView {
                 .max_height(most)
                 .auto_shrink([false, true])
                 .show(ui, |ui| {
-                    for g in &r.groups {
+                    for k in &self.repair_order {
+                        let Some(g) = r.groups.iter().find(|g| repair_key(g) == *k) else {
+                            let (field, kind) = k.split_once('\u{1}').unwrap_or((k, ""));
+                            ui.horizontal_wrapped(|ui| {
+                                ui.strong(field);
+                                ui.weak(format!("— {kind}: applied"));
+                            });
+                            ui.add_enabled(false, egui::Button::new("Applied"));
+                            ui.add_space(4.0);
+                            continue;
+                        };
                         ui.horizontal_wrapped(|ui| {
                             ui.strong(&g.field_name);
                             ui.label(format!("— {}: {} cell(s)", g.kind.title(), g.cells.len()));
@@ -229,12 +300,16 @@ impl BatchView {
                                 show(&s.fix.value)
                             ));
                         }
+                        let done = self.applied.contains(k);
                         if ui
-                            .button(format!("Apply to {} cell(s)", g.cells.len()))
+                            .add_enabled(
+                                !done,
+                                egui::Button::new(format!("Apply to {} cell(s)", g.cells.len())),
+                            )
                             .on_hover_text("One change in the edit log; one Undo reverses it")
                             .clicked()
                         {
-                            apply = Some((g.changes(), g.label()));
+                            apply = Some((k.clone(), g.changes(), g.label()));
                         }
                         ui.add_space(4.0);
                     }
@@ -249,19 +324,20 @@ impl BatchView {
                     }
                 });
         });
-        if let Some((changes, label)) = apply {
+        if let Some((key, changes, label)) = apply {
+            self.applied.insert(key);
             cmds.push(Command::Data(Data::Edit { changes, label }));
         }
     }
 
     /// The suggested fixes of a rule's cells: by kind, with a preview, each kind one undo step.
     fn suggestions_ui(&mut self, ui: &mut egui::Ui, rule: Rule, cmds: &mut Vec<Command>) {
-        let Some(state) = self.suggestions.get(&rule) else {
-            self.suggestions.insert(rule, None);
+        let now = self.panel_gen;
+        let kept = self.suggestions.entry(rule).or_default();
+        if kept.wants(now) {
             cmds.push(Command::Data(Data::SuggestFixes(rule)));
-            return;
-        };
-        let list = match state {
+        }
+        let list = match kept.get() {
             None => {
                 ui.horizontal(|ui| {
                     ui.spinner();
@@ -273,15 +349,32 @@ impl BatchView {
                 ui.colored_label(ui.visuals().error_fg_color, e);
                 return;
             }
-            Some(Ok(l)) if l.is_empty() => return,
             Some(Ok(l)) => l.clone(),
         };
-        let mut kinds: Vec<crate::fixes::FixKind> = list.iter().map(|s| s.fix.kind).collect();
+        // The kinds offered, and those applied (kept in their place, applied).
+        let mut kinds: Vec<crate::fixes::FixKind> = list
+            .iter()
+            .map(|s| s.fix.kind)
+            .chain(
+                self.applied_fixes
+                    .iter()
+                    .filter(|(r, _)| *r == rule)
+                    .map(|(_, k)| *k),
+            )
+            .collect();
         kinds.sort();
         kinds.dedup();
         for kind in kinds {
             let these: Vec<&crate::store::search::Suggestion> =
                 list.iter().filter(|s| s.fix.kind == kind).collect();
+            let done = self.applied_fixes.contains(&(rule, kind));
+            if these.is_empty() {
+                ui.weak(format!(
+                    "Suggested fix: {} — applied",
+                    kind.title().to_lowercase()
+                ));
+                continue;
+            }
             egui::CollapsingHeader::new(format!(
                 "Suggested fix: {} ({} cell(s))",
                 kind.title().to_lowercase(),
@@ -302,10 +395,14 @@ impl BatchView {
                     ui.weak(format!("and {} more", these.len() - 12));
                 }
                 if ui
-                    .button(format!("Apply to these {} cell(s)", these.len()))
+                    .add_enabled(
+                        !done,
+                        egui::Button::new(format!("Apply to these {} cell(s)", these.len())),
+                    )
                     .on_hover_text("One change in the log; one Undo reverses it")
                     .clicked()
                 {
+                    self.applied_fixes.insert((rule, kind));
                     cmds.push(Command::Data(Data::Edit {
                         changes: these.iter().map(|s| s.change()).collect(),
                         label: format!(
@@ -327,7 +424,7 @@ impl BatchView {
             return;
         }
         // Borrowed, never copied: a batch ESR answered may have many rows.
-        let Some(state) = self.file_state.as_ref() else {
+        let Some(state) = self.file_state.get() else {
             return;
         };
         let h = &state.hub;
@@ -464,35 +561,25 @@ impl BatchView {
     /// The panel's view of the file as a whole: read on the worker once after each change
     /// (None until it arrives).
     fn file_state(&mut self, cmds: &mut Vec<Command>) -> Option<&super::batch::FileState> {
-        if self.file_state.is_none() && !self.panel_asked.0 {
-            self.panel_asked.0 = true;
+        if self.file_state.wants(self.panel_gen) {
             cmds.push(Command::Data(Data::LoadFileState));
         }
-        self.file_state.as_ref()
+        self.file_state.get()
     }
 
-    /// Accepting a file-level problem: the acceptances so far, and a reason box.
-    fn accept_ui(&mut self, ui: &mut egui::Ui, rule: Rule, cmds: &mut Vec<Command>) {
+    /// Accepting a file-level problem: a reason box and its button, or, once accepted, who
+    /// accepted it, when and why in the same places, so nothing below moves.
+    fn accept_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        rule: Rule,
+        accepted: bool,
+        cmds: &mut Vec<Command>,
+    ) {
         let Some(state) = self.file_state(cmds) else {
             return;
         };
-        let accepted: Vec<_> = state
-            .acceptances
-            .iter()
-            .filter(|a| a.rule == rule)
-            .cloned()
-            .collect();
-        for a in &accepted {
-            ui.label(format!(
-                "Accepted by {} on {}: {}",
-                a.who,
-                a.at.get(..10).unwrap_or(&a.at),
-                a.reason
-            ));
-        }
-        if !accepted.is_empty() {
-            return;
-        }
+        let done = state.acceptances.iter().find(|a| a.rule == rule).cloned();
         ui.separator();
         let what = rule.description();
         let mut what_c = what.chars();
@@ -500,25 +587,54 @@ impl BatchView {
             Some(first) => format!("{}{}.", first.to_uppercase(), what_c.as_str()),
             None => String::new(),
         });
-        let reason = self.accept_reasons.entry(rule).or_default();
         let label = ui.label("Reason for accepting:");
-        ui.add(
-            egui::TextEdit::singleline(reason)
-                .hint_text("e.g. the trailer said 240, the file holds 229; the missing records are intended")
-                .desired_width(f32::INFINITY),
-        )
-        .labelled_by(label.id);
-        let ok = !reason.trim().is_empty();
-        if ui
-            .add_enabled(ok, egui::Button::new("Accept with this reason"))
-            .on_disabled_hover_text("Say why first: the reason is kept in the batch's log")
-            .clicked()
-        {
-            cmds.push(Command::Data(Data::Accept {
-                rule,
-                reason: reason.trim().to_string(),
-            }));
-            self.accept_reasons.remove(&rule);
+        match (&done, accepted) {
+            (Some(a), _) => {
+                let mut shown = a.reason.clone();
+                ui.add_enabled(
+                    false,
+                    egui::TextEdit::singleline(&mut shown).desired_width(f32::INFINITY),
+                )
+                .labelled_by(label.id);
+                ui.add_enabled(
+                    false,
+                    egui::Button::new(format!(
+                        "Accepted by {} on {}",
+                        a.who,
+                        a.at.get(..10).unwrap_or(&a.at)
+                    )),
+                );
+            }
+            (None, true) => {
+                // Accepted a moment ago: its record is on its way.
+                let mut shown = self.accept_reasons.get(&rule).cloned().unwrap_or_default();
+                ui.add_enabled(
+                    false,
+                    egui::TextEdit::singleline(&mut shown).desired_width(f32::INFINITY),
+                )
+                .labelled_by(label.id);
+                ui.add_enabled(false, egui::Button::new("Accepted"));
+            }
+            (None, false) => {
+                let reason = self.accept_reasons.entry(rule).or_default();
+                ui.add(
+                    egui::TextEdit::singleline(reason)
+                        .hint_text("e.g. the trailer said 240, the file holds 229; the missing records are intended")
+                        .desired_width(f32::INFINITY),
+                )
+                .labelled_by(label.id);
+                let ok = !reason.trim().is_empty();
+                if ui
+                    .add_enabled(ok, egui::Button::new("Accept with this reason"))
+                    .on_disabled_hover_text("Say why first: the reason is kept in the batch's log")
+                    .clicked()
+                {
+                    cmds.push(Command::Data(Data::Accept {
+                        rule,
+                        reason: reason.trim().to_string(),
+                    }));
+                }
+            }
         }
         ui.separator();
     }
@@ -565,6 +681,11 @@ impl BatchView {
             });
         }
     }
+}
+
+/// A repair group's place in the panel: its field and kind, in words.
+fn repair_key(g: &crate::store::search::RepairGroup) -> String {
+    format!("{}\u{1}{}", g.field_name, g.kind.title())
 }
 
 /// Issues by rule as labelled bars, one row a rule in the groups' order: every bar names its

@@ -830,7 +830,7 @@ fn the_window_shows_esr_s_answer_and_re_sends_the_rejected_rows() {
     h.state_mut().queue(Command::View(View::OpenBatch(1)));
     settle(&mut h);
     settle(&mut h);
-    let hub = &view(&h).file_state.as_ref().expect("panel read").hub;
+    let hub = &view(&h).file_state.get().expect("panel read").hub;
     let rejected: Vec<u64> = hub
         .rows
         .values()

@@ -362,3 +362,159 @@ fn a_masked_cell_note_goes_when_the_cursor_moves() {
     h.run();
     assert!(view(&h).note.is_none(), "the note went with the cursor");
 }
+
+/// The y of the first node whose label starts with `prefix`.
+fn top_of(h: &Harness<'static, App>, prefix: &str) -> f32 {
+    h.query_all(egui_kittest::kittest::by().label_contains(prefix))
+        .map(|n| n.rect().min.y)
+        .fold(f32::INFINITY, f32::min)
+}
+
+#[test]
+fn what_blocks_export_is_listed_first_in_full_and_the_panel_holds_still() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = crate::support::sample("active-directory", true);
+    let mut h = open(vec![file], dir.path());
+    let v = view(&h);
+    // Every problem that blocks the batch comes before every group of record issues.
+    let blocking: Vec<bool> = v
+        .rule_order
+        .iter()
+        .map(|(r, s)| r.blocks_batch(*s))
+        .collect();
+    let n = blocking.iter().filter(|b| **b).count();
+    assert!(n >= 2 && blocking.len() > n + 2, "{:?}", v.rule_order);
+    assert!(blocking[..n].iter().all(|b| *b), "{:?}", v.rule_order);
+    // The trailer's count, and its message in full.
+    let first = esr_desk::rules::Rule::TrailerCount;
+    assert!(v.rule_order.iter().any(|(r, _)| *r == first));
+    let title = first.title().to_string();
+    let blocking = top_of(&h, &format!("{title} — "));
+    let (other, _) = *v.rule_order.last().expect("a record rule");
+    let next = top_of(&h, &format!("{} — ", other.title()));
+    assert!(blocking < next, "{blocking} < {next}");
+    // Opened at once, its lines in full.
+    let store = Store::open(&dir.path().join("store.sqlite")).expect("store");
+    let msg = store
+        .issues(view(&h).info.id, Some(first), 1)
+        .expect("issues")
+        .into_iter()
+        .next()
+        .expect("its issue")
+        .1
+        .message;
+    assert!(
+        h.query_all(egui_kittest::kittest::by().label_contains(&msg))
+            .next()
+            .is_some(),
+        "the whole message is shown: {msg}"
+    );
+    // Accepting it moves nothing below it.
+    let reason_box = || {
+        egui_kittest::kittest::by()
+            .label("Reason for accepting:")
+            .role(egui::accesskit::Role::TextInput)
+    };
+    h.query_all(reason_box())
+        .next()
+        .expect("a reason box")
+        .focus();
+    h.run();
+    h.query_all(reason_box())
+        .next()
+        .expect("a reason box")
+        .type_text("the trailer is known to be wrong; checked with payroll");
+    h.run();
+    // The button is at the foot of the panel: reached by the keyboard, as an officer may
+    // (the list scrolls to show it), then pressed.
+    h.get_all_by_label("Accept with this reason")
+        .next()
+        .expect("its button")
+        .focus();
+    h.run();
+    let before = top_of(&h, &format!("{} — ", other.title()));
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    assert!(
+        h.query_all(egui_kittest::kittest::by().label_contains("Accepted by"))
+            .next()
+            .is_some(),
+        "{} {:?} {:?}",
+        h.state().status,
+        h.state().errors,
+        view(&h).file_state.get().map(|f| f.acceptances.clone())
+    );
+    let after = top_of(&h, &format!("{} — ", other.title()));
+    assert_eq!(before, after, "the groups below stayed where they were");
+}
+
+/// Runs frames until `done` holds (at most 10 s).
+fn until(h: &mut Harness<'static, App>, done: impl Fn(&App) -> bool) {
+    let start = std::time::Instant::now();
+    while !done(h.state()) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "the window never showed the change"
+        );
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    settle(h);
+}
+
+#[test]
+fn the_screens_show_what_changed_behind_them() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let mut h = open(vec![root().join(DEFECTS)], dir.path());
+    let first = view(&h).info.clone();
+    assert_eq!(h.state().batches.all.len(), 1);
+    // Another process imports a file (as a pull, a scheduled run or the command line does).
+    let o = crate::support::run(&[
+        "import",
+        &root().join(CLEAN).display().to_string(),
+        "--db",
+        &db.display().to_string(),
+    ]);
+    assert_eq!(
+        crate::support::code(&o),
+        Some(0),
+        "{}",
+        crate::support::stderr(&o)
+    );
+    until(&mut h, |a| a.batches.all.len() == 2);
+    assert_eq!(
+        h.state().catalogue.held.get("absences").map(|h| h.count),
+        Some(2),
+        "the Interfaces screen's batches held"
+    );
+    // And a fix made elsewhere to the open batch shows in it.
+    let store = Store::open(&db).expect("store");
+    let issues = store
+        .issues(first.id, Some(esr_desk::rules::Rule::RangeError), 1)
+        .expect("issues");
+    let (_, issue) = issues.first().expect("a range error");
+    let o = crate::support::run(&[
+        "edit",
+        &first.id.to_string(),
+        "--line",
+        &issue.line.to_string(),
+        "--field",
+        issue.field.as_deref().expect("field"),
+        "--value",
+        "1",
+        "--db",
+        &db.display().to_string(),
+    ]);
+    assert_eq!(
+        crate::support::code(&o),
+        Some(0),
+        "{}",
+        crate::support::stderr(&o)
+    );
+    until(&mut h, |a| {
+        a.view
+            .as_ref()
+            .is_some_and(|v| v.info.rejected == first.rejected - 1)
+    });
+}

@@ -817,7 +817,7 @@ fn repairs_of_personal_data_are_shown_masked() {
     settle(&mut h);
     fill_source_system_and_import(&mut h, "Cohort");
     let v = h.state().view.as_ref().expect("batch");
-    let repairs = match &v.repairs {
+    let repairs = match &v.repairs.value {
         Some(Ok(r)) => r.clone(),
         other => panic!("repairs not read: {other:?}"),
     };
