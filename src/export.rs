@@ -109,7 +109,7 @@ pub enum ExportError {
     },
     /// File-level problems not accepted: the file as received is in doubt.
     #[error(
-        "batch {batch} has {count} file-level problem{}, which block every export until put right or accepted with a reason: {first}",
+        "batch {batch} has {count} file-level problem{}, which block every export until put right or accepted with a reason: {lines}",
         if *count == 1 { "" } else { "s" }
     )]
     FileProblems {
@@ -117,8 +117,8 @@ pub enum ExportError {
         batch: i64,
         /// How many.
         count: usize,
-        /// The first, as "line N: message".
-        first: String,
+        /// Each (the first 20), as "line N: message", joined with "; ".
+        lines: String,
     },
     /// The header or trailer record has an error: it cannot be held back.
     #[error("batch {batch}: the {what} record (line {line}) has errors; fix them before exporting")]
@@ -508,11 +508,21 @@ fn export_inner(
 /// header or trailer with errors, rejected records (unless only the valid rows go). The one
 /// place this is decided, for the export and for the hub's push.
 pub fn refusal(batch: i64, ready: &Readiness, valid_rows_only: bool) -> Option<ExportError> {
-    if let Some(first) = ready.file_problems.first() {
+    if !ready.file_problems.is_empty() {
+        const LISTED: usize = 20;
+        let mut lines: Vec<String> = ready
+            .file_problems
+            .iter()
+            .take(LISTED)
+            .map(|i| format!("line {}: {}", i.line, i.message))
+            .collect();
+        if ready.file_problems.len() > LISTED {
+            lines.push(format!("and {} more", ready.file_problems.len() - LISTED));
+        }
         return Some(ExportError::FileProblems {
             batch,
             count: ready.file_problems.len(),
-            first: format!("line {}: {}", first.line, first.message),
+            lines: lines.join("; "),
         });
     }
     if let Some((what, line)) = ready.header_trailer {
@@ -1025,6 +1035,37 @@ pub struct Readiness {
 }
 
 impl Readiness {
+    /// Everything that stops an export now, in plain words, one line each: every problem
+    /// with the file with its line, a header or trailer with errors, and the rejected
+    /// records (unless only the valid rows go). Empty when the export may go ahead. The one
+    /// list the Export dialog shows before its button and the refusal names.
+    pub fn problems(&self, valid_rows_only: bool) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .file_problems
+            .iter()
+            .map(|i| {
+                format!(
+                    "Line {}: {} ({}; a problem with the file itself: put it right, or accept it in the Issues panel with a reason)",
+                    i.line,
+                    i.message,
+                    i.rule.title().to_lowercase()
+                )
+            })
+            .collect();
+        if let Some((what, line)) = self.header_trailer {
+            out.push(format!(
+                "The {what} record on line {line} has errors: fix them first (it cannot be held back)"
+            ));
+        }
+        if !self.blocking.is_empty() && !valid_rows_only {
+            out.push(format!(
+                "{} rejected record(s) remain: fix or exclude them, or choose to write the valid rows and hold the rejected ones back",
+                self.blocking.len()
+            ));
+        }
+        out
+    }
+
     /// True when a full export may go ahead.
     pub fn is_ready(&self) -> bool {
         self.blocking.is_empty() && self.file_problems.is_empty() && self.header_trailer.is_none()

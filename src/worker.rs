@@ -79,6 +79,11 @@ pub enum Job {
         /// Batch.
         batch: i64,
     },
+    /// Read what stands between a batch and an export (for the Export dialog).
+    Readiness {
+        /// Batch.
+        batch: i64,
+    },
     /// Read the issues of one rule (as many as the panel lists) and their counts by field.
     RuleIssues {
         /// Batch.
@@ -224,6 +229,13 @@ pub enum Reply {
         batch: i64,
         /// Result.
         result: Result<Box<crate::store::FileState>, StoreError>,
+    },
+    /// What stands between a batch and an export.
+    Readiness {
+        /// Batch.
+        batch: i64,
+        /// Result.
+        result: Result<crate::export::Readiness, String>,
     },
     /// One rule's issues and counts by field.
     RuleIssues {
@@ -379,6 +391,10 @@ fn run_job(
         Job::FileState { batch } => Reply::FileState {
             batch,
             result: store.file_state(batch).map(Box::new),
+        },
+        Job::Readiness { batch } => Reply::Readiness {
+            batch,
+            result: crate::export::readiness(store, batch).map_err(|e| e.to_string()),
         },
         Job::RuleIssues { batch, rule, limit } => Reply::RuleIssues {
             batch,

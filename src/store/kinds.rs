@@ -156,6 +156,17 @@ stored_enum! {
 }
 
 impl BatchStatus {
+    /// The status in words, as the lists show it.
+    pub fn title(self) -> &'static str {
+        match self {
+            BatchStatus::Clean => "Clean",
+            BatchStatus::Rejects => "Rejects",
+            BatchStatus::Exported => "Exported",
+            BatchStatus::Held => "Held",
+            BatchStatus::Importing => "Importing",
+        }
+    }
+
     /// The status a batch has from its counts: clean only when no error is left at any level.
     /// Held and exported batches keep their status while nothing is wrong with them.
     pub fn judged(previous: BatchStatus, rejected: u64, file_errors: u64) -> BatchStatus {

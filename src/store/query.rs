@@ -44,6 +44,30 @@ pub struct BatchInfo {
     /// Converted from a table (a workbook sheet, a foreign CSV): what from and how the
     /// columns were mapped (None: an interface file as received).
     pub made_from: Option<String>,
+    /// Its latest export that was written: the rejected records it held back (0: all of it
+    /// went).
+    pub exported_held: Option<u64>,
+    /// The organisation whose hub it was delivered to, if it was.
+    pub delivered_to: Option<String>,
+}
+
+impl BatchInfo {
+    /// Where the batch stands, in words for the lists: its status, said more exactly once
+    /// its valid rows went out or it reached a hub.
+    pub fn status_words(&self) -> String {
+        match (&self.delivered_to, self.exported_held) {
+            (Some(vpd), _) => format!("Delivered to {vpd}"),
+            (None, Some(held)) if held > 0 => format!("Exported, {held} held back"),
+            (None, Some(_)) => "Exported".into(),
+            _ if self.status == BatchStatus::Rejects
+                && self.rejected == 0
+                && self.file_errors > 0 =>
+            {
+                "File problems".into()
+            }
+            _ => self.status.title().into(),
+        }
+    }
 }
 
 fn batch_row(r: &Row<'_>) -> rusqlite::Result<BatchInfo> {
@@ -64,10 +88,14 @@ fn batch_row(r: &Row<'_>) -> rusqlite::Result<BatchInfo> {
         reference: r.get(14)?,
         interface_choice: r.get(15)?,
         made_from: r.get(16)?,
+        exported_held: r.get::<_, Option<i64>>(17)?.map(|n| n as u64),
+        delivered_to: r.get(18)?,
     })
 }
 
-const BATCH_COLS: &str = "id, interface, layout_id, layout_version, source_name, source_path, source_sha256, imported_at, imported_by, record_count, rejected_count, issue_count, status, file_error_count, reference, interface_choice, made_from";
+const BATCH_COLS: &str = "id, interface, layout_id, layout_version, source_name, source_path, source_sha256, imported_at, imported_by, record_count, rejected_count, issue_count, status, file_error_count, reference, interface_choice, made_from,
+    (SELECT e.held_back FROM export_run e WHERE e.batch_id = batch.id AND e.outcome = 'ok' ORDER BY e.id DESC LIMIT 1),
+    (SELECT t.vpd FROM hub_transfer t WHERE t.batch_id = batch.id AND t.direction = 'push' AND t.state = 'done' LIMIT 1)";
 
 /// A stored record as [`crate::store::Store::for_each_record_ref`] hands it over: fields
 /// borrowed from the store's row where they can be.

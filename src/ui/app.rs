@@ -171,6 +171,45 @@ pub struct ExportForm {
     pub problems: Vec<String>,
     /// The keyboard has been given to the first field.
     pub focused: bool,
+    /// What stands between the batch and an export, read on the worker when the dialog
+    /// opens (None until it arrives).
+    pub ready: Option<Result<crate::export::Readiness, String>>,
+    /// The folder typed, and whether it is a folder (checked when the text changes).
+    folder_checked: Option<(String, bool)>,
+}
+
+impl ExportForm {
+    /// Every problem with the choices and the batch, in plain words, at once: the dialog
+    /// shows them above its button, and the button waits until there are none.
+    pub fn all_problems(&mut self) -> Vec<String> {
+        let folder = self.folder.trim().to_string();
+        let is_dir = match &self.folder_checked {
+            Some((f, ok)) if *f == folder => *ok,
+            _ => {
+                let ok = !folder.is_empty() && std::path::Path::new(&folder).is_dir();
+                self.folder_checked = Some((folder.clone(), ok));
+                ok
+            }
+        };
+        let mut out = Vec::new();
+        if !is_dir {
+            out.push(format!(
+                "Choose a folder that exists to export into (\"{folder}\" is not one)."
+            ));
+        }
+        let vpd = self.vpd.trim();
+        if crate::store::check_vpd(vpd).is_err() {
+            out.push(format!(
+                "Type the trust's VPD code: exactly 3 capital letters or digits (\"{vpd}\" is not one)."
+            ));
+        }
+        match &self.ready {
+            Some(Ok(r)) => out.extend(r.problems(self.valid_rows_only)),
+            Some(Err(e)) => out.push(format!("What the batch holds could not be read: {e}")),
+            None => {}
+        }
+        out
+    }
 }
 
 /// What the officer does to what is shown: screens, dialogs, the theme, the clipboard. Nothing
@@ -1192,6 +1231,13 @@ impl App {
                     "The access log could not be written ({action}), so nothing was shown or sent: {e}"
                 )),
             },
+            Reply::Readiness { batch, result } => {
+                if self.batch_id() == Some(batch)
+                    && let Some(f) = &mut self.export
+                {
+                    f.ready = Some(result);
+                }
+            }
             Reply::FileState { batch, result } => {
                 if let Some(v) = self.view_of(batch) {
                     match result {
@@ -1557,6 +1603,7 @@ impl App {
                         rejects_report: self.state.export_rejects_report,
                         ..Default::default()
                     });
+                    self.send(Job::Readiness { batch });
                 }
             }
             View::ChooseExportFolder => {
@@ -1805,19 +1852,9 @@ impl App {
                 };
                 let dir = PathBuf::from(form.folder.trim());
                 let vpd = form.vpd.trim().to_string();
-                // Every problem with the choices at once, in the dialog.
-                form.problems.clear();
-                if form.folder.trim().is_empty() || !dir.is_dir() {
-                    form.problems.push(format!(
-                        "Choose a folder that exists to export into (\"{}\" is not one).",
-                        form.folder.trim()
-                    ));
-                }
-                if crate::store::check_vpd(&vpd).is_err() {
-                    form.problems.push(format!(
-                        "Type the trust's VPD code: exactly 3 capital letters or digits (\"{vpd}\" is not one)."
-                    ));
-                }
+                // Every problem with the choices and the batch at once, in the dialog.
+                form.folder_checked = None;
+                form.problems = form.all_problems();
                 self.state.export_valid_rows_only = form.valid_rows_only;
                 self.state.export_rejects_report = form.rejects_report;
                 if !form.problems.is_empty() {
@@ -2096,6 +2133,7 @@ impl App {
     fn export_ui(&mut self, ctx: &egui::Context, cmds: &mut Vec<Command>) {
         let Some(f) = &mut self.export else { return };
         let mut open = true;
+        let mut cancel = false;
         let name = self
             .view
             .as_ref()
@@ -2139,13 +2177,44 @@ impl App {
                 if f.rejects_report {
                     ui.checkbox(&mut f.rejects_full, "with whole records (values of every field; noted in the access log)");
                 }
-                for p in &f.problems {
-                    ui.colored_label(ui.visuals().error_fg_color, p);
+                // What stands in the way, every line of it, before the button.
+                f.problems = f.all_problems();
+                if f.ready.is_none() {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("Checking the batch…");
+                    });
                 }
-                if ui.button("Export").clicked() {
-                    cmds.push(Command::Data(Data::Export(f.clone())));
+                if !f.problems.is_empty() {
+                    ui.separator();
+                    ui.strong(format!("{} thing(s) stop this export:", f.problems.len()));
+                    egui::ScrollArea::vertical()
+                        .id_salt("export-problems")
+                        .max_height(180.0)
+                        .auto_shrink([false, true])
+                        .show(ui, |ui| {
+                            for p in &f.problems {
+                                ui.colored_label(ui.visuals().error_fg_color, p);
+                            }
+                        });
                 }
+                let ok = f.problems.is_empty() && matches!(f.ready, Some(Ok(_)));
+                ui.horizontal(|ui| {
+                    if ui
+                        .add_enabled(ok, egui::Button::new("Export"))
+                        .on_disabled_hover_text("Put right what is listed above first")
+                        .clicked()
+                    {
+                        cmds.push(Command::Data(Data::Export(f.clone())));
+                    }
+                    if ui.button("Cancel").clicked() {
+                        cancel = true;
+                    }
+                });
             });
+        if cancel {
+            open = false;
+        }
         if !open {
             self.export = None;
         }

@@ -90,92 +90,66 @@ impl BatchesScreen {
         }
         let names = &self.names;
         let staff = &self.staff_feeds;
-        // Scrolls sideways in a narrow window.
+        // What can be done with a batch comes first, beside its number, so it is in view at
+        // any width; the rest scrolls sideways (with a bar) in a narrow window.
         egui::ScrollArea::horizontal()
             .id_salt("batches-hscroll")
+            .scroll_bar_visibility(egui::scroll_area::ScrollBarVisibility::AlwaysVisible)
             .show(ui, |ui| {
-        egui_extras::TableBuilder::new(ui)
-            .id_salt("batches-table")
-            .striped(true)
-            .resizable(true)
-            .column(egui_extras::Column::initial(45.0))
-            .column(egui_extras::Column::initial(170.0).clip(true))
-            .column(egui_extras::Column::initial(210.0).clip(true))
-            .column(egui_extras::Column::initial(115.0))
-            .column(egui_extras::Column::initial(60.0).clip(true))
-            .column(egui_extras::Column::initial(60.0))
-            .column(egui_extras::Column::initial(60.0))
-            .column(egui_extras::Column::initial(50.0))
-            .column(egui_extras::Column::initial(70.0))
-            .column(egui_extras::Column::initial(360.0).at_least(330.0))
-            .header(22.0, |mut h| {
-                for t in [
-                    "Batch",
-                    "Interface",
-                    "File",
-                    "Imported",
-                    "By",
-                    "Records",
-                    "Rejected",
-                    "Issues",
-                    "Status",
-                    "",
-                ] {
-                    h.col(|ui| {
-                        ui.strong(t);
-                    });
-                }
-            })
-            .body(|body| {
-                body.rows(22.0, rows.len(), |mut row| {
-                    let b = rows[row.index()];
-                    row.col(|ui| {
-                        ui.label(b.id.to_string());
-                    });
-                    row.col(|ui| {
-                        ui.add(
-                            egui::Label::new(names.get(&b.interface).map_or(b.interface.as_str(), String::as_str))
-                                .truncate()
-                                .show_tooltip_when_elided(false),
-                        )
-                        .on_hover_text(format!("id: {}", b.interface));
-                    });
-                    row.col(|ui| {
-                        ui.label(&b.source_name).on_hover_text(&b.source_path);
-                    });
-                    row.col(|ui| {
-                        ui.label(short_time(&b.imported_at))
-                            .on_hover_text(&b.imported_at);
-                    });
-                    row.col(|ui| {
-                        ui.label(&b.imported_by);
-                    });
-                    row.col(|ui| {
-                        ui.label(b.records.to_string());
-                    });
-                    row.col(|ui| {
-                        ui.label(b.rejected.to_string());
-                    });
-                    row.col(|ui| {
-                        ui.label(b.issues.to_string());
-                    });
-                    row.col(|ui| {
-                        if b.status == BatchStatus::Rejects && b.rejected == 0 && b.file_errors > 0 {
-                            ui.colored_label(ui.visuals().error_fg_color, "File problems")
-                                .on_hover_text(
-                                    "Problems with the file as received block export: open the batch to review or accept them",
-                                );
-                        } else {
-                            status_label(ui, b.status);
+                egui_extras::TableBuilder::new(ui)
+                    .id_salt("batches-table")
+                    .striped(true)
+                    .resizable(true)
+                    .column(egui_extras::Column::initial(45.0))
+                    .column(egui_extras::Column::initial(330.0).at_least(300.0))
+                    .column(egui_extras::Column::initial(130.0).clip(true))
+                    .column(egui_extras::Column::initial(160.0).clip(true))
+                    .column(egui_extras::Column::initial(190.0).clip(true))
+                    .column(egui_extras::Column::initial(115.0))
+                    .column(egui_extras::Column::initial(60.0).clip(true))
+                    .column(egui_extras::Column::initial(60.0))
+                    .column(egui_extras::Column::initial(60.0))
+                    .column(egui_extras::Column::initial(50.0))
+                    .header(22.0, |mut h| {
+                        for t in [
+                            "Batch",
+                            "",
+                            "Status",
+                            "Interface",
+                            "File",
+                            "Imported",
+                            "By",
+                            "Records",
+                            "Rejected",
+                            "Issues",
+                        ] {
+                            h.col(|ui| {
+                                ui.strong(t);
+                            });
                         }
-                    });
-                    let prev = previous[row.index()];
-                    row.col(|ui| {
-                        ui.horizontal(|ui| {
-                            if ui.small_button(format!("Open batch {}", b.id)).clicked() {
-                                cmds.push(Command::View(View::OpenBatch(b.id)));
-                            }
-                            if let Some(old) = prev
+                    })
+                    .body(|body| {
+                        body.rows(22.0, rows.len(), |mut row| {
+                            let b = rows[row.index()];
+                            let prev = previous[row.index()];
+                            row.col(|ui| {
+                                ui.label(b.id.to_string());
+                            });
+                            row.col(|ui| {
+                                ui.horizontal(|ui| {
+                                    if ui.small_button(format!("Open batch {}", b.id)).clicked() {
+                                        cmds.push(Command::View(View::OpenBatch(b.id)));
+                                    }
+                                    if ui
+                                        .small_button(format!("Exports of batch {}", b.id))
+                                        .on_hover_text(
+                                            "The exports of this batch and of its interface",
+                                        )
+                                        .clicked()
+                                    {
+                                        cmds.push(Command::Data(Data::ExportHistory(b.id)));
+                                    }
+                                    if let Some(old) = prev
                                 && staff.contains(&b.interface)
                                 && ui
                                     .small_button(format!("Changes since {old}"))
@@ -186,16 +160,44 @@ impl BatchesScreen {
                             {
                                 cmds.push(Command::Data(Data::CompareBatches { old, new: b.id }));
                             }
-                            if ui
-                                .small_button(format!("Exports of batch {}", b.id))
-                                .clicked()
-                            {
-                                cmds.push(Command::Data(Data::ExportHistory(b.id)));
-                            }
+                                });
+                            });
+                            row.col(|ui| {
+                                status_label(ui, b);
+                            });
+                            row.col(|ui| {
+                                ui.add(
+                                    egui::Label::new(
+                                        names
+                                            .get(&b.interface)
+                                            .map_or(b.interface.as_str(), String::as_str),
+                                    )
+                                    .truncate()
+                                    .show_tooltip_when_elided(false),
+                                )
+                                .on_hover_text(format!("id: {}", b.interface));
+                            });
+                            row.col(|ui| {
+                                ui.label(&b.source_name).on_hover_text(&b.source_path);
+                            });
+                            row.col(|ui| {
+                                ui.label(short_time(&b.imported_at))
+                                    .on_hover_text(&b.imported_at);
+                            });
+                            row.col(|ui| {
+                                ui.label(&b.imported_by);
+                            });
+                            row.col(|ui| {
+                                ui.label(b.records.to_string());
+                            });
+                            row.col(|ui| {
+                                ui.label(b.rejected.to_string());
+                            });
+                            row.col(|ui| {
+                                ui.label(b.issues.to_string());
+                            });
                         });
                     });
-                });
-            });
             });
     }
 }
@@ -206,14 +208,29 @@ pub fn short_time(t: &str) -> String {
     t.chars().take(16).collect()
 }
 
-/// A batch status in words and colour.
-pub fn status_label(ui: &mut egui::Ui, status: BatchStatus) {
-    let (text, colour) = match status {
-        BatchStatus::Clean => ("Clean", egui::Color32::from_rgb(0, 140, 60)),
-        BatchStatus::Rejects => ("Rejects", ui.visuals().error_fg_color),
-        BatchStatus::Exported => ("Exported", ui.visuals().hyperlink_color),
-        BatchStatus::Held => ("Held", ui.visuals().warn_fg_color),
-        BatchStatus::Importing => ("Importing", ui.visuals().text_color()),
+/// Where a batch stands, in words and colour: its status, or where its valid rows went.
+pub fn status_label(ui: &mut egui::Ui, b: &BatchInfo) {
+    let words = b.status_words();
+    let colour = if b.delivered_to.is_some() || b.exported_held.is_some() {
+        ui.visuals().hyperlink_color
+    } else {
+        match b.status {
+            BatchStatus::Clean => egui::Color32::from_rgb(0, 140, 60),
+            BatchStatus::Rejects => ui.visuals().error_fg_color,
+            BatchStatus::Exported => ui.visuals().hyperlink_color,
+            BatchStatus::Held => ui.visuals().warn_fg_color,
+            BatchStatus::Importing => ui.visuals().text_color(),
+        }
     };
-    ui.colored_label(colour, text);
+    let r = ui.colored_label(colour, words);
+    if b.rejected > 0 && (b.exported_held.is_some() || b.delivered_to.is_some()) {
+        r.on_hover_text(format!(
+            "{} rejected record(s) remain in the batch: fix them and export again to send them",
+            b.rejected
+        ));
+    } else if b.status == BatchStatus::Rejects && b.rejected == 0 && b.file_errors > 0 {
+        r.on_hover_text(
+            "Problems with the file as received block export: open the batch to review or accept them",
+        );
+    }
 }

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 pub struct Held {
     /// Number of batches.
     pub count: usize,
-    /// Status of the latest.
-    pub latest: Option<crate::store::BatchStatus>,
+    /// The latest.
+    pub latest: Option<BatchInfo>,
 }
 
 /// State of the catalogue screen.
@@ -64,7 +64,7 @@ impl CatalogueScreen {
         for b in batches {
             let h = self.held.entry(b.interface.clone()).or_default();
             if h.count == 0 {
-                h.latest = Some(b.status);
+                h.latest = Some(b.clone());
             }
             h.count += 1;
         }
@@ -141,6 +141,9 @@ impl CatalogueScreen {
         egui::ScrollArea::horizontal()
             .id_salt("catalogue-hscroll")
             .show(ui, |ui| {
+                // A click anywhere on a row selects it: the cells' text is not selectable,
+                // so it never takes the click for itself.
+                ui.style_mut().interaction.selectable_labels = false;
                 egui_extras::TableBuilder::new(ui)
                     .id_salt("catalogue-table")
                     .striped(true)
@@ -243,8 +246,8 @@ impl CatalogueScreen {
                                                 i.id.clone(),
                                             ))));
                                         }
-                                        if let Some(st) = h.latest {
-                                            super::batches::status_label(ui, st);
+                                        if let Some(b) = &h.latest {
+                                            super::batches::status_label(ui, b);
                                         }
                                     });
                                 }

@@ -1032,6 +1032,16 @@ fn one_sequence_per_organisation_and_interface_whichever_path_makes_the_file() {
     let b = import_id(&db, &clean_absences(&files, 4));
     let o = cli(&db, Some(PASSWORD), &["hub", "push", &b, "--org", "RX1"]);
     assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let store = esr_desk::store::Store::open(&db).expect("store");
+    assert_eq!(
+        store
+            .batch(b.parse().expect("id"))
+            .expect("batch")
+            .status_words(),
+        "Delivered to RX1",
+        "the lists say where it went"
+    );
+    drop(store);
     // 5. A re-send of the rows ESR rejected, exported.
     let sent_name = hub.names("In").into_iter().next().expect("sent");
     let resp = format!(

@@ -518,3 +518,172 @@ fn the_screens_show_what_changed_behind_them() {
             .is_some_and(|v| v.info.rejected == first.rejected - 1)
     });
 }
+
+#[test]
+fn the_export_dialog_lists_what_stops_the_export_before_its_button() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let file = crate::support::sample("active-directory", true);
+    let mut h = open(vec![file], dir.path());
+    h.state_mut().queue(Command::View(View::ExportDialog));
+    settle(&mut h);
+    let store = Store::open(&db).expect("store");
+    let problems = store.file_problems(view(&h).info.id).expect("problems");
+    assert!(problems.len() >= 2, "{problems:?}");
+    // Every problem with the file, by its line, in the dialog; and the rejected records.
+    for p in &problems {
+        let text = format!("Line {}: {}", p.line, p.message);
+        assert!(
+            h.query_all(egui_kittest::kittest::by().label_contains(&text))
+                .next()
+                .is_some(),
+            "{text}"
+        );
+    }
+    assert!(
+        h.query_all(egui_kittest::kittest::by().label_contains("rejected record(s) remain"))
+            .next()
+            .is_some()
+    );
+    // The button waits until they are put right.
+    let disabled = |h: &Harness<'static, App>| {
+        use egui_kittest::kittest::NodeT as _;
+        h.get_by_label("Export").accesskit_node().is_disabled()
+    };
+    assert!(disabled(&h), "Export is not offered yet");
+    // Holding the rejected rows back answers that line, not the file's problems.
+    h.state_mut()
+        .export
+        .as_mut()
+        .expect("dialog")
+        .valid_rows_only = true;
+    h.run();
+    assert!(
+        h.query_all(egui_kittest::kittest::by().label_contains("rejected record(s) remain"))
+            .next()
+            .is_none()
+    );
+    assert!(disabled(&h));
+    assert_eq!(
+        h.state().front(),
+        Some(Front::Export),
+        "the dialog stays open"
+    );
+}
+
+#[test]
+fn the_batches_screen_at_1024_shows_every_action_and_where_each_batch_went() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let ad = crate::support::sample("active-directory", false);
+    let twin = dir.path().join("AD_RX1_20261103_000003.csv");
+    std::fs::copy(&ad, &twin).expect("copy");
+    let defects = root().join(DEFECTS);
+    for f in [&ad, &defects] {
+        let o = crate::support::run(&[
+            "import",
+            &f.display().to_string(),
+            "--db",
+            &db.display().to_string(),
+        ]);
+        assert!(
+            crate::support::code(&o).is_some_and(|c| c < 2),
+            "{}",
+            crate::support::stderr(&o)
+        );
+    }
+    let o = crate::support::run(&[
+        "import",
+        &twin.display().to_string(),
+        "--force",
+        "--db",
+        &db.display().to_string(),
+    ]);
+    assert!(
+        crate::support::code(&o).is_some_and(|c| c < 2),
+        "{}",
+        crate::support::stderr(&o)
+    );
+    // The absences batch's valid rows go out (its blank lines accepted); its rejected ones
+    // are held back.
+    let o = crate::support::run(&[
+        "accept",
+        "2",
+        "blank-row",
+        "--reason",
+        "blank lines left by the local system",
+        "--db",
+        &db.display().to_string(),
+    ]);
+    assert_eq!(
+        crate::support::code(&o),
+        Some(0),
+        "{}",
+        crate::support::stderr(&o)
+    );
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).expect("dir");
+    let o = crate::support::run(&[
+        "export",
+        "2",
+        "--out",
+        &out.display().to_string(),
+        "--valid-rows-only",
+        "--vpd",
+        "RX1",
+        "--db",
+        &db.display().to_string(),
+    ]);
+    assert_eq!(
+        crate::support::code(&o),
+        Some(0),
+        "{}",
+        crate::support::stderr(&o)
+    );
+    let mut h = harness_sized(App::headless(vec![], Some(db.clone())), 1024.0, 700.0);
+    h.state_mut().queue(Command::View(View::Show(
+        esr_desk::ui::app::Screen::Batches,
+    )));
+    settle(&mut h);
+    for label in [
+        "Open batch 3",
+        "Exports of batch 3",
+        "Changes since 1",
+        "Open batch 2",
+    ] {
+        let r = h.get_by_label(label).rect();
+        assert!(
+            r.max.x <= 1024.0 && r.min.x >= 0.0,
+            "{label} in view: {r:?}"
+        );
+    }
+    let store = Store::open(&db).expect("store");
+    let words = store.batch(2).expect("batch").status_words();
+    assert!(
+        words.starts_with("Exported, ") && words.ends_with("held back"),
+        "{words}"
+    );
+    h.get_by_label(&words);
+}
+
+#[test]
+fn clicking_an_interface_opens_its_description_layout_and_batches() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut h = open(vec![], dir.path());
+    let title = h
+        .state()
+        .catalogue
+        .catalogue
+        .get("absences")
+        .expect("absences")
+        .title();
+    // On its name, as an officer clicks.
+    h.get_by_label(&title).click();
+    h.run();
+    assert_eq!(h.state().catalogue.selected.as_deref(), Some("absences"));
+    assert!(
+        h.query_by_label("See its layout").is_some(),
+        "the detail is shown"
+    );
+    assert!(h.get_by_label("See its layout").rect().max.y <= 700.0);
+}
