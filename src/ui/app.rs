@@ -1935,70 +1935,32 @@ impl App {
             });
         });
         egui::Panel::top("nav").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                let s = self.screen;
-                if ui
-                    .selectable_label(s == Screen::Home, "Interfaces")
-                    .clicked()
-                {
-                    cmds.push(Command::View(View::Show(Screen::Home)));
-                }
-                if ui
-                    .selectable_label(s == Screen::Batches, "Batches")
-                    .clicked()
-                {
-                    cmds.push(Command::View(View::Show(Screen::Batches)));
-                }
-                if ui
-                    .selectable_label(s == Screen::Layouts, "Layouts")
-                    .clicked()
-                {
-                    cmds.push(Command::View(View::Show(Screen::Layouts)));
-                }
-                if ui
-                    .selectable_label(s == Screen::Schedules, "Schedules")
-                    .clicked()
-                {
-                    cmds.push(Command::View(View::Show(Screen::Schedules)));
-                }
-                if ui
-                    .selectable_label(s == Screen::Hub, "Hub")
-                    .on_hover_text(
-                        "The dashboard, and the organisations' NHS Interface Hub connections",
-                    )
-                    .clicked()
-                {
-                    cmds.push(Command::View(View::Show(Screen::Hub)));
-                }
-                if ui
-                    .selectable_label(s == Screen::Audit, "Audit")
-                    .on_hover_text("Who opened, revealed, copied, exported and purged what")
-                    .clicked()
-                {
-                    cmds.push(Command::View(View::Show(Screen::Audit)));
-                }
-                if let Some(v) = &self.view {
-                    let t = format!("Batch {}: {}", v.info.id, v.info.source_name);
-                    if ui.selectable_label(s == Screen::Batch, t).clicked() {
-                        cmds.push(Command::View(View::Show(Screen::Batch)));
+            // Open and Export stay on the right, always in view; the screens' names take the
+            // rest, the open batch's file name shortened first when the window is narrow.
+            let mut right = Vec::new();
+            egui::Sides::new().shrink_left().show(
+                ui,
+                |ui| self.screens_ui(ui, &mut cmds),
+                |ui| {
+                    if export_button(ui, self.view.is_some() && !self.exporting) {
+                        right.push(Command::View(View::ExportDialog));
                     }
-                }
-                ui.separator();
-                if ui.button("Open files…").on_hover_text("Ctrl+O").clicked() {
-                    cmds.push(Command::View(View::OpenDialog));
-                }
-                if export_button(ui, self.view.is_some() && !self.exporting) {
-                    cmds.push(Command::View(View::ExportDialog));
-                }
-            });
+                    if ui.button("Open files…").on_hover_text("Ctrl+O").clicked() {
+                        right.push(Command::View(View::OpenDialog));
+                    }
+                },
+            );
+            cmds.extend(right);
         });
         let keys = self.front().is_none();
         match (self.screen, self.view.as_mut(), self.store.as_ref()) {
             (Screen::Batch, Some(v), Some(store)) => {
                 if self.state.show_issues {
+                    // A third of a narrow window at most, so the table keeps its columns.
+                    let wide = (ui.available_width() * 0.3).clamp(220.0, 320.0);
                     egui::Panel::right("issues")
                         .resizable(true)
-                        .default_size(320.0)
+                        .default_size(wide)
                         .min_size(220.0)
                         .show(ui, |ui| {
                             v.issues_ui(ui, store, self.state.show_chart, &mut cmds)
@@ -2067,6 +2029,51 @@ impl App {
         }
         drop_hint(ui.ctx());
         self.commands.extend(cmds);
+    }
+
+    /// The screens, one button each, and the open batch.
+    fn screens_ui(&self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+        let s = self.screen;
+        let screens = [
+            (
+                Screen::Home,
+                "Interfaces",
+                "Every interface of the catalogue",
+            ),
+            (Screen::Batches, "Batches", "Every batch imported"),
+            (
+                Screen::Layouts,
+                "Layouts",
+                "How each interface's file is built",
+            ),
+            (Screen::Schedules, "Schedules", "Scheduled runs"),
+            (
+                Screen::Hub,
+                "Hub",
+                "The dashboard, and the organisations' NHS Interface Hub connections",
+            ),
+            (
+                Screen::Audit,
+                "Audit",
+                "Who opened, revealed, copied, exported and purged what",
+            ),
+        ];
+        for (screen, name, hint) in screens {
+            if ui
+                .selectable_label(s == screen, name)
+                .on_hover_text(hint)
+                .clicked()
+            {
+                cmds.push(Command::View(View::Show(screen)));
+            }
+        }
+        if let Some(v) = &self.view {
+            let full = format!("Batch {}: {}", v.info.id, v.info.source_name);
+            let r = ui.add(egui::Button::selectable(s == Screen::Batch, full.as_str()).truncate());
+            if r.on_hover_text(full).clicked() {
+                cmds.push(Command::View(View::Show(Screen::Batch)));
+            }
+        }
     }
 
     fn menu_ui(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {

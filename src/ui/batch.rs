@@ -26,6 +26,8 @@ use crate::pages::{Page, PageJob, PageReply, PageSource};
 const CACHE_PAGES: usize = 48;
 /// Height of a table row.
 pub const ROW_HEIGHT: f32 = 22.0;
+/// Narrower than this, the batch screen's toolbar keeps its less used actions in a menu.
+pub const NARROW: f32 = 900.0;
 
 /// One tab: a record type of the layout.
 #[derive(Debug, Clone)]
@@ -1477,6 +1479,7 @@ impl BatchView {
     }
 
     fn toolbar_ui(&mut self, ui: &mut egui::Ui, store: &Store, cmds: &mut Vec<Command>) {
+        let narrow = ui.available_width() < NARROW;
         ui.horizontal_wrapped(|ui| {
             ui.heading(&self.info.source_name);
             ui.label(format!(
@@ -1540,7 +1543,7 @@ impl BatchView {
                 .add(
                     egui::TextEdit::singleline(&mut self.search_text)
                         .hint_text("any field (Enter)")
-                        .desired_width(160.0),
+                        .desired_width(if narrow { 110.0 } else { 160.0 }),
                 )
                 .labelled_by(label.id);
             if self.focus_search {
@@ -1591,7 +1594,7 @@ impl BatchView {
             let label = ui.label("Filter:");
             egui::ComboBox::from_id_salt("filter-col")
                 .selected_text(fields.get(self.filter_col).cloned().unwrap_or_default())
-                .width(140.0)
+                .width(if narrow { 100.0 } else { 140.0 })
                 .show_ui(ui, |ui| {
                     for (i, f) in fields.iter().enumerate() {
                         ui.selectable_value(&mut self.filter_col, i, f);
@@ -1604,7 +1607,7 @@ impl BatchView {
                 .add(
                     egui::TextEdit::singleline(&mut self.filter_text)
                         .hint_text("text (Enter)")
-                        .desired_width(110.0),
+                        .desired_width(if narrow { 80.0 } else { 110.0 }),
                 )
                 .labelled_by(label.id);
             if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
@@ -1617,6 +1620,8 @@ impl BatchView {
                 self.requery(store);
             }
         });
+        // The actions: the common ones always in view; the rest inline in a wide window, or
+        // under "More actions" in a narrow one, so the toolbar never fills the screen.
         ui.horizontal_wrapped(|ui| {
             let has_sel = self.sel.is_some() && !self.rows.is_empty();
             if ui
@@ -1634,56 +1639,6 @@ impl BatchView {
             {
                 self.open_form(store, s.cursor.0);
             }
-            if ui
-                .add_enabled(
-                    !self.rows.is_empty() && !self.unknown_tab(),
-                    egui::Button::new("Replace…"),
-                )
-                .on_hover_text("Find and replace within one column")
-                .clicked()
-            {
-                self.replace_preview = None;
-                self.dialog = Some(Dialog::Replace {
-                    field: self.sel.and_then(|s| self.cols.field(s.cursor.1)),
-                    find: String::new(),
-                    replace: String::new(),
-                    whole: false,
-                });
-            }
-            if ui
-                .add_enabled(has_sel, egui::Button::new("Set value…"))
-                .on_hover_text("Set one value on every selected cell")
-                .clicked()
-            {
-                self.dialog = Some(Dialog::SetValue {
-                    value: String::new(),
-                });
-            }
-            if ui
-                .add_enabled(has_sel, egui::Button::new("Exclude rows…"))
-                .on_hover_text("Leave the selected rows out of exports (they stay visible)")
-                .clicked()
-            {
-                self.dialog = Some(Dialog::Exclude {
-                    reason: String::new(),
-                });
-            }
-            if ui
-                .add_enabled(has_sel, egui::Button::new("Include rows"))
-                .on_hover_text("Put excluded rows back into exports")
-                .clicked()
-            {
-                let changes: Vec<Change> = self
-                    .selected_records(store)
-                    .iter()
-                    .filter(|r| r.excluded)
-                    .map(|r| Change::Include { seq: r.seq })
-                    .collect();
-                if !changes.is_empty() {
-                    let label = format!("Included {} row(s)", changes.len());
-                    cmds.push(Command::Data(Data::Edit { changes, label }));
-                }
-            }
             ui.separator();
             if ui.button("Undo").on_hover_text("Ctrl+Z").clicked() {
                 cmds.push(Command::Data(Data::Undo));
@@ -1691,9 +1646,76 @@ impl BatchView {
             if ui.button("Redo").on_hover_text("Ctrl+Y").clicked() {
                 cmds.push(Command::Data(Data::Redo));
             }
-            if self.has_sensitive() {
+            if narrow {
                 ui.separator();
-                if self.revealed {
+                ui.menu_button("More actions", |ui| self.more_actions_ui(ui, store, cmds))
+                    .response
+                    .on_hover_text(
+                        "Replace, set values, exclude or include rows, personal data, changes",
+                    );
+            } else {
+                ui.separator();
+                self.more_actions_ui(ui, store, cmds);
+            }
+        });
+    }
+
+    /// The actions a narrow window keeps under "More actions".
+    fn more_actions_ui(&mut self, ui: &mut egui::Ui, store: &Store, cmds: &mut Vec<Command>) {
+        let has_sel = self.sel.is_some() && !self.rows.is_empty();
+        if ui
+            .add_enabled(
+                !self.rows.is_empty() && !self.unknown_tab(),
+                egui::Button::new("Replace…"),
+            )
+            .on_hover_text("Find and replace within one column")
+            .clicked()
+        {
+            self.replace_preview = None;
+            self.dialog = Some(Dialog::Replace {
+                field: self.sel.and_then(|s| self.cols.field(s.cursor.1)),
+                find: String::new(),
+                replace: String::new(),
+                whole: false,
+            });
+        }
+        if ui
+            .add_enabled(has_sel, egui::Button::new("Set value…"))
+            .on_hover_text("Set one value on every selected cell")
+            .clicked()
+        {
+            self.dialog = Some(Dialog::SetValue {
+                value: String::new(),
+            });
+        }
+        if ui
+            .add_enabled(has_sel, egui::Button::new("Exclude rows…"))
+            .on_hover_text("Leave the selected rows out of exports (they stay visible)")
+            .clicked()
+        {
+            self.dialog = Some(Dialog::Exclude {
+                reason: String::new(),
+            });
+        }
+        if ui
+            .add_enabled(has_sel, egui::Button::new("Include rows"))
+            .on_hover_text("Put excluded rows back into exports")
+            .clicked()
+        {
+            let changes: Vec<Change> = self
+                .selected_records(store)
+                .iter()
+                .filter(|r| r.excluded)
+                .map(|r| Change::Include { seq: r.seq })
+                .collect();
+            if !changes.is_empty() {
+                let label = format!("Included {} row(s)", changes.len());
+                cmds.push(Command::Data(Data::Edit { changes, label }));
+            }
+        }
+        if self.has_sensitive() {
+            ui.separator();
+            if self.revealed {
                     if ui
                         .button("Mask personal data")
                         .on_hover_text("Hide NI numbers, dates of birth, health and contact details again")
@@ -1710,22 +1732,21 @@ impl BatchView {
                         reason: String::new(),
                     });
                 }
-            }
-            ui.separator();
-            let label = if self.audit.is_some() {
-                "Hide changes"
-            } else {
-                "Changes (audit)"
-            };
-            if ui
-                .button(label)
-                .on_hover_text("Every change to this batch: who, when, old » new")
-                .clicked()
-                && self.audit.take().is_none()
-            {
-                self.load_audit(store);
-            }
-        });
+        }
+        ui.separator();
+        let label = if self.audit.is_some() {
+            "Hide changes"
+        } else {
+            "Changes (audit)"
+        };
+        if ui
+            .button(label)
+            .on_hover_text("Every change to this batch: who, when, old » new")
+            .clicked()
+            && self.audit.take().is_none()
+        {
+            self.load_audit(store);
+        }
     }
 
     fn offer_ui(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {

@@ -687,3 +687,36 @@ fn clicking_an_interface_opens_its_description_layout_and_batches() {
     );
     assert!(h.get_by_label("See its layout").rect().max.y <= 700.0);
 }
+
+#[test]
+fn at_800_by_600_the_batch_screen_keeps_export_and_its_table_in_view() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = App::headless(
+        vec![root().join(DEFECTS)],
+        Some(dir.path().join("store.sqlite")),
+    );
+    let mut h = harness_sized(app, 800.0, 600.0);
+    settle(&mut h);
+    let export = h.get_by_label("Export…").rect();
+    assert!(export.max.x <= 800.0 && export.min.x >= 0.0, "{export:?}");
+    let open = h.get_by_label("Open files…").rect();
+    assert!(open.max.x <= 800.0, "{open:?}");
+    // The toolbar leaves the table most of the screen, and shows more than three columns.
+    let top = view(&h).table_rect.min.y;
+    assert!(top < 260.0, "the table starts at {top}");
+    let (_, cols) = view(&h).visible.clone();
+    assert!(cols.len() >= 3, "{cols:?}");
+    // The less used actions are one click away.
+    assert!(h.query_by_label("Replace…").is_none());
+    h.get_by_label("More actions").click();
+    h.run();
+    h.get_by_label("Replace…").click();
+    h.run();
+    assert_eq!(h.state().front(), Some(Front::BatchDialog));
+    // Export is reachable.
+    h.key_press(egui::Key::Escape);
+    h.run();
+    h.get_by_label("Export…").click();
+    settle(&mut h);
+    assert_eq!(h.state().front(), Some(Front::Export));
+}
