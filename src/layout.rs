@@ -1273,21 +1273,23 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
                     _ => value = Some(r.code.clone()),
                 }
             }
+            // The field's own rules in plain words (crate::wording), for the Layouts screen and
+            // the cells' tooltips.
             let mut rule_text = Vec::new();
             if let Some(m) = &ff.min {
-                rule_text.push(format!("min {m}"));
+                rule_text.push(format!("at least {m}"));
             }
             if let Some(m) = &ff.max {
-                rule_text.push(format!("max {m}"));
+                rule_text.push(format!("at most {m}"));
             }
             if let Some(p) = &ff.pattern {
-                rule_text.push(format!("pattern {p}"));
+                rule_text.push(format!("in the form: {}", crate::wording::pattern(p)));
             }
             if let Some(c) = &ff.control {
-                rule_text.push(format!("control {c}"));
+                rule_text.push(format!("must equal {}", crate::wording::control(c)));
             }
             if let Some(g) = &ff.generate {
-                rule_text.push(format!("generated: {g}"));
+                rule_text.push(crate::wording::generated(g));
             }
             let bounds = (num(&ff.min)?, num(&ff.max)?);
             if let (Some(a), Some(b)) = bounds
@@ -2273,20 +2275,28 @@ pub fn describe(layout: &Layout) -> Vec<LayoutRow> {
         for (i, f) in rt.fields.iter().enumerate() {
             let mut rules = Vec::new();
             if let Some(c) = f.check {
-                rules.push(c.label().to_string());
+                rules.push(format!("a valid {}", c.label()));
             }
             if let Some(v) = &f.value {
-                rules.push(format!("always {v}"));
+                rules.push(format!("always “{v}”"));
             }
             if !f.rule_text.is_empty() {
                 rules.push(f.rule_text.clone());
             }
-            for (k, key) in rt.unique.iter().enumerate() {
+            for key in &rt.unique {
                 if key.contains(&i) {
-                    rules.push(if key.len() == 1 {
-                        "unique".to_string()
+                    let others: Vec<&str> = key
+                        .iter()
+                        .filter(|k| **k != i)
+                        .filter_map(|k| rt.fields.get(*k).map(|f| f.name.as_str()))
+                        .collect();
+                    rules.push(if others.is_empty() {
+                        "no two records may share it".to_string()
                     } else {
-                        format!("unique key {}", k + 1)
+                        format!(
+                            "no two records may share it together with {}",
+                            others.join(" and ")
+                        )
                     });
                 }
             }

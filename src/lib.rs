@@ -33,6 +33,7 @@ pub mod tableschema;
 pub mod text;
 pub mod ui;
 pub mod validate;
+pub mod wording;
 pub mod workbook;
 pub mod worker;
 pub mod writer;

@@ -306,52 +306,80 @@ impl LayoutsScreen {
                 });
             let needle = self.filter.to_lowercase();
             let rows: Vec<_> = describe(&layout).into_iter().filter(|r| needle.is_empty() || r.field.to_lowercase().contains(&needle) || r.record_type.to_lowercase().contains(&needle)).collect();
-            egui::ScrollArea::horizontal().id_salt("layout-hscroll").show(ui, |ui| {
-            egui_extras::TableBuilder::new(ui)
-                .id_salt("layout-table")
-                .striped(true)
-                .resizable(true)
-                .column(egui_extras::Column::initial(60.0))
-                .column(egui_extras::Column::initial(40.0))
-                .column(egui_extras::Column::initial(220.0))
-                .column(egui_extras::Column::initial(180.0))
-                .column(egui_extras::Column::initial(70.0))
-                .column(egui_extras::Column::initial(280.0))
-                .column(egui_extras::Column::initial(320.0))
-                .header(22.0, |mut h| {
-                    for t in ["Record", "#", "Field", "ESR notation", "Required", "Rules", "Codes"] {
-                        h.col(|ui| {
-                            ui.add(egui::Label::new(egui::RichText::new(t).strong()).truncate());
-                        });
-                    }
-                })
-                .body(|body| {
-                    body.rows(20.0, rows.len(), |mut row| {
-                        let r = &rows[row.index()];
-                        row.col(|ui| {
-                            ui.label(&r.record_type);
-                        });
-                        row.col(|ui| {
-                            ui.label(r.position.to_string());
-                        });
-                        row.col(|ui| {
-                            ui.label(&r.field);
-                        });
-                        row.col(|ui| {
-                            ui.monospace(&r.notation);
-                        });
-                        row.col(|ui| {
-                            ui.label(if r.required { "Yes" } else { "" });
-                        });
-                        row.col(|ui| {
-                            ui.add(egui::Label::new(&r.rules).truncate().show_tooltip_when_elided(false)).on_hover_text(&r.rules);
-                        });
-                        row.col(|ui| {
-                            ui.add(egui::Label::new(&r.codes).truncate().show_tooltip_when_elided(false)).on_hover_text(&r.codes);
-                        });
-                    });
-                });
-            });
+            fields_ui(ui, &rows);
         });
     }
+}
+
+/// The layout's fields as a table that fits the width (nothing scrolls sideways, so a field's
+/// name stays beside its rules), every rule and code in full, wrapped; the header stays
+/// while the rows scroll.
+fn fields_ui(ui: &mut egui::Ui, rows: &[crate::layout::LayoutRow]) {
+    let gap = ui.spacing().item_spacing.x;
+    let fixed = [52.0, 28.0, 180.0, 130.0, 64.0];
+    let rest = (ui.available_width() - fixed.iter().sum::<f32>() - gap * 7.0 - 16.0).max(240.0);
+    let widths = [
+        fixed[0],
+        fixed[1],
+        fixed[2],
+        fixed[3],
+        fixed[4],
+        rest * 0.55,
+        rest * 0.45,
+    ];
+    let row_ui = |ui: &mut egui::Ui, cells: [egui::WidgetText; 7]| {
+        ui.horizontal_top(|ui| {
+            for (w, text) in widths.iter().zip(cells) {
+                ui.allocate_ui_with_layout(
+                    egui::vec2(*w, 0.0),
+                    egui::Layout::top_down(egui::Align::Min),
+                    |ui| {
+                        ui.set_width(*w);
+                        ui.add(egui::Label::new(text).wrap());
+                    },
+                );
+            }
+        });
+    };
+    let strong = |t: &str| egui::WidgetText::from(egui::RichText::new(t).strong());
+    row_ui(
+        ui,
+        [
+            strong("Record"),
+            strong("#"),
+            strong("Field"),
+            strong("ESR notation"),
+            strong("Required"),
+            strong("Rules"),
+            strong("Codes"),
+        ],
+    );
+    ui.separator();
+    let stripe = ui.visuals().faint_bg_color;
+    egui::ScrollArea::vertical()
+        .id_salt("layout-fields")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            for (i, r) in rows.iter().enumerate() {
+                let fill = if i % 2 == 1 {
+                    stripe
+                } else {
+                    egui::Color32::TRANSPARENT
+                };
+                egui::Frame::new().fill(fill).show(ui, |ui| {
+                    row_ui(
+                        ui,
+                        [
+                            r.record_type.as_str().into(),
+                            r.position.to_string().into(),
+                            r.field.as_str().into(),
+                            egui::RichText::new(&r.notation).monospace().into(),
+                            if r.required { "Yes" } else { "" }.into(),
+                            r.rules.as_str().into(),
+                            r.codes.as_str().into(),
+                        ],
+                    );
+                });
+            }
+        });
 }

@@ -188,3 +188,41 @@ fn the_batches_screen_compares_two_staff_feeds_and_shows_export_history() {
     assert!(title.contains("local-data-warehouse"));
     assert!(runs.is_empty());
 }
+
+#[test]
+fn the_layouts_screen_says_each_rule_in_words_in_full_beside_its_field() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut screen = LayoutsScreen::new(dir.path().join("layouts"));
+    screen.selected = Some("active-directory".into());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1024.0, 700.0))
+        .build_ui_state(|ui, s: &mut LayoutsScreen| s.ui(ui), screen);
+    settle_layouts(&mut h);
+    let rows = esr_desk::layout::describe(h.state().set.get("active-directory").expect("layout"));
+    let row = rows
+        .iter()
+        .find(|r| {
+            r.rules
+                .contains("3 digits, a capital letter, then 4 digits")
+        })
+        .expect("the cost centre's pattern in words");
+    assert!(
+        !rows.iter().any(|r| r.rules.contains("[0-9]")),
+        "no pattern shown as code"
+    );
+    // Filtered to that field, its name and its whole rule are in view side by side.
+    h.state_mut().filter = row.field.clone();
+    h.run();
+    let name = h
+        .get_all_by_label(&row.field)
+        .map(|n| n.rect())
+        .find(|r| r.min.x > 250.0)
+        .expect("the field's name in the table");
+    let rule = h.get_by_label(&row.rules).rect();
+    assert!(rule.max.x <= 1024.0, "the rule fits: {rule:?}");
+    assert!(
+        name.max.x <= rule.min.x && name.min.x >= 0.0,
+        "{name:?} {rule:?}"
+    );
+    assert!((name.min.y - rule.min.y).abs() < 4.0, "on one row");
+}
