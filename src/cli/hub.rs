@@ -100,7 +100,7 @@ pub enum HubWhat {
 }
 
 fn hub_err(e: HubError) -> super::CliError {
-    super::failed(e)
+    super::failed(e.say(esr_desk::hub::Face::Cli))
 }
 
 /// Runs `org`.
@@ -171,7 +171,11 @@ pub fn run_org(a: OrgArgs, db: Option<&Path>) -> super::Outcome {
                     super::emit(&format!("{}: {m}\n", org.vpd))?;
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(e) => super::fail(format!("{}: the hub test failed: {e}", org.vpd)),
+                Err(e) => super::fail(format!(
+                    "{}: the hub test failed: {}",
+                    org.vpd,
+                    e.say(esr_desk::hub::Face::Cli)
+                )),
             }
         }
     }

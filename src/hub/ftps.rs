@@ -130,29 +130,26 @@ pub(super) fn failure(e: &FtpError, during: &str) -> Failure {
     match e {
         FtpError::ConnectionError(io) => {
             use std::io::ErrorKind as K;
+            // A TLS failure is told by the TLS library's own error inside; anything else on
+            // the line (a reset, a cut-off transfer, a close without TLS's goodbye) is a
+            // dropped connection, worth trying again.
+            if let Some(t) = io
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<rustls::Error>())
+                .filter(|t| !matches!(t, rustls::Error::General(_)))
+            {
+                return Failure::Tls(super::TlsProblem::of(t));
+            }
             match io.kind() {
                 K::ConnectionRefused => Failure::Refused,
                 K::TimedOut | K::WouldBlock => Failure::Dropped(format!(
                     "{during}: no answer within {} s",
                     TIMEOUT.as_secs()
                 )),
-                K::InvalidData if io.to_string().to_lowercase().contains("certificate") => {
-                    Failure::Tls(io.to_string())
-                }
-                _ => {
-                    let text = io.to_string();
-                    if text.to_lowercase().contains("certificate")
-                        || text.to_lowercase().contains("tls")
-                        || text.to_lowercase().contains("handshake")
-                    {
-                        Failure::Tls(text)
-                    } else {
-                        Failure::Dropped(format!("{during}: {text}"))
-                    }
-                }
+                _ => Failure::Dropped(format!("{during}: {io}")),
             }
         }
-        FtpError::SecureError(m) => Failure::Tls(m.clone()),
+        FtpError::SecureError(m) => Failure::Tls(super::TlsProblem::Other(m.clone())),
         FtpError::UnexpectedResponse(r) => {
             let body = String::from_utf8_lossy(&r.body).trim().to_string();
             match r.status {
@@ -221,7 +218,7 @@ impl Session {
             .into_secure(RustlsConnector::from(config), &url.host)
             .map_err(|e| match failure(&e, "starting TLS") {
                 // A server that does not speak TLS answers AUTH TLS with an error.
-                Failure::Remote(m) => HubError::Net(Failure::Tls(m)),
+                Failure::Remote(m) => HubError::Net(Failure::Tls(super::TlsProblem::NotOffered(m))),
                 f => HubError::Net(f),
             })?;
         ftp.login(url.user.as_str(), password)

@@ -26,7 +26,7 @@ pub enum Failure {
     /// Nothing listens at the address (or a firewall refused).
     Refused,
     /// The secure connection could not be made (certificate, protocol).
-    Tls(String),
+    Tls(TlsProblem),
     /// The account name or password was not accepted.
     Login,
     /// A folder the hub should have is missing.
@@ -69,10 +69,7 @@ impl std::fmt::Display for Failure {
                 f,
                 "the hub refused the connection: nothing answers at that address and port, or a firewall blocks it"
             ),
-            Failure::Tls(m) => write!(
-                f,
-                "the secure (TLS) connection failed: {m}. Check the hub's certificate, or trust its CA with --ca-file"
-            ),
+            Failure::Tls(p) => write!(f, "the secure (TLS) connection failed: {p}"),
             Failure::Login => write!(
                 f,
                 "the hub did not accept the account name or password: set the password again"
@@ -82,6 +79,156 @@ impl std::fmt::Display for Failure {
             }
             Failure::Dropped(m) => write!(f, "the connection was lost ({m})"),
             Failure::Remote(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+/// Who a message is for: the command line names its flags, the window its controls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Face {
+    /// The command line.
+    Cli,
+    /// The window.
+    Window,
+}
+
+/// Why a secure (TLS) connection to a hub could not be made, sorted from the TLS library's
+/// own error type (never from its text), so it can be said in plain words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsProblem {
+    /// The hub presents a certificate authority's certificate instead of one of its own.
+    CaAsServer,
+    /// The hub's certificate was issued by an authority this computer does not trust.
+    UnknownIssuer,
+    /// The hub's certificate has expired.
+    Expired,
+    /// The hub's certificate is not valid yet (or this computer's clock is wrong).
+    NotYetValid,
+    /// The hub's certificate is for another name.
+    WrongName,
+    /// The certificate's signature does not check out: damaged, or not what it claims.
+    BadSignature,
+    /// The hub's certificate was revoked.
+    Revoked,
+    /// The certificate is not one for a server.
+    WrongPurpose,
+    /// The hub presented no certificate.
+    NoCertificate,
+    /// The hub does not offer a secure connection (it answered the request for one with an
+    /// error).
+    NotOffered(String),
+    /// The two sides could not agree on how to talk securely.
+    Incompatible(String),
+    /// The hub ended the secure connection with an alert.
+    Alert(String),
+    /// Another TLS failure, in the library's words.
+    Other(String),
+}
+
+impl TlsProblem {
+    /// Sorts a TLS library error.
+    pub fn of(e: &rustls::Error) -> Self {
+        use rustls::CertificateError as C;
+        match e {
+            rustls::Error::InvalidCertificate(c) => match c {
+                C::UnknownIssuer => TlsProblem::UnknownIssuer,
+                C::Expired | C::ExpiredContext { .. } => TlsProblem::Expired,
+                C::NotValidYet | C::NotValidYetContext { .. } => TlsProblem::NotYetValid,
+                C::NotValidForName | C::NotValidForNameContext { .. } => TlsProblem::WrongName,
+                C::BadSignature => TlsProblem::BadSignature,
+                C::Revoked => TlsProblem::Revoked,
+                C::InvalidPurpose | C::InvalidPurposeContext { .. } => TlsProblem::WrongPurpose,
+                // The web PKI's "a CA's certificate used as a server's" arrives as Other.
+                other if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+                    TlsProblem::CaAsServer
+                }
+                other => TlsProblem::Other(format!("{other:?}")),
+            },
+            rustls::Error::NoCertificatesPresented => TlsProblem::NoCertificate,
+            rustls::Error::PeerIncompatible(p) => TlsProblem::Incompatible(format!("{p:?}")),
+            rustls::Error::AlertReceived(a) => TlsProblem::Alert(format!("{a:?}")),
+            other => TlsProblem::Other(other.to_string()),
+        }
+    }
+
+    /// The certificate itself is at fault (not the protocol).
+    fn about_certificate(&self) -> bool {
+        !matches!(
+            self,
+            TlsProblem::NotOffered(_)
+                | TlsProblem::Incompatible(_)
+                | TlsProblem::Alert(_)
+                | TlsProblem::Other(_)
+        )
+    }
+}
+
+impl std::fmt::Display for TlsProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TlsProblem::CaAsServer => write!(
+                f,
+                "the hub presents a certificate authority's certificate instead of a certificate of its own; whoever runs the hub must give it a server certificate"
+            ),
+            TlsProblem::UnknownIssuer => write!(
+                f,
+                "the hub's certificate was issued by an authority this computer does not trust"
+            ),
+            TlsProblem::Expired => write!(
+                f,
+                "the hub's certificate has expired; whoever runs the hub must renew it"
+            ),
+            TlsProblem::NotYetValid => write!(
+                f,
+                "the hub's certificate is not valid yet: check this computer's date and time"
+            ),
+            TlsProblem::WrongName => write!(
+                f,
+                "the hub's certificate was made for another name: check the hub address"
+            ),
+            TlsProblem::BadSignature => write!(
+                f,
+                "the hub's certificate is not signed as it claims (damaged, or not the hub's): do not send files until whoever runs the hub has checked it"
+            ),
+            TlsProblem::Revoked => write!(
+                f,
+                "the hub's certificate has been withdrawn by its authority; whoever runs the hub must replace it"
+            ),
+            TlsProblem::WrongPurpose => {
+                write!(f, "the hub's certificate is not one made for a server")
+            }
+            TlsProblem::NoCertificate => write!(f, "the hub presented no certificate"),
+            TlsProblem::NotOffered(m) => write!(
+                f,
+                "the hub does not offer a secure connection (it answered: {m}); check the address and port"
+            ),
+            TlsProblem::Incompatible(m) => write!(
+                f,
+                "this computer and the hub could not agree how to talk securely ({m})"
+            ),
+            TlsProblem::Alert(m) => write!(f, "the hub ended the secure connection ({m})"),
+            TlsProblem::Other(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+impl Failure {
+    /// The failure in words for a face: what to do names that face's own control.
+    pub fn say(&self, face: Face) -> String {
+        match self {
+            Failure::Tls(p) => {
+                let mut s = format!("the secure (TLS) connection failed: {p}");
+                if matches!(p, TlsProblem::UnknownIssuer) {
+                    s.push_str(match face {
+                        Face::Cli => ". If your trust runs its own or a test hub, trust its CA certificate with `esr-desk org set VPD --name NAME --ca-file CA.pem`",
+                        Face::Window => ". If your trust runs its own or a test hub, give its CA certificate in the organisation's \"Extra CA certificate (PEM)\" box (Hub screen, Edit)",
+                    });
+                } else if !p.about_certificate() {
+                    s.push_str(". Check the hub address and port");
+                }
+                s
+            }
+            other => other.to_string(),
         }
     }
 }
@@ -118,6 +265,14 @@ pub enum HubError {
 }
 
 impl HubError {
+    /// The error in words for a face (see [`Failure::say`]).
+    pub fn say(&self, face: Face) -> String {
+        match self {
+            HubError::Net(f) => f.say(face),
+            other => other.to_string(),
+        }
+    }
+
     /// True for failures worth retrying at once.
     pub fn transient(&self) -> bool {
         matches!(self, HubError::Net(f) if f.transient())

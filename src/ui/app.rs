@@ -1750,7 +1750,7 @@ impl App {
                                     &crate::hub::transfer::HubOptions::default(),
                                 )
                                 .map(|p| p.notes.join("; "))
-                                .map_err(|e| e.to_string())
+                                .map_err(|e| e.say(crate::hub::Face::Window))
                             });
                         (batch, r)
                     });

@@ -6,7 +6,7 @@
 
 use super::task::Tasks;
 use crate::hub::dashboard::Dashboard;
-use crate::hub::{Org, secret, transfer};
+use crate::hub::{Face, Org, secret, transfer};
 use crate::store::Store;
 use crate::store::hub::Transfer;
 use std::path::PathBuf;
@@ -202,7 +202,7 @@ impl HubScreen {
             let org = Org::get(store, &vpd).map_err(|e| e.to_string())?;
             org.test(store)
                 .map(|m| format!("{vpd}: {m}."))
-                .map_err(|e| format!("{vpd}: the test failed: {e}."))
+                .map_err(|e| format!("{vpd}: the test failed: {}.", e.say(Face::Window)))
         });
     }
 
@@ -212,7 +212,12 @@ impl HubScreen {
             let org = Org::get(store, &vpd).map_err(|e| e.to_string())?;
             let layouts = crate::paths::layout_set().unwrap_or_default();
             let r = transfer::pull(store, &layouts, &org, &transfer::HubOptions::default())
-                .map_err(|e| format!("{vpd}: {e}. Nothing was lost: pull again later."))?;
+                .map_err(|e| {
+                    format!(
+                        "{vpd}: {}. Nothing was lost: pull again later.",
+                        e.say(Face::Window)
+                    )
+                })?;
             let mut lines = Vec::new();
             for p in &r.pulled {
                 lines.push(format!(
@@ -296,7 +301,7 @@ impl HubScreen {
                             crate::hub::IN
                         )
                     })
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.say(Face::Window))
                 },
             );
         }

@@ -281,7 +281,7 @@ fn passive_ports() -> std::ops::RangeInclusive<u16> {
     base..=base + 39
 }
 
-fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+fn certificates(dir: &Path, ca_as_server: bool) -> (PathBuf, PathBuf, PathBuf) {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -290,6 +290,13 @@ fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         .push(rcgen::DnType::CommonName, "esr-desk test hub CA");
     let ca_key = KeyPair::generate().expect("ca key");
     let ca = ca_params.self_signed(&ca_key).expect("ca cert");
+    if ca_as_server {
+        // A hub set up wrongly: it presents its authority's own certificate.
+        let (ca_pem, key_pem) = (dir.join("ca.pem"), dir.join("ca.key"));
+        std::fs::write(&ca_pem, ca.pem()).expect("write ca");
+        std::fs::write(&key_pem, ca_key.serialize_pem()).expect("write key");
+        return (ca_pem.clone(), ca_pem, key_pem);
+    }
     let issuer = Issuer::new(ca_params, ca_key);
     let leaf_params =
         CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
@@ -315,14 +322,23 @@ impl Hub {
         Self::start_with(&["Out", "In"])
     }
 
+    /// Starts a server that presents its certificate authority's certificate as its own.
+    pub fn start_presenting_its_ca() -> Self {
+        Self::start_opts(&["Out", "In"], true)
+    }
+
     /// Starts a server with these folders only.
     pub fn start_with(folders: &[&str]) -> Self {
+        Self::start_opts(folders, false)
+    }
+
+    fn start_opts(folders: &[&str], ca_as_server: bool) -> Self {
         let root = tempfile::tempdir().expect("root");
         for f in folders {
             std::fs::create_dir_all(root.path().join(f)).expect("folder");
         }
         let certs = tempfile::tempdir().expect("certs");
-        let (ca, cert, key) = certificates(certs.path());
+        let (ca, cert, key) = certificates(certs.path(), ca_as_server);
         let faults = Arc::new(Faults::default());
         let inner = free_port();
         let passive = passive_ports();

@@ -1181,3 +1181,91 @@ fn an_older_store_s_counter_without_an_organisation_is_folded_into_the_trust_s()
     );
     assert_eq!(store.setting("seq.absences").expect("s"), None);
 }
+
+#[test]
+fn a_certificate_problem_is_said_in_plain_words_naming_each_face_s_own_control() {
+    let wrong = Hub::start_presenting_its_ca();
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let ca = wrong.ca.display().to_string();
+    let o = cli(
+        &db,
+        None,
+        &[
+            "org",
+            "set",
+            "RX1",
+            "--name",
+            "T",
+            "--hub",
+            &wrong.url(),
+            "--ca-file",
+            &ca,
+        ],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let t = cli(&db, Some(PASSWORD), &["org", "test", "RX1"]);
+    assert_eq!(code(&t), Some(2));
+    let e = stderr(&t);
+    assert!(
+        e.contains(
+            "presents a certificate authority's certificate instead of a certificate of its own"
+        ),
+        "{e}"
+    );
+    assert!(
+        !e.contains("CaUsedAsEndEntity") && !e.contains("OtherError"),
+        "{e}"
+    );
+    // A hub whose authority is not trusted: the command line names its flag...
+    let hub = Hub::start();
+    let o = cli(
+        &db,
+        None,
+        &["org", "set", "RX2", "--name", "T", "--hub", &hub.url()],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let t = cli(&db, Some(PASSWORD), &["org", "test", "RX2"]);
+    let e = stderr(&t);
+    assert!(
+        e.contains("issued by an authority this computer does not trust")
+            && e.contains("--ca-file"),
+        "{e}"
+    );
+    assert!(!e.contains("UnknownIssuer"), "{e}");
+    // ...and the window its box, never a flag.
+    std::fs::write(
+        dir.path().join("hub-passwords.toml"),
+        format!("\"RX2/rx1hub\" = \"{PASSWORD}\"\n"),
+    )
+    .expect("pw");
+    use egui_kittest::Harness;
+    let screen = esr_desk::ui::hub::HubScreen::new(db.clone());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1024.0, 700.0))
+        .build_ui_state(
+            |ui, s: &mut esr_desk::ui::hub::HubScreen| s.ui(ui, &mut Vec::new()),
+            screen,
+        );
+    let wait = |h: &mut Harness<'static, esr_desk::ui::hub::HubScreen>| {
+        let start = std::time::Instant::now();
+        h.step();
+        while h.state().busy() {
+            h.state_mut().poll();
+            assert!(start.elapsed() < std::time::Duration::from_secs(60));
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            h.step();
+        }
+        h.run();
+    };
+    wait(&mut h);
+    h.state_mut().test("RX2".into());
+    wait(&mut h);
+    let (bad, m) = h.state().message.clone().expect("message");
+    assert!(bad, "{m}");
+    assert!(m.contains("Extra CA certificate (PEM)"), "{m}");
+    assert!(
+        !m.contains("--ca-file") && !m.contains("esr-desk org"),
+        "{m}"
+    );
+}
