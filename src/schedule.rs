@@ -610,8 +610,61 @@ pub struct RunReport {
     pub message: String,
 }
 
+impl RunReport {
+    /// The run in a line or two for the window: its interface, how it ended and what it
+    /// said.
+    pub fn summary(&self) -> String {
+        if self.message.is_empty() {
+            format!("{}: {}", self.interface, self.outcome)
+        } else {
+            format!(
+                "{}: {} — {}",
+                self.interface,
+                self.outcome,
+                self.message.lines().collect::<Vec<_>>().join("; ")
+            )
+        }
+    }
+}
+
 /// A file counts as settled when it has not been modified for this long.
 pub const SETTLE_SECONDS: i64 = 60;
+
+/// "2 files are waiting 1 minute in case they are still being written (A, B); they are taken
+/// by the first run from 10:42": the files an inbox holds that a run left to settle, and when
+/// they will be taken.
+fn settling_note(settling: &[(String, DateTime<Utc>)], clock: &dyn Clock) -> String {
+    let from = settling
+        .iter()
+        .map(|(_, t)| *t)
+        .max()
+        .unwrap_or_else(|| clock.now());
+    let names: Vec<&str> = settling.iter().map(|(n, _)| n.as_str()).collect();
+    let when = from.with_timezone(&London).format("%H:%M:%S");
+    let wait = if SETTLE_SECONDS % 60 == 0 {
+        let m = SETTLE_SECONDS / 60;
+        format!("{m} minute{}", if m == 1 { "" } else { "s" })
+    } else {
+        format!("{SETTLE_SECONDS} seconds")
+    };
+    format!(
+        "{} file{} {} waiting {wait} in case {} still being written ({}); {} taken by the first run from {when}",
+        settling.len(),
+        if settling.len() == 1 { "" } else { "s" },
+        if settling.len() == 1 { "is" } else { "are" },
+        if settling.len() == 1 {
+            "it is"
+        } else {
+            "they are"
+        },
+        names.join(", "),
+        if settling.len() == 1 {
+            "it is"
+        } else {
+            "they are"
+        },
+    )
+}
 
 fn io(context: String) -> impl FnOnce(std::io::Error) -> ScheduleError {
     move |source| ScheduleError::Io { context, source }
@@ -732,6 +785,9 @@ fn run_inner(
     let mut held = 0;
     let mut failed = 0;
     let mut halted = false;
+    // Files left to settle (name, from when they may be taken), and files imported before.
+    let mut settling: Vec<(String, DateTime<Utc>)> = Vec::new();
+    let mut already = 0u64;
     if let Some(vpd) = &s.hub_from
         && !halt.load(Ordering::SeqCst)
     {
@@ -786,9 +842,8 @@ fn run_inner(
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             if (clock.now() - modified).num_seconds() < SETTLE_SECONDS {
-                notes.push(format!(
-                    "{name}: still being written, left for the next run"
-                ));
+                let from = modified + chrono::Duration::seconds(SETTLE_SECONDS);
+                settling.push((name, from));
                 continue;
             }
             // For an interface with a layout each way, the one whose file name this fits.
@@ -871,10 +926,13 @@ fn run_inner(
                         ));
                         (existing, Vec::new())
                     } else {
+                        // The same bytes again: a decision the officer sees in the history,
+                        // never an "ok" run that exported nothing.
                         archive(&file, inbox)?;
+                        already += 1;
                         notes.push(format!(
-                            "{name}: already imported as batch {existing} ({}); archived",
-                            info.status
+                            "{name}: the same file was imported before as batch {existing} ({}); archived and not exported again. To send it again, open batch {existing} and export it",
+                            info.status_words().to_lowercase()
                         ));
                         continue;
                     }
@@ -920,14 +978,21 @@ fn run_inner(
             );
         }
     }
+    if !settling.is_empty() {
+        notes.push(settling_note(&settling, clock));
+    }
     report.outcome = if halted {
         crate::store::RunOutcome::Interrupted
     } else if failed > 0 {
         crate::store::RunOutcome::Failed
     } else if held > 0 {
         crate::store::RunOutcome::Held
+    } else if report.files > 0 && already == report.files && report.batches == 0 {
+        crate::store::RunOutcome::AlreadyImported
     } else if report.files > 0 {
         crate::store::RunOutcome::Ok
+    } else if !settling.is_empty() {
+        crate::store::RunOutcome::Waiting
     } else {
         crate::store::RunOutcome::NothingToDo
     };

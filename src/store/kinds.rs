@@ -114,6 +114,12 @@ stored_enum! {
         Failed => "failed",
         /// No file was waiting.
         NothingToDo => "nothing to do",
+        /// Files are in the inbox but still settling (they may still be being written): they
+        /// are taken by a later run.
+        Waiting => "waiting",
+        /// Every file taken had been imported before (the same bytes): archived, and nothing
+        /// exported again.
+        AlreadyImported => "already imported",
         /// Another run held the schedule's lease (not stored: no run happened).
         Skipped => "skipped",
         /// Started and not finished yet.

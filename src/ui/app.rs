@@ -840,7 +840,9 @@ impl App {
             if runs.iter().any(|r| {
                 matches!(
                     r.outcome,
-                    crate::store::RunOutcome::Held | crate::store::RunOutcome::Failed
+                    crate::store::RunOutcome::Held
+                        | crate::store::RunOutcome::Failed
+                        | crate::store::RunOutcome::AlreadyImported
                 )
             }) {
                 self.scheduled_status

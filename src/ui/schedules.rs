@@ -262,11 +262,12 @@ impl SchedulesScreen {
         self.message = Some(match result {
             Ok(r) if r.is_empty() => (false, "Nothing was due.".into()),
             Ok(r) => (
-                r.iter().any(|x| x.outcome == "failed"),
                 r.iter()
-                    .map(|x| format!("{}: {}", x.interface, x.outcome))
+                    .any(|x| x.outcome == crate::store::RunOutcome::Failed),
+                r.iter()
+                    .map(crate::schedule::RunReport::summary)
                     .collect::<Vec<_>>()
-                    .join("; "),
+                    .join("\n"),
             ),
             Err(e) => (true, e),
         });
@@ -297,7 +298,9 @@ impl SchedulesScreen {
             {
                 match r.outcome {
                     crate::store::RunOutcome::Failed => n[2] += 1,
-                    crate::store::RunOutcome::Held => n[1] += 1,
+                    crate::store::RunOutcome::Held | crate::store::RunOutcome::AlreadyImported => {
+                        n[1] += 1
+                    }
                     _ => n[0] += 1,
                 }
             }

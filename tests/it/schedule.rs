@@ -231,10 +231,18 @@ fn a_file_still_being_written_is_left_for_the_next_run() {
     );
     let first = run_due(&mut e.store, &e.layouts, &FixedClock(now), "test").expect("run");
     assert_eq!(first[0].files, 0);
-    assert!(
-        first[0].message.contains("still being written"),
-        "{}",
-        first[0].message
+    // Never "nothing to do": the run says what waits, why, and when it will be taken.
+    assert_eq!(first[0].outcome, esr_desk::store::RunOutcome::Waiting);
+    let name = file
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(
+        first[0].message,
+        format!(
+            "1 file is waiting 1 minute in case it is still being written ({name}); it is taken by the first run from 12:00:55"
+        ),
     );
     assert!(file.exists());
     let next = run_due(
@@ -486,5 +494,60 @@ fn a_workbook_in_the_inbox_is_read_with_its_saved_mapping() {
             .join("archive")
             .join(file.file_name().expect("n"))
             .exists()
+    );
+}
+
+#[test]
+fn a_file_imported_before_is_archived_as_its_own_outcome_and_never_called_ok() {
+    let mut e = env();
+    let (inbox, outbox) = (e.root.join("in"), e.root.join("out"));
+    let now = utc("2026-11-10T12:00:00Z");
+    save_schedule(
+        &e.store,
+        &settings("absences", "every 15 min", &inbox, &outbox, OnRejects::Hold),
+        &FixedClock(now - Duration::hours(1)),
+    )
+    .expect("save");
+    drop_in(
+        &inbox,
+        &sample("absences", false),
+        now - Duration::minutes(5),
+    );
+    let first = run_due(&mut e.store, &e.layouts, &FixedClock(now), "test").expect("run");
+    assert_eq!(
+        first[0].outcome,
+        esr_desk::store::RunOutcome::Ok,
+        "{}",
+        first[0].message
+    );
+    assert_eq!(first[0].exports, 1);
+    // The same bytes again, later.
+    let later = now + Duration::minutes(30);
+    let again = drop_in(
+        &inbox,
+        &sample("absences", false),
+        later - Duration::minutes(5),
+    );
+    let second = run_due(&mut e.store, &e.layouts, &FixedClock(later), "test").expect("run");
+    assert_eq!(
+        second[0].outcome,
+        esr_desk::store::RunOutcome::AlreadyImported,
+        "{}",
+        second[0].message
+    );
+    assert_eq!(second[0].exports, 0);
+    assert!(
+        second[0].message.contains("imported before as batch 1")
+            && second[0].message.contains("not exported again"),
+        "{}",
+        second[0].message
+    );
+    assert!(!again.exists(), "archived");
+    // And the history says so.
+    let runs = e.store.run_history(10).expect("runs");
+    assert!(
+        runs.iter()
+            .any(|r| r.outcome == esr_desk::store::RunOutcome::AlreadyImported),
+        "{runs:?}"
     );
 }
