@@ -1191,7 +1191,8 @@ pub fn rejects_report_name(batch: i64, now: NaiveDateTime) -> String {
 /// to find and fix each record: line, record type, the record's key (employee or assignment
 /// number), field, rule and message (which masks sensitive values). With `full`, each row
 /// also holds the cell's value and the whole record: that is logged as such. Every report
-/// written is in the access log. Returns the number of issue rows.
+/// written is in the access log. Returns the number of issue rows; with none, nothing is
+/// written.
 pub fn rejects_report(
     store: &mut Store,
     batch: i64,
@@ -1256,6 +1257,10 @@ pub fn rejects_report(
             );
         }
         rows.push(row);
+    }
+    if rows.is_empty() {
+        // Nothing was rejected: no empty report is left for someone to open.
+        return Ok(0);
     }
     let mut header = vec!["Line", "Record type", "Key", "Field", "Rule", "Message"];
     if full {

@@ -148,6 +148,8 @@ struct FieldFile {
     sensitive: Option<Sensitivity>,
     #[serde(default)]
     aliases: Vec<String>,
+    #[serde(default)]
+    meanings: std::collections::BTreeMap<String, String>,
 }
 
 /// What kind of personal data a field holds, for information governance: such values are
@@ -365,8 +367,21 @@ pub struct Field {
     /// Other names local systems give this column (a workbook's or a foreign CSV's column
     /// with one of these names is mapped to the field without asking).
     pub aliases: Vec<String>,
-    /// The text of `min`, `max`, `pattern`, `control`, for display.
+    /// What each code means, where the layout says ("A" → "add").
+    pub meanings: std::collections::BTreeMap<String, String>,
+    /// The field's own rules (`min`, `max`, `pattern`, `control`, `generate`) in words.
     pub rule_text: String,
+}
+
+impl Field {
+    /// A code with its meaning, for pickers and tooltips: "A — add" (the code alone when the
+    /// layout gives no meaning).
+    pub fn code_label(&self, code: &str) -> String {
+        match self.meanings.get(code) {
+            Some(m) => format!("{code} — {m}"),
+            None => code.to_string(),
+        }
+    }
 }
 
 impl Field {
@@ -1275,6 +1290,11 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
             }
             // The field's own rules in plain words (crate::wording), for the Layouts screen and
             // the cells' tooltips.
+            if let Some(k) = ff.meanings.keys().find(|k| !ff.codes.contains(k)) {
+                return Err(format!(
+                    "{at}: meanings gives {k:?}, which is not one of its codes"
+                ));
+            }
             let mut rule_text = Vec::new();
             if let Some(m) = &ff.min {
                 rule_text.push(format!("at least {m}"));
@@ -1320,6 +1340,7 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
                 description: ff.description.clone(),
                 sample: ff.sample.clone(),
                 aliases: ff.aliases.clone(),
+                meanings: ff.meanings.clone(),
                 rule_text: rule_text.join("; "),
             });
         }

@@ -18,7 +18,31 @@ pub fn data_dir() -> PathBuf {
 /// data folder, the logs and the archive hold staff data. On other systems the folder is
 /// made as the system makes it (NTFS folders under the user's profile are private already).
 pub fn private_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    // Every folder made here, the parents on the way included, is the owner's alone from the
+    // moment it exists (whatever the umask); one that was there already is left as it is,
+    // but for `dir` itself, which is tightened.
+    let mut missing: Vec<&Path> = dir.ancestors().take_while(|a| !a.exists()).collect();
+    missing.reverse();
+    for d in missing {
+        let mut b = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            b.mode(0o700);
+        }
+        match b.create(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        #[cfg(unix)]
+        {
+            // The umask can only take bits away; 0700 under any umask but 0077-and-more is
+            // 0700 already, and this makes sure of it.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

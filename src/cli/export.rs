@@ -101,6 +101,13 @@ pub struct RejectsArgs {
 pub fn run_rejects(a: RejectsArgs, db: Option<&Path>) -> super::Outcome {
     let mut store = open(db)?;
     match rejects_report(&mut store, a.batch, &a.out, a.full) {
+        Ok(0) => {
+            eprintln!(
+                "batch {} has no rejected records: no report was written",
+                a.batch
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Ok(n) => {
             eprintln!("wrote {n} rejected-record issues to {}", a.out.display());
             Ok(ExitCode::SUCCESS)

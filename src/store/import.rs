@@ -444,10 +444,12 @@ impl Store {
                     run
                 });
                 let mut written: Result<()> = Ok(());
+                let mut lines_read = 0;
                 for handed in &judged {
                     if written.is_ok() {
                         written = write_lines(&handed.rows).map_err(StoreError::from);
                     }
+                    lines_read += handed.rows.len() as u64;
                     if let (Some((bytes, lines)), Some(p)) = (handed.progress, progress.as_mut()) {
                         p(bytes, total, lines);
                     }
@@ -456,6 +458,11 @@ impl Store {
                     }
                 }
                 drop(judged);
+                // Everything is read: what is left is saving (the key index, the commit), and
+                // the window says so rather than resting at the last chunk's share.
+                if let (true, Some(p)) = (written.is_ok(), progress.as_mut()) {
+                    p(total, total, lines_read);
+                }
                 let run = checker.join().unwrap_or(Err(RunError::Validate(
                     crate::validate::ValidateError::Cancelled,
                 )));

@@ -1325,6 +1325,10 @@ impl App {
                     }
                 }
                 match report {
+                    Some(Ok((_, 0))) => {
+                        self.status
+                            .push_str(" No rejected records, so no rejects report was written.");
+                    }
                     Some(Ok((p, n))) => {
                         self.status
                             .push_str(&format!(" Rejects report: {n} row(s) in {}.", p.display()));

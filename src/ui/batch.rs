@@ -544,11 +544,26 @@ impl BatchView {
                                                 "Personal data, masked: Show personal data… to see it",
                                             );
                                         } else if let Some(v) = f.values.get_mut(i) {
-                                            ui.add_enabled(
-                                                !fixed,
-                                                egui::TextEdit::singleline(v).desired_width(260.0),
-                                            )
-                                            .labelled_by(l_id);
+                                            ui.horizontal(|ui| {
+                                                ui.add_enabled(
+                                                    !fixed,
+                                                    egui::TextEdit::singleline(v).desired_width(200.0),
+                                                )
+                                                .labelled_by(l_id);
+                                                // A coded field: its codes, with their meanings.
+                                                if let Some(fd) = fields.get(i).filter(|fd| !fd.codes.is_empty() && !fixed) {
+                                                    egui::ComboBox::from_id_salt(("form-codes", i))
+                                                        .selected_text("Codes")
+                                                        .width(90.0)
+                                                        .show_ui(ui, |ui| {
+                                                            for c in &fd.codes {
+                                                                ui.selectable_value(v, c.clone(), fd.code_label(c));
+                                                            }
+                                                        })
+                                                        .response
+                                                        .on_hover_text(format!("The codes {} allows", fd.name));
+                                                }
+                                            });
                                         }
                                         for is in
                                             f.issues.iter().filter(|x| x.field_index == Some(i))
@@ -2384,25 +2399,32 @@ impl egui_table::TableDelegate for Grid<'_> {
                         egui::WidgetInfo::labeled(egui::Role::TextInput, true, &name)
                     }),
                 }
-                // A coded field lists its codes under the cell, narrowed by what is typed.
-                let codes: Vec<String> = self
+                // A coded field lists its codes under the cell (each with its meaning where the
+                // layout gives one), narrowed by what is typed.
+                let codes: Vec<(String, String)> = self
                     .fields
                     .get(field)
-                    .map(|f| f.codes.clone())
+                    .map(|f| {
+                        f.codes
+                            .iter()
+                            .map(|c| (c.clone(), f.code_label(c)))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let mut picked: Option<String> = None;
                 if !codes.is_empty() {
                     // Every code until something is typed; then the codes holding what is typed
                     // (every code again when none does).
                     let typed = e.text.trim().to_lowercase();
-                    let matching: Vec<&String> = if e.text == e.original || typed.is_empty() {
-                        codes.iter().collect()
-                    } else {
-                        codes
-                            .iter()
-                            .filter(|c| c.to_lowercase().contains(&typed))
-                            .collect()
-                    };
+                    let matching: Vec<&(String, String)> =
+                        if e.text == e.original || typed.is_empty() {
+                            codes.iter().collect()
+                        } else {
+                            codes
+                                .iter()
+                                .filter(|c| c.1.to_lowercase().contains(&typed))
+                                .collect()
+                        };
                     let list = if matching.is_empty() {
                         codes.iter().collect()
                     } else {
@@ -2417,9 +2439,9 @@ impl egui_table::TableDelegate for Grid<'_> {
                                 egui::ScrollArea::vertical()
                                     .max_height(200.0)
                                     .show(ui, |ui| {
-                                        for c in list {
+                                        for (c, label) in list {
                                             if ui
-                                                .selectable_label(*c == e.text, c.as_str())
+                                                .selectable_label(*c == e.text, label.as_str())
                                                 .clicked()
                                             {
                                                 picked = Some(c.clone());
@@ -2573,7 +2595,7 @@ fn field_tooltip(ui: &mut egui::Ui, f: &Field) {
             .codes
             .iter()
             .take(12)
-            .cloned()
+            .map(|c| f.code_label(c))
             .collect::<Vec<_>>()
             .join(", ");
         if f.codes.len() > 12 {

@@ -55,13 +55,22 @@ impl Progress {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        ui.label(format!("Importing {name}"));
-        ui.add(
-            egui::ProgressBar::new(self.fraction())
-                .desired_width(220.0)
-                .show_percentage(),
-        );
-        ui.label(format!("{} records read", self.lines));
+        if self.bytes >= self.total {
+            // Every line is read and judged: the batch is being saved.
+            ui.spinner();
+            ui.label(format!(
+                "Saving {name}: {} records read and checked; storing them and their key index",
+                self.lines
+            ));
+        } else {
+            ui.label(format!("Importing {name}"));
+            ui.add(
+                egui::ProgressBar::new(self.fraction())
+                    .desired_width(220.0)
+                    .show_percentage(),
+            );
+            ui.label(format!("{} records read", self.lines));
+        }
         if self.cancelling {
             ui.label("Cancelling… (if the import is already being saved, you will be told)");
         } else if ui

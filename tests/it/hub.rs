@@ -1042,6 +1042,13 @@ fn one_sequence_per_organisation_and_interface_whichever_path_makes_the_file() {
         "the lists say where it went"
     );
     drop(store);
+    // The hub's working folders are the owner's alone, each of them.
+    #[cfg(unix)]
+    for d in [dir.path().join("hub"), dir.path().join("hub").join("RX1")] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&d).expect("folder").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", d.display());
+    }
     // 5. A re-send of the rows ESR rejected, exported.
     let sent_name = hub.names("In").into_iter().next().expect("sent");
     let resp = format!(
