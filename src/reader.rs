@@ -1097,16 +1097,33 @@ where
 pub fn open(path: &std::path::Path) -> std::io::Result<std::io::BufReader<std::fs::File>> {
     Ok(std::io::BufReader::with_capacity(
         256 * 1024,
-        std::fs::File::open(path)?,
+        regular(path)?,
     ))
+}
+
+/// Opens a regular file for reading. A folder, a named pipe or a device is refused at once,
+/// before it is opened (opening a pipe waits for a writer, and reading one never ends): the
+/// one place every file read for its content is opened.
+pub fn regular(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file (a pipe or a device)"
+        };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is {what}: choose a file", path.display()),
+        ));
+    }
+    std::fs::File::open(path)
 }
 
 /// Reads at most `max` bytes from the start of a file (for detection).
 pub fn head(path: &std::path::Path, max: usize) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(max);
-    std::fs::File::open(path)?
-        .take(max as u64)
-        .read_to_end(&mut buf)?;
+    regular(path)?.take(max as u64).read_to_end(&mut buf)?;
     Ok(buf)
 }
 

@@ -2459,18 +2459,6 @@ pub fn open_file(path: &Path) -> Result<std::io::BufReader<std::fs::File>, Valid
         file: name.clone(),
         source,
     };
-    let meta = std::fs::metadata(path).map_err(|e| err(ReadError::Io(e)))?;
-    if !meta.is_file() {
-        let what = if meta.is_dir() {
-            "a folder"
-        } else {
-            "not a regular file (a pipe or a device)"
-        };
-        return Err(err(ReadError::Io(std::io::Error::other(format!(
-            "{} is {what}: choose a file",
-            path.display()
-        )))));
-    }
     crate::reader::open(path).map_err(|e| err(ReadError::Io(e)))
 }
 

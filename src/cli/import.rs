@@ -53,16 +53,31 @@ pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
     } else {
         None
     };
-    let out = match store.import(
+    // A big file on a terminal shows how far it has got; a pipe or a script sees nothing.
+    let bar = super::terminal_progress(&a.file, "importing");
+    let mut tick = |bytes: u64, total: u64, lines: u64| {
+        if let Some(b) = &bar {
+            b.at(bytes, lines);
+            if bytes >= total {
+                b.saving();
+            }
+        }
+    };
+    let imported = store.import(
         &a.file,
         &layout,
         ImportOptions {
             force: a.force,
             against,
             made,
+            progress: bar
+                .is_some()
+                .then_some(&mut tick as &mut dyn FnMut(u64, u64, u64)),
             ..Default::default()
         },
-    ) {
+    );
+    drop(bar);
+    let out = match imported {
         Ok(o) => o,
         Err(StoreError::Duplicate { existing, .. }) => {
             return super::fail(format!(

@@ -490,3 +490,49 @@ pub fn resolve_layout(
         Err(e) => Err(format!("could not read {}: {e}", file.display())),
     }
 }
+
+/// A progress bar on standard error for a long read of `path`, shown only when standard error
+/// is a terminal and the file is big enough to take a while: a script or a pipe sees nothing.
+/// Set its position to the bytes read; it clears itself when dropped.
+pub fn terminal_progress(path: &std::path::Path, what: &str) -> Option<Progress> {
+    use std::io::IsTerminal as _;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let total = std::fs::metadata(path).ok()?.len();
+    if total < 8 * 1024 * 1024 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {percent:>3}% {binary_bytes}/{binary_total_bytes} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(what.to_string());
+    Some(Progress(bar))
+}
+
+/// A progress bar on a terminal (see [`terminal_progress`]).
+pub struct Progress(indicatif::ProgressBar);
+
+impl Progress {
+    /// Bytes and lines read so far.
+    pub fn at(&self, bytes: u64, lines: u64) {
+        self.0.set_position(bytes);
+        self.0.set_message(format!("{lines} lines"));
+    }
+
+    /// Everything is read: what is left is saving.
+    pub fn saving(&self) {
+        self.0.set_message("saving the batch…");
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}

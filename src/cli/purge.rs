@@ -16,12 +16,17 @@ pub struct Args {
     /// Say what would be purged; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Confirms `--older-than 0`: every batch and archived file is purged now.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// Runs `purge`.
 pub fn run(a: Args, db: Option<&Path>) -> Outcome {
-    if a.older_than == Some(0) {
-        return super::fail("--older-than is a number of days, 1 or more");
+    if a.older_than == Some(0) && !a.yes && !a.dry_run {
+        return super::fail(
+            "--older-than 0 purges every batch and every archived file now. Add --yes to do that (or --dry-run to see first what it would purge)",
+        );
     }
     let mut store = super::open_store(db)?;
     let report = store

@@ -138,10 +138,18 @@ pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
         }
         Action::List => match schedules(&store) {
             Ok(list) => {
+                // The id first: `schedule run ID` takes it.
                 let mut out = String::new();
+                if !list.is_empty() {
+                    out.push_str(&format!(
+                        "{:<4} {:<40} {:<28} {:<4} next\n",
+                        "ID", "INTERFACE", "CADENCE", "ON"
+                    ));
+                }
                 for s in list {
                     out.push_str(&format!(
-                        "{:<40} {:<28} {:<4} next {}  inbox {}  outbox {}{}\n",
+                        "{:<4} {:<40} {:<28} {:<4} next {}  inbox {}  outbox {}{}\n",
+                        s.id,
                         s.interface,
                         s.cadence.to_string(),
                         if s.enabled { "on" } else { "off" },

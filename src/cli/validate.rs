@@ -79,10 +79,23 @@ pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
         Ok(f) => f,
         Err(e) => return super::fail(format!("could not validate {e}")),
     };
+    // A big file on a terminal shows how far it has got; a pipe or a script sees nothing.
+    let bar = super::terminal_progress(&a.file, "validating");
+    let mut tick = |bytes: u64, lines: u64| {
+        if let Some(b) = &bar {
+            b.at(bytes, lines);
+        }
+    };
+    let opts = Options {
+        progress: bar
+            .is_some()
+            .then_some(&mut tick as &mut dyn FnMut(u64, u64)),
+        ..Options::default()
+    };
     if a.json {
-        return json(src, &name, &layout, &refs, Options::default());
+        return json(src, &name, &layout, &refs, opts);
     }
-    text(src, name, &layout, &refs, Options::default())
+    text(src, name, &layout, &refs, opts)
 }
 
 /// Validates and prints the text report.

@@ -286,3 +286,47 @@ fn header_and_trailer_problems_are_file_level_issues() {
         "{rep}"
     );
 }
+
+/// A named pipe named as an interface's file is refused at once, detected or not: it is never
+/// opened (opening one waits for a writer) nor read.
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_is_refused_at_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let fifo = dir.path().join("ABS_RX1_20261102_000001.csv");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let f = fifo.display().to_string();
+    let db = dir.path().join("s.sqlite").display().to_string();
+    for args in [
+        vec!["validate", f.as_str()],
+        vec!["validate", f.as_str(), "--interface", "absences"],
+        vec!["import", f.as_str(), "--db", db.as_str()],
+    ] {
+        let mut child = std::process::Command::new(bin())
+            .args(&args)
+            .env("ESR_DESK_DB", &db)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("runs");
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("wait") {
+                break s;
+            }
+            if start.elapsed() > std::time::Duration::from_secs(10) {
+                let _ = child.kill();
+                panic!("{args:?} hung on a named pipe");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let out = child.wait_with_output().expect("output");
+        assert_eq!(status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("not a regular file"), "{args:?}: {err}");
+    }
+}

@@ -267,3 +267,110 @@ fn a_finance_file_that_does_not_balance_is_rejected() {
         .to_string();
     assert!(msg.contains("must be equal: they differ by 1.00"), "{msg}");
 }
+
+#[test]
+fn schedule_list_shows_the_id_run_takes_and_purge_now_asks_to_be_confirmed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("s.sqlite");
+    let dbs = db.display().to_string();
+    let inbox = dir.path().join("in").display().to_string();
+    let outbox = dir.path().join("out").display().to_string();
+    for d in [&inbox, &outbox] {
+        std::fs::create_dir_all(d).expect("dir");
+    }
+    let o = run(&[
+        "schedule",
+        "set",
+        "absences",
+        "--cadence",
+        "daily at 06:00",
+        "--inbox",
+        &inbox,
+        "--outbox",
+        &outbox,
+        "--db",
+        &dbs,
+    ]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let list = run(&["schedule", "list", "--db", &dbs]);
+    let text = String::from_utf8_lossy(&list.stdout).into_owned();
+    let line = text
+        .lines()
+        .find(|l| l.contains("absences"))
+        .expect("the schedule is listed");
+    let id = line.split_whitespace().next().expect("id");
+    assert!(
+        text.lines().next().is_some_and(|h| h.starts_with("ID")),
+        "{text}"
+    );
+    let ran = run(&["schedule", "run", id, "--db", &dbs]);
+    assert_eq!(code(&ran), Some(0), "{}", stderr(&ran));
+    // Purging everything now is refused until confirmed, and the refusal says how.
+    let o = run(&[
+        "import",
+        &sample("absences", false).display().to_string(),
+        "--db",
+        &dbs,
+    ]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let refused = run(&["purge", "--older-than", "0", "--db", &dbs]);
+    assert_eq!(code(&refused), Some(2));
+    assert!(stderr(&refused).contains("--yes"), "{}", stderr(&refused));
+    let dry = run(&["purge", "--older-than", "0", "--dry-run", "--db", &dbs]);
+    assert_eq!(code(&dry), Some(0), "{}", stderr(&dry));
+    assert!(String::from_utf8_lossy(&dry.stdout).contains("would purge batch 1"));
+    let done = run(&["purge", "--older-than", "0", "--yes", "--db", &dbs]);
+    assert_eq!(code(&done), Some(0), "{}", stderr(&done));
+    assert!(String::from_utf8_lossy(&done.stdout).contains("purged batch 1"));
+}
+
+/// A long validate or import on a terminal shows how far it has got on standard error; piped,
+/// it says nothing there.
+#[cfg(unix)]
+#[test]
+fn a_big_file_shows_progress_on_a_terminal_and_nothing_when_piped() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("ABS_RX1_20261102_000009.csv");
+    let o = run(&[
+        "gen-sample",
+        "--interface",
+        "absences",
+        "--rows",
+        "90000",
+        "--seed",
+        "3",
+        "--out",
+        &file.display().to_string(),
+    ]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    assert!(std::fs::metadata(&file).expect("file").len() > 8 * 1024 * 1024);
+    let db = dir.path().join("s.sqlite");
+    for (cmd, word) in [("validate", "validating"), ("import", "importing")] {
+        let piped = run(&[
+            cmd,
+            &file.display().to_string(),
+            "--db",
+            &db.display().to_string(),
+        ]);
+        assert!(
+            !stderr(&piped).contains(word),
+            "{cmd} piped: {}",
+            stderr(&piped)
+        );
+        // `script` gives the command a terminal.
+        let force = if cmd == "import" { "--force" } else { "" };
+        let line = format!(
+            "{} {cmd} {} --db {} {force} > /dev/null",
+            bin().display(),
+            file.display(),
+            db.display()
+        );
+        let tty = std::process::Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .env("ESR_DESK_LAYOUTS", dir.path().join("none"))
+            .output()
+            .expect("script runs");
+        let seen = String::from_utf8_lossy(&tty.stdout);
+        assert!(seen.contains(word), "{cmd} on a terminal: {seen}");
+    }
+}
