@@ -1276,3 +1276,48 @@ fn a_certificate_problem_is_said_in_plain_words_naming_each_face_s_own_control()
         "{m}"
     );
 }
+
+#[test]
+fn batches_pulled_from_the_hub_in_the_window_show_on_every_screen_at_once() {
+    let hub = Hub::start();
+    let (dir, db) = setup(&hub);
+    std::fs::write(
+        dir.path().join("hub-passwords.toml"),
+        format!("\"RX1/rx1hub\" = \"{PASSWORD}\"\n"),
+    )
+    .expect("pw");
+    extract(&hub.dir("Out"), "GDR", 31);
+    let app = esr_desk::ui::app::App::headless(vec![], Some(db.clone()));
+    let mut h = crate::window::harness_sized(app, 1024.0, 700.0);
+    h.state_mut().queue(esr_desk::ui::app::Command::View(
+        esr_desk::ui::app::View::Show(esr_desk::ui::app::Screen::Hub),
+    ));
+    crate::window::settle(&mut h);
+    assert!(h.state().batches.all.is_empty());
+    h.state_mut()
+        .hub
+        .as_mut()
+        .expect("hub screen")
+        .pull("RX1".into());
+    let start = std::time::Instant::now();
+    while h.state().batches.all.is_empty() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "the pulled batch never showed: {:?}",
+            h.state().hub.as_ref().and_then(|s| s.message.clone())
+        );
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    crate::window::settle(&mut h);
+    let a = h.state();
+    assert_eq!(a.batches.all.len(), 1);
+    assert_eq!(
+        a.catalogue
+            .held
+            .get("local-data-warehouse")
+            .map(|h| h.count),
+        Some(1),
+        "the Interfaces screen's batches held"
+    );
+}
