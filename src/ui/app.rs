@@ -903,9 +903,19 @@ impl App {
         self.store_changed();
     }
 
+    /// The Export dialog reads again what stands between the batch and an export.
+    fn reread_readiness(&mut self) {
+        if self.export.is_some()
+            && let Some(batch) = self.batch_id()
+        {
+            self.send(Job::Readiness { batch });
+        }
+    }
+
     /// Reads again everything the screens show from the store.
     fn store_changed(&mut self) {
         self.refresh_lists();
+        self.reread_readiness();
         if let Some(h) = &mut self.hub
             && !h.busy()
         {
@@ -1374,6 +1384,7 @@ impl App {
                     v.after_edit(s, &out.changed);
                 }
                 self.refresh_lists();
+                self.reread_readiness();
             }
             Ok(None) => {
                 self.status = match label {

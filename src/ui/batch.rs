@@ -26,8 +26,9 @@ use crate::pages::{Page, PageJob, PageReply, PageSource};
 const CACHE_PAGES: usize = 48;
 /// Height of a table row.
 pub const ROW_HEIGHT: f32 = 22.0;
-/// Narrower than this, the batch screen's toolbar keeps its less used actions in a menu.
-pub const NARROW: f32 = 900.0;
+/// Narrower than this, the batch screen's toolbar keeps its less used actions in a menu (a
+/// 1024-point window with the issues panel open still shows them all, on two rows).
+pub const NARROW: f32 = 640.0;
 
 /// One tab: a record type of the layout.
 #[derive(Debug, Clone)]

@@ -114,10 +114,14 @@ fn the_store_exports_and_reports_are_the_owners_alone_whatever_the_umask() {
     let ex = exports.display().to_string();
     let out = run_umask0(&["export", "1", "--out", &ex, "--vpd", "RX1", "--db", &dbs]);
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    // A batch with rejected records (a clean one has no report to write).
+    let defects = sample("absences", true);
+    let out = run_umask0(&["import", defects.to_str().expect("p"), "--db", &dbs]);
+    assert_eq!(code(&out), Some(1), "{}", stderr(&out));
     let report = tmp.path().join("rejects.csv");
     let out = run_umask0(&[
         "rejects",
-        "1",
+        "2",
         "--out",
         report.to_str().expect("p"),
         "--db",

@@ -86,7 +86,7 @@ fn keys_typed_while_a_dialog_is_open_never_reach_the_cell_behind_it() {
     h.run();
     assert!(h.state().path_box.is_none());
     h.state_mut().queue(Command::View(View::ExportDialog));
-    h.run();
+    settle(&mut h);
     assert_eq!(h.state().front(), Some(Front::Export));
     h.event(egui::Event::Text("ZZZ".into()));
     h.run();

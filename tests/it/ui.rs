@@ -91,9 +91,9 @@ fn editing_a_bad_cell_drops_the_count_and_undo_brings_it_back() {
     let (mut h, db, _dir) = open_sample();
     let before = rejected(&h);
     // Issues panel: open the rule, click the issue on line 91 (Days Lost = -1).
-    h.get_by_label_contains("Out of range —").click();
+    h.get_by_label_contains("Out of range —").click_accesskit();
     settle(&mut h);
-    h.get_by_label_contains("Line 91").click();
+    h.get_by_label_contains("Line 91").click_accesskit();
     h.run();
     let days = field_index(&h, "Days Lost");
     let sel = h
@@ -143,9 +143,9 @@ fn editing_a_bad_cell_drops_the_count_and_undo_brings_it_back() {
 fn excluding_a_row_keeps_it_visible_and_out_of_the_rejected_count() {
     let (mut h, db, _dir) = open_sample();
     let before = rejected(&h);
-    h.get_by_label_contains("Out of range —").click();
+    h.get_by_label_contains("Out of range —").click_accesskit();
     settle(&mut h);
-    h.get_by_label_contains("Line 91").click();
+    h.get_by_label_contains("Line 91").click_accesskit();
     h.run();
     h.get_by_label("Exclude rows…").click();
     h.run();
@@ -183,7 +183,7 @@ fn bulk_replace_in_a_column_is_one_undo_step() {
     let n = count_with(&store, "Maternity");
     assert!(n > 1, "the sample has several Maternity rows");
     h.get_by_label("Replace…").click();
-    h.run();
+    settle(&mut h);
     h.get_by_label("Find:").click();
     h.get_by_label("Find:").type_text("Maternity");
     h.get_by_label("Replace with:").click();
@@ -365,12 +365,13 @@ fn records_of_an_unknown_type_have_their_own_tab_and_issues_jump_there() {
         .position(|t| t.unknown)
         .expect("an unknown-type tab");
     assert_eq!(tabs[unknown].count, 2);
-    h.get_by_label_contains("Unknown record type —").click();
+    h.get_by_label_contains("Unknown record type —")
+        .click_accesskit();
     settle(&mut h);
-    h.get_all_by_label_contains("Line ")
+    h.get_all_by_label_contains("is not one this interface uses")
         .next()
         .expect("an issue listed")
-        .click();
+        .click_accesskit();
     settle(&mut h);
     let v = h.state().view.as_ref().expect("view");
     assert_eq!(v.tab, unknown);
@@ -427,7 +428,7 @@ fn export_writes_the_corrected_file_to_the_chosen_folder() {
     let out = dir.path().join("out");
     std::fs::create_dir(&out).expect("out dir");
     h.get_by_label("Export…").click();
-    h.run();
+    settle(&mut h);
     // The first export does not default to the folder the file came from; the VPD code
     // comes from the file's own name until one is remembered.
     {
@@ -452,26 +453,29 @@ fn export_writes_the_corrected_file_to_the_chosen_folder() {
     h.get_by_label("Also write a rejects report (CSV, for Excel)")
         .click();
     h.run();
-    h.get_by_label("Export").click();
-    settle(&mut h);
-    // The file's blank lines are a file-level problem: even the valid rows wait for it.
-    assert!(
-        h.state()
-            .errors
+    // The file's blank lines are a file-level problem: even the valid rows wait for it, and
+    // the dialog says so, line by line, before its button.
+    {
+        let form = h.state().export.as_ref().expect("dialog");
+        let blank: Vec<&String> = form
+            .problems
             .iter()
-            .any(|e| e.contains("file-level problem")),
-        "{:?}",
-        h.state().errors
-    );
-    h.state_mut().errors.clear();
-    // The officer accepts it in the issues panel, with a reason.
-    h.get_by_label_contains("Blank line —").click();
-    settle(&mut h);
-    h.get_by_label("Reason for accepting:").click();
-    h.get_by_label("Reason for accepting:")
+            .filter(|p| p.contains("blank line"))
+            .collect();
+        assert_eq!(blank.len(), 3, "{:?}", form.problems);
+        assert!(blank.iter().all(|p| p.starts_with("Line ")), "{blank:?}");
+    }
+    // The officer accepts it in the issues panel, with a reason, the dialog still open.
+    let reason_box = egui_kittest::kittest::by()
+        .label("Reason for accepting:")
+        .role(egui::accesskit::Role::TextInput);
+    h.query(reason_box.clone()).expect("reason box").focus();
+    h.run();
+    h.query(reason_box)
+        .expect("reason box")
         .type_text("the blank lines carry no data");
     h.run();
-    h.get_by_label("Accept with this reason").click();
+    h.get_by_label("Accept with this reason").click_accesskit();
     settle(&mut h);
     assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
     assert_eq!(
@@ -479,16 +483,17 @@ fn export_writes_the_corrected_file_to_the_chosen_folder() {
         0,
         "accepted"
     );
-    h.get_by_label("Export…").click();
-    h.run();
-    {
-        // The dialog remembers the choices made last time.
-        let form = h.state_mut().export.as_mut().expect("dialog");
-        assert!(form.valid_rows_only && form.rejects_report);
-        form.folder = out.display().to_string();
-        form.vpd = "RX1".into();
-    }
-    h.run();
+    // The dialog reads the batch again: nothing stops the valid rows now.
+    assert!(
+        h.state()
+            .export
+            .as_ref()
+            .expect("dialog")
+            .problems
+            .is_empty(),
+        "{:?}",
+        h.state().export.as_ref().map(|f| f.problems.clone())
+    );
     h.get_by_label("Export").click();
     settle(&mut h);
     assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
@@ -509,4 +514,10 @@ fn export_writes_the_corrected_file_to_the_chosen_folder() {
         store.setting("vpd").expect("setting").as_deref(),
         Some("RX1")
     );
+    // The dialog remembers the choices made last time.
+    h.get_by_label("Export…").click();
+    settle(&mut h);
+    let form = h.state().export.as_ref().expect("dialog");
+    assert!(form.valid_rows_only && form.rejects_report);
+    assert_eq!(form.folder, out.display().to_string());
 }

@@ -182,8 +182,17 @@ fn the_batches_screen_compares_two_staff_feeds_and_shows_export_history() {
     assert_eq!(leavers.len(), 1, "{:?}", jml.rows);
     assert_eq!(leavers[0].record_type, "ASA");
     h.run();
-    h.get_by_label("Exports of batch 2").click();
+    // Escape closes the report; then the batch's exports.
+    h.key_press(egui::Key::Escape);
     h.run();
+    assert!(h.state().reports.jml.is_none());
+    h.get_by_label("Exports of batch 2").click();
+    let start = std::time::Instant::now();
+    while h.state().reports.history.is_none() {
+        assert!(start.elapsed().as_secs() < 30, "the history did not come");
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let (title, runs) = h.state().reports.history.clone().expect("history window");
     assert!(title.contains("local-data-warehouse"));
     assert!(runs.is_empty());
