@@ -2344,7 +2344,12 @@ pub fn describe(layout: &Layout) -> Vec<LayoutRow> {
                 notation: f.format.to_string(),
                 required: f.required,
                 rules: rules.join("; "),
-                codes: f.codes.join(", "),
+                codes: f
+                    .codes
+                    .iter()
+                    .map(|c| f.code_label(c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             });
         }
     }

@@ -90,66 +90,55 @@ impl BatchesScreen {
         }
         let names = &self.names;
         let staff = &self.staff_feeds;
-        // What can be done with a batch comes first, beside its number, so it is in view at
-        // any width; the rest scrolls sideways (with a bar) in a narrow window.
-        egui::ScrollArea::horizontal()
-            .id_salt("batches-hscroll")
-            .scroll_bar_visibility(egui::scroll_area::ScrollBarVisibility::AlwaysVisible)
-            .show(ui, |ui| {
-                egui_extras::TableBuilder::new(ui)
-                    .id_salt("batches-table")
-                    .striped(true)
-                    .resizable(true)
-                    .column(egui_extras::Column::initial(45.0))
-                    .column(egui_extras::Column::initial(330.0).at_least(300.0))
-                    .column(egui_extras::Column::initial(130.0).clip(true))
-                    .column(egui_extras::Column::initial(160.0).clip(true))
-                    .column(egui_extras::Column::initial(190.0).clip(true))
-                    .column(egui_extras::Column::initial(115.0))
-                    .column(egui_extras::Column::initial(60.0).clip(true))
-                    .column(egui_extras::Column::initial(60.0))
-                    .column(egui_extras::Column::initial(60.0))
-                    .column(egui_extras::Column::initial(50.0))
-                    .header(22.0, |mut h| {
-                        for t in [
-                            "Batch",
-                            "",
-                            "Status",
-                            "Interface",
-                            "File",
-                            "Imported",
-                            "By",
-                            "Records",
-                            "Rejected",
-                            "Issues",
-                        ] {
-                            h.col(|ui| {
-                                ui.strong(t);
-                            });
-                        }
-                    })
-                    .body(|body| {
-                        body.rows(22.0, rows.len(), |mut row| {
-                            let b = rows[row.index()];
-                            let prev = previous[row.index()];
-                            row.col(|ui| {
-                                ui.label(b.id.to_string());
-                            });
-                            row.col(|ui| {
-                                ui.horizontal(|ui| {
-                                    if ui.small_button(format!("Open batch {}", b.id)).clicked() {
-                                        cmds.push(Command::View(View::OpenBatch(b.id)));
-                                    }
-                                    if ui
-                                        .small_button(format!("Exports of batch {}", b.id))
-                                        .on_hover_text(
-                                            "The exports of this batch and of its interface",
-                                        )
-                                        .clicked()
-                                    {
-                                        cmds.push(Command::Data(Data::ExportHistory(b.id)));
-                                    }
-                                    if let Some(old) = prev
+        // What can be done with a batch comes first, beside its number, and the columns fit a
+        // 1024-point window: nothing is out of reach sideways (who imported a batch is on the
+        // time's tooltip, the counts share a column).
+        egui_extras::TableBuilder::new(ui)
+            .id_salt("batches-table")
+            .striped(true)
+            .resizable(true)
+            .column(egui_extras::Column::initial(40.0))
+            .column(egui_extras::Column::auto().at_least(230.0))
+            .column(egui_extras::Column::initial(110.0).clip(true))
+            .column(egui_extras::Column::initial(120.0).clip(true))
+            .column(egui_extras::Column::initial(140.0).clip(true))
+            .column(egui_extras::Column::initial(110.0))
+            .column(egui_extras::Column::remainder().at_least(80.0).clip(true))
+            .header(22.0, |mut h| {
+                for t in [
+                    "Batch",
+                    "",
+                    "Status",
+                    "Interface",
+                    "File",
+                    "Imported",
+                    "Records",
+                ] {
+                    h.col(|ui| {
+                        ui.strong(t);
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(22.0, rows.len(), |mut row| {
+                    let b = rows[row.index()];
+                    let prev = previous[row.index()];
+                    row.col(|ui| {
+                        ui.label(b.id.to_string());
+                    });
+                    row.col(|ui| {
+                        ui.horizontal(|ui| {
+                            if ui.small_button(format!("Open batch {}", b.id)).clicked() {
+                                cmds.push(Command::View(View::OpenBatch(b.id)));
+                            }
+                            if ui
+                                .small_button(format!("Exports of batch {}", b.id))
+                                .on_hover_text("The exports of this batch and of its interface")
+                                .clicked()
+                            {
+                                cmds.push(Command::Data(Data::ExportHistory(b.id)));
+                            }
+                            if let Some(old) = prev
                                 && staff.contains(&b.interface)
                                 && ui
                                     .small_button(format!("Changes since {old}"))
@@ -160,44 +149,48 @@ impl BatchesScreen {
                             {
                                 cmds.push(Command::Data(Data::CompareBatches { old, new: b.id }));
                             }
-                                });
-                            });
-                            row.col(|ui| {
-                                status_label(ui, b);
-                            });
-                            row.col(|ui| {
-                                ui.add(
-                                    egui::Label::new(
-                                        names
-                                            .get(&b.interface)
-                                            .map_or(b.interface.as_str(), String::as_str),
-                                    )
-                                    .truncate()
-                                    .show_tooltip_when_elided(false),
-                                )
-                                .on_hover_text(format!("id: {}", b.interface));
-                            });
-                            row.col(|ui| {
-                                ui.label(&b.source_name).on_hover_text(&b.source_path);
-                            });
-                            row.col(|ui| {
-                                ui.label(short_time(&b.imported_at))
-                                    .on_hover_text(&b.imported_at);
-                            });
-                            row.col(|ui| {
-                                ui.label(&b.imported_by);
-                            });
-                            row.col(|ui| {
-                                ui.label(b.records.to_string());
-                            });
-                            row.col(|ui| {
-                                ui.label(b.rejected.to_string());
-                            });
-                            row.col(|ui| {
-                                ui.label(b.issues.to_string());
-                            });
                         });
                     });
+                    row.col(|ui| {
+                        status_label(ui, b);
+                    });
+                    row.col(|ui| {
+                        ui.add(
+                            egui::Label::new(
+                                names
+                                    .get(&b.interface)
+                                    .map_or(b.interface.as_str(), String::as_str),
+                            )
+                            .truncate()
+                            .show_tooltip_when_elided(false),
+                        )
+                        .on_hover_text(format!("id: {}", b.interface));
+                    });
+                    row.col(|ui| {
+                        ui.add(
+                            egui::Label::new(&b.source_name)
+                                .truncate()
+                                .show_tooltip_when_elided(false),
+                        )
+                        .on_hover_text(&b.source_path);
+                    });
+                    row.col(|ui| {
+                        ui.label(short_time(&b.imported_at))
+                            .on_hover_text(format!("{} by {}", b.imported_at, b.imported_by));
+                    });
+                    row.col(|ui| {
+                        let counts = format!(
+                            "{} · {} rejected · {} issues",
+                            b.records, b.rejected, b.issues
+                        );
+                        ui.add(
+                            egui::Label::new(counts.as_str())
+                                .truncate()
+                                .show_tooltip_when_elided(false),
+                        )
+                        .on_hover_text(counts);
+                    });
+                });
             });
     }
 }

@@ -183,8 +183,18 @@ impl PathBox {
                 let l = ui.label(what);
                 let field = egui::Id::unique("path-box-field");
                 if !self.focused {
-                    // The box takes the keyboard as it opens: what is typed is the path.
+                    // The box takes the keyboard as it opens, its text selected (as a location
+                    // bar does): what is typed is the path.
                     ui.memory_mut(|m| m.request_focus(field));
+                    let mut state =
+                        egui::text_edit::TextEditState::load(ui.ctx(), field).unwrap_or_default();
+                    state
+                        .cursor
+                        .set_char_range(Some(egui::text::CCursorRange::two(
+                            egui::text::CCursor::new(0),
+                            egui::text::CCursor::new(self.text.chars().count()),
+                        )));
+                    state.store(ui.ctx(), field);
                 }
                 let r = ui
                     .add(

@@ -208,7 +208,8 @@ impl BatchView {
                         }));
                     }
                 }
-                if blocks {
+                // Blank lines are accepted by removing them (the button above says how).
+                if blocks && !rule.export_removes() {
                     self.accept_ui(ui, rule, accepted, cmds);
                 }
             });

@@ -313,21 +313,14 @@ impl LayoutsScreen {
 
 /// The layout's fields as a table that fits the width (nothing scrolls sideways, so a field's
 /// name stays beside its rules), every rule and code in full, wrapped; the header stays
-/// while the rows scroll.
+/// while the rows scroll. Whether a field is required and its codes are said with its rules,
+/// so that column has the room.
 fn fields_ui(ui: &mut egui::Ui, rows: &[crate::layout::LayoutRow]) {
     let gap = ui.spacing().item_spacing.x;
-    let fixed = [52.0, 28.0, 180.0, 130.0, 64.0];
-    let rest = (ui.available_width() - fixed.iter().sum::<f32>() - gap * 7.0 - 16.0).max(240.0);
-    let widths = [
-        fixed[0],
-        fixed[1],
-        fixed[2],
-        fixed[3],
-        fixed[4],
-        rest * 0.55,
-        rest * 0.45,
-    ];
-    let row_ui = |ui: &mut egui::Ui, cells: [egui::WidgetText; 7]| {
+    let fixed = [48.0, 170.0, 120.0];
+    let rest = (ui.available_width() - fixed.iter().sum::<f32>() - gap * 4.0 - 16.0).max(200.0);
+    let widths = [fixed[0], fixed[1], fixed[2], rest];
+    let row_ui = |ui: &mut egui::Ui, cells: [egui::WidgetText; 4]| {
         ui.horizontal_top(|ui| {
             for (w, text) in widths.iter().zip(cells) {
                 ui.allocate_ui_with_layout(
@@ -346,12 +339,9 @@ fn fields_ui(ui: &mut egui::Ui, rows: &[crate::layout::LayoutRow]) {
         ui,
         [
             strong("Record"),
-            strong("#"),
             strong("Field"),
             strong("ESR notation"),
-            strong("Required"),
-            strong("Rules"),
-            strong("Codes"),
+            strong("Rules and codes"),
         ],
     );
     ui.separator();
@@ -366,17 +356,24 @@ fn fields_ui(ui: &mut egui::Ui, rows: &[crate::layout::LayoutRow]) {
                 } else {
                     egui::Color32::TRANSPARENT
                 };
+                let mut said: Vec<String> = Vec::new();
+                if r.required {
+                    said.push("Required".into());
+                }
+                if !r.rules.is_empty() {
+                    said.push(r.rules.clone());
+                }
+                if !r.codes.is_empty() {
+                    said.push(format!("Codes: {}", r.codes));
+                }
                 egui::Frame::new().fill(fill).show(ui, |ui| {
                     row_ui(
                         ui,
                         [
                             r.record_type.as_str().into(),
-                            r.position.to_string().into(),
-                            r.field.as_str().into(),
+                            format!("{}. {}", r.position, r.field).into(),
                             egui::RichText::new(&r.notation).monospace().into(),
-                            if r.required { "Yes" } else { "" }.into(),
-                            r.rules.as_str().into(),
-                            r.codes.as_str().into(),
+                            said.join("; ").into(),
                         ],
                     );
                 });

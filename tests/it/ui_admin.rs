@@ -223,11 +223,15 @@ fn the_layouts_screen_says_each_rule_in_words_in_full_beside_its_field() {
     h.state_mut().filter = row.field.clone();
     h.run();
     let name = h
-        .get_all_by_label(&row.field)
+        .get_all_by_label(&format!("{}. {}", row.position, row.field))
         .map(|n| n.rect())
         .find(|r| r.min.x > 250.0)
         .expect("the field's name in the table");
-    let rule = h.get_by_label(&row.rules).rect();
+    let rule = h
+        .query_all(egui_kittest::kittest::by().label_contains(&row.rules))
+        .map(|n| n.rect())
+        .find(|r| r.min.x > 250.0)
+        .expect("its rules in the table");
     assert!(rule.max.x <= 1024.0, "the rule fits: {rule:?}");
     assert!(
         name.max.x <= rule.min.x && name.min.x >= 0.0,
