@@ -221,6 +221,13 @@ fn record_run(store: &Store, r: &RunRecord<'_>) -> Result<i64, ExportError> {
 }
 
 /// Exports a batch. Every attempt is recorded in the store's export history.
+///
+/// One export runs at a time on a store (an operating-system lock, let go at once by a
+/// process that dies), and each is a short series of recorded steps: its intent (name, VPD,
+/// sequence number) is in the history before anything is written; its file's SHA-256 before
+/// the file is put in place; its completion (and the number used up) after. An export that
+/// stopped in between is finished or undone by the next one on the store ([`recover`]); when
+/// that export is of the same batch into the same folder, what was finished is the answer.
 pub fn export_batch(
     store: &mut Store,
     batch: i64,
@@ -228,42 +235,77 @@ pub fn export_batch(
 ) -> Result<ExportOutcome, ExportError> {
     let started = now_text();
     let info = store.batch(batch)?;
-    let result = export_inner(store, batch, opts)
-        .and_then(|p| commit_export(store, batch, &info.interface, &started, opts, p));
-    if let Err(e) = &result {
-        tracing::warn!(batch, "export refused or failed");
-        let outcome = if matches!(
-            e,
-            ExportError::HasRejects { .. }
-                | ExportError::Exists(_)
-                | ExportError::FileProblems { .. }
-                | ExportError::HeaderTrailer { .. }
-                | ExportError::NoVpd
-                | ExportError::Name(_)
-        ) {
-            ExportRunOutcome::Refused
-        } else {
-            ExportRunOutcome::Failed
-        };
-        // The refusal or failure is what the officer must hear about: a store too busy to
-        // record it does not hide it.
-        let _ = record_run(
-            store,
-            &RunRecord {
-                batch,
-                interface: &info.interface,
-                started: &started,
-                outcome,
-                message: &e.to_string(),
-                path: None,
-                written: 0,
-                sha: None,
-                held: 0,
-                trigger: opts.trigger,
-                vpd: None,
-                seq: None,
-            },
+    let _lock = export_lock(store)?;
+    let recovered = recover(store)?;
+    if let Some(r) = recovered
+        .into_iter()
+        .find(|r| r.batch == batch && r.outcome.path.parent() == Some(opts.out_dir.as_path()))
+    {
+        tracing::info!(
+            batch,
+            "an export a stopped run left was finished; not made again"
         );
+        return Ok(r.outcome);
+    }
+    let plan = match plan(store, batch, opts) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(batch, "export refused or failed");
+            // The refusal is what the officer must hear about: a store too busy to record it
+            // does not hide it.
+            let _ = record_run(
+                store,
+                &RunRecord {
+                    batch,
+                    interface: &info.interface,
+                    started: &started,
+                    outcome: outcome_of(&e),
+                    message: &e.to_string(),
+                    path: None,
+                    written: 0,
+                    sha: None,
+                    held: 0,
+                    trigger: opts.trigger,
+                    vpd: None,
+                    seq: None,
+                },
+            );
+            return Err(e);
+        }
+    };
+    // The intent: in the history before a byte is written.
+    let run = record_run(
+        store,
+        &RunRecord {
+            batch,
+            interface: &info.interface,
+            started: &started,
+            outcome: ExportRunOutcome::Pending,
+            message: "under way",
+            path: Some(&plan.path),
+            written: 0,
+            sha: None,
+            held: 0,
+            trigger: opts.trigger,
+            vpd: Some(&plan.id.vpd),
+            seq: Some(plan.id.seq),
+        },
+    )?;
+    crate::failpoint::hit("export.intent");
+    let result = write(store, batch, opts, plan).and_then(|p| {
+        store.export_written(
+            run,
+            &p.outcome.sha256,
+            p.outcome.records_written,
+            p.outcome.held_back.len(),
+            &p.message,
+        )?;
+        crate::failpoint::hit("export.written");
+        commit_export(store, run, batch, opts, p)
+    });
+    if let Err(e) = &result {
+        tracing::warn!(batch, "export failed");
+        let _ = store.end_export(run, outcome_of(e), Some(&e.to_string()));
     }
     if let Ok(o) = &result {
         // Who sent what: in the access log too (the export history has the details).
@@ -284,11 +326,140 @@ pub fn export_batch(
     result
 }
 
+/// A refusal (the batch, the name, an existing file) or a failure, for the history.
+fn outcome_of(e: &ExportError) -> ExportRunOutcome {
+    if matches!(
+        e,
+        ExportError::HasRejects { .. }
+            | ExportError::Exists(_)
+            | ExportError::FileProblems { .. }
+            | ExportError::HeaderTrailer { .. }
+            | ExportError::NoVpd
+            | ExportError::Name(_)
+    ) {
+        ExportRunOutcome::Refused
+    } else {
+        ExportRunOutcome::Failed
+    }
+}
+
+/// Holds the store's export lock: one export at a time on a store, whichever process (the
+/// window, a schedule, the command line, a hub delivery). The operating system lets go of it
+/// when the process ends, however it ends.
+fn export_lock(store: &Store) -> Result<std::fs::File, ExportError> {
+    let dir = store.dir().join("locks");
+    let path = dir.join("exports.lock");
+    let io_err = |source| ExportError::Io {
+        path: path.clone(),
+        source,
+    };
+    crate::paths::private_dir(&dir).map_err(io_err)?;
+    let f = crate::paths::private_file(&path).map_err(io_err)?;
+    f.lock().map_err(io_err)?;
+    Ok(f)
+}
+
+/// An export a stopped run left, finished by [`recover`].
+#[derive(Debug, Clone)]
+pub struct Recovered {
+    /// Its batch.
+    pub batch: i64,
+    /// What it wrote.
+    pub outcome: ExportOutcome,
+}
+
+/// Finishes or undoes what exports that stopped between their steps left (call with the
+/// export lock held, so none of them is still running). An export whose file is in place
+/// with the SHA-256 it recorded is finished: its history row says so, its sequence number is
+/// used up and its batch is exported. Any other is undone: nothing under its name is its
+/// file, so it is recorded as failed and its number is given to the next export. Its
+/// temporary file is removed. Nothing is ever delivered twice, and no number is given twice.
+pub fn recover(store: &mut Store) -> Result<Vec<Recovered>, ExportError> {
+    let mut done = Vec::new();
+    for r in store.pending_exports()? {
+        let path = r.path.as_deref().map(PathBuf::from);
+        if let Some(dir) = path.as_deref().and_then(Path::parent) {
+            clean_orphans(dir);
+        }
+        let in_place = match (&path, &r.sha256) {
+            (Some(p), Some(sha)) if p.is_file() => sha256_of(p).is_ok_and(|s| s == *sha),
+            _ => false,
+        };
+        if !in_place {
+            store.end_export(
+                r.id,
+                ExportRunOutcome::Failed,
+                Some("stopped before its file was put in place: nothing was delivered, and its sequence number goes to the next export"),
+            )?;
+            tracing::warn!(
+                run = r.id,
+                batch = r.batch,
+                "an export a stopped run left was undone"
+            );
+            continue;
+        }
+        let tx = store.write_tx()?;
+        let said = format!(
+            "{}finished by a later run: its file was in place with the SHA-256 recorded",
+            r.message
+                .as_deref()
+                .filter(|m| !m.is_empty())
+                .map(|m| format!("{m}; "))
+                .unwrap_or_default()
+        );
+        store.end_export(r.id, ExportRunOutcome::Ok, Some(&said))?;
+        if let (Some(vpd), Some(seq)) = (&r.vpd, r.seq) {
+            store.use_seq(&crate::store::seq_key(Some(vpd), &r.interface), seq, None)?;
+        }
+        if r.held_back == 0 {
+            store.set_status(r.batch, crate::store::kinds::BatchStatus::Exported)?;
+        }
+        tx.commit()?;
+        tracing::warn!(
+            run = r.id,
+            batch = r.batch,
+            "an export a stopped run left was finished"
+        );
+        done.push(Recovered {
+            batch: r.batch,
+            outcome: ExportOutcome {
+                path: path.unwrap_or_default(),
+                records_written: r.records_written,
+                held_back: Vec::new(),
+                sha256: r.sha256.clone().unwrap_or_default(),
+                run_id: r.id,
+                note: said,
+            },
+        });
+    }
+    Ok(done)
+}
+
+/// The SHA-256 of a file, read in blocks.
+fn sha256_of(path: &Path) -> std::io::Result<String> {
+    let mut f = crate::reader::regular(path)?;
+    let mut h = sha2::Sha256::new();
+    std::io::copy(&mut f, &mut h)?;
+    Ok(hex(&h.finalize()))
+}
+
+/// What an export will write, decided before anything is recorded or written: every
+/// refusal happens here.
+struct Plan {
+    layout: std::sync::Arc<Layout>,
+    id: Identity,
+    name: String,
+    path: PathBuf,
+    blocking: std::collections::BTreeSet<u32>,
+}
+
 /// An export written to its temporary file, ready to be put in place.
 struct Prepared {
     outcome: ExportOutcome,
     tmp: tempfile::NamedTempFile,
     id: Identity,
+    /// What the history says of it (held back, trailer recomputed).
+    message: String,
 }
 
 /// What a caller asks of a file's identity; anything not given is found by [`identity`].
@@ -390,18 +561,13 @@ pub fn batch_identity(
     identity(store, &info.interface, want, found)
 }
 
-fn export_inner(
-    store: &mut Store,
-    batch: i64,
-    opts: &ExportOptions,
-) -> Result<Prepared, ExportError> {
+fn plan(store: &mut Store, batch: i64, opts: &ExportOptions) -> Result<Plan, ExportError> {
     let info = store.batch(batch)?;
     let layout = store.batch_layout(batch)?;
     let ready = readiness(store, batch)?;
     if let Some(e) = refusal(batch, &ready, opts.valid_rows_only) {
         return Err(e);
     }
-    let blocking = ready.blocking;
     let id = batch_identity(
         store,
         batch,
@@ -411,27 +577,51 @@ fn export_inner(
             seq: opts.seq,
         },
     )?;
-    let (vpd, seq) = (id.vpd.clone(), id.seq);
     let choices = layout.file_name.choices_in(&info.source_name);
     let name = layout
         .file_name
         .render(&NameValues {
-            vpd: &vpd,
+            vpd: &id.vpd,
             when: opts.now,
-            seq,
+            seq: id.seq,
             choices,
         })
         .map_err(ExportError::Name)?;
     safe_file_name(&name).map_err(ExportError::Name)?;
-    let final_path = opts.out_dir.join(&name);
-    if final_path.exists() && !opts.overwrite {
-        return Err(ExportError::Exists(final_path));
+    let path = opts.out_dir.join(&name);
+    if path.exists() && !opts.overwrite {
+        return Err(ExportError::Exists(path));
     }
+    Ok(Plan {
+        layout,
+        id,
+        name,
+        path,
+        blocking: ready.blocking,
+    })
+}
+
+/// Writes a planned export to a temporary file in its folder, synced: nothing is under its
+/// name yet.
+fn write(
+    store: &mut Store,
+    batch: i64,
+    opts: &ExportOptions,
+    plan: Plan,
+) -> Result<Prepared, ExportError> {
+    let Plan {
+        layout,
+        id,
+        name,
+        path: final_path,
+        blocking,
+    } = plan;
+    let (vpd, seq) = (id.vpd.clone(), id.seq);
     let io_err = |source| ExportError::Io {
         path: final_path.clone(),
         source,
     };
-    std::fs::create_dir_all(&opts.out_dir).map_err(io_err)?;
+    crate::paths::make_dirs(&opts.out_dir).map_err(io_err)?;
     clean_orphans(&opts.out_dir);
     let tmp = tempfile::Builder::new()
         .prefix(TMP_PREFIX)
@@ -490,6 +680,13 @@ fn export_inner(
     out.flush().map_err(io_err)?;
     drop(out);
     tmp.as_file().sync_all().map_err(io_err)?;
+    let mut parts = Vec::new();
+    if !held_back.is_empty() {
+        parts.push(format!("{} rejected records held back", held_back.len()));
+    }
+    if !note.is_empty() {
+        parts.push(note.clone());
+    }
     Ok(Prepared {
         outcome: ExportOutcome {
             path: final_path,
@@ -501,6 +698,7 @@ fn export_inner(
         },
         tmp,
         id,
+        message: parts.join("; "),
     })
 }
 
@@ -571,58 +769,29 @@ pub fn header_only(
     Ok((name, buf))
 }
 
-/// Puts a prepared export in place exactly once: the history row, the sequence number and
-/// the batch's status are written in one transaction around the rename. If the store cannot
-/// take the transaction, nothing is put in place; if the commit fails after the rename, the
-/// file is removed again. So a file under its final name always has its history row, and a
-/// name and sequence number are never used twice.
+/// Puts a prepared export in place exactly once: renamed to its name (never over another
+/// file unless asked), the rename made durable, then its history row completed, its sequence
+/// number used up and the batch's status set, in one transaction. If that transaction fails
+/// the file is removed again; if the process stops between the rename and the commit, the
+/// next export on the store finds the file with its recorded SHA-256 and finishes the step
+/// ([`recover`]). So a name and a sequence number are never used twice, and a file is never
+/// delivered without its history.
 fn commit_export(
     store: &Store,
+    run: i64,
     batch: i64,
-    interface: &str,
-    started: &str,
     opts: &ExportOptions,
     p: Prepared,
 ) -> Result<ExportOutcome, ExportError> {
     let mut o = p.outcome;
+    o.run_id = run;
     let held = o.held_back.len();
-    let mut parts = Vec::new();
-    if held > 0 {
-        parts.push(format!("{held} rejected records held back"));
-    }
-    if !o.note.is_empty() {
-        parts.push(o.note.clone());
-    }
-    let msg = parts.join("; ");
-    let tx = store.write_tx()?;
-    o.run_id = record_run(
-        store,
-        &RunRecord {
-            batch,
-            interface,
-            started,
-            outcome: ExportRunOutcome::Ok,
-            message: &msg,
-            path: Some(&o.path),
-            written: o.records_written,
-            sha: Some(&o.sha256),
-            held,
-            trigger: opts.trigger,
-            vpd: Some(&p.id.vpd),
-            seq: Some(p.id.seq),
-        },
-    )?;
-    store.use_seq(&p.id.key, p.id.seq, p.id.legacy.as_deref())?;
-    if held == 0 {
-        store.set_status(batch, crate::store::kinds::BatchStatus::Exported)?;
-    }
     let persisted = if opts.overwrite {
         p.tmp.persist(&o.path).map(|_| ())
     } else {
         p.tmp.persist_noclobber(&o.path).map(|_| ())
     };
     if let Err(e) = persisted {
-        drop(tx);
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
             return Err(ExportError::Exists(o.path));
         }
@@ -631,15 +800,27 @@ fn commit_export(
             source: e.error,
         });
     }
+    crate::failpoint::hit("export.renamed");
     // Make the rename itself durable.
     if let Ok(d) = std::fs::File::open(&opts.out_dir) {
         let _ = d.sync_all();
     }
-    if let Err(e) = tx.commit() {
+    let committed = (|| -> Result<(), ExportError> {
+        let tx = store.write_tx()?;
+        store.end_export(run, ExportRunOutcome::Ok, None)?;
+        store.use_seq(&p.id.key, p.id.seq, p.id.legacy.as_deref())?;
+        if held == 0 {
+            store.set_status(batch, crate::store::kinds::BatchStatus::Exported)?;
+        }
+        tx.commit()?;
+        Ok(())
+    })();
+    if let Err(e) = committed {
         let _ = std::fs::remove_file(&o.path);
         tracing::error!(batch, "export not recorded; its file was removed");
-        return Err(ExportError::Sqlite(e));
+        return Err(e);
     }
+    crate::failpoint::hit("export.committed");
     tracing::info!(
         batch,
         run = o.run_id,

@@ -13,6 +13,7 @@ pub mod checks;
 pub mod detect;
 pub mod export;
 pub mod expr;
+pub mod failpoint;
 pub mod fixes;
 pub mod generate;
 pub mod hub;

@@ -18,9 +18,22 @@ pub fn data_dir() -> PathBuf {
 /// data folder, the logs and the archive hold staff data. On other systems the folder is
 /// made as the system makes it (NTFS folders under the user's profile are private already).
 pub fn private_dir(dir: &Path) -> std::io::Result<()> {
-    // Every folder made here, the parents on the way included, is the owner's alone from the
-    // moment it exists (whatever the umask); one that was there already is left as it is,
-    // but for `dir` itself, which is tightened.
+    make_dirs(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+        if mode != 0o700 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes the folders of `dir` that are missing, each the owner's alone from the moment it
+/// exists (whatever the umask); folders that were there already are left as they are (an
+/// outbox the officer chose, shared with a local system, keeps its own rights).
+pub fn make_dirs(dir: &Path) -> std::io::Result<()> {
     let mut missing: Vec<&Path> = dir.ancestors().take_while(|a| !a.exists()).collect();
     missing.reverse();
     for d in missing {
@@ -43,14 +56,6 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
             std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))?;
         }
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
-        if mode != 0o700 {
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-        }
-    }
     Ok(())
 }
 
@@ -66,6 +71,22 @@ pub fn store_dir(store: &Path) -> std::io::Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// Opens a file for writing, making it if it is missing: owner-only from the moment it exists
+/// (whatever the umask), never truncated (a lock file another process holds, a log being
+/// appended to). One that was there already is tightened.
+pub fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let f = o.open(path)?;
+    make_private(path)?;
+    Ok(f)
 }
 
 /// Makes a file readable and writable by its owner only; true when it was open to others.

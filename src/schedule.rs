@@ -586,6 +586,21 @@ pub fn acquire_lease(
     )?)
 }
 
+/// The schedule's run lock on this computer, when no other process holds it: held for the
+/// length of a run (None: a live process runs the schedule now).
+fn run_lock(store: &Store, schedule: i64) -> Result<Option<std::fs::File>, ScheduleError> {
+    let dir = store.dir().join("locks");
+    let path = dir.join(format!("schedule-{schedule}.lock"));
+    let ctx = || format!("the run lock {}", path.display());
+    crate::paths::private_dir(&dir).map_err(io(ctx()))?;
+    let f = crate::paths::private_file(&path).map_err(io(ctx()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(Some(f)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(ctx())(e)),
+    }
+}
+
 /// Gives the lease back.
 pub fn release_lease(store: &Store, schedule: i64, owner: &str) -> Result<(), ScheduleError> {
     Ok(store.release_lease(schedule, owner)?)
@@ -804,7 +819,27 @@ fn run_inner(
     if s.inbox.is_none() && s.hub_from.is_none() {
         notes.push("no inbox folder is set".into());
     }
-    if let Some(inbox) = &s.inbox {
+    // Batches an earlier run imported and could not deliver come first.
+    for (batch, source) in store.due_batches(s.id)? {
+        if halt.load(Ordering::SeqCst) {
+            halted = true;
+            break;
+        }
+        take_on(store, s, ctl, started, owner, clock)?;
+        report.files += 1;
+        let name = format!("{source} (batch {batch}, imported by an earlier run)");
+        let mut tally = Tally {
+            notes: &mut notes,
+            held: &mut held,
+            failed: &mut failed,
+            report,
+        };
+        let settled = deliver(store, s, batch, &name, clock, &mut tally)?;
+        settle(store, batch, &settled)?;
+    }
+    if let Some(inbox) = &s.inbox
+        && !halted
+    {
         let entries = std::fs::read_dir(inbox)
             .map_err(io(format!("could not read the inbox {}", inbox.display())))?;
         let mut files: Vec<PathBuf> = entries
@@ -962,19 +997,27 @@ fn run_inner(
             {
                 notes.push(format!("{name}: sequence: {f}"));
             }
+            crate::failpoint::hit("schedule.imported");
+            // From here the store owes the batch its delivery: the source file can go to
+            // the archive, and a run that fails from now on leaves the batch due, never
+            // hidden.
+            store.mark_due(s.id, batch_id, &name)?;
+            crate::failpoint::hit("schedule.due");
+            archive(&file, inbox)?;
             let mut tally = Tally {
                 notes: &mut notes,
                 held: &mut held,
                 failed: &mut failed,
                 report,
             };
-            deliver(store, s, batch_id, &name, clock, &mut tally)?;
-            archive(&file, inbox)?;
+            let settled = deliver(store, s, batch_id, &name, clock, &mut tally)?;
+            settle(store, batch_id, &settled)?;
+            crate::failpoint::hit("schedule.delivered");
             tracing::info!(
                 schedule = s.id,
                 batch = batch_id,
                 file = report.files,
-                "file done and archived"
+                "file taken on and archived"
             );
         }
     }
@@ -1052,11 +1095,17 @@ fn pull_from_hub(
         let answer = layouts
             .get(&p.layout_id)
             .is_some_and(|l| l.answer.is_some());
-        if !answer {
-            deliver(store, s, p.batch, &name, clock, t)?;
+        let settled = if answer {
+            Settled::Done
+        } else {
+            deliver(store, s, p.batch, &name, clock, t)?
+        };
+        // A pulled file is finished once delivered; one that waits is offered again by the
+        // next run's pull (its transfer stays at "imported").
+        if settled == Settled::Done {
+            crate::hub::transfer::finish_pull(store, p.transfer)
+                .map_err(|e| ScheduleError::Hub(e.to_string()))?;
         }
-        crate::hub::transfer::finish_pull(store, p.transfer)
-            .map_err(|e| ScheduleError::Hub(e.to_string()))?;
     }
     Ok(())
 }
@@ -1123,7 +1172,8 @@ fn deliver(
     name: &str,
     clock: &dyn Clock,
     t: &mut Tally<'_>,
-) -> Result<(), ScheduleError> {
+) -> Result<Settled, ScheduleError> {
+    let mut settled = Settled::Done;
     let ready = crate::export::readiness(store, batch_id).map_err(|e| ScheduleError::Io {
         context: name.to_string(),
         source: std::io::Error::other(e.to_string()),
@@ -1183,9 +1233,9 @@ fn deliver(
         Some(Err(Some(e))) => {
             *t.failed += 1;
             t.notes.push(format!(
-                "{name}: batch {} could not be exported: {e}",
-                batch_id
+                "{name}: failed after import: batch {batch_id} waits for export ({e}); the next run exports or holds it"
             ));
+            settled = Settled::Waits(e.to_string());
         }
         None if !may_go => {
             *t.held += 1;
@@ -1248,8 +1298,31 @@ fn deliver(
                     t.notes.push(format!(
                         "{name}: batch {batch_id} not delivered to hub {vpd}: {e}; the next run tries again (nothing is sent twice)"
                     ));
+                    settled = Settled::Waits(e.to_string());
                 }
             }
+        }
+    }
+    Ok(settled)
+}
+
+/// Whether a batch a run took on is delivered (exported, held for review, sent to the hub,
+/// or clean with nowhere to go), or still waits for a later run, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Settled {
+    /// Nothing more is owed.
+    Done,
+    /// A step failed; the batch stays due.
+    Waits(String),
+}
+
+/// After [`deliver`]: a delivered batch is no longer due; one that waits keeps why.
+fn settle(store: &Store, batch: i64, settled: &Settled) -> Result<(), ScheduleError> {
+    match settled {
+        Settled::Done => store.clear_due(batch)?,
+        Settled::Waits(why) => {
+            // A full disk may refuse even this: the batch stays due all the same.
+            let _ = store.due_waits(batch, why);
         }
     }
     Ok(())
@@ -1337,7 +1410,27 @@ fn run_one(
         exports: 0,
         message,
     };
+    // A process on this computer running the schedule holds its run lock (the operating
+    // system's, let go at once when the process ends, however it ends).
+    let Some(_running) = run_lock(store, s.id)? else {
+        let message = match lease_holder(store, s.id)? {
+            Some((who, _)) => format!("running now: {who} is running it; this run was not started"),
+            None => "running now in another window or process on this computer".into(),
+        };
+        return Ok(report(crate::store::RunOutcome::Skipped, message));
+    };
     if !acquire_lease(store, s.id, owner, now)? {
+        // The lease is held, yet no process runs the schedule: its holder stopped without
+        // giving it back (it was killed, or the computer stopped). The store is this
+        // computer's alone, so the lease is taken over at once rather than left to run out.
+        tracing::warn!(schedule = s.id, "a stopped run's lease was taken over");
+        store.take_over_lease(
+            s.id,
+            owner,
+            &time_text(now + Duration::minutes(LEASE_MINUTES)),
+        )?;
+    }
+    if lease_holder(store, s.id)?.is_none_or(|(o, _)| o != owner) {
         let message = match lease_holder(store, s.id)? {
             Some((who, until)) => format!(
                 "running elsewhere: {who} holds it until {} (UK time), renewing it after every file; if nothing is running it frees itself then",

@@ -94,6 +94,49 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 
+    /// The file of an export under way is written: its SHA-256 and what it holds, recorded
+    /// before it is put in place under its name.
+    pub fn export_written(
+        &self,
+        run: i64,
+        sha: &str,
+        written: u64,
+        held: usize,
+        message: &str,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE export_run SET sha256 = ?2, records_written = ?3, held_back = ?4, message = ?5 WHERE id = ?1 AND outcome = 'pending'",
+            params![run, sha, written as i64, held as i64, message],
+        )?;
+        Ok(())
+    }
+
+    /// An export under way ends: its file is in place (`ok`), or it failed or was refused
+    /// and nothing is under its name. `message`, when given, replaces what it said.
+    pub fn end_export(
+        &self,
+        run: i64,
+        outcome: ExportRunOutcome,
+        message: Option<&str>,
+    ) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE export_run SET outcome = ?2, finished_at = ?3, message = COALESCE(?4, message) WHERE id = ?1 AND outcome = 'pending'",
+            params![run, outcome, now_text(), message],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Exports under way, oldest first: while the store's export lock is held, what a run
+    /// that stopped left in between.
+    pub fn pending_exports(&self) -> Result<Vec<ExportRun>> {
+        Ok(self
+            .export_runs(None, None)?
+            .into_iter()
+            .rev()
+            .filter(|r| r.outcome == ExportRunOutcome::Pending)
+            .collect())
+    }
+
     /// Export history, newest first, of a batch or an interface (or all).
     pub fn export_runs(
         &self,

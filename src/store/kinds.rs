@@ -100,6 +100,9 @@ stored_enum! {
         Refused => "refused",
         /// Failed while writing; nothing was left under the final name.
         Failed => "failed",
+        /// Under way: its name, number and (once written) SHA-256 are recorded before its
+        /// file is put in place, so a run that stops there is finished or undone by the next.
+        Pending => "pending",
     }
 }
 

@@ -2,7 +2,7 @@
 //! here; cadences, steps and policy in [`crate::schedule`].
 
 use super::kinds::RunOutcome;
-use super::{Result, Store};
+use super::{Result, Store, now_text};
 use rusqlite::{OptionalExtension, params};
 
 /// A schedule as stored (text as written; [`crate::schedule`] reads it).
@@ -118,6 +118,16 @@ impl Store {
             params![schedule, owner, until, now],
         )?;
         Ok(n == 1)
+    }
+
+    /// Takes a schedule's lease for `owner` whoever holds it: for a holder known to have
+    /// stopped (no process on this computer holds the schedule's run lock).
+    pub fn take_over_lease(&self, schedule: i64, owner: &str, until: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE schedule SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1",
+            params![schedule, owner, until],
+        )?;
+        Ok(())
     }
 
     /// Renews the lease `owner` holds.
@@ -244,6 +254,43 @@ impl Store {
             .conn
             .prepare_cached("SELECT id FROM batch WHERE status = ?1 ORDER BY id")?;
         let rows = stmt.query_map([super::kinds::BatchStatus::Held], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A batch a scheduled run imported is due: later runs deliver it until it is done.
+    pub fn mark_due(&self, schedule: i64, batch: i64, source: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO due_batch(batch_id, schedule_id, source, since) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(batch_id) DO NOTHING",
+            params![batch, schedule, source, now_text()],
+        )?;
+        Ok(())
+    }
+
+    /// Why a due batch still waits (the last attempt's failure).
+    pub fn due_waits(&self, batch: i64, why: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE due_batch SET why = ?2 WHERE batch_id = ?1",
+            params![batch, why],
+        )?;
+        Ok(())
+    }
+
+    /// A due batch was delivered (exported, held for review or sent to the hub).
+    pub fn clear_due(&self, batch: i64) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM due_batch WHERE batch_id = ?1", [batch])?;
+        Ok(())
+    }
+
+    /// The batches a schedule still owes a delivery: (batch, source file name), oldest first.
+    /// A batch purged meanwhile is no longer owed.
+    pub fn due_batches(&self, schedule: i64) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.batch_id, d.source FROM due_batch d JOIN batch b ON b.id = d.batch_id
+             WHERE d.schedule_id = ?1 AND NOT EXISTS (SELECT 1 FROM purge p WHERE p.batch_id = d.batch_id)
+             ORDER BY d.batch_id",
+        )?;
+        let rows = stmt.query_map([schedule], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

@@ -352,6 +352,18 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE export_run ADD COLUMN vpd TEXT;
     ALTER TABLE export_run ADD COLUMN seq INTEGER;
     "#,
+    // 13: batches a scheduled run imported and has not yet delivered (exported, held, sent to
+    // the hub): each later run of the schedule takes them on first, so a run that fails after
+    // its import (a full disk, a refused export) never hides its batch.
+    r#"
+    CREATE TABLE due_batch (
+        batch_id INTEGER PRIMARY KEY,
+        schedule_id INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        since TEXT NOT NULL,
+        why TEXT
+    );
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod crash;
 mod export;
+mod faults;
 mod ftps_server;
 mod governance;
 mod hub;
