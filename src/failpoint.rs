@@ -6,7 +6,8 @@
 //!
 //! The names, by step: `export.intent`, `export.written`, `export.renamed`,
 //! `export.committed`; `schedule.imported`, `schedule.due`, `schedule.delivered`;
-//! `push.exported`, `push.uploaded`, `push.renamed`; `pull.downloaded`, `pull.imported`.
+//! `push.exported`, `push.uploaded`, `push.renamed` (each after the step is done, before it
+//! is recorded); `pull.downloaded`, `pull.imported` (likewise).
 
 use std::sync::OnceLock;
 

@@ -15,8 +15,18 @@ use suppaftp::rustls::{ClientConfig, RootCertStore};
 use suppaftp::types::FileType;
 use suppaftp::{FtpError, RustlsConnector, RustlsFtpStream, Status};
 
-/// How long a connection or a read may wait before it counts as dropped.
-pub const TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a connection or a read waits for the hub before the step fails (30 s;
+/// `ESR_DESK_HUB_TIMEOUT` seconds sets another, for a slow link or a test).
+pub fn timeout() -> Duration {
+    static T: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *T.get_or_init(|| {
+        std::env::var("ESR_DESK_HUB_TIMEOUT")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|s| *s > 0)
+            .map_or(Duration::from_secs(30), Duration::from_secs)
+    })
+}
 
 /// Where a hub is and who logs in: `ftps://USER@HOST:PORT/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,10 +152,10 @@ pub(super) fn failure(e: &FtpError, during: &str) -> Failure {
             }
             match io.kind() {
                 K::ConnectionRefused => Failure::Refused,
-                K::TimedOut | K::WouldBlock => Failure::Dropped(format!(
-                    "{during}: no answer within {} s",
-                    TIMEOUT.as_secs()
-                )),
+                K::TimedOut | K::WouldBlock => Failure::NoAnswer {
+                    during: during.to_string(),
+                    secs: timeout().as_secs(),
+                },
                 _ => Failure::Dropped(format!("{during}: {io}")),
             }
         }
@@ -196,22 +206,27 @@ impl Session {
         let Some(addr) = addrs.first().copied() else {
             return Err(HubError::Net(Failure::Dns(url.host.clone())));
         };
-        let tcp = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| {
+        let tcp = TcpStream::connect_timeout(&addr, timeout()).map_err(|e| {
             if e.kind() == std::io::ErrorKind::ConnectionRefused {
                 HubError::Net(Failure::Refused)
+            } else if e.kind() == std::io::ErrorKind::TimedOut {
+                HubError::Net(Failure::NoAnswer {
+                    during: format!("connecting to {addr}"),
+                    secs: timeout().as_secs(),
+                })
             } else {
                 HubError::Net(Failure::Dropped(format!("connecting to {addr}: {e}")))
             }
         })?;
-        let _ = tcp.set_read_timeout(Some(TIMEOUT));
-        let _ = tcp.set_write_timeout(Some(TIMEOUT));
+        let _ = tcp.set_read_timeout(Some(timeout()));
+        let _ = tcp.set_write_timeout(Some(timeout()));
         let ftp = RustlsFtpStream::connect_with_stream(tcp)
             .map_err(|e| net(e, "greeting"))?
             .passive_stream_builder(|addr| {
-                let s = TcpStream::connect_timeout(&addr, TIMEOUT)
+                let s = TcpStream::connect_timeout(&addr, timeout())
                     .map_err(FtpError::ConnectionError)?;
-                let _ = s.set_read_timeout(Some(TIMEOUT));
-                let _ = s.set_write_timeout(Some(TIMEOUT));
+                let _ = s.set_read_timeout(Some(timeout()));
+                let _ = s.set_write_timeout(Some(timeout()));
                 Ok(s)
             });
         let mut ftp = ftp

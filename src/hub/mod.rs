@@ -31,8 +31,15 @@ pub enum Failure {
     Login,
     /// A folder the hub should have is missing.
     MissingFolder(String),
-    /// The connection was cut or timed out during an exchange.
+    /// The connection was cut during an exchange (reset, closed, a transfer cut short).
     Dropped(String),
+    /// The hub accepted the connection, then said nothing for this long (during this step).
+    NoAnswer {
+        /// The step.
+        during: String,
+        /// How long it was given, in seconds (the `hub.timeout-seconds` setting).
+        secs: u64,
+    },
     /// The hub refused a request.
     Remote(String),
 }
@@ -53,6 +60,7 @@ impl Failure {
             Failure::Login => "login",
             Failure::MissingFolder(_) => "missing folder",
             Failure::Dropped(_) => "dropped",
+            Failure::NoAnswer { .. } => "no answer",
             Failure::Remote(_) => "refused request",
         }
     }
@@ -78,6 +86,10 @@ impl std::fmt::Display for Failure {
                 write!(f, "the hub has no folder {d} for this account")
             }
             Failure::Dropped(m) => write!(f, "the connection was lost ({m})"),
+            Failure::NoAnswer { during, secs } => write!(
+                f,
+                "the hub took the connection but did not answer within {secs} s ({during}): it may be overloaded or down, and the next run tries again"
+            ),
             Failure::Remote(m) => write!(f, "{m}"),
         }
     }
@@ -289,9 +301,11 @@ pub struct Retry {
 }
 
 impl Default for Retry {
+    /// Four tries, 2, 4 and 8 seconds apart: a connection dropped by a hub restarting in a
+    /// few seconds is taken up again within the command.
     fn default() -> Self {
         Self {
-            attempts: 3,
+            attempts: 4,
             first_pause: Duration::from_secs(2),
         }
     }

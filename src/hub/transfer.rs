@@ -234,10 +234,31 @@ pub fn pull(
             })
         })
         .collect();
+    // ESR's numbered extracts are taken in their series' order: a file whose download failed
+    // holds back the later files of its series, so they are never imported out of order and
+    // the sequence watch never reports a gap for a file that is only late.
+    let series_of = |t: &Transfer| {
+        t.layout_id
+            .as_deref()
+            .and_then(|id| layouts.get(id))
+            .and_then(|l| super::sequence::numbered(l, &t.remote_name, Some(&org.vpd)))
+            .map(|(series, seq, _)| (series, seq))
+    };
+    let mut todo = todo;
+    todo.sort_by_key(|t| (series_of(t), t.id));
+    let mut held_back: std::collections::HashMap<String, String> = Default::default();
     let offline = !report.failed.is_empty();
     for t in todo {
         // With the hub out of reach, only what needs no download goes on.
         if offline && t.state == "listed" {
+            continue;
+        }
+        let series = series_of(&t).map(|(s, _)| s);
+        if let Some(first) = series.as_ref().and_then(|s| held_back.get(s)) {
+            report.failed.push((
+                t.remote_name.clone(),
+                format!("waits for {first}, which comes before it and did not arrive; the next pull takes both in order"),
+            ));
             continue;
         }
         let done = with_claim(store, t.id, |store, t| {
@@ -254,6 +275,9 @@ pub fn pull(
                 let why = e.to_string();
                 store.transfer_failed(t.id, &why)?;
                 tracing::warn!(transfer = t.id, error = %e, "hub pull step failed");
+                if let Some(s) = series {
+                    held_back.entry(s).or_insert_with(|| t.remote_name.clone());
+                }
                 report.failed.push((t.remote_name.clone(), why));
             }
         }
@@ -320,6 +344,7 @@ fn pull_one(
         std::fs::rename(&part, &local).map_err(|e| {
             HubError::Local(format!("could not put {} in place: {e}", local.display()))
         })?;
+        crate::failpoint::hit("pull.downloaded");
         let p = local.display().to_string();
         store.advance_transfer(
             t.id,
@@ -335,6 +360,7 @@ fn pull_one(
     }
     let batch = if state == "downloaded" {
         let batch = import_pulled(store, &layout, &local, &mut notes)?;
+        crate::failpoint::hit("pull.imported");
         store.advance_transfer(
             t.id,
             "imported",
@@ -542,6 +568,7 @@ fn push_steps(
                 ..TransferFacts::default()
             },
         )?;
+        crate::failpoint::hit("push.exported");
         state = "exported".into();
         (path, name, size)
     } else {
@@ -582,6 +609,7 @@ fn push_steps(
                         )))),
                     }
                 })?;
+                crate::failpoint::hit("push.uploaded");
                 store.advance_transfer(t.id, "uploaded", &TransferFacts::default())?;
                 tracing::info!(
                     transfer = t.id,
@@ -605,6 +633,7 @@ fn push_steps(
             // Gone from its temporary name: the rename was made before a kill.
             None => Ok(()),
         })?;
+        crate::failpoint::hit("push.renamed");
         store.advance_transfer(t.id, "renamed", &TransferFacts::default())?;
         state = "renamed".into();
     }

@@ -297,3 +297,119 @@ fn a_full_disk_never_hides_a_batch_the_next_run_delivers_it() {
     assert!(findings.iter().any(|f| f.1 != Some(0)), "{findings:#?}");
     assert!(findings.iter().any(|f| f.1 == Some(0)), "{findings:#?}");
 }
+
+/// A store with organisation RX1 on `hub` (its password from the environment) and a clean
+/// absences batch 1.
+fn with_hub(dir: &Path, hub: &crate::ftps_server::Hub) -> std::path::PathBuf {
+    let db = dir.join("store.sqlite");
+    let o = run_at(
+        &db,
+        None,
+        &[
+            "org",
+            "set",
+            "RX1",
+            "--name",
+            "Synthetic Trust",
+            "--hub",
+            &hub.url(),
+            "--ca-file",
+            &hub.ca.display().to_string(),
+        ],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    db
+}
+
+fn hub_run(db: &Path, failpoint: Option<&str>, args: &[&str]) -> Output {
+    let mut c = Command::new(bin());
+    c.args(args)
+        .env("ESR_DESK_DB", db)
+        .env(
+            "ESR_DESK_LAYOUTS",
+            std::env::temp_dir().join("esr-desk-tests-no-layouts"),
+        )
+        .env("ESR_DESK_NO_KEYRING", "1")
+        .env("ESR_DESK_HUB_PASSWORD", crate::ftps_server::PASSWORD)
+        .env_remove("ESR_DESK_FAILPOINT");
+    if let Some(f) = failpoint {
+        c.env("ESR_DESK_FAILPOINT", f);
+    }
+    c.output().expect("runs")
+}
+
+#[test]
+fn a_hub_push_stopped_at_any_step_is_delivered_once_by_the_next() {
+    for point in [
+        "export.intent",
+        "export.written",
+        "export.renamed",
+        "export.committed",
+        "push.exported",
+        "push.uploaded",
+        "push.renamed",
+    ] {
+        let hub = crate::ftps_server::Hub::start();
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = with_hub(dir.path(), &hub);
+        let abs = sample("absences", false).display().to_string();
+        let o = run_at(&db, None, &["import", &abs]);
+        assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+        let args = ["hub", "push", "1", "--org", "RX1"];
+        let stopped = hub_run(&db, Some(point), &args);
+        assert_eq!(code(&stopped), Some(137), "{point}: {}", stderr(&stopped));
+        let again = hub_run(&db, None, &args);
+        assert_eq!(code(&again), Some(0), "{point}: {}", stderr(&again));
+        let sent = dir.path().join("hub").join("RX1").join("sent");
+        exactly_recorded(&db, &[&sent]);
+        let local = files(&sent);
+        assert_eq!(local.len(), 1, "{point}: {local:?}");
+        let remote = hub.names("In");
+        assert_eq!(remote, local, "{point}: delivered once, under its own name");
+        assert_eq!(
+            std::fs::read(hub.dir("In").join(&remote[0])).expect("in"),
+            std::fs::read(sent.join(&local[0])).expect("sent"),
+            "{point}: the bytes exported"
+        );
+        // Pushing again sends nothing.
+        let third = hub_run(&db, None, &args);
+        assert_eq!(code(&third), Some(0), "{point}: {}", stderr(&third));
+        assert_eq!(hub.names("In").len(), 1, "{point}");
+    }
+}
+
+#[test]
+fn a_hub_pull_stopped_at_any_step_imports_once_on_the_next() {
+    for point in ["pull.downloaded", "pull.imported"] {
+        let hub = crate::ftps_server::Hub::start();
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = with_hub(dir.path(), &hub);
+        let src = sample("local-data-warehouse", false);
+        std::fs::copy(&src, hub.dir("Out").join(src.file_name().expect("name"))).expect("out");
+        let stopped = hub_run(&db, Some(point), &["hub", "pull", "RX1"]);
+        assert_eq!(code(&stopped), Some(137), "{point}: {}", stderr(&stopped));
+        let again = hub_run(&db, None, &["hub", "pull", "RX1"]);
+        let said = String::from_utf8_lossy(&again.stdout).into_owned();
+        assert_eq!(code(&again), Some(0), "{point}: {said}{}", stderr(&again));
+        let store = esr_desk::store::Store::open(&db).expect("store");
+        assert_eq!(
+            store.batches(None).expect("b").len(),
+            1,
+            "{point}: imported once"
+        );
+        assert!(
+            store
+                .unfinished_transfers("RX1", esr_desk::store::hub::Way::Pull)
+                .expect("t")
+                .is_empty(),
+            "{point}: finished"
+        );
+        assert!(
+            !said.contains("missing"),
+            "{point}: no gap is reported: {said}"
+        );
+        let third = hub_run(&db, None, &["hub", "pull", "RX1"]);
+        assert_eq!(code(&third), Some(0), "{point}");
+        assert_eq!(store.batches(None).expect("b").len(), 1, "{point}");
+    }
+}

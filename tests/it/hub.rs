@@ -1321,3 +1321,88 @@ fn batches_pulled_from_the_hub_in_the_window_show_on_every_screen_at_once() {
         "the Interfaces screen's batches held"
     );
 }
+
+#[test]
+fn a_hub_that_takes_the_connection_and_says_nothing_fails_within_the_timeout_it_names() {
+    // A "hub" that accepts and then never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let url = format!("ftps://rx1hub@127.0.0.1:{port}/");
+    let o = cli(
+        &db,
+        None,
+        &["org", "set", "RX9", "--name", "Silent", "--hub", &url],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let start = std::time::Instant::now();
+    let t = cmd(&db, Some(PASSWORD), &["org", "test", "RX9"])
+        .env("ESR_DESK_HUB_TIMEOUT", "2")
+        .output()
+        .expect("runs");
+    let took = start.elapsed();
+    assert_eq!(code(&t), Some(2));
+    assert!(
+        stderr(&t).contains("did not answer within 2 s"),
+        "{}",
+        stderr(&t)
+    );
+    assert!(took < std::time::Duration::from_secs(8), "took {took:?}");
+}
+
+#[test]
+fn a_download_that_fails_holds_back_the_later_files_of_its_series_so_no_gap_is_invented() {
+    let hub = Hub::start();
+    let (dir, db) = setup(&hub);
+    std::fs::write(
+        dir.path().join("hub-passwords.toml"),
+        format!("\"RX1/rx1hub\" = \"{PASSWORD}\"\n"),
+    )
+    .expect("pw");
+    extract(&hub.dir("Out"), "GDR", 1943);
+    let o = cli(&db, Some(PASSWORD), &["hub", "pull", "RX1"]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    for n in [1944, 1945, 1946] {
+        extract(&hub.dir("Out"), "GOC", n);
+    }
+    // The first of them is cut off, and this pull tries each step once.
+    hub.faults.cut_downloads.store(1, Ordering::SeqCst);
+    let mut store = esr_desk::store::Store::open(&db).expect("store");
+    let layouts = esr_desk::layout::LayoutSet::bundled().expect("layouts");
+    let org = esr_desk::hub::Org::get(&store, "RX1").expect("org");
+    let once = esr_desk::hub::transfer::HubOptions {
+        retry: esr_desk::hub::Retry {
+            attempts: 1,
+            first_pause: std::time::Duration::from_millis(1),
+        },
+        ..Default::default()
+    };
+    let r = esr_desk::hub::transfer::pull(&mut store, &layouts, &org, &once).expect("pull");
+    assert!(r.pulled.is_empty(), "nothing after the cut is taken: {r:?}");
+    assert_eq!(r.failed.len(), 3, "{r:?}");
+    assert!(
+        r.failed[1].1.contains("waits for") && r.failed[2].1.contains("waits for"),
+        "{r:?}"
+    );
+    // The next pull takes the three in order: no gap, nothing out of order.
+    let r = esr_desk::hub::transfer::pull(&mut store, &layouts, &org, &once).expect("pull");
+    let names: Vec<&str> = r.pulled.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names.len(), 3, "{r:?}");
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "{names:?}");
+    for p in &r.pulled {
+        assert!(
+            !p.notes
+                .iter()
+                .any(|n| n.contains("missing") || n.contains("out of order")),
+            "{:?}",
+            p.notes
+        );
+    }
+}
