@@ -40,6 +40,7 @@ fn benches(c: &mut Criterion) {
         &path,
         &esr_desk::workbook::Choice {
             sheet: Some("Rostering — Pay Variations"),
+            ..Default::default()
         },
         Some(&layout),
         |_| None,

@@ -641,6 +641,8 @@ pub struct ReadChoice<'a> {
     pub mapping: Option<&'a Mapping>,
     /// Where `mapping` came from, in words (default: "the mapping file given").
     pub origin: Option<&'a str>,
+    /// How much of a workbook may be read.
+    pub limits: crate::workbook::Limits,
 }
 
 /// The mapping chosen for a table: the proposal, the header values, and what to tell the
@@ -750,7 +752,10 @@ pub fn prepare(
     let fits = |t: &Table| lacks(layout, t, &choose(layout, t, given, saved));
     let table = crate::workbook::read_table(
         path,
-        &crate::workbook::Choice { sheet: read.sheet },
+        &crate::workbook::Choice {
+            sheet: read.sheet,
+            limits: read.limits,
+        },
         Some(layout),
         fits,
     )?;
@@ -848,7 +853,10 @@ pub fn preview(
             .is_none()
             .then(|| "its columns fit no interface".to_string()),
     };
-    let choice = crate::workbook::Choice { sheet };
+    let choice = crate::workbook::Choice {
+        sheet,
+        ..Default::default()
+    };
     let table = match crate::workbook::read_table(path, &choice, layout, fits) {
         // No sheet fits: show the first with anything in it, for the officer to map by hand.
         Err(WorkbookError::NoSheetFits { .. }) => {

@@ -10,7 +10,7 @@
 
 use crate::layout::Layout;
 use crate::notation::Format;
-use calamine::{Data, Range, Reader as _, Sheets};
+use calamine::{Data, Reader as _, Sheets};
 use std::io::BufRead as _;
 use std::path::Path;
 
@@ -81,6 +81,16 @@ pub enum WorkbookError {
         /// One line per sheet: what it lacks.
         why: Vec<String>,
     },
+    /// A sheet past the limits set for workbooks.
+    #[error(
+        "{what} is too big to read here: {why}. Save the sheet as a CSV file and import that, or split it"
+    )]
+    TooBig {
+        /// The sheet or file.
+        what: String,
+        /// Which limit it passes.
+        why: String,
+    },
     /// A CSV that could not be read as a table.
     #[error("{file} line {line}: {why}")]
     Csv {
@@ -126,7 +136,7 @@ pub struct Table {
     /// The column names, as written.
     pub columns: Vec<String>,
     /// The cells: rows and columns as the sheet numbers them (0-based absolute positions).
-    cells: Range<Data>,
+    cells: Grid,
     /// Formula cells with no saved value: (1-based row, 0-based column).
     pub no_value: Vec<(u32, usize)>,
     /// What the reader noticed, in words (the sheet chosen, title rows skipped, ...).
@@ -152,15 +162,16 @@ impl<'a> Row<'a> {
 impl Table {
     /// The data rows below the column names, skipping rows with no value in any cell.
     pub fn rows(&self) -> impl Iterator<Item = Row<'_>> + '_ {
-        let (r0, _) = self.cells.start().unwrap_or((0, 0));
         let first = self.header_row; // the 1-based header row is the next row's 0-based index
         self.cells
-            .rows()
-            .enumerate()
-            .map(move |(i, cells)| (r0 + i as u32, cells))
+            .rows
+            .iter()
             .filter(move |(r, _)| *r >= first)
             .filter(|(_, cells)| cells.iter().any(|d| !is_blank(d)))
-            .map(|(r, cells)| Row { row: r + 1, cells })
+            .map(|(r, cells)| Row {
+                row: r + 1,
+                cells: cells.as_slice(),
+            })
     }
 
     /// Number of data rows.
@@ -179,20 +190,19 @@ impl Table {
 
     /// A table from rows of text (the first row holds the column names): a foreign CSV.
     pub fn from_text_rows(file: &str, rows: Vec<Vec<String>>) -> Result<Self, WorkbookError> {
-        let height = rows.len();
-        let width = rows.iter().map(Vec::len).max().unwrap_or(0);
-        if height == 0 || width == 0 {
-            return Err(WorkbookError::Empty {
-                what: file.to_string(),
-            });
-        }
-        let mut cells = Range::new((0, 0), (height as u32 - 1, width as u32 - 1));
+        let mut g = GridBuilder::new(file, Limits::default());
         for (r, row) in rows.into_iter().enumerate() {
             for (c, v) in row.into_iter().enumerate() {
                 if !v.is_empty() {
-                    cells.set_value((r as u32, c as u32), Data::String(v));
+                    g.push(r as u32, c as u32, Data::String(v))?;
                 }
             }
+        }
+        let cells = g.finish()?;
+        if cells.rows.is_empty() {
+            return Err(WorkbookError::Empty {
+                what: file.to_string(),
+            });
         }
         let mut t = Table {
             file: file.to_string(),
@@ -208,20 +218,16 @@ impl Table {
         Ok(t)
     }
 
+    /// The column names are in the `index`th row holding anything.
     fn set_header(&mut self, index: usize) {
-        let (r0, _) = self.cells.start().unwrap_or((0, 0));
-        self.header_row = r0 + index as u32 + 1;
-        self.columns = self
-            .cells
-            .rows()
-            .nth(index)
-            .map(|cells| {
-                cells
-                    .iter()
-                    .map(|d| cell_text(d, None).trim().to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let Some((r, cells)) = self.cells.rows.get(index) else {
+            return;
+        };
+        self.header_row = r + 1;
+        self.columns = cells
+            .iter()
+            .map(|d| cell_text(d, None).trim().to_string())
+            .collect();
         while self.columns.last().is_some_and(String::is_empty) {
             self.columns.pop();
         }
@@ -231,11 +237,166 @@ impl Table {
     pub fn column_label(&self, c: usize) -> String {
         match self.columns.get(c).filter(|n| !n.is_empty()) {
             Some(n) => n.clone(),
-            None => format!(
-                "column {}",
-                column_letter(c + self.cells.start().map_or(0, |s| s.1 as usize))
-            ),
+            None => format!("column {}", column_letter(c + self.cells.c0 as usize)),
         }
+    }
+}
+
+/// How much of a workbook is read: a sheet past these is refused with a plain message, before
+/// its cells are held (a few bytes can claim to hold a sheet of billions of cells). The
+/// defaults take a 1,000,000-row sheet of 30 columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Cells a sheet may hold (every cell from the table's first column to each row's last,
+    /// empty ones included).
+    pub max_cells: u64,
+    /// Bytes a part of the workbook (a sheet, its shared text) may take once unpacked.
+    pub max_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_cells: 32_000_000,
+            max_bytes: 1024 * 1024 * 1024,
+        }
+    }
+}
+
+impl Limits {
+    /// The limits the store's settings give (`workbook.max-cells`, `workbook.max-mib`), else
+    /// the defaults.
+    pub fn from_store(store: &crate::store::Store) -> Self {
+        let d = Self::default();
+        let read = |k: &str| {
+            store
+                .setting(k)
+                .ok()
+                .flatten()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        Self {
+            max_cells: read("workbook.max-cells").unwrap_or(d.max_cells),
+            max_bytes: read("workbook.max-mib").map_or(d.max_bytes, |m| m * 1024 * 1024),
+        }
+    }
+}
+
+/// A sheet's cells, kept sparse: only the rows that hold something, each from the table's
+/// first column to its own last cell. A cell far from the others is no reason to hold the
+/// space between them.
+#[derive(Debug, Clone, Default)]
+struct Grid {
+    /// The first column any row uses (0-based).
+    c0: u32,
+    /// (0-based row, its cells from `c0`), in row order.
+    rows: Vec<(u32, Vec<Data>)>,
+}
+
+impl Grid {
+    /// The cell at (row, column), 0-based absolute.
+    fn get(&self, r: u32, c: u32) -> Option<&Data> {
+        let i = self.rows.binary_search_by_key(&r, |(x, _)| *x).ok()?;
+        self.rows[i].1.get(c.checked_sub(self.c0)? as usize)
+    }
+}
+
+/// Gathers cells in the order a sheet gives them, counting them against the limits.
+struct GridBuilder {
+    what: String,
+    limits: Limits,
+    cells: u64,
+    bytes: u64,
+    /// (row, [(column, value)]) in order of arrival.
+    rows: Vec<(u32, Vec<(u32, Data)>)>,
+}
+
+impl GridBuilder {
+    fn new(what: &str, limits: Limits) -> Self {
+        Self {
+            what: what.to_string(),
+            limits,
+            cells: 0,
+            bytes: 0,
+            rows: Vec::new(),
+        }
+    }
+
+    fn too_big(&self, why: String) -> WorkbookError {
+        WorkbookError::TooBig {
+            what: self.what.clone(),
+            why,
+        }
+    }
+
+    /// Takes one cell (empty ones are not kept).
+    fn push(&mut self, r: u32, c: u32, d: Data) -> Result<(), WorkbookError> {
+        if matches!(d, Data::Empty) {
+            return Ok(());
+        }
+        self.cells += 1;
+        if let Data::String(s) = &d {
+            self.bytes += s.len() as u64;
+        }
+        if self.cells > self.limits.max_cells {
+            return Err(self.too_big(format!(
+                "it holds more than {} cells (the setting workbook.max-cells)",
+                self.limits.max_cells
+            )));
+        }
+        if self.bytes > self.limits.max_bytes {
+            return Err(self.too_big(format!(
+                "its text takes more than {} MiB (the setting workbook.max-mib)",
+                self.limits.max_bytes / (1024 * 1024)
+            )));
+        }
+        match self.rows.last_mut() {
+            Some((lr, cells)) if *lr == r => cells.push((c, d)),
+            _ => self.rows.push((r, vec![(c, d)])),
+        }
+        Ok(())
+    }
+
+    /// The sparse grid: rows in order, each dense from the first column used, counted
+    /// against the limit of cells (the gaps filled with empty cells count too).
+    fn finish(mut self) -> Result<Grid, WorkbookError> {
+        self.rows.sort_by_key(|(r, _)| *r);
+        // Rows given twice (not in order) are merged.
+        let mut merged: Vec<(u32, Vec<(u32, Data)>)> = Vec::with_capacity(self.rows.len());
+        for (r, cells) in std::mem::take(&mut self.rows) {
+            match merged.last_mut() {
+                Some((lr, lc)) if *lr == r => lc.extend(cells),
+                _ => merged.push((r, cells)),
+            }
+        }
+        let c0 = merged
+            .iter()
+            .flat_map(|(_, cells)| cells.iter().map(|(c, _)| *c))
+            .min()
+            .unwrap_or(0);
+        let mut total: u64 = 0;
+        for (_, cells) in &merged {
+            let last = cells.iter().map(|(c, _)| *c).max().unwrap_or(c0);
+            total += u64::from(last - c0) + 1;
+        }
+        if total > self.limits.max_cells {
+            return Err(self.too_big(format!(
+                "its cells are spread over more than {} cells (a cell far from the others, such as one in column XFD, makes its row that wide; the setting workbook.max-cells)",
+                self.limits.max_cells
+            )));
+        }
+        let rows = merged
+            .into_iter()
+            .map(|(r, cells)| {
+                let last = cells.iter().map(|(c, _)| *c).max().unwrap_or(c0);
+                let mut row = vec![Data::Empty; (last - c0) as usize + 1];
+                for (c, d) in cells {
+                    row[(c - c0) as usize] = d;
+                }
+                (r, row)
+            })
+            .collect();
+        Ok(Grid { c0, rows })
     }
 }
 
@@ -359,11 +520,14 @@ pub fn cell_text(d: &Data, format: Option<&Format>) -> String {
     }
 }
 
-/// Where a workbook came from and what was chosen: the sheet asked for, if any.
+/// Where a workbook came from and what was chosen: the sheet asked for, if any, and how much
+/// may be read.
 #[derive(Debug, Clone, Default)]
 pub struct Choice<'a> {
     /// The sheet the officer named.
     pub sheet: Option<&'a str>,
+    /// How much of the workbook may be read.
+    pub limits: Limits,
 }
 
 /// An open workbook.
@@ -371,6 +535,181 @@ pub struct Workbook {
     file: String,
     sheets: Vec<String>,
     inner: Sheets<std::io::BufReader<std::fs::File>>,
+    limits: Limits,
+}
+
+/// Measures a zipped workbook (.xlsx, .xlsm, .ods) before it is opened: a part that unpacks
+/// past the limit is refused (a few megabytes can unpack to gigabytes), and an ODS sheet
+/// whose repeated rows and columns spread its cells past the limit of cells is refused
+/// before they are laid out.
+fn measure_zip(path: &Path, file: &str, limits: Limits) -> Result<(), WorkbookError> {
+    let io = |source| WorkbookError::Io {
+        file: file.to_string(),
+        source,
+    };
+    let corrupt = |why: String| WorkbookError::Corrupt {
+        file: file.to_string(),
+        why,
+    };
+    let f = crate::reader::regular(path).map_err(io)?;
+    let mut zip =
+        zip::ZipArchive::new(std::io::BufReader::new(f)).map_err(|e| corrupt(e.to_string()))?;
+    for i in 0..zip.len() {
+        let part = zip.by_index_raw(i).map_err(|e| corrupt(e.to_string()))?;
+        if part.size() > limits.max_bytes {
+            return Err(WorkbookError::TooBig {
+                what: file.to_string(),
+                why: format!(
+                    "its part {} unpacks to {} MiB, more than {} MiB (the setting workbook.max-mib)",
+                    part.name().unwrap_or_default(),
+                    part.size() / (1024 * 1024),
+                    limits.max_bytes / (1024 * 1024)
+                ),
+            });
+        }
+    }
+    // No text run in a workbook's XML is longer than a cell may hold (Excel keeps 32,767
+    // characters a cell): a longer one is whitespace or text made to fill memory when the
+    // reader takes it whole.
+    for i in 0..zip.len() {
+        let part = zip.by_index(i).map_err(|e| corrupt(e.to_string()))?;
+        let name = part.name().map(|n| n.into_owned()).unwrap_or_default();
+        if name.ends_with(".xml") || name.ends_with(".rels") {
+            longest_run(part, file, &name)?;
+        }
+    }
+    if let Ok(content) = zip.by_name("content.xml") {
+        ods_spread(std::io::BufReader::new(content), file, limits)?;
+    }
+    Ok(())
+}
+
+/// The longest a run of text (or a tag) between markup may be in a workbook's XML.
+const MAX_RUN: u64 = 4 * 1024 * 1024;
+
+/// Reads a part of a workbook as a stream and refuses it when a run of bytes between `>` and
+/// `<` (text, whitespace) or a tag passes [`MAX_RUN`].
+fn longest_run(mut part: impl std::io::Read, file: &str, name: &str) -> Result<(), WorkbookError> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut run: u64 = 0;
+    loop {
+        let n = match part.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(WorkbookError::Corrupt {
+                    file: file.to_string(),
+                    why: format!("{name}: {e}"),
+                });
+            }
+        };
+        let chunk = &buf[..n];
+        let mut prev = 0;
+        for at in memchr::memchr2_iter(b'<', b'>', chunk) {
+            run += (at - prev) as u64;
+            if run > MAX_RUN {
+                break;
+            }
+            run = 0;
+            prev = at + 1;
+        }
+        if run <= MAX_RUN {
+            run += (n - prev) as u64;
+        }
+        if run > MAX_RUN {
+            return Err(WorkbookError::TooBig {
+                what: file.to_string(),
+                why: format!(
+                    "its part {name} holds a run of more than {} MiB of text or whitespace with no markup, which no cell holds",
+                    MAX_RUN / (1024 * 1024)
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// An ODS sheet's cells as the reader lays them out (rows × columns, repeated ones
+/// counted), refused past the limit. Rows and columns repeated with nothing in them (the
+/// trailing rows spreadsheets write) do not count.
+fn ods_spread(src: impl std::io::BufRead, file: &str, limits: Limits) -> Result<(), WorkbookError> {
+    use quick_xml::events::Event;
+    let mut r = quick_xml::Reader::from_reader(src);
+    let mut buf = Vec::new();
+    let rep = |e: &quick_xml::events::BytesStart<'_>, key: &str| -> u64 {
+        e.attributes()
+            .flatten()
+            .find(|a| a.key.as_ref() == key)
+            .and_then(|a| a.value.trim().parse().ok())
+            .unwrap_or(1)
+    };
+    let has_value = |e: &quick_xml::events::BytesStart<'_>| {
+        e.attributes()
+            .flatten()
+            .any(|a| a.key.as_ref() == "office:value-type")
+    };
+    let (mut row, mut row_rep, mut col, mut row_data) = (0u64, 1u64, 0u64, false);
+    let (mut max_row, mut max_col) = (0u64, 0u64);
+    loop {
+        let ev = r
+            .read_event_into(&mut buf)
+            .map_err(|e| WorkbookError::Corrupt {
+                file: file.to_string(),
+                why: e.to_string(),
+            })?;
+        let (e, empty) = match &ev {
+            Event::Start(e) => (Some(e), false),
+            Event::Empty(e) => (Some(e), true),
+            Event::End(e) if e.name().as_ref() == "table:table-row" => {
+                if row_data {
+                    max_row = max_row.max(row + row_rep);
+                }
+                row += row_rep;
+                buf.clear();
+                continue;
+            }
+            Event::End(e) if e.name().as_ref() == "table:table" => {
+                let area = max_row.saturating_mul(max_col);
+                if area > limits.max_cells {
+                    return Err(WorkbookError::TooBig {
+                        what: file.to_string(),
+                        why: format!(
+                            "a sheet's repeated rows and columns spread it over {area} cells, more than {} (the setting workbook.max-cells)",
+                            limits.max_cells
+                        ),
+                    });
+                }
+                (row, max_row, max_col) = (0, 0, 0);
+                buf.clear();
+                continue;
+            }
+            Event::Eof => break,
+            _ => (None, false),
+        };
+        if let Some(e) = e {
+            match e.name().as_ref() {
+                "table:table-row" => {
+                    row_rep = rep(e, "table:number-rows-repeated");
+                    (col, row_data) = (0, false);
+                    if empty {
+                        row += row_rep;
+                    }
+                }
+                "table:table-cell" | "table:covered-table-cell" => {
+                    let n = rep(e, "table:number-columns-repeated");
+                    if has_value(e) {
+                        row_data = true;
+                        max_col = max_col.max(col.saturating_add(n));
+                    }
+                    col = col.saturating_add(n);
+                }
+                _ => {}
+            }
+        }
+        buf.clear();
+    }
+    Ok(())
 }
 
 fn open_error(file: &str, e: calamine::Error) -> WorkbookError {
@@ -397,8 +736,8 @@ fn open_error(file: &str, e: calamine::Error) -> WorkbookError {
 }
 
 impl Workbook {
-    /// Opens a workbook.
-    pub fn open(path: &Path) -> Result<Self, WorkbookError> {
+    /// Opens a workbook, measured first against `limits`.
+    pub fn open(path: &Path, limits: Limits) -> Result<Self, WorkbookError> {
         let file = crate::validate::file_name(path);
         let meta = std::fs::metadata(path).map_err(|source| WorkbookError::Io {
             file: file.clone(),
@@ -417,6 +756,9 @@ impl Workbook {
         let ole = crate::reader::head(path, 8)
             .map(|h| h.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]))
             .unwrap_or(false);
+        if !ole {
+            measure_zip(path, &file, limits)?;
+        }
         let inner = if ole {
             calamine::open_workbook::<calamine::Xls<_>, _>(path)
                 .map(Sheets::Xls)
@@ -439,6 +781,7 @@ impl Workbook {
             file,
             sheets,
             inner,
+            limits,
         })
     }
 
@@ -457,14 +800,11 @@ impl Workbook {
                 sheets: self.sheets.clone(),
             });
         }
-        let cells = self
-            .inner
-            .worksheet_range(sheet)
-            .map_err(|e| open_error(&self.file, e))?;
+        let (cells, no_value) = self.cells(sheet)?;
         let empty = WorkbookError::Empty {
             what: format!("sheet {sheet:?} of {}", self.file),
         };
-        if cells.rows().all(|r| r.iter().all(is_blank)) {
+        if cells.rows.iter().all(|(_, r)| r.iter().all(is_blank)) {
             return Err(empty);
         }
         let mut t = Table {
@@ -487,8 +827,57 @@ impl Workbook {
             ));
         }
         self.check_merges(&t)?;
-        self.formulas_without_value(&mut t);
+        match no_value {
+            Some(cells) => {
+                t.no_value = cells
+                    .into_iter()
+                    .filter(|(r, _)| *r > t.header_row)
+                    .collect();
+                say_no_value(&mut t);
+            }
+            None => self.formulas_without_value(&mut t),
+        }
         Ok(t)
+    }
+
+    /// A sheet's cells, and (for an .xlsx, read as a stream) its formula cells with no saved
+    /// value. An .xlsx is read cell by cell, never laid out whole; .xls and .ods sheets
+    /// (measured before they were opened) are read whole.
+    #[allow(clippy::type_complexity)]
+    fn cells(&mut self, sheet: &str) -> Result<(Grid, Option<Vec<(u32, usize)>>), WorkbookError> {
+        let what = format!("sheet {sheet:?} of {}", self.file);
+        let mut g = GridBuilder::new(&what, self.limits);
+        if let Sheets::Xlsx(x) = &mut self.inner {
+            let mut reader = x
+                .worksheet_cells_reader(sheet)
+                .map_err(|e| open_error(&self.file, calamine::Error::Xlsx(e)))?;
+            let mut no_value = Vec::new();
+            while let Some(c) = reader
+                .next_cell_with_formula()
+                .map_err(|e| open_error(&self.file, calamine::Error::Xlsx(e)))?
+            {
+                let (r, col) = c.pos;
+                let d = Data::from(c.value);
+                if c.formula.as_deref().is_some_and(|f| !f.is_empty())
+                    && matches!(&d, Data::Empty) | matches!(&d, Data::String(s) if s.is_empty())
+                {
+                    no_value.push((r + 1, col as usize));
+                }
+                g.push(r, col, d)?;
+            }
+            return Ok((g.finish()?, Some(no_value)));
+        }
+        let range = self
+            .inner
+            .worksheet_range(sheet)
+            .map_err(|e| open_error(&self.file, e))?;
+        let (r0, c0) = range.start().unwrap_or((0, 0));
+        for (i, row) in range.rows().enumerate() {
+            for (j, d) in row.iter().enumerate() {
+                g.push(r0 + i as u32, c0 + j as u32, d.clone())?;
+            }
+        }
+        Ok((g.finish()?, None))
     }
 
     fn check_merges(&mut self, t: &Table) -> Result<(), WorkbookError> {
@@ -536,7 +925,7 @@ impl Workbook {
             }
             for (j, f) in row.iter().enumerate() {
                 let c = fc + j as u32;
-                let no_value = t.cells.get_value((r, c)).is_none_or(|d| match d {
+                let no_value = t.cells.get(r, c).is_none_or(|d| match d {
                     Data::Empty => true,
                     Data::String(s) => s.is_empty(),
                     _ => false,
@@ -546,6 +935,13 @@ impl Workbook {
                 }
             }
         }
+        say_no_value(t);
+    }
+}
+
+/// Says which formula cells have no saved value, when any.
+fn say_no_value(t: &mut Table) {
+    {
         if let Some(&(r, c)) = t.no_value.first() {
             t.notes.push(format!(
                 "{} formula cell(s) have no saved value (the workbook was saved without calculating), e.g. {}{r}: they are read as empty. Open the workbook in Excel, let it calculate, save it and read it again.",
@@ -559,8 +955,13 @@ impl Workbook {
 /// The 0-based index (within the used range) of the row of column names: the row with the
 /// most cells naming `layout`'s fields, when any row names two or more; otherwise the first
 /// row whose cells are all text and fill at least half the width the data below uses.
-fn header_index(cells: &Range<Data>, layout: Option<&Layout>) -> usize {
-    let rows: Vec<&[Data]> = cells.rows().take(60).collect();
+fn header_index(cells: &Grid, layout: Option<&Layout>) -> usize {
+    let rows: Vec<&[Data]> = cells
+        .rows
+        .iter()
+        .take(60)
+        .map(|(_, r)| r.as_slice())
+        .collect();
     if let Some(layout) = layout {
         let names = crate::mapping::known_names(layout);
         let mut best = (0usize, 0usize);
@@ -691,7 +1092,7 @@ fn read_workbook(
     layout: Option<&Layout>,
     fits: &dyn Fn(&Table) -> Option<String>,
 ) -> Result<Table, WorkbookError> {
-    let mut wb = Workbook::open(path)?;
+    let mut wb = Workbook::open(path, choice.limits)?;
     if let Some(sheet) = choice.sheet {
         return wb.table(sheet, layout);
     }

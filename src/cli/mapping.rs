@@ -199,7 +199,10 @@ fn read(
     layout: &esr_desk::layout::Layout,
     mapping: Option<&esr_desk::mapping::Mapping>,
 ) -> Result<esr_desk::workbook::Table, super::CliError> {
-    let choice = esr_desk::workbook::Choice { sheet };
+    let choice = esr_desk::workbook::Choice {
+        sheet,
+        ..Default::default()
+    };
     // The first sheet whose columns give the layout's required fields (by the mapping, else
     // by name); else the sheet holding the most.
     let fits = |t: &esr_desk::workbook::Table| {

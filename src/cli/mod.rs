@@ -373,6 +373,7 @@ pub fn prepare_table(
         sheet: t.sheet.as_deref(),
         mapping: mapping.as_ref(),
         origin: None,
+        limits: Default::default(),
     };
     let store_path = esr_desk::paths::store_path(db);
     let prepared = if db.is_some() || store_path.exists() {
@@ -423,6 +424,7 @@ pub fn resolve_layout(
             file,
             &esr_desk::workbook::Choice {
                 sheet: table.sheet.as_deref(),
+                ..Default::default()
             },
             None,
             |t| {

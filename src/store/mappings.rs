@@ -199,6 +199,11 @@ impl Store {
                 .flatten()
                 .map(|s| (s.mapping.clone(), s.banner()))
         };
+        // The store's limits for workbooks win over the caller's.
+        let read = crate::mapping::ReadChoice {
+            limits: crate::workbook::Limits::from_store(self),
+            ..read
+        };
         let fill = self.fill_for(layout, path);
         let remembered = match read.sheet {
             Some(_) => None,
@@ -280,6 +285,7 @@ impl Store {
             sheet: t.sheet.as_deref(),
             mapping: Some(&t.mapping),
             origin: Some(&origin),
+            limits: crate::workbook::Limits::from_store(self),
         };
         let p = crate::mapping::prepare(path, layout, read, &|_, _| None, &fill)?;
         if t.remember {

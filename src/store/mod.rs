@@ -454,6 +454,14 @@ pub fn check_setting(key: &str, value: &str) -> std::result::Result<(), String> 
             )),
         };
     }
+    if key == "workbook.max-cells" || key == "workbook.max-mib" {
+        return match value.trim().parse::<u64>() {
+            Ok(n) if n >= 1 => Ok(()),
+            _ => Err(format!(
+                "{key} is a whole number, 1 or more (\"{value}\" is not)"
+            )),
+        };
+    }
     if let Some(rest) = key.strip_prefix("seq.") {
         let Some((vpd, iface)) = rest.split_once('.') else {
             return Err(format!(
@@ -473,7 +481,7 @@ pub fn check_setting(key: &str, value: &str) -> std::result::Result<(), String> 
         return parse_seq(key, value).map(|_| ());
     }
     Err(format!(
-        "there is no setting {key:?}: the settings are vpd, seq.<interface id>, retention.batch-days, retention.batch-days.<interface id> and retention.archive-days"
+        "there is no setting {key:?}: the settings are vpd, seq.<VPD>.<interface id>, retention.batch-days, retention.batch-days.<interface id>, retention.archive-days, workbook.max-cells and workbook.max-mib"
     ))
 }
 

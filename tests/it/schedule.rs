@@ -458,7 +458,7 @@ fn a_workbook_in_the_inbox_is_read_with_its_saved_mapping() {
     // The officer saves the mapping once (here as the window would), with the header value.
     let t = esr_desk::workbook::read_table(
         &wb,
-        &esr_desk::workbook::Choice { sheet: None },
+        &esr_desk::workbook::Choice::default(),
         Some(&layout),
         |t| {
             let u = esr_desk::mapping::by_name(&layout, t).unmatched(&layout);

@@ -944,3 +944,49 @@ fn the_window_maps_a_csv_with_local_column_names() {
             .is_some_and(|f| f.contains("ABS_RX1_20261102_000009.csv"))
     );
 }
+
+/// Hostile workbooks (made by scripts/make-workbook-bombs.py) are refused in plain words, or
+/// read within bounds, never an abort: a cell at XFD1048576, a sheet of whitespace, one huge
+/// cell, more cells than the limit, an ODS of repeated rows.
+#[test]
+fn workbook_bombs_are_refused_in_plain_words_and_never_abort() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let made = std::process::Command::new("python3")
+        .arg(root().join("scripts/make-workbook-bombs.py"))
+        .arg(dir.path())
+        .status()
+        .expect("python3 runs");
+    assert!(made.success());
+    let db = dir.path().join("s.sqlite");
+    let dbs = db.display().to_string();
+    let o = run(&["settings", "workbook.max-cells", "50000", "--db", &dbs]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    for (file, said) in [
+        // Two cells, far apart: read at once (the columns are not the layout's).
+        ("far-cell.xlsx", "no column for"),
+        ("whitespace.xlsx", "holds a run of more than 4 MiB"),
+        ("big-cell.xlsx", "xl/sharedStrings.xml holds a run"),
+        ("many-rows.xlsx", "more than 50000 cells"),
+        ("repeated.ods", "spread it over 17179869184 cells"),
+    ] {
+        let f = dir.path().join(file).display().to_string();
+        for cmd in ["validate", "import"] {
+            let start = std::time::Instant::now();
+            let o = run(&[cmd, &f, "--interface", "absences", "--db", &dbs]);
+            assert_eq!(code(&o), Some(2), "{cmd} {file}: {}", stderr(&o));
+            assert!(stderr(&o).contains(said), "{cmd} {file}: {}", stderr(&o));
+            assert!(!stderr(&o).contains("panicked"), "{cmd} {file}");
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(20),
+                "{cmd} {file} took {:?}",
+                start.elapsed()
+            );
+        }
+    }
+    // The many rows are read when the limit allows them.
+    let o = run(&["settings", "workbook.max-cells", "200000", "--db", &dbs]);
+    assert_eq!(code(&o), Some(0));
+    let f = dir.path().join("many-rows.xlsx").display().to_string();
+    let o = run(&["validate", &f, "--interface", "absences", "--db", &dbs]);
+    assert!(stderr(&o).contains("no column for"), "{}", stderr(&o));
+}
