@@ -158,16 +158,142 @@ impl VariableResolver for Bound<'_> {
     }
 }
 
+/// How big an expression a layout may hold: a trust's layout can never make a command recurse
+/// past its stack or loop without end. Each is named in the error that refuses a layout.
+pub mod bounds {
+    /// Characters in one expression.
+    pub const LENGTH: usize = 2_000;
+    /// Brackets open inside one another: `(`, `[`, `{`.
+    pub const DEPTH: usize = 16;
+    /// Operators in one expression (`+ - * / % == != < > <= >= && || ! ?`): each can add a
+    /// level to the evaluation, which must fit the stack of any thread that judges records.
+    pub const OPERATORS: usize = 24;
+    /// Macros (`all`, `exists`, `exists_one`, `map`, `filter`) in one expression.
+    pub const MACROS: usize = 4;
+    /// Macros inside one another's arguments.
+    pub const MACRO_DEPTH: usize = 2;
+}
+
+/// Checks an expression's size before it is parsed: its length, how deep its brackets nest,
+/// how many operators and macros it has and how deep the macros nest. The text in string
+/// literals does not count.
+pub fn check_bounds(text: &str) -> Result<(), String> {
+    use bounds::*;
+    let n = text.chars().count();
+    if n > LENGTH {
+        return Err(format!(
+            "an expression of {n} characters is longer than the {LENGTH} a layout's expression may have"
+        ));
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let (mut depth, mut deepest, mut ops, mut macros, mut macro_depth) =
+        (0usize, 0usize, 0usize, 0usize, 0usize);
+    // For each open bracket: whether it opened a macro's arguments.
+    let mut open: Vec<bool> = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if let Some(q) = quote {
+            if c == '\\' {
+                i += 2;
+                continue;
+            }
+            if c == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            '"' | '\'' => quote = Some(c),
+            '(' | '[' | '{' => {
+                let word: String = chars[..i]
+                    .iter()
+                    .rev()
+                    .take_while(|x| x.is_alphanumeric() || **x == '_')
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                let is_macro = c == '('
+                    && i > word.len()
+                    && chars[i - word.len() - 1] == '.'
+                    && matches!(
+                        word.as_str(),
+                        "all" | "exists" | "exists_one" | "map" | "filter"
+                    );
+                if is_macro {
+                    macros += 1;
+                    let inside = open.iter().filter(|m| **m).count() + 1;
+                    macro_depth = macro_depth.max(inside);
+                }
+                open.push(is_macro);
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ')' | ']' | '}' => {
+                open.pop();
+                depth = depth.saturating_sub(1);
+            }
+            '+' | '-' | '*' | '/' | '%' | '?' | '!' | '<' | '>' => ops += 1,
+            '&' | '|' | '=' if chars.get(i + 1) == Some(&c) => {
+                ops += 1;
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if deepest > DEPTH {
+        return Err(format!(
+            "an expression's brackets nest {deepest} deep; a layout's expression may nest at most {DEPTH}"
+        ));
+    }
+    if ops > OPERATORS {
+        return Err(format!(
+            "an expression with {ops} operators has more than the {OPERATORS} a layout's expression may have"
+        ));
+    }
+    if macros > MACROS {
+        return Err(format!(
+            "an expression with {macros} macros (all, exists, map, filter) has more than the {MACROS} a layout's expression may have"
+        ));
+    }
+    if macro_depth > MACRO_DEPTH {
+        return Err(format!(
+            "an expression's macros nest {macro_depth} deep; a layout's expression may nest them at most {MACRO_DEPTH} deep"
+        ));
+    }
+    Ok(())
+}
+
 impl Expr {
-    /// Compiles `text` for record type `rt`: it must parse, name only fields of the record,
-    /// and give `yields` when tried with typical values. The error says what to change.
+    /// Compiles `text` for record type `rt`: it must be within [`bounds`], parse, name only
+    /// fields of the record, and give `yields` when tried with typical values. The error says
+    /// what to change.
     pub fn compile(text: &str, rt: &RecordType, yields: Yields) -> Result<Self, String> {
-        let program = Program::compile(text).map_err(|e| {
-            format!(
-                "the expression `{text}` is not valid CEL: {}",
-                e.to_string().lines().next().unwrap_or_default()
-            )
-        })?;
+        check_bounds(text)?;
+        // CEL's parser recurses deeply for each bracket: it runs on a thread of its own with
+        // room for that, and a parser that fails in any way refuses the layout, never the
+        // program.
+        let parsed = std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("expression parser".into())
+                .stack_size(64 * 1024 * 1024)
+                .spawn_scoped(scope, || Program::compile(text).map_err(|e| e.to_string()))
+                .map(|h| h.join())
+        });
+        let program = match parsed {
+            Ok(Ok(Ok(p))) => p,
+            Ok(Ok(Err(e))) => {
+                return Err(format!(
+                    "the expression `{text}` is not valid CEL: {}",
+                    e.lines().next().unwrap_or_default()
+                ));
+            }
+            _ => return Err(format!("the expression `{text}` could not be read")),
+        };
         let mut vars = Vec::new();
         let refs = program.references();
         let mut names: Vec<&str> = refs.variables();

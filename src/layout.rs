@@ -126,6 +126,19 @@ struct RecordFile {
     sample_count: Option<f64>,
 }
 
+/// How big a layout may be: a trust's layout file can never make every command slow or fail.
+/// Each is named in the error that refuses a layout (the bundled layouts stay in use).
+pub mod limits {
+    /// Bytes of a layout file.
+    pub const TEXT_BYTES: usize = 2 * 1024 * 1024;
+    /// Record types in a layout.
+    pub const RECORDS: usize = 200;
+    /// Fields in one record type.
+    pub const FIELDS: usize = 2_000;
+    /// Rules of one record type, and rules across records.
+    pub const RULES: usize = 500;
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FieldFile {
@@ -1072,6 +1085,16 @@ impl Answer {
 impl Layout {
     /// Parses and checks layout TOML. `name` is used in messages.
     pub fn parse(text: &str, name: &str, source: LayoutSource) -> Result<Self, LayoutError> {
+        if text.len() > limits::TEXT_BYTES {
+            return Err(LayoutError::Invalid {
+                name: name.to_string(),
+                message: format!(
+                    "the layout file is {} KiB, more than the {} KiB a layout may be",
+                    text.len() / 1024,
+                    limits::TEXT_BYTES / 1024
+                ),
+            });
+        }
         let file: LayoutFile = toml::from_str(text).map_err(|e| LayoutError::Syntax {
             name: name.to_string(),
             message: e.to_string(),
@@ -1082,8 +1105,27 @@ impl Layout {
         })
     }
 
-    /// Reads a layout file from disk.
+    /// Reads a layout file from disk (one past [`limits::TEXT_BYTES`] is refused unread).
     pub fn from_path(path: &Path) -> Result<Self, LayoutError> {
+        let size = std::fs::metadata(path)
+            .map_err(|source| LayoutError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .len();
+        if size > limits::TEXT_BYTES as u64 {
+            return Err(LayoutError::Invalid {
+                name: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                message: format!(
+                    "the layout file is {} KiB, more than the {} KiB a layout may be",
+                    size / 1024,
+                    limits::TEXT_BYTES / 1024
+                ),
+            });
+        }
         let text = std::fs::read_to_string(path).map_err(|source| LayoutError::Read {
             path: path.to_path_buf(),
             source,
@@ -1153,6 +1195,38 @@ impl Layout {
 
 fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Result<Layout, String> {
     let _ = name;
+    if f.records.len() > limits::RECORDS {
+        return Err(format!(
+            "{} record types are more than the {} a layout may have",
+            f.records.len(),
+            limits::RECORDS
+        ));
+    }
+    if f.consistent.len() > limits::RULES {
+        return Err(format!(
+            "{} consistent rules are more than the {} a layout may have",
+            f.consistent.len(),
+            limits::RULES
+        ));
+    }
+    for r in &f.records {
+        if r.fields.len() > limits::FIELDS {
+            return Err(format!(
+                "record {} has {} fields, more than the {} a record type may have",
+                r.code,
+                r.fields.len(),
+                limits::FIELDS
+            ));
+        }
+        if r.rules.len() > limits::RULES {
+            return Err(format!(
+                "record {} has {} rules, more than the {} a record type may have",
+                r.code,
+                r.rules.len(),
+                limits::RULES
+            ));
+        }
+    }
     if f.representative.trim().is_empty() {
         return Err("`representative` must say whether this is the official specification".into());
     }

@@ -329,3 +329,81 @@ proptest! {
         }
     }
 }
+
+/// Expressions a trust might write, or a hostile one: numbers, the record's fields, operators,
+/// brackets, lists and macros, nested at random, some past the limits.
+fn any_expression() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        (0u32..1000).prop_map(|n| format!("{n}.0")),
+        Just("days_lost".to_string()),
+        Just("hours_lost".to_string()),
+        Just("'Sickness'".to_string()),
+        Just("absence_type".to_string()),
+        Just("true".to_string()),
+    ];
+    leaf.prop_recursive(48, 400, 4, |inner| {
+        prop_oneof![
+            (
+                inner.clone(),
+                inner.clone(),
+                prop_oneof![
+                    Just("+"),
+                    Just("*"),
+                    Just("-"),
+                    Just("/"),
+                    Just("=="),
+                    Just("<"),
+                    Just("&&"),
+                    Just("||")
+                ]
+            )
+                .prop_map(|(a, b, op)| format!("{a} {op} {b}")),
+            inner.clone().prop_map(|a| format!("({a})")),
+            inner.clone().prop_map(|a| format!("!{a}")),
+            (inner.clone(), inner.clone(), inner.clone())
+                .prop_map(|(c, a, b)| format!("{c} ? {a} : {b}")),
+            inner.clone().prop_map(|a| format!("[1, 2, 3].all(x, {a})")),
+            inner.clone().prop_map(|a| format!("[1, 2].exists(y, {a})")),
+            (inner.clone(), 1usize..2000).prop_map(|(a, n)| format!(
+                "{}{a}{}",
+                "(".repeat(n % 60),
+                ")".repeat(n % 60)
+            )),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
+    /// Whatever expression a trust's layout holds, loading it never panics or overflows the
+    /// stack: it is refused with a message, or loaded and then judges a real file to the end.
+    #[test]
+    fn any_expression_is_loaded_or_refused_and_never_crashes(expr in any_expression()) {
+        let bundled = std::fs::read_to_string(root().join("assets/layouts/absences.toml")).expect("layout");
+        let text = format!(
+            "{bundled}\n[[record.rule]]\nkind = \"computed\"\nfield = \"Days Lost\"\nexpression = \"{}\"\n\n[[record.rule]]\nkind = \"required_when\"\nfield = \"Last Name\"\ncondition = \"{}\"\n",
+            expr.replace('"', "'"),
+            expr.replace('"', "'"),
+        );
+        // On a thread with the stack a worker has, as the window's jobs run.
+        let t = std::thread::Builder::new().stack_size(2 * 1024 * 1024).spawn(move || {
+            match esr_desk::layout::Layout::parse(&text, "trust.toml", esr_desk::layout::LayoutSource::Bundled) {
+                Err(e) => {
+                    prop_assert!(!e.to_string().is_empty());
+                    Ok(())
+                }
+                Ok(l) => {
+                    let r = esr_desk::validate::validate_path(
+                        &sample("absences", false),
+                        &l,
+                        &References::default(),
+                        Options::default(),
+                    );
+                    prop_assert!(r.is_ok());
+                    Ok(())
+                }
+            }
+        }).expect("thread");
+        t.join().expect("no panic, no overflow")?;
+    }
+}

@@ -410,3 +410,70 @@ fn a_rule_that_cannot_work_is_a_layout_error_naming_the_rule() {
         );
     }
 }
+
+/// A trust's layout that would make commands recurse, loop or crawl is refused alone, naming
+/// the limit it passes; the bundled layout stays in use and every command still runs, quickly.
+#[test]
+fn a_hostile_trust_layout_is_refused_alone_and_every_command_still_runs() {
+    let bundled =
+        std::fs::read_to_string(root().join("assets/layouts/absences.toml")).expect("layout");
+    let with_rule = |expr: &str| {
+        format!(
+            "{bundled}\n[[record.rule]]\nkind = \"computed\"\nfield = \"Days Lost\"\nexpression = \"{expr}\"\n"
+        )
+    };
+    let parens = format!("{}1.0{}", "(".repeat(100_000), ")".repeat(100_000));
+    let sum = vec!["1.0"; 10_000].join(" + ");
+    let macros = "[1, 2].all(a, [1, 2].all(b, [1, 2].all(c, true))) ? 1.0 : 2.0".to_string();
+    let mut many_fields = bundled.clone();
+    for i in 0..100_000 {
+        many_fields.push_str(&format!(
+            "\n[[record.field]]\nname = \"Spare {i}\"\nformat = \"X(1)\"\n"
+        ));
+    }
+    for (name, text, said) in [
+        ("parens", with_rule(&parens), "characters is longer than"),
+        ("sum", with_rule(&sum), "characters is longer than"),
+        (
+            "short-sum",
+            with_rule(&vec!["1.0"; 30].join("+")),
+            "operators",
+        ),
+        (
+            "deep",
+            with_rule(&format!("{}1.0{}", "(".repeat(20), ")".repeat(20))),
+            "nest 20 deep",
+        ),
+        ("macros", with_rule(&macros), "macros nest 3 deep"),
+        ("fields", many_fields, "KiB, more than"),
+    ] {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("absences.toml"), &text).expect("write");
+        let start = std::time::Instant::now();
+        let cat = run_in(&["catalogue"], Some(dir.path()));
+        assert_eq!(code(&cat), Some(0), "{name}: {}", stderr(&cat));
+        let list = run_in(&["layout", "list"], Some(dir.path()));
+        assert_eq!(code(&list), Some(0), "{name}: {}", stderr(&list));
+        let all = format!("{}{}", stderr(&list), String::from_utf8_lossy(&list.stdout));
+        assert!(all.contains(said), "{name}: {all}");
+        assert!(
+            all.contains("the bundled layout stays in use"),
+            "{name}: {all}"
+        );
+        let v = run_in(
+            &["validate", &sample("absences", false).display().to_string()],
+            Some(dir.path()),
+        );
+        assert_eq!(
+            code(&v),
+            Some(0),
+            "{name}: the bundled layout judged it: {}",
+            stderr(&v)
+        );
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "{name}: took {:?}",
+            start.elapsed()
+        );
+    }
+}
