@@ -831,8 +831,11 @@ fn commit_export(
     Ok(o)
 }
 
-/// Removes temporary export files of this program's own naming that no running export holds
-/// (each export locks its temporary file while it writes): what a killed export left behind.
+/// Removes temporary files of this program's own naming (an export's, an [`atomic_write`]'s)
+/// that no running process holds (each locks its temporary file while it writes): what a
+/// killed process left behind. Called as a command starts to use a folder.
+///
+/// [`atomic_write`]: crate::paths::atomic_write
 pub fn clean_orphans(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -840,7 +843,9 @@ pub fn clean_orphans(dir: &Path) -> usize {
     let mut removed = 0;
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if !(name.starts_with(TMP_PREFIX) && name.ends_with(".tmp")) {
+        let ours = (name.starts_with(TMP_PREFIX) && name.ends_with(".tmp"))
+            || name.starts_with(crate::paths::WRITE_PREFIX);
+        if !ours {
             continue;
         }
         let Ok(f) = std::fs::File::open(e.path()) else {

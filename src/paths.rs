@@ -89,6 +89,63 @@ pub fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
     Ok(f)
 }
 
+/// Opens a file to append to, making it if it is missing: owner-only from the moment it
+/// exists, whatever the umask (a log).
+pub fn private_append(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let f = o.open(path)?;
+    make_private(path)?;
+    Ok(f)
+}
+
+/// How [`atomic_write`] names its temporary files.
+pub const WRITE_PREFIX: &str = ".esr-desk-write-";
+
+/// Writes a whole file at once, safely: into a temporary file beside it (owner-only from its
+/// creation), synced, renamed over `path`, and the folder synced, so `path` always holds the
+/// old bytes or the new, never a part, and its mode is the owner's alone whatever the umask.
+/// The folders missing on the way are made owner-only. The one way the program writes a
+/// whole file (a re-send, a refresh request, a saved password, a mapping or a schema).
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    make_dirs(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(WRITE_PREFIX)
+        .tempfile_in(dir)?;
+    // Held while it is written: a later command's clean-up knows it is not left over.
+    tmp.as_file().lock()?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Creates (or empties) a file to write, owner-only from the moment it exists.
+pub fn private_create(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.create(true).truncate(true).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let f = o.open(path)?;
+    make_private(path)?;
+    Ok(f)
+}
+
 /// Makes a file readable and writable by its owner only; true when it was open to others.
 pub fn make_private(file: &Path) -> std::io::Result<bool> {
     #[cfg(unix)]

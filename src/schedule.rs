@@ -819,6 +819,10 @@ fn run_inner(
     if s.inbox.is_none() && s.hub_from.is_none() {
         notes.push("no inbox folder is set".into());
     }
+    // What a killed run left in the outbox goes before anything is written there.
+    if let Some(outbox) = &s.outbox {
+        crate::export::clean_orphans(outbox);
+    }
     // Batches an earlier run imported and could not deliver come first.
     for (batch, source) in store.due_batches(s.id)? {
         if halt.load(Ordering::SeqCst) {

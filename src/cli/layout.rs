@@ -93,13 +93,15 @@ pub fn run(a: Args) -> super::Outcome {
                     Err(e) => super::fail(e),
                 },
                 Some(dir) => {
-                    if let Err(e) = std::fs::create_dir_all(&dir) {
+                    if let Err(e) = esr_desk::paths::make_dirs(&dir) {
                         return super::fail(format!("could not create {}: {e}", dir.display()));
                     }
                     for (code, schema) in schemas {
                         let path = dir.join(format!("{}.{code}.schema.json", l.id));
                         let text = serde_json::to_string_pretty(&schema).unwrap_or_default();
-                        if let Err(e) = std::fs::write(&path, text + "\n") {
+                        if let Err(e) =
+                            esr_desk::paths::atomic_write(&path, (text + "\n").as_bytes())
+                        {
                             return super::fail(format!("could not write {}: {e}", path.display()));
                         }
                         eprintln!("wrote {}", path.display());

@@ -91,7 +91,7 @@ pub fn run(a: Args, db: Option<&Path>) -> Outcome {
         }
         What::Export { key, out } => {
             let m = saved(db, &key)?;
-            std::fs::write(&out, m.mapping.to_toml())
+            esr_desk::paths::atomic_write(&out, m.mapping.to_toml().as_bytes())
                 .map_err(|e| super::failed(format!("could not write {}: {e}", out.display())))?;
             eprintln!("mapping {key} written to {}", out.display());
             Ok(ExitCode::SUCCESS)

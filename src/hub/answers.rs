@@ -363,9 +363,8 @@ pub fn resend_rejected(
         &mut bytes,
     )
     .map_err(|e| AnswerError::Io(e.to_string()))?;
-    std::fs::write(&path, &bytes)
+    crate::paths::atomic_write(&path, &bytes)
         .map_err(|e| AnswerError::Io(format!("could not write {}: {e}", path.display())))?;
-    let _ = crate::paths::make_private(&path);
     let o = store.import(
         &path,
         &layout,

@@ -42,9 +42,11 @@ pub struct HubUrl {
 impl HubUrl {
     /// Parses `ftps://USER@HOST[:PORT][/]`.
     pub fn parse(s: &str) -> Result<Self, String> {
+        // An address is said back without any password written in it.
+        let shown = redact_url(s);
         let bad = |why: &str| {
             format!(
-                "hub address {s:?} {why}: write it as ftps://USER@HOST:PORT/, e.g. ftps://rx1ftp@hub.example.nhs.uk:21/"
+                "hub address {shown:?} {why}: write it as ftps://USER@HOST:PORT/, e.g. ftps://rx1ftp@hub.example.nhs.uk:21/"
             )
         };
         let rest = s
@@ -58,10 +60,13 @@ impl HubUrl {
         let (user, hostport) = rest
             .rsplit_once('@')
             .ok_or_else(|| bad("names no account (USER@)"))?;
-        if user.is_empty() || user.contains(':') {
+        if user.contains(':') {
             return Err(bad(
-                "must name the account only: the password is kept in the credential store",
+                "holds a password, which was not kept: name the account only (ftps://USER@HOST:PORT/) and give the password with --password-stdin or in the Hub screen, where it goes to the system's credential store",
             ));
+        }
+        if user.is_empty() {
+            return Err(bad("names no account (USER@)"));
         }
         let (host, port) = match hostport.rsplit_once(':') {
             Some((h, p)) => (
@@ -81,6 +86,29 @@ impl HubUrl {
             host: host.to_string(),
             port,
         })
+    }
+}
+
+/// A URL as it may be shown: a password written in it (`scheme://user:password@host`) is
+/// replaced by `•••`. The one place an address is made safe to print (in messages and logs).
+pub fn redact_url(s: &str) -> String {
+    let Some(at_scheme) = s.find("://") else {
+        return s.to_string();
+    };
+    let start = at_scheme + 3;
+    let authority_end = s[start..].find('/').map_or(s.len(), |i| start + i);
+    let authority = &s[start..authority_end];
+    match authority.rfind('@') {
+        Some(at) => match authority[..at].find(':') {
+            Some(colon) => format!(
+                "{}{}:•••{}",
+                &s[..start],
+                &authority[..colon],
+                &s[start + at..]
+            ),
+            None => s.to_string(),
+        },
+        None => s.to_string(),
     }
 }
 

@@ -348,5 +348,7 @@ pub fn work_dir(
     crate::paths::private_dir(&dir).map_err(|e| {
         HubError::Local(format!("could not make the folder {}: {e}", dir.display()))
     })?;
+    // What a killed run left behind goes as the folder is used again.
+    crate::export::clean_orphans(&dir);
     Ok(dir)
 }

@@ -87,19 +87,8 @@ pub fn save(store: &Store, vpd: &str, user: &str, password: &str) -> Result<Kept
     all.insert(account(vpd, user), password.to_string());
     let text = toml::to_string(&all)
         .map_err(|e| HubError::Local(format!("the password file cannot be written: {e}")))?;
-    let dir = path
-        .parent()
-        .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf);
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| HubError::Local(format!("could not make {}: {e}", dir.display())))?;
-    let tmp = tempfile::NamedTempFile::new_in(&dir)
-        .map_err(|e| HubError::Local(format!("could not write in {}: {e}", dir.display())))?;
-    crate::paths::make_private(tmp.path())
-        .map_err(|e| HubError::Local(format!("could not make the password file private: {e}")))?;
-    std::fs::write(tmp.path(), text)
-        .map_err(|e| HubError::Local(format!("could not write the password file: {e}")))?;
-    tmp.persist(&path)
-        .map_err(|e| HubError::Local(format!("could not save {}: {}", path.display(), e.error)))?;
+    crate::paths::atomic_write(&path, text.as_bytes())
+        .map_err(|e| HubError::Local(format!("could not save {}: {e}", path.display())))?;
     tracing::warn!(
         vpd,
         "no credential store: hub password saved in a private file"

@@ -90,12 +90,8 @@ fn with_claim<T>(
         .ok_or_else(|| HubError::Local(format!("transfer {id} is no longer recorded")))?;
     let dir = super::work_dir(store, &t.vpd, "locks")?;
     let path = dir.join(format!("{id}.lock"));
-    // Opened, never truncated: another process may hold the lock on it.
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
+    // Opened, never truncated (another process may hold the lock on it), owner-only.
+    let lock = crate::paths::private_file(&path)
         .map_err(|e| HubError::Local(format!("could not open {}: {e}", path.display())))?;
     match lock.try_lock() {
         Ok(()) => {}
@@ -325,7 +321,7 @@ fn pull_one(
                     t.remote_name
                 )))
             })?;
-            let mut f = std::fs::File::create(&part)
+            let mut f = crate::paths::private_create(&part)
                 .map_err(|e| HubError::Local(format!("could not write {}: {e}", part.display())))?;
             let got = s.download(&path, &mut f)?;
             if got != size {
@@ -694,13 +690,8 @@ pub fn request_refresh(
     let sent = super::work_dir(store, &org.vpd, "sent")?;
     let local = sent.join(&name);
     if store.transfer_named(&org.vpd, Way::Push, &name)?.is_none() {
-        let tmp = tempfile::NamedTempFile::new_in(&sent)
-            .map_err(|e| HubError::Local(format!("could not write in {}: {e}", sent.display())))?;
-        std::fs::write(tmp.path(), &bytes)
-            .map_err(|e| HubError::Local(format!("could not write the request: {e}")))?;
-        tmp.persist(&local).map_err(|e| {
-            HubError::Local(format!("could not save {}: {}", local.display(), e.error))
-        })?;
+        crate::paths::atomic_write(&local, &bytes)
+            .map_err(|e| HubError::Local(format!("could not save {}: {e}", local.display())))?;
         let t = store.start_transfer(&org.vpd, Way::Push, &name, None, "exported")?;
         let p = local.display().to_string();
         store.advance_transfer(

@@ -583,12 +583,7 @@ impl App {
     /// Marks the store as used by this window; notes when another window already uses it.
     pub fn claim_store(&mut self) {
         let lock = self.db_path.with_extension("window-lock");
-        match std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock)
-        {
+        match crate::paths::private_file(&lock) {
             Ok(f) => match f.try_lock() {
                 Ok(()) => self._instance = Some(f),
                 Err(std::fs::TryLockError::WouldBlock) => {

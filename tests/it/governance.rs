@@ -296,3 +296,87 @@ fn a_purge_deletes_old_batches_and_archives_and_keeps_a_tombstone() {
     let out = run(&["purge", "--db", &dbs]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing is older"));
 }
+
+/// The whole flow under `umask 000`, with the store in its default place under a new home:
+/// every folder and file the program makes is the owner's alone from the start, the folders
+/// it makes on the way to its data folder included.
+#[cfg(unix)]
+#[test]
+fn every_folder_and_file_the_program_makes_is_private_under_umask_000() {
+    let home = tempfile::tempdir().expect("home");
+    let run0 = |args: &[&str]| {
+        let mut cmd = String::from("umask 000; exec \"$0\"");
+        for (i, _) in args.iter().enumerate() {
+            cmd.push_str(&format!(" \"${}\"", i + 1));
+        }
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .arg(bin())
+            .args(args)
+            .env("HOME", home.path())
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("ESR_DESK_DB")
+            .env("ESR_DESK_LAYOUTS", "/nonexistent-esr-desk-layouts")
+            .output()
+            .expect("run")
+    };
+    let abs = sample("absences", false).display().to_string();
+    let o = run0(&["import", &abs]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let o = run0(&["settings", "vpd", "RX1"]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let out = home.path().join("exports").join("absences");
+    let o = run0(&["export", "1", "--out", &out.display().to_string()]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let o = run0(&["mapping", "list"]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    // Everything under the new home: folders 0700, files 0600.
+    let mut seen = 0;
+    let mut stack = vec![home.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("dir").flatten() {
+            let p = e.path();
+            let m = mode(&p);
+            if p.is_dir() {
+                assert_eq!(m, 0o700, "{}", p.display());
+                stack.push(p);
+            } else {
+                assert_eq!(m, 0o600, "{}", p.display());
+            }
+            seen += 1;
+        }
+    }
+    // The folders on the way to the data folder, the store, its logs and locks, the export.
+    for must in [".local", ".local/share", "exports", "exports/absences"] {
+        assert!(home.path().join(must).is_dir(), "{must} was made");
+    }
+    assert!(seen >= 8, "{seen} paths checked");
+    let logs: Vec<_> = walk(home.path())
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("esr-desk.log."))
+        .collect();
+    assert!(!logs.is_empty(), "a log was written");
+    assert!(
+        walk(home.path())
+            .iter()
+            .any(|p| p.ends_with("locks/exports.lock")),
+        "the export lock was made"
+    );
+}
+
+#[cfg(unix)]
+fn walk(d: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![d.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p.clone());
+            }
+            out.push(p);
+        }
+    }
+    out
+}

@@ -1406,3 +1406,55 @@ fn a_download_that_fails_holds_back_the_later_files_of_its_series_so_no_gap_is_i
         );
     }
 }
+
+#[test]
+fn a_password_written_in_a_hub_address_is_refused_and_never_echoed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    for url in [
+        "ftps://trust:SECRET@127.0.0.1:2171/",
+        "ftps://trust:SECRET@127.0.0.1:2171/some/path",
+        "ftps://trust:SECRET@127.0.0.1:notaport/",
+    ] {
+        let o = cli(
+            &db,
+            None,
+            &["org", "set", "RX2", "--name", "T", "--hub", url],
+        );
+        assert_eq!(code(&o), Some(2), "{url}");
+        let said = format!("{}{}", out(&o), stderr(&o));
+        assert!(!said.contains("SECRET"), "{url}: {said}");
+        assert!(said.contains("trust:•••@"), "{url}: {said}");
+    }
+    let o = cli(
+        &db,
+        None,
+        &[
+            "org",
+            "set",
+            "RX2",
+            "--name",
+            "T",
+            "--hub",
+            "ftps://trust:SECRET@127.0.0.1:2171/",
+        ],
+    );
+    assert!(
+        stderr(&o).contains("holds a password, which was not kept"),
+        "{}",
+        stderr(&o)
+    );
+    let store = esr_desk::store::Store::open(&db).expect("store");
+    assert!(
+        esr_desk::hub::Org::all(&store).expect("orgs").is_empty(),
+        "nothing saved"
+    );
+    // Nor is it in the log.
+    for p in std::fs::read_dir(dir.path().join("logs"))
+        .expect("logs")
+        .flatten()
+    {
+        let text = std::fs::read_to_string(p.path()).expect("log");
+        assert!(!text.contains("SECRET"), "{text}");
+    }
+}
