@@ -356,6 +356,7 @@ fn export_lock(store: &Store) -> Result<std::fs::File, ExportError> {
     crate::paths::private_dir(&dir).map_err(io_err)?;
     let f = crate::paths::private_file(&path).map_err(io_err)?;
     f.lock().map_err(io_err)?;
+    crate::paths::hold_note(&f, "an export");
     Ok(f)
 }
 

@@ -104,6 +104,52 @@ pub fn private_append(path: &Path) -> std::io::Result<std::fs::File> {
     Ok(f)
 }
 
+/// Says in a lock file, once its lock is held, who holds it: what is under way, the process,
+/// the user and since when (never a field's value). [`holders`] reads it back for a
+/// message about a busy store.
+pub fn hold_note(lock: &std::fs::File, what: &str) {
+    use std::io::{Seek, Write};
+    let note = format!(
+        "{what} (process {}, {}, since {})",
+        std::process::id(),
+        whoami::username().unwrap_or_else(|_| "someone".into()),
+        chrono::Local::now().format("%H:%M:%S")
+    );
+    let mut f = lock;
+    let _ = f.set_len(0);
+    let _ = f.rewind();
+    let _ = f.write_all(note.as_bytes());
+    let _ = f.flush();
+}
+
+/// Who holds the locks of the store at `store`: the window, an export, a scheduled run, as
+/// each said in its lock file (see [`hold_note`]). Empty when no lock is held.
+pub fn holders(store: &Path) -> Vec<String> {
+    let dir = store
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut files = vec![store.with_extension("window-lock")];
+    if let Ok(entries) = std::fs::read_dir(dir.join("locks")) {
+        files.extend(entries.flatten().map(|e| e.path()));
+    }
+    let mut out = Vec::new();
+    for p in files {
+        let Ok(f) = std::fs::File::open(&p) else {
+            continue;
+        };
+        if let Err(std::fs::TryLockError::WouldBlock) = f.try_lock_shared() {
+            let note = std::fs::read_to_string(&p).unwrap_or_default();
+            out.push(if note.trim().is_empty() {
+                "another program".to_string()
+            } else {
+                note.trim().to_string()
+            });
+        }
+    }
+    out
+}
+
 /// How [`atomic_write`] names its temporary files.
 pub const WRITE_PREFIX: &str = ".esr-desk-write-";
 

@@ -595,7 +595,10 @@ fn run_lock(store: &Store, schedule: i64) -> Result<Option<std::fs::File>, Sched
     crate::paths::private_dir(&dir).map_err(io(ctx()))?;
     let f = crate::paths::private_file(&path).map_err(io(ctx()))?;
     match f.try_lock() {
-        Ok(()) => Ok(Some(f)),
+        Ok(()) => {
+            crate::paths::hold_note(&f, &format!("a run of schedule {schedule}"));
+            Ok(Some(f))
+        }
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),
         Err(std::fs::TryLockError::Error(e)) => Err(io(ctx())(e)),
     }

@@ -104,13 +104,37 @@ pub enum CliError {
     Output(#[from] std::io::Error),
 }
 
+/// The store this command works on (set once the arguments are read), to say who holds it
+/// when it is busy.
+pub static STORE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
 impl CliError {
-    /// The exit code, printing the message for a person to read.
+    /// The exit code, printing the message for a person to read. A store another program
+    /// holds is said with who holds it.
     pub fn exit(self) -> ExitCode {
         match self {
             CliError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
             e => {
-                eprintln!("esr-desk: {e}");
+                let text = e.to_string();
+                let busy = text.contains("database is locked") || text.contains("database is busy");
+                let who = STORE
+                    .get()
+                    .filter(|_| busy)
+                    .map(|s| esr_desk::paths::holders(s))
+                    .unwrap_or_default();
+                if busy {
+                    let held = if who.is_empty() {
+                        "another program is writing to it (an import, an export or a scheduled run)"
+                            .to_string()
+                    } else {
+                        format!("held by {}", who.join("; "))
+                    };
+                    eprintln!(
+                        "esr-desk: {text}: the store is in use, {held}. Try again when that has finished."
+                    );
+                } else {
+                    eprintln!("esr-desk: {text}");
+                }
                 ExitCode::from(EXIT_FAILED)
             }
         }
@@ -293,6 +317,7 @@ pub fn layouts() -> Result<esr_desk::layout::LayoutSet, CliError> {
 
 /// Runs a command.
 pub fn run(cli: Cli) -> ExitCode {
+    let _ = STORE.set(esr_desk::paths::store_path(cli.db.as_deref()));
     run_command(cli).unwrap_or_else(CliError::exit)
 }
 

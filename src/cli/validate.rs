@@ -122,7 +122,11 @@ fn text<R: std::io::BufRead + Send>(
         not_listed: summary.not_listed,
         unchecked: summary.unchecked,
     };
-    print_text(&report, layout)?;
+    // A reader that stopped reading (`| head`) does not change the verdict.
+    match print_text(&report, layout) {
+        Err(super::CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
     if report.is_clean() {
         Ok(ExitCode::SUCCESS)
     } else {
@@ -164,7 +168,10 @@ fn json<R: std::io::BufRead + Send>(
         }
     };
     let summary = validate_streaming(src, name, layout, refs, opts, &mut put);
-    if let Some(e) = write_err {
+    // A reader that stopped reading (`| head`) does not change the verdict: the whole file
+    // was still judged, and the exit code says what was found.
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::BrokenPipe;
+    if let Some(e) = write_err.take().filter(|e| !gone(e)) {
         return super::io_end(e);
     }
     let s = match summary {
@@ -187,7 +194,9 @@ fn json<R: std::io::BufRead + Send>(
         tail.push_str(&format!(",\"unchecked\":{u}"));
     }
     tail.push_str("}\n");
-    if let Err(e) = out.write_all(tail.as_bytes()).and_then(|()| out.flush()) {
+    if let Err(e) = out.write_all(tail.as_bytes()).and_then(|()| out.flush())
+        && !gone(&e)
+    {
         return super::io_end(e);
     }
     if s.has_errors {
@@ -201,12 +210,24 @@ fn print_text(report: &Report, layout: &esr_desk::layout::Layout) -> Result<(), 
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(out, "{}: {} ({})", report.file, layout.name, layout.version);
-    let errors = report
+    // True totals: the issues listed and those counted but not listed.
+    let unlisted = |sev: Severity| -> u64 {
+        report
+            .not_listed
+            .iter()
+            .filter(|(code, _)| {
+                esr_desk::rules::Rule::from_code(code).is_some_and(|r| r.severity() == sev)
+            })
+            .map(|(_, n)| *n)
+            .sum()
+    };
+    let listed_errors = report
         .issues
         .iter()
         .filter(|i| i.severity == Severity::Error)
-        .count();
-    let warnings = report.issues.len() - errors;
+        .count() as u64;
+    let errors = listed_errors + unlisted(Severity::Error);
+    let warnings = (report.issues.len() as u64 - listed_errors) + unlisted(Severity::Warning);
     const SHOW: usize = 200;
     for i in report.issues.iter().take(SHOW) {
         let rt = i
@@ -253,9 +274,14 @@ fn print_text(report: &Report, layout: &esr_desk::layout::Layout) -> Result<(), 
             let _ = writeln!(out, "  {n:>7}  {rule}  ({})", rule.title());
         }
     }
+    let listed = if errors + warnings > report.issues.len() as u64 {
+        format!(" ({} listed)", report.issues.len())
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "{} records, {} rejected, {errors} errors, {warnings} warnings: {}",
+        "{} records, {} rejected, {errors} errors, {warnings} warnings{listed}: {}",
         report.records,
         report.rejected_records,
         if report.is_clean() {

@@ -206,7 +206,7 @@ pub(super) fn failure(e: &FtpError, during: &str) -> Failure {
                 | Status::TransferAborted
                 | Status::RequestFileActionIgnored
                 | Status::ActionAborted => Failure::Dropped(format!("{during}: {body}")),
-                _ => Failure::Remote(format!("{during}: the hub answered {body}")),
+                _ => Failure::Remote(format!("{during}: {}", plain_reply(r.status.code(), &body))),
             }
         }
         FtpError::BadResponse => {
@@ -216,6 +216,30 @@ pub(super) fn failure(e: &FtpError, during: &str) -> Failure {
         FtpError::DataConnectionAlreadyOpen => {
             Failure::Remote(format!("{during}: a transfer was still open"))
         }
+    }
+}
+
+/// A hub's reply in words: what its code means, then what it said (kept for the service desk).
+fn plain_reply(code: u32, said: &str) -> String {
+    let said = said
+        .trim()
+        .trim_start_matches(code.to_string().as_str())
+        .trim_start_matches(['-', ' '])
+        .trim();
+    let what = match code {
+        421 => "the hub is not taking connections now (it may be restarting)",
+        450 | 550 => "the file is not there, or this account may not use it",
+        451 => "the hub had a problem of its own with the request",
+        452 | 552 => "the hub has no room for the file",
+        553 => "the hub does not accept a file of that name",
+        530 | 532 => "the hub did not accept the login for this request",
+        500..=504 => "the hub did not understand the request",
+        _ => "the hub refused the request",
+    };
+    if said.is_empty() {
+        format!("{what} (the hub's reply: {code})")
+    } else {
+        format!("{what} (the hub's reply: {code} {said})")
     }
 }
 
@@ -408,5 +432,37 @@ mod tests {
         ] {
             assert!(HubUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod replies {
+    use super::{plain_reply, redact_url};
+
+    #[test]
+    fn a_hub_s_reply_is_said_in_words_with_its_code_kept() {
+        assert_eq!(
+            plain_reply(550, "550 No such file or directory"),
+            "the file is not there, or this account may not use it (the hub's reply: 550 No such file or directory)"
+        );
+        assert_eq!(
+            plain_reply(550, ""),
+            "the file is not there, or this account may not use it (the hub's reply: 550)"
+        );
+        assert!(plain_reply(452, "").starts_with("the hub has no room"));
+    }
+
+    #[test]
+    fn a_password_in_an_address_is_never_shown() {
+        assert_eq!(
+            redact_url("ftps://trust:SECRET@host:21/"),
+            "ftps://trust:•••@host:21/"
+        );
+        assert_eq!(
+            redact_url("postgres://officer:p%40ss@db:5432/esr?sslmode=require"),
+            "postgres://officer:•••@db:5432/esr?sslmode=require"
+        );
+        assert_eq!(redact_url("ftps://trust@host:21/"), "ftps://trust@host:21/");
+        assert_eq!(redact_url("no url here"), "no url here");
     }
 }

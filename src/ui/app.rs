@@ -585,7 +585,10 @@ impl App {
         let lock = self.db_path.with_extension("window-lock");
         match crate::paths::private_file(&lock) {
             Ok(f) => match f.try_lock() {
-                Ok(()) => self._instance = Some(f),
+                Ok(()) => {
+                    crate::paths::hold_note(&f, "the ESR Interface Desk window");
+                    self._instance = Some(f)
+                }
                 Err(std::fs::TryLockError::WouldBlock) => {
                     self.second_window = Some(format!(
                         "Another ESR Interface Desk window is already open on this store ({}). Both keep every change, but each shows the other's changes only after you reopen a batch. Close one of them to be sure of what you see.",

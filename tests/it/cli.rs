@@ -374,3 +374,84 @@ fn a_big_file_shows_progress_on_a_terminal_and_nothing_when_piped() {
         assert!(seen.contains(word), "{cmd} on a terminal: {seen}");
     }
 }
+
+/// `validate … | head`: the reader stops early, and the exit code still says rejects were
+/// found (1), never 0; the summary's totals count the issues not listed.
+#[test]
+fn the_exit_code_is_kept_when_the_reader_stops_early_and_totals_are_true() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("ABS_RX1_20261102_000007.csv");
+    let o = run(&[
+        "gen-sample",
+        "--interface",
+        "absences",
+        "--rows",
+        "30000",
+        "--defect-rate",
+        "0.2",
+        "--seed",
+        "7",
+        "--out",
+        &file.display().to_string(),
+    ]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    for json in [true, false] {
+        let mut args = vec!["validate".to_string(), file.display().to_string()];
+        if json {
+            args.push("--json".into());
+        }
+        let mut child = std::process::Command::new(bin())
+            .args(&args)
+            .env("ESR_DESK_LAYOUTS", dir.path().join("none"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("runs");
+        let mut first = [0u8; 100];
+        std::io::Read::read_exact(child.stdout.as_mut().expect("out"), &mut first).expect("read");
+        drop(child.stdout.take());
+        let status = child.wait().expect("wait");
+        assert_eq!(
+            status.code(),
+            Some(1),
+            "json {json}: rejects found, whatever the pipe"
+        );
+    }
+    // The text summary counts every issue, listed or not: one record 12,000 times is more
+    // duplicates than are listed of one rule.
+    let clean = std::fs::read_to_string(sample("absences", false)).expect("sample");
+    let mut lines: Vec<&str> = clean.lines().collect();
+    let again = lines[1];
+    lines.extend(std::iter::repeat_n(again, 12_000));
+    let file = dir.path().join("ABS_RX1_20261102_000008.csv");
+    std::fs::write(&file, lines.join("\r\n") + "\r\n").expect("write");
+    let o = run(&["validate", &file.display().to_string()]);
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let last = text.lines().last().expect("summary");
+    let json = report(&run(&["validate", &file.display().to_string(), "--json"]));
+    let listed = json["issues"].as_array().expect("issues").len() as u64;
+    let unlisted: u64 = json["not_listed"]
+        .as_object()
+        .map(|m| m.values().filter_map(|v| v.as_u64()).sum())
+        .unwrap_or(0);
+    assert!(
+        unlisted > 0,
+        "the file has more issues of a rule than are listed"
+    );
+    let errors: u64 = last
+        .split(", ")
+        .find(|p| p.ends_with(" errors"))
+        .and_then(|p| p.trim_end_matches(" errors").parse().ok())
+        .expect("errors in the summary");
+    let warnings: u64 = last
+        .split(", ")
+        .find_map(|p| {
+            p.split(" warnings")
+                .next()
+                .filter(|_| p.contains(" warnings"))
+        })
+        .and_then(|p| p.parse().ok())
+        .expect("warnings in the summary");
+    assert_eq!(errors + warnings, listed + unlisted, "{last}");
+    assert!(last.contains(&format!("({listed} listed)")), "{last}");
+}

@@ -607,3 +607,32 @@ fn a_file_delivered_with_rows_held_back_is_never_delivered_again_after_a_kill() 
     assert!(!file.exists(), "archived");
     assert_eq!(std::fs::read_dir(&outbox).map_or(0, |r| r.count()), 1);
 }
+
+/// A store another program holds: the command waits, then says who holds it, in words.
+#[test]
+fn a_busy_store_says_who_holds_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("store.sqlite");
+    let abs = sample("absences", false).display().to_string();
+    let o = run(&["import", &abs, "--db", &db.display().to_string()]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    // A window holds the store, in the middle of writing.
+    let window = esr_desk::paths::private_file(&db.with_extension("window-lock")).expect("lock");
+    window.lock().expect("locked");
+    esr_desk::paths::hold_note(&window, "the ESR Interface Desk window");
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    conn.execute_batch("BEGIN EXCLUSIVE").expect("exclusive");
+    let o = run(&[
+        "import",
+        &sample("absences", true).display().to_string(),
+        "--db",
+        &db.display().to_string(),
+    ]);
+    assert_eq!(code(&o), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("the store is in use, held by the ESR Interface Desk window (process"),
+        "{e}"
+    );
+    conn.execute_batch("ROLLBACK").expect("rollback");
+}
