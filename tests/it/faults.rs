@@ -209,19 +209,25 @@ fn a_scheduled_run_stopped_at_any_step_delivers_once_on_the_next() {
 struct Tmpfs(tempfile::TempDir);
 
 impl Tmpfs {
-    fn mount() -> Self {
+    /// Mounted, or None for a developer who is not root (said on stderr). As root (CI) a
+    /// failed mount fails the test.
+    fn mount() -> Option<Self> {
         let d = tempfile::tempdir().expect("tmp");
         let o = Command::new("mount")
             .args(["-t", "tmpfs", "-o", "size=20m", "tmpfs"])
             .arg(d.path())
             .output()
             .expect("mount runs");
+        if !o.status.success() && !is_root() {
+            eprintln!("skipped: mounting a 20 MiB tmpfs needs root (CI runs as root)");
+            return None;
+        }
         assert!(
             o.status.success(),
-            "this test mounts a 20 MiB tmpfs (it runs as root in CI): {}",
+            "this test mounts a 20 MiB tmpfs: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        Tmpfs(d)
+        Some(Tmpfs(d))
     }
 
     fn path(&self) -> &Path {
@@ -242,6 +248,13 @@ impl Tmpfs {
     }
 }
 
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
 impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(self.0.path()).status();
@@ -253,7 +266,7 @@ fn a_full_disk_never_hides_a_batch_the_next_run_delivers_it() {
     // Free space left for the run, from almost none to plenty.
     let mut findings = Vec::new();
     for step in 0..23u64 {
-        let fs = Tmpfs::mount();
+        let Some(fs) = Tmpfs::mount() else { return };
         let (db, inbox, outbox) = scheduled(fs.path());
         let left = 16 * 1024 + step * 12 * 1024;
         let filler = fs.path().join("filler");
