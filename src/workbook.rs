@@ -1059,6 +1059,33 @@ pub fn read_csv(path: &Path) -> Result<Table, WorkbookError> {
     Table::from_text_rows(&file, rows)
 }
 
+thread_local! {
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True while this thread is inside the workbook reader, whose panics on a damaged file are
+/// caught and reported as a damaged file ([`read_table`]): a panic hook uses it to say
+/// nothing of such a panic (it is not the program's failure) and to report every other.
+pub fn reading_guarded() -> bool {
+    GUARDED.with(std::cell::Cell::get)
+}
+
+/// Marks this thread as inside the workbook reader until dropped.
+struct Guarded(bool);
+
+impl Guarded {
+    fn enter() -> Self {
+        Guarded(GUARDED.with(|g| g.replace(true)))
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        let was = self.0;
+        GUARDED.with(|g| g.set(was));
+    }
+}
+
 /// Reads the table of a source: the sheet named in `choice` (or, with none, the first sheet
 /// that `fits` accepts, with a note saying which), or the whole of a CSV. When no sheet fits,
 /// a workbook of one sheet gives that sheet, and one of several says what each lacks (with
@@ -1074,7 +1101,8 @@ pub fn read_table(
     }
     // A workbook is someone else's format, read by someone else's code: should the reader
     // fail on a damaged file in a way it did not foresee, the file is called damaged, and
-    // the program goes on.
+    // the program goes on (the panic hook keeps quiet about it: [`reading_guarded`]).
+    let _guard = Guarded::enter();
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         read_workbook(path, choice, layout, &fits)
     }))

@@ -990,3 +990,24 @@ fn workbook_bombs_are_refused_in_plain_words_and_never_abort() {
     let o = run(&["validate", &f, "--interface", "absences", "--db", &dbs]);
     assert!(stderr(&o).contains("no column for"), "{}", stderr(&o));
 }
+
+/// Found by the workbook fuzz target: an OLE container whose sector table is cut short trips
+/// an assertion inside the .xls reader. The file is called damaged in words, with exit 2, and
+/// no panic text reaches the officer (the log notes where the reader failed).
+#[test]
+fn a_workbook_that_trips_its_reader_is_called_damaged_without_panic_text() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("s.sqlite").display().to_string();
+    let f = root().join("tests/fixtures/damaged-ole.xls");
+    let f = f.display().to_string();
+    for cmd in ["validate", "import"] {
+        let o = run(&[cmd, &f, "--interface", "absences", "--db", &db]);
+        assert_eq!(code(&o), Some(2), "{cmd}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("is not a readable workbook (the file is damaged"),
+            "{cmd}: {}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("panicked"), "{cmd}: {}", stderr(&o));
+    }
+}

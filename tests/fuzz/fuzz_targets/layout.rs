@@ -8,11 +8,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Err(e) = esr_desk::layout::Layout::parse(
-        text,
-        "fuzz.toml",
-        esr_desk::layout::LayoutSource::Bundled,
-    ) {
+    if let Err(e) =
+        esr_desk::layout::Layout::parse(text, "fuzz.toml", esr_desk::layout::LayoutSource::Bundled)
+    {
         assert!(!e.to_string().is_empty());
     }
 });
