@@ -192,6 +192,23 @@ fn generated(
     }
 }
 
+/// The fields of a batch's header record, if it has one.
+fn header_fields(
+    store: &Store,
+    batch: i64,
+    layout: &Layout,
+) -> Result<Option<Vec<String>>, ExportError> {
+    let Some(h) = layout.header() else {
+        return Ok(None);
+    };
+    let first = store.page(batch, 0, 1, &Default::default())?;
+    Ok(first
+        .into_iter()
+        .next()
+        .filter(|r| r.record_type.as_deref() == Some(layout.records[h].code.as_str()))
+        .map(|r| r.fields))
+}
+
 /// The VPD code written in a batch's header, if the layout has one.
 fn header_vpd(store: &Store, batch: i64, layout: &Layout) -> Result<Option<String>, ExportError> {
     let Some(h) = layout.header() else {
@@ -579,6 +596,7 @@ fn plan(store: &mut Store, batch: i64, opts: &ExportOptions) -> Result<Plan, Exp
         },
     )?;
     let choices = layout.file_name.choices_in(&info.source_name);
+    let head = header_fields(store, batch, &layout)?;
     let name = layout
         .file_name
         .render(&NameValues {
@@ -586,6 +604,7 @@ fn plan(store: &mut Store, batch: i64, opts: &ExportOptions) -> Result<Plan, Exp
             when: opts.now,
             seq: id.seq,
             choices,
+            header: layout.name_header(head.as_deref()),
         })
         .map_err(ExportError::Name)?;
     safe_file_name(&name).map_err(ExportError::Name)?;
@@ -736,37 +755,62 @@ pub fn refusal(batch: i64, ready: &Readiness, valid_rows_only: bool) -> Option<E
     None
 }
 
-/// A file holding only a layout's header, as a full-refresh request: its name (the layout's
-/// pattern, the first `{A|B}` choice, sequence 0) and bytes (generated fields filled, the
-/// empty fields after the last filled one left off).
+/// A file holding only a layout's header, as a full-refresh request, written as the layout's
+/// `[refresh]` says: named by its pattern with the refresh's word and sequence number, holding
+/// the refresh's header fields (and the header's VPD field too when `with_vpd`, the
+/// organisation's setting), the extract time set to `time` when given (the end of the last
+/// change file received, as ESR's documentation asks) and else to `now`; a line ending only
+/// when the layout's refresh has one.
 pub fn header_only(
     layout: &Layout,
     vpd: &str,
     now: NaiveDateTime,
+    time: Option<&str>,
+    with_vpd: bool,
 ) -> Result<(String, Vec<u8>), String> {
     let h = layout
         .header()
         .ok_or_else(|| format!("layout {} has no header record", layout.id))?;
+    let r = &layout.refresh;
     let name = layout.file_name.render(&NameValues {
         vpd,
         when: now,
-        seq: 0,
-        choices: Vec::new(),
+        seq: r.sequence,
+        choices: r.kind.iter().cloned().collect(),
+        header: layout.name_header(None),
     })?;
     safe_file_name(&name)?;
     let fill = Fill {
         name: name.clone(),
         now,
         vpd: vpd.to_string(),
-        seq: 0,
+        seq: r.sequence,
     };
-    let mut vals = header_values(layout, h, vec![layout.records[h].code.clone()], &fill);
-    while vals.last().is_some_and(String::is_empty) {
-        vals.pop();
+    let rt = &layout.records[h];
+    let mut vals = header_values(layout, h, vec![rt.code.clone()], &fill);
+    if let Some(t) = time {
+        for (fi, f) in rt.fields.iter().enumerate() {
+            if f.generate == Some(Generate::Now) {
+                vals[fi] = t.to_string();
+            }
+        }
+    }
+    let mut keep: Vec<usize> = r.fields.clone();
+    if with_vpd
+        && let Some(v) = rt.fields.iter().position(|f| f.generate == Some(Generate::Vpd))
+        && !keep.contains(&v)
+    {
+        keep.push(v);
+    }
+    let mut out: Vec<String> = keep.iter().map(|&i| vals[i].clone()).collect();
+    while out.last().is_some_and(String::is_empty) {
+        out.pop();
     }
     let mut buf = Vec::new();
-    encode_record(&layout.dialect, &vals, &mut buf).map_err(|e| e.to_string())?;
-    buf.extend_from_slice(layout.dialect.line_ending.as_str().as_bytes());
+    encode_record(&layout.dialect, &out, &mut buf).map_err(|e| e.to_string())?;
+    if r.final_newline {
+        buf.extend_from_slice(layout.dialect.line_ending.as_str().as_bytes());
+    }
     Ok((name, buf))
 }
 
@@ -920,6 +964,7 @@ pub fn write_batch<W: Write + Send>(
     out: &mut W,
 ) -> Result<Written, ExportError> {
     let had_bom = info_had_bom(store, batch)?;
+    let final_eol = store.final_eol(batch)?;
     let (written, sha) = on_file_thread(out, |to_file| -> Result<Written, ExportError> {
         let io_err = |source| ExportError::Io {
             path: path.to_path_buf(),
@@ -939,18 +984,22 @@ pub fn write_batch<W: Write + Send>(
                 .send(block)
                 .map_err(|_| std::io::Error::other("the file could not be written"))
         };
-        // Ends a line; hands the block on once it is full.
+        // Starts a line: ends the one before it (the last line's ending is written at the
+        // end, only when the file received had one), handing the block on once it is full.
+        let started = std::cell::Cell::new(false);
         let emit = |buf: &mut Vec<u8>| -> std::io::Result<()> {
-            buf.extend_from_slice(eol);
+            if started.replace(true) {
+                buf.extend_from_slice(eol);
+            }
             if buf.len() >= BLOCK {
                 hand_on(buf)?;
             }
             Ok(())
         };
         if layout.column_names {
+            emit(&mut buf).map_err(io_err)?;
             encode_record(&dialect, layout.column_row(), &mut buf)
                 .map_err(|source| ExportError::Value { line: 1, source })?;
-            emit(&mut buf).map_err(io_err)?;
         }
         let header = layout.header();
         let trailer = layout.trailer();
@@ -985,16 +1034,16 @@ pub fn write_batch<W: Write + Send>(
             let role = ri.map(|i| layout.records[i].role);
             if role == Some(Role::Header) {
                 if !header_written {
-                    write_header(Some(owned(&fields())), &mut buf)?;
                     emit(&mut buf).map_err(io_err)?;
+                    write_header(Some(owned(&fields())), &mut buf)?;
                     written += 1;
                     header_written = true;
                 }
                 return Ok(true);
             }
             if !header_written && header.is_some() {
-                write_header(None, &mut buf)?;
                 emit(&mut buf).map_err(io_err)?;
+                write_header(None, &mut buf)?;
                 written += 1;
                 header_written = true;
             }
@@ -1014,6 +1063,7 @@ pub fn write_batch<W: Write + Send>(
                 Rows::Only(only) if !only.contains(&seq_no) => return Ok(true),
                 _ => {}
             }
+            emit(&mut buf).map_err(io_err)?;
             if !crate::store::encode_plain(&dialect, rec.stored, &mut buf) {
                 encode_record(
                     &dialect,
@@ -1022,7 +1072,6 @@ pub fn write_batch<W: Write + Send>(
                 )
                 .map_err(|source| ExportError::Value { line, source })?;
             }
-            emit(&mut buf).map_err(io_err)?;
             written += 1;
             if tally.reads(ri) {
                 tally.add(layout, ri, &fields());
@@ -1032,18 +1081,22 @@ pub fn write_batch<W: Write + Send>(
             Ok(true)
         })?;
         if !header_written && header.is_some() {
-            write_header(None, &mut buf)?;
             emit(&mut buf).map_err(io_err)?;
+            write_header(None, &mut buf)?;
             written += 1;
         }
         let mut recomputed = Vec::new();
         if let Some(t) = trailer {
             let (line, vals) = stored_trailer.unwrap_or((0, Vec::new()));
             let vals = tally.trailer(layout, t, vals, line > 0, &mut recomputed)?;
+            emit(&mut buf).map_err(io_err)?;
             encode_record(&dialect, &vals, &mut buf)
                 .map_err(|source| ExportError::Value { line, source })?;
-            emit(&mut buf).map_err(io_err)?;
             written += 1;
+        }
+        // The last line ends as the file received did (a file made here always ends one).
+        if final_eol && started.get() {
+            buf.extend_from_slice(eol);
         }
         hand_on(&mut buf).map_err(io_err)?;
         Ok(Written {
@@ -1172,6 +1225,10 @@ impl Tally {
             let new = match &f.control {
                 Some(Control::Count(which)) => {
                     let n = which.map_or(self.body, |w| self.by_type[w]);
+                    numeric_text(&f.format, i128::from(n) * SCALE)
+                }
+                Some(Control::Lines) => {
+                    let n = self.body + layout.frame_lines();
                     numeric_text(&f.format, i128::from(n) * SCALE)
                 }
                 Some(Control::Sum(targets)) => {

@@ -1803,8 +1803,12 @@ pub fn generate<W: Write>(
             .unwrap_or_default();
         for (fi, f) in rt.fields.iter().enumerate() {
             let v = match &f.control {
-                Some(Control::Count(which)) => {
-                    let mut n = i128::from(which.map_or(body, |w| by_type[w]));
+                Some(c @ (Control::Count(_) | Control::Lines)) => {
+                    let mut n = i128::from(match c {
+                        Control::Count(Some(w)) => by_type[*w],
+                        Control::Lines => body + layout.frame_lines(),
+                        _ => body,
+                    });
                     if opts.defect_rate > 0.0
                         && !seeded.iter().any(|(_, r)| *r == Rule::TrailerCount)
                     {
@@ -1882,5 +1886,6 @@ pub fn default_file_name(layout: &Layout, opts: &GenOptions) -> Result<String, S
         when: opts.when,
         seq: opts.seq,
         choices: Vec::new(),
+        header: layout.name_header(None),
     })
 }

@@ -55,8 +55,20 @@ struct LayoutFile {
     name: String,
     version: String,
     interface: Option<String>,
-    representative: String,
+    /// Required when `evidence` is representative (the default): what the layout is not.
+    representative: Option<String>,
     grounding: Option<String>,
+    evidence: Option<String>,
+    #[serde(default)]
+    sources: Vec<SourceFile>,
+    unknown_records: Option<String>,
+    spare_fields: Option<String>,
+    #[serde(default, rename = "release")]
+    releases: Vec<ReleaseFile>,
+    release_field: Option<String>,
+    #[serde(default)]
+    full_files: Vec<String>,
+    refresh: Option<RefreshFile>,
     delimiter: String,
     #[serde(default = "default_quote")]
     quote: String,
@@ -76,6 +88,53 @@ struct LayoutFile {
     answer: Option<AnswerFile>,
     #[serde(default)]
     full_refresh: bool,
+}
+
+/// `[[sources]]`: where a layout's facts come from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceFile {
+    repository: Option<String>,
+    path: Option<String>,
+    commit: Option<String>,
+    document: Option<String>,
+    shows: String,
+}
+
+/// `[[release]]`: the field counts of an earlier ESR release.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReleaseFile {
+    name: String,
+    description: Option<String>,
+    header: Option<String>,
+    #[serde(default)]
+    fields: std::collections::BTreeMap<String, usize>,
+}
+
+/// `[refresh]`: how the request for a full extract is written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshFile {
+    kind: Option<String>,
+    sequence: Option<u64>,
+    fields: Option<Vec<String>>,
+    time: Option<String>,
+    #[serde(default = "yes")]
+    final_newline: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `history`: a date-tracked record's entity key and effective period.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryFile {
+    key: Vec<String>,
+    start: String,
+    end: String,
 }
 
 /// `[answer]`: this layout is ESR's answer to files of other layouts.
@@ -124,6 +183,7 @@ struct RecordFile {
     #[serde(default, rename = "rule")]
     rules: Vec<RuleFile>,
     sample_count: Option<f64>,
+    history: Option<HistoryFile>,
 }
 
 /// How big a layout may be: a trust's layout file can never make every command slow or fail.
@@ -144,6 +204,7 @@ pub mod limits {
 struct FieldFile {
     name: String,
     format: String,
+    also: Option<String>,
     #[serde(default)]
     required: bool,
     #[serde(default)]
@@ -297,6 +358,8 @@ pub enum LineEnding {
     Crlf,
     /// `\n`
     Lf,
+    /// `\r` alone (files read by systems that end lines with a carriage return).
+    Cr,
 }
 
 impl LineEnding {
@@ -305,6 +368,16 @@ impl LineEnding {
         match self {
             LineEnding::Crlf => "\r\n",
             LineEnding::Lf => "\n",
+            LineEnding::Cr => "\r",
+        }
+    }
+
+    /// The name as written in layout files.
+    pub fn name(self) -> &'static str {
+        match self {
+            LineEnding::Crlf => "CRLF",
+            LineEnding::Lf => "LF",
+            LineEnding::Cr => "CR",
         }
     }
 }
@@ -340,6 +413,8 @@ pub enum Generate {
 pub enum Control {
     /// Number of records between header and trailer; `Some(i)` counts only record type `i`.
     Count(Option<usize>),
+    /// Number of lines of the file, header and trailer included (`lines`).
+    Lines,
     /// Sum of a numeric field over detail records: (record type index, field index) pairs.
     Sum(Vec<(usize, usize)>),
 }
@@ -351,6 +426,9 @@ pub struct Field {
     pub name: String,
     /// ESR notation.
     pub format: Format,
+    /// Another form the value may take where sources disagree (a date where others show a
+    /// timestamp): accepted as well.
+    pub also: Option<Format>,
     /// Must not be empty.
     pub required: bool,
     /// Allowed values, when a code list applies.
@@ -643,6 +721,21 @@ pub struct RecordType {
     /// Generator hint: how many records of this type each generated person has on average
     /// (1.0 exactly one, 1.2 one and a 20% chance of a second, 0.02 a 2% chance of one).
     pub sample_count: f64,
+    /// Date-tracked: the entity key and the effective period of each row.
+    pub history: Option<History>,
+}
+
+/// A date-tracked record type: one entity (a person, an assignment) may have several rows,
+/// each for its own effective period. Rows of one key must not overlap, and a period must not
+/// end before it starts (judged in one place: `validate::history_issue`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct History {
+    /// The fields naming the entity.
+    pub key: Vec<usize>,
+    /// The first day of the period.
+    pub start: usize,
+    /// The last day of the period (empty: open-ended).
+    pub end: usize,
 }
 
 impl RecordType {
@@ -722,6 +815,8 @@ fn name_regex(toks: &[NameTok], capture: Capture) -> String {
             NameTok::Time => re.push_str(r"\d{6}"),
             NameTok::Seq(n) if capture == Capture::Seq => re.push_str(&format!(r"(\d{{{n}}})")),
             NameTok::Seq(n) => re.push_str(&format!(r"\d{{{n}}}")),
+            NameTok::Header(_) => re.push_str("[A-Za-z0-9]+"),
+            NameTok::TaxYear => re.push_str(r"\d{2}"),
             NameTok::OneOf(words) => {
                 re.push_str(if capture == Capture::Choices {
                     "("
@@ -758,6 +853,11 @@ pub enum NameTok {
     Seq(usize),
     /// `{A|B}`: one of several literal words.
     OneOf(Vec<String>),
+    /// `{HDR:Field}`: the value of a header field (letters and digits).
+    Header(String),
+    /// `{TAXYY}`: the last two digits of the year in which the UK tax year of the date ends
+    /// (the tax year runs from 6 April).
+    TaxYear,
 }
 
 /// A file-name pattern such as `GO_{VPD}_GDW_{GDR|GOC}_{YYYYMMDD}_{SEQ:8}.DAT`.
@@ -781,6 +881,8 @@ pub struct NameValues<'a> {
     pub seq: u64,
     /// Preferred choices for `{A|B}` tokens, in order (e.g. from the source file's name).
     pub choices: Vec<String>,
+    /// Header field values by name, for `{HDR:Field}` tokens.
+    pub header: Vec<(String, String)>,
 }
 
 impl NamePattern {
@@ -806,7 +908,9 @@ impl NamePattern {
                         t[4..].parse().ok().filter(|n| (1..=12).contains(n)).ok_or_else(|| format!("file name pattern {text:?}: {{SEQ:n}} needs n from 1 to 12"))?,
                     ),
                     t if t.contains('|') => NameTok::OneOf(t.split('|').map(str::to_string).collect()),
-                    t => return Err(format!("file name pattern {text:?}: unknown token {{{t}}}; use VPD, YYYYMMDD, HHMMSS, SEQ:n or A|B")),
+                    "TAXYY" => NameTok::TaxYear,
+                    t if t.starts_with("HDR:") && t.len() > 4 => NameTok::Header(t[4..].to_string()),
+                    t => return Err(format!("file name pattern {text:?}: unknown token {{{t}}}; use VPD, YYYYMMDD, HHMMSS, SEQ:n, TAXYY, HDR:Field or A|B")),
                 });
                 rest = &rest[close + 1..];
             } else {
@@ -884,6 +988,28 @@ impl NamePattern {
                     }
                     out.push_str(&s);
                 }
+                NameTok::TaxYear => {
+                    use chrono::Datelike as _;
+                    let d = v.when.date();
+                    let ends = if (d.month(), d.day()) >= (4, 6) {
+                        d.year() + 1
+                    } else {
+                        d.year()
+                    };
+                    out.push_str(&format!("{:02}", ends.rem_euclid(100)));
+                }
+                NameTok::Header(name) => {
+                    let value = v
+                        .header
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                        .map(|(_, x)| x.trim())
+                        .filter(|x| !x.is_empty() && x.chars().all(|c| c.is_ascii_alphanumeric()))
+                        .ok_or_else(|| {
+                            format!("the file name takes the header's {name}, which is empty or not letters and digits")
+                        })?;
+                    out.push_str(value);
+                }
                 NameTok::OneOf(words) => {
                     let pick = v
                         .choices
@@ -960,10 +1086,30 @@ pub struct Layout {
     pub name: String,
     /// Version text.
     pub version: String,
-    /// The "representative, not the official specification" statement.
+    /// What the layout is not, when it is representative: the "representative, not the
+    /// official specification" statement ("" for a layout that follows public evidence).
     pub representative: String,
     /// Which public facts it rests on.
     pub grounding: Option<String>,
+    /// How far to trust it: what it was built from.
+    pub evidence: Evidence,
+    /// Where its facts come from (repository, path, commit; or a document).
+    pub sources: Vec<Source>,
+    /// What a record type the layout does not list is: an error, or a warning whose line is
+    /// kept and exported as it came.
+    pub unknown_records: Tolerance,
+    /// What empty fields past the end of a record's list are: an error, or a warning (spare
+    /// fields ESR adds between releases), kept and exported as they came.
+    pub spare_fields: Tolerance,
+    /// Earlier ESR releases this layout also reads (their field counts).
+    pub releases: Vec<Release>,
+    /// The header field whose value names the release a file was written by.
+    pub release_field: Option<usize>,
+    /// Words of the file-name pattern that mark a full extract (a full file carries everything:
+    /// the sequence watch starts again from it). Empty: the pattern's first `{A|B}` word.
+    pub full_files: Vec<String>,
+    /// How a request for a full extract is written (`full_refresh`).
+    pub refresh: Refresh,
     /// Delimiter, quoting, encoding, line ending.
     pub dialect: Dialect,
     /// First line is a row of column names.
@@ -989,6 +1135,146 @@ pub struct Layout {
     pub full_refresh: bool,
     by_code: HashMap<String, usize>,
 }
+
+/// What a layout was built from: how far its verdicts can be trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evidence {
+    /// Public code that reads or writes real files shows the file field by field.
+    PublicCode,
+    /// A public document describes the file.
+    PublicDocument,
+    /// The specification ESR issued to the trust (a trust's own layout).
+    Specification,
+    /// Plausible, built from public facts about other files: not the real layout.
+    Representative,
+}
+
+impl Evidence {
+    /// The value written in layout files.
+    pub fn code(self) -> &'static str {
+        match self {
+            Evidence::PublicCode => "public-code",
+            Evidence::PublicDocument => "public-document",
+            Evidence::Specification => "specification",
+            Evidence::Representative => "representative",
+        }
+    }
+
+    /// In words, for the catalogue, the Layouts screen and `layout show`.
+    pub fn words(self) -> &'static str {
+        match self {
+            Evidence::PublicCode => "follows public code that reads real files",
+            Evidence::PublicDocument => "follows a public document",
+            Evidence::Specification => "follows the ESR specification the trust holds",
+            Evidence::Representative => "representative: not the real layout",
+        }
+    }
+
+    /// A short label for a table column.
+    pub fn label(self) -> &'static str {
+        match self {
+            Evidence::PublicCode => "public code",
+            Evidence::PublicDocument => "public document",
+            Evidence::Specification => "specification",
+            Evidence::Representative => "representative",
+        }
+    }
+}
+
+/// One source a layout cites.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// `owner/name` of a public repository.
+    pub repository: Option<String>,
+    /// A path in it.
+    pub path: Option<String>,
+    /// The commit read.
+    pub commit: Option<String>,
+    /// A document (title or address), for sources that are not code.
+    pub document: Option<String>,
+    /// What it shows.
+    pub shows: String,
+}
+
+impl Source {
+    /// The citation in one line: "sardjv/esr_api app/…/person_record.rb @ baf69e8b: PRA's 44 fields".
+    pub fn cite(&self) -> String {
+        let mut where_ = Vec::new();
+        if let Some(r) = &self.repository {
+            where_.push(r.clone());
+        }
+        if let Some(p) = &self.path {
+            where_.push(p.clone());
+        }
+        if let Some(c) = &self.commit {
+            where_.push(format!("@ {}", c.get(..12).unwrap_or(c)));
+        }
+        if let Some(d) = &self.document {
+            where_.push(d.clone());
+        }
+        format!("{}: {}", where_.join(" "), self.shows)
+    }
+}
+
+/// Whether something a layout does not foresee is an error or a warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tolerance {
+    /// It rejects its record.
+    #[default]
+    Error,
+    /// It is said, and the line is kept and exported as it came.
+    Warning,
+}
+
+impl Tolerance {
+    fn parse(v: Option<&str>, key: &str) -> Result<Self, String> {
+        match v {
+            None | Some("error") => Ok(Tolerance::Error),
+            Some("warning") => Ok(Tolerance::Warning),
+            Some(o) => Err(format!("{key} = {o:?}: use \"error\" or \"warning\"")),
+        }
+    }
+
+    /// The severity of an issue it gives.
+    pub fn severity(self) -> crate::rules::Severity {
+        match self {
+            Tolerance::Error => crate::rules::Severity::Error,
+            Tolerance::Warning => crate::rules::Severity::Warning,
+        }
+    }
+}
+
+/// An earlier ESR release a layout also reads: the field counts its records had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    /// Its name ("before October 2020").
+    pub name: String,
+    /// What changed, and the evidence.
+    pub description: Option<String>,
+    /// The header's release field value that names it, if any.
+    pub header: Option<String>,
+    /// Fields each record type had (by record type index; None: as now).
+    pub counts: Vec<Option<usize>>,
+}
+
+/// How a request for a full extract is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refresh {
+    /// The `{A|B}` word of the file name a request is named with (None: the first).
+    pub kind: Option<String>,
+    /// The sequence number a request is named with.
+    pub sequence: u64,
+    /// The header fields written, in order (the organisation's setting may add its VPD).
+    pub fields: Vec<usize>,
+    /// The header field of the newest change file received whose value is the request's time
+    /// (None, or no such file: the time of the request).
+    pub time: Option<usize>,
+    /// The line ends with a line ending.
+    pub final_newline: bool,
+}
+
+/// How a file was read: the release whose field counts its records have (None: as now).
+pub type ReadAs = Option<usize>;
 
 /// Which way a file goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1156,6 +1442,98 @@ impl Layout {
             .position(|r| r.code.eq_ignore_ascii_case(code))
     }
 
+    /// How a record of type `ri` with `n` fields is read: the number of fields it should
+    /// have, and the release that count belongs to (None: as now). The header's release field
+    /// names the release for the whole file when it names one; otherwise a record whose count
+    /// is an earlier release's is read as that release. The one place this is decided.
+    pub fn read_as(&self, ri: usize, n: usize, header: Option<&[String]>) -> (usize, ReadAs) {
+        let now = self.records.get(ri).map_or(0, |r| r.fields.len());
+        if let (Some(hf), Some(h)) = (self.release_field, header)
+            && let Some(v) = h.get(hf)
+            && let Some(k) = self
+                .releases
+                .iter()
+                .position(|r| r.header.as_deref() == Some(v.trim()))
+        {
+            return (self.releases[k].counts.get(ri).copied().flatten().unwrap_or(now), Some(k));
+        }
+        if n != now
+            && let Some(k) = self
+                .releases
+                .iter()
+                .position(|r| r.counts.get(ri).copied().flatten() == Some(n))
+        {
+            return (n, Some(k));
+        }
+        (now, None)
+    }
+
+    /// The header values a file name's `{HDR:Field}` tokens take, from a header record's
+    /// fields (None: the header's fixed value, else its sample or first code, as a generated
+    /// sample has them).
+    pub fn name_header(&self, vals: Option<&[String]>) -> Vec<(String, String)> {
+        let Some(h) = self.header() else {
+            return Vec::new();
+        };
+        let rt = &self.records[h];
+        self.file_name
+            .toks
+            .iter()
+            .filter_map(|t| match t {
+                NameTok::Header(n) => rt.field_index(n).map(|i| {
+                    let f = &rt.fields[i];
+                    let v = match vals {
+                        Some(v) => v.get(i).cloned().unwrap_or_default(),
+                        None => f
+                            .value
+                            .clone()
+                            .or_else(|| {
+                                f.sample
+                                    .as_deref()
+                                    .and_then(|s| s.split('|').next())
+                                    .map(str::to_string)
+                            })
+                            .or_else(|| f.codes.first().cloned())
+                            .unwrap_or_default(),
+                    };
+                    (f.name.clone(), v)
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The name of the version a file was read as.
+    pub fn read_as_name(&self, r: ReadAs) -> String {
+        match r.and_then(|k| self.releases.get(k)) {
+            Some(rel) => rel.name.clone(),
+            None => format!("{} (current)", self.version),
+        }
+    }
+
+    /// True when the file-name word `kind` marks a full extract.
+    pub fn is_full_file(&self, kind: &str) -> bool {
+        if !self.full_files.is_empty() {
+            return self.full_files.iter().any(|w| w.eq_ignore_ascii_case(kind));
+        }
+        self.file_name
+            .toks
+            .iter()
+            .find_map(|t| match t {
+                NameTok::OneOf(words) => words.first(),
+                _ => None,
+            })
+            .is_some_and(|w| w.eq_ignore_ascii_case(kind))
+    }
+
+    /// Lines a file this program writes has besides its records: the column-name row, the
+    /// header and the trailer. With the records, what a `lines` control counts.
+    pub fn frame_lines(&self) -> u64 {
+        u64::from(self.column_names)
+            + u64::from(self.header().is_some())
+            + u64::from(self.trailer().is_some())
+    }
+
     /// The header record type, if any.
     pub fn header(&self) -> Option<usize> {
         self.records.iter().position(|r| r.role == Role::Header)
@@ -1227,9 +1605,52 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
             ));
         }
     }
-    if f.representative.trim().is_empty() {
+    let evidence = match f.evidence.as_deref() {
+        None | Some("representative") => Evidence::Representative,
+        Some("public-code") => Evidence::PublicCode,
+        Some("public-document") => Evidence::PublicDocument,
+        Some("specification") => Evidence::Specification,
+        Some(o) => {
+            return Err(format!(
+                "evidence = {o:?}: use \"public-code\", \"public-document\", \"specification\" or \"representative\""
+            ));
+        }
+    };
+    let representative = f.representative.clone().unwrap_or_default();
+    if evidence == Evidence::Representative && representative.trim().is_empty() {
         return Err("`representative` must say whether this is the official specification".into());
     }
+    if matches!(evidence, Evidence::PublicCode | Evidence::PublicDocument) && f.sources.is_empty()
+    {
+        return Err(format!(
+            "evidence = {:?} needs [[sources]]: where each fact comes from",
+            evidence.code()
+        ));
+    }
+    let mut sources = Vec::new();
+    for (k, src) in f.sources.iter().enumerate() {
+        if src.repository.is_none() && src.document.is_none() {
+            return Err(format!(
+                "source {}: give its repository (with path and commit) or its document",
+                k + 1
+            ));
+        }
+        if src.repository.is_some() && src.commit.as_deref().is_none_or(|c| c.len() < 7) {
+            return Err(format!(
+                "source {}: a repository is cited at a commit (at least 7 hex digits)",
+                k + 1
+            ));
+        }
+        sources.push(Source {
+            repository: src.repository.clone(),
+            path: src.path.clone(),
+            commit: src.commit.clone(),
+            document: src.document.clone(),
+            shows: src.shows.clone(),
+        });
+    }
+    let unknown_records = Tolerance::parse(f.unknown_records.as_deref(), "unknown_records")?;
+    let spare_fields = Tolerance::parse(f.spare_fields.as_deref(), "spare_fields")?;
     let delimiter = match f.delimiter.as_bytes() {
         [b] if *b == b'\t' || (b.is_ascii_punctuation() && *b != b'"') => *b,
         _ => {
@@ -1262,7 +1683,12 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
     let line_ending = match f.line_ending.to_ascii_lowercase().as_str() {
         "crlf" => LineEnding::Crlf,
         "lf" => LineEnding::Lf,
-        other => return Err(format!("line_ending {other:?} must be \"crlf\" or \"lf\"")),
+        "cr" => LineEnding::Cr,
+        other => {
+            return Err(format!(
+                "line_ending {other:?} must be \"crlf\", \"lf\" or \"cr\""
+            ));
+        }
     };
     if f.records.is_empty() {
         return Err("a layout needs at least one [[record]]".into());
@@ -1292,6 +1718,14 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
             .unwrap_or_default(),
         seq: 1,
         choices: Vec::new(),
+        header: file_name
+            .toks
+            .iter()
+            .filter_map(|t| match t {
+                NameTok::Header(n) => Some((n.clone(), "X1".to_string())),
+                _ => None,
+            })
+            .collect(),
     })?;
     safe_file_name(&sample_name).map_err(|e| format!("file_name {:?}: {e}", f.file_name))?;
 
@@ -1315,6 +1749,11 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
                 return Err(format!("{at} is defined twice"));
             }
             let format = Format::parse(&ff.format).map_err(|e| format!("{at}: {e}"))?;
+            let also = ff
+                .also
+                .as_deref()
+                .map(|a| Format::parse(a).map_err(|e| format!("{at}: also: {e}")))
+                .transpose()?;
             let num = |s: &Option<String>| -> Result<Option<i128>, String> {
                 s.as_deref()
                     .map(|v| {
@@ -1400,6 +1839,7 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
             fields.push(Field {
                 name: ff.name.clone(),
                 format,
+                also,
                 required: ff.required || value.is_some(),
                 codes: ff.codes.clone(),
                 check: ff.check,
@@ -1471,6 +1911,36 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
                 r.code
             ));
         }
+        let history = match &r.history {
+            None => None,
+            Some(h) => {
+                if h.key.is_empty() {
+                    return Err(format!("record {:?}: history needs a key", r.code));
+                }
+                let key = h
+                    .key
+                    .iter()
+                    .map(|k| idx(k, "history's key"))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let start = idx(&h.start, "history's start")?;
+                let end = idx(&h.end, "history's end")?;
+                for (i, what) in [(start, "start"), (end, "end")] {
+                    if !matches!(fields[i].format, Format::Date(_)) {
+                        return Err(format!(
+                            "record {:?}: history's {what} {:?} must be a date field",
+                            r.code, fields[i].name
+                        ));
+                    }
+                }
+                if r.role != Role::Detail {
+                    return Err(format!(
+                        "record {:?}: only detail records are date-tracked",
+                        r.code
+                    ));
+                }
+                Some(History { key, start, end })
+            }
+        };
         records.push(RecordType {
             code: r.code.clone(),
             role: r.role,
@@ -1480,6 +1950,7 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
             unique,
             rules: Vec::new(),
             sample_count,
+            history,
         });
     }
     for role in [Role::Header, Role::Trailer] {
@@ -1554,6 +2025,104 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
         None => None,
         Some(a) => Some(compile_answer(a, &records)?),
     };
+    let releases = f
+        .releases
+        .iter()
+        .map(|r| {
+            let mut counts = vec![None; records.len()];
+            for (code, &n) in &r.fields {
+                let i = records
+                    .iter()
+                    .position(|x| &x.code == code)
+                    .ok_or_else(|| format!("release {:?}: no record type {code:?}", r.name))?;
+                let now = records[i].fields.len();
+                if n == 0 || n == now {
+                    return Err(format!(
+                        "release {:?}: {code} had {n} fields; give only counts that differ from today's {now} (and more than 0)",
+                        r.name
+                    ));
+                }
+                counts[i] = Some(n);
+            }
+            Ok(Release {
+                name: r.name.clone(),
+                description: r.description.clone(),
+                header: r.header.clone(),
+                counts,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let header_ri = records.iter().position(|r| r.role == Role::Header);
+    let header_field = |name: &str, what: &str| -> Result<usize, String> {
+        header_ri
+            .and_then(|h| records[h].field_index(name))
+            .ok_or_else(|| format!("{what} {name:?} is not a field of the header record"))
+    };
+    for t in &file_name.toks {
+        if let NameTok::Header(n) = t {
+            header_field(n, "the file name's {HDR:…} token names")?;
+        }
+    }
+    let release_field = f
+        .release_field
+        .as_deref()
+        .map(|n| header_field(n, "release_field"))
+        .transpose()?;
+    if releases.iter().any(|r| r.header.is_some()) && release_field.is_none() {
+        return Err("a release gives its header value: name the header field with release_field".into());
+    }
+    let words: Vec<String> = file_name
+        .toks
+        .iter()
+        .filter_map(|t| match t {
+            NameTok::OneOf(w) => Some(w.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    for w in &f.full_files {
+        if !words.contains(w) {
+            return Err(format!(
+                "full_files names {w:?}, which is not a word of the file name pattern"
+            ));
+        }
+    }
+    let refresh = match &f.refresh {
+        None => Refresh {
+            kind: None,
+            sequence: 0,
+            fields: header_ri.map_or_else(Vec::new, |h| (0..records[h].fields.len()).collect()),
+            time: None,
+            final_newline: true,
+        },
+        Some(r) => {
+            if let Some(k) = &r.kind
+                && !words.contains(k)
+            {
+                return Err(format!(
+                    "[refresh] kind {k:?} is not a word of the file name pattern"
+                ));
+            }
+            let fields = match &r.fields {
+                Some(names) => names
+                    .iter()
+                    .map(|n| header_field(n, "[refresh] fields names"))
+                    .collect::<Result<Vec<_>, _>>()?,
+                None => header_ri.map_or_else(Vec::new, |h| (0..records[h].fields.len()).collect()),
+            };
+            Refresh {
+                kind: r.kind.clone(),
+                sequence: r.sequence.unwrap_or(0),
+                fields,
+                time: r
+                    .time
+                    .as_deref()
+                    .map(|n| header_field(n, "[refresh] time"))
+                    .transpose()?,
+                final_newline: r.final_newline,
+            }
+        }
+    };
     if f.full_refresh && !records.iter().any(|r| r.role == Role::Header) {
         return Err(
             "full_refresh needs a header record: the request is a file holding only the header"
@@ -1568,8 +2137,16 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
         id: f.id,
         name: f.name,
         version: f.version,
-        representative: f.representative,
+        representative,
         grounding: f.grounding,
+        evidence,
+        sources,
+        unknown_records,
+        spare_fields,
+        releases,
+        release_field,
+        full_files: f.full_files,
+        refresh,
         dialect: Dialect {
             delimiter,
             quote,
@@ -1663,6 +2240,9 @@ fn parse_control(c: &str, records: &[RecordType], codes: &[String]) -> Result<Co
     if c == "count" {
         return Ok(Control::Count(None));
     }
+    if c == "lines" {
+        return Ok(Control::Lines);
+    }
     if let Some(t) = inner("count(") {
         let i = codes
             .iter()
@@ -1698,7 +2278,7 @@ fn parse_control(c: &str, records: &[RecordType], codes: &[String]) -> Result<Co
         return Ok(Control::Sum(targets));
     }
     Err(format!(
-        "control {c:?}: use count, count(TYPE) or sum(FIELD)"
+        "control {c:?}: use count, lines, count(TYPE) or sum(FIELD)"
     ))
 }
 
@@ -2356,11 +2936,25 @@ pub fn rule_lines(layout: &Layout) -> Vec<(String, String)> {
                 format!("Each {} appears once", names.join(" + ")),
             ));
         }
+        if let Some(h) = &rt.history {
+            out.push((rt.code.clone(), history_words(rt, h)));
+        }
     }
     for c in &layout.consistent {
         out.push((String::new(), c.text.clone()));
     }
     out
+}
+
+/// A date-tracked record's rule in words.
+pub fn history_words(rt: &RecordType, h: &History) -> String {
+    let key: Vec<&str> = h.key.iter().map(|&k| rt.fields[k].name.as_str()).collect();
+    format!(
+        "Date-tracked: one {} may have several rows, each for its own period from {} to {} (empty: open); the periods must not overlap or repeat, and none may end before it starts",
+        key.join(" + "),
+        rt.fields[h.start].name,
+        rt.fields[h.end].name
+    )
 }
 
 /// A layout as rows, one a field, in file order.
@@ -2377,6 +2971,11 @@ pub fn describe(layout: &Layout) -> Vec<LayoutRow> {
             }
             if !f.rule_text.is_empty() {
                 rules.push(f.rule_text.clone());
+            }
+            if let Some(h) = &rt.history
+                && (h.key.contains(&i) || h.start == i || h.end == i)
+            {
+                rules.push(history_words(rt, h));
             }
             for key in &rt.unique {
                 if key.contains(&i) {
@@ -2415,7 +3014,10 @@ pub fn describe(layout: &Layout) -> Vec<LayoutRow> {
                 record_type: rt.code.clone(),
                 position: i + 1,
                 field: f.name.clone(),
-                notation: f.format.to_string(),
+                notation: match &f.also {
+                    Some(a) => format!("{} or {a}", f.format),
+                    None => f.format.to_string(),
+                },
                 required: f.required,
                 rules: rules.join("; "),
                 codes: f

@@ -243,6 +243,8 @@ pub struct Reader<R> {
     pub bare_crs: u64,
     /// True when some line ended with CRLF.
     pub saw_crlf: bool,
+    /// The last line read had no line feed.
+    pub no_final_eol: bool,
 }
 
 impl<R: BufRead> Reader<R> {
@@ -262,6 +264,7 @@ impl<R: BufRead> Reader<R> {
             had_bom: false,
             bare_crs: 0,
             saw_crlf: false,
+            no_final_eol: false,
         }
     }
 
@@ -343,6 +346,7 @@ impl<R: BufRead> Reader<R> {
         }
         self.bytes += n as u64;
         self.line += 1;
+        self.no_final_eol = !too_long && self.raw.last() != Some(&b'\n');
         self.problems.clear();
         self.text.clear();
         self.bounds.clear();
@@ -668,6 +672,8 @@ pub struct ReadSummary {
     pub lines: u64,
     /// Carriage returns not followed by a line feed, inside lines.
     pub bare_crs: u64,
+    /// The last line had no line ending (an export writes it back the same way).
+    pub no_final_eol: bool,
 }
 
 impl ReadSummary {
@@ -789,7 +795,7 @@ pub fn read_ahead<R: BufRead + Send>(
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<LineBatch>(3);
         let reader = scope.spawn(move || -> Result<(ReadSummary, R), ReadError> {
-            let mut r = Reader::new(src, dialect);
+            let mut r = Reader::new(CrLines::new(src, dialect), dialect);
             let mut batch = LineBatch::default();
             while let Some(l) = r.next_line()? {
                 batch.push(&l);
@@ -807,8 +813,9 @@ pub fn read_ahead<R: BufRead + Send>(
                 bytes: r.bytes_read(),
                 lines: r.lines_read(),
                 bare_crs: r.bare_crs,
+                no_final_eol: r.no_final_eol,
             };
-            Ok((summary, r.into_inner()))
+            Ok((summary, r.into_inner().into_inner()))
         });
         'outer: for batch in rx.iter() {
             for m in &batch.metas {
@@ -909,7 +916,7 @@ fn cut<R: BufRead>(
     mut src: R,
     chunk_bytes: usize,
     mut send: impl FnMut(Chunk) -> bool,
-) -> Result<(bool, u64, u64, R), ReadError> {
+) -> Result<(bool, u64, u64, bool, R), ReadError> {
     let had_bom = start_checks(src.fill_buf()?)?;
     let mut offset = 0u64;
     if had_bom {
@@ -917,6 +924,7 @@ fn cut<R: BufRead>(
         offset = 3;
     }
     let mut line = 1u64;
+    let mut no_final_eol = false;
     let mut carry: Vec<u8> = Vec::new();
     let mut eof = false;
     while !eof {
@@ -986,8 +994,9 @@ fn cut<R: BufRead>(
                 end: offset,
             };
             line += 1;
+            no_final_eol = false;
             if !send(chunk) {
-                return Ok((had_bom, offset, line - 1, src));
+                return Ok((had_bom, offset, line - 1, false, src));
             }
             continue;
         }
@@ -999,7 +1008,8 @@ fn cut<R: BufRead>(
             continue;
         }
         let mut lines = memchr::memchr_iter(b'\n', &data).count() as u64;
-        if data.last() != Some(&b'\n') {
+        no_final_eol = data.last() != Some(&b'\n');
+        if no_final_eol {
             lines += 1;
         }
         offset += data.len() as u64;
@@ -1015,7 +1025,7 @@ fn cut<R: BufRead>(
             break;
         }
     }
-    Ok((had_bom, offset, line - 1, src))
+    Ok((had_bom, offset, line - 1, no_final_eol, src))
 }
 
 /// Reads `src` with several threads: a cutter cuts it into chunks of whole lines, `workers`
@@ -1064,11 +1074,12 @@ where
         }
         let cutter = scope.spawn(move || {
             let mut k = 0usize;
-            cut(src, chunk_bytes, |chunk| {
+            cut(CrLines::new(src, dialect), chunk_bytes, |chunk| {
                 let sent = inboxes[k % workers].send(chunk).is_ok();
                 k += 1;
                 sent
             })
+            .map(|(bom, bytes, lines, no_eol, src)| (bom, bytes, lines, no_eol, src.into_inner()))
         });
         let mut bare_crs = 0;
         let mut k = 0usize;
@@ -1080,17 +1091,103 @@ where
             }
         }
         drop(outboxes);
-        let (bom, bytes, lines, src) = joined(cutter.join())?;
+        let (bom, bytes, lines, no_final_eol, src) = joined(cutter.join())?;
         Ok((
             ReadSummary {
                 had_bom: bom,
                 bytes,
                 lines,
                 bare_crs,
+                no_final_eol,
             },
             src,
         ))
     })
+}
+
+/// A source whose lines end with a carriage return alone (`line_ending = "cr"`), read as
+/// lines ending with a line feed: each CR not followed by LF becomes LF, byte for byte (so
+/// counts and offsets are those of the file), and CRLF and LF endings are still read as line
+/// ends. For any other layout it passes the bytes through untouched. The one place a layout's
+/// CR line endings are understood: every line reader reads through it.
+pub struct CrLines<R> {
+    inner: R,
+    on: bool,
+    buf: Vec<u8>,
+    pos: usize,
+    /// A CR ended the last bytes read: whether it ends a line depends on the next byte.
+    pending_cr: bool,
+}
+
+impl<R: BufRead> CrLines<R> {
+    /// Reads `inner` as the dialect's lines.
+    pub fn new(inner: R, dialect: Dialect) -> Self {
+        Self {
+            inner,
+            on: dialect.line_ending == crate::layout::LineEnding::Cr,
+            buf: Vec::new(),
+            pos: 0,
+            pending_cr: false,
+        }
+    }
+
+    /// The source.
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+}
+
+impl<R: BufRead> std::io::Read for CrLines<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let data = self.fill_buf()?;
+        let n = data.len().min(out.len());
+        out[..n].copy_from_slice(&data[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for CrLines<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if !self.on {
+            return self.inner.fill_buf();
+        }
+        while self.pos >= self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+            let data = self.inner.fill_buf()?;
+            if data.is_empty() {
+                if std::mem::take(&mut self.pending_cr) {
+                    self.buf.push(b'\n');
+                    continue;
+                }
+                break;
+            }
+            if std::mem::take(&mut self.pending_cr) {
+                self.buf.push(if data[0] == b'\n' { b'\r' } else { b'\n' });
+            }
+            let n = data.len();
+            for (i, &b) in data.iter().enumerate() {
+                if b != b'\r' {
+                    self.buf.push(b);
+                } else if i + 1 < n {
+                    self.buf.push(if data[i + 1] == b'\n' { b'\r' } else { b'\n' });
+                } else {
+                    self.pending_cr = true;
+                }
+            }
+            self.inner.consume(n);
+        }
+        Ok(&self.buf[self.pos..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        if self.on {
+            self.pos = (self.pos + amt).min(self.buf.len());
+        } else {
+            self.inner.consume(amt);
+        }
+    }
 }
 
 /// Opens a file for reading with a large buffer.

@@ -125,6 +125,8 @@ pub enum Rule {
     ComputedError,
     /// A key that carries a different value from the one it carried earlier in the file.
     ConsistencyError,
+    /// Two rows of one date-tracked entity whose effective periods overlap.
+    OverlapError,
     /// Two totals that must be equal are not.
     BalanceError,
     /// The received trailer's record count does not match the records in the file.
@@ -141,7 +143,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in the order docs/rules.md lists them.
-    pub const ALL: [Rule; 38] = [
+    pub const ALL: [Rule; 39] = [
         Rule::BlankRow,
         Rule::LineEnding,
         Rule::LineTooLong,
@@ -174,6 +176,7 @@ impl Rule {
         Rule::SpanError,
         Rule::ComputedError,
         Rule::ConsistencyError,
+        Rule::OverlapError,
         Rule::BalanceError,
         Rule::TrailerCount,
         Rule::TrailerTotal,
@@ -217,6 +220,7 @@ impl Rule {
             Rule::SpanError => "span-error",
             Rule::ComputedError => "computed-error",
             Rule::ConsistencyError => "consistency-error",
+            Rule::OverlapError => "overlap-error",
             Rule::FileNameMismatch => "file-name-mismatch",
             Rule::BalanceError => "balance-error",
             Rule::TrailerCount => "trailer-count",
@@ -266,6 +270,7 @@ impl Rule {
             | Rule::SpanError
             | Rule::ComputedError
             | Rule::ConsistencyError
+            | Rule::OverlapError
             | Rule::BalanceError
             | Rule::TrailerCount
             | Rule::TrailerTotal
@@ -295,6 +300,7 @@ impl Rule {
             | Rule::MissingCell
             | Rule::UniqueError
             | Rule::ConsistencyError
+            | Rule::OverlapError
             | Rule::SpanError
             | Rule::BalanceError => Scope::Record,
             Rule::EncodingError
@@ -353,6 +359,7 @@ impl Rule {
             Rule::SpanError => "Dates too far apart or too close",
             Rule::ComputedError => "Amount does not add up",
             Rule::ConsistencyError => "Same key, different value",
+            Rule::OverlapError => "Periods overlap",
             Rule::FileNameMismatch => "Header names another file",
             Rule::BalanceError => "Totals do not balance",
             Rule::TrailerCount => "Trailer count differs",
@@ -437,6 +444,9 @@ impl Rule {
             Rule::ConsistencyError => {
                 "a key that carries a different value from the one it carried earlier in the file (one assignment number with two employee numbers)"
             }
+            Rule::OverlapError => {
+                "two rows of one date-tracked person, assignment or position whose effective periods overlap (a history row that should have been end-dated)"
+            }
             Rule::FileNameMismatch => {
                 "the header's file-name field names a different file from the one read: the file was renamed, or is not the file it claims to be"
             }
@@ -471,7 +481,10 @@ impl Rule {
     /// Rules judged across a group of records sharing a key (unique keys, consistent rules):
     /// an edit re-judges them through the batch's key index, not with the record alone.
     pub fn is_group(self) -> bool {
-        matches!(self, Rule::UniqueError | Rule::ConsistencyError)
+        matches!(
+            self,
+            Rule::UniqueError | Rule::ConsistencyError | Rule::OverlapError
+        )
     }
 
     /// Rules whose issues come from how the line was read (bytes and quotes), not from the

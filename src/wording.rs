@@ -249,6 +249,9 @@ pub fn control(c: &str) -> String {
     if c == "count" {
         return "the number of records in the file".into();
     }
+    if c == "lines" {
+        return "the number of lines in the file, header and trailer included".into();
+    }
     if let Some(t) = c.strip_prefix("count(").and_then(|r| r.strip_suffix(')')) {
         return format!("the number of {t} records");
     }

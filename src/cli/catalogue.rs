@@ -18,7 +18,19 @@ pub fn run(a: Args) -> super::Outcome {
     use std::fmt::Write as _;
     let mut out = String::new();
     if a.json {
-        return match serde_json::to_string_pretty(&cat.interfaces) {
+        // Each interface as the catalogue has it, with its layout's evidence beside it.
+        let with_evidence: Vec<serde_json::Value> = cat
+            .interfaces
+            .iter()
+            .map(|i| {
+                let mut v = serde_json::to_value(i).unwrap_or_default();
+                if let (Some(o), Some(l)) = (v.as_object_mut(), layouts.get(&i.id)) {
+                    o.insert("evidence".into(), l.evidence.code().into());
+                }
+                v
+            })
+            .collect();
+        return match serde_json::to_string_pretty(&with_evidence) {
             Ok(s) => {
                 super::emit(&(s + "\n"))?;
                 Ok(ExitCode::SUCCESS)
@@ -28,17 +40,15 @@ pub fn run(a: Args) -> super::Outcome {
     }
     let _ = writeln!(
         out,
-        "{:<42} {:<6} {:<11} {:<11} {:<7} NAME",
+        "{:<42} {:<6} {:<11} {:<11} {:<16} NAME",
         "ID", "KIND", "DIRECTION", "FREQUENCY", "LAYOUT"
     );
     for i in &cat.interfaces {
         let kind = if i.kind == Kind::Api { "API" } else { "batch" };
         let layout = if i.kind == Kind::Api {
             "-"
-        } else if layouts.get(&i.id).is_some() {
-            "yes"
         } else {
-            "no"
+            layouts.get(&i.id).map_or("none", |l| l.evidence.label())
         };
         let mut title = i.title();
         if i.is_decommissioned() {
@@ -46,7 +56,7 @@ pub fn run(a: Args) -> super::Outcome {
         }
         let _ = writeln!(
             out,
-            "{:<42} {:<6} {:<11} {:<11} {:<7} {}",
+            "{:<42} {:<6} {:<11} {:<11} {:<16} {}",
             i.id,
             kind,
             i.direction.label(),

@@ -45,16 +45,18 @@ pub fn run(a: Args) -> super::Outcome {
             let mut out = String::new();
             for l in &set.layouts {
                 let src = match &l.source {
-                    esr_desk::layout::LayoutSource::Bundled => {
-                        "bundled (representative)".to_string()
-                    }
+                    esr_desk::layout::LayoutSource::Bundled => "bundled".to_string(),
                     esr_desk::layout::LayoutSource::File(p) => {
                         format!("trust file {}", p.display())
                     }
                 };
                 out.push_str(&format!(
-                    "{:<42} {:<24} {:<24} {}\n",
-                    l.id, l.version, l.file_name.text, src
+                    "{:<42} {:<24} {:<16} {:<24} {}\n",
+                    l.id,
+                    l.version,
+                    l.evidence.label(),
+                    l.file_name.text,
+                    src
                 ));
             }
             super::emit(&out)?;
@@ -63,9 +65,51 @@ pub fn run(a: Args) -> super::Outcome {
         Action::Show { id } => {
             let l = get(&id)?;
             let mut out = format!(
-                "{} ({}), version {}\n{}\n",
-                l.name, l.id, l.version, l.representative
+                "{} ({}), version {}\nEvidence: {}\n",
+                l.name,
+                l.id,
+                l.version,
+                l.evidence.words()
             );
+            if !l.representative.is_empty() {
+                out.push_str(&format!("{}\n", l.representative));
+            }
+            if let Some(g) = &l.grounding {
+                out.push_str(&format!("{g}\n"));
+            }
+            for s in &l.sources {
+                out.push_str(&format!("Source: {}\n", s.cite()));
+            }
+            for r in &l.releases {
+                let counts: Vec<String> = r
+                    .counts
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, c)| c.map(|n| format!("{} {n}", l.records[i].code)))
+                    .collect();
+                out.push_str(&format!(
+                    "Also reads {}: {} fields{}\n",
+                    r.name,
+                    counts.join(", "),
+                    r.description
+                        .as_deref()
+                        .map_or_else(String::new, |d| format!(" ({d})"))
+                ));
+            }
+            let tolerant: Vec<&str> = [
+                (l.spare_fields, "empty spare fields past a record's end"),
+                (l.unknown_records, "record types it does not list"),
+            ]
+            .into_iter()
+            .filter(|(t, _)| *t == esr_desk::layout::Tolerance::Warning)
+            .map(|(_, w)| w)
+            .collect();
+            if !tolerant.is_empty() {
+                out.push_str(&format!(
+                    "Kept as warnings, exported as received: {}\n",
+                    tolerant.join("; ")
+                ));
+            }
             for r in esr_desk::layout::describe(&l) {
                 out.push_str(&format!(
                     "{:<5} {:>3} {:<32} {:<30} {:<3} {:<40} {}\n",

@@ -121,6 +121,8 @@ fn text<R: std::io::BufRead + Send>(
         issues,
         not_listed: summary.not_listed,
         unchecked: summary.unchecked,
+        read_as: summary.read_as,
+        unlisted: summary.unlisted,
     };
     // A reader that stopped reading (`| head`) does not change the verdict.
     match print_text(&report, layout) {
@@ -193,6 +195,9 @@ fn json<R: std::io::BufRead + Send>(
         let u = serde_json::to_string(&s.unchecked).unwrap_or_else(|_| "[]".into());
         tail.push_str(&format!(",\"unchecked\":{u}"));
     }
+    if let Some(r) = &s.read_as {
+        tail.push_str(&format!(",\"read_as\":{}", serde_json::Value::from(r.as_str())));
+    }
     tail.push_str("}\n");
     if let Err(e) = out.write_all(tail.as_bytes()).and_then(|()| out.flush())
         && !gone(&e)
@@ -210,24 +215,17 @@ fn print_text(report: &Report, layout: &esr_desk::layout::Layout) -> Result<(), 
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(out, "{}: {} ({})", report.file, layout.name, layout.version);
+    if let Some(r) = &report.read_as {
+        let _ = writeln!(out, "  read as {r}");
+    }
     // True totals: the issues listed and those counted but not listed.
-    let unlisted = |sev: Severity| -> u64 {
-        report
-            .not_listed
-            .iter()
-            .filter(|(code, _)| {
-                esr_desk::rules::Rule::from_code(code).is_some_and(|r| r.severity() == sev)
-            })
-            .map(|(_, n)| *n)
-            .sum()
-    };
     let listed_errors = report
         .issues
         .iter()
         .filter(|i| i.severity == Severity::Error)
         .count() as u64;
-    let errors = listed_errors + unlisted(Severity::Error);
-    let warnings = (report.issues.len() as u64 - listed_errors) + unlisted(Severity::Warning);
+    let errors = listed_errors + report.unlisted.0;
+    let warnings = (report.issues.len() as u64 - listed_errors) + report.unlisted.1;
     const SHOW: usize = 200;
     for i in report.issues.iter().take(SHOW) {
         let rt = i

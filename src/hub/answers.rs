@@ -340,6 +340,7 @@ pub fn resend_rejected(
             when: now,
             seq: next,
             choices: layout.file_name.choices_in(&info.source_name),
+            header: layout.name_header(None),
         })
         .map_err(AnswerError::Io)?;
     let dir = store.dir().join("resend").join(batch.to_string());

@@ -1,8 +1,10 @@
-//! Sequence watch: ESR numbers its outbound extracts (an 8-digit sequence in the file name,
-//! `GDR` for a full file and `GOC` for changes). A number skipped means changes were missed;
-//! a number seen twice means changes may be applied twice. Each numbered file received is
-//! recorded per series (layout and VPD); a gap or a repeat is kept with the file's batch and
-//! shown on the batch and the dashboard.
+//! Sequence watch: ESR numbers its outbound extracts (an 8-digit sequence in the file name;
+//! one sequence runs across full files, `GOF`/`GDR`, and change files, `GOC`). Each numbered
+//! file received is recorded per series (layout and VPD) and judged by the rule the public
+//! record shows (Storybook's `EsrRecordProcessor`, ESR-FACTS.md): the number after the last
+//! file received is in sequence; the same number as the last is a re-send (said, as a
+//! warning, but in step); anything else is out of sequence (a gap, or an older number). A
+//! finding is kept with the file's batch and shown on the batch and the dashboard.
 //!
 //! This is history, not the file's verdict: the same bytes still get the same issues from the
 //! validator (DESIGN.md principle 7); the finding sits beside them.
@@ -46,16 +48,18 @@ pub fn width(layout: &Layout) -> usize {
         .unwrap_or(8)
 }
 
-/// Where a series stands: its latest file, and the numbers missing or received twice since
-/// its last full file (a full file, the first `{A|B}` word of the name pattern such as `GDR`
-/// or `RMF`, carries everything, so what went before it no longer matters).
+/// Where a series stands: its latest file, and the numbers missing or received out of
+/// sequence since its last full file (a full file, [`Layout::is_full_file`], carries
+/// everything, so what went before it no longer matters). A re-send of the file just
+/// received is in step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeriesState {
     /// The file with the highest number.
     pub latest: SeenSeq,
     /// Numbers skipped since the last full file.
     pub missing: Vec<u64>,
-    /// Numbers received more than once since the last full file.
+    /// Numbers received again since the last full file, other than as a re-send of the file
+    /// received just before.
     pub repeated: Vec<u64>,
     /// Digits the file names write the number with.
     pub width: usize,
@@ -96,71 +100,88 @@ impl SeriesState {
     }
 }
 
+/// The files of a series in the order they arrived.
+fn in_arrival(seen: &[SeenSeq]) -> Vec<&SeenSeq> {
+    let mut v: Vec<&SeenSeq> = seen.iter().collect();
+    v.sort_by(|a, b| a.seen_at.cmp(&b.seen_at));
+    v
+}
+
 /// The state of a series from every file seen in it (None when none was).
 pub fn state(layout: Option<&Layout>, seen: &[SeenSeq]) -> Option<SeriesState> {
     let latest = seen
         .iter()
         .max_by(|a, b| a.seq.cmp(&b.seq).then(a.seen_at.cmp(&b.seen_at)))?;
-    let full_word = layout.and_then(|l| {
-        l.file_name.toks.iter().find_map(|t| match t {
-            NameTok::OneOf(words) => words.first().cloned(),
-            _ => None,
-        })
-    });
+    let full = |s: &SeenSeq| {
+        layout.is_some_and(|l| s.kind.as_deref().is_some_and(|k| l.is_full_file(k)))
+    };
     let from = seen
         .iter()
-        .filter(|s| full_word.is_some() && s.kind == full_word)
+        .filter(|s| full(s))
         .map(|s| s.seq)
         .max()
         .or_else(|| seen.iter().map(|s| s.seq).min())
         .unwrap_or(latest.seq);
-    let mut counts: std::collections::BTreeMap<u64, usize> = std::collections::BTreeMap::new();
-    for s in seen.iter().filter(|s| s.seq >= from) {
-        *counts.entry(s.seq).or_default() += 1;
+    let mut received: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
+    let mut repeated: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
+    let mut prev: Option<u64> = None;
+    for s in in_arrival(seen).into_iter().filter(|s| s.seq >= from) {
+        if !received.insert(s.seq) && prev != Some(s.seq) {
+            repeated.insert(s.seq);
+        }
+        prev = Some(s.seq);
     }
     let missing = (from..=latest.seq)
-        .filter(|n| !counts.contains_key(n))
+        .filter(|n| !received.contains(n))
         .take(10_000)
-        .collect();
-    let repeated = counts
-        .iter()
-        .filter(|(_, c)| **c > 1)
-        .map(|(n, _)| *n)
         .collect();
     Some(SeriesState {
         latest: latest.clone(),
         missing,
-        repeated,
+        repeated: repeated.into_iter().collect(),
         width: layout.map_or(8, width),
     })
 }
 
-/// What the watch says of a number arriving after those already seen.
+/// What the watch says of a number arriving after those already seen, by the public rule:
+/// the next number after the last file received is in sequence; the same number is a re-send;
+/// anything else is out of sequence. With nothing seen, any number starts the series.
 pub fn judge(layout: &Layout, seen: &[SeenSeq], seq: u64, kind: Option<&str>) -> Option<String> {
     let w = width(layout);
     let label = kind.map_or_else(String::new, |k| format!("{k} "));
-    if let Some(first) = seen.iter().find(|s| s.seq == seq) {
+    let last = *in_arrival(seen).last()?;
+    if seq == last.seq {
         return Some(format!(
-            "{label}{seq:0w$} received again: it was already received as {} on {}; its changes may be applied twice",
-            first.file,
-            first.seen_at.get(..10).unwrap_or(&first.seen_at)
+            "{label}{seq:0w$} received again: a re-send of {} (received {}); its changes may be applied twice",
+            last.file,
+            last.seen_at.get(..10).unwrap_or(&last.seen_at)
         ));
     }
-    let last = seen.iter().map(|s| s.seq).max()?;
-    if seq > last + 1 {
-        let missing = seq - last - 1;
+    if seq == last.seq + 1 {
+        return None;
+    }
+    if seq > last.seq {
+        let missing = seq - last.seq - 1;
         return Some(format!(
-            "{label}{:0w$} expected, {seq:0w$} received: {missing} file{} missing",
-            last + 1,
+            "{label}{:0w$} expected, {seq:0w$} received: out of sequence, {missing} file{} missing",
+            last.seq + 1,
             if missing == 1 { "" } else { "s" }
         ));
     }
-    if seq < last {
-        return Some(format!(
-            "{label}{seq:0w$} received after {last:0w$}: out of order"
-        ));
-    }
-    None
+    let before = seen
+        .iter()
+        .find(|s| s.seq == seq)
+        .map_or_else(String::new, |s| format!("; it was already received as {}", s.file));
+    Some(format!(
+        "{label}{seq:0w$} received after {:0w$}: out of sequence (an older file){before}",
+        last.seq
+    ))
+}
+
+/// True when a finding is only a re-send of the file received just before (a warning: the
+/// series stays in step).
+pub fn is_resend(finding: &str) -> bool {
+    finding.contains("received again: a re-send")
 }
 
 /// True for the files the watch follows: numbered files out of ESR (the layout's direction,
@@ -240,10 +261,17 @@ mod tests {
         let before = vec![seen(1944, "GOC", 0)];
         assert_eq!(
             judge(l, &before, 1946, Some("GOC")).as_deref(),
-            Some("GOC 00001945 expected, 00001946 received: 1 file missing")
+            Some("GOC 00001945 expected, 00001946 received: out of sequence, 1 file missing")
         );
-        assert!(judge(l, &before, 1944, Some("GOC")).is_some_and(|f| f.contains("received again")));
+        assert!(judge(l, &before, 1944, Some("GOC")).is_some_and(|f| is_resend(&f)));
         assert!(judge(l, &before, 1945, Some("GOC")).is_none());
+        // One sequence across full and change files: a full file must be next too.
+        assert!(judge(l, &before, 1945, Some("GOF")).is_none());
+        let two = vec![seen(1944, "GOC", 0), seen(1945, "GOC", 1)];
+        assert!(
+            judge(l, &two, 1944, Some("GOC"))
+                .is_some_and(|f| !is_resend(&f) && f.contains("out of sequence (an older file)"))
+        );
         assert!(
             judge(l, &[], 7, Some("GDR")).is_none(),
             "the first file starts the series"
@@ -264,7 +292,8 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
         /// For any files received, the numbers since the last full file are exactly those
-        /// received plus those missing, and a number is "received twice" only when it was.
+        /// received plus those missing, and a number is "received again" only when it came
+        /// back after another file (not as a re-send of the file just before).
         #[test]
         fn missing_and_received_cover_the_series(nums in proptest::collection::vec((1900u64..1960, any::<bool>()), 1..40)) {
             let l = ldw();
@@ -273,10 +302,16 @@ mod tests {
             let max = nums.iter().map(|(n, _)| *n).max().expect("max");
             let from = nums.iter().filter(|(_, f)| *f).map(|(n, _)| *n).max().unwrap_or_else(|| nums.iter().map(|(n, _)| *n).min().expect("min"));
             prop_assert_eq!(st.latest.seq, max);
+            // The arrivals since the last full file, in order.
+            let since: Vec<u64> = nums.iter().map(|(n, _)| *n).filter(|n| *n >= from).collect();
             for n in from..=max {
                 let got = nums.iter().filter(|(x, _)| *x == n).count();
                 prop_assert_eq!(st.missing.contains(&n), got == 0);
-                prop_assert_eq!(st.repeated.contains(&n), got > 1);
+                // Received again other than straight after itself (a re-send is in step).
+                let again = since.iter().enumerate().any(|(k, x)| {
+                    *x == n && since[..k].contains(&n) && since[k - 1] != n
+                });
+                prop_assert_eq!(st.repeated.contains(&n), again);
             }
             prop_assert!(st.missing.iter().chain(&st.repeated).all(|n| (from..=max).contains(n)));
         }

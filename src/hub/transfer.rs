@@ -665,6 +665,34 @@ fn push_steps(
 
 // ------------------------------------------------------------------------ full refresh
 
+/// The time a full-refresh request carries: the layout's refresh time field (`[refresh]
+/// time`, "This Run" for the data-warehouse extract) of the newest change file of the series
+/// received, so that ESR's full extract starts where the change files stopped (None: no such
+/// field or file; the request then carries the time it is made).
+fn last_change_time(
+    store: &Store,
+    layout: &Layout,
+    vpd: &str,
+) -> Result<Option<String>, HubError> {
+    let (Some(fi), Some(h)) = (layout.refresh.time, layout.header()) else {
+        return Ok(None);
+    };
+    let series = format!("{}/{}", layout.id, vpd);
+    let mut seen = store.seen_in_series(&series)?;
+    seen.retain(|s| s.batch_id.is_some() && !s.kind.as_deref().is_some_and(|k| layout.is_full_file(k)));
+    seen.sort_by(|a, b| a.seq.cmp(&b.seq).then(a.seen_at.cmp(&b.seen_at)));
+    let Some(batch) = seen.last().and_then(|s| s.batch_id) else {
+        return Ok(None);
+    };
+    let first = store.page(batch, 0, 1, &Default::default())?;
+    Ok(first
+        .into_iter()
+        .next()
+        .filter(|r| r.record_type.as_deref() == Some(layout.records[h].code.as_str()))
+        .and_then(|r| r.fields.get(fi).cloned())
+        .filter(|v| !v.trim().is_empty()))
+}
+
 /// Asks ESR for a full extract: uploads, exactly once per call's file name, a file holding
 /// only the header of the interface's outbound layout. For layouts with `full_refresh`.
 pub fn request_refresh(
@@ -685,8 +713,13 @@ pub fn request_refresh(
         })?
         .clone();
     let now = crate::export::uk_now();
+    let time = last_change_time(store, &layout, &org.vpd)?;
+    let with_vpd = store
+        .setting(&format!("hub.{}.refresh-vpd", org.vpd))?
+        .is_some_and(|v| v.trim() == "yes");
     let (name, bytes) =
-        crate::export::header_only(&layout, &org.vpd, now).map_err(HubError::Refused)?;
+        crate::export::header_only(&layout, &org.vpd, now, time.as_deref(), with_vpd)
+            .map_err(HubError::Refused)?;
     let sent = super::work_dir(store, &org.vpd, "sent")?;
     let local = sent.join(&name);
     if store.transfer_named(&org.vpd, Way::Push, &name)?.is_none() {

@@ -16,8 +16,9 @@ use crate::layout::{Layout, Role};
 use crate::reader::{ReadProblem, problems_from_text, problems_to_text};
 use crate::rules::{Rule, sql_list};
 use crate::validate::{
-    Against, Issue, References, check_record, consistent_hash, consistent_issue, index_keys,
-    key_hash, record_type_of, unique_issue, unknown_type_issue,
+    Against, Issue, References, check_record, consistent_hash, consistent_issue, history_clash,
+    history_issue, index_keys, key_hash, period_of, record_type_of, unique_issue,
+    unknown_type_issue,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -994,6 +995,33 @@ fn apply_in_tx(
                         first_line as u64,
                     ),
                 )?;
+            }
+        }
+        // A date-tracked record: its period against the earlier rows of its entity.
+        if let Some((h, start, end)) = period_of(&layout, ri, rec.fields.as_slice()) {
+            let mut earlier = Vec::new();
+            for m in key_group(&tx, batch, h)? {
+                if m >= *seq {
+                    break;
+                }
+                let other = load(&tx, batch, m)?;
+                let Some(ori) = layout.stored_type(other.code.as_deref()) else {
+                    continue;
+                };
+                if other.excluded {
+                    continue;
+                }
+                if let Some((oh, s, e)) = period_of(&layout, ori, other.fields.as_slice())
+                    && oh == h
+                {
+                    earlier.push((other.line, s, e));
+                }
+            }
+            if let Some((first, same)) = history_clash(start, end, earlier)
+                && let Some(i) =
+                    history_issue(&layout, ri, rec.fields.as_slice(), rec.line, first, same)
+            {
+                put_issue(&tx, batch, Some(*seq), &i)?;
             }
         }
         // Consistent rules: the first record with the key sets the value the rest must carry.

@@ -177,6 +177,26 @@ impl Store {
             })?)
     }
 
+    /// False when the batch's source file's last line had no line ending (an export writes
+    /// it back the same way).
+    pub fn final_eol(&self, batch: i64) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row("SELECT final_eol FROM batch WHERE id = ?1", [batch], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// The earlier ESR release(s) a batch's records were read as, in words (None: as its
+    /// layout lists them today).
+    pub fn read_as(&self, batch: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT read_as FROM batch WHERE id = ?1", [batch], |r| {
+                r.get(0)
+            })?)
+    }
+
     /// Sets a batch's status (exported, held).
     pub fn set_status(&self, batch: i64, status: BatchStatus) -> Result<()> {
         self.conn.execute(

@@ -502,8 +502,8 @@ impl Store {
         super::edit::write_keys(&tx, batch, keys)?;
         let status = BatchStatus::judged(BatchStatus::Importing, fin.rejected, file_errors);
         tx.execute(
-            "UPDATE batch SET record_count = ?2, rejected_count = ?3, issue_count = ?4, status = ?5, had_bom = ?6, source_sha256 = ?7, file_error_count = ?8, keys_indexed = 1 WHERE id = ?1",
-            params![batch, i64::from(seq), fin.rejected as i64, issue_count as i64, status, fin.summary.had_bom, sha, file_errors as i64],
+            "UPDATE batch SET record_count = ?2, rejected_count = ?3, issue_count = ?4, status = ?5, had_bom = ?6, source_sha256 = ?7, file_error_count = ?8, keys_indexed = 1, read_as = ?9, final_eol = ?10 WHERE id = ?1",
+            params![batch, i64::from(seq), fin.rejected as i64, issue_count as i64, status, fin.summary.had_bom, sha, file_errors as i64, crate::validate::read_as_words(layout, &fin.read_as), !fin.summary.no_final_eol],
         )?;
         tx.commit()?;
         tracing::info!(

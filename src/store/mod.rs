@@ -431,7 +431,10 @@ impl Store {
 ///
 /// - `vpd`: the trust's VPD code, exactly 3 capital letters or digits (ESR-FACTS.md);
 /// - `seq.<VPD>.<interface id>`: the last sequence number an export of that organisation and
-///   interface used, a whole number that fits in 64 bits (see [`seq_key`]).
+///   interface used, a whole number that fits in 64 bits (see [`seq_key`]);
+/// - `hub.<VPD>.refresh-vpd`: `yes` when that organisation's full-refresh requests carry its
+///   VPD code after the time (the 4-field request), `no` (the default) for the published
+///   3-field one.
 pub fn check_setting(key: &str, value: &str) -> std::result::Result<(), String> {
     if key == "vpd" {
         return check_vpd(value);
@@ -462,6 +465,16 @@ pub fn check_setting(key: &str, value: &str) -> std::result::Result<(), String> 
             )),
         };
     }
+    if let Some(vpd) = key
+        .strip_prefix("hub.")
+        .and_then(|r| r.strip_suffix(".refresh-vpd"))
+    {
+        check_vpd(vpd).map_err(|e| format!("{key}: {e}"))?;
+        return match value.trim() {
+            "yes" | "no" => Ok(()),
+            _ => Err(format!("{key} is yes or no (\"{value}\" is not)")),
+        };
+    }
     if let Some(rest) = key.strip_prefix("seq.") {
         let Some((vpd, iface)) = rest.split_once('.') else {
             return Err(format!(
@@ -481,7 +494,7 @@ pub fn check_setting(key: &str, value: &str) -> std::result::Result<(), String> 
         return parse_seq(key, value).map(|_| ());
     }
     Err(format!(
-        "there is no setting {key:?}: the settings are vpd, seq.<VPD>.<interface id>, retention.batch-days, retention.batch-days.<interface id>, retention.archive-days, workbook.max-cells and workbook.max-mib"
+        "there is no setting {key:?}: the settings are vpd, seq.<VPD>.<interface id>, retention.batch-days, retention.batch-days.<interface id>, retention.archive-days, workbook.max-cells, workbook.max-mib and hub.<VPD>.refresh-vpd"
     ))
 }
 

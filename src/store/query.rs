@@ -49,6 +49,11 @@ pub struct BatchInfo {
     pub exported_held: Option<u64>,
     /// The organisation whose hub it was delivered to, if it was.
     pub delivered_to: Option<String>,
+    /// The layout's id alone.
+    pub layout_id: String,
+    /// The earlier ESR release(s) its records were read as, in words (None: as its layout
+    /// lists them today).
+    pub read_as: Option<String>,
 }
 
 impl BatchInfo {
@@ -90,12 +95,15 @@ fn batch_row(r: &Row<'_>) -> rusqlite::Result<BatchInfo> {
         made_from: r.get(16)?,
         exported_held: r.get::<_, Option<i64>>(17)?.map(|n| n as u64),
         delivered_to: r.get(18)?,
+        layout_id: r.get(2)?,
+        read_as: r.get(19)?,
     })
 }
 
 const BATCH_COLS: &str = "id, interface, layout_id, layout_version, source_name, source_path, source_sha256, imported_at, imported_by, record_count, rejected_count, issue_count, status, file_error_count, reference, interface_choice, made_from,
     (SELECT e.held_back FROM export_run e WHERE e.batch_id = batch.id AND e.outcome = 'ok' ORDER BY e.id DESC LIMIT 1),
-    (SELECT t.vpd FROM hub_transfer t WHERE t.batch_id = batch.id AND t.direction = 'push' AND t.state = 'done' LIMIT 1)";
+    (SELECT t.vpd FROM hub_transfer t WHERE t.batch_id = batch.id AND t.direction = 'push' AND t.state = 'done' LIMIT 1),
+    read_as";
 
 /// A stored record as [`crate::store::Store::for_each_record_ref`] hands it over: fields
 /// borrowed from the store's row where they can be.

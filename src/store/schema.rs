@@ -364,6 +364,13 @@ pub const MIGRATIONS: &[&str] = &[
         why TEXT
     );
     "#,
+    // 14: what a file was read as, kept as received: the earlier ESR release(s) whose field
+    // counts its records had (NULL: as the layout lists them today), and whether its last
+    // line ended with a line ending (an export writes it back the same way).
+    r#"
+    ALTER TABLE batch ADD COLUMN read_as TEXT;
+    ALTER TABLE batch ADD COLUMN final_eol INTEGER NOT NULL DEFAULT 1;
+    "#,
 ];
 
 /// The schema version this program writes.

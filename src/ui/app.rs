@@ -1989,7 +1989,7 @@ impl App {
             (Screen::Layouts, _, _) if self.layouts_screen.is_some() => {
                 egui::CentralPanel::default().show(ui, |ui| {
                     if let Some(l) = &mut self.layouts_screen {
-                        l.ui(ui);
+                        l.ui(ui, &self.batches.all);
                     }
                 });
             }

@@ -1521,6 +1521,10 @@ impl BatchView {
             }
             ui.label(format!("· {} issues", self.info.issues));
         });
+        if let Some(r) = &self.info.read_as {
+            ui.label(egui::RichText::new(format!("Read as {r}")).weak())
+                .on_hover_text("The records have the field counts of this version of the layout (see the Layouts screen)");
+        }
         if let Some(from) = &self.info.made_from {
             ui.add(
                 egui::Label::new(egui::RichText::new(format!("Made from {from}")).weak())

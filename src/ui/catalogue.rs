@@ -78,8 +78,14 @@ impl CatalogueScreen {
             .batch()
             .filter(|i| self.layouts.get(&i.id).is_some())
             .count();
+        let public = self
+            .catalogue
+            .batch()
+            .filter_map(|i| self.layouts.get(&i.id))
+            .filter(|l| l.evidence != crate::layout::Evidence::Representative)
+            .count();
         let mut s = format!(
-            "{with} of {batch} batch interfaces have a layout. Bundled layouts are representative, not the official ESR specification."
+            "{with} of {batch} batch interfaces have a layout; {public} follow public evidence, the rest are representative, not the official ESR specification."
         );
         for w in &self.layouts.warnings {
             s.push_str("  Warning: ");
@@ -225,10 +231,9 @@ impl CatalogueScreen {
                                 let text = match (i.kind, i.is_decommissioned()) {
                                     (_, true) => "n/a".to_string(),
                                     (Kind::Api, _) => "API".to_string(),
-                                    (Kind::Batch, _) => if layouts.get(&i.id).is_some() {
-                                        "Yes"
-                                    } else {
-                                        "None yet"
+                                    (Kind::Batch, _) => match layouts.get(&i.id) {
+                                        Some(l) => l.evidence.label(),
+                                        None => "None yet",
                                     }
                                     .to_string(),
                                 };
@@ -317,10 +322,22 @@ impl CatalogueScreen {
                             l.file_name.text
                         ));
                     }
-                    if let Some(l) = mine.first()
-                        && !l.representative.is_empty()
-                    {
-                        ui.weak(&l.representative);
+                    if let Some(l) = mine.first() {
+                        ui.weak(format!("Evidence: {}.", l.evidence.words()));
+                        if let Some(s) = l.sources.first() {
+                            ui.weak(format!(
+                                "Source: {}{}",
+                                s.cite(),
+                                if l.sources.len() > 1 {
+                                    format!(" (and {} more on the Layouts screen)", l.sources.len() - 1)
+                                } else {
+                                    String::new()
+                                }
+                            ));
+                        }
+                        if !l.representative.is_empty() {
+                            ui.weak(&l.representative);
+                        }
                     }
                 }
                 ui.horizontal_wrapped(|ui| {

@@ -156,8 +156,9 @@ impl LayoutsScreen {
         self.selected.as_deref().and_then(|id| self.set.get(id))
     }
 
-    /// Draws the screen.
-    pub fn ui(&mut self, ui: &mut egui::Ui) {
+    /// Draws the screen; `batches` are the store's batches, newest first (each says the
+    /// version of its layout it was read with).
+    pub fn ui(&mut self, ui: &mut egui::Ui, batches: &[crate::store::BatchInfo]) {
         if self.busy() {
             self.poll();
             ui.ctx()
@@ -259,17 +260,14 @@ impl LayoutsScreen {
                 return;
             };
             ui.heading(format!("{} — version {}", layout.name, layout.version));
-            ui.colored_label(ui.visuals().warn_fg_color, &layout.representative);
-            if let Some(g) = &layout.grounding {
-                ui.label(egui::RichText::new(g).weak());
-            }
+            evidence_ui(ui, &layout, batches);
             let d = &layout.dialect;
             ui.label(format!(
                 "Delimiter {:?} · quoting {} · {} · {} line endings · file name {}{}",
                 d.delimiter as char,
                 d.quote.map_or("none".to_string(), |q| format!("{:?}", q as char)),
                 d.encoding.name(),
-                if d.line_ending == crate::layout::LineEnding::Crlf { "CRLF" } else { "LF" },
+                d.line_ending.name(),
                 layout.file_name.text,
                 if layout.column_names { " · first line: column names" } else { "" }
             ));
@@ -379,4 +377,79 @@ fn fields_ui(ui: &mut egui::Ui, rows: &[crate::layout::LayoutRow]) {
                 });
             }
         });
+}
+
+/// How far a layout can be trusted and where its facts come from: its evidence, the sources
+/// it cites, the earlier releases it also reads, what it keeps as warnings, and the version
+/// each of its batches was read with.
+fn evidence_ui(ui: &mut egui::Ui, layout: &Layout, batches: &[crate::store::BatchInfo]) {
+    use crate::layout::{Evidence, Tolerance};
+    let color = match layout.evidence {
+        Evidence::Representative => ui.visuals().warn_fg_color,
+        _ => ui.visuals().text_color(),
+    };
+    ui.colored_label(
+        color,
+        format!("Evidence: {}.", layout.evidence.words()),
+    );
+    if !layout.representative.is_empty() {
+        ui.colored_label(ui.visuals().warn_fg_color, &layout.representative);
+    }
+    if let Some(g) = &layout.grounding {
+        ui.label(egui::RichText::new(g).weak());
+    }
+    if !layout.sources.is_empty() {
+        egui::CollapsingHeader::new(format!("Sources ({})", layout.sources.len()))
+            .id_salt("layout-sources")
+            .show(ui, |ui| {
+                for s in &layout.sources {
+                    ui.label(s.cite());
+                }
+            });
+    }
+    let mut versions = vec![format!("{} (current)", layout.version)];
+    for r in &layout.releases {
+        let counts: Vec<String> = r
+            .counts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.map(|n| format!("{} {n}", layout.records[i].code)))
+            .collect();
+        versions.push(format!("{} ({} fields)", r.name, counts.join(", ")));
+    }
+    if versions.len() > 1 {
+        ui.label(format!("Versions it reads: {}.", versions.join("; ")));
+    }
+    let kept: Vec<&str> = [
+        (layout.spare_fields, "empty spare fields past a record's end"),
+        (layout.unknown_records, "record types it does not list"),
+    ]
+    .into_iter()
+    .filter(|(t, _)| *t == Tolerance::Warning)
+    .map(|(_, w)| w)
+    .collect();
+    if !kept.is_empty() {
+        ui.label(format!(
+            "Said as warnings, kept and exported as received: {}.",
+            kept.join("; ")
+        ));
+    }
+    let mine: Vec<String> = batches
+        .iter()
+        .filter(|b| b.layout_id == layout.id)
+        .take(8)
+        .map(|b| {
+            format!(
+                "batch {} ({}): read as {}",
+                b.id,
+                b.source_name,
+                b.read_as
+                    .clone()
+                    .unwrap_or_else(|| b.layout.rsplit(' ').next().unwrap_or("").to_string())
+            )
+        })
+        .collect();
+    if !mine.is_empty() {
+        ui.label(egui::RichText::new(format!("Batches read with it: {}.", mine.join("; "))).weak());
+    }
 }

@@ -323,6 +323,7 @@ proptest! {
             when,
             seq,
             choices: Vec::new(),
+            header: layout.name_header(None),
         });
         if let Ok(name) = name {
             prop_assert!(layout.file_name.matches(&name), "{} does not match {}", name, layout.file_name.text);

@@ -20,7 +20,7 @@ fn a_layout_is_edited_and_reloaded_and_a_broken_edit_is_refused() {
     screen.selected = Some("absences".into());
     let mut h = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(|ui, s: &mut LayoutsScreen| s.ui(ui), screen);
+        .build_ui_state(|ui, s: &mut LayoutsScreen| s.ui(ui, &[]), screen);
     h.run();
     h.get_by_label("Edit this layout").click();
     h.run();
@@ -205,7 +205,7 @@ fn the_layouts_screen_says_each_rule_in_words_in_full_beside_its_field() {
     screen.selected = Some("active-directory".into());
     let mut h = Harness::builder()
         .with_size(egui::vec2(1024.0, 700.0))
-        .build_ui_state(|ui, s: &mut LayoutsScreen| s.ui(ui), screen);
+        .build_ui_state(|ui, s: &mut LayoutsScreen| s.ui(ui, &[]), screen);
     settle_layouts(&mut h);
     let rows = esr_desk::layout::describe(h.state().set.get("active-directory").expect("layout"));
     let row = rows
