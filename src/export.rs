@@ -797,7 +797,10 @@ pub fn header_only(
     }
     let mut keep: Vec<usize> = r.fields.clone();
     if with_vpd
-        && let Some(v) = rt.fields.iter().position(|f| f.generate == Some(Generate::Vpd))
+        && let Some(v) = rt
+            .fields
+            .iter()
+            .position(|f| f.generate == Some(Generate::Vpd))
         && !keep.contains(&v)
     {
         keep.push(v);

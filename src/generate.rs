@@ -294,6 +294,69 @@ impl<'a> Gen<'a> {
         *n
     }
 
+    /// The rows of a date-tracked record type one person has are one entity's history: the
+    /// first row's key is kept for the rows after it, each period starts the day after the
+    /// one before ends, and the last is open (ESR's open end date 47121231).
+    fn date_track(
+        &mut self,
+        ri: usize,
+        nth: usize,
+        of: usize,
+        vals: &mut [String],
+        ctx: &mut HashMap<String, String>,
+    ) {
+        let rt = &self.layout.records[ri];
+        let Some(h) = rt.history.clone() else {
+            return;
+        };
+        let tag = format!("\u{0}history.{ri}");
+        let text = |f: &Format, d: NaiveDate| match f {
+            Format::Date(p) => p.format(d, 0),
+            _ => d.format("%Y%m%d").to_string(),
+        };
+        let before = if nth > 1 {
+            ctx.get(&tag).cloned()
+        } else {
+            None
+        };
+        let start = match before {
+            Some(prev) => {
+                let mut parts = prev.split('\u{1}');
+                let end = parts
+                    .next()
+                    .and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok());
+                for &k in &h.key {
+                    vals[k] = parts.next().unwrap_or_default().to_string();
+                }
+                match end {
+                    Some(e) => e + Duration::days(1),
+                    None => return,
+                }
+            }
+            None => {
+                let latest = self.opts.when.date() - Duration::days(400 * of as i64 + 30);
+                let earliest = self.earliest.min(latest - Duration::days(1));
+                self.random_date(earliest, latest)
+            }
+        };
+        let end = (nth < of).then(|| start + Duration::days(self.rng.i64(30..400)));
+        vals[h.start] = text(&rt.fields[h.start].format, start);
+        vals[h.end] = match end {
+            Some(e) => text(&rt.fields[h.end].format, e),
+            // ESR's open end date where the field is written YYYYMMDD; empty otherwise.
+            None => match &rt.fields[h.end].format {
+                Format::Date(p) if p.text == "YYYYMMDD" => "47121231".to_string(),
+                _ => String::new(),
+            },
+        };
+        let mut kept = end.map_or_else(String::new, |e| e.format("%Y%m%d").to_string());
+        for &k in &h.key {
+            kept.push('\u{1}');
+            kept.push_str(&vals[k]);
+        }
+        ctx.insert(tag, kept);
+    }
+
     fn random_date(&mut self, from: NaiveDate, to: NaiveDate) -> NaiveDate {
         let span = (to - from).num_days().max(1);
         from + Duration::days(self.rng.i64(0..span))
@@ -438,12 +501,25 @@ impl<'a> Gen<'a> {
         }
         let hint = f.sample.as_deref().unwrap_or("");
         let optional = !f.required && !force;
+        // A spare field, or one the file leaves empty: always empty.
+        if hint == "none" && optional {
+            return String::new();
+        }
         if optional
             && (hint == "rare" && self.rng.f64() > 0.05 || hint != "rare" && self.rng.f64() < 0.12)
         {
             return String::new();
         }
         if !f.codes.is_empty() {
+            // A hint naming some of the codes picks among them (a header's period type that
+            // the file name shows too); otherwise any code.
+            let hinted: Vec<&str> = hint
+                .split('|')
+                .filter(|h| f.codes.iter().any(|c| c == h))
+                .collect();
+            if !hinted.is_empty() {
+                return self.pick(&hinted).to_string();
+            }
             let i = self.rng.usize(..f.codes.len());
             return f.codes[i].clone();
         }
@@ -1518,14 +1594,15 @@ pub fn generate<W: Write>(
             if g.rng.f64() < c.fract() {
                 n += 1;
             }
-            if details.len() == 1 {
+            // Every record type the layout lists appears: the first person has one of each.
+            if details.len() == 1 || (detail_count == 0 && c > 0.0) {
                 n = n.max(1);
             }
             for k in 0..n {
-                plan.push((ri, k + 1));
+                plan.push((ri, k + 1, n));
             }
         }
-        for (ri, nth) in plan {
+        for (ri, nth, of) in plan {
             if detail_count >= opts.rows {
                 break;
             }
@@ -1534,7 +1611,8 @@ pub fn generate<W: Write>(
             let mut checked = (Vec::new(), Vec::new());
             let mut tries = 0;
             loop {
-                let candidate = g.record(ri, &mut ctx, &mut owned, nth);
+                let mut candidate = g.record(ri, &mut ctx, &mut owned, nth);
+                g.date_track(ri, nth, of, &mut candidate, &mut ctx);
                 let keys = g.keys_of(ri, &candidate);
                 if keys.iter().all(|k| !g.keys.contains(k)) && g.conflicts(ri, &candidate) == 0 {
                     // Rules can pull against each other for an unlucky draw (a leaving date

@@ -1455,7 +1455,15 @@ impl Layout {
                 .iter()
                 .position(|r| r.header.as_deref() == Some(v.trim()))
         {
-            return (self.releases[k].counts.get(ri).copied().flatten().unwrap_or(now), Some(k));
+            return (
+                self.releases[k]
+                    .counts
+                    .get(ri)
+                    .copied()
+                    .flatten()
+                    .unwrap_or(now),
+                Some(k),
+            );
         }
         if n != now
             && let Some(k) = self
@@ -1501,6 +1509,16 @@ impl Layout {
                 _ => None,
             })
             .collect()
+    }
+
+    /// True when the version a record of type `ri` is read as tells something: a release
+    /// changes its field count, or the header names the release.
+    pub fn versioned(&self, ri: usize) -> bool {
+        self.release_field.is_some()
+            || self
+                .releases
+                .iter()
+                .any(|r| r.counts.get(ri).copied().flatten().is_some())
     }
 
     /// The name of the version a file was read as.
@@ -1620,8 +1638,7 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
     if evidence == Evidence::Representative && representative.trim().is_empty() {
         return Err("`representative` must say whether this is the official specification".into());
     }
-    if matches!(evidence, Evidence::PublicCode | Evidence::PublicDocument) && f.sources.is_empty()
-    {
+    if matches!(evidence, Evidence::PublicCode | Evidence::PublicDocument) && f.sources.is_empty() {
         return Err(format!(
             "evidence = {:?} needs [[sources]]: where each fact comes from",
             evidence.code()
@@ -2069,7 +2086,9 @@ fn compile(f: LayoutFile, text: &str, name: &str, source: LayoutSource) -> Resul
         .map(|n| header_field(n, "release_field"))
         .transpose()?;
     if releases.iter().any(|r| r.header.is_some()) && release_field.is_none() {
-        return Err("a release gives its header value: name the header field with release_field".into());
+        return Err(
+            "a release gives its header value: name the header field with release_field".into(),
+        );
     }
     let words: Vec<String> = file_name
         .toks

@@ -1171,7 +1171,8 @@ impl<R: BufRead> BufRead for CrLines<R> {
                 if b != b'\r' {
                     self.buf.push(b);
                 } else if i + 1 < n {
-                    self.buf.push(if data[i + 1] == b'\n' { b'\r' } else { b'\n' });
+                    self.buf
+                        .push(if data[i + 1] == b'\n' { b'\r' } else { b'\n' });
                 } else {
                     self.pending_cr = true;
                 }

@@ -303,13 +303,10 @@ fn check_value_in(
         }
     }
     // A form the sources also show for this field is accepted as well.
-    let checked = field.format.check(v).or_else(|p| {
-        field
-            .also
-            .as_ref()
-            .and_then(|a| a.check(v).ok())
-            .ok_or(p)
-    });
+    let checked = field
+        .format
+        .check(v)
+        .or_else(|p| field.also.as_ref().and_then(|a| a.check(v).ok()).ok_or(p));
     let n = match checked {
         Ok(n) => n,
         Err(p) => {
@@ -1358,7 +1355,7 @@ pub fn history_issue<F: FieldSource + ?Sized>(
             Some(&rt.code),
             Some((h.start, &rt.fields[h.start])),
             format!(
-                "{who}'s period {period} overlaps the row at line {first_line}: the rows of one {} must not overlap (one should end the day before the next starts)",
+                "{who}: the period {period} overlaps the row at line {first_line}: the rows of one {} must not overlap (one ends the day before the next starts)",
                 names.join(" + ")
             ),
         )
@@ -2035,8 +2032,13 @@ impl<'a> Validator<'a> {
                 rejected,
             };
         };
-        self.read_as
-            .insert(layout.read_as(ri, l.fields.count(), self.header.as_deref()).1);
+        if layout.versioned(ri) {
+            self.read_as.insert(
+                layout
+                    .read_as(ri, l.fields.count(), self.header.as_deref())
+                    .1,
+            );
+        }
         let rt = &layout.records[ri];
         if rt.role == Role::Header && self.header.is_none() {
             self.header = Some(l.fields.iter().map(str::to_string).collect());

@@ -538,6 +538,52 @@ pub struct Workbook {
     limits: Limits,
 }
 
+/// Measures an OLE container (an .xls, or an encrypted workbook) before the workbook reader
+/// opens it: the container's allocation tables are checked by a well-kept reader of the
+/// format (the `cfb` crate), which refuses a chain of sectors that loops or leaves the file
+/// (a 6 KB file whose chain loops made the workbook reader allocate until it was killed, found
+/// by the workbook fuzz target), and no stream may claim more than the file holds or than the
+/// limit.
+fn measure_ole(path: &Path, file: &str, limits: Limits) -> Result<(), WorkbookError> {
+    let io = |source| WorkbookError::Io {
+        file: file.to_string(),
+        source,
+    };
+    let f = crate::reader::regular(path).map_err(io)?;
+    let size = f.metadata().map_err(io)?.len();
+    let comp = cfb::CompoundFile::open(f).map_err(|e| WorkbookError::Corrupt {
+        file: file.to_string(),
+        why: format!("its OLE container is damaged ({e})"),
+    })?;
+    for entry in comp.walk() {
+        if !entry.is_stream() {
+            continue;
+        }
+        if entry.len() > size {
+            return Err(WorkbookError::Corrupt {
+                file: file.to_string(),
+                why: format!(
+                    "its stream {} claims {} bytes, more than the whole file",
+                    entry.name(),
+                    entry.len()
+                ),
+            });
+        }
+        if entry.len() > limits.max_bytes {
+            return Err(WorkbookError::TooBig {
+                what: file.to_string(),
+                why: format!(
+                    "its stream {} holds {} MiB, more than {} MiB (the setting workbook.max-mib)",
+                    entry.name(),
+                    entry.len() / (1024 * 1024),
+                    limits.max_bytes / (1024 * 1024)
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Measures a zipped workbook (.xlsx, .xlsm, .ods) before it is opened: a part that unpacks
 /// past the limit is refused (a few megabytes can unpack to gigabytes), and an ODS sheet
 /// whose repeated rows and columns spread its cells past the limit of cells is refused
@@ -756,7 +802,9 @@ impl Workbook {
         let ole = crate::reader::head(path, 8)
             .map(|h| h.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]))
             .unwrap_or(false);
-        if !ole {
+        if ole {
+            measure_ole(path, &file, limits)?;
+        } else {
             measure_zip(path, &file, limits)?;
         }
         let inner = if ole {

@@ -196,7 +196,10 @@ fn json<R: std::io::BufRead + Send>(
         tail.push_str(&format!(",\"unchecked\":{u}"));
     }
     if let Some(r) = &s.read_as {
-        tail.push_str(&format!(",\"read_as\":{}", serde_json::Value::from(r.as_str())));
+        tail.push_str(&format!(
+            ",\"read_as\":{}",
+            serde_json::Value::from(r.as_str())
+        ));
     }
     tail.push_str("}\n");
     if let Err(e) = out.write_all(tail.as_bytes()).and_then(|()| out.flush())

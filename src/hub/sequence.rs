@@ -112,9 +112,8 @@ pub fn state(layout: Option<&Layout>, seen: &[SeenSeq]) -> Option<SeriesState> {
     let latest = seen
         .iter()
         .max_by(|a, b| a.seq.cmp(&b.seq).then(a.seen_at.cmp(&b.seen_at)))?;
-    let full = |s: &SeenSeq| {
-        layout.is_some_and(|l| s.kind.as_deref().is_some_and(|k| l.is_full_file(k)))
-    };
+    let full =
+        |s: &SeenSeq| layout.is_some_and(|l| s.kind.as_deref().is_some_and(|k| l.is_full_file(k)));
     let from = seen
         .iter()
         .filter(|s| full(s))
@@ -171,7 +170,9 @@ pub fn judge(layout: &Layout, seen: &[SeenSeq], seq: u64, kind: Option<&str>) ->
     let before = seen
         .iter()
         .find(|s| s.seq == seq)
-        .map_or_else(String::new, |s| format!("; it was already received as {}", s.file));
+        .map_or_else(String::new, |s| {
+            format!("; it was already received as {}", s.file)
+        });
     Some(format!(
         "{label}{seq:0w$} received after {:0w$}: out of sequence (an older file){before}",
         last.seq

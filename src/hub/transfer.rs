@@ -669,17 +669,15 @@ fn push_steps(
 /// time`, "This Run" for the data-warehouse extract) of the newest change file of the series
 /// received, so that ESR's full extract starts where the change files stopped (None: no such
 /// field or file; the request then carries the time it is made).
-fn last_change_time(
-    store: &Store,
-    layout: &Layout,
-    vpd: &str,
-) -> Result<Option<String>, HubError> {
+fn last_change_time(store: &Store, layout: &Layout, vpd: &str) -> Result<Option<String>, HubError> {
     let (Some(fi), Some(h)) = (layout.refresh.time, layout.header()) else {
         return Ok(None);
     };
     let series = format!("{}/{}", layout.id, vpd);
     let mut seen = store.seen_in_series(&series)?;
-    seen.retain(|s| s.batch_id.is_some() && !s.kind.as_deref().is_some_and(|k| layout.is_full_file(k)));
+    seen.retain(|s| {
+        s.batch_id.is_some() && !s.kind.as_deref().is_some_and(|k| layout.is_full_file(k))
+    });
     seen.sort_by(|a, b| a.seq.cmp(&b.seq).then(a.seen_at.cmp(&b.seen_at)));
     let Some(batch) = seen.last().and_then(|s| s.batch_id) else {
         return Ok(None);

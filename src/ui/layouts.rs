@@ -388,10 +388,7 @@ fn evidence_ui(ui: &mut egui::Ui, layout: &Layout, batches: &[crate::store::Batc
         Evidence::Representative => ui.visuals().warn_fg_color,
         _ => ui.visuals().text_color(),
     };
-    ui.colored_label(
-        color,
-        format!("Evidence: {}.", layout.evidence.words()),
-    );
+    ui.colored_label(color, format!("Evidence: {}.", layout.evidence.words()));
     if !layout.representative.is_empty() {
         ui.colored_label(ui.visuals().warn_fg_color, &layout.representative);
     }
@@ -421,7 +418,10 @@ fn evidence_ui(ui: &mut egui::Ui, layout: &Layout, batches: &[crate::store::Batc
         ui.label(format!("Versions it reads: {}.", versions.join("; ")));
     }
     let kept: Vec<&str> = [
-        (layout.spare_fields, "empty spare fields past a record's end"),
+        (
+            layout.spare_fields,
+            "empty spare fields past a record's end",
+        ),
         (layout.unknown_records, "record types it does not list"),
     ]
     .into_iter()
@@ -443,9 +443,12 @@ fn evidence_ui(ui: &mut egui::Ui, layout: &Layout, batches: &[crate::store::Batc
                 "batch {} ({}): read as {}",
                 b.id,
                 b.source_name,
-                b.read_as
-                    .clone()
-                    .unwrap_or_else(|| b.layout.rsplit(' ').next().unwrap_or("").to_string())
+                b.read_as.clone().unwrap_or_else(|| b
+                    .layout
+                    .rsplit(' ')
+                    .next()
+                    .unwrap_or("")
+                    .to_string())
             )
         })
         .collect();
