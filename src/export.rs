@@ -251,6 +251,11 @@ pub fn export_batch(
     opts: &ExportOptions,
 ) -> Result<ExportOutcome, ExportError> {
     let started = now_text();
+    // What a killed export left in this folder goes first, whatever becomes of this one (a
+    // temporary file still held by a running export is left alone).
+    if opts.out_dir.is_dir() {
+        clean_orphans(&opts.out_dir);
+    }
     let info = store.batch(batch)?;
     let _lock = export_lock(store)?;
     let recovered = recover(store)?;
@@ -305,7 +310,7 @@ pub fn export_batch(
             held: 0,
             trigger: opts.trigger,
             vpd: Some(&plan.id.vpd),
-            seq: Some(plan.id.seq),
+            seq: plan.id.counted.then_some(plan.id.seq),
         },
     )?;
     crate::failpoint::hit("export.intent");
@@ -508,6 +513,9 @@ pub struct Identity {
     pub legacy: Option<String>,
     /// The number was given: the counter moves only if it is past it.
     pub given: bool,
+    /// The number is the counter's (false: an ESR file passed on under the name it came
+    /// with, [`keeps_received`]: no number of ours is used).
+    pub counted: bool,
 }
 
 /// Resolves a file's identity: the VPD code is the organisation's, else the one given, else
@@ -557,7 +565,18 @@ pub fn identity(
         key,
         legacy: legacy.map(|_| legacy_key),
         given: want.seq.is_some(),
+        counted: true,
     })
+}
+
+/// True when an export of a batch passes on ESR's own file as it was received: a file out of
+/// ESR ([`Layout::out_of_esr`]) whose name fits its layout keeps that name and its header's
+/// values (ESR's file name, times, VPD and sequence are evidence, principle 8), and only
+/// what the officer changed is written differently (the trailer's figures recomputed when
+/// records were excluded or held back). The trust's own files into ESR are new files, named
+/// and numbered by the export. The one place this is decided.
+pub fn keeps_received(layout: &Layout, source_name: &str) -> bool {
+    layout.out_of_esr() && layout.file_name.matches(source_name)
 }
 
 /// [`identity`] for a stored batch: what its header and file name carry are the last resort
@@ -595,18 +614,25 @@ fn plan(store: &mut Store, batch: i64, opts: &ExportOptions) -> Result<Plan, Exp
             seq: opts.seq,
         },
     )?;
-    let choices = layout.file_name.choices_in(&info.source_name);
-    let head = header_fields(store, batch, &layout)?;
-    let name = layout
-        .file_name
-        .render(&NameValues {
-            vpd: &id.vpd,
-            when: opts.now,
-            seq: id.seq,
-            choices,
-            header: layout.name_header(head.as_deref()),
-        })
-        .map_err(ExportError::Name)?;
+    let mut id = id;
+    let name = if keeps_received(&layout, &info.source_name) {
+        id.counted = false;
+        id.seq = layout.file_name.seq_in(&info.source_name).unwrap_or(0);
+        info.source_name.clone()
+    } else {
+        let choices = layout.file_name.choices_in(&info.source_name);
+        let head = header_fields(store, batch, &layout)?;
+        layout
+            .file_name
+            .render(&NameValues {
+                vpd: &id.vpd,
+                when: opts.now,
+                seq: id.seq,
+                choices,
+                header: layout.name_header(head.as_deref()),
+            })
+            .map_err(ExportError::Name)?
+    };
     safe_file_name(&name).map_err(ExportError::Name)?;
     let path = opts.out_dir.join(&name);
     if path.exists() && !opts.overwrite {
@@ -856,7 +882,9 @@ fn commit_export(
     let committed = (|| -> Result<(), ExportError> {
         let tx = store.write_tx()?;
         store.end_export(run, ExportRunOutcome::Ok, None)?;
-        store.use_seq(&p.id.key, p.id.seq, p.id.legacy.as_deref())?;
+        if p.id.counted {
+            store.use_seq(&p.id.key, p.id.seq, p.id.legacy.as_deref())?;
+        }
         if held == 0 {
             store.set_status(batch, crate::store::kinds::BatchStatus::Exported)?;
         }
@@ -968,6 +996,7 @@ pub fn write_batch<W: Write + Send>(
 ) -> Result<Written, ExportError> {
     let had_bom = info_had_bom(store, batch)?;
     let final_eol = store.final_eol(batch)?;
+    let received_header = keeps_received(layout, &store.batch(batch)?.source_name);
     let (written, sha) = on_file_thread(out, |to_file| -> Result<Written, ExportError> {
         let io_err = |source| ExportError::Io {
             path: path.to_path_buf(),
@@ -1016,7 +1045,11 @@ pub fn write_batch<W: Write + Send>(
         let write_header =
             |fields: Option<Vec<String>>, buf: &mut Vec<u8>| -> Result<(), ExportError> {
                 let Some(h) = header else { return Ok(()) };
-                let vals = header_values(layout, h, fields.unwrap_or_default(), fill);
+                let vals = match fields {
+                    // ESR's header, as it came.
+                    Some(f) if received_header => f,
+                    f => header_values(layout, h, f.unwrap_or_default(), fill),
+                };
                 encode_record(&dialect, &vals, buf)
                     .map_err(|source| ExportError::Value { line: 1, source })
             };

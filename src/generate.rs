@@ -325,8 +325,13 @@ impl<'a> Gen<'a> {
                 let end = parts
                     .next()
                     .and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok());
-                for &k in &h.key {
-                    vals[k] = parts.next().unwrap_or_default().to_string();
+                // The same entity: its key and every identifier as the row before had them.
+                for (fi, f) in rt.fields.iter().enumerate() {
+                    let v = parts.next().unwrap_or_default();
+                    let n = f.name.to_ascii_lowercase();
+                    if h.key.contains(&fi) || n.ends_with(" id") || n.ends_with(" number") {
+                        vals[fi] = v.to_string();
+                    }
                 }
                 match end {
                     Some(e) => e + Duration::days(1),
@@ -345,14 +350,14 @@ impl<'a> Gen<'a> {
             Some(e) => text(&rt.fields[h.end].format, e),
             // ESR's open end date where the field is written YYYYMMDD; empty otherwise.
             None => match &rt.fields[h.end].format {
-                Format::Date(p) if p.text == "YYYYMMDD" => "47121231".to_string(),
+                Format::Date(p) if p.text == "YYYYMMDD" => crate::layout::OPEN_END.to_string(),
                 _ => String::new(),
             },
         };
         let mut kept = end.map_or_else(String::new, |e| e.format("%Y%m%d").to_string());
-        for &k in &h.key {
+        for v in vals.iter() {
             kept.push('\u{1}');
-            kept.push_str(&vals[k]);
+            kept.push_str(v);
         }
         ctx.insert(tag, kept);
     }

@@ -92,7 +92,7 @@ fn is_leaver_field(name: &str) -> bool {
 pub fn is_staff_feed(layout: &Layout) -> bool {
     layout.records.iter().any(|rt| {
         rt.role == Role::Detail
-            && !rt.unique.is_empty()
+            && rt.entity_key().is_some()
             && rt.fields.iter().any(|f| is_mover_field(&f.name))
             && rt.fields.iter().any(|f| is_leaver_field(&f.name))
     })
@@ -104,16 +104,19 @@ struct Side {
 }
 
 fn load(store: &mut Store, batch: i64, layout: &Layout) -> Result<Side, ExportError> {
-    let mut records = HashMap::new();
+    let mut records: HashMap<(usize, String), Vec<String>> = HashMap::new();
     store.for_each_record(batch, false, |rec| -> Result<bool, ExportError> {
         let ri = layout.stored_type(rec.record_type.as_deref());
         let Some(ri) = ri else { return Ok(true) };
         let rt = &layout.records[ri];
-        if rt.role != Role::Detail || rt.unique.is_empty() || rt.fields.len() <= 2 {
+        let Some(entity) = rt.entity_key() else {
+            return Ok(true);
+        };
+        if rt.role != Role::Detail || rt.fields.len() <= 2 {
             return Ok(true); // delete records carry only the type and id; they do not describe a person
         }
         let fields = rec.fields;
-        let key: Vec<&str> = rt.unique[0]
+        let key: Vec<&str> = entity
             .iter()
             .map(|&k| fields.get(k).map_or("", String::as_str))
             .collect();
@@ -121,7 +124,25 @@ fn load(store: &mut Store, batch: i64, layout: &Layout) -> Result<Side, ExportEr
             return Ok(true);
         }
         let key = key.join(" + ");
-        records.insert((ri, key), fields);
+        // A date-tracked entity's rows: the one whose period starts last is where it stands.
+        let later = |a: &[String], b: &[String]| match &rt.history {
+            Some(h) => {
+                let start = |f: &[String]| {
+                    rt.fields[h.start]
+                        .format
+                        .check(f.get(h.start).map_or("", String::as_str))
+                        .ok()
+                };
+                start(a) >= start(b)
+            }
+            None => true,
+        };
+        match records.get(&(ri, key.clone())) {
+            Some(kept) if !later(&fields, kept) => {}
+            _ => {
+                records.insert((ri, key), fields);
+            }
+        }
         Ok(true)
     })?;
     Ok(Side { records })
@@ -165,7 +186,9 @@ pub fn compare(store: &mut Store, old: i64, new: i64) -> Result<Vec<JmlRow>, Exp
     let after = load(store, new, &layout)?;
     let mut out = Vec::new();
     let key_name = |ri: usize| {
-        layout.records[ri].unique[0]
+        layout.records[ri]
+            .entity_key()
+            .unwrap_or_default()
             .iter()
             .map(|&k| layout.records[ri].fields[k].name.clone())
             .collect::<Vec<_>>()
@@ -189,8 +212,10 @@ pub fn compare(store: &mut Store, old: i64, new: i64) -> Result<Vec<JmlRow>, Exp
                     .enumerate()
                     .filter(|(i, f)| {
                         is_leaver_field(&f.name)
-                            && prev.get(*i).is_none_or(|v| v.is_empty())
-                            && fields.get(*i).is_some_and(|v| !v.is_empty())
+                            && prev.get(*i).is_none_or(|v| crate::layout::is_open_end(v))
+                            && fields
+                                .get(*i)
+                                .is_some_and(|v| !crate::layout::is_open_end(v))
                     })
                     .map(|(i, f)| format!("{} set to {}", f.name, fields[i]))
                     .collect();

@@ -725,6 +725,17 @@ pub struct RecordType {
     pub history: Option<History>,
 }
 
+/// ESR's open end date, Oracle's end of time: a period that has not ended is written
+/// `47121231` (or left empty).
+pub const OPEN_END: &str = "47121231";
+
+/// True when a period's end date says it has not ended: empty, or ESR's open end date in
+/// any date form (the year 4712).
+pub fn is_open_end(v: &str) -> bool {
+    let v = v.trim();
+    v.is_empty() || v == OPEN_END || v.contains("4712")
+}
+
 /// A date-tracked record type: one entity (a person, an assignment) may have several rows,
 /// each for its own effective period. Rows of one key must not overlap, and a period must not
 /// end before it starts (judged in one place: `validate::history_issue`).
@@ -744,6 +755,16 @@ impl RecordType {
         self.fields
             .iter()
             .position(|f| f.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The fields that say which person, assignment or thing a record is about: its first
+    /// unique key, else the key of its history (a date-tracked record: several rows of one
+    /// key, each for its own period). The one place a record's identity is decided.
+    pub fn entity_key(&self) -> Option<&[usize]> {
+        self.unique
+            .first()
+            .map(Vec::as_slice)
+            .or_else(|| self.history.as_ref().map(|h| h.key.as_slice()))
     }
 
     /// True when field `i` is part of one of the record's unique keys.
@@ -771,8 +792,8 @@ impl RecordType {
         if !ids.is_empty() {
             return ids;
         }
-        match self.unique.first() {
-            Some(k) if k.len() <= 2 => k.clone(),
+        match self.entity_key() {
+            Some(k) if k.len() <= 2 => k.to_vec(),
             _ => Vec::new(),
         }
     }
@@ -1449,21 +1470,20 @@ impl Layout {
     pub fn read_as(&self, ri: usize, n: usize, header: Option<&[String]>) -> (usize, ReadAs) {
         let now = self.records.get(ri).map_or(0, |r| r.fields.len());
         if let (Some(hf), Some(h)) = (self.release_field, header)
-            && let Some(v) = h.get(hf)
-            && let Some(k) = self
+            && let Some(v) = h.get(hf).map(|v| v.trim())
+        {
+            // The header names this version (the layout's own): the lists as they are now.
+            if v == self.version {
+                return (now, None);
+            }
+            if let Some(k) = self
                 .releases
                 .iter()
-                .position(|r| r.header.as_deref() == Some(v.trim()))
-        {
-            return (
-                self.releases[k]
-                    .counts
-                    .get(ri)
-                    .copied()
-                    .flatten()
-                    .unwrap_or(now),
-                Some(k),
-            );
+                .position(|r| r.header.as_deref() == Some(v))
+            {
+                let count = self.releases[k].counts.get(ri).copied().flatten();
+                return (count.unwrap_or(now), Some(k));
+            }
         }
         if n != now
             && let Some(k) = self
@@ -1526,6 +1546,17 @@ impl Layout {
         match r.and_then(|k| self.releases.get(k)) {
             Some(rel) => rel.name.clone(),
             None => format!("{} (current)", self.version),
+        }
+    }
+
+    /// True for ESR's own files: the layout's direction, else its interface's in the
+    /// catalogue, is out of ESR.
+    pub fn out_of_esr(&self) -> bool {
+        match self.direction {
+            Some(d) => d == Direction::Out,
+            None => crate::catalogue::Catalogue::bundled()
+                .get(&self.interface)
+                .is_some_and(|i| i.direction == crate::catalogue::Direction::Out),
         }
     }
 

@@ -227,7 +227,8 @@ pub struct Line<'a> {
 
 /// Reads a file line by line. Create with [`Reader::new`], then call [`Reader::next_line`].
 pub struct Reader<R> {
-    src: R,
+    /// The source, read as the dialect's lines (a layout's CR line endings understood).
+    src: CrLines<R>,
     parser: LineParser,
     line: u64,
     raw: Vec<u8>,
@@ -251,7 +252,7 @@ impl<R: BufRead> Reader<R> {
     /// A reader over `src` with the layout's dialect.
     pub fn new(src: R, dialect: Dialect) -> Self {
         Self {
-            src,
+            src: CrLines::new(src, dialect),
             parser: LineParser::new(dialect, false),
             line: 0,
             raw: Vec::with_capacity(1024),
@@ -270,7 +271,7 @@ impl<R: BufRead> Reader<R> {
 
     /// The source, after reading.
     pub fn into_inner(self) -> R {
-        self.src
+        self.src.into_inner()
     }
 
     /// Bytes consumed so far (for progress).
@@ -795,7 +796,7 @@ pub fn read_ahead<R: BufRead + Send>(
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<LineBatch>(3);
         let reader = scope.spawn(move || -> Result<(ReadSummary, R), ReadError> {
-            let mut r = Reader::new(CrLines::new(src, dialect), dialect);
+            let mut r = Reader::new(src, dialect);
             let mut batch = LineBatch::default();
             while let Some(l) = r.next_line()? {
                 batch.push(&l);
@@ -815,7 +816,7 @@ pub fn read_ahead<R: BufRead + Send>(
                 bare_crs: r.bare_crs,
                 no_final_eol: r.no_final_eol,
             };
-            Ok((summary, r.into_inner().into_inner()))
+            Ok((summary, r.into_inner()))
         });
         'outer: for batch in rx.iter() {
             for m in &batch.metas {

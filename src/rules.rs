@@ -400,15 +400,21 @@ impl Rule {
                 "a quote that is never closed on its line, text after a closing quote, or a quote mark inside a field that is not quoted"
             }
             Rule::ColumnNames => "the first line is not the column-name row the layout expects",
-            Rule::UnknownRecordType => "a record type the layout does not define",
+            Rule::UnknownRecordType => {
+                "a record type the layout does not define (a warning, the line kept and exported as it came, where the layout says unknown_records = \"warning\")"
+            }
             Rule::HeaderMissing => "the file does not start with its header record",
             Rule::HeaderNotFirst => "a header record somewhere other than first",
             Rule::TrailerMissing => {
                 "the file does not end with its trailer record: it may have been cut short"
             }
             Rule::TrailerNotLast => "records after the trailer",
-            Rule::ExtraCell => "more fields than the record type has",
-            Rule::MissingCell => "fewer fields than the record type has",
+            Rule::ExtraCell => {
+                "more fields than the record type has (a warning, kept and exported as they came, when they are empty and the layout says spare_fields = \"warning\")"
+            }
+            Rule::MissingCell => {
+                "fewer fields than the record type has, and not the count of an earlier release the layout lists"
+            }
             Rule::RequiredError => "a required field is empty or holds only spaces",
             Rule::TypeError => "not a number, not a real date or time, not a valid flag",
             Rule::LengthError => "longer than X(n) allows, or not exactly F(n) long",
@@ -421,7 +427,9 @@ impl Rule {
             Rule::ValueError => {
                 "a fixed value (such as the interface code in the header) that differs"
             }
-            Rule::UniqueError => "a second record with the same key as an earlier one",
+            Rule::UniqueError => {
+                "a second record with the same key as an earlier one (for a date-tracked record: the same key and period)"
+            }
             Rule::OrderError => {
                 "a date or number before the one it must not precede (end before start)"
             }

@@ -780,6 +780,25 @@ pub fn check_record<F: FieldSource + ?Sized>(
             None => name,
         }
     };
+    // A date-tracked row's period must not end before it starts (the other history rules
+    // are judged across rows: [`history_clash`]).
+    if let Some(h) = &rt.history
+        && !bad_field.contains(h.end)
+        && let (Some(start), Some(end)) = (value(h.start), value(h.end))
+        && end < start
+    {
+        out.push(Issue::new(
+            Rule::OrderError,
+            line,
+            code,
+            Some((h.end, &rt.fields[h.end])),
+            format!(
+                "{} is before {}: a period cannot end before it starts",
+                shown_op(Operand::Field(h.end)),
+                shown_op(Operand::Field(h.start))
+            ),
+        ));
+    }
     for (k, rule) in rt.rules.iter().enumerate() {
         // The condition is asked only of a record that breaks the rule: most records keep
         // it, so most never pay for the condition.
@@ -1335,7 +1354,11 @@ pub fn history_issue<F: FieldSource + ?Sized>(
     let period = format!(
         "{} to {}",
         shown_in(&rt.fields[h.start], fields.field(h.start)),
-        if end.trim().is_empty() { "open" } else { end }
+        if crate::layout::is_open_end(end) {
+            "open"
+        } else {
+            end
+        }
     );
     let who = format!("{} {}", names.join(" + "), vals.join(" + "));
     Some(if same {
@@ -2032,7 +2055,7 @@ impl<'a> Validator<'a> {
                 rejected,
             };
         };
-        if layout.versioned(ri) {
+        if layout.records[ri].role == Role::Detail && layout.versioned(ri) {
             self.read_as.insert(
                 layout
                     .read_as(ri, l.fields.count(), self.header.as_deref())

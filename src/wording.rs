@@ -208,7 +208,14 @@ fn quantifier(c: &[char], at: &mut usize) -> Option<(u32, Option<u32>)> {
                 }
             }
         }
-        Some('*' | '+') => None,
+        Some('+') => {
+            *at += 1;
+            Some((1, None))
+        }
+        Some('*') => {
+            *at += 1;
+            Some((0, None))
+        }
         _ => Some((1, Some(1))),
     }
 }
@@ -216,7 +223,11 @@ fn quantifier(c: &[char], at: &mut usize) -> Option<(u32, Option<u32>)> {
 fn counted(a: &Atom, lo: u32, hi: Option<u32>) -> String {
     match (lo, hi) {
         (1, Some(1)) => a.one.clone(),
+        // A group of several parts keeps its brackets, so "optionally" covers them all.
+        (0, Some(1)) if a.one.contains(", then") => format!("optionally {}", a.many),
         (0, Some(1)) => format!("optionally {}", a.one),
+        (1, None) => format!("one or more {}", a.many),
+        (0, None) => format!("any number of {}", a.many),
         (n, Some(m)) if n == m => format!("{n} {}", a.many),
         (0, Some(m)) => format!("up to {m} {}", a.many),
         (n, Some(m)) => format!("{n} to {m} {}", a.many),
@@ -293,6 +304,10 @@ mod tests {
             ),
             ("a.*b", "the pattern a.*b"),
             ("[^0-9]", "the pattern [^0-9]"),
+            (
+                "[0-9]+(-[0-9]+)?",
+                "one or more digits, then optionally (“-”, then one or more digits)",
+            ),
         ] {
             assert_eq!(pattern(p), words, "{p}");
         }

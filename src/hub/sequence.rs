@@ -188,17 +188,12 @@ pub fn is_resend(finding: &str) -> bool {
 /// True for the files the watch follows: numbered files out of ESR (the layout's direction,
 /// else its interface's in the catalogue). Files into ESR are the trust's own to number.
 pub fn watched(layout: &Layout) -> bool {
-    let out = match layout.direction {
-        Some(d) => d == crate::layout::Direction::Out,
-        None => crate::catalogue::Catalogue::bundled()
-            .get(&layout.interface)
-            .is_some_and(|i| i.direction == crate::catalogue::Direction::Out),
-    };
-    out && layout
-        .file_name
-        .toks
-        .iter()
-        .any(|t| matches!(t, NameTok::Seq(_)))
+    layout.out_of_esr()
+        && layout
+            .file_name
+            .toks
+            .iter()
+            .any(|t| matches!(t, NameTok::Seq(_)))
 }
 
 /// Records a numbered file received and returns what the watch found (a gap, a repeat), if

@@ -427,8 +427,18 @@ fn joiners_movers_and_leavers_between_two_staff_feeds() {
     )
     .expect("ascii");
     let mut lines: Vec<String> = old_text.lines().map(str::to_string).collect();
+    // Assignments of one row each (the ASA record is date-tracked: an assignment may have a
+    // row for each period), so that each change below is the assignment's whole story.
+    let asa_id = |l: &str| l.split('~').nth(2).unwrap_or_default().to_string();
     let asa: Vec<usize> = (0..lines.len())
         .filter(|&i| lines[i].starts_with("ASA~"))
+        .filter(|&i| {
+            lines
+                .iter()
+                .filter(|l| l.starts_with("ASA~") && asa_id(l) == asa_id(&lines[i]))
+                .count()
+                == 1
+        })
         .collect();
     let set_field = |line: &mut String, idx: usize, v: &str| {
         let mut f: Vec<String> = line.split('~').map(str::to_string).collect();

@@ -88,7 +88,7 @@ fn extract(dir: &Path, kind: &str, n: u64) -> PathBuf {
         .expect("name")
         .to_string_lossy()
         .into_owned();
-    let to = from.replace("_GDR_", &format!("_{kind}_"));
+    let to = from.replace("_GOF_", &format!("_{kind}_"));
     let text = std::fs::read(&made).expect("read");
     let text = String::from_utf8_lossy(&text).replacen(&from, &to, 1);
     let path = dir.join(&to);
@@ -413,7 +413,8 @@ fn the_loop_with_esr_end_to_end() {
         .collect();
     assert_eq!(exported.len(), 2, "{exported:?}");
     assert!(
-        out(&run).contains("GOC 00001944 expected, 00001945 received: 1 file missing"),
+        out(&run)
+            .contains("GOC 00001944 expected, 00001945 received: out of sequence, 1 file missing"),
         "{}",
         out(&run)
     );
@@ -653,16 +654,18 @@ fn a_full_refresh_request_is_the_header_alone_sent_once() {
     assert_eq!(code(&o), Some(0), "{}", stderr(&o));
     let names = hub.names("In");
     assert_eq!(names.len(), 1, "{names:?}");
+    // As the public record describes it: named GDR with sequence 00000001, one line of the
+    // header's first three fields, no line ending.
     assert!(
-        names[0].starts_with("GO_RX1_GDW_GDR_") && names[0].ends_with("_00000000.DAT"),
+        names[0].starts_with("GO_RX1_GDW_GDR_") && names[0].ends_with("_00000001.DAT"),
         "{names:?}"
     );
     let text = std::fs::read_to_string(hub.dir("In").join(&names[0])).expect("read");
-    assert_eq!(text.lines().count(), 1, "{text}");
-    assert!(
-        text.starts_with(&format!("HDR~{}~", names[0])) && text.trim_end().ends_with("~RX1"),
-        "{text}"
-    );
+    let fields: Vec<&str> = text.split('~').collect();
+    assert_eq!(fields.len(), 3, "{text}");
+    assert_eq!(fields[..2], ["HDR", names[0].as_str()], "{text}");
+    assert_eq!(fields[2].len(), 15, "YYYYMMDD HHMMSS: {text}");
+    assert!(!text.contains('\n'), "{text:?}");
     let again = cli(
         &db,
         Some(PASSWORD),
@@ -687,6 +690,47 @@ fn a_full_refresh_request_is_the_header_alone_sent_once() {
     );
     assert_eq!(code(&no), Some(2));
     assert!(stderr(&no).contains("full_refresh"), "{}", stderr(&no));
+}
+
+/// The request's time is the end of the last change file received (so the full extract starts
+/// where the change files stopped), and an organisation whose hub takes the 4-field request
+/// says so in its setting.
+#[test]
+fn a_refresh_request_carries_the_last_change_file_s_end_and_the_organisation_s_form() {
+    let hub = Hub::start();
+    let (_dir, db) = setup(&hub);
+    let goc = extract(&hub.dir("Out"), "GOC", 21);
+    let this_run = std::fs::read_to_string(&goc)
+        .expect("read")
+        .lines()
+        .next()
+        .expect("header")
+        .split('~')
+        .nth(5)
+        .expect("This Run")
+        .to_string();
+    let o = cli(&db, Some(PASSWORD), &["hub", "pull", "RX1"]);
+    assert!(matches!(code(&o), Some(0 | 1)), "{}", stderr(&o));
+    let o = cli(&db, None, &["settings", "hub.RX1.refresh-vpd", "yes"]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let o = cli(
+        &db,
+        Some(PASSWORD),
+        &[
+            "hub",
+            "refresh",
+            "RX1",
+            "--interface",
+            "local-data-warehouse",
+        ],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let names = hub.names("In");
+    assert_eq!(names.len(), 1, "{names:?}");
+    let text = std::fs::read_to_string(hub.dir("In").join(&names[0])).expect("read");
+    assert_eq!(text, format!("HDR~{}~{this_run}~RX1", names[0]));
+    let bad = cli(&db, None, &["settings", "hub.RX1.refresh-vpd", "maybe"]);
+    assert_eq!(code(&bad), Some(2));
 }
 
 /// The Hub screen, driven through egui_kittest against the real test hub: an organisation
@@ -1400,7 +1444,7 @@ fn a_download_that_fails_holds_back_the_later_files_of_its_series_so_no_gap_is_i
         assert!(
             !p.notes
                 .iter()
-                .any(|n| n.contains("missing") || n.contains("out of order")),
+                .any(|n| n.contains("missing") || n.contains("out of sequence")),
             "{:?}",
             p.notes
         );

@@ -13,6 +13,7 @@ mod nothing_lost;
 mod officer_day;
 mod parallel;
 mod property;
+mod public_record;
 mod samples;
 mod schedule;
 mod search;

@@ -452,7 +452,7 @@ fn schedule_run_runs_now_and_run_due_resumes_interrupted_work_when_not_due() {
         .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
         .collect();
     assert!(
-        log.contains("scheduled run") && log.contains("file done"),
+        log.contains("scheduled run") && log.contains("file taken on"),
         "{log}"
     );
     assert!(

@@ -45,12 +45,27 @@ fn every_bundled_layout_has_a_sample_folder() {
             l.interface,
             l.id
         );
-        assert!(
-            l.representative
-                .contains("not the official ESR specification"),
-            "{} must say it is representative",
-            l.id
-        );
+        // Each says how far to trust it: a representative layout says so in words; one that
+        // follows public evidence cites its sources, code at a commit.
+        match l.evidence {
+            esr_desk::layout::Evidence::Representative => assert!(
+                l.representative
+                    .contains("not the official ESR specification"),
+                "{} must say it is representative",
+                l.id
+            ),
+            _ => {
+                assert!(!l.sources.is_empty(), "{} cites no source", l.id);
+                for s in &l.sources {
+                    assert!(
+                        s.document.is_some() || s.commit.as_deref().is_some_and(|c| c.len() == 40),
+                        "{}: {} is not cited at a full commit",
+                        l.id,
+                        s.cite()
+                    );
+                }
+            }
+        }
     }
     assert!(set.layouts.len() >= 4);
 }

@@ -427,6 +427,10 @@ fn references_are_checked_against_the_batch_the_officer_chose() {
         .expect("import");
     assert_eq!(again.status, "clean");
     assert!(store.issues_by_rule(again.batch_id).expect("r").is_empty());
+    let ldw_layout = store.batch_layout(ldw).expect("layout");
+    let number = ldw_layout.records[ldw_layout.record_index("ASA").expect("ASA")]
+        .field_index("Assignment Number")
+        .expect("field");
     let known: std::collections::HashSet<String> = store
         .page(
             ldw,
@@ -439,7 +443,7 @@ fn references_are_checked_against_the_batch_the_officer_chose() {
         )
         .expect("page")
         .into_iter()
-        .map(|r| r.fields[3].clone())
+        .map(|r| r.fields[number].clone())
         .collect();
     let a2 = store
         .import(
