@@ -1360,7 +1360,13 @@ impl<'a> Gen<'a> {
                     return None;
                 }
             }
-            Kind::ExtraCell => vals.push("EXTRA".into()),
+            Kind::ExtraCell => {
+                // A layout that tolerates spare fields also gets, half the time, the empty
+                // field a later ESR release adds (a warning); otherwise a stray value (an error).
+                let spare = self.layout.spare_fields == crate::layout::Tolerance::Warning
+                    && self.rng.bool();
+                vals.push(if spare { String::new() } else { "EXTRA".into() });
+            }
             Kind::MissingCell => {
                 if vals.len() < 3 {
                     return None;
@@ -1676,7 +1682,7 @@ pub fn generate<W: Write>(
                             record_type: None,
                             field,
                             rule: Rule::UnknownRecordType,
-                            severity: crate::validate::Severity::Error,
+                            severity: layout.unknown_records.severity(),
                             message: String::new(),
                             field_index: None,
                         };

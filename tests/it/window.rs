@@ -6,10 +6,13 @@ use esr_desk::ui::app::App;
 use esr_desk::ui::batch::BatchView;
 use std::time::{Duration, Instant};
 
-/// The real app in a harness of `w`×`h` points.
+/// The real app in a harness of `w`×`h` points. A frame may ask for another whenever the
+/// worker answers, and on a loaded machine its answers arrive over more frames: `run` is
+/// given room for them rather than failing on the fourth.
 pub fn harness_sized(app: App, w: f32, h: f32) -> Harness<'static, App> {
     Harness::builder()
         .with_size(egui::vec2(w, h))
+        .with_max_steps(64)
         .build_ui_state(|ui, app: &mut App| app.frame(ui), app)
 }
 
