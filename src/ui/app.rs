@@ -1557,7 +1557,12 @@ impl App {
                     self.catalogue.layouts = l.set.clone();
                 }
                 if s == Screen::Layouts && self.layouts_screen.is_none() {
-                    self.layouts_screen = Some(LayoutsScreen::new(crate::paths::layouts_dir()));
+                    let mut screen = LayoutsScreen::new(crate::paths::layouts_dir());
+                    // First shown with a batch open: that batch's layout, as it was read.
+                    if let Some(v) = &self.view {
+                        screen.selected = Some(v.info.layout_id.clone());
+                    }
+                    self.layouts_screen = Some(screen);
                 }
                 if s == Screen::Schedules {
                     match &mut self.schedules {

@@ -45,6 +45,16 @@ pub struct Tab {
     pub unknown: bool,
 }
 
+impl Tab {
+    /// What its tab or its entry in the list of record types says: its title and count.
+    pub fn label(&self) -> String {
+        format!("{} · {}", self.title, self.count)
+    }
+}
+
+/// The most record types shown as a row of tabs; a file of more gets one list of them.
+pub const TAB_STRIP_MOST: usize = 8;
+
 /// Which rows the table shows.
 #[derive(Debug, Clone)]
 pub enum Rows {
@@ -1341,6 +1351,20 @@ impl BatchView {
         if ctx.egui_wants_keyboard_input() || self.editing.is_some() {
             return;
         }
+        // As Excel moves between sheets: Ctrl+Page Up and Ctrl+Page Down, the record type
+        // before or after.
+        for (key, step) in [(egui::Key::PageUp, -1), (egui::Key::PageDown, 1)] {
+            if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, key)) {
+                let to = self
+                    .tab
+                    .checked_add_signed(step)
+                    .filter(|&t| t < self.tabs.len());
+                if let Some(t) = to {
+                    self.set_tab(store, t);
+                }
+                return;
+            }
+        }
         let n = self.rows.len() as usize;
         let ncols = self.ncols();
         if n == 0 || ncols == 0 {
@@ -1535,13 +1559,54 @@ impl BatchView {
             ));
         }
         if self.tabs.len() > 1 {
-            // One tab per record type; the row wraps when the window is narrow.
             let mut pick = self.tab;
-            ui.horizontal_wrapped(|ui| {
-                for (i, t) in self.tabs.iter().enumerate() {
-                    ui.selectable_value(&mut pick, i, format!("{} · {}", t.title, t.count));
-                }
-            });
+            if self.tabs.len() <= TAB_STRIP_MOST {
+                // One tab per record type; the row wraps when the window is narrow.
+                ui.horizontal_wrapped(|ui| {
+                    for (i, t) in self.tabs.iter().enumerate() {
+                        ui.selectable_value(&mut pick, i, t.label());
+                    }
+                });
+            } else {
+                // Many record types (ESR's data-warehouse extract has 40): tabs would fill a
+                // small window, so one list of them, with the one before and after.
+                let last = self.tabs.len() - 1;
+                ui.horizontal(|ui| {
+                    let label = ui.label("Record type:");
+                    let current = self.tabs.get(self.tab).map(Tab::label).unwrap_or_default();
+                    egui::ComboBox::from_id_salt("record-type")
+                        .selected_text(current)
+                        .width((ui.available_width() - 260.0).clamp(180.0, 420.0))
+                        .height(ui.ctx().content_rect().height() * 0.6)
+                        .show_ui(ui, |ui| {
+                            for (i, t) in self.tabs.iter().enumerate() {
+                                ui.selectable_value(&mut pick, i, t.label());
+                            }
+                        })
+                        .response
+                        .labelled_by(label.id)
+                        .on_hover_text(
+                            "Ctrl+Page Up and Ctrl+Page Down: the record type before or after",
+                        );
+                    if ui
+                        .add_enabled(pick > 0, egui::Button::new("Previous"))
+                        .on_hover_text("The record type before (Ctrl+Page Up)")
+                        .clicked()
+                    {
+                        pick = pick.saturating_sub(1);
+                    }
+                    if ui
+                        .add_enabled(pick < last, egui::Button::new("Next"))
+                        .on_hover_text("The record type after (Ctrl+Page Down)")
+                        .clicked()
+                    {
+                        pick = (pick + 1).min(last);
+                    }
+                    ui.label(
+                        egui::RichText::new(format!("{} of {} types", pick + 1, last + 1)).weak(),
+                    );
+                });
+            }
             if pick != self.tab {
                 self.set_tab(store, pick);
             }

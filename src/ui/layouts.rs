@@ -294,10 +294,16 @@ impl LayoutsScreen {
                     let most = (ui.ctx().content_rect().height() * 0.25).max(110.0);
                     egui::ScrollArea::vertical().id_salt("layout-rules-scroll").max_height(most).show(ui, |ui| {
                         for (code, text) in &lines {
-                            ui.horizontal(|ui| {
+                            // Said in full, wrapped beside its record type: a long rule must
+                            // not widen the screen past the window.
+                            ui.horizontal_top(|ui| {
                                 let who = if code.is_empty() { "All records".to_string() } else { code.clone() };
                                 ui.add_sized([70.0, 18.0], egui::Label::new(egui::RichText::new(who).weak()).truncate());
-                                ui.label(text);
+                                let rest = ui.available_width().max(120.0);
+                                ui.allocate_ui_with_layout(egui::vec2(rest, 0.0), egui::Layout::top_down(egui::Align::Min), |ui| {
+                                    ui.set_width(rest);
+                                    ui.add(egui::Label::new(text.as_str()).wrap());
+                                });
                             });
                         }
                     });

@@ -720,3 +720,71 @@ fn at_800_by_600_the_batch_screen_keeps_export_and_its_table_in_view() {
     settle(&mut h);
     assert_eq!(h.state().front(), Some(Front::Export));
 }
+
+#[test]
+fn an_extract_of_forty_record_types_leaves_the_table_the_window_and_pages_through_its_types() {
+    // ESR's data-warehouse change file: 40 record types. As tabs they filled 12 rows of a
+    // 1024×700 window and left the table a sliver.
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = root().join("tests/fixtures/esr-public/GO_999_GDW_GOC_20250416_00000102.DAT");
+    let mut h = open(vec![file], dir.path());
+    let n = view(&h).tabs.len();
+    assert!(n > esr_desk::ui::batch::TAB_STRIP_MOST, "{n} record types");
+    let top = view(&h).table_rect.min.y;
+    assert!(top < 300.0, "the table starts at {top}");
+    // One list names every type; the one shown is the first with records after the header.
+    let first = view(&h).tab;
+    assert!(h.query_by_label("Record type:").is_some());
+    assert!(
+        h.query_by_label(&view(&h).tabs[1].label()).is_none(),
+        "no row of tabs"
+    );
+    // Next, then Ctrl+Page Down and Ctrl+Page Up, as between Excel's sheets.
+    h.get_by_label("Next").click();
+    settle(&mut h);
+    assert_eq!(view(&h).tab, first + 1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::PageDown);
+    settle(&mut h);
+    assert_eq!(view(&h).tab, first + 2);
+    let code = view(&h).tabs[first + 2].code.clone();
+    assert_eq!(
+        view(&h).query.filter.record_type,
+        code,
+        "the table lists that type"
+    );
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::PageUp);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::PageUp);
+    settle(&mut h);
+    assert_eq!(view(&h).tab, first);
+    // Picked from the list.
+    h.get_by_label("Record type:").click();
+    h.run();
+    let sixth = view(&h).tabs[5].label();
+    h.get_by_label(&sixth).click();
+    settle(&mut h);
+    assert_eq!(view(&h).tab, 5);
+    // Paged to the last, the trailer, and no further.
+    for _ in 0..n {
+        h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::PageDown);
+        h.step();
+    }
+    settle(&mut h);
+    assert_eq!(view(&h).tab, n - 1);
+    use egui_kittest::kittest::NodeT as _;
+    assert!(
+        h.get_by_label("Next").accesskit_node().is_disabled(),
+        "nothing after the last"
+    );
+    // The Layouts screen opens on the layout the batch was read with.
+    h.state_mut().queue(Command::View(View::Show(
+        esr_desk::ui::app::Screen::Layouts,
+    )));
+    settle(&mut h);
+    let shown = h
+        .state()
+        .layouts_screen
+        .as_ref()
+        .expect("the Layouts screen");
+    assert_eq!(shown.selected.as_deref(), Some("local-data-warehouse"));
+    assert!(h.query_by_label_contains("Batches read with it").is_some());
+}

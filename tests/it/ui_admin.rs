@@ -239,3 +239,37 @@ fn the_layouts_screen_says_each_rule_in_words_in_full_beside_its_field() {
     );
     assert!((name.min.y - rule.min.y).abs() < 4.0, "on one row");
 }
+
+#[test]
+fn the_data_warehouse_layout_s_long_rules_wrap_within_a_1024_window() {
+    // Its rules across rows (date-tracked periods) are long; said on one line they widened
+    // the screen, and the field table's rules were then cut at the window's edge.
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut screen = LayoutsScreen::new(dir.path().join("layouts"));
+    screen.selected = Some("local-data-warehouse".into());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1024.0, 700.0))
+        .build_ui_state(|ui, s: &mut LayoutsScreen| s.ui(ui, &[]), screen);
+    settle_layouts(&mut h);
+    let tracked: Vec<egui::Rect> = h
+        .query_all(egui_kittest::kittest::by().label_contains("Date-tracked: one Person ID"))
+        .map(|n| n.rect())
+        .collect();
+    assert!(!tracked.is_empty(), "the rule is shown");
+    for r in &tracked {
+        assert!(r.max.x <= 1024.0, "the rule fits: {r:?}");
+        assert!(
+            r.height() > 20.0,
+            "and wraps onto more than one line: {r:?}"
+        );
+    }
+    let vpd = h
+        .query_all(
+            egui_kittest::kittest::by()
+                .label_contains("filled by the export with the organisation"),
+        )
+        .map(|n| n.rect())
+        .next()
+        .expect("the VPD field's rules");
+    assert!(vpd.max.x <= 1024.0, "the field's rules fit: {vpd:?}");
+}
