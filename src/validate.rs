@@ -2424,7 +2424,7 @@ fn reference_interface(rt: &crate::layout::RecordType, field: usize) -> String {
 
 /// A reference rule that was not checked because nothing was chosen to check it against.
 /// It is a fact about the run, not about the file's bytes, so it is reported beside the
-/// issues (the `unchecked` list of `validate --json`, a warning line in text), never as one.
+/// issues (the `unchecked` list of `validate --json`, a "not checked" line in text), never as one of them nor counted with them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unchecked {
     /// The first line the rule applied to.
@@ -2438,7 +2438,7 @@ pub struct Unchecked {
 }
 
 impl Unchecked {
-    /// The warning, in words.
+    /// What was not checked and how to check it, in words.
     pub fn message(&self) -> String {
         format!(
             "{} ({} records) was not checked against {}: choose a batch or file of that interface to check it against (--against)",

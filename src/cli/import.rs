@@ -103,7 +103,7 @@ pub fn run(a: Args, db: Option<&Path>) -> super::Outcome {
         eprintln!("  {n:>7}  {rule}");
     }
     for u in &out.unchecked {
-        eprintln!("  warning: {}", u.message());
+        eprintln!("  not checked: {}", u.message());
     }
     // The same exit code as `validate` on the same file: 0 only when nothing is wrong.
     if out.is_clean() {

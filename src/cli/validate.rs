@@ -266,7 +266,7 @@ fn print_text(report: &Report, layout: &esr_desk::layout::Layout) -> Result<(), 
         );
     }
     for u in &report.unchecked {
-        let _ = writeln!(out, "  line {}: warning: {}", u.line, u.message());
+        let _ = writeln!(out, "  line {}: not checked: {}", u.line, u.message());
     }
     let counts = report.counts_by_rule();
     if !counts.is_empty() {

@@ -455,3 +455,19 @@ fn the_exit_code_is_kept_when_the_reader_stops_early_and_totals_are_true() {
     assert_eq!(errors + warnings, listed + unlisted, "{last}");
     assert!(last.contains(&format!("({listed} listed)")), "{last}");
 }
+
+#[test]
+fn a_reference_left_unchecked_is_said_as_not_checked_never_as_an_uncounted_warning() {
+    // A clean file whose reference rule had nothing to be checked against: the text said
+    // "warning:" above a total of "0 warnings".
+    let file = root().join("sample-data/absences/ABS_RX1_20261102_000001.csv");
+    let o = run(&["validate", file.to_str().expect("p")]);
+    assert_eq!(code(&o), Some(0));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("0 warnings"), "{text}");
+    assert!(!text.contains("warning:"), "{text}");
+    assert!(
+        text.contains("line 2: not checked: Assignment Number (ABS records) was not checked against local-data-warehouse"),
+        "{text}"
+    );
+}
