@@ -1,5 +1,7 @@
-//! The log: what the tool did, for the trust's service desk, in a daily file in a `logs/`
-//! folder beside the store (`esr-desk.log.YYYY-MM-DD`, the date in UTC).
+//! The log: what the tool did, for the trust's service desk, in a daily file
+//! (`esr-desk.log.YYYY-MM-DD`, the date in UTC) in the folder [`crate::paths::logs_dir`]
+//! names: the per-user local folder for the default store (on Windows `%LOCALAPPDATA%`),
+//! `logs/` beside any other store.
 //!
 //! Lines carry ids, counts, rule codes, outcomes and durations only — never a field value
 //! and never a file's content (least data, DESIGN.md principle 10). `run-due` writes one line
@@ -13,11 +15,7 @@ use std::sync::Mutex;
 
 /// Starts logging beside the store at `store_path`. Returns false when no log could be opened.
 pub fn init(store_path: &Path) -> bool {
-    let dir = store_path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join("logs");
+    let dir = crate::paths::logs_dir(store_path);
     // The logs hold ids and counts only, but they stay the owner's alone all the same.
     if crate::paths::store_dir(store_path).is_err() || crate::paths::private_dir(&dir).is_err() {
         return false;

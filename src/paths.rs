@@ -14,6 +14,26 @@ pub fn data_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// The per-user folder for what stays on this computer: on Windows
+/// `%LOCALAPPDATA%\ESR Interface Desk\esr-desk\data` (never the roaming profile, which is
+/// copied to a server at every sign-out); on Linux the same folder as [`data_dir`].
+pub fn local_dir() -> PathBuf {
+    directories::ProjectDirs::from("uk.nhs", "ESR Interface Desk", "esr-desk")
+        .map(|d| d.data_local_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Where the logs of the store at `store` are written, decided here alone: the default
+/// store's in the local folder ([`local_dir`]), any other store's in `logs/` beside it.
+pub fn logs_dir(store: &Path) -> PathBuf {
+    let dir = store.parent().filter(|d| !d.as_os_str().is_empty());
+    if dir == Some(data_dir().as_path()) {
+        local_dir().join("logs")
+    } else {
+        dir.unwrap_or(Path::new(".")).join("logs")
+    }
+}
+
 /// Makes a folder (with its parents) that only its owner can open, whatever the umask: the
 /// data folder, the logs and the archive hold staff data. On other systems the folder is
 /// made as the system makes it (NTFS folders under the user's profile are private already).
@@ -37,12 +57,15 @@ pub fn make_dirs(dir: &Path) -> std::io::Result<()> {
     let mut missing: Vec<&Path> = dir.ancestors().take_while(|a| !a.exists()).collect();
     missing.reverse();
     for d in missing {
-        let mut b = std::fs::DirBuilder::new();
         #[cfg(unix)]
-        {
+        let b = {
             use std::os::unix::fs::DirBuilderExt;
+            let mut b = std::fs::DirBuilder::new();
             b.mode(0o700);
-        }
+            b
+        };
+        #[cfg(not(unix))]
+        let b = std::fs::DirBuilder::new();
         match b.create(d) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}

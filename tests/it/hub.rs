@@ -61,7 +61,7 @@ fn setup(hub: &Hub) -> (tempfile::TempDir, PathBuf) {
 }
 
 /// A local data warehouse extract named as ESR names them, of kind GDR or GOC and number n.
-fn extract(dir: &Path, kind: &str, n: u64) -> PathBuf {
+pub fn extract(dir: &Path, kind: &str, n: u64) -> PathBuf {
     let tmp = tempfile::tempdir().expect("tmp");
     let o = crate::support::run(&[
         "gen-sample",

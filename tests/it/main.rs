@@ -26,4 +26,5 @@ mod ui_admin;
 mod ui_table;
 mod verdict;
 mod window;
+mod windows;
 mod workbook;
