@@ -6,12 +6,16 @@
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz`). On a stable toolchain it runs without a
 # sanitizer (RUSTC_BOOTSTRAP lets cargo fuzz pass its flags); findings go to
-# tests/fuzz/artifacts/TARGET/. `scripts/fuzz.sh build` only builds them (as CI does).
+# tests/fuzz/artifacts/TARGET/. `scripts/fuzz.sh build` only builds them; `scripts/fuzz.sh
+# check` type-checks them (as CI does).
 set -eu
 cd "$(dirname "$0")/.."
 export RUSTC_BOOTSTRAP=1
 if [ "${1:-}" = build ]; then
     exec cargo fuzz build --fuzz-dir tests/fuzz --sanitizer none
+fi
+if [ "${1:-}" = check ]; then
+    exec cargo fuzz check --fuzz-dir tests/fuzz --sanitizer none
 fi
 secs=${1:-600}
 [ $# -gt 0 ] && shift

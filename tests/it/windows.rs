@@ -2,9 +2,10 @@
 //! exit codes and `--json` on every sample, import, edit, export and a scheduled run make the
 //! same bytes, and the hub is reached over FTPS on 127.0.0.1.
 //!
-//! The binary is the cross build `cargo build --target x86_64-pc-windows-gnu` (`.ci/run`
-//! makes it before the tests and sets `ESR_DESK_WINDOWS_TESTS=1`, so there a missing piece
-//! fails; elsewhere the tests skip, saying why). Wine is Debian's (`/usr/lib/wine/wine64`)
+//! The binary is the cross build `cargo build --release --target x86_64-pc-windows-gnu` (or
+//! the debug one, when it is the newer), and the packages are scripts/package-windows.sh's.
+//! `.ci/run` makes both before the tests and sets `ESR_DESK_WINDOWS_TESTS=1`, so there a
+//! missing piece fails; elsewhere the tests skip, saying why. Wine is Debian's (`/usr/lib/wine/wine64`)
 //! with a prefix of its own under the target folder. Rust's standard library asks for
 //! `bcryptprimitives.dll`, which Windows 10 and 11 have and Debian 12's Wine 8 lacks: a shim
 //! built here with mingw (tests/windows/processprng.c) is put beside the test binary only.
@@ -56,21 +57,18 @@ fn newest_source() -> SystemTime {
 
 /// Finds the Windows binary and readies Wine, once; or says why it cannot.
 fn prepare() -> Result<Windows, String> {
-    let exe = target_dir().join("x86_64-pc-windows-gnu/debug/esr-desk.exe");
-    let built = std::fs::metadata(&exe)
-        .and_then(|m| m.modified())
-        .map_err(|_| {
-            format!(
-                "{} is not built: cargo build --target x86_64-pc-windows-gnu",
-                exe.display()
-            )
-        })?;
-    if built < newest_source() {
-        return Err(format!(
-            "{} is older than the sources: cargo build --target x86_64-pc-windows-gnu",
-            exe.display()
-        ));
-    }
+    // The release build (what the packages carry) when it is up to date, else the debug one.
+    let sources = newest_source();
+    let built = |profile: &str| {
+        let exe = target_dir().join(format!("x86_64-pc-windows-gnu/{profile}/esr-desk.exe"));
+        let t = std::fs::metadata(&exe).and_then(|m| m.modified()).ok()?;
+        (t >= sources).then_some(exe)
+    };
+    let exe = built("release").or_else(|| built("debug")).ok_or_else(|| {
+        "the Windows build is missing or older than the sources: cargo build --release \
+         --target x86_64-pc-windows-gnu"
+            .to_string()
+    })?;
     if !Path::new(WINE).exists() {
         return Err(format!("{WINE} is missing: apt-get install wine wine64"));
     }
@@ -526,4 +524,145 @@ fn on_windows_the_store_is_in_appdata_and_its_logs_in_localappdata() {
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );
+}
+
+/// The packages scripts/package-windows.sh made, when they are newer than the binary.
+fn packages(w: &Windows) -> Option<(PathBuf, PathBuf)> {
+    let version = env!("CARGO_PKG_VERSION");
+    let dist = target_dir().join("windows-dist");
+    let setup = dist.join(format!("esr-desk-{version}-setup.exe"));
+    let zip = dist.join(format!("esr-desk-{version}-portable.zip"));
+    let time = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let fresh = [&setup, &zip]
+        .iter()
+        .all(|p| time(p).is_some_and(|t| Some(t) >= time(&w.exe)));
+    if fresh {
+        return Some((setup, zip));
+    }
+    let why = format!(
+        "{} is missing or older than the binary: scripts/package-windows.sh",
+        setup.display()
+    );
+    if std::env::var_os("ESR_DESK_WINDOWS_TESTS").is_some() {
+        panic!("the Windows tests were asked for: {why}");
+    }
+    eprintln!("skipped: {why}");
+    None
+}
+
+/// Waits until `done` holds (a Wine process may return before the program it started ends).
+fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(start.elapsed() < Duration::from_secs(60), "{what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn the_installer_needs_no_admin_installs_silently_for_the_user_and_uninstalls_cleanly() {
+    let Some(w) = windows() else { return };
+    let Some((setup, zip)) = packages(w) else {
+        return;
+    };
+    // Both packages carry the program, the licence and the README, under the version.
+    let listed = Command::new("7z")
+        .arg("l")
+        .arg(&setup)
+        .output()
+        .expect("7z runs (apt-get install p7zip-full)");
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    for name in [
+        "esr-desk.exe",
+        "README.md",
+        "LICENSE.txt",
+        "NSIS-3 Unicode 64-bit",
+    ] {
+        assert!(listed.contains(name), "{name} in the installer: {listed}");
+    }
+    assert!(!listed.contains("bcryptprimitives"), "never the test shim");
+    let version = env!("CARGO_PKG_VERSION");
+    let mut names: Vec<String> = {
+        let f = std::fs::File::open(&zip).expect("zip");
+        let z = zip::ZipArchive::new(f).expect("a zip");
+        z.file_names()
+            .map(|n| n.expect("a name").into_owned())
+            .collect()
+    };
+    names.sort();
+    let top = format!("ESR Interface Desk {version}");
+    assert_eq!(
+        names,
+        ["LICENSE.txt", "README.md", "esr-desk.exe"]
+            .map(|n| format!("{top}/{n}"))
+            .to_vec()
+    );
+    // Installed silently (/S) as the user: into %LOCALAPPDATA%\Programs, with a Start-menu
+    // entry, "Open with" for the officer's files and an entry in Apps & features.
+    let wine = |args: &[&str]| {
+        Command::new(WINE)
+            .args(args)
+            .env("WINEPREFIX", &w.prefix)
+            .env("WINEDEBUG", "-all")
+            .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
+            .output()
+            .expect("wine runs")
+    };
+    let o = wine(&[setup.to_str().expect("path"), "/S"]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let profile = std::fs::read_dir(w.prefix.join("drive_c/users"))
+        .expect("users")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join("AppData/Local/Programs").is_dir())
+        .expect("the user's profile");
+    let home = profile.join("AppData/Local/Programs/ESR Interface Desk");
+    wait_for("the installer put the program in place", || {
+        home.join("uninstall.exe").is_file()
+    });
+    for f in ["esr-desk.exe", "README.md", "LICENSE.txt"] {
+        assert!(home.join(f).is_file(), "{f} installed");
+    }
+    let menu = profile
+        .join("AppData/Roaming/Microsoft/Windows/Start Menu/Programs/ESR Interface Desk.lnk");
+    assert!(menu.is_file(), "a Start-menu entry");
+    let query = |key: &str| {
+        let o = wine(&["reg", "query", key]);
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let apps =
+        query(r"HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall\ESR Interface Desk");
+    assert!(
+        apps.contains(version) && apps.contains("uninstall.exe"),
+        "{apps}"
+    );
+    for ext in [".csv", ".txt", ".dat"] {
+        let with = query(&format!(r"HKCU\Software\Classes\{ext}\OpenWithList"));
+        assert!(with.contains("esr-desk.exe"), "{ext}: {with}");
+    }
+    let command = query(r"HKCU\Software\Classes\Applications\esr-desk.exe\shell\open\command");
+    assert!(command.contains(r#"\esr-desk.exe" "%1""#), "{command}");
+    // The installed program runs (Windows has the DLL the test shim stands in for).
+    let shim = w.exe.with_file_name("bcryptprimitives.dll");
+    std::fs::copy(&shim, home.join("bcryptprimitives.dll")).expect("shim");
+    let o = wine(&[
+        home.join("esr-desk.exe").to_str().expect("path"),
+        "--version",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        format!("esr-desk {version}")
+    );
+    std::fs::remove_file(home.join("bcryptprimitives.dll")).expect("shim out");
+    // Uninstalled silently: everything it added goes.
+    let o = wine(&[home.join("uninstall.exe").to_str().expect("path"), "/S"]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    // It ends after the files; its last step is the entry in Apps & features.
+    let apps_key = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall\ESR Interface Desk";
+    wait_for("the uninstaller finished", || {
+        !home.exists() && !query(apps_key).contains("DisplayName")
+    });
+    assert!(!menu.exists(), "the Start-menu entry is gone");
+    assert!(!query(r"HKCU\Software\Classes\.csv\OpenWithList").contains("esr-desk.exe"));
+    assert!(!query(r"HKCU\Software\Classes\Applications").contains("esr-desk.exe"));
 }
