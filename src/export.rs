@@ -192,41 +192,19 @@ fn generated(
     }
 }
 
-/// The fields of a batch's header record, if it has one.
-fn header_fields(
-    store: &Store,
-    batch: i64,
-    layout: &Layout,
-) -> Result<Option<Vec<String>>, ExportError> {
-    let Some(h) = layout.header() else {
-        return Ok(None);
-    };
-    let first = store.page(batch, 0, 1, &Default::default())?;
-    Ok(first
-        .into_iter()
-        .next()
-        .filter(|r| r.record_type.as_deref() == Some(layout.records[h].code.as_str()))
-        .map(|r| r.fields))
-}
-
 /// The VPD code written in a batch's header, if the layout has one.
 fn header_vpd(store: &Store, batch: i64, layout: &Layout) -> Result<Option<String>, ExportError> {
-    let Some(h) = layout.header() else {
+    let Some(fi) = layout.header().and_then(|h| {
+        layout.records[h]
+            .fields
+            .iter()
+            .position(|f| f.generate == Some(Generate::Vpd))
+    }) else {
         return Ok(None);
     };
-    let Some(fi) = layout.records[h]
-        .fields
-        .iter()
-        .position(|f| f.generate == Some(Generate::Vpd))
-    else {
-        return Ok(None);
-    };
-    let first = store.page(batch, 0, 1, &Default::default())?;
-    Ok(first
-        .into_iter()
-        .next()
-        .filter(|r| r.record_type.as_deref() == Some(layout.records[h].code.as_str()))
-        .and_then(|r| r.fields.get(fi).cloned())
+    Ok(store
+        .header_fields(batch, layout)?
+        .and_then(|f| f.get(fi).cloned())
         .filter(|v| !v.is_empty()))
 }
 
@@ -621,7 +599,7 @@ fn plan(store: &mut Store, batch: i64, opts: &ExportOptions) -> Result<Plan, Exp
         info.source_name.clone()
     } else {
         let choices = layout.file_name.choices_in(&info.source_name);
-        let head = header_fields(store, batch, &layout)?;
+        let head = store.header_fields(batch, &layout)?;
         layout
             .file_name
             .render(&NameValues {

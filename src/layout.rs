@@ -2996,6 +2996,32 @@ pub fn rule_lines(layout: &Layout) -> Vec<(String, String)> {
     out
 }
 
+/// An earlier release's field counts in words ("ASA 50, ORA 15"), for the Layouts screen and
+/// `layout show`.
+pub fn release_counts(layout: &Layout, r: &Release) -> String {
+    r.counts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.map(|n| format!("{} {n}", layout.records[i].code)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a layout keeps as warnings rather than errors, in words (empty: nothing).
+pub fn tolerated_words(layout: &Layout) -> Vec<&'static str> {
+    [
+        (
+            layout.spare_fields,
+            "empty spare fields past a record's end",
+        ),
+        (layout.unknown_records, "record types it does not list"),
+    ]
+    .into_iter()
+    .filter(|(t, _)| *t == Tolerance::Warning)
+    .map(|(_, w)| w)
+    .collect()
+}
+
 /// A date-tracked record's rule in words.
 pub fn history_words(rt: &RecordType, h: &History) -> String {
     let key: Vec<&str> = h.key.iter().map(|&k| rt.fields[k].name.as_str()).collect();

@@ -81,29 +81,16 @@ pub fn run(a: Args) -> super::Outcome {
                 out.push_str(&format!("Source: {}\n", s.cite()));
             }
             for r in &l.releases {
-                let counts: Vec<String> = r
-                    .counts
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, c)| c.map(|n| format!("{} {n}", l.records[i].code)))
-                    .collect();
                 out.push_str(&format!(
                     "Also reads {}: {} fields{}\n",
                     r.name,
-                    counts.join(", "),
+                    esr_desk::layout::release_counts(&l, r),
                     r.description
                         .as_deref()
                         .map_or_else(String::new, |d| format!(" ({d})"))
                 ));
             }
-            let tolerant: Vec<&str> = [
-                (l.spare_fields, "empty spare fields past a record's end"),
-                (l.unknown_records, "record types it does not list"),
-            ]
-            .into_iter()
-            .filter(|(t, _)| *t == esr_desk::layout::Tolerance::Warning)
-            .map(|(_, w)| w)
-            .collect();
+            let tolerant = esr_desk::layout::tolerated_words(&l);
             if !tolerant.is_empty() {
                 out.push_str(&format!(
                     "Kept as warnings, exported as received: {}\n",

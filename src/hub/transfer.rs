@@ -670,7 +670,7 @@ fn push_steps(
 /// received, so that ESR's full extract starts where the change files stopped (None: no such
 /// field or file; the request then carries the time it is made).
 fn last_change_time(store: &Store, layout: &Layout, vpd: &str) -> Result<Option<String>, HubError> {
-    let (Some(fi), Some(h)) = (layout.refresh.time, layout.header()) else {
+    let Some(fi) = layout.refresh.time.filter(|_| layout.header().is_some()) else {
         return Ok(None);
     };
     let series = format!("{}/{}", layout.id, vpd);
@@ -682,12 +682,9 @@ fn last_change_time(store: &Store, layout: &Layout, vpd: &str) -> Result<Option<
     let Some(batch) = seen.last().and_then(|s| s.batch_id) else {
         return Ok(None);
     };
-    let first = store.page(batch, 0, 1, &Default::default())?;
-    Ok(first
-        .into_iter()
-        .next()
-        .filter(|r| r.record_type.as_deref() == Some(layout.records[h].code.as_str()))
-        .and_then(|r| r.fields.get(fi).cloned())
+    Ok(store
+        .header_fields(batch, layout)?
+        .and_then(|f| f.get(fi).cloned())
         .filter(|v| !v.trim().is_empty()))
 }
 

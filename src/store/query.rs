@@ -255,6 +255,25 @@ impl Store {
         Ok(n as u64)
     }
 
+    /// The fields of a batch's header record: its first record, when that is of the layout's
+    /// header type (None: the layout has no header, or the batch does not start with one).
+    pub fn header_fields(
+        &self,
+        batch: i64,
+        layout: &crate::layout::Layout,
+    ) -> Result<Option<Vec<String>>> {
+        let Some(h) = layout.header() else {
+            return Ok(None);
+        };
+        let code = layout.records[h].code.as_str();
+        Ok(self
+            .page(batch, 0, 1, &PageFilter::default())?
+            .into_iter()
+            .next()
+            .filter(|r| r.record_type.as_deref() == Some(code))
+            .map(|r| r.fields))
+    }
+
     /// A page of records: `limit` records from position `offset` of the filtered list.
     /// Unfiltered and per-type pages seek straight to the position through an index, so any
     /// page of a million-record batch costs the same.

@@ -1560,7 +1560,7 @@ impl App {
                     let mut screen = LayoutsScreen::new(crate::paths::layouts_dir());
                     // First shown with a batch open: that batch's layout, as it was read.
                     if let Some(v) = &self.view {
-                        screen.selected = Some(v.info.layout_id.clone());
+                        screen.show_layout(&v.info.layout_id);
                     }
                     self.layouts_screen = Some(screen);
                 }

@@ -752,9 +752,11 @@ impl BatchView {
         self.query.column_filters.clear();
         self.filter_text.clear();
         self.filter_col = 0;
-        self.sel = Some(Selection::cell(0, 0));
+        // A new tab starts at its top: no record of the old tab is looked for in it.
+        self.sel = None;
         self.follow = None;
         self.requery(store);
+        self.sel = Some(Selection::cell(0, 0));
     }
 
     /// Number of columns of the tab shown (besides the line number).

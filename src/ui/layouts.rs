@@ -33,6 +33,8 @@ pub struct LayoutsScreen {
     pub message: Option<(bool, String)>,
     /// Filter on the field list.
     pub filter: String,
+    /// The list is scrolled to the layout shown on the next frame.
+    reveal: bool,
     io: Tasks<Done>,
 }
 
@@ -49,6 +51,7 @@ impl LayoutsScreen {
             editing: None,
             message: None,
             filter: String::new(),
+            reveal: false,
             io: Tasks::default(),
         };
         s.reload_saying(Some(String::new()));
@@ -152,6 +155,13 @@ impl LayoutsScreen {
         });
     }
 
+    /// Shows the layout `id`, its entry scrolled into the list's view.
+    pub fn show_layout(&mut self, id: &str) {
+        self.selected = Some(id.to_string());
+        self.editing = None;
+        self.reveal = true;
+    }
+
     fn current(&self) -> Option<&Layout> {
         self.selected.as_deref().and_then(|id| self.set.get(id))
     }
@@ -224,11 +234,12 @@ impl LayoutsScreen {
                         } else {
                             name.clone()
                         };
-                        if ui
-                            .selectable_label(self.selected.as_deref() == Some(id.as_str()), label)
-                            .on_hover_text(id)
-                            .clicked()
-                        {
+                        let chosen = self.selected.as_deref() == Some(id.as_str());
+                        let r = ui.selectable_label(chosen, label).on_hover_text(id);
+                        if chosen && std::mem::take(&mut self.reveal) {
+                            r.scroll_to_me(Some(egui::Align::Center));
+                        }
+                        if r.clicked() {
                             self.selected = Some(id.clone());
                             self.editing = None;
                         }
@@ -389,7 +400,7 @@ fn fields_ui(ui: &mut egui::Ui, rows: &[crate::layout::LayoutRow]) {
 /// it cites, the earlier releases it also reads, what it keeps as warnings, and the version
 /// each of its batches was read with.
 fn evidence_ui(ui: &mut egui::Ui, layout: &Layout, batches: &[crate::store::BatchInfo]) {
-    use crate::layout::{Evidence, Tolerance};
+    use crate::layout::Evidence;
     let color = match layout.evidence {
         Evidence::Representative => ui.visuals().warn_fg_color,
         _ => ui.visuals().text_color(),
@@ -412,28 +423,13 @@ fn evidence_ui(ui: &mut egui::Ui, layout: &Layout, batches: &[crate::store::Batc
     }
     let mut versions = vec![format!("{} (current)", layout.version)];
     for r in &layout.releases {
-        let counts: Vec<String> = r
-            .counts
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| c.map(|n| format!("{} {n}", layout.records[i].code)))
-            .collect();
-        versions.push(format!("{} ({} fields)", r.name, counts.join(", ")));
+        let counts = crate::layout::release_counts(layout, r);
+        versions.push(format!("{} ({counts} fields)", r.name));
     }
     if versions.len() > 1 {
         ui.label(format!("Versions it reads: {}.", versions.join("; ")));
     }
-    let kept: Vec<&str> = [
-        (
-            layout.spare_fields,
-            "empty spare fields past a record's end",
-        ),
-        (layout.unknown_records, "record types it does not list"),
-    ]
-    .into_iter()
-    .filter(|(t, _)| *t == Tolerance::Warning)
-    .map(|(_, w)| w)
-    .collect();
+    let kept = crate::layout::tolerated_words(layout);
     if !kept.is_empty() {
         ui.label(format!(
             "Said as warnings, kept and exported as received: {}.",

@@ -743,6 +743,9 @@ fn an_extract_of_forty_record_types_leaves_the_table_the_window_and_pages_throug
     h.get_by_label("Next").click();
     settle(&mut h);
     assert_eq!(view(&h).tab, first + 1);
+    // A new type starts at its first cell, with no note about the record left behind.
+    assert_eq!(view(&h).sel.map(|s| s.cursor), Some((0, 0)));
+    assert_eq!(view(&h).note, None);
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::PageDown);
     settle(&mut h);
     assert_eq!(view(&h).tab, first + 2);

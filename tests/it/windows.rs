@@ -123,22 +123,35 @@ fn windows() -> Option<&'static Windows> {
 }
 
 impl Windows {
-    fn cmd(&self, args: &[&str]) -> Command {
+    /// A Windows program (a path, or one of Wine's own such as `reg`) in this prefix.
+    fn wine(&self, program: &str, args: &[&str]) -> Command {
         let mut c = Command::new(WINE);
-        c.arg(&self.exe)
+        c.arg(program)
             .args(args)
             .env("WINEPREFIX", &self.prefix)
             .env("WINEDEBUG", "-all")
             // No offer to install Mono or Gecko into a new prefix.
-            .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
-            .env("ESR_DESK_NO_KEYRING", "1")
-            .env_remove("ESR_DESK_HUB_PASSWORD")
-            .env(
-                "ESR_DESK_LAYOUTS",
-                std::env::temp_dir().join("esr-desk-tests-no-layouts"),
-            );
+            .env("WINEDLLOVERRIDES", "mscoree,mshtml=");
         c
     }
+
+    /// The binary under test, as the tests run every build.
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = self.wine(self.exe.to_str().expect("path"), args);
+        as_tests_run(&mut c);
+        c
+    }
+}
+
+/// What every run of either build gets: no keyring, no hub password unless given, and the
+/// bundled layouts alone.
+fn as_tests_run(c: &mut Command) {
+    c.env("ESR_DESK_NO_KEYRING", "1")
+        .env_remove("ESR_DESK_HUB_PASSWORD")
+        .env(
+            "ESR_DESK_LAYOUTS",
+            std::env::temp_dir().join("esr-desk-tests-no-layouts"),
+        );
 }
 
 /// Which build runs a command.
@@ -153,13 +166,8 @@ impl Build {
         let mut c = match self {
             Build::Linux => {
                 let mut c = Command::new(bin());
-                c.args(args)
-                    .env("ESR_DESK_NO_KEYRING", "1")
-                    .env_remove("ESR_DESK_HUB_PASSWORD")
-                    .env(
-                        "ESR_DESK_LAYOUTS",
-                        std::env::temp_dir().join("esr-desk-tests-no-layouts"),
-                    );
+                c.args(args);
+                as_tests_run(&mut c);
                 c
             }
             Build::Windows(w) => w.cmd(args),
@@ -599,15 +607,7 @@ fn the_installer_needs_no_admin_installs_silently_for_the_user_and_uninstalls_cl
     );
     // Installed silently (/S) as the user: into %LOCALAPPDATA%\Programs, with a Start-menu
     // entry, "Open with" for the officer's files and an entry in Apps & features.
-    let wine = |args: &[&str]| {
-        Command::new(WINE)
-            .args(args)
-            .env("WINEPREFIX", &w.prefix)
-            .env("WINEDEBUG", "-all")
-            .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
-            .output()
-            .expect("wine runs")
-    };
+    let wine = |args: &[&str]| w.wine(args[0], &args[1..]).output().expect("wine runs");
     let o = wine(&[setup.to_str().expect("path"), "/S"]);
     assert_eq!(code(&o), Some(0), "{}", stderr(&o));
     let profile = std::fs::read_dir(w.prefix.join("drive_c/users"))
